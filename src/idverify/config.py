@@ -1,0 +1,172 @@
+"""Settings: environment variables ``IDVERIFY_*`` over an optional TOML file over defaults.
+
+This is the only module that reads the environment. Everything else receives a :class:`Settings`
+instance (the app factory stores it on ``app.state.settings``; the CLI builds one per command), so tests
+can run several differently-configured apps in one process.
+
+The settings file is ``$IDVERIFY_CONFIG_FILE`` if set, else ``./idverify.toml`` or ``/etc/idverify/idverify.toml``
+when present; keys are the field names below without the prefix (``port = 8700``). A wrong value stops
+start-up with a message naming the setting as the user would type it (``IDVERIFY_PORT``).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from idverify.errors import ConfigError
+
+ENV_PREFIX = "IDVERIFY_"
+DEFAULT_CONFIG_FILES = (Path("idverify.toml"), Path("/etc/idverify/idverify.toml"))
+
+
+def _config_file() -> Path | None:
+    explicit = os.environ.get(f"{ENV_PREFIX}CONFIG_FILE")
+    if explicit:
+        path = Path(explicit)
+        if not path.is_file():
+            raise ConfigError(f"{ENV_PREFIX}CONFIG_FILE: no such file: {path}")
+        return path
+    return next((p for p in DEFAULT_CONFIG_FILES if p.is_file()), None)
+
+
+def _default_data_dir() -> Path:
+    xdg = os.environ.get("XDG_DATA_HOME")
+    base = Path(xdg) if xdg else Path.home() / ".local" / "share"
+    return base / "idverify"
+
+
+class Settings(BaseSettings):
+    """Every tunable of the daemon. Field docs double as the README's configuration table."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid", validate_default=True)
+
+    # --- where things live
+    data_dir: Path = Field(default_factory=_default_data_dir, description="Database, keys, exports, temp captures.")
+    database_url: str = Field(
+        default="", description="SQLAlchemy URL; empty = SQLite in the data dir. postgresql+psycopg://… supported."
+    )
+    # --- the daemon
+    host: str = Field(default="127.0.0.1", description="Listen address.")
+    port: int = Field(default=8700, ge=1, le=65535, description="Listen port.")
+    workstation_id: str = Field(
+        default_factory=socket.gethostname, min_length=1, max_length=64,
+        description="Name of this workstation; scopes nurses' results.",
+    )
+    clinic_name: str = Field(default="idverify clinic", max_length=200, description="Shown in reports and the UI.")
+    log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING or ERROR.")
+    log_json: bool = Field(default=True, description="JSON log lines (false: human-readable console).")
+    max_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024, description="Largest accepted request body.")
+    session_ttl_minutes: int = Field(default=12 * 60, ge=1, description="Web login lifetime.")
+    secure_cookies: bool = Field(default=False, description="Mark cookies Secure (enable behind HTTPS).")
+    # --- keys
+    key_file: Path | None = Field(
+        default=None, description="Master key file (32 random bytes, base64) that wraps template keys; "
+        "default <data_dir>/keys/master.key, created on first start."
+    )
+    master_key: str | None = Field(default=None, description="Master key as base64 (overrides key_file).")
+    signing_key_file: Path | None = Field(
+        default=None, description="Ed25519 key signing ledger checkpoints; default <data_dir>/keys/ledger.key."
+    )
+    # --- devices
+    simulate: bool = Field(default=False, description="Start the built-in device simulators (demo mode).")
+    id_reader_port: str | None = Field(default=None, description="GA 467 ID-card reader serial device.")
+    id_reader_baud: int = Field(default=115200, description="GA 467 reader baud rate.")
+    pcsc_reader: str | None = Field(default=None, description="PC/SC reader name or substring (eMRTD).")
+    fingerprint_port: str | None = Field(default=None, description="ZhianTec/R30x sensor serial device.")
+    fingerprint_baud: int = Field(default=57600, description="Fingerprint sensor baud rate (9600×N).")
+    fingerprint_password: int = Field(default=0, ge=0, le=0xFFFFFFFF, description="Sensor handshake password.")
+    camera: str | None = Field(default=None, description="Camera: index, video/image file, folder of frames or URL.")
+    camera_width: int = Field(default=640, ge=64, description="Requested frame width.")
+    camera_height: int = Field(default=480, ge=48, description="Requested frame height.")
+    camera_fps: int = Field(default=15, ge=1, le=120, description="Requested frame rate.")
+    csca_dir: Path | None = Field(default=None, description="Trust anchors (CSCA certificates) for passive auth.")
+    # --- biometrics and policy
+    thresholds_file: Path | None = Field(default=None, description="Calibrated thresholds; default: shipped models/.")
+    # --- ledger
+    checkpoint_interval_s: int = Field(default=300, ge=1, description="Seconds between signed ledger checkpoints.")
+    integrity_check_interval_s: int = Field(default=3600, ge=10, description="Seconds between ledger re-verifies.")
+    # --- retention
+    raw_image_retention_hours: int = Field(
+        default=0, ge=0, description="Keep raw captures this long; 0 = delete right after template extraction."
+    )
+    template_retention_days: int = Field(
+        default=365, ge=0, description="Keep templates this many days after a cycle closes."
+    )
+
+    @field_validator("log_level")
+    @classmethod
+    def _log_level(cls, value: str) -> str:
+        upper = value.upper()
+        if upper not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+            raise ValueError("must be DEBUG, INFO, WARNING or ERROR")
+        return upper
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        if value and not value.startswith(("sqlite://", "postgresql")):
+            raise ValueError("must start with sqlite:// or postgresql+psycopg://")
+        if value.startswith(("postgresql://", "postgres://")):
+            # psycopg 3 is the driver we ship; plain URLs would select psycopg2.
+            return "postgresql+psycopg://" + value.split("://", 1)[1]
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        path = _config_file()
+        if path is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
+        return tuple(sources)
+
+    # --- derived values (not settings themselves)
+    @cached_property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'idverify.db'}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.resolved_database_url.startswith("sqlite")
+
+    @property
+    def keys_dir(self) -> Path:
+        return self.data_dir / "keys"
+
+    @property
+    def resolved_key_file(self) -> Path:
+        return self.key_file or self.keys_dir / "master.key"
+
+    @property
+    def resolved_signing_key_file(self) -> Path:
+        return self.signing_key_file or self.keys_dir / "ledger.key"
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build settings, turning validation errors into one :class:`ConfigError` that names each setting."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            field = ".".join(str(p) for p in err["loc"]) or "settings"
+            problems.append(f"{ENV_PREFIX}{field.upper()}: {err['msg']}")
+        raise ConfigError("invalid configuration: " + "; ".join(problems)) from None
