@@ -1,0 +1,98 @@
+"""The shared shape of a biometric benchmark result (SPEC) and how it is shown.
+
+A :class:`BenchResult` is built from raw score arrays so every benchmark computes its error rates the same way
+(:mod:`idverify.biometrics.metrics`). ``as_spec()`` is the SPEC ``--json`` object; ``render()`` prints the
+human table comparing our system with the peer; ``plot()`` writes the DET curves of both.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike
+from rich.console import Console
+from rich.table import Table
+
+from idverify.biometrics.metrics import DetCurve, det_curve, error_rates, plot_det
+
+
+@dataclass
+class SystemRun:
+    """One system's scores and timings on the benchmark's pairs."""
+
+    name: str
+    genuine: ArrayLike
+    impostor: ArrayLike
+    fta: int  # failures to acquire/extract (images), reported, not folded into the rates
+    extract_ms: list[float]
+    match_per_s: float
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def summary(self, modality: str, dataset: str) -> dict[str, Any]:
+        rates = error_rates(self.genuine, self.impostor)
+        return {
+            "modality": modality,
+            "dataset": dataset,
+            "system": self.name,
+            "genuine": rates.genuine,
+            "impostor": rates.impostor,
+            "fta": self.fta,
+            "eer": round(rates.eer, 6),
+            "eer_threshold": rates.eer_threshold,
+            "fmr100": round(rates.fmr100, 6),
+            "fmr1000": round(rates.fmr1000, 6),
+            "zero_fmr": round(rates.zero_fmr, 6),
+            "extract_ms_median": round(float(np.median(self.extract_ms)), 3) if self.extract_ms else None,
+            "match_per_s": round(self.match_per_s, 1),
+            **self.extra,
+        }
+
+    def curve(self) -> DetCurve:
+        return det_curve(self.genuine, self.impostor)
+
+
+@dataclass
+class BenchResult:
+    modality: str
+    dataset: str
+    ours: SystemRun
+    peer: SystemRun | None
+    notes: list[str] = field(default_factory=list)
+
+    def as_spec(self) -> dict[str, Any]:
+        out = self.ours.summary(self.modality, self.dataset)
+        out["peer"] = self.peer.summary(self.modality, self.dataset) if self.peer else None
+        if self.notes:
+            out["notes"] = self.notes
+        return out
+
+    def render(self, console: Console) -> None:
+        spec = self.as_spec()
+        rows = [spec] + ([spec["peer"]] if spec["peer"] else [])
+        table = Table(title=f"{self.modality} benchmark — {self.dataset}")
+        for col in _COLUMNS:
+            table.add_column(col, justify="right" if col != "system" else "left")
+        for row in rows:
+            table.add_row(*[_fmt(row.get(c)) for c in _COLUMNS])
+        console.print(table)
+        for note in self.notes:
+            console.print(f"[dim]note: {note}[/dim]")
+
+    def plot(self, path: Path) -> None:
+        curves = {self.ours.name: self.ours.curve()}
+        if self.peer is not None:
+            curves[self.peer.name] = self.peer.curve()
+        plot_det(curves, path, f"DET — {self.modality}, {self.dataset}")
+
+
+_COLUMNS = ("system", "genuine", "impostor", "fta", "eer", "fmr100", "fmr1000", "zero_fmr",
+            "extract_ms_median", "match_per_s")
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4f}" if value < 10 else f"{value:,.1f}"
+    return "—" if value is None else str(value)
