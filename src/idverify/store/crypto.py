@@ -149,8 +149,14 @@ def load_keyring(key_file: Path, master_key_b64: str | None, *, create: bool) ->
         raise CryptoError(f"master key file {key_file} not found; set IDVERIFY_KEY_FILE or IDVERIFY_MASTER_KEY")
     retired: dict[str, bytes] = {}
     retired_dir = key_file.parent / "retired"
-    if retired_dir.is_dir():
-        for path in sorted(retired_dir.glob("*.key")):
+    # ``<key>.new`` exists only if a rotation stopped between committing and installing the new key file;
+    # loading it lets the daemon read what that rotation already re-wrapped.
+    candidates = sorted(retired_dir.glob("*.key")) if retired_dir.is_dir() else []
+    pending = key_file.with_suffix(".new")
+    if pending.is_file():
+        candidates.append(pending)
+    if candidates:
+        for path in candidates:
             key = parse_key(path.read_text(), str(path))
             retired[key_id(key)] = key
     return KeyRing(active=active, retired=retired)

@@ -1,0 +1,1 @@
+"""HTTP edge: routers (thin), dependencies, error envelope, middleware. Rules live in the domain services."""

@@ -1,0 +1,106 @@
+"""Request dependencies, named once as ``Annotated`` aliases so route signatures read like sentences:
+``def list_keys(db: SessionDep, admin: ItAdmin)``.
+
+Authentication: ``Authorization: Bearer <api key>`` for integrations, or the ``idverify_session`` cookie for the
+web UI. Cookie-authenticated requests that change state must echo the session's CSRF token in ``X-CSRF-Token``
+(the cookie is also ``SameSite=Strict``); bearer requests need no CSRF token because browsers never attach
+them on their own.
+
+Transactions: a route gets a session with an open transaction; services flush, and the route (or service) calls
+``db.commit()`` before it reports success, so a response never claims what the database does not hold. Anything
+uncommitted is rolled back when the request ends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from idverify.auth import service as auth_service
+from idverify.auth.roles import Principal, Role
+from idverify.config import Settings
+from idverify.context import AppContext
+from idverify.errors import AuthenticationError, PermissionDenied
+from idverify.store.keys import Keys
+
+SESSION_COOKIE = "idverify_session"
+CSRF_HEADER = "x-csrf-token"
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def get_context(request: Request) -> AppContext:
+    ctx: AppContext = request.app.state.ctx
+    return ctx
+
+
+ContextDep = Annotated[AppContext, Depends(get_context)]
+
+
+def get_settings(ctx: ContextDep) -> Settings:
+    return ctx.settings
+
+
+def get_keys(ctx: ContextDep) -> Keys:
+    return ctx.keys
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+KeysDep = Annotated[Keys, Depends(get_keys)]
+
+
+def get_db(ctx: ContextDep) -> Iterator[Session]:
+    db = ctx.session_factory()
+    try:
+        yield db
+    finally:
+        if db.in_transaction():
+            db.rollback()
+        db.close()
+
+
+SessionDep = Annotated[Session, Depends(get_db)]
+
+
+def get_principal(request: Request, db: SessionDep, settings: SettingsDep) -> Principal:
+    auth = request.headers.get("authorization")
+    if auth:
+        scheme, _, token = auth.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise AuthenticationError("use 'Authorization: Bearer <API key>'", code="invalid_token")
+        principal = auth_service.authenticate_api_key(db, token.strip(), default_workstation=settings.workstation_id)
+        db.commit()  # last_used_at
+        return principal
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if not cookie:
+        raise AuthenticationError("log in or send an API key", code="not_authenticated")
+    principal = auth_service.authenticate_session(db, cookie)
+    if request.method not in _SAFE_METHODS:
+        sent = request.headers.get(CSRF_HEADER, "")
+        if not principal.csrf_token or sent != principal.csrf_token:
+            raise PermissionDenied("missing or wrong CSRF token (X-CSRF-Token header)", code="csrf_failed")
+    return principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
+
+
+def require_roles(*roles: Role) -> Callable[[Principal], Principal]:
+    allowed = frozenset(roles)
+
+    def check(principal: CurrentPrincipal) -> Principal:
+        if principal.role not in allowed:
+            names = ", ".join(sorted(r.value for r in allowed))
+            raise PermissionDenied(f"this action needs the role {names}", code="forbidden")
+        return principal
+
+    return check
+
+
+AnyStaff = CurrentPrincipal
+Nurse = Annotated[Principal, Depends(require_roles(Role.NURSE))]
+ItAdmin = Annotated[Principal, Depends(require_roles(Role.IT_ADMIN))]
+Inspector = Annotated[Principal, Depends(require_roles(Role.INSPECTOR))]
+NurseOrInspector = Annotated[Principal, Depends(require_roles(Role.NURSE, Role.INSPECTOR))]

@@ -1,0 +1,1 @@
+"""Routers, one module per resource; each endpoint names the role it needs in its signature."""

@@ -1,0 +1,90 @@
+"""The FastAPI application factory.
+
+``create_app(settings)`` opens the database, refuses an unmigrated schema, opens the key ring (failing loudly on a
+missing or wrong master key), and wires middleware, the error envelope and the versioned routers. Background
+subsystems (device manager, ledger checkpoints and integrity checks) are registered on the context by
+:func:`idverify.subsystems.attach` and started/stopped by the lifespan.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import structlog
+from fastapi import APIRouter, FastAPI
+from prometheus_client import CollectorRegistry
+
+from idverify import __version__
+from idverify.api.errors import install_error_handlers
+from idverify.api.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from idverify.api.routes import auth, health, staff, verifications
+from idverify.config import Settings, load_settings
+from idverify.context import AppContext
+from idverify.store.db import check_migrated, make_engine, make_session_factory
+from idverify.store.keys import open_keys
+
+log = structlog.get_logger(__name__)
+API_PREFIX = "/api/v1"
+
+OPENAPI_TAGS = [
+    {"name": "auth", "description": "Staff login (web UI) and the caller's identity."},
+    {"name": "staff", "description": "Staff accounts and API keys (it_admin)."},
+    {"name": "verifications", "description": "Stage-check results (nurse: own workstation; inspector: all)."},
+    {"name": "health", "description": "Liveness, readiness and Prometheus metrics."},
+]
+
+
+def build_context(settings: Settings) -> AppContext:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.resolved_database_url)
+    check_migrated(engine)
+    session_factory = make_session_factory(engine)
+    with session_factory() as db:
+        keys = open_keys(settings, db)
+    return AppContext(settings=settings, engine=engine, session_factory=session_factory, keys=keys,
+                      registry=CollectorRegistry())
+
+
+def create_app(settings: Settings | None = None, *, context: AppContext | None = None) -> FastAPI:
+    ctx = context or build_context(settings or load_settings())
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        started = []
+        try:
+            for sub in ctx.subsystems:
+                await sub.start()
+                started.append(sub)
+            log.info("daemon_started", workstation=ctx.settings.workstation_id, database=ctx.engine.dialect.name)
+            yield
+        finally:
+            for sub in reversed(started):
+                await sub.stop()
+            ctx.engine.dispose()
+
+    app = FastAPI(
+        title="idverify",
+        version=__version__,
+        summary="Patient identity verification for assisted-reproduction clinics.",
+        description=(
+            "Verifies that the person at a procedure stage is the enrolled patient (ID document, face, fingerprint) "
+            "and records every decision in a tamper-evident ledger. Authenticate with the `idverify_session` cookie "
+            "(web UI; send `X-CSRF-Token` on changes) or `Authorization: Bearer <API key>`. Every error body is "
+            '`{"error": {"code", "message", "details"}}`.'
+        ),
+        openapi_tags=OPENAPI_TAGS,
+        lifespan=lifespan,
+    )
+    app.state.ctx = ctx
+    install_error_handlers(app)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=ctx.settings.max_body_bytes)
+    app.add_middleware(RequestContextMiddleware, registry=ctx.registry)
+
+    api = APIRouter(prefix=API_PREFIX)
+    api.include_router(auth.router)
+    api.include_router(staff.router)
+    api.include_router(verifications.router)
+    app.include_router(api)
+    app.include_router(health.router)
+    return app

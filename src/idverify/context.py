@@ -1,0 +1,46 @@
+"""What a running daemon holds: settings, database, keys, metrics and the optional subsystems.
+
+One :class:`AppContext` per app instance (stored on ``app.state.ctx``), so tests can run several daemons with
+different settings in one process. Subsystems that other issues add (device manager, ledger scheduler) attach
+here and are started/stopped by the app's lifespan.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from prometheus_client import CollectorRegistry
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from idverify.config import Settings
+from idverify.store.base import utcnow
+from idverify.store.keys import Keys
+
+
+class Lifecycle(Protocol):
+    """A background subsystem started and stopped with the daemon."""
+
+    name: str
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    def health(self) -> list[dict[str, Any]]: ...
+
+
+@dataclass
+class AppContext:
+    settings: Settings
+    engine: Engine
+    session_factory: sessionmaker[Session]
+    keys: Keys
+    registry: CollectorRegistry
+    started_at: datetime = field(default_factory=utcnow)
+    subsystems: list[Lifecycle] = field(default_factory=list)
+
+    def subsystem(self, name: str) -> Lifecycle | None:
+        return next((s for s in self.subsystems if s.name == name), None)
