@@ -12,10 +12,14 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any, NoReturn
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
 
 import typer
+from rich.console import Console
+from rich.table import Table
 
+from idverify.config import Settings, load_settings
 from idverify.errors import IdverifyError
 
 app = typer.Typer(
@@ -54,6 +58,125 @@ def fail(error: IdverifyError, *, as_json: bool) -> NoReturn:
     else:
         typer.secho(f"error [{error.code}]: {error.message}", fg=typer.colors.RED, err=True)
     raise typer.Exit(code=2 if error.code == "config_error" else 1)
+
+
+def _settings(**overrides: object) -> Settings:
+    try:
+        return load_settings(**{k: v for k, v in overrides.items() if v is not None})
+    except IdverifyError as exc:
+        fail(exc, as_json=False)
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Listen address (IDVERIFY_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Listen port (IDVERIFY_PORT).")] = None,
+) -> None:
+    """Run the daemon on the configured devices and database (default 127.0.0.1:8700)."""
+    from idverify.runtime import run_server
+
+    settings = _settings(host=host, port=port)
+    try:
+        run_server(settings)
+    except IdverifyError as exc:
+        fail(exc, as_json=False)
+
+
+@app.command()
+def demo(
+    host: Annotated[str | None, typer.Option(help="Listen address.")] = None,
+    port: Annotated[int | None, typer.Option(help="Listen port.")] = None,
+    data_dir: Annotated[Path | None, typer.Option(help="Data dir (default: IDVERIFY_DATA_DIR or a temp dir).")] = None,
+) -> None:
+    """Run the daemon with every device simulated, SQLite, and demo staff accounts (printed at start)."""
+    import os
+    import tempfile
+
+    from idverify.runtime import bootstrap_demo, run_server
+
+    if data_dir is None and not os.environ.get("IDVERIFY_DATA_DIR"):
+        data_dir = Path(tempfile.mkdtemp(prefix="idverify-demo-"))
+    settings = _settings(host=host, port=port, data_dir=data_dir, simulate=True)
+    try:
+        accounts = bootstrap_demo(settings)
+    except IdverifyError as exc:
+        fail(exc, as_json=False)
+    console = Console()
+    table = Table(title="idverify demo — staff accounts (also in demo-accounts.json)")
+    for col in ("username", "password", "role"):
+        table.add_column(col)
+    for acc in accounts:
+        table.add_row(acc.username, acc.password, acc.role)
+    console.print(table)
+    url = f"http://{settings.host}:{settings.port}"
+    console.print(f"data dir: {settings.data_dir}\nUI: {url}/   API docs: {url}/docs   health: {url}/healthz")
+    try:
+        run_server(settings)
+    except IdverifyError as exc:
+        fail(exc, as_json=False)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply Alembic migrations to the configured database (IDVERIFY_DATABASE_URL)."""
+    from idverify.store.db import upgrade_database
+
+    settings = _settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade_database(settings.resolved_database_url)
+    typer.echo(f"database at the newest schema ({settings.resolved_database_url.split('://')[0]})")
+
+
+@staff_app.command("add")
+def staff_add(
+    username: Annotated[str, typer.Argument(help="Login name.")],
+    role: Annotated[str, typer.Option(help="nurse, it_admin or inspector.")],
+    display_name: Annotated[str | None, typer.Option(help="Name shown in the UI.")] = None,
+    password: Annotated[str | None, typer.Option(envvar="IDVERIFY_NEW_STAFF_PASSWORD", hidden=True)] = None,
+) -> None:
+    """Create a staff account; the password is asked for twice (or taken from IDVERIFY_NEW_STAFF_PASSWORD)."""
+    from idverify.auth import service as auth_service
+    from idverify.auth.roles import Role
+    from idverify.errors import ValidationFailed
+    from idverify.store.db import make_engine, make_session_factory
+
+    try:
+        role_value = Role(role)
+    except ValueError:
+        fail(ValidationFailed(f"unknown role {role!r}; use nurse, it_admin or inspector"), as_json=False)
+    if password is None:
+        password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    settings = _settings()
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        with make_session_factory(engine)() as db:
+            staff = auth_service.create_staff(db, username=username, display_name=display_name or username,
+                                              role=role_value, password=password)
+            db.commit()
+            typer.echo(f"created {role_value.value} account {staff.username} ({staff.id})")
+    except IdverifyError as exc:
+        fail(exc, as_json=False)
+    finally:
+        engine.dispose()
+
+
+@keys_app.command("rotate")
+def keys_rotate() -> None:
+    """Make a new master key active and re-wrap every template key under it (no re-enrolment)."""
+    from idverify.store.db import make_engine, make_session_factory
+    from idverify.store.keys import rotate_master_key
+
+    settings = _settings()
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        with make_session_factory(engine)() as db:
+            report = rotate_master_key(settings, db)
+    except (IdverifyError, ValueError) as exc:
+        fail(exc if isinstance(exc, IdverifyError) else IdverifyError(str(exc)), as_json=False)
+    finally:
+        engine.dispose()
+    typer.echo(f"re-wrapped {report.rewrapped} records: {report.old_key_id} -> {report.new_key_id}; the old key "
+               "is in keys/retired/ — delete it once backups made before today have expired")
 
 
 # --- command registrations (one line per area; keep imports of heavy libraries inside commands) ---

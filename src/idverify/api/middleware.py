@@ -120,6 +120,11 @@ class RequestContextMiddleware:
 
 
 def _route_template(scope: MutableMapping[str, Any]) -> str:
-    route = scope.get("route")
-    path = getattr(route, "path", None)
-    return path if isinstance(path, str) else "unmatched"
+    """The full path with parameter values replaced by their names (``/api/v1/staff/{staff_id}``), so metric
+    labels stay few and no identifier ends up in a log line."""
+    if scope.get("route") is None:
+        return "unmatched"
+    path: str = scope.get("path", "")
+    for name, value in (scope.get("path_params") or {}).items():
+        path = path.replace(f"/{value}", f"/{{{name}}}", 1)
+    return path

@@ -18,7 +18,6 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     Boolean,
-    DateTime,
     Float,
     ForeignKey,
     Index,
@@ -31,6 +30,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from idverify.store.base import Base, new_id, utcnow
+from idverify.store.types import UTCDateTime
 
 ROLES = ("nurse", "it_admin", "inspector")
 
@@ -40,7 +40,7 @@ def _id() -> Mapped[str]:
 
 
 def _created() -> Mapped[datetime]:
-    return mapped_column(DateTime(timezone=True), default=utcnow, nullable=False)
+    return mapped_column(UTCDateTime(), default=utcnow, nullable=False)
 
 
 # --------------------------------------------------------------------------------------------- staff & auth
@@ -54,9 +54,9 @@ class Staff(Base):
     password_hash: Mapped[str] = mapped_column(String(256), nullable=False)
     active: Mapped[bool] = mapped_column(Boolean, default=True, nullable=False)
     created_at: Mapped[datetime] = _created()
-    last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     failed_logins: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
-    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class ApiKey(Base):
@@ -73,9 +73,9 @@ class ApiKey(Base):
     workstation_id: Mapped[str | None] = mapped_column(String(64))
     created_by: Mapped[str | None] = mapped_column(ForeignKey("staff.id"))
     created_at: Mapped[datetime] = _created()
-    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class WebSession(Base):
@@ -90,8 +90,8 @@ class WebSession(Base):
     staff_id: Mapped[str] = mapped_column(ForeignKey("staff.id"), nullable=False)
     workstation_id: Mapped[str] = mapped_column(String(64), nullable=False)
     created_at: Mapped[datetime] = _created()
-    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
-    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 # --------------------------------------------------------------------------------------------- patients
@@ -109,8 +109,8 @@ class Patient(Base):
     source: Mapped[str] = mapped_column(String(16), default="manual", nullable=False)  # manual/card/his
     status: Mapped[str] = mapped_column(String(16), default="active", nullable=False)  # active/deleted
     created_at: Mapped[datetime] = _created()
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
-    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class Couple(Base):
@@ -137,7 +137,7 @@ class Cycle(Base):
     stages: Mapped[list[str]] = mapped_column(JSON, nullable=False)
     status: Mapped[str] = mapped_column(String(16), default="open", nullable=False)
     opened_at: Mapped[datetime] = _created()
-    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_by: Mapped[str | None] = mapped_column(ForeignKey("staff.id"))
 
     couple: Mapped[Couple] = relationship()
@@ -159,7 +159,7 @@ class ConsentRecord(Base):
     signed_at: Mapped[datetime] = _created()
     recorded_by: Mapped[str | None] = mapped_column(ForeignKey("staff.id"))
     workstation_id: Mapped[str] = mapped_column(String(64), nullable=False)
-    withdrawn_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class Enrollment(Base):
@@ -173,7 +173,7 @@ class Enrollment(Base):
     staff_id: Mapped[str | None] = mapped_column(ForeignKey("staff.id"))
     workstation_id: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
     created_at: Mapped[datetime] = _created()
-    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 # --------------------------------------------------------------------------------------------- biometrics
@@ -192,7 +192,7 @@ class BiometricTemplate(Base):
     envelope: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
     kek_id: Mapped[str] = mapped_column(String(16), nullable=False, index=True)
     created_at: Mapped[datetime] = _created()
-    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class BiometricSample(Base):
@@ -207,7 +207,7 @@ class BiometricSample(Base):
     envelope: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
     kek_id: Mapped[str] = mapped_column(String(16), nullable=False, index=True)
     created_at: Mapped[datetime] = _created()
-    delete_after: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    delete_after: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
 
 
 # --------------------------------------------------------------------------------------------- verification
@@ -254,4 +254,4 @@ class Setting(Base):
     key: Mapped[str] = mapped_column(String(128), primary_key=True)
     value: Mapped[Any] = mapped_column(JSON, nullable=False)
     updated_by: Mapped[str | None] = mapped_column(ForeignKey("staff.id"))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
