@@ -22,10 +22,6 @@ log = structlog.get_logger("idverify.http")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
 
-class BodyTooLarge(Exception):
-    pass
-
-
 class BodyLimitMiddleware:
     """Reject bodies over ``max_bytes`` with 413 — by Content-Length up front, or while streaming."""
 
@@ -48,28 +44,36 @@ class BodyLimitMiddleware:
                 await envelope(400, "bad_request", "invalid Content-Length")(scope, receive, send)
                 return
         seen = 0
-        started = False
+        app_started = False
+        refused = False
 
         async def limited_receive() -> Message:
-            nonlocal seen
+            # Past the limit we answer 413 ourselves and tell the app the client went away, so it stops
+            # reading; anything it still tries to send is dropped. (Raising here would be swallowed by the
+            # framework's body parser and turned into a 400.)
+            nonlocal seen, refused
             message = await receive()
-            if message["type"] == "http.request":
+            if message["type"] == "http.request" and not refused:
                 seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
-                    raise BodyTooLarge
+                if seen > self.max_bytes and not app_started:
+                    refused = True
+                    await too_large(scope, receive, send)
+                    return {"type": "http.disconnect"}
             return message
 
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
+        async def guarded_send(message: Message) -> None:
+            nonlocal app_started
+            if refused:
+                return
             if message["type"] == "http.response.start":
-                started = True
+                app_started = True
             await send(message)
 
         try:
-            await self.app(scope, limited_receive, tracking_send)
-        except BodyTooLarge:
-            if not started:
-                await too_large(scope, receive, send)
+            await self.app(scope, limited_receive, guarded_send)
+        except Exception:
+            if not refused:
+                raise
 
 
 class RequestContextMiddleware:
