@@ -1,0 +1,63 @@
+# idverify — two commands: `make run` (demo daemon, simulated devices, SQLite) and `make test`.
+# Both set everything up on a fresh Debian machine: apt packages (as root, or via sudo), a .venv, the package.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# pcscd + vpcd: the virtual passport chip talks to the real PC/SC daemon; libpcsclite-dev + swig build pyscard
+# when no wheel fits; pcsc-tools for `pcsc_scan` when debugging readers.
+APT_PACKAGES ?= pcscd libpcsclite-dev swig vsmartcard-vpcd pcsc-tools
+HOST ?= 127.0.0.1
+PORT ?= 8700
+PYTEST_ARGS ?=
+
+.PHONY: help run test setup apt venv lint typecheck check bench clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+run: setup  ## start the demo daemon (simulated devices, SQLite, demo accounts printed)
+	$(BIN)/idverify demo --host $(HOST) --port $(PORT)
+
+test: setup  ## set up and run the test suite
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+setup: apt venv  ## apt packages + .venv with the package and its test tools
+
+apt:
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q "install ok installed" || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing apt packages:" $$missing; \
+	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+venv: $(STAMP)
+
+# face_recognition is installed with --no-deps: it requires the `dlib` sdist (a long compile); dlib-bin, a
+# declared dependency, provides the same `dlib` module as a wheel.
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip wheel
+	$(BIN)/python -m pip install -q -e '.[dev,bench]'
+	$(BIN)/python -m pip install -q --no-deps 'face_recognition>=1.3,<1.4'
+	touch $(STAMP)
+
+lint: venv  ## ruff
+	$(BIN)/ruff check src tests hardware_fixtures
+
+typecheck: venv  ## mypy --strict on the package
+	$(BIN)/mypy
+
+check: lint typecheck  ## lint + types
+
+bench: venv  ## the SPEC benchmarks on the sample data beside the checkout (../shared/data)
+	$(BIN)/idverify bench fingerprint --dataset ../shared/data/fingerprint/FVC2002_DB1_B --protocol full
+	$(BIN)/idverify bench face --dataset ../shared/data/face/asian_dev
+
+clean:  ## remove the venv and caches
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build dist
