@@ -1,0 +1,158 @@
+"""Simulated camera: a frame source made of image files, with faults on command.
+
+In-process (tests, ``idverify demo``): :class:`SimulatedCamera` is a :class:`idverify.devices.camera.FrameSource`
+serving the images of a file or folder in a loop (the face data in /work/shared/data/face, read at run time, never
+copied). Faults: ``no_frames`` (the device stays open but delivers nothing) and ``unplug`` (open/read fail until
+``replug``).
+
+Standalone: ``python -m hardware_fixtures.camera DIR --port 8081`` serves the same images as an HTTP MJPEG
+stream that the daemon (or any OpenCV client) opens as ``IDVERIFY_CAMERA=http://127.0.0.1:8081/stream.mjpg``;
+stdin commands ``no_frames``, ``frames``, ``quit`` control it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+
+from idverify.devices.camera import FolderSource
+from idverify.errors import DeviceUnavailable
+
+Image = NDArray[np.uint8]
+
+
+class SimulatedCamera:
+    """Frame source over still images, with ``no_frames`` and ``unplug`` faults. Thread-safe controls."""
+
+    def __init__(self, images: Path, *, width: int | None = None, height: int | None = None) -> None:
+        self._folder = FolderSource(images)
+        self.name = f"simulated-camera:{images.name}"
+        self.width, self.height = width, height
+        self.no_frames = False
+        self.plugged = True
+        self.frames_served = 0
+
+    def set_no_frames(self, on: bool = True) -> None:
+        self.no_frames = on
+
+    def unplug(self) -> None:
+        self.plugged = False
+
+    def replug(self) -> None:
+        self.plugged = True
+
+    def open(self) -> None:
+        if not self.plugged:
+            raise DeviceUnavailable(f"{self.name} is unplugged")
+        self._folder.open()
+
+    def read(self) -> Image | None:
+        if not self.plugged:
+            raise DeviceUnavailable(f"{self.name} was unplugged")
+        if self.no_frames:
+            return None
+        frame = self._folder.read()
+        if frame is not None and self.width and self.height:
+            import cv2
+
+            frame = np.asarray(cv2.resize(frame, (self.width, self.height)), dtype=np.uint8)
+        if frame is not None:
+            self.frames_served += 1
+        return frame
+
+    def close(self) -> None:
+        self._folder.close()
+
+
+def serve_mjpeg(cam: SimulatedCamera, host: str, port: int, fps: int) -> ThreadingHTTPServer:
+    """An MJPEG-over-HTTP server (``/stream.mjpg``, ``/frame.jpg``) in a daemon thread."""
+    import cv2
+
+    cam.open()
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *_args: object) -> None:
+            return
+
+        def _jpeg(self) -> bytes | None:
+            frame = cam.read()
+            if frame is None:
+                return None
+            ok, buf = cv2.imencode(".jpg", frame)
+            return bytes(buf.tobytes()) if ok else None
+
+        def do_GET(self) -> None:
+            if self.path.startswith("/frame.jpg"):
+                data = self._jpeg()
+                if data is None:
+                    self.send_error(503, "no frames")
+                    return
+                self.send_response(200)
+                self.send_header("Content-Type", "image/jpeg")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+                return
+            if not self.path.startswith("/stream.mjpg"):
+                self.send_error(404)
+                return
+            self.send_response(200)
+            self.send_header("Content-Type", "multipart/x-mixed-replace; boundary=frame")
+            self.end_headers()
+            try:
+                while True:
+                    data = self._jpeg()
+                    if data is not None:
+                        self.wfile.write(
+                            b"--frame\r\nContent-Type: image/jpeg\r\nContent-Length: "
+                            + str(len(data)).encode() + b"\r\n\r\n" + data + b"\r\n"
+                        )
+                    time.sleep(1.0 / fps)
+            except (BrokenPipeError, ConnectionResetError):
+                return
+
+    server = ThreadingHTTPServer((host, port), Handler)
+    threading.Thread(target=server.serve_forever, name="mjpeg", daemon=True).start()
+    return server
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m hardware_fixtures.camera",
+        description="Simulated camera: serves image files as an MJPEG stream. stdin: no_frames, frames, quit.",
+    )
+    parser.add_argument("images", type=Path, help="image file or folder")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8081)
+    parser.add_argument("--fps", type=int, default=10)
+    args = parser.parse_args(argv)
+    cam = SimulatedCamera(args.images)
+    server = serve_mjpeg(cam, args.host, args.port, args.fps)
+    print(f"camera simulator on http://{args.host}:{server.server_address[1]}/stream.mjpg", flush=True)
+    try:
+        for line in sys.stdin:
+            cmd = line.strip()
+            if cmd == "no_frames":
+                cam.set_no_frames(True)
+            elif cmd == "frames":
+                cam.set_no_frames(False)
+            elif cmd in ("quit", "exit"):
+                break
+            elif cmd:
+                print("commands: no_frames | frames | quit", flush=True)
+                continue
+            print(f"ok {cmd}", flush=True)
+    finally:
+        server.shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

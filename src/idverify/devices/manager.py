@@ -1,0 +1,392 @@
+"""The device manager: one object owning every configured device, safe to call from the event loop.
+
+Owns: building drivers from :class:`~idverify.config.Settings` (GA 467 reader, PC/SC eMRTD reader, ZhianTec
+sensor, camera), starting the simulators instead when ``simulate`` is set, serialising access to each device,
+running all blocking I/O in worker threads, reconnecting lost devices with exponential backoff (hot-plug), and
+reporting health. Callers (CLI, REST routes, workflow) see only async methods and :class:`DeviceError` with SPEC
+codes. Devices know nothing of patients: nothing here logs or stores what a device returned.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
+
+import structlog
+
+from idverify.config import Settings
+from idverify.errors import DeviceError, DeviceUnavailable
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
+
+    from idverify.devices.camera import Camera, Frame
+    from idverify.devices.ga467 import Ga467Reader
+    from idverify.devices.zhiantec import ZhianTecSensor
+    from idverify.documents.model import IdentityDocument
+    from idverify.documents.mrz import BacKeys
+
+log = structlog.get_logger(__name__)
+
+DeviceKind = Literal["card_reader", "id_reader", "fingerprint", "camera"]
+DeviceStatus = Literal["ok", "unavailable", "error"]
+T = TypeVar("T")
+
+MIN_BACKOFF = 0.5
+MAX_BACKOFF = 30.0
+
+
+@dataclass(frozen=True)
+class DeviceHealth:
+    """One line of ``idverify devices`` / the health endpoint."""
+
+    kind: DeviceKind
+    name: str
+    status: DeviceStatus
+    detail: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "name": self.name, "status": self.status, "detail": self.detail}
+
+
+@dataclass
+class SimulationAssets:
+    """What the simulators serve. ``None`` picks the defaults: the bundled made-up cards, and for images the
+    public samples beside a source checkout (``../shared/data``) or synthetic patterns when those are absent."""
+
+    cards: list[dict[str, str]] | None = None
+    fingerprint_images: Path | None = None
+    camera_images: Path | None = None
+    auto_finger: bool = True
+
+
+class _Backoff:
+    """Exponential backoff between reconnection attempts: 0.5 s, 1 s, 2 s … capped at ``MAX_BACKOFF``."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self.delay = 0.0
+        self.not_before = 0.0
+        self.last_error: str | None = None
+
+    def ready(self) -> bool:
+        return self._clock() >= self.not_before
+
+    def failed(self, message: str) -> None:
+        self.delay = MIN_BACKOFF if self.delay == 0 else min(self.delay * 2, MAX_BACKOFF)
+        self.not_before = self._clock() + self.delay
+        self.last_error = message
+
+    def succeeded(self) -> None:
+        self.delay, self.not_before, self.last_error = 0.0, 0.0, None
+
+    def retry_in(self) -> float:
+        return max(0.0, self.not_before - self._clock())
+
+
+@dataclass
+class _SerialSlot:
+    """A serial device, its lock and its reconnection state."""
+
+    kind: DeviceKind
+    port: str
+    driver: Any
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    backoff: _Backoff = field(default_factory=_Backoff)
+    last_status: DeviceStatus = "unavailable"
+    last_detail: str | None = "not checked yet"
+
+    def call(self, fn: Callable[[Any], T]) -> T:
+        """Run ``fn(driver)`` under the device lock; on a lost device close it and schedule a reconnect."""
+        with self.lock:
+            if not self.backoff.ready():
+                raise DeviceUnavailable(
+                    f"{self.kind} unavailable ({self.backoff.last_error}); retrying in {self.backoff.retry_in():.1f} s"
+                )
+            try:
+                result = fn(self.driver)
+            except DeviceUnavailable as exc:
+                self.driver.close()
+                self.backoff.failed(exc.message)
+                self.last_status, self.last_detail = "unavailable", exc.message
+                log.warning("device_lost", kind=self.kind, retry_in=self.backoff.delay)
+                raise
+            except DeviceError as exc:
+                if exc.code in ("device_timeout", "checksum_error", "frame_truncated"):
+                    # Resynchronise: the next call reopens the port from a clean state.
+                    self.driver.close()
+                    self.last_status, self.last_detail = "error", exc.message
+                raise
+            self.backoff.succeeded()
+            self.last_status, self.last_detail = "ok", None
+            return result
+
+
+def _fixtures_importable() -> None:
+    """Make ``hardware_fixtures`` importable from a source checkout (it is not part of the wheel)."""
+    try:
+        import hardware_fixtures  # noqa: F401
+    except ImportError:
+        root = Path(__file__).resolve().parents[3]
+        if not (root / "hardware_fixtures" / "__init__.py").is_file():
+            raise DeviceUnavailable("device simulators need a source checkout (hardware_fixtures/)") from None
+        sys.path.insert(0, str(root))
+
+
+def _pcsc() -> Any:
+    """The eMRTD engineer's PC/SC driver, imported late: pyscard needs libpcsclite at import time."""
+    return importlib.import_module("idverify.devices.pcsc")
+
+
+def _default_shared(sub: str) -> Path | None:
+    path = Path(__file__).resolve().parents[4] / "shared" / "data" / sub
+    return path if path.exists() else None
+
+
+class DeviceManager:
+    """All devices of one workstation. Create with settings, ``await start()``, ``await stop()`` at shutdown."""
+
+    def __init__(self, settings: Settings, *, assets: SimulationAssets | None = None) -> None:
+        self.settings = settings
+        self.assets = assets or SimulationAssets()
+        self.simulators: dict[str, Any] = {}
+        self._id_reader: _SerialSlot | None = None
+        self._fingerprint: _SerialSlot | None = None
+        self._camera: Camera | None = None
+        self._camera_error: str | None = None
+        self._monitor: asyncio.Task[None] | None = None
+        self._tmp: Any = None
+        self.started = False
+
+    # --- lifecycle ---------------------------------------------------------------------------------------------
+    def start_sync(self) -> None:
+        """Start simulators (if ``simulate``), build drivers and start the camera thread. Opens no serial port:
+        that happens on first use or health check, so a missing device never blocks start-up."""
+        if self.started:
+            return
+        s = self.settings
+        id_port, fp_port, camera_source = s.id_reader_port, s.fingerprint_port, None
+        if s.simulate:
+            id_port, fp_port, camera_source = self._start_simulators()
+        if id_port:
+            from idverify.devices.ga467 import Ga467Reader
+            from idverify.devices.wlt import discover_decoder
+
+            decoder = None
+            try:
+                decoder = discover_decoder(getattr(s, "wlt_library", None))
+            except DeviceError as exc:
+                log.warning("wlt_decoder_unavailable", error=exc.message)
+            self._id_reader = _SerialSlot("id_reader", id_port, Ga467Reader(id_port, s.id_reader_baud,
+                                                                          photo_decoder=decoder))
+        if fp_port:
+            from idverify.devices.zhiantec import ZhianTecSensor
+
+            sensor = ZhianTecSensor(fp_port, s.fingerprint_baud, password=s.fingerprint_password)
+            self._fingerprint = _SerialSlot("fingerprint", fp_port, sensor)
+        if camera_source is not None or s.camera:
+            from idverify.devices.camera import Camera, open_source
+
+            source = camera_source or open_source(
+                str(s.camera), width=s.camera_width, height=s.camera_height, fps=s.camera_fps
+            )
+            self._camera = Camera(source, fps=s.camera_fps).start()
+        self.started = True
+        log.info("devices_started", simulate=s.simulate)
+
+    def _start_simulators(self) -> tuple[str, str, Any]:
+        import tempfile
+
+        _fixtures_importable()
+        from hardware_fixtures.camera import SimulatedCamera
+        from hardware_fixtures.ga467 import Ga467Simulator
+        from hardware_fixtures.synthetic import synthetic_images
+        from hardware_fixtures.zhiantec import ZhianTecSimulator
+
+        self._tmp = tempfile.TemporaryDirectory(prefix="idverify-sim-")
+        tmp = Path(self._tmp.name)
+        a = self.assets
+        ga = Ga467Simulator(a.cards, link=tmp / "ga467", baud=self.settings.id_reader_baud).start()
+        fp_images = a.fingerprint_images or _default_shared("fingerprint/FVC2004_DB4_B") or synthetic_images(tmp)
+        zt = ZhianTecSimulator(
+            fp_images, link=tmp / "zhiantec", baud=self.settings.fingerprint_baud,
+            password=self.settings.fingerprint_password, auto_finger=a.auto_finger,
+        ).start()
+        cam_images = a.camera_images or _default_shared("face/asian_dev") or synthetic_images(tmp, kind="face")
+        cam = SimulatedCamera(cam_images, width=self.settings.camera_width, height=self.settings.camera_height)
+        self.simulators = {"ga467": ga, "zhiantec": zt, "camera": cam}
+        return ga.port, zt.port, cam
+
+    def stop_sync(self) -> None:
+        if self._camera is not None:
+            self._camera.stop()
+        for slot in (self._id_reader, self._fingerprint):
+            if slot is not None:
+                with slot.lock:
+                    slot.driver.close()
+        for name in ("ga467", "zhiantec"):
+            sim = self.simulators.get(name)
+            if sim is not None:
+                sim.stop()
+        self.simulators = {}
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+        self.started = False
+
+    async def start(self, *, monitor_interval: float | None = 5.0) -> None:
+        await asyncio.to_thread(self.start_sync)
+        if monitor_interval:
+            self._monitor = asyncio.create_task(self._watch(monitor_interval))
+
+    async def stop(self) -> None:
+        if self._monitor is not None:
+            self._monitor.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._monitor
+            self._monitor = None
+        await asyncio.to_thread(self.stop_sync)
+
+    async def _watch(self, interval: float) -> None:
+        """Hot-plug: probe devices that are down (respecting their backoff) so they come back on their own."""
+        while True:
+            await asyncio.sleep(interval)
+            for slot in (self._id_reader, self._fingerprint):
+                if slot is not None and slot.last_status != "ok" and slot.backoff.ready():
+                    await asyncio.to_thread(self._probe, slot)
+
+    # --- health ------------------------------------------------------------------------------------------------
+    @staticmethod
+    def _probe(slot: _SerialSlot) -> None:
+        def check(driver: Any) -> None:
+            if slot.kind == "id_reader":
+                driver.sam_id()
+            else:
+                driver.open()
+                driver.system_parameters()
+
+        try:
+            slot.call(check)
+        except DeviceError as exc:
+            if slot.last_status == "ok":  # an error outside the reconnect path (e.g. wrong password)
+                slot.last_status, slot.last_detail = "error", f"{exc.code}: {exc.message}"
+            elif slot.last_detail is None or exc.code != "device_unavailable":
+                slot.last_detail = f"{exc.code}: {exc.message}"
+
+    def probe_sync(self) -> list[DeviceHealth]:
+        """Talk to every serial device now, then report (blocking; use :meth:`check_health` from async code)."""
+        for slot in (self._id_reader, self._fingerprint):
+            if slot is not None:
+                self._probe(slot)
+        return self.health()
+
+    async def check_health(self) -> list[DeviceHealth]:
+        return await asyncio.to_thread(self.probe_sync)
+
+    def health(self) -> list[DeviceHealth]:
+        """Last known state of every device kind, without touching hardware (cheap; safe on the event loop)."""
+        out: list[DeviceHealth] = []
+        for kind, slot, setting in (
+            ("id_reader", self._id_reader, "IDVERIFY_ID_READER_PORT"),
+            ("fingerprint", self._fingerprint, "IDVERIFY_FINGERPRINT_PORT"),
+        ):
+            if slot is None:
+                out.append(DeviceHealth(kind, "none", "unavailable", f"not configured ({setting})"))  # type: ignore[arg-type]
+            else:
+                out.append(DeviceHealth(slot.kind, slot.driver.name, slot.last_status, slot.last_detail))
+        out.append(self._pcsc_health())
+        if self._camera is None:
+            out.append(DeviceHealth("camera", "none", "unavailable", "not configured (IDVERIFY_CAMERA)"))
+        else:
+            status, detail = self._camera.status()
+            out.append(DeviceHealth("camera", self._camera.name, status, detail))  # type: ignore[arg-type]
+        return out
+
+    def _pcsc_health(self) -> DeviceHealth:
+        wanted = self.settings.pcsc_reader
+        if not wanted:
+            return DeviceHealth("card_reader", "none", "unavailable", "not configured (IDVERIFY_PCSC_READER)")
+        try:
+            readers = [str(r) for r in _pcsc().list_readers()]
+        except ImportError:
+            return DeviceHealth("card_reader", wanted, "unavailable", "eMRTD support not installed")
+        except Exception as exc:  # pcscd down, no PC/SC library: report, never crash the health check
+            return DeviceHealth("card_reader", wanted, "unavailable", f"PC/SC: {exc.__class__.__name__}")
+        match = next((r for r in readers if wanted.lower() in r.lower()), None)
+        if match is None:
+            return DeviceHealth("card_reader", wanted, "unavailable", "no matching PC/SC reader connected")
+        return DeviceHealth("card_reader", match, "ok", None)
+
+    # --- operations --------------------------------------------------------------------------------------------
+    def _slot(self, slot: _SerialSlot | None, what: str, setting: str) -> _SerialSlot:
+        if slot is None:
+            raise DeviceUnavailable(f"no {what} configured ({setting})")
+        return slot
+
+    def read_document_sync(self, mrz_keys: BacKeys | None = None) -> IdentityDocument:
+        if mrz_keys is not None or (self._id_reader is None and self.settings.pcsc_reader):
+            return self._read_emrtd(mrz_keys)
+        slot = self._slot(self._id_reader, "ID-card reader", "IDVERIFY_ID_READER_PORT")
+        reader: Callable[[Ga467Reader], IdentityDocument] = lambda r: r.read_document()  # noqa: E731
+        return slot.call(reader)
+
+    def _read_emrtd(self, mrz_keys: BacKeys | None) -> IdentityDocument:
+        if not self.settings.pcsc_reader:
+            raise DeviceUnavailable("no PC/SC reader configured (IDVERIFY_PCSC_READER)")
+        if mrz_keys is None:
+            raise DeviceError(
+                "an eMRTD needs the document number, birth date and expiry date (BAC)", code="mrz_required",
+                status_code=422,
+            )
+        try:
+            pcsc = _pcsc()
+        except ImportError:
+            raise DeviceUnavailable("eMRTD support not installed") from None
+        doc: IdentityDocument = pcsc.read_emrtd(self.settings.pcsc_reader, mrz_keys, self.settings.csca_dir)
+        return doc
+
+    async def read_document(self, mrz_keys: BacKeys | None = None) -> IdentityDocument:
+        """Read the document on the reader: GA 467 (Chinese cards) or, with BAC keys, an eMRTD over PC/SC."""
+        return await asyncio.to_thread(self.read_document_sync, mrz_keys)
+
+    def capture_fingerprint_sync(self, timeout: float = 10.0) -> NDArray[np.uint8]:
+        slot = self._slot(self._fingerprint, "fingerprint sensor", "IDVERIFY_FINGERPRINT_PORT")
+
+        def capture(sensor: ZhianTecSensor) -> NDArray[np.uint8]:
+            sensor.open()
+            return sensor.capture_image(timeout)
+
+        return slot.call(capture)
+
+    async def capture_fingerprint(self, timeout: float = 10.0) -> NDArray[np.uint8]:
+        """Wait up to ``timeout`` s for a finger and return its 288×256 grey image (``capture_timeout``)."""
+        return await asyncio.to_thread(self.capture_fingerprint_sync, timeout)
+
+    def _cam(self) -> Camera:
+        if self._camera is None:
+            raise DeviceUnavailable("no camera configured (IDVERIFY_CAMERA)")
+        return self._camera
+
+    async def grab_frame(self, timeout: float = 2.0) -> Frame:
+        """A frame grabbed after the call (``no_frame`` / ``device_unavailable`` after ``timeout`` s)."""
+        return await asyncio.to_thread(self._cam().fresh_frame, timeout)
+
+    def recent_frames(self, n: int | None = None) -> list[Frame]:
+        """The camera's ring buffer, oldest first (for liveness)."""
+        return self._cam().recent(n)
+
+    async def preview_jpeg(self, quality: int = 80) -> bytes:
+        from idverify.devices.camera import encode_jpeg
+
+        cam = self._cam()
+        frame = await asyncio.to_thread(cam.wait_frame, 2.0)
+        return await asyncio.to_thread(encode_jpeg, frame.image, quality)

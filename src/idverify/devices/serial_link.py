@@ -1,0 +1,74 @@
+"""A serial byte link with deadlines: the one place that talks to pyserial.
+
+Owns: opening a port (real ``/dev/ttyUSB0``, a pty slave from the simulators, or any pyserial URL such as
+``socket://``), reading with an overall deadline instead of pyserial's per-call timeout, and turning OS/pyserial
+failures into :class:`~idverify.errors.DeviceUnavailable`. Drivers (GA 467, ZhianTec) build their frames on top
+and never see a ``SerialException``. Nothing here can block longer than the deadline it is given.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from idverify.errors import DeviceUnavailable
+
+#: Granularity of a blocking read; bounds how late a deadline can be noticed.
+_POLL_S = 0.02
+
+
+class SerialLink:
+    """An open serial port. ``read_exact`` returns what arrived before the deadline (possibly short)."""
+
+    def __init__(self, port: str, baud: int, *, label: str) -> None:
+        import serial
+
+        self.port = port
+        self.label = label
+        try:
+            self._serial: Any = serial.serial_for_url(port, baudrate=baud, timeout=_POLL_S, write_timeout=2.0)
+        except (serial.SerialException, OSError, ValueError) as exc:
+            raise DeviceUnavailable(f"{label}: cannot open {port} ({exc.__class__.__name__})") from None
+
+    def _lost(self, exc: Exception) -> DeviceUnavailable:
+        return DeviceUnavailable(f"{self.label}: connection to {self.port} lost ({exc.__class__.__name__})")
+
+    def write(self, data: bytes) -> None:
+        import serial
+
+        try:
+            self._serial.write(data)
+            self._serial.flush()
+        except (serial.SerialException, OSError) as exc:
+            raise self._lost(exc) from None
+
+    def discard_input(self) -> None:
+        """Drop stale bytes (a late answer to a previous, timed-out command)."""
+        import serial
+
+        try:
+            self._serial.reset_input_buffer()
+        except (serial.SerialException, OSError) as exc:
+            raise self._lost(exc) from None
+
+    def read_exact(self, n: int, deadline: float) -> bytes:
+        """Up to ``n`` bytes, returning early only when ``time.monotonic()`` passes ``deadline``."""
+        import serial
+
+        buf = bytearray()
+        while len(buf) < n:
+            try:
+                chunk = self._serial.read(n - len(buf))
+            except (serial.SerialException, OSError) as exc:
+                raise self._lost(exc) from None
+            if chunk:
+                buf += chunk
+            elif time.monotonic() >= deadline:
+                break
+        return bytes(buf)
+
+    def close(self) -> None:
+        try:
+            self._serial.close()
+        except Exception:  # closing a vanished device must not raise over the real error
+            return

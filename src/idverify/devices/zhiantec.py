@@ -1,0 +1,406 @@
+"""ZhianTec / R30x / AS608 fingerprint sensor over a serial link: our own packet layer with deadlines.
+
+Owns: the sensor's packet format (``EF 01 | addr(4) | PID | LEN(2) | payload | SUM(2)``, big-endian), the
+handshake, finger detection with a timeout, image capture and upload (4-bit packed 256×288, unpacked here to 8-bit
+grey for host-side matching), and the optional on-sensor template store/search used only as a fallback.
+Knows nothing of patients or of our matcher.
+
+Why not pyfingerprint's packet layer: it reads one byte at a time with a 2 s timeout and stores the *empty*
+timeout result in its buffer instead of raising, so a silent sensor looks like a ~24 s hang followed by a misleading
+"invalid header" exception, and a cut image stream ends in an IndexError (pyfingerprint 1.5,
+/work/shared/research/zhiantec-protocol.md §1, §4). The daemon must never hang and must report SPEC codes, so this
+module speaks the same protocol with an overall deadline per call. The simulator in ``hardware_fixtures`` is
+checked against unmodified pyfingerprint in the tests, which keeps both sides honest about the wire format.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import structlog
+from numpy.typing import NDArray
+
+from idverify.devices.serial_link import SerialLink
+from idverify.errors import DeviceError, DeviceTimeout
+
+log = structlog.get_logger(__name__)
+
+START = b"\xef\x01"
+DEFAULT_ADDRESS = 0xFFFFFFFF
+PID_COMMAND = 0x01
+PID_DATA = 0x02
+PID_ACK = 0x07
+PID_END = 0x08
+
+IMAGE_WIDTH = 256
+IMAGE_HEIGHT = 288
+PACKED_IMAGE_SIZE = IMAGE_WIDTH * IMAGE_HEIGHT // 2
+
+# Instructions.
+GEN_IMG = 0x01
+IMG2TZ = 0x02
+MATCH = 0x03
+SEARCH = 0x04
+REG_MODEL = 0x05
+STORE = 0x06
+DELETE = 0x0C
+EMPTY = 0x0D
+READ_SYS_PARA = 0x0F
+UP_IMAGE = 0x0A
+VFY_PWD = 0x13
+TEMPLATE_NUM = 0x1D
+AURA_LED = 0x35  # R503-family ring LED; other modules answer "illegal instruction"
+
+# Confirmation codes.
+OK = 0x00
+NO_FINGER = 0x02
+CAPTURE_FAILED = 0x03
+NOT_FOUND = 0x09
+WRONG_PASSWORD = 0x13
+
+_CONFIRMATION: dict[int, tuple[str, str]] = {
+    0x01: ("device_error", "sensor reported a packet receive error"),
+    CAPTURE_FAILED: ("capture_failed", "sensor could not take an image: place the finger flat and retry"),
+    0x06: ("biometric_quality", "fingerprint image too messy: clean the finger and the sensor"),
+    0x07: ("biometric_quality", "too few fingerprint features: press more firmly"),
+    0x0F: ("device_error", "sensor could not send the image"),
+    0x15: ("biometric_quality", "no valid fingerprint image in the sensor's buffer"),
+    0x18: ("device_error", "sensor flash write error"),
+    WRONG_PASSWORD: ("device_auth_failed", "sensor rejected the configured password"),
+    0x20: ("device_error", "sensor address mismatch"),
+    0x21: ("device_auth_failed", "sensor requires its password first"),
+}
+
+#: Time allowed for one ACK, and the gap tolerated between two image data packets.
+ACK_TIMEOUT = 1.0
+PACKET_GAP = 2.0
+
+
+def packet_checksum(pid: int, length: bytes, payload: bytes) -> int:
+    return (pid + sum(length) + sum(payload)) & 0xFFFF
+
+
+def encode_packet(pid: int, payload: bytes, address: int = DEFAULT_ADDRESS) -> bytes:
+    """One packet; LEN counts the payload plus the 2-byte checksum."""
+    length = (len(payload) + 2).to_bytes(2, "big")
+    return (
+        START + address.to_bytes(4, "big") + bytes([pid]) + length + payload
+        + packet_checksum(pid, length, payload).to_bytes(2, "big")
+    )
+
+
+class PacketDecoder:
+    """Incremental packet decoder shared by the driver and the simulator: resyncs on ``EF 01``."""
+
+    HEADER = 9  # start(2) + addr(4) + pid(1) + len(2)
+
+    def __init__(self) -> None:
+        self._buf = bytearray()
+
+    def feed(self, data: bytes) -> None:
+        self._buf += data
+
+    @property
+    def pending(self) -> int:
+        return len(self._buf)
+
+    def needed(self) -> int:
+        """Bytes that can be waited for without reading past the packet in progress."""
+        start = self._buf.find(START)
+        if start < 0:
+            return self.HEADER - (1 if self._buf.endswith(START[:1]) else 0)
+        have = len(self._buf) - start
+        if have < self.HEADER:
+            return self.HEADER - have
+        length = int.from_bytes(self._buf[start + 7:start + 9], "big")
+        return max(1, self.HEADER + length - have)
+
+    def next_packet(self) -> tuple[int, bytes] | None:
+        """``(pid, payload)`` of the next whole packet; raises ``checksum_error`` on a corrupt one (consumed)."""
+        while True:
+            start = self._buf.find(START)
+            if start < 0:
+                del self._buf[: max(0, len(self._buf) - 1)]
+                return None
+            del self._buf[:start]
+            if len(self._buf) < self.HEADER:
+                return None
+            length = int.from_bytes(self._buf[7:9], "big")
+            if length < 2 or length > 1024:
+                del self._buf[:1]
+                continue
+            if len(self._buf) < self.HEADER + length:
+                return None
+            pkt = bytes(self._buf[: self.HEADER + length])
+            del self._buf[: self.HEADER + length]
+            pid, payload, received = pkt[6], pkt[9:-2], int.from_bytes(pkt[-2:], "big")
+            if packet_checksum(pid, pkt[7:9], payload) != received:
+                raise DeviceError("fingerprint sensor packet failed its checksum", code="checksum_error",
+                                  status_code=502)
+            return pid, payload
+
+
+def unpack_image(packed: bytes) -> NDArray[np.uint8]:
+    """4-bit upload (left pixel in the high nibble) → 288×256 8-bit grey, ``value = nibble × 17``."""
+    if len(packed) < PACKED_IMAGE_SIZE:
+        raise DeviceError(
+            f"fingerprint image stream cut short ({len(packed)} of {PACKED_IMAGE_SIZE} bytes)",
+            code="frame_truncated", status_code=502,
+        )
+    raw = np.frombuffer(packed[:PACKED_IMAGE_SIZE], dtype=np.uint8)
+    out = np.empty(raw.size * 2, dtype=np.uint8)
+    out[0::2] = raw >> 4
+    out[1::2] = raw & 0x0F
+    return (out * 17).reshape(IMAGE_HEIGHT, IMAGE_WIDTH)
+
+
+def pack_image(image: NDArray[np.uint8]) -> bytes:
+    """8-bit 288×256 grey → the sensor's 4-bit stream (``v >> 4``); the simulators' side of :func:`unpack_image`."""
+    if image.shape != (IMAGE_HEIGHT, IMAGE_WIDTH):
+        raise ValueError(f"expected a {IMAGE_HEIGHT}x{IMAGE_WIDTH} image")
+    nib = (image.astype(np.uint8) >> 4).reshape(-1)
+    return bytes(((nib[0::2] << 4) | nib[1::2]).astype(np.uint8).tobytes())
+
+
+@dataclass(frozen=True)
+class SystemParameters:
+    status: int
+    system_id: int
+    capacity: int
+    security_level: int
+    address: int
+    packet_size: int
+    baud: int
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    position: int
+    score: int
+
+
+class ZhianTecSensor:
+    """One sensor on a serial port. Not thread-safe: the device manager serialises calls.
+
+    Every method returns or raises a :class:`DeviceError` (SPEC code) within its deadline."""
+
+    def __init__(
+        self,
+        port: str,
+        baud: int = 57600,
+        *,
+        password: int = 0,
+        address: int = DEFAULT_ADDRESS,
+        poll_interval: float = 0.05,
+    ) -> None:
+        if baud % 9600 or not 9600 <= baud <= 115200:
+            raise ValueError("baud must be a multiple of 9600 between 9600 and 115200")
+        self.port = port
+        self.baud = baud
+        self.password = password
+        self.address = address
+        self.poll_interval = poll_interval
+        self._link: SerialLink | None = None
+
+    @property
+    def name(self) -> str:
+        return f"zhiantec:{self.port}"
+
+    # --- lifecycle ---------------------------------------------------------------------------------------------
+    def open(self) -> None:
+        """Open the port and verify the password (the module refuses most commands before that)."""
+        if self._link is not None:
+            return
+        self._link = SerialLink(self.port, self.baud, label="fingerprint sensor")
+        try:
+            code, _ = self.command(VFY_PWD, self.password.to_bytes(4, "big"))
+            self._raise_for(code)
+        except DeviceError:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        if self._link is not None:
+            self._link.close()
+            self._link = None
+
+    def __enter__(self) -> ZhianTecSensor:
+        self.open()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- packet layer ------------------------------------------------------------------------------------------
+    def _transfer_time(self, n_bytes: int) -> float:
+        return n_bytes * 10.0 / self.baud
+
+    def _read_packet(self, decoder: PacketDecoder, timeout: float) -> tuple[int, bytes]:
+        assert self._link is not None
+        deadline = time.monotonic() + timeout
+        while True:
+            pkt = decoder.next_packet()
+            if pkt is not None:
+                return pkt
+            chunk = self._link.read_exact(decoder.needed(), deadline)
+            if not chunk:
+                if decoder.pending:
+                    raise DeviceError(
+                        f"fingerprint sensor sent an incomplete packet within {timeout:.1f} s",
+                        code="frame_truncated", status_code=502,
+                    )
+                raise DeviceError(
+                    f"fingerprint sensor did not answer within {timeout:.1f} s", code="device_timeout",
+                    status_code=504,
+                )
+            decoder.feed(chunk)
+
+    def command(self, instruction: int, params: bytes = b"", *, decoder: PacketDecoder | None = None) -> tuple[
+        int, bytes
+    ]:
+        """Send an instruction; return ``(confirmation code, result bytes)`` from its ACK."""
+        if self._link is None:
+            self.open()
+        assert self._link is not None
+        self._link.discard_input()
+        self._link.write(encode_packet(PID_COMMAND, bytes([instruction, *params]), self.address))
+        decoder = decoder or PacketDecoder()
+        pid, payload = self._read_packet(decoder, ACK_TIMEOUT + self._transfer_time(64))
+        if pid != PID_ACK or not payload:
+            raise DeviceError("fingerprint sensor answered with an unexpected packet", code="device_error",
+                              status_code=502)
+        return payload[0], payload[1:]
+
+    @staticmethod
+    def _raise_for(code: int) -> None:
+        if code == OK:
+            return
+        spec, message = _CONFIRMATION.get(code, ("device_error", "sensor returned an unexpected code"))
+        raise DeviceError(f"{message} (0x{code:02X})", code=spec, status_code=422)
+
+    # --- capture -----------------------------------------------------------------------------------------------
+    def finger_present(self) -> bool:
+        """Take an image into the sensor's buffer if a finger is on it (GenImg); False when there is none."""
+        code, _ = self.command(GEN_IMG)
+        if code == NO_FINGER:
+            return False
+        self._raise_for(code)
+        return True
+
+    def wait_for_finger(self, timeout: float) -> None:
+        """Poll until a finger is imaged, or raise ``capture_timeout`` after ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        while not self.finger_present():
+            if time.monotonic() >= deadline:
+                raise DeviceTimeout(f"no finger placed within {timeout:.0f} s")
+            time.sleep(self.poll_interval)
+
+    def wait_for_removal(self, timeout: float) -> bool:
+        """True once the finger is lifted (needed between two enrolment shots); False on timeout."""
+        deadline = time.monotonic() + timeout
+        while self.finger_present():
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(self.poll_interval)
+        return True
+
+    def upload_image(self) -> NDArray[np.uint8]:
+        """Transfer the image buffer to the host (UpImage) and unpack it to 288×256 8-bit grey."""
+        decoder = PacketDecoder()
+        code, _ = self.command(UP_IMAGE, decoder=decoder)
+        self._raise_for(code)
+        data = bytearray()
+        # Whole-transfer bound: the wire time of ~40 kB at this baud rate, doubled, plus the packet gap.
+        deadline = time.monotonic() + 2 * self._transfer_time(PACKED_IMAGE_SIZE + 3200) + PACKET_GAP
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise DeviceError("fingerprint image upload too slow", code="device_timeout", status_code=504)
+            try:
+                pid, payload = self._read_packet(decoder, min(PACKET_GAP, remaining))
+            except DeviceError as exc:
+                if exc.code == "device_timeout" and data:
+                    raise unpack_error(len(data)) from None
+                raise
+            if pid not in (PID_DATA, PID_END):
+                raise DeviceError("unexpected packet in the image stream", code="device_error", status_code=502)
+            data += payload
+            if pid == PID_END:
+                return unpack_image(bytes(data))
+
+    def capture_image(self, timeout: float) -> NDArray[np.uint8]:
+        """Wait for a finger (``capture_timeout`` after ``timeout`` s) and upload its image."""
+        self.wait_for_finger(timeout)
+        image = self.upload_image()
+        log.info("fingerprint_captured", sensor=self.port)
+        return image
+
+    # --- on-sensor fallback and housekeeping -------------------------------------------------------------------
+    def system_parameters(self) -> SystemParameters:
+        code, d = self.command(READ_SYS_PARA)
+        self._raise_for(code)
+        if len(d) < 16:
+            raise DeviceError("short system-parameter answer", code="device_error", status_code=502)
+
+        def u16(i: int) -> int:
+            return int.from_bytes(d[i:i + 2], "big")
+
+        sizes = {0: 32, 1: 64, 2: 128, 3: 256}
+        return SystemParameters(
+            status=u16(0), system_id=u16(2), capacity=u16(4), security_level=u16(6),
+            address=int.from_bytes(d[8:12], "big"), packet_size=sizes.get(u16(12), 128), baud=u16(14) * 9600,
+        )
+
+    def to_template(self, buffer: int = 1) -> None:
+        """Extract the sensor's own features from the image buffer into CharBuffer 1 or 2 (Img2Tz)."""
+        code, _ = self.command(IMG2TZ, bytes([buffer]))
+        self._raise_for(code)
+
+    def create_model(self) -> bool:
+        """Merge CharBuffer 1 and 2 (two shots of one finger); False when they do not match."""
+        code, _ = self.command(REG_MODEL)
+        if code == 0x0A:
+            return False
+        self._raise_for(code)
+        return True
+
+    def store(self, position: int, buffer: int = 1) -> None:
+        code, _ = self.command(STORE, bytes([buffer]) + position.to_bytes(2, "big"))
+        self._raise_for(code)
+
+    def search(self, buffer: int = 1, start: int = 0, count: int | None = None) -> SearchResult | None:
+        """1:N search on the sensor's flash library; None when nothing matches."""
+        if count is None:
+            count = self.system_parameters().capacity
+        code, d = self.command(SEARCH, bytes([buffer]) + start.to_bytes(2, "big") + count.to_bytes(2, "big"))
+        if code == NOT_FOUND:
+            return None
+        self._raise_for(code)
+        return SearchResult(int.from_bytes(d[0:2], "big"), int.from_bytes(d[2:4], "big"))
+
+    def template_count(self) -> int:
+        code, d = self.command(TEMPLATE_NUM)
+        self._raise_for(code)
+        return int.from_bytes(d[0:2], "big")
+
+    def delete(self, position: int, count: int = 1) -> None:
+        code, _ = self.command(DELETE, position.to_bytes(2, "big") + count.to_bytes(2, "big"))
+        self._raise_for(code)
+
+    def clear_library(self) -> None:
+        code, _ = self.command(EMPTY)
+        self._raise_for(code)
+
+    def led(self, on: bool, colour: int = 0x02) -> bool:
+        """Ring LED where the module has one (R503: AuraLedConfig); False on modules without it."""
+        code, _ = self.command(AURA_LED, bytes([0x03 if on else 0x04, 0x00, colour, 0x00]))
+        return code == OK
+
+
+def unpack_error(received: int) -> DeviceError:
+    return DeviceError(
+        f"fingerprint image stream stopped after {received} of {PACKED_IMAGE_SIZE} bytes",
+        code="frame_truncated", status_code=502,
+    )
