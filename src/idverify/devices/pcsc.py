@@ -1,0 +1,266 @@
+"""PC/SC card readers (pcscd through pyscard) and reading an eMRTD passport on one.
+
+Owns: reader discovery, card presence and insert/remove events, connecting and transmitting APDUs with
+timeouts, and mapping PC/SC failures to SPEC device error codes (``device_unavailable`` when pcscd or the
+reader is missing, ``no_card``, ``card_removed`` when the card leaves mid-read, ``capture_timeout``).
+The eMRTD protocol itself lives in :mod:`idverify.documents.emrtd`; this module knows nothing of
+patients and never logs document contents.
+
+Public interface (called by the device manager, ``idverify card read`` and the REST layer)::
+
+    list_readers() -> list[str]
+    reader = PcscReader("Virtual PCD 00 00")   # name or substring (Settings.pcsc_reader)
+    reader.card_present() -> bool
+    reader.wait_for_card(timeout) -> bool       # True once a card is in the field
+    reader.wait_for_removal(timeout) -> bool
+    read_emrtd(reader, mrz_keys, csca_dir, *, card_wait=0.0, timeout=30.0) -> IdentityDocument
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from idverify.documents.emrtd.passive_auth import load_trust_store
+from idverify.documents.emrtd.reader import ReadResult, read_document
+from idverify.documents.model import IdentityDocument
+from idverify.documents.mrz import BacKeys
+from idverify.errors import DeviceError, DeviceTimeout, DeviceUnavailable
+
+log = structlog.get_logger(__name__)
+
+#: Longest a single APDU may take before the read is abandoned (a stuck driver must not hang a nurse).
+APDU_TIMEOUT_S = 5.0
+
+
+class NoCard(DeviceError):
+    code = "no_card"
+    status_code = 422
+
+
+class CardRemoved(DeviceError):
+    code = "card_removed"
+    status_code = 422
+
+
+def _scard() -> Any:
+    try:
+        from smartcard import scard
+    except ImportError as exc:  # pragma: no cover - pyscard is a hard dependency
+        raise DeviceUnavailable("pyscard is not installed") from exc
+    return scard
+
+
+def _u32(code: int) -> int:
+    return code & 0xFFFFFFFF
+
+
+class _Context:
+    """A PC/SC context; every failure to establish one means pcscd is not reachable."""
+
+    def __init__(self) -> None:
+        self.scard = _scard()
+        hresult, self.handle = self.scard.SCardEstablishContext(self.scard.SCARD_SCOPE_USER)
+        if hresult != self.scard.SCARD_S_SUCCESS:
+            raise DeviceUnavailable("the PC/SC service (pcscd) is not running")
+
+    def close(self) -> None:
+        self.scard.SCardReleaseContext(self.handle)
+
+    def readers(self) -> list[str]:
+        hresult, names = self.scard.SCardListReaders(self.handle, [])
+        if _u32(hresult) == _u32(self.scard.SCARD_E_NO_READERS_AVAILABLE):
+            return []
+        if hresult != self.scard.SCARD_S_SUCCESS:
+            raise DeviceUnavailable("the PC/SC service (pcscd) did not list its readers")
+        return list(names)
+
+    def state(self, reader: str, known: int, timeout_ms: int) -> int | None:
+        """The reader's event state, waiting up to ``timeout_ms`` for it to differ from ``known``;
+        None on timeout."""
+        hresult, states = self.scard.SCardGetStatusChange(self.handle, timeout_ms, [(reader, known)])
+        if _u32(hresult) == _u32(self.scard.SCARD_E_TIMEOUT):
+            return None
+        if hresult != self.scard.SCARD_S_SUCCESS:
+            if _u32(hresult) in (_u32(self.scard.SCARD_E_UNKNOWN_READER),
+                                 _u32(self.scard.SCARD_E_READER_UNAVAILABLE)):
+                raise DeviceUnavailable("the PC/SC reader is no longer available")
+            raise DeviceUnavailable("the PC/SC service (pcscd) stopped answering")
+        return int(states[0][1]) & ~int(self.scard.SCARD_STATE_CHANGED)
+
+
+def list_readers() -> list[str]:
+    """Names of the PC/SC readers pcscd knows now. Raises ``device_unavailable`` when pcscd is down."""
+    ctx = _Context()
+    try:
+        return ctx.readers()
+    finally:
+        ctx.close()
+
+
+class PcscConnection:
+    """A connected card. ``transmit`` enforces :data:`APDU_TIMEOUT_S` per APDU and maps failures."""
+
+    def __init__(self, reader: PcscReader, ctx: _Context, card: Any, protocol: int) -> None:
+        self._reader = reader
+        self._ctx = ctx
+        self._card = card
+        self._protocol = protocol
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pcsc-apdu")
+        self._broken = False
+
+    def transmit(self, apdu: bytes) -> tuple[bytes, int]:
+        if self._broken:
+            raise CardRemoved("the connection to the card was lost; present the document again")
+        scard = self._ctx.scard
+        future = self._pool.submit(scard.SCardTransmit, self._card, self._protocol, list(apdu))
+        try:
+            hresult, response = future.result(timeout=APDU_TIMEOUT_S)
+        except FutureTimeout:
+            self._broken = True
+            raise DeviceTimeout("the card reader did not answer in time") from None
+        if hresult != scard.SCARD_S_SUCCESS:
+            self._broken = True
+            raise self._failure(hresult)
+        if len(response) < 2:
+            self._broken = True
+            raise DeviceError("the card reader returned a truncated response")
+        data = bytes(response)
+        return data[:-2], int.from_bytes(data[-2:], "big")
+
+    def _failure(self, hresult: int) -> DeviceError:
+        scard = self._ctx.scard
+        code = _u32(hresult)
+        removed = {_u32(scard.SCARD_W_REMOVED_CARD), _u32(scard.SCARD_E_NO_SMARTCARD),
+                   _u32(scard.SCARD_W_RESET_CARD), _u32(scard.SCARD_E_NOT_TRANSACTED),
+                   _u32(scard.SCARD_W_UNPOWERED_CARD), _u32(scard.SCARD_F_COMM_ERROR)}
+        if code == _u32(scard.SCARD_E_NO_SERVICE):
+            return DeviceUnavailable("the PC/SC service (pcscd) stopped")
+        if code in (_u32(scard.SCARD_E_READER_UNAVAILABLE), _u32(scard.SCARD_E_UNKNOWN_READER)):
+            return DeviceUnavailable("the card reader was disconnected")
+        if code in removed or not self._reader.card_present():
+            log.info("pcsc_card_removed", pcsc_error=hex(code))
+            return CardRemoved("the card was removed during reading; present it again and hold it still")
+        log.warning("pcsc_transmit_failed", pcsc_error=hex(code))
+        return DeviceError("the card reader reported a communication error")
+
+    def close(self) -> None:
+        scard = self._ctx.scard
+        try:
+            scard.SCardDisconnect(self._card, scard.SCARD_RESET_CARD)
+        except Exception:
+            log.debug("pcsc_disconnect_failed")
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+class PcscReader:
+    """One PC/SC reader, chosen by (a substring of) its name. Thread-safe: one operation at a time."""
+
+    def __init__(self, name_substring: str) -> None:
+        names = list_readers()
+        matches = [n for n in names if name_substring.lower() in n.lower()]
+        if not matches:
+            raise DeviceUnavailable("no PC/SC reader matches the configured name")
+        self.name = matches[0]
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"PcscReader({self.name!r})"
+
+    def _state(self, known: int, timeout: float) -> int | None:
+        ctx = _Context()
+        try:
+            return ctx.state(self.name, known, max(0, int(timeout * 1000)))
+        finally:
+            ctx.close()
+
+    def _present(self, state: int) -> bool:
+        scard = _scard()
+        return bool(state & scard.SCARD_STATE_PRESENT) and not state & scard.SCARD_STATE_MUTE
+
+    def card_present(self) -> bool:
+        state = self._state(_scard().SCARD_STATE_UNAWARE, 0)
+        return state is not None and self._present(state)
+
+    def _wait(self, want_present: bool, timeout: float) -> bool:
+        deadline = time.monotonic() + max(0.0, timeout)
+        state = self._state(_scard().SCARD_STATE_UNAWARE, 0)
+        while state is not None and self._present(state) != want_present:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            changed = self._state(state, min(remaining, 1.0))
+            state = state if changed is None else changed
+        return state is not None
+
+    def wait_for_card(self, timeout: float) -> bool:
+        """Block until a card is in the field (True) or ``timeout`` seconds pass (False). Event-driven
+        (SCardGetStatusChange), so an insert is seen at once."""
+        return self._wait(True, timeout)
+
+    def wait_for_removal(self, timeout: float) -> bool:
+        return self._wait(False, timeout)
+
+    @contextmanager
+    def connect(self) -> Iterator[PcscConnection]:
+        """Connect to the card now in the reader (``no_card`` if there is none)."""
+        with self._lock:
+            ctx = _Context()
+            scard = ctx.scard
+            hresult, card, protocol = scard.SCardConnect(
+                ctx.handle, self.name, scard.SCARD_SHARE_SHARED, scard.SCARD_PROTOCOL_T0 | scard.SCARD_PROTOCOL_T1
+            )
+            if hresult != scard.SCARD_S_SUCCESS:
+                ctx.close()
+                code = _u32(hresult)
+                if code in (_u32(scard.SCARD_E_NO_SMARTCARD), _u32(scard.SCARD_W_REMOVED_CARD),
+                            _u32(scard.SCARD_W_UNRESPONSIVE_CARD), _u32(scard.SCARD_W_UNPOWERED_CARD)):
+                    raise NoCard("no card on the reader: place the passport's photo page on it")
+                if code == _u32(scard.SCARD_E_NO_SERVICE):
+                    raise DeviceUnavailable("the PC/SC service (pcscd) is not running")
+                raise DeviceUnavailable("could not connect to the card reader")
+            connection = PcscConnection(self, ctx, card, protocol)
+            try:
+                yield connection
+            finally:
+                connection.close()
+                ctx.close()
+
+
+def read_emrtd_result(
+    reader: PcscReader,
+    mrz_keys: BacKeys,
+    csca_dir: Path | None,
+    *,
+    card_wait: float = 0.0,
+    timeout: float = 30.0,
+) -> ReadResult:
+    """Like :func:`read_emrtd` but returns the full :class:`ReadResult` (raw files, APDU count, seconds)."""
+    if not reader.card_present() and not reader.wait_for_card(card_wait):
+        raise NoCard("no card on the reader: place the passport's photo page on it")
+    anchors = load_trust_store(csca_dir)
+    with reader.connect() as connection:
+        return read_document(connection, mrz_keys, anchors, timeout=timeout, source=f"pcsc:{reader.name}")
+
+
+def read_emrtd(
+    reader: PcscReader,
+    mrz_keys: BacKeys,
+    csca_dir: Path | None,
+    *,
+    card_wait: float = 0.0,
+    timeout: float = 30.0,
+) -> IdentityDocument:
+    """Read a passport (BAC, DG1 + DG2, passive authentication against ``csca_dir``).
+
+    Raises DeviceError subclasses with SPEC codes: ``device_unavailable``, ``no_card`` (none within
+    ``card_wait`` seconds), ``card_removed``, ``bac_failed``, ``capture_timeout``."""
+    return read_emrtd_result(reader, mrz_keys, csca_dir, card_wait=card_wait, timeout=timeout).document
