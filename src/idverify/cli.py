@@ -180,3 +180,8 @@ def keys_rotate() -> None:
 
 
 # --- command registrations (one line per area; keep imports of heavy libraries inside commands) ---
+from idverify.devices import cli as _devices_cli  # noqa: E402  devices, card read, finger capture
+
+app.command("devices")(_devices_cli.devices)
+card_app.command("read")(_devices_cli.card_read)
+finger_app.command("capture")(_devices_cli.finger_capture)

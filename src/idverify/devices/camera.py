@@ -78,35 +78,38 @@ class OpenCVSource:
 
 
 class FolderSource:
-    """Still images (one file or a folder, sorted by name) served in a loop: a test pattern of real photos."""
+    """Still images (one file, or a folder searched recursively, sorted by path) served in a loop.
+
+    Files are read on demand, so a large folder costs no memory; unreadable files are skipped."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.name = f"images:{path}"
-        self._frames: list[Image] = []
+        self._files: list[Path] = []
         self._i = 0
 
     def open(self) -> None:
-        import cv2
-
         files = (
-            sorted(p for p in self.path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-            if self.path.is_dir() else [self.path]
+            sorted(p for p in self.path.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+            if self.path.is_dir() else [self.path] if self.path.is_file() else []
         )
-        frames = [cv2.imread(str(p), cv2.IMREAD_COLOR) for p in files]
-        self._frames = [np.asarray(f, dtype=np.uint8) for f in frames if f is not None]
-        if not self._frames:
-            raise DeviceUnavailable(f"camera source {self.name} has no readable images")
+        if not files:
+            raise DeviceUnavailable(f"camera source {self.name} has no images")
+        self._files = files
 
     def read(self) -> Image | None:
-        if not self._frames:
-            return None
-        frame = self._frames[self._i % len(self._frames)]
-        self._i += 1
-        return frame.copy()
+        import cv2
+
+        for _ in range(len(self._files)):
+            path = self._files[self._i % len(self._files)]
+            self._i += 1
+            frame = cv2.imread(str(path), cv2.IMREAD_COLOR)
+            if frame is not None:
+                return np.asarray(frame, dtype=np.uint8)
+        return None
 
     def close(self) -> None:
-        self._frames = []
+        self._files = []
 
 
 def open_source(spec: str, *, width: int = 640, height: int = 480, fps: int = 15) -> FrameSource:

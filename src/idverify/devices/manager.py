@@ -287,6 +287,9 @@ class DeviceManager:
         for slot in (self._id_reader, self._fingerprint):
             if slot is not None:
                 self._probe(slot)
+        if self._camera is not None:
+            with contextlib.suppress(DeviceError):  # status() below says what went wrong
+                self._camera.wait_frame(1.0)
         return self.health()
 
     async def check_health(self) -> list[DeviceHealth]:

@@ -8,10 +8,14 @@ and never see a ``SerialException``. Nothing here can block longer than the dead
 
 from __future__ import annotations
 
+import termios
 import time
 from typing import Any
 
 from idverify.errors import DeviceUnavailable
+
+#: What pyserial lets escape when a device vanishes (termios.error is not an OSError).
+_LOST = (OSError, termios.error)
 
 #: Granularity of a blocking read; bounds how late a deadline can be noticed.
 _POLL_S = 0.02
@@ -27,7 +31,7 @@ class SerialLink:
         self.label = label
         try:
             self._serial: Any = serial.serial_for_url(port, baudrate=baud, timeout=_POLL_S, write_timeout=2.0)
-        except (serial.SerialException, OSError, ValueError) as exc:
+        except (serial.SerialException, ValueError, *_LOST) as exc:
             raise DeviceUnavailable(f"{label}: cannot open {port} ({exc.__class__.__name__})") from None
 
     def _lost(self, exc: Exception) -> DeviceUnavailable:
@@ -39,7 +43,7 @@ class SerialLink:
         try:
             self._serial.write(data)
             self._serial.flush()
-        except (serial.SerialException, OSError) as exc:
+        except (serial.SerialException, *_LOST) as exc:
             raise self._lost(exc) from None
 
     def discard_input(self) -> None:
@@ -48,7 +52,7 @@ class SerialLink:
 
         try:
             self._serial.reset_input_buffer()
-        except (serial.SerialException, OSError) as exc:
+        except (serial.SerialException, *_LOST) as exc:
             raise self._lost(exc) from None
 
     def read_exact(self, n: int, deadline: float) -> bytes:
@@ -59,7 +63,7 @@ class SerialLink:
         while len(buf) < n:
             try:
                 chunk = self._serial.read(n - len(buf))
-            except (serial.SerialException, OSError) as exc:
+            except (serial.SerialException, *_LOST) as exc:
                 raise self._lost(exc) from None
             if chunk:
                 buf += chunk
