@@ -23,6 +23,7 @@ def _yymmdd(d: date) -> str:
 
 @dataclass
 class TestIdentity:
+    __test__ = False  # not a pytest test class
     document_number: str = "E01234567"
     surname: str = "TEST"
     given_names: str = "PATIENT ONE"

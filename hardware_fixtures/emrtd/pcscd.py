@@ -53,7 +53,7 @@ class Pcscd:
         if readers is not None and any(VPCD_READER in r for r in readers):
             return cls(process=None)
         binary = shutil.which("pcscd") or "/usr/sbin/pcscd"
-        process = subprocess.Popen(  # noqa: S603 - fixed binary path, no shell
+        process = subprocess.Popen(
             [binary, "--foreground"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
         handle = cls(process=process)

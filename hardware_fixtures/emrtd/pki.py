@@ -42,6 +42,7 @@ def _new_key(kind: str) -> Any:
 
 @dataclass
 class TestPki:
+    __test__ = False  # not a pytest test class
     """CSCA (self-signed) and DS certificate plus the DS private key."""
 
     csca_cert: x509.Certificate

@@ -24,6 +24,11 @@ POWER_OFF, POWER_ON, RESET, GET_ATR = 0, 1, 2, 4
 def _recv_exact(sock: socket.socket, count: int) -> bytes | None:
     data = b""
     while len(data) < count:
+        # vpcd writes the length and the APDU separately; without quick ACKs, Nagle on its side waits for
+        # our delayed ACK (~40 ms) before sending the APDU. Linux only; harmless to skip elsewhere.
+        if hasattr(socket, "TCP_QUICKACK"):
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)
         chunk = sock.recv(count - len(data))
         if not chunk:
             return None
