@@ -141,11 +141,13 @@ class Camera:
         fps: int = 15,
         ring_size: int = 32,
         max_backoff: float = 10.0,
+        no_frame_after: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.source = source
         self.fps = fps
         self.max_backoff = max_backoff
+        self.no_frame_after = no_frame_after
         self._clock = clock
         self._ring: deque[Frame] = deque(maxlen=ring_size)
         self._cond = threading.Condition()
@@ -177,12 +179,13 @@ class Camera:
     def _run(self) -> None:
         backoff = 0.5
         period = 1.0 / self.fps
-        misses = 0
+        last_frame = self._clock()
         while not self._stop.is_set():
             if not self.opened:
                 try:
                     self.source.open()
-                    self.opened, self.problem, backoff, misses = True, None, 0.5, 0
+                    self.opened, self.problem, backoff = True, None, 0.5
+                    last_frame = self._clock()
                 except DeviceError as exc:
                     self.problem = exc.message
                     self._stop.wait(backoff)
@@ -196,11 +199,10 @@ class Camera:
                 self.source.close()
                 continue
             if image is None:
-                misses += 1
-                if misses >= max(3, self.fps):  # about a second without a frame
+                if self._clock() - last_frame >= self.no_frame_after:
                     self.problem = "camera returns no frames"
             else:
-                misses = 0
+                last_frame = self._clock()
                 self.problem = None
                 with self._cond:
                     self._count += 1

@@ -1,0 +1,119 @@
+"""Camera grabbing thread, ring buffer, faults of the simulated camera, JPEG previews and source selection."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from hardware_fixtures.camera import SimulatedCamera
+
+from idverify.devices.camera import Camera, FolderSource, OpenCVSource, encode_jpeg, open_source
+from idverify.errors import DeviceError
+
+
+@pytest.fixture
+def frames_dir(tmp_path: Path) -> Path:
+    d = tmp_path / "frames"
+    (d / "person").mkdir(parents=True)
+    for i in range(3):
+        img = np.full((120, 160, 3), 40 * (i + 1), np.uint8)
+        cv2.imwrite(str(d / "person" / f"{i}.png"), img)
+    (d / "notes.txt").write_text("not an image")
+    return d
+
+
+@pytest.fixture
+def sim_camera(frames_dir: Path) -> Iterator[tuple[SimulatedCamera, Camera]]:
+    sim = SimulatedCamera(frames_dir)
+    cam = Camera(sim, fps=50, ring_size=5, max_backoff=0.2, no_frame_after=0.2).start()
+    yield sim, cam
+    cam.stop()
+
+
+def test_frames_arrive_in_order_and_ring_is_bounded(sim_camera: tuple[SimulatedCamera, Camera]) -> None:
+    _sim, cam = sim_camera
+    first = cam.wait_frame(2.0)
+    later = cam.fresh_frame(2.0)
+    assert later.index > first.index and later.timestamp >= first.timestamp
+    for _ in range(6):
+        cam.fresh_frame(2.0)
+    recent = cam.recent()
+    assert len(recent) == 5
+    assert [f.index for f in recent] == sorted(f.index for f in recent)
+    assert cam.status() == ("ok", None)
+    # The folder's three distinct images cycle.
+    assert {int(f.image[0, 0, 0]) for f in recent} <= {40, 80, 120}
+
+
+def test_no_frames_fault(sim_camera: tuple[SimulatedCamera, Camera]) -> None:
+    sim, cam = sim_camera
+    cam.wait_frame(2.0)
+    sim.set_no_frames(True)
+    with pytest.raises(DeviceError) as err:
+        cam.fresh_frame(0.5)
+    assert err.value.code == "no_frame"
+    assert cam.status() == ("error", "camera returns no frames")
+    sim.set_no_frames(False)
+    assert cam.fresh_frame(2.0).image.shape == (120, 160, 3)
+
+
+def test_unplug_then_replug_reconnects(sim_camera: tuple[SimulatedCamera, Camera]) -> None:
+    sim, cam = sim_camera
+    cam.wait_frame(2.0)
+    sim.unplug()
+    with pytest.raises(DeviceError) as err:
+        cam.fresh_frame(0.6)
+    assert err.value.code == "device_unavailable"
+    assert cam.status()[0] == "unavailable"
+    sim.replug()
+    assert cam.fresh_frame(3.0).image is not None
+    assert cam.status() == ("ok", None)
+
+
+def test_simulated_camera_resizes(frames_dir: Path) -> None:
+    sim = SimulatedCamera(frames_dir, width=64, height=48)
+    sim.open()
+    frame = sim.read()
+    assert frame is not None and frame.shape == (48, 64, 3)
+
+
+def test_jpeg_preview_decodes_and_is_downscaled() -> None:
+    image = np.zeros((960, 1280, 3), np.uint8)
+    cv2.circle(image, (640, 480), 200, (0, 255, 0), -1)
+    jpeg = encode_jpeg(image, quality=70, max_width=640)
+    assert jpeg[:2] == b"\xff\xd8"
+    decoded = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
+    assert decoded.shape == (480, 640, 3)
+    assert decoded[240, 320, 1] > 200  # the green disc survived
+
+
+def test_source_selection(frames_dir: Path) -> None:
+    assert isinstance(open_source("0"), OpenCVSource)
+    assert isinstance(open_source("rtsp://camera.local/stream"), OpenCVSource)
+    assert isinstance(open_source(str(frames_dir)), FolderSource)
+    assert isinstance(open_source(str(frames_dir / "person" / "0.png")), FolderSource)
+
+
+def test_video_file_through_opencv(tmp_path: Path) -> None:
+    path = tmp_path / "clip.avi"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 10, (64, 48))
+    for i in range(5):
+        writer.write(np.full((48, 64, 3), i * 50, np.uint8))
+    writer.release()
+    source = open_source(str(path))
+    source.open()
+    try:
+        frames = [source.read() for _ in range(6)]
+    finally:
+        source.close()
+    assert sum(f is not None for f in frames) == 5 and frames[-1] is None  # end of file: no frame, no crash
+
+
+def test_missing_sources_are_unavailable(tmp_path: Path) -> None:
+    for source in (FolderSource(tmp_path / "nothing"), OpenCVSource(str(tmp_path / "missing.avi"))):
+        with pytest.raises(DeviceError) as err:
+            source.open()
+        assert err.value.code == "device_unavailable"

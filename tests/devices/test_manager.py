@@ -1,0 +1,151 @@
+"""Device manager: simulate mode end to end, health, faults surfacing with SPEC codes, hot-plug with backoff."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from idverify.config import load_settings
+from idverify.devices.manager import DeviceManager, SimulationAssets
+from idverify.documents.mrz import BacKeys
+from idverify.errors import DeviceError
+
+
+@pytest.fixture
+def frames(tmp_path: Path) -> Path:
+    d = tmp_path / "faces"
+    d.mkdir()
+    for i in range(2):
+        cv2.imwrite(str(d / f"{i}.png"), np.full((240, 320, 3), 90 + i, np.uint8))
+    return d
+
+
+@pytest.fixture
+def manager(tmp_path: Path, synthetic_fingers: Path, frames: Path) -> Iterator[DeviceManager]:
+    settings = load_settings(simulate=True, data_dir=tmp_path, camera_width=160, camera_height=120, camera_fps=30)
+    m = DeviceManager(settings, assets=SimulationAssets(fingerprint_images=synthetic_fingers, camera_images=frames))
+    m.start_sync()
+    yield m
+    m.stop_sync()
+
+
+def _code(fn: object) -> str:
+    with pytest.raises(DeviceError) as err:
+        fn()  # type: ignore[operator]
+    return err.value.code
+
+
+def test_simulate_mode_health(manager: DeviceManager) -> None:
+    health = {h.kind: h for h in manager.probe_sync()}
+    assert set(health) == {"id_reader", "fingerprint", "card_reader", "camera"}
+    assert health["id_reader"].status == "ok" and health["id_reader"].name.startswith("ga467:")
+    assert health["fingerprint"].status == "ok" and health["fingerprint"].name.startswith("zhiantec:")
+    assert health["camera"].status == "ok"
+    assert health["card_reader"].status == "unavailable" and "IDVERIFY_PCSC_READER" in (health["card_reader"].detail
+                                                                                          or "")
+    assert health["id_reader"].as_dict().keys() == {"kind", "name", "status", "detail"}
+
+
+def test_async_operations_run_off_the_loop(manager: DeviceManager) -> None:
+    async def run() -> None:
+        doc, image, frame, jpeg = await asyncio.gather(
+            manager.read_document(), manager.capture_fingerprint(2.0), manager.grab_frame(), manager.preview_jpeg()
+        )
+        assert doc.document_type == "cn_resident_id" and doc.checks.checksum
+        assert image.shape == (288, 256)
+        assert frame.image.shape == (120, 160, 3)
+        assert jpeg[:2] == b"\xff\xd8"
+        assert len(manager.recent_frames(3)) >= 1
+
+    asyncio.run(run())
+
+
+def test_faults_surface_with_spec_codes(manager: DeviceManager) -> None:
+    ga, zt = manager.simulators["ga467"], manager.simulators["zhiantec"]
+    ga.remove()
+    assert _code(manager.read_document_sync) == "no_card"
+    ga.insert(0)
+    ga.inject("pull_mid_read", times=1)
+    assert _code(manager.read_document_sync) == "card_removed"
+    ga.insert(0)
+    ga.inject("bad_checksum")
+    assert _code(manager.read_document_sync) == "checksum_error"
+    ga.clear()
+    assert manager.read_document_sync().checks.checksum  # recovers after a reopen
+    zt.auto_finger = False
+    zt.lift()
+    assert _code(lambda: manager.capture_fingerprint_sync(0.3)) == "capture_timeout"
+    manager.simulators["camera"].set_no_frames(True)
+    assert _code(lambda: asyncio.run(manager.grab_frame(0.3))) == "no_frame"
+
+
+def test_hot_plug_with_backoff(manager: DeviceManager) -> None:
+    ga = manager.simulators["ga467"]
+    assert manager.read_document_sync().checks.checksum
+    ga.unplug()
+    assert _code(manager.read_document_sync) == "device_unavailable"
+    ga.replug()
+    # Within the backoff window the manager fails fast instead of hammering the port.
+    with pytest.raises(DeviceError) as err:
+        manager.read_document_sync()
+    assert err.value.code == "device_unavailable" and "retrying in" in err.value.message
+    assert {h.kind: h.status for h in manager.health()}["id_reader"] == "unavailable"
+    time.sleep(0.6)
+    assert manager.read_document_sync().checks.checksum
+    assert {h.kind: h.status for h in manager.health()}["id_reader"] == "ok"
+
+
+def test_monitor_brings_a_replugged_device_back(tmp_path: Path, synthetic_fingers: Path, frames: Path) -> None:
+    settings = load_settings(simulate=True, data_dir=tmp_path)
+    m = DeviceManager(settings, assets=SimulationAssets(fingerprint_images=synthetic_fingers, camera_images=frames))
+
+    async def run() -> None:
+        await m.start(monitor_interval=0.1)
+        try:
+            zt = m.simulators["zhiantec"]
+            await m.check_health()
+            zt.unplug()
+            with pytest.raises(DeviceError):
+                await m.capture_fingerprint(0.5)
+            zt.replug()
+            for _ in range(40):
+                await asyncio.sleep(0.1)
+                if {h.kind: h.status for h in m.health()}["fingerprint"] == "ok":
+                    break
+            assert {h.kind: h.status for h in m.health()}["fingerprint"] == "ok"
+        finally:
+            await m.stop()
+
+    asyncio.run(run())
+
+
+def test_nothing_configured(tmp_path: Path) -> None:
+    m = DeviceManager(load_settings(data_dir=tmp_path, simulate=False))
+    m.start_sync()
+    try:
+        health = m.probe_sync()
+        assert [h.status for h in health] == ["unavailable"] * 4
+        assert _code(m.read_document_sync) == "device_unavailable"
+        assert _code(lambda: m.capture_fingerprint_sync(1.0)) == "device_unavailable"
+        assert _code(lambda: m.read_document_sync(BacKeys("L898902C", "690806", "940623"))) == "device_unavailable"
+        assert _code(lambda: asyncio.run(m.grab_frame())) == "device_unavailable"
+    finally:
+        m.stop_sync()
+
+
+def test_missing_serial_port_reports_unavailable(tmp_path: Path) -> None:
+    settings = load_settings(data_dir=tmp_path, id_reader_port=str(tmp_path / "ttyUSB9"))
+    m = DeviceManager(settings)
+    m.start_sync()
+    try:
+        health = {h.kind: h for h in m.probe_sync()}
+        assert health["id_reader"].status == "unavailable"
+        assert "cannot open" in (health["id_reader"].detail or "")
+    finally:
+        m.stop_sync()
