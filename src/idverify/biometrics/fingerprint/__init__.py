@@ -1,0 +1,1 @@
+"""Fingerprint matching core (see idverify.biometrics.fingerprint.api)."""

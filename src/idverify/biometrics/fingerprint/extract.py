@@ -1,0 +1,391 @@
+"""Fingerprint image → minutiae template: segmentation, orientation and frequency fields, enhancement, minutiae.
+
+Owns the image pipeline for 500 dpi greyscale prints (FVC images, the R30x sensor's 256×288 uploads once the
+device layer has unpacked them to 8-bit). Knows nothing of devices, patients or storage. Steps:
+
+1. resample to 500 dpi, local contrast normalisation;
+2. orientation field from the smoothed gradient structure tensor (doubled angles), with its coherence;
+3. foreground mask from gradient energy and coherence (largest blob, holes filled);
+4. ridge frequency field from windowed block spectra (the median period drives the filters; the per-block
+   band energy feeds the quality score);
+5. enhancement with a bank of oriented, zero-mean Gabor filters, chosen per pixel by the local orientation;
+6. binarisation, Zhang–Suen thinning, crossing numbers, ridge tracing for direction, and removal of the
+   classic false minutiae (spurs, short ridges, bridges, broken ridges, clusters, border);
+7. image quality 0..100 = foreground coherence × spectral clarity, damped for small contact areas.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import cv2
+import numpy as np
+import structlog
+from numpy.typing import NDArray
+
+from idverify.biometrics.fingerprint import _skeleton as sk
+from idverify.biometrics.fingerprint.template import TEMPLATE_DPI, FingerprintTemplate, MinutiaKind
+from idverify.errors import BiometricError
+
+log = structlog.get_logger(__name__)
+
+#: Below this image quality, or with fewer minutiae than ``MIN_MINUTIAE``, ``extract`` refuses the capture.
+MIN_QUALITY = 10
+MIN_MINUTIAE = 8
+MAX_MINUTIAE = 60
+MIN_FOREGROUND_PX = 90 * 90
+
+_ORIENT_BINS = 16
+_BLOCK = 32
+_STEP = 16
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """Intermediate fields, exposed for tests and diagnostics (not part of the stored template)."""
+
+    image: NDArray[np.float32]  # normalised, 500 dpi
+    mask: NDArray[np.uint8]
+    orientation: NDArray[np.float32]  # ridge orientation, radians in [0, π), image coordinates (y down)
+    coherence: NDArray[np.float32]
+    period: float  # median ridge period in pixels
+    period_field: NDArray[np.float32]  # per block (NaN outside the foreground)
+    enhanced: NDArray[np.float32]
+    skeleton: NDArray[np.uint8]
+    quality: int
+
+
+def extract(image: NDArray[Any], dpi: int = TEMPLATE_DPI) -> FingerprintTemplate:
+    """Extract a template from a greyscale fingerprint image (ridges dark, 8-bit or float).
+
+    Raises :class:`BiometricError` when the capture cannot be used (too little finger, too blurred or noisy,
+    too few minutiae); the message tells the operator what to do.
+    """
+    a = analyse(image, dpi)
+    if int(a.mask.sum()) < MIN_FOREGROUND_PX:
+        raise BiometricError("too little of the finger was captured — place the finger flat on the sensor again")
+    if a.quality < MIN_QUALITY:
+        raise BiometricError("finger quality too low — clean the sensor, dry or moisten the finger and place again")
+    xy, angle, kind, mq = _minutiae(a)
+    if len(angle) < MIN_MINUTIAE:
+        raise BiometricError("too few fingerprint features found — place the finger again, centred and flat")
+    h, w = a.image.shape
+    log.debug("fingerprint.extracted", minutiae=len(angle), quality=a.quality)
+    return FingerprintTemplate(xy, angle, kind, mq, width=w, height=h, quality=a.quality)
+
+
+def image_quality(image: NDArray[Any], dpi: int = TEMPLATE_DPI) -> int:
+    """Image quality 0..100 without extracting minutiae (cheaper; for capture loops)."""
+    return analyse(image, dpi, enhance=False).quality
+
+
+def analyse(image: NDArray[Any], dpi: int = TEMPLATE_DPI, *, enhance: bool = True) -> Analysis:
+    img = _to_gray(image)
+    if dpi != TEMPLATE_DPI:
+        s = TEMPLATE_DPI / float(dpi)
+        img = np.asarray(cv2.resize(img, None, fx=s, fy=s, interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR),
+                         dtype=np.uint8)
+    if min(img.shape) < 64:
+        raise BiometricError("fingerprint image is too small — capture again")
+    f = img.astype(np.float32)
+    norm = _normalise(f)
+    orient, coh = _orientation(norm)
+    mask = _segment(f)
+    period, period_field, clarity = _frequency(norm, mask)
+    quality = _quality(mask, coh, clarity)
+    if enhance and mask.any():
+        enh = _gabor(norm, orient, period)
+        ridges = ((enh < 0) & (mask > 0)).astype(np.uint8)
+        ridges = (np.asarray(cv2.medianBlur(ridges * 255, 3)) // 255).astype(np.uint8)
+        skel = sk.thin(ridges)
+    else:
+        enh = np.zeros_like(norm)
+        skel = np.zeros(norm.shape, np.uint8)
+    return Analysis(norm, mask, orient, coh, period, period_field, enh, skel, quality)
+
+
+# -- pipeline steps -------------------------------------------------------------------------------------------
+def _to_gray(image: NDArray[Any]) -> NDArray[np.uint8]:
+    arr = np.asarray(image)
+    if arr.ndim == 3:
+        arr = cv2.cvtColor(arr.astype(np.uint8), cv2.COLOR_BGR2GRAY) if arr.shape[2] == 3 else arr[..., 0]
+    if arr.ndim != 2:
+        raise BiometricError("fingerprint image must be a 2-D greyscale array — capture again")
+    if arr.dtype != np.uint8:
+        a = arr.astype(np.float64)
+        lo, hi = float(a.min()), float(a.max())
+        arr = np.zeros(a.shape, np.uint8) if hi <= lo else ((a - lo) * (255.0 / (hi - lo))).astype(np.uint8)
+    return np.ascontiguousarray(arr)
+
+
+def _normalise(f: NDArray[np.float32]) -> NDArray[np.float32]:
+    mean = cv2.GaussianBlur(f, (0, 0), 8)
+    d = f - mean
+    var = cv2.GaussianBlur(d * d, (0, 0), 8)
+    out: NDArray[np.float32] = d / np.sqrt(var + 25.0)
+    return out
+
+
+def _orientation(norm: NDArray[np.float32]) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
+    gx = cv2.Sobel(norm, cv2.CV_32F, 1, 0, ksize=3)
+    gy = cv2.Sobel(norm, cv2.CV_32F, 0, 1, ksize=3)
+    gxx = cv2.GaussianBlur(gx * gx, (0, 0), 6)
+    gyy = cv2.GaussianBlur(gy * gy, (0, 0), 6)
+    gxy = cv2.GaussianBlur(gx * gy, (0, 0), 6)
+    num = 2 * gxy
+    den = gxx - gyy
+    energy = gxx + gyy
+    coh = np.sqrt(num * num + den * den) / (energy + 1e-6)
+    # smooth the doubled-angle field once more, weighted by its own strength, to bridge noisy patches
+    c = cv2.GaussianBlur(den, (0, 0), 7)
+    s = cv2.GaussianBlur(num, (0, 0), 7)
+    grad_dir = 0.5 * np.arctan2(s, c)
+    orient = np.mod(grad_dir + np.pi / 2, np.pi).astype(np.float32)
+    return orient, coh.astype(np.float32)
+
+
+def _segment(f: NDArray[np.float32]) -> NDArray[np.uint8]:
+    """Foreground = enough raw grey-level contrast with an oriented (ridge-like) gradient field around it.
+
+    Works on the raw image: the normalised one has amplified background noise everywhere.
+    """
+    d = f - cv2.GaussianBlur(f, (0, 0), 6)
+    std = np.sqrt(cv2.GaussianBlur(d * d, (0, 0), 10))
+    gx = cv2.Sobel(f, cv2.CV_32F, 1, 0, ksize=3)
+    gy = cv2.Sobel(f, cv2.CV_32F, 0, 1, ksize=3)
+    gxx = cv2.GaussianBlur(gx * gx, (0, 0), 10)
+    gyy = cv2.GaussianBlur(gy * gy, (0, 0), 10)
+    gxy = cv2.GaussianBlur(gx * gy, (0, 0), 10)
+    coh = np.sqrt((gxx - gyy) ** 2 + 4 * gxy * gxy) / (gxx + gyy + 1e-6)
+    ref = float(np.percentile(std, 95))
+    fg = ((std > 0.3 * ref) & (std > 4.0) & (coh > 0.15)).astype(np.uint8)
+    k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (17, 17))
+    fg = cv2.morphologyEx(fg, cv2.MORPH_OPEN, k)
+    fg = cv2.morphologyEx(fg, cv2.MORPH_CLOSE, k)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(fg, connectivity=8)
+    if n <= 1:
+        return np.zeros_like(fg)
+    biggest = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+    fg = (labels == biggest).astype(np.uint8)
+    # fill holes: everything not reachable from the border background
+    inv = (1 - fg).astype(np.uint8)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(inv, connectivity=4)
+    h, w = fg.shape
+    for lab in range(1, n):
+        x, y, bw, bh = stats[lab, :4]
+        if x > 0 and y > 0 and x + bw < w and y + bh < h:
+            fg[labels == lab] = 1
+    fg[:4, :] = 0
+    fg[-4:, :] = 0
+    fg[:, :4] = 0
+    fg[:, -4:] = 0
+    return np.asarray(fg, dtype=np.uint8)
+
+
+_RADIUS_CACHE: dict[int, NDArray[np.float64]] = {}
+
+
+def _frequency(norm: NDArray[np.float32], mask: NDArray[np.uint8]) -> tuple[float, NDArray[np.float32],
+                                                                           NDArray[np.float32]]:
+    """Median ridge period, per-block period, and per-block spectral clarity (ridge-band energy share)."""
+    h, w = norm.shape
+    ny = max((h - _BLOCK) // _STEP + 1, 1)
+    nx = max((w - _BLOCK) // _STEP + 1, 1)
+    win = np.lib.stride_tricks.sliding_window_view(norm, (_BLOCK, _BLOCK))[::_STEP, ::_STEP][:ny, :nx]
+    mwin = np.lib.stride_tricks.sliding_window_view(mask, (_BLOCK, _BLOCK))[::_STEP, ::_STEP][:ny, :nx]
+    inside = mwin[:, :, _BLOCK // 2, _BLOCK // 2] > 0
+    period_field = np.full((ny, nx), np.nan, np.float32)
+    clarity = np.zeros((ny, nx), np.float32)
+    if not inside.any():
+        return 9.0, period_field, clarity
+    blocks = win[inside].astype(np.float64)
+    hann = np.outer(np.hanning(_BLOCK), np.hanning(_BLOCK))
+    spec = np.abs(np.fft.rfft2(blocks * hann)) ** 2
+    r = _RADIUS_CACHE.get(_BLOCK)
+    if r is None:
+        fy = np.fft.fftfreq(_BLOCK)[:, None]
+        fx = np.fft.rfftfreq(_BLOCK)[None, :]
+        r = np.sqrt(fy * fy + fx * fx)
+        _RADIUS_CACHE[_BLOCK] = r
+    band = (r >= 1 / 15) & (r <= 1 / 4)
+    total = spec[:, r > 1 / 40].sum(axis=1) + 1e-9
+    band_e = spec[:, band]
+    peak = r[band][np.argmax(band_e, axis=1)]
+    # energy-weighted mean frequency around the peak is steadier than the arg-max alone
+    near = np.abs(r[band][None, :] - peak[:, None]) <= 1.5 / _BLOCK
+    wts = band_e * near
+    freq = (wts * r[band][None, :]).sum(axis=1) / (wts.sum(axis=1) + 1e-12)
+    clar = band_e.sum(axis=1) / total
+    # how concentrated the band energy is around the peak: a clean ridge pattern has a sharp spectral peak
+    conc = wts.sum(axis=1) / (band_e.sum(axis=1) + 1e-12)
+    period_field[inside] = 1.0 / np.maximum(freq, 1e-3)
+    clarity[inside] = (clar * conc).astype(np.float32)
+    period = float(np.clip(np.nanmedian(period_field), 5.0, 14.0))
+    return period, period_field, clarity
+
+
+def _quality(mask: NDArray[np.uint8], coh: NDArray[np.float32], clarity: NDArray[np.float32]) -> int:
+    area = int(mask.sum())
+    if area == 0:
+        return 0
+    ocl = float(coh[mask > 0].mean())
+    inside = clarity > 0
+    clar = float(clarity[inside].mean()) if inside.any() else 0.0
+    area_factor = min(1.0, area / (160.0 * 160.0))
+    score = 100.0 * np.clip(ocl / 0.75, 0, 1) * np.clip(clar / 0.45, 0, 1) * (0.5 + 0.5 * area_factor)
+    return round(float(np.clip(score, 0, 100)))
+
+
+_GABOR_CACHE: dict[tuple[int, int], list[NDArray[np.float32]]] = {}
+
+
+def _gabor_bank(period: float) -> list[NDArray[np.float32]]:
+    key = (round(period * 4), _ORIENT_BINS)
+    bank = _GABOR_CACHE.get(key)
+    if bank is not None:
+        return bank
+    t = key[0] / 4.0
+    su, sv = 0.45 * t, 0.65 * t
+    half = int(np.ceil(2.5 * max(su, sv)))
+    yy, xx = np.mgrid[-half : half + 1, -half : half + 1].astype(np.float64)
+    bank = []
+    for b in range(_ORIENT_BINS):
+        alpha = b * np.pi / _ORIENT_BINS  # wave direction = across the ridges (gradient direction)
+        u = xx * np.cos(alpha) + yy * np.sin(alpha)
+        v = -xx * np.sin(alpha) + yy * np.cos(alpha)
+        g = np.exp(-0.5 * (u * u / (su * su) + v * v / (sv * sv))) * np.cos(2 * np.pi * u / t)
+        g -= g.mean()
+        g /= np.abs(g).sum()
+        bank.append(g.astype(np.float32))
+    _GABOR_CACHE[key] = bank
+    return bank
+
+
+def _gabor(norm: NDArray[np.float32], orient: NDArray[np.float32], period: float) -> NDArray[np.float32]:
+    bank = _gabor_bank(period)
+    grad = np.mod(orient + np.pi / 2, np.pi)
+    idx = np.rint(grad / (np.pi / _ORIENT_BINS)).astype(np.int64) % _ORIENT_BINS
+    out = np.zeros_like(norm)
+    for b, kern in enumerate(bank):
+        sel = idx == b
+        if sel.any():
+            resp = cv2.filter2D(norm, cv2.CV_32F, kern, borderType=cv2.BORDER_REFLECT)
+            out[sel] = resp[sel]
+    return out
+
+
+# -- minutiae -------------------------------------------------------------------------------------------------
+def _minutiae(a: Analysis) -> tuple[  # noqa: PLR0915 - one pass of pruning rules, kept together for reading
+        NDArray[np.float32], NDArray[np.float64], NDArray[np.uint8], NDArray[np.uint8]]:
+    t = a.period
+    er = max(3, round(1.2 * t))
+    disk = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * er + 1, 2 * er + 1))
+    inner = np.asarray(cv2.erode(a.mask, disk), dtype=np.uint8)
+    max_len = max(6, round(1.6 * t))
+    pos, kind, br, info = sk.find_candidates(a.skeleton, inner, max_len)
+    n = len(kind)
+    if n == 0:
+        return np.zeros((0, 2), np.float32), np.zeros(0), np.zeros(0, np.uint8), np.zeros(0, np.uint8)
+    keep = np.ones(n, bool)
+    posf = pos.astype(np.float64)
+
+    def nearest(py: int, px: int, exclude: int, radius: float) -> int:
+        d = np.hypot(posf[:, 0] - py, posf[:, 1] - px)
+        d[exclude] = np.inf
+        j = int(np.argmin(d))
+        return j if d[j] <= radius else -1
+
+    bif = [int(v) for v in np.nonzero(kind == 2)[0]]
+    # 1. merge bifurcation clusters (adjacent junction pixels are one bifurcation)
+    for ii, i in enumerate(bif):
+        if not keep[i]:
+            continue
+        for j in bif[ii + 1 :]:
+            if keep[j] and abs(posf[i, 0] - posf[j, 0]) <= 2.5 and abs(posf[i, 1] - posf[j, 1]) <= 2.5:
+                keep[j] = False
+    for i in range(n):
+        if not keep[i] and kind[i] == 2:
+            continue
+        if kind[i] == 1:
+            steps, reason = int(info[i, 0, 0]), int(info[i, 0, 1])
+            if reason == sk.REASON_JUNCTION and steps < 0.9 * t:  # spur
+                keep[i] = False
+                other = nearest(int(br[i, 0, 0]), int(br[i, 0, 1]), i, 3.0)
+                if other >= 0 and kind[other] == 2:
+                    keep[other] = False
+            elif reason == sk.REASON_END and steps < 1.6 * t:  # short isolated ridge or dot
+                keep[i] = False
+        else:
+            for b in range(3):
+                steps, reason = int(info[i, b, 0]), int(info[i, b, 1])
+                if steps == 0:
+                    continue
+                if reason == sk.REASON_JUNCTION and steps < 0.9 * t:  # bridge or small hole
+                    other = nearest(int(br[i, b, 0]), int(br[i, b, 1]), i, 3.5)
+                    keep[i] = False
+                    if other >= 0 and kind[other] == 2:
+                        keep[other] = False
+    # directions from the traces, refined with the orientation field
+    ang = np.zeros(n)
+    for i in range(n):
+        y, x = posf[i]
+        if kind[i] == 1:
+            vy, vx = br[i, 0, 0] - y, br[i, 0, 1] - x  # inward: from the end along the ridge body (as ISO SDKs do)
+        else:
+            vecs = [(br[i, b, 0] - y, br[i, b, 1] - x) for b in range(3) if info[i, b, 0] > 0]
+            if len(vecs) < 3:
+                keep[i] = False
+                continue
+            angs = [np.arctan2(v[0], v[1]) for v in vecs]
+            gaps = []
+            for p in range(3):
+                q = (p + 1) % 3
+                d = abs((angs[p] - angs[q] + np.pi) % (2 * np.pi) - np.pi)
+                gaps.append((d, 3 - p - q))
+            stem = min(gaps)[1]  # the branch not in the tightest pair is the stem
+            vy, vx = -vecs[stem][0], -vecs[stem][1]  # pointing away from the stem, into the fork
+        if vy == 0 and vx == 0:
+            keep[i] = False
+            continue
+        trace_dir = np.arctan2(vy, vx)
+        o = float(a.orientation[int(y), int(x)])
+        cand = o if abs(_wrap(o - trace_dir)) <= np.pi / 2 else o + np.pi
+        ang[i] = cand
+    # broken ridges: two endings close together, facing each other
+    ends = [int(v) for v in np.nonzero(keep & (kind == 1))[0]]
+    for ii, i in enumerate(ends):
+        for j in ends[ii + 1 :]:
+            if not (keep[i] and keep[j]):
+                continue
+            dy, dx = posf[j] - posf[i]
+            if np.hypot(dy, dx) < 1.3 * t and abs(_wrap(ang[i] - ang[j] - np.pi)) < np.pi / 4:
+                link = np.arctan2(dy, dx)
+                if abs(_wrap(ang[i] - link)) < np.pi / 3:
+                    keep[i] = keep[j] = False
+    # clusters: anything still closer than half a ridge period to another minutia is unreliable
+    idx = np.nonzero(keep)[0]
+    if len(idx) > 1:
+        pts = posf[idx]
+        pd = np.hypot(pts[:, None, 0] - pts[None, :, 0], pts[:, None, 1] - pts[None, :, 1])
+        np.fill_diagonal(pd, np.inf)
+        crowded = (pd < 0.6 * t).any(axis=1)
+        keep[idx[crowded]] = False
+    idx = np.nonzero(keep)[0]
+    # minutia quality: local coherence, damped near the foreground edge
+    dist = cv2.distanceTransform(a.mask, cv2.DIST_L2, 5)
+    ys, xs = pos[idx, 0], pos[idx, 1]
+    q = np.clip(a.coherence[ys, xs] / 0.8, 0, 1) * np.clip(dist[ys, xs] / (3 * t), 0.3, 1.0)
+    mq = np.rint(100 * q).astype(np.uint8)
+    if len(idx) > MAX_MINUTIAE:
+        top = np.argsort(-mq, kind="stable")[:MAX_MINUTIAE]
+        idx, mq, ys, xs = idx[top], mq[top], ys[top], xs[top]
+    xy = np.stack([xs, ys], axis=1).astype(np.float32)
+    # image angles (y down) → template angles (counter-clockwise, y up)
+    angle = np.mod(-ang[idx], 2 * np.pi)
+    kinds = np.where(kind[idx] == 1, MinutiaKind.ENDING, MinutiaKind.BIFURCATION).astype(np.uint8)
+    return xy, angle, kinds, mq
+
+
+def _wrap(a: float) -> float:
+    return float((a + np.pi) % (2 * np.pi) - np.pi)
