@@ -4,7 +4,7 @@ Owns: discovering a decoder (Python entry points in the group ``idverify.wlt_dec
 library loaded with ctypes), calling it, and turning what it returns into PNG bytes. The WLT format is a licensed
 public-security compression with no open specification or open decoder, so idverify never reimplements it: with no
 decoder installed the card is still read and the photo is reported as ``unavailable`` (raw WLT kept for the
-record). See ``drivers/wlt_photo_decoder.md`` for how a clinic installs its reader vendor's decoder.
+record). See ``drivers/photo_decoder.md`` for how a clinic installs its reader vendor's decoder.
 
 Knows nothing of serial ports or patients.
 """
