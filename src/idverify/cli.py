@@ -185,3 +185,11 @@ from idverify.devices import cli as _devices_cli  # noqa: E402  devices, card re
 app.command("devices")(_devices_cli.devices)
 card_app.command("read")(_devices_cli.card_read)
 finger_app.command("capture")(_devices_cli.finger_capture)
+from idverify.ledger import cli as _ledger_cli  # noqa: E402  audit export/verify/checkpoint/check, bench ledger
+
+audit_app.command("export")(_ledger_cli.audit_export)
+audit_app.command("verify")(_ledger_cli.audit_verify)
+audit_app.command("checkpoint")(_ledger_cli.audit_checkpoint)
+audit_app.command("check")(_ledger_cli.audit_check)
+audit_app.command("public-key")(_ledger_cli.audit_public_key)
+bench_app.command("ledger")(_ledger_cli.bench_ledger)

@@ -1,0 +1,7 @@
+"""Tamper-evident audit ledger: append-only events in an RFC 6962 Merkle tree with Ed25519-signed checkpoints.
+
+Owns the ``ledger_*`` tables, proofs, exports (JSON Lines, CSV, FHIR R5 AuditEvent) and the offline verifier.
+Knows nothing of biometrics or devices: an event is an opaque envelope of ids and free JSON
+(:mod:`idverify.ledger.canonical`). Entry points for other code are in :mod:`idverify.ledger.service`;
+the offline verifier (:mod:`idverify.ledger.verify`) deliberately imports no database code.
+"""

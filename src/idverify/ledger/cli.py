@@ -1,0 +1,261 @@
+"""Ledger commands: ``audit export|verify|checkpoint|check|public-key`` and ``bench ledger``.
+
+Registered on the ``audit_app`` / ``bench_app`` sub-apps by :mod:`idverify.cli`. Database and crypto imports
+stay inside the functions so ``idverify --help`` is instant; ``audit verify`` imports no database code at all.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+
+from idverify.errors import IdverifyError, ValidationFailed
+
+
+class LedgerTampered(IdverifyError):
+    code = "ledger_tampered"
+    status_code = 422
+
+
+def _parse_when(value: str | None, *, end: bool) -> datetime | None:
+    """``YYYY-MM-DD`` (a whole UTC day; ``--to`` includes that day) or an RFC 3339 timestamp (exclusive for --to)."""
+    if value is None:
+        return None
+    try:
+        if len(value) == 10:
+            day = date.fromisoformat(value)
+            start = datetime.combine(day, time(0), tzinfo=UTC)
+            return start + timedelta(days=1) if end else start
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValidationFailed(f"{'--to' if end else '--from'}: use YYYY-MM-DD or an RFC 3339 timestamp") from None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def _settings() -> Any:
+    from idverify.cli import _settings as cli_settings
+
+    return cli_settings()
+
+
+def _fail(exc: IdverifyError, as_json: bool) -> NoReturn:
+    from idverify.cli import fail
+
+    fail(exc, as_json=as_json)
+
+
+def audit_export(
+    out: Annotated[Path, typer.Option("--out", help="File to write.")],
+    from_: Annotated[str | None, typer.Option("--from", help="First day (YYYY-MM-DD, UTC) or timestamp.")] = None,
+    to: Annotated[str | None, typer.Option("--to", help="Last day included (YYYY-MM-DD, UTC) or end time.")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="jsonl (verifiable), csv or fhir (R5 NDJSON).")] = "jsonl",
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary on the last line.")] = False,
+) -> None:
+    """Write a ledger export: JSON Lines with signed checkpoint and proofs (checked by `audit verify`)."""
+    from idverify.cli import emit_json
+    from idverify.ledger import repository, service
+    from idverify.ledger.checkpoint import CheckpointSigner
+    from idverify.ledger.export import export_jsonl, resolve_range, write_csv
+    from idverify.ledger.fhir import write_fhir_ndjson
+    from idverify.store.base import utcnow
+    from idverify.store.db import make_engine, make_session_factory
+
+    settings = _settings()
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        if fmt not in {"jsonl", "csv", "fhir"}:
+            raise ValidationFailed("--format must be jsonl, csv or fhir")
+        start, end = _parse_when(from_, end=False), _parse_when(to, end=True)
+        with make_session_factory(engine)() as session:
+            # The export itself is an audited action, and a fresh checkpoint lets it cover everything so far.
+            service.append(session, {
+                "type": "export.created",
+                "occurred_at": utcnow().isoformat(),
+                "actor": {"staff_id": None, "role": "cli", "workstation": settings.workstation_id},
+                "subject": {},
+                "data": {"format": fmt, "from": from_, "to": to},
+            })
+            signer = CheckpointSigner.from_file(settings.resolved_signing_key_file)
+            checkpoint = service.create_checkpoint(session, signer)
+            session.commit()
+            out.parent.mkdir(parents=True, exist_ok=True)
+            with out.open("w", encoding="utf-8", newline="") as fh:
+                if fmt == "jsonl":
+                    summary: dict[str, Any] = export_jsonl(session, fh, start=start, end=end,
+                                                           clinic=settings.clinic_name, checkpoint=checkpoint).as_dict()
+                else:
+                    first, last = resolve_range(session, int(checkpoint.tree_size), start, end)
+                    entries = repository.iter_entries(session, first, last)
+                    writer = write_csv if fmt == "csv" else write_fhir_ndjson
+                    summary = {"start": first, "end": last, "entries": writer(entries, fh)}
+    except IdverifyError as exc:
+        _fail(exc, as_json)
+    finally:
+        engine.dispose()
+    summary |= {"out": str(out), "format": fmt}
+    if as_json:
+        emit_json(summary)
+    else:
+        typer.echo(f"wrote {summary['entries']} entries ({summary['start']}..{summary['end']}) to {out}")
+
+
+def _read_key_arg(value: str) -> str:
+    path = Path(value)
+    try:
+        if path.is_file():
+            return path.read_text(encoding="utf-8")
+    except OSError:
+        pass
+    return value
+
+
+def audit_verify(
+    file: Annotated[Path, typer.Argument(help="Export written by `idverify audit export`.")],
+    public_key: Annotated[
+        str | None, typer.Option("--public-key", help="The clinic's public key: file or text (PEM, base64, vkey).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary on the last line.")] = False,
+) -> None:
+    """Check an export offline: exit 0 when intact, else 1 naming the first bad entry."""
+    from idverify.cli import emit_json
+    from idverify.ledger.verify import ExportInvalid, verify_export
+
+    if not file.is_file():
+        _fail(ValidationFailed(f"no such file: {file}"), as_json)
+    try:
+        result = verify_export(file, _read_key_arg(public_key) if public_key else None)
+    except ExportInvalid as exc:
+        message = exc.message if exc.line is None else f"{exc.message} (line {exc.line})"
+        if as_json:
+            emit_json({"error": {"code": LedgerTampered.code, "message": message, "first_bad_index": exc.index}})
+        else:
+            typer.secho(f"INVALID: {message}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(code=1) from None
+    if as_json:
+        emit_json(result.as_dict())
+        return
+    for warning in result.warnings:
+        typer.secho(f"warning: {warning}", fg=typer.colors.YELLOW, err=True)
+    typer.echo(
+        f"OK: entries {result.start}..{result.end - 1} of {result.tree_size} verified against "
+        f"{result.checkpoints} signed checkpoint(s) of {result.origin} in {result.seconds:.2f} s"
+    )
+
+
+def audit_checkpoint(
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary on the last line.")] = False,
+) -> None:
+    """Sign a checkpoint of the current ledger now (the daemon also does it every checkpoint_interval_s)."""
+    from idverify.cli import emit_json
+    from idverify.ledger import service
+    from idverify.ledger.checkpoint import CheckpointSigner
+    from idverify.store.db import make_engine, make_session_factory
+
+    settings = _settings()
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        with make_session_factory(engine)() as session:
+            cp = service.create_checkpoint(session, CheckpointSigner.from_file(settings.resolved_signing_key_file))
+            session.commit()
+            note = cp.note
+            size = int(cp.tree_size)
+    except IdverifyError as exc:
+        _fail(exc, as_json)
+    finally:
+        engine.dispose()
+    if as_json:
+        emit_json({"tree_size": size, "note": note})
+    else:
+        typer.echo(note, nl=False)
+
+
+def audit_check(
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary on the last line.")] = False,
+) -> None:
+    """Recompute the stored tree and compare it with every stored node and checkpoint (exit 1 on a problem)."""
+    from idverify.cli import emit_json
+    from idverify.ledger import service
+    from idverify.store.db import make_engine, make_session_factory
+
+    settings = _settings()
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        with make_session_factory(engine)() as session:
+            report = service.verify_stored_tree(session)
+    finally:
+        engine.dispose()
+    summary = report.as_health() | {"problems": report.problems, "first_bad_index": report.first_bad_index}
+    if as_json:
+        emit_json(summary)
+    else:
+        typer.echo(f"{'OK' if report.ok else 'FAILED'}: {report.tree_size} entries, "
+                   f"{report.checkpoints_checked} checkpoint(s) checked")
+        for problem in report.problems:
+            typer.secho(f"  {problem}", fg=typer.colors.RED, err=True)
+    if not report.ok:
+        raise typer.Exit(code=1)
+
+
+def audit_public_key(
+    out: Annotated[Path | None, typer.Option("--out", help="Also write the PEM public key to this file.")] = None,
+) -> None:
+    """Print the clinic's ledger public key (PEM and signed-note verifier key) to hand to inspectors."""
+    from idverify.ledger.checkpoint import CheckpointSigner, public_key_pem, verifier_key
+
+    settings = _settings()
+    try:
+        signer = CheckpointSigner.from_file(settings.resolved_signing_key_file)
+    except IdverifyError as exc:
+        _fail(exc, False)
+    pem = public_key_pem(signer.public_key)
+    if out is not None:
+        out.write_text(pem, encoding="utf-8")
+    typer.echo(pem, nl=False)
+    typer.echo(verifier_key(signer.origin, signer.public_key))
+
+
+def bench_ledger(
+    events: Annotated[int, typer.Option("--events", min=1, help="Number of events to append.")] = 10_000,
+    backend: Annotated[str, typer.Option("--backend", help="sqlite (temp dir) or postgresql (scratch schema).")] = (
+        "sqlite"
+    ),
+    batch: Annotated[int, typer.Option("--batch", min=1, help="Events per group commit.")] = 500,
+    postgres_url: Annotated[
+        str | None, typer.Option("--postgres-url", envvar="IDVERIFY_TEST_POSTGRES_URL", help="PostgreSQL server.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the SPEC JSON on the last line.")] = False,
+) -> None:
+    """Ledger append rate, proof latency and offline verification time at N entries (SPEC JSON)."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.table import Table
+    from sqlalchemy.exc import OperationalError
+
+    from idverify.cli import emit_json
+    from idverify.ledger.bench import run_ledger_bench
+
+    if backend not in {"sqlite", "postgresql"}:
+        _fail(ValidationFailed("--backend must be sqlite or postgresql"), as_json)
+    console = Console(stderr=True)
+    with Progress(TextColumn("appending"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  console=console, transient=True, disable=as_json and not console.is_terminal) as bar:
+        task = bar.add_task("append", total=events)
+        try:
+            result = run_ledger_bench(events, backend=backend, batch=batch, postgres_url=postgres_url,
+                                      progress=lambda n: bar.advance(task, n))
+        except OperationalError as exc:
+            _fail(IdverifyError(f"database unreachable: {type(exc.orig).__name__}", code="database_unavailable"),
+                  as_json)
+    spec = result.as_spec()
+    if as_json:
+        emit_json(spec)
+        return
+    table = Table(title=f"ledger benchmark — {events} events on {backend}")
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    for key, value in spec.items():
+        table.add_row(key, str(value))
+    Console().print(table)

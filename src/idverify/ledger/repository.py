@@ -1,0 +1,196 @@
+"""Every SQL statement the ledger runs. Inserts and selects only: there is no update or delete here, by design.
+
+Serialisation: :func:`lock` takes a transaction-scoped PostgreSQL advisory lock, so several daemons sharing one
+database append one after another and build a single tree; it is released by the caller's COMMIT/ROLLBACK.
+SQLite needs nothing extra: :func:`idverify.store.db.make_engine` starts every transaction with
+``BEGIN IMMEDIATE``, which holds the database write lock for the whole transaction. As a last line of defence the
+entry index and node keys are primary keys, so a writer that somehow raced would fail, never fork the tree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, insert, select, text, tuple_
+from sqlalchemy.orm import Session
+
+from idverify.ledger.merkle import Node
+from idverify.ledger.models import LedgerCheckpoint, LedgerEntry, LedgerNode
+
+# pg_advisory_xact_lock key: "idvldg" as an integer; any constant works as long as every daemon uses the same.
+ADVISORY_LOCK_KEY = 0x6964766C6467
+_IN_CHUNK = 500
+
+
+def lock(session: Session) -> None:
+    """Serialise ledger writers until the end of the caller's transaction."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK_KEY})
+
+
+def tree_size(session: Session) -> int:
+    last = session.scalar(select(func.max(LedgerEntry.index)))
+    return 0 if last is None else int(last) + 1
+
+
+def last_recorded_at(session: Session) -> datetime | None:
+    return session.scalar(select(LedgerEntry.recorded_at).order_by(LedgerEntry.index.desc()).limit(1))
+
+
+def node_hashes(session: Session, nodes: Sequence[Node]) -> dict[Node, bytes]:
+    """Hashes of complete nodes; level 0 comes from the entries' leaf hashes. Missing nodes are absent."""
+    out: dict[Node, bytes] = {}
+    leaves = [i for level, i in nodes if level == 0]
+    interior = [(level, i) for level, i in nodes if level > 0]
+    for start in range(0, len(leaves), _IN_CHUNK):
+        chunk = leaves[start:start + _IN_CHUNK]
+        rows0 = session.execute(select(LedgerEntry.index, LedgerEntry.leaf_hash).where(LedgerEntry.index.in_(chunk)))
+        for idx, h in rows0:
+            out[(0, int(idx))] = bytes(h)
+    for start in range(0, len(interior), _IN_CHUNK):
+        chunk2 = interior[start:start + _IN_CHUNK]
+        rows = session.execute(
+            select(LedgerNode.level, LedgerNode.index, LedgerNode.hash).where(
+                tuple_(LedgerNode.level, LedgerNode.index).in_(chunk2)
+            )
+        )
+        for level, idx, h in rows:
+            out[(int(level), int(idx))] = bytes(h)
+    return out
+
+
+def add_entries(session: Session, entries: Sequence[LedgerEntry]) -> None:
+    session.add_all(entries)
+
+
+def insert_nodes(session: Session, nodes: Sequence[tuple[Node, bytes]]) -> None:
+    if nodes:
+        session.execute(
+            insert(LedgerNode), [{"level": level, "index": idx, "hash": h} for (level, idx), h in nodes]
+        )
+
+
+def add_checkpoint(session: Session, checkpoint: LedgerCheckpoint) -> None:
+    session.add(checkpoint)
+
+
+def latest_checkpoint(session: Session) -> LedgerCheckpoint | None:
+    return session.scalar(
+        select(LedgerCheckpoint).order_by(LedgerCheckpoint.tree_size.desc(), LedgerCheckpoint.id.desc()).limit(1)
+    )
+
+
+def checkpoint_at_least(session: Session, tree_size: int) -> LedgerCheckpoint | None:
+    """The oldest checkpoint that covers ``tree_size`` entries."""
+    return session.scalar(
+        select(LedgerCheckpoint)
+        .where(LedgerCheckpoint.tree_size >= tree_size)
+        .order_by(LedgerCheckpoint.tree_size, LedgerCheckpoint.id)
+        .limit(1)
+    )
+
+
+def checkpoints(session: Session, *, limit: int | None = None) -> list[LedgerCheckpoint]:
+    stmt = select(LedgerCheckpoint).order_by(LedgerCheckpoint.tree_size, LedgerCheckpoint.id)
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    return list(session.scalars(stmt))
+
+
+def index_at_or_after(session: Session, when: datetime) -> int | None:
+    """First entry recorded at or after ``when`` (recorded times never decrease along the index)."""
+    return session.scalar(select(func.min(LedgerEntry.index)).where(LedgerEntry.recorded_at >= when))
+
+
+def index_before(session: Session, when: datetime) -> int | None:
+    """Last entry recorded strictly before ``when``."""
+    return session.scalar(select(func.max(LedgerEntry.index)).where(LedgerEntry.recorded_at < when))
+
+
+def iter_entry_rows(
+    session: Session, start: int, end: int, *, batch: int = 5000
+) -> Iterator[tuple[int, datetime, str, bytes]]:
+    """(index, recorded_at, canonical, leaf_hash) for ``start <= index < end`` in order, in batches (keyset)."""
+    pos = start
+    while pos < end:
+        rows = session.execute(
+            select(LedgerEntry.index, LedgerEntry.recorded_at, LedgerEntry.canonical, LedgerEntry.leaf_hash)
+            .where(LedgerEntry.index >= pos, LedgerEntry.index < end)
+            .order_by(LedgerEntry.index)
+            .limit(batch)
+        ).all()
+        if not rows:
+            return
+        for idx, rec, canonical, lh in rows:
+            yield int(idx), rec, canonical, bytes(lh)
+        pos = int(rows[-1][0]) + 1
+
+
+def iter_node_rows(session: Session, *, batch: int = 20000) -> Iterator[tuple[int, int, bytes]]:
+    """Every stored interior node ordered by (level, index), in keyset batches."""
+    level, idx = 0, -1
+    while True:
+        rows = session.execute(
+            select(LedgerNode.level, LedgerNode.index, LedgerNode.hash)
+            .where(tuple_(LedgerNode.level, LedgerNode.index) > tuple_(level, idx))
+            .order_by(LedgerNode.level, LedgerNode.index)
+            .limit(batch)
+        ).all()
+        if not rows:
+            return
+        for lv, ix, h in rows:
+            yield int(lv), int(ix), bytes(h)
+        level, idx = int(rows[-1][0]), int(rows[-1][1])
+
+
+@dataclass(frozen=True)
+class EntryFilter:
+    """Filters for listing entries; ids only (the ledger holds no names)."""
+
+    event_type: str | None = None
+    patient_id: str | None = None
+    couple_id: str | None = None
+    cycle_id: str | None = None
+    staff_id: str | None = None
+    workstation: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+def list_entries(
+    session: Session, filters: EntryFilter, *, limit: int, after: int | None, descending: bool
+) -> list[LedgerEntry]:
+    stmt = select(LedgerEntry)
+    f = filters
+    conditions = [
+        (f.event_type, LedgerEntry.event_type),
+        (f.patient_id, LedgerEntry.patient_id),
+        (f.couple_id, LedgerEntry.couple_id),
+        (f.cycle_id, LedgerEntry.cycle_id),
+        (f.staff_id, LedgerEntry.actor_staff_id),
+        (f.workstation, LedgerEntry.workstation),
+    ]
+    for value, column in conditions:
+        if value is not None:
+            stmt = stmt.where(column == value)
+    if f.since is not None:
+        stmt = stmt.where(LedgerEntry.recorded_at >= f.since)
+    if f.until is not None:
+        stmt = stmt.where(LedgerEntry.recorded_at < f.until)
+    if after is not None:
+        stmt = stmt.where(LedgerEntry.index < after if descending else LedgerEntry.index > after)
+    stmt = stmt.order_by(LedgerEntry.index.desc() if descending else LedgerEntry.index).limit(limit)
+    return list(session.scalars(stmt))
+
+
+def iter_entries(session: Session, start: int, end: int, *, batch: int = 2000) -> Iterator[LedgerEntry]:
+    """ORM entries ``start <= index < end`` in index order, streamed."""
+    stmt = (
+        select(LedgerEntry)
+        .where(LedgerEntry.index >= start, LedgerEntry.index < end)
+        .order_by(LedgerEntry.index)
+        .execution_options(yield_per=batch)
+    )
+    yield from session.scalars(stmt)
