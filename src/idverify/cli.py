@@ -185,6 +185,9 @@ from idverify.devices import cli as _devices_cli  # noqa: E402  devices, card re
 app.command("devices")(_devices_cli.devices)
 card_app.command("read")(_devices_cli.card_read)
 finger_app.command("capture")(_devices_cli.finger_capture)
+from idverify.bench import face as _bench_face  # noqa: E402  bench face
+
+bench_app.command("face")(_bench_face.bench_face)
 from idverify.ledger import cli as _ledger_cli  # noqa: E402  audit export/verify/checkpoint/check, bench ledger
 
 audit_app.command("export")(_ledger_cli.audit_export)

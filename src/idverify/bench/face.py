@@ -1,0 +1,227 @@
+"""``idverify bench face``: face accuracy and speed on a SPEC face folder, next to plain face_recognition.
+
+Owns: reading a face dataset (one sub-folder per identity; ``_``/``.`` folders skipped), extracting every image
+with our engine and with the peer, forming the pairs, timing, and the SPEC result. Must not touch: thresholds
+(calibration lives in :mod:`idverify.biometrics.face.thresholds`), the database.
+
+Protocol (SPEC): genuine = every same-identity pair; impostor = every cross-identity pair, or a seeded random sample
+of at most ``max_impostors`` (reported in ``notes``). An image in which a system finds no face is a failure to
+acquire for that system (``fta``); following the FVC rule its pairs stay in the set and score as non-matches (the
+lowest possible score), so both systems are measured on exactly the same pairs. Our engine runs without the quality
+gates (a benchmark measures matching; gate refusals are reported as ``quality_refusals``) and uses the largest face
+when an image holds several; the peer is plain ``face_recognition`` as its README shows it:
+``load_image_file`` → ``face_encodings`` (HOG detector, first face) → Euclidean ``face_distance`` (score =
+−distance).
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+if TYPE_CHECKING:  # numpy loads inside the commands so that `idverify --help` stays instant
+    import numpy as np
+    from numpy.typing import NDArray
+
+from idverify.errors import ValidationFailed
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".jp2"}
+OURS_FAIL_SCORE = -1.0  # cosine minimum
+PEER_FAIL_SCORE = -10.0  # below any Euclidean distance between dlib encodings
+
+
+@dataclass(frozen=True)
+class FaceImage:
+    identity: str
+    path: Path
+
+
+def list_dataset(dataset: Path) -> list[FaceImage]:
+    """Every image of a SPEC face folder, in a stable order."""
+    if not dataset.is_dir():
+        raise ValidationFailed(f"dataset folder not found: {dataset}")
+    images: list[FaceImage] = []
+    for folder in sorted(p for p in dataset.iterdir() if p.is_dir() and not p.name.startswith(("_", "."))):
+        images.extend(FaceImage(folder.name, f) for f in sorted(folder.iterdir())
+                      if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES)
+    if len({i.identity for i in images}) < 2:
+        raise ValidationFailed(f"{dataset}: need at least two identity folders with images")
+    return images
+
+
+def make_pairs(labels: Sequence[str], *, max_impostors: int = 100_000,
+               seed: int = 0) -> tuple[NDArray[np.int64], NDArray[np.int64], bool]:
+    """(genuine pairs, impostor pairs, sampled?) as index arrays of shape (n, 2)."""
+    import numpy as np
+
+    lab = np.asarray(labels)
+    genuine: list[tuple[int, int]] = []
+    impostor: list[tuple[int, int]] = []
+    for a, b in itertools.combinations(range(len(lab)), 2):
+        (genuine if lab[a] == lab[b] else impostor).append((a, b))
+    imp = np.asarray(impostor, dtype=np.int64).reshape(-1, 2)
+    sampled = len(imp) > max_impostors
+    if sampled:
+        rng = np.random.default_rng(seed)
+        imp = imp[np.sort(rng.choice(len(imp), size=max_impostors, replace=False))]
+    return np.asarray(genuine, dtype=np.int64).reshape(-1, 2), imp, sampled
+
+
+@dataclass
+class Extraction:
+    encodings: list[NDArray[np.float64] | None]
+    extract_ms: list[float]
+    quality_refusals: int = 0
+
+    @property
+    def fta(self) -> int:
+        return sum(e is None for e in self.encodings)
+
+
+def extract_ours(images: Sequence[FaceImage], tick: Callable[[], None] = lambda: None) -> Extraction:
+    import numpy as np
+
+    from idverify.biometrics.face.engine import get_face_engine
+    from idverify.errors import BiometricError
+
+    engine = get_face_engine()
+    out = Extraction([], [])
+    for img in images:
+        start = time.perf_counter()
+        try:
+            sample = engine.analyse(img.path, largest_only=True, enforce_quality=False)
+            out.encodings.append(sample.encoding.astype(np.float64))
+            out.quality_refusals += int(not sample.quality.ok)
+        except BiometricError:
+            out.encodings.append(None)
+        out.extract_ms.append((time.perf_counter() - start) * 1000.0)
+        tick()
+    return out
+
+
+def extract_peer(images: Sequence[FaceImage], tick: Callable[[], None] = lambda: None) -> Extraction:
+
+    import face_recognition
+    import numpy as np
+
+    out = Extraction([], [])
+    for img in images:
+        start = time.perf_counter()
+        encs = face_recognition.face_encodings(face_recognition.load_image_file(str(img.path)))
+        out.encodings.append(np.asarray(encs[0], dtype=np.float64) if encs else None)
+        out.extract_ms.append((time.perf_counter() - start) * 1000.0)
+        tick()
+    return out
+
+
+def score_pairs(ext: Extraction, pairs: NDArray[np.int64], *, peer: bool) -> NDArray[np.float64]:
+    """Similarity of every pair (ours: cosine; peer: −Euclidean distance); FTA pairs get the failure score."""
+    import numpy as np
+
+    fail = PEER_FAIL_SCORE if peer else OURS_FAIL_SCORE
+    dim = next((e.size for e in ext.encodings if e is not None), 128)
+    ok = np.array([e is not None for e in ext.encodings])
+    mat = np.stack([e if e is not None else np.zeros(dim) for e in ext.encodings])
+    a, b = mat[pairs[:, 0]], mat[pairs[:, 1]]
+    scores = -np.linalg.norm(a - b, axis=1) if peer else np.einsum("ij,ij->i", a, b)
+    both = ok[pairs[:, 0]] & ok[pairs[:, 1]]
+    return np.where(both, scores, fail).astype(np.float64)
+
+
+def match_rate(ext: Extraction, *, peer: bool, n: int = 20_000) -> float:
+    """1:1 comparisons per second through each system's public comparison call (one pair per call)."""
+    import numpy as np
+
+    encs = [e for e in ext.encodings if e is not None]
+    if len(encs) < 2:
+        return 0.0
+    m = len(encs)
+    if peer:
+        import face_recognition
+
+        start = time.perf_counter()
+        for i in range(n):
+            face_recognition.face_distance([encs[i % m]], encs[(i * 7 + 1) % m])
+        return n / (time.perf_counter() - start)
+    from idverify.biometrics.face.engine import compare
+
+    vecs = [e.astype(np.float32) for e in encs]
+    start = time.perf_counter()
+    for i in range(n):
+        compare(vecs[i % m], vecs[(i * 7 + 1) % m])
+    return n / (time.perf_counter() - start)
+
+
+def run_face_bench(dataset: Path, *, max_impostors: int = 100_000, seed: int = 0, with_peer: bool = True,
+                   progress: bool = True) -> Any:
+    """Run ours and the peer on ``dataset``; returns a :class:`idverify.bench.report.BenchResult`."""
+    from rich.progress import Progress
+
+    from idverify.bench.report import BenchResult, SystemRun
+    from idverify.biometrics.face.engine import ALGORITHM_VERSION
+
+    images = list_dataset(dataset)
+    labels = [i.identity for i in images]
+    genuine, impostor, sampled = make_pairs(labels, max_impostors=max_impostors, seed=seed)
+    if len(genuine) == 0:
+        raise ValidationFailed(f"{dataset}: no identity has two images, so there are no genuine pairs")
+    systems = [("idverify", False)] + ([("face_recognition (peer)", True)] if with_peer else [])
+    runs: dict[str, Any] = {}
+    with Progress(disable=not progress, transient=True) as bar:
+        for name, is_peer in systems:
+            task = bar.add_task(f"{name}: extracting", total=len(images))
+
+            def tick(task_id: Any = task) -> None:
+                bar.advance(task_id)
+
+            ext = (extract_peer if is_peer else extract_ours)(images, tick)
+            extra: dict[str, Any] = {"images": len(images), "identities": len(set(labels))}
+            if not is_peer:
+                extra.update(quality_refusals=ext.quality_refusals, algorithm_version=ALGORITHM_VERSION)
+            runs[name] = SystemRun(
+                name=name,
+                genuine=score_pairs(ext, genuine, peer=is_peer),
+                impostor=score_pairs(ext, impostor, peer=is_peer),
+                fta=ext.fta,
+                extract_ms=ext.extract_ms,
+                match_per_s=match_rate(ext, peer=is_peer),
+                extra=extra,
+            )
+    notes = ["FTA images stay in the pairs and score as non-matches (FVC rule); both systems see the same pairs",
+             "scores: idverify = cosine similarity, peer = minus Euclidean distance (thresholds differ)"]
+    if sampled:
+        notes.append(f"impostor pairs: seeded random sample (seed {seed}) of {max_impostors} cross-identity pairs")
+    return BenchResult(modality="face", dataset=str(dataset), ours=runs["idverify"],
+                       peer=runs.get("face_recognition (peer)"), notes=notes)
+
+
+def bench_face(
+    dataset: Annotated[Path, typer.Option("--dataset", help="Folder with one sub-folder per identity.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the SPEC JSON summary as the last line.")] = False,
+    plot: Annotated[Path | None, typer.Option("--plot", help="Write DET curves (PNG).")] = None,
+    max_impostors: Annotated[int, typer.Option(help="Cap on impostor pairs (seeded sample).")] = 100_000,
+    seed: Annotated[int, typer.Option(help="Seed of the impostor sample.")] = 0,
+    no_peer: Annotated[bool, typer.Option("--no-peer", help="Skip the face_recognition peer.")] = False,
+) -> None:
+    """Face accuracy (EER, FNMR at FMR 1 % / 0.1 % / 0) and speed on DATASET, with the face_recognition peer."""
+    from rich.console import Console
+
+    from idverify.cli import emit_json, fail
+    from idverify.errors import IdverifyError
+
+    try:
+        result = run_face_bench(dataset, max_impostors=max_impostors, seed=seed, with_peer=not no_peer,
+                                progress=True)
+    except IdverifyError as exc:
+        fail(exc, as_json=as_json)
+    result.render(Console(stderr=as_json))
+    if plot is not None:
+        result.plot(plot)
+    if as_json:
+        emit_json(result.as_spec())
