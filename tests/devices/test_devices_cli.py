@@ -11,6 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from idverify.cli import app
+from idverify.devices.manager import DeviceManager
 
 runner = CliRunner()
 
@@ -27,6 +28,8 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     for var in ("IDVERIFY_SIMULATE", "IDVERIFY_ID_READER_PORT", "IDVERIFY_FINGERPRINT_PORT", "IDVERIFY_CAMERA",
                 "IDVERIFY_PCSC_READER", "IDVERIFY_CONFIG_FILE"):
         monkeypatch.delenv(var, raising=False)
+    # Leave the shared vpcd slot to the eMRTD tests: no virtual passport in these CLI runs.
+    monkeypatch.setattr(DeviceManager, "_start_emrtd", lambda self, tmp: None)
     return tmp_path
 
 

@@ -29,7 +29,8 @@ def frames(tmp_path: Path) -> Path:
 @pytest.fixture
 def manager(tmp_path: Path, synthetic_fingers: Path, frames: Path) -> Iterator[DeviceManager]:
     settings = load_settings(simulate=True, data_dir=tmp_path, camera_width=160, camera_height=120, camera_fps=30)
-    m = DeviceManager(settings, assets=SimulationAssets(fingerprint_images=synthetic_fingers, camera_images=frames))
+    m = DeviceManager(settings, assets=SimulationAssets(fingerprint_images=synthetic_fingers, camera_images=frames,
+                                                            emrtd=False))
     m.start_sync()
     yield m
     m.stop_sync()
@@ -103,7 +104,8 @@ def test_hot_plug_with_backoff(manager: DeviceManager) -> None:
 
 def test_monitor_brings_a_replugged_device_back(tmp_path: Path, synthetic_fingers: Path, frames: Path) -> None:
     settings = load_settings(simulate=True, data_dir=tmp_path)
-    m = DeviceManager(settings, assets=SimulationAssets(fingerprint_images=synthetic_fingers, camera_images=frames))
+    m = DeviceManager(settings, assets=SimulationAssets(fingerprint_images=synthetic_fingers, camera_images=frames,
+                                                            emrtd=False))
 
     async def run() -> None:
         await m.start(monitor_interval=0.1)
@@ -147,5 +149,29 @@ def test_missing_serial_port_reports_unavailable(tmp_path: Path) -> None:
         health = {h.kind: h for h in m.probe_sync()}
         assert health["id_reader"].status == "unavailable"
         assert "cannot open" in (health["id_reader"].detail or "")
+    finally:
+        m.stop_sync()
+
+
+def test_simulate_mode_serves_the_virtual_passport(tmp_path: Path, synthetic_fingers: Path, frames: Path) -> None:
+    pcscd = pytest.importorskip("hardware_fixtures.emrtd.pcscd")
+    reason = pcscd.unavailable_reason()
+    if reason:
+        pytest.skip(reason)
+    m = DeviceManager(
+        load_settings(simulate=True, data_dir=tmp_path),
+        assets=SimulationAssets(fingerprint_images=synthetic_fingers, camera_images=frames),
+    )
+    m.start_sync()
+    try:
+        if "emrtd_keys" not in m.simulators:
+            pytest.skip("the virtual passport could not be inserted (pcscd/vpcd busy or missing)")
+        health = {h.kind: h for h in m.probe_sync()}
+        assert health["card_reader"].status == "ok"
+        doc = m.read_document_sync(m.simulators["emrtd_keys"])
+        assert doc.document_type == "passport"
+        assert doc.checks.passive_auth == "passed" and doc.checks.checksum
+        # Without BAC keys the GA 467 reader answers.
+        assert m.read_document_sync().document_type == "cn_resident_id"
     finally:
         m.stop_sync()

@@ -67,6 +67,8 @@ class SimulationAssets:
     fingerprint_images: Path | None = None
     camera_images: Path | None = None
     auto_finger: bool = True
+    #: Also insert the eMRTD engineer's virtual passport into pcscd's vpcd reader (when pcscd and vpcd exist).
+    emrtd: bool = True
 
 
 class _Backoff:
@@ -165,6 +167,9 @@ class DeviceManager:
         self._camera_error: str | None = None
         self._monitor: asyncio.Task[None] | None = None
         self._tmp: Any = None
+        self._pcsc_name: str | None = settings.pcsc_reader
+        self._pcsc_lock = threading.Lock()
+        self._csca_dir: Path | None = settings.csca_dir
         self.started = False
 
     # --- lifecycle ---------------------------------------------------------------------------------------------
@@ -224,7 +229,45 @@ class DeviceManager:
         cam_images = a.camera_images or _default_shared("face/asian_dev") or synthetic_images(tmp, kind="face")
         cam = SimulatedCamera(cam_images, width=self.settings.camera_width, height=self.settings.camera_height)
         self.simulators = {"ga467": ga, "zhiantec": zt, "camera": cam}
+        if a.emrtd:
+            self._start_emrtd(tmp)
         return ga.port, zt.port, cam
+
+    def _start_emrtd(self, tmp: Path) -> None:
+        """Best effort: the virtual passport needs the real pcscd with vsmartcard's vpcd driver. When they are
+        missing the card reader is simply reported unavailable, as on a workstation without one."""
+        try:
+            # Imported by name: the eMRTD fixtures are another area's test code, not type-checked with ours.
+            emrtd = importlib.import_module("hardware_fixtures.emrtd")
+            pcscd_mod = importlib.import_module("hardware_fixtures.emrtd.pcscd")
+            from idverify.documents.mrz import BacKeys
+
+            reason = pcscd_mod.unavailable_reason()
+            if reason is not None:
+                log.info("emrtd_simulator_skipped", reason=reason)
+                return
+            pcscd = pcscd_mod.Pcscd.ensure()
+            pki = emrtd.TestPki.generate()
+            identity = emrtd.TestIdentity()
+            keys = BacKeys(identity.document_number, identity.birth_date, identity.expiry_date)
+            card = emrtd.VirtualCard(emrtd.EmrtdChip(emrtd.build_files(identity, pki), keys))
+            card.insert()
+            if not _pcsc().PcscReader(pcscd_mod.VPCD_READER).wait_for_card(5):
+                card.remove()
+                raise TimeoutError("virtual passport did not appear in the vpcd reader")
+        except Exception as exc:  # a demo without a passport is still a demo
+            log.warning("emrtd_simulator_unavailable", error=exc.__class__.__name__)
+            return
+        self._csca_dir = self._write_csca(pki, tmp)
+        self._pcsc_name = str(pcscd_mod.VPCD_READER)
+        self.simulators.update({"pcscd": pcscd, "emrtd_card": card, "emrtd_identity": identity,
+                                "emrtd_keys": keys})
+
+    @staticmethod
+    def _write_csca(pki: Any, tmp: Path) -> Path:
+        directory = tmp / "csca"
+        pki.write_csca(directory)
+        return directory
 
     def stop_sync(self) -> None:
         if self._camera is not None:
@@ -237,6 +280,9 @@ class DeviceManager:
             sim = self.simulators.get(name)
             if sim is not None:
                 sim.stop()
+        if "emrtd_card" in self.simulators:
+            self.simulators["emrtd_card"].remove()
+            self.simulators["pcscd"].stop()  # only stops a pcscd we started
         self.simulators = {}
         if self._tmp is not None:
             self._tmp.cleanup()
@@ -315,7 +361,7 @@ class DeviceManager:
         return out
 
     def _pcsc_health(self) -> DeviceHealth:
-        wanted = self.settings.pcsc_reader
+        wanted = self._pcsc_name
         if not wanted:
             return DeviceHealth("card_reader", "none", "unavailable", "not configured (IDVERIFY_PCSC_READER)")
         try:
@@ -336,14 +382,14 @@ class DeviceManager:
         return slot
 
     def read_document_sync(self, mrz_keys: BacKeys | None = None) -> IdentityDocument:
-        if mrz_keys is not None or (self._id_reader is None and self.settings.pcsc_reader):
+        if mrz_keys is not None or (self._id_reader is None and self._pcsc_name):
             return self._read_emrtd(mrz_keys)
         slot = self._slot(self._id_reader, "ID-card reader", "IDVERIFY_ID_READER_PORT")
         reader: Callable[[Ga467Reader], IdentityDocument] = lambda r: r.read_document()  # noqa: E731
         return slot.call(reader)
 
     def _read_emrtd(self, mrz_keys: BacKeys | None) -> IdentityDocument:
-        if not self.settings.pcsc_reader:
+        if not self._pcsc_name:
             raise DeviceUnavailable("no PC/SC reader configured (IDVERIFY_PCSC_READER)")
         if mrz_keys is None:
             raise DeviceError(
@@ -354,7 +400,9 @@ class DeviceManager:
             pcsc = _pcsc()
         except ImportError:
             raise DeviceUnavailable("eMRTD support not installed") from None
-        doc: IdentityDocument = pcsc.read_emrtd(self.settings.pcsc_reader, mrz_keys, self.settings.csca_dir)
+        with self._pcsc_lock:
+            reader = pcsc.PcscReader(self._pcsc_name)
+            doc: IdentityDocument = pcsc.read_emrtd(reader, mrz_keys, self._csca_dir)
         return doc
 
     async def read_document(self, mrz_keys: BacKeys | None = None) -> IdentityDocument:
