@@ -15,10 +15,10 @@ import structlog
 from fastapi import APIRouter, FastAPI
 from prometheus_client import CollectorRegistry
 
-from idverify import __version__
+from idverify import __version__, web
 from idverify.api.errors import install_error_handlers
 from idverify.api.middleware import BodyLimitMiddleware, RequestContextMiddleware
-from idverify.api.routes import auth, health, staff, verifications
+from idverify.api.routes import auth, cycles, health, patients, staff, verifications
 from idverify.config import Settings, load_settings
 from idverify.context import AppContext
 from idverify.store.db import check_migrated, make_engine, make_session_factory
@@ -30,6 +30,8 @@ API_PREFIX = "/api/v1"
 OPENAPI_TAGS = [
     {"name": "auth", "description": "Staff login (web UI) and the caller's identity."},
     {"name": "staff", "description": "Staff accounts and API keys (it_admin)."},
+    {"name": "patients", "description": "Patients, HIS import (HL7 v2, FHIR), consent and deletion (nurse)."},
+    {"name": "cycles", "description": "Couples and treatment cycles with their stages."},
     {"name": "verifications", "description": "Stage-check results (nurse: own workstation; inspector: all)."},
     {"name": "health", "description": "Liveness, readiness and Prometheus metrics."},
 ]
@@ -84,7 +86,10 @@ def create_app(settings: Settings | None = None, *, context: AppContext | None =
     api = APIRouter(prefix=API_PREFIX)
     api.include_router(auth.router)
     api.include_router(staff.router)
+    api.include_router(patients.router)
+    api.include_router(cycles.router)
     api.include_router(verifications.router)
     app.include_router(api)
     app.include_router(health.router)
+    web.mount(app)  # the UI pages and /static
     return app

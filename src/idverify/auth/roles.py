@@ -27,9 +27,9 @@ class Principal:
     @property
     def actor(self) -> dict[str, str | None]:
         """What the audit trail records about the caller (ids only)."""
-        return {
-            "staff_id": self.staff_id,
-            "role": self.role.value,
-            "workstation": self.workstation_id,
-            "credential": f"{self.method}:{self.credential_id}",
-        }
+        return {"staff_id": self.staff_id, "role": self.role.value, "workstation": self.workstation_id}
+
+    @property
+    def credential(self) -> str:
+        """Which login or API key acted, e.g. ``api_key:<id>`` (recorded in audit event data)."""
+        return f"{self.method}:{self.credential_id}"

@@ -33,6 +33,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=FULL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    # Deleted rows (templates, identities) are overwritten with zeros, not left in free pages: PIPL deletion.
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
 
 
@@ -97,3 +99,25 @@ def check_migrated(engine: Engine) -> None:
             f"the database is {state} but this version needs {', '.join(sorted(heads))}; "
             "run `idverify db upgrade` (or `make run`, which does it) and start again"
         )
+
+
+def reclaim_deleted(engine: Engine, tables: tuple[str, ...]) -> None:
+    """Make deleted personal data physically go away after a deletion request has committed.
+
+    SQLite already zeroes freed pages (``secure_delete``); the old page images that still sit in the WAL file are
+    dropped by a TRUNCATE checkpoint. PostgreSQL keeps dead row versions until VACUUM, so the affected tables are
+    vacuumed. Both run outside any transaction.
+    """
+    raw = engine.raw_connection()
+    try:
+        if engine.dialect.name == "sqlite":
+            raw.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # type: ignore[union-attr]
+        elif engine.dialect.name == "postgresql":
+            driver = raw.driver_connection
+            assert driver is not None
+            driver.autocommit = True
+            with driver.cursor() as cur:
+                for table in tables:
+                    cur.execute(f'VACUUM "{table}"')
+    finally:
+        raw.close()

@@ -1,0 +1,137 @@
+"""Patients: register (by hand, from a card read, or from the HIS), look up by document, read, delete; consent.
+
+Document lookups are POSTs so that ID numbers never appear in URLs or access logs.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import asdict
+
+from fastapi import APIRouter
+from sqlalchemy import select
+
+from idverify.api.deps import ContextDep, KeysDep, Nurse, NurseOrInspector, SessionDep
+from idverify.api.schemas.workflow import (
+    ConsentIn,
+    ConsentOut,
+    DeletionRequest,
+    DeletionResult,
+    DocumentLookup,
+    HisMessage,
+    PatientIn,
+    PatientOut,
+    PatientRegistered,
+)
+from idverify.auth.roles import Principal, Role
+from idverify.errors import NotFoundError, ValidationFailed
+from idverify.store.db import reclaim_deleted
+from idverify.store.keys import Keys
+from idverify.store.models import BiometricTemplate, Patient
+from idverify.workflow import consent, his, patients
+from idverify.workflow.patients import PatientIdentity
+
+router = APIRouter(prefix="/patients", tags=["patients"])
+ERASED_TABLES = ("biometric_templates", "biometric_samples", "patients", "consent_records")
+
+
+def _out(db: SessionDep, keys: Keys, patient: Patient, principal: Principal) -> PatientOut:
+    enrolled = sorted(set(db.scalars(select(BiometricTemplate.modality)
+                                     .where(BiometricTemplate.patient_id == patient.id))))
+    identity = patients.identity_of(keys, patient) if principal.role is Role.NURSE else None
+    return PatientOut(id=patient.id, sex=patient.sex, document_type=patient.document_type,
+                      external_id=patient.external_id, source=patient.source, status=patient.status,
+                      created_at=patient.created_at, identity=identity, enrolled=enrolled)
+
+
+@router.post("", response_model=PatientRegistered, status_code=201,
+             summary="Register a patient from an identity document (idempotent per document)")
+def register_patient(body: PatientIn, db: SessionDep, keys: KeysDep, nurse: Nurse) -> PatientRegistered:
+    identity = PatientIdentity(**body.model_dump())
+    patient, created = patients.register(db, keys, identity, source="manual", actor=nurse)
+    db.commit()
+    return PatientRegistered(patient=_out(db, keys, patient, nurse), created=created)
+
+
+@router.post("/lookup", response_model=PatientOut, summary="Find the patient holding a document")
+def lookup_patient(body: DocumentLookup, db: SessionDep, keys: KeysDep, nurse: Nurse) -> PatientOut:
+    patient = patients.find_by_document(db, keys, body.document_type, body.document_number)
+    if patient is None:
+        raise NotFoundError("no patient registered with this document")
+    return _out(db, keys, patient, nurse)
+
+
+@router.post("/import/hl7v2", response_model=PatientRegistered, status_code=201,
+             summary="Register or update a patient from an HL7 v2 ADT^A04/A08 message")
+def import_hl7(body: HisMessage, db: SessionDep, keys: KeysDep, nurse: Nurse) -> PatientRegistered:
+    parsed = his.from_hl7v2(body.message)
+    return _import(db, keys, nurse, parsed, "his_hl7v2")
+
+
+@router.post("/import/fhir", response_model=PatientRegistered, status_code=201,
+             summary="Register a patient from a FHIR R5 Patient resource")
+def import_fhir(body: dict[str, object], db: SessionDep, keys: KeysDep, nurse: Nurse) -> PatientRegistered:
+    parsed = his.from_fhir(body)
+    return _import(db, keys, nurse, parsed, "his_fhir")
+
+
+def _import(db: SessionDep, keys: Keys, actor: Principal, parsed: his.HisPatient, source: str) -> PatientRegistered:
+    existing = patients.find_by_document(db, keys, parsed.identity.document_type, parsed.identity.document_number)
+    if existing is not None and parsed.event == "update":
+        merged = PatientIdentity(**{**asdict(parsed.identity), "sex": existing.sex})
+        patient = patients.update_identity(db, keys, existing, merged, actor=actor, source=source)
+        created = False
+    else:
+        patient, created = patients.register(db, keys, parsed.identity, source=source, actor=actor)
+    db.commit()
+    return PatientRegistered(patient=_out(db, keys, patient, actor), created=created)
+
+
+@router.get("/{patient_id}", response_model=PatientOut, summary="A patient (identity for nurses only)")
+def get_patient(patient_id: str, db: SessionDep, keys: KeysDep, principal: NurseOrInspector) -> PatientOut:
+    return _out(db, keys, patients.get_patient(db, patient_id), principal)
+
+
+@router.post("/{patient_id}/deletion", response_model=DeletionResult,
+             summary="Deletion request: remove biometrics and identity for real")
+def delete_patient(patient_id: str, body: DeletionRequest, db: SessionDep, keys: KeysDep, nurse: Nurse,
+                   ctx: ContextDep) -> DeletionResult:
+    removed = patients.delete_patient(db, keys, patient_id, reason=body.reason, actor=nurse)
+    db.commit()
+    reclaim_deleted(ctx.engine, ERASED_TABLES)
+    return DeletionResult(patient_id=patient_id, biometric_records_removed=removed)
+
+
+@router.post("/{patient_id}/consent", response_model=ConsentOut, status_code=201,
+             summary="Record separate biometric consent (refusals allowed per modality)")
+def record_consent(patient_id: str, body: ConsentIn, db: SessionDep, keys: KeysDep, nurse: Nurse) -> ConsentOut:
+    signature = None
+    if body.signature_png_base64:
+        try:
+            signature = base64.b64decode(body.signature_png_base64, validate=True)
+        except (binascii.Error, ValueError):
+            raise ValidationFailed("signature_png_base64 is not valid base64") from None
+    record = consent.record_consent(db, keys, patient_id=patient_id, accepted=list(body.accepted),
+                                    refused=list(body.refused), retention_days=body.retention_days,
+                                    signature_png=signature, actor=nurse)
+    db.commit()
+    return ConsentOut.model_validate(record)
+
+
+@router.get("/{patient_id}/consent", response_model=ConsentOut, summary="The patient's active consent")
+def get_consent(patient_id: str, db: SessionDep, _principal: NurseOrInspector) -> ConsentOut:
+    patients.get_patient(db, patient_id)
+    record = consent.active_consent(db, patient_id)
+    if record is None:
+        raise NotFoundError("no active consent for this patient")
+    return ConsentOut.model_validate(record)
+
+
+@router.post("/{patient_id}/consent/withdrawal", response_model=DeletionResult,
+             summary="Withdraw biometric consent: deletes every template and raw sample")
+def withdraw_consent(patient_id: str, db: SessionDep, nurse: Nurse, ctx: ContextDep) -> DeletionResult:
+    removed = consent.withdraw_consent(db, patient_id, actor=nurse)
+    db.commit()
+    reclaim_deleted(ctx.engine, ERASED_TABLES)
+    return DeletionResult(patient_id=patient_id, biometric_records_removed=removed)

@@ -1,0 +1,49 @@
+"""The one way domain code writes an audit event: ``record(db, actor, type, subject=…, data=…)``.
+
+The event goes into the ledger inside the caller's transaction, so the change and its audit record commit
+together or not at all — an accepted check can never exist without its ledger entry, and a failed commit leaves
+neither. Events carry ids, decisions, scores and device ids; never names, document numbers or biometric data.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from idverify.auth.roles import Principal
+from idverify.ledger.canonical import format_time
+from idverify.store.base import utcnow
+
+
+def system_actor(workstation: str) -> dict[str, str | None]:
+    """The actor of events the daemon causes itself (start-up, integrity checks, retention purges)."""
+    return {"staff_id": None, "role": "system", "workstation": workstation}
+
+
+def record(
+    db: Session,
+    actor: Principal | dict[str, str | None],
+    event_type: str,
+    *,
+    subject: dict[str, str | None] | None = None,
+    data: dict[str, Any] | None = None,
+) -> int:
+    """Append one event to the ledger (same transaction as ``db``); returns its ledger index."""
+    from idverify.ledger import service as ledger
+
+    payload = dict(data or {})
+    if isinstance(actor, Principal):
+        payload.setdefault("credential", actor.credential)
+        actor_ids = actor.actor
+    else:
+        actor_ids = actor
+    event = {
+        "type": event_type,
+        "occurred_at": format_time(utcnow()),
+        "actor": actor_ids,
+        "subject": {k: v for k, v in (subject or {}).items() if v is not None},
+        "data": payload,
+    }
+    entry = ledger.append(db, event)
+    return int(entry.index)

@@ -1,0 +1,90 @@
+"""Couples and treatment cycles: who is treated together, and which stages a cycle will pass."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from idverify import audit
+from idverify.auth.roles import Principal
+from idverify.errors import ConflictError, NotFoundError, ValidationFailed
+from idverify.store.base import utcnow
+from idverify.store.models import Couple, Cycle
+from idverify.workflow.patients import get_patient
+from idverify.workflow.stages import DEFAULT_STAGES, OPTIONAL_STAGES, CycleKind, Stage, needs_male_partner
+
+
+def create_couple(db: Session, *, female_id: str | None, male_id: str | None, actor: Principal) -> Couple:
+    if not female_id and not male_id:
+        raise ValidationFailed("a couple needs at least one partner")
+    if female_id and get_patient(db, female_id).sex != "F":
+        raise ValidationFailed("the female partner's document says she is not female", code="sex_mismatch")
+    if male_id and get_patient(db, male_id).sex != "M":
+        raise ValidationFailed("the male partner's document says he is not male", code="sex_mismatch")
+    if female_id and female_id == male_id:
+        raise ValidationFailed("the two partners must be different people")
+    couple = Couple(female_patient_id=female_id, male_patient_id=male_id, created_by=actor.staff_id)
+    db.add(couple)
+    db.flush()
+    audit.record(db, actor, "couple.registered", subject={"couple_id": couple.id},
+                 data={"female_patient_id": female_id, "male_patient_id": male_id})
+    return couple
+
+
+def get_couple(db: Session, couple_id: str) -> Couple:
+    couple = db.get(Couple, couple_id)
+    if couple is None:
+        raise NotFoundError("no such couple")
+    return couple
+
+
+def open_cycle(db: Session, *, couple_id: str, kind: CycleKind, extra_stages: Sequence[Stage],
+               actor: Principal) -> Cycle:
+    couple = get_couple(db, couple_id)
+    if couple.female_patient_id is None:
+        raise ValidationFailed("every cycle type needs the female partner registered")
+    if needs_male_partner(kind) and couple.male_patient_id is None:
+        raise ValidationFailed(f"a {kind.value} cycle needs the male partner; use a donor-sperm cycle type")
+    bad = [s for s in extra_stages if s not in OPTIONAL_STAGES]
+    if bad:
+        raise ValidationFailed(f"only {', '.join(OPTIONAL_STAGES)} can be added to a cycle")
+    open_count = db.scalar(select(func.count()).select_from(Cycle).where(Cycle.couple_id == couple_id,
+                                                                          Cycle.status == "open")) or 0
+    if open_count:
+        raise ConflictError("this couple already has an open cycle; close it first", code="cycle_open")
+    stages = [s.value for s in DEFAULT_STAGES[kind]] + [s.value for s in extra_stages]
+    cycle = Cycle(couple_id=couple_id, kind=kind.value, stages=stages, created_by=actor.staff_id)
+    db.add(cycle)
+    db.flush()
+    audit.record(db, actor, "cycle.opened", subject={"couple_id": couple_id, "cycle_id": cycle.id},
+                 data={"kind": kind.value, "stages": stages})
+    return cycle
+
+
+def get_cycle(db: Session, cycle_id: str) -> Cycle:
+    cycle = db.get(Cycle, cycle_id)
+    if cycle is None:
+        raise NotFoundError("no such cycle")
+    return cycle
+
+
+def list_cycles(db: Session, *, status: str | None, offset: int, limit: int) -> tuple[Sequence[Cycle], int]:
+    stmt = select(Cycle)
+    if status:
+        stmt = stmt.where(Cycle.status == status)
+    total = db.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    rows = db.scalars(stmt.order_by(Cycle.opened_at.desc(), Cycle.id).offset(offset).limit(limit)).all()
+    return rows, total
+
+
+def close_cycle(db: Session, cycle_id: str, *, actor: Principal) -> Cycle:
+    cycle = get_cycle(db, cycle_id)
+    if cycle.status != "open":
+        raise ConflictError("cycle already closed", code="cycle_closed")
+    cycle.status = "closed"
+    cycle.closed_at = utcnow()
+    db.flush()
+    audit.record(db, actor, "cycle.closed", subject={"couple_id": cycle.couple_id, "cycle_id": cycle.id})
+    return cycle

@@ -1,0 +1,140 @@
+"""Patient identities from the hospital information system: HL7 v2 ADT^A04/A08 and FHIR Patient.
+
+Parsing goes through hl7apy and fhir.resources (no hand parsing). Identifiers are mapped by their HL7 v2
+identifier type code (table 0203): ``NNCHN`` (Chinese national/resident ID number) → ``cn_resident_id``,
+``PPN`` → ``passport``, ``MR`` → the HIS medical record number kept as ``external_id``. Names follow the
+document's order: Chinese family name directly followed by the given name, others "given family".
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from idverify.errors import ValidationFailed
+from idverify.workflow.patients import PatientIdentity
+
+ACCEPTED_ADT = {"A04", "A08", "A28", "A31"}  # register / update patient (and their A28/A31 person equivalents)
+DOCUMENT_TYPES = {"NNCHN": "cn_resident_id", "PPN": "passport", "PRC": "cn_foreigner_permanent_residence"}
+CN_ID_SYSTEMS = {"urn:oid:2.16.156.10011.1.1", "http://www.nhc.gov.cn/identifier/resident-id"}
+_HAN = re.compile(r"[\u4e00-\u9fff]")
+_SEX_V2 = {"F": "F", "M": "M", "O": "X", "U": "X", "A": "X", "N": "X"}
+_SEX_FHIR = {"female": "F", "male": "M", "other": "X", "unknown": "X"}
+
+
+@dataclass(frozen=True)
+class HisPatient:
+    identity: PatientIdentity
+    event: str  # "register" or "update"
+
+
+def _full_name(family: str, given: str) -> str:
+    family, given = family.strip(), given.strip()
+    if _HAN.search(family + given):
+        return family + given
+    return " ".join(p for p in (given, family) if p)
+
+
+def _v2_date(value: str) -> date | None:
+    value = value.strip()[:8]
+    if not value:
+        return None
+    try:
+        return datetime.strptime(value, "%Y%m%d").date()
+    except ValueError:
+        raise ValidationFailed("PID-7 birth date must be YYYYMMDD") from None
+
+
+def from_hl7v2(message: str) -> HisPatient:
+    from hl7apy.exceptions import HL7apyException
+    from hl7apy.parser import parse_message
+
+    text = message.strip().replace("\r\n", "\r").replace("\n", "\r")
+    try:
+        msg = parse_message(text, find_groups=False)
+        trigger = msg.msh.msh_9.msh_9_2.to_er7()
+        msg_type = msg.msh.msh_9.msh_9_1.to_er7()
+        pid = msg.pid
+    except (HL7apyException, AttributeError, IndexError, ValueError) as exc:
+        raise ValidationFailed(f"not a parseable HL7 v2 message ({type(exc).__name__})", code="hl7_invalid") from None
+    if msg_type != "ADT" or trigger not in ACCEPTED_ADT:
+        raise ValidationFailed(f"expected ADT^A04 or ADT^A08, got {msg_type}^{trigger}", code="hl7_unsupported")
+    document_type = document_number = external_id = None
+    for rep in pid.pid_3:
+        number, kind = rep.cx_1.to_er7().strip(), rep.cx_5.to_er7().strip().upper()
+        if kind in DOCUMENT_TYPES and document_number is None:
+            document_type, document_number = DOCUMENT_TYPES[kind], number
+        elif kind == "MR" and external_id is None:
+            external_id = number
+    if not document_number or document_type is None:
+        raise ValidationFailed("PID-3 carries no identity document (type NNCHN, PPN or PRC)", code="hl7_no_document")
+    name_field = pid.pid_5 if pid.pid_5 else None
+    family = name_field.xpn_1.to_er7().split("&")[0] if name_field is not None else ""
+    given = name_field.xpn_2.to_er7() if name_field is not None else ""
+    if not (family or given):
+        raise ValidationFailed("PID-5 patient name is empty", code="hl7_invalid")
+    sex = _SEX_V2.get(pid.pid_8.to_er7().strip().upper(), "")
+    if not sex:
+        raise ValidationFailed("PID-8 sex must be F, M, O or U", code="hl7_invalid")
+    address = None
+    if pid.pid_11:
+        parts = [p for p in pid.pid_11.to_er7().split("^") if p]
+        address = ", ".join(parts) or None
+    identity = PatientIdentity(
+        document_type=document_type, document_number=document_number, name=_full_name(family, given), sex=sex,
+        birth_date=_v2_date(pid.pid_7.to_er7()), address=address, external_id=external_id,
+        nationality="CHN" if document_type == "cn_resident_id" else None,
+    )
+    return HisPatient(identity=identity, event="update" if trigger in {"A08", "A31"} else "register")
+
+
+def from_fhir(resource: dict[str, Any] | str) -> HisPatient:
+    from fhir.resources.patient import Patient as FhirPatient
+    from pydantic import ValidationError
+
+    data = json.loads(resource) if isinstance(resource, str) else resource
+    if not isinstance(data, dict) or data.get("resourceType") != "Patient":
+        raise ValidationFailed("expected a FHIR Patient resource", code="fhir_invalid")
+    try:
+        patient = FhirPatient.model_validate(data)
+    except ValidationError as exc:
+        fields = sorted({".".join(str(p) for p in e["loc"]) for e in exc.errors()})
+        raise ValidationFailed("invalid FHIR Patient", code="fhir_invalid", details={"fields": fields}) from None
+    document_type = document_number = external_id = None
+    for ident in patient.identifier or []:
+        codes = {c.code for c in (ident.type.coding if ident.type and ident.type.coding else []) if c.code}
+        if ident.system in CN_ID_SYSTEMS:
+            codes.add("NNCHN")
+        kind = next((c for c in ("NNCHN", "PPN", "PRC") if c in codes), None)
+        if kind and document_number is None and ident.value:
+            document_type, document_number = DOCUMENT_TYPES[kind], ident.value
+        elif "MR" in codes and external_id is None and ident.value:
+            external_id = ident.value
+    if not document_number or document_type is None:
+        raise ValidationFailed("Patient.identifier carries no identity document (NNCHN, PPN or PRC)",
+                               code="fhir_no_document")
+    name = ""
+    if patient.name:
+        first = patient.name[0]
+        given = [g for g in (first.given or []) if g]
+        joined = "".join(given) if _HAN.search("".join(given)) else " ".join(given)
+        name = first.text or _full_name(first.family or "", joined)
+    if not name:
+        raise ValidationFailed("Patient.name is empty", code="fhir_invalid")
+    sex = _SEX_FHIR.get(patient.gender or "", "")
+    if not sex:
+        raise ValidationFailed("Patient.gender is required", code="fhir_invalid")
+    address = None
+    if patient.address:
+        addr = patient.address[0]
+        parts = [p for p in [*(addr.line or []), addr.city, addr.state] if p]
+        address = addr.text or ", ".join(parts) or None
+    birth = patient.birthDate if isinstance(patient.birthDate, date) else None
+    identity = PatientIdentity(
+        document_type=document_type, document_number=document_number, name=name, sex=sex, birth_date=birth,
+        address=address, external_id=external_id, nationality="CHN" if document_type == "cn_resident_id" else None,
+    )
+    return HisPatient(identity=identity, event="register")

@@ -1,0 +1,142 @@
+"""Patients: registering an identity from a document or the HIS, reading it back, and deleting it for real.
+
+Identity fields are sealed in one encrypted blob bound to the patient id; the clear row keeps sex, document type
+and a keyed hash of the document number (see :mod:`idverify.store.models`). Registering the same document twice
+returns the existing patient (HIS re-imports are idempotent) instead of creating a second identity.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from idverify import audit
+from idverify.auth.roles import Principal
+from idverify.errors import ConflictError, NotFoundError, ValidationFailed
+from idverify.store.base import new_id, utcnow
+from idverify.store.keys import Keys
+from idverify.store.models import BiometricSample, BiometricTemplate, Patient
+
+IDENTITY_FIELDS = ("name", "birth_date", "document_number", "nation", "nationality", "address", "issuer",
+                   "valid_from", "valid_to", "phone")
+
+
+@dataclass(frozen=True)
+class PatientIdentity:
+    document_type: str
+    document_number: str
+    name: str
+    sex: str
+    birth_date: date | None = None
+    nation: str | None = None
+    nationality: str | None = None
+    address: str | None = None
+    issuer: str | None = None
+    valid_from: date | None = None
+    valid_to: date | None = None
+    phone: str | None = None
+    external_id: str | None = None
+
+    def sealed_fields(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name in IDENTITY_FIELDS:
+            value = getattr(self, name)
+            out[name] = value.isoformat() if isinstance(value, date) else value
+        return out
+
+
+def _aad(patient_id: str) -> str:
+    return f"patient:{patient_id}"
+
+
+def find_by_document(db: Session, keys: Keys, document_type: str, document_number: str) -> Patient | None:
+    digest = keys.lookup.digest(document_number)
+    return db.scalar(select(Patient).where(Patient.document_type == document_type,
+                                           Patient.document_lookup == digest, Patient.status == "active"))
+
+
+def get_patient(db: Session, patient_id: str) -> Patient:
+    patient = db.get(Patient, patient_id)
+    if patient is None or patient.status != "active":
+        raise NotFoundError("no such patient")
+    return patient
+
+
+def identity_of(keys: Keys, patient: Patient) -> dict[str, Any]:
+    return dict(json.loads(keys.ring.decrypt(patient.identity, _aad(patient.id))))
+
+
+def register(
+    db: Session, keys: Keys, identity: PatientIdentity, *, source: str, actor: Principal,
+) -> tuple[Patient, bool]:
+    """The patient for this document, created if new. Returns (patient, created)."""
+    if identity.sex not in ("F", "M", "X"):
+        raise ValidationFailed("sex must be F, M or X")
+    existing = find_by_document(db, keys, identity.document_type, identity.document_number)
+    if existing is not None:
+        if existing.sex != identity.sex:
+            raise ConflictError("a patient with this document is registered with a different sex",
+                                code="identity_conflict")
+        return existing, False
+    patient_id = new_id()
+    patient = Patient(
+        id=patient_id, sex=identity.sex, document_type=identity.document_type,
+        document_lookup=keys.lookup.digest(identity.document_number),
+        identity=keys.ring.encrypt(json.dumps(identity.sealed_fields()).encode(), _aad(patient_id)),
+        kek_id=keys.ring.active_id, external_id=identity.external_id, source=source,
+    )
+    db.add(patient)
+    db.flush()
+    audit.record(db, actor, "patient.registered", subject={"patient_id": patient.id},
+                 data={"source": source, "document_type": identity.document_type})
+    return patient, True
+
+
+def update_identity(db: Session, keys: Keys, patient: Patient, identity: PatientIdentity, *, actor: Principal,
+                    source: str) -> Patient:
+    """Replace the sealed identity (e.g. an HIS A08 update); the document itself may not change here."""
+    if keys.lookup.digest(identity.document_number) != patient.document_lookup:
+        raise ConflictError("the document number differs from the registered one; register a new patient",
+                            code="identity_conflict")
+    changed = sorted(k for k, v in identity.sealed_fields().items() if identity_of(keys, patient).get(k) != v)
+    patient.identity = keys.ring.encrypt(json.dumps(identity.sealed_fields()).encode(), _aad(patient.id))
+    patient.kek_id = keys.ring.active_id
+    if identity.external_id:
+        patient.external_id = identity.external_id
+    db.flush()
+    audit.record(db, actor, "patient.updated", subject={"patient_id": patient.id},
+                 data={"source": source, "fields": changed})
+    return patient
+
+
+def erase_biometrics(db: Session, patient_id: str, modalities: list[str] | None = None) -> int:
+    """Delete templates (optionally only some modalities) and every raw sample of a patient. Returns rows removed.
+    Rows are deleted, not flagged; SQLite runs with ``secure_delete`` so the freed pages are zeroed."""
+    stmt = delete(BiometricTemplate).where(BiometricTemplate.patient_id == patient_id)
+    if modalities is not None:
+        stmt = stmt.where(BiometricTemplate.modality.in_(modalities))
+    removed: int = db.execute(stmt).rowcount or 0  # type: ignore[attr-defined]
+    samples = delete(BiometricSample).where(BiometricSample.patient_id == patient_id)
+    removed += db.execute(samples).rowcount or 0  # type: ignore[attr-defined]
+    return removed
+
+
+def delete_patient(db: Session, keys: Keys, patient_id: str, *, reason: str, actor: Principal) -> int:
+    """A deletion request: biometrics and raw data removed, the identity blob emptied, the document lookup
+    released. The row stays (ids only) because audit events and past verifications refer to it."""
+    patient = get_patient(db, patient_id)
+    removed = erase_biometrics(db, patient.id)
+    patient.identity = keys.ring.encrypt(b"{}", _aad(patient.id))
+    patient.document_lookup = f"deleted:{patient.id}"
+    patient.external_id = None
+    patient.status = "deleted"
+    patient.deleted_at = utcnow()
+    db.flush()
+    audit.record(db, actor, "patient.deleted", subject={"patient_id": patient.id},
+                 data={"reason": reason, "biometric_records_removed": removed})
+    return removed
