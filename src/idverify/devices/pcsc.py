@@ -39,6 +39,9 @@ log = structlog.get_logger(__name__)
 
 #: Longest a single APDU may take before the read is abandoned (a stuck driver must not hang a nurse).
 APDU_TIMEOUT_S = 5.0
+#: How long pcscd may take to notice a card has gone after a failed exchange (it polls vpcd every 400 ms).
+REMOVAL_GRACE_S = 1.0
+CARD_REMOVED_MESSAGE = "the card was removed during reading; present it again and hold it still"
 
 
 class NoCard(DeviceError):
@@ -131,8 +134,14 @@ class PcscConnection:
             self._broken = True
             raise self._failure(hresult)
         if len(response) < 2:
+            # vpcd and some contactless readers report a card leaving the field as an empty response.
             self._broken = True
-            raise DeviceError("the card reader returned a truncated response")
+            if self._reader.wait_for_removal(REMOVAL_GRACE_S):
+                log.info("pcsc_card_removed", pcsc_error="empty response")
+                return_error: DeviceError = CardRemoved(CARD_REMOVED_MESSAGE)
+            else:
+                return_error = DeviceError("the card reader returned a truncated response")
+            raise return_error
         data = bytes(response)
         return data[:-2], int.from_bytes(data[-2:], "big")
 
@@ -146,9 +155,9 @@ class PcscConnection:
             return DeviceUnavailable("the PC/SC service (pcscd) stopped")
         if code in (_u32(scard.SCARD_E_READER_UNAVAILABLE), _u32(scard.SCARD_E_UNKNOWN_READER)):
             return DeviceUnavailable("the card reader was disconnected")
-        if code in removed or not self._reader.card_present():
+        if code in removed or self._reader.wait_for_removal(REMOVAL_GRACE_S):
             log.info("pcsc_card_removed", pcsc_error=hex(code))
-            return CardRemoved("the card was removed during reading; present it again and hold it still")
+            return CardRemoved(CARD_REMOVED_MESSAGE)
         log.warning("pcsc_transmit_failed", pcsc_error=hex(code))
         return DeviceError("the card reader reported a communication error")
 
