@@ -175,3 +175,30 @@ def test_simulate_mode_serves_the_virtual_passport(tmp_path: Path, synthetic_fin
         assert m.read_document_sync().document_type == "cn_resident_id"
     finally:
         m.stop_sync()
+
+
+def test_health_does_not_queue_behind_a_capture(manager: DeviceManager) -> None:
+    import threading
+
+    zt = manager.simulators["zhiantec"]
+    zt.auto_finger = False
+    zt.lift()
+    manager.probe_sync()
+    errors: list[str] = []
+
+    def capture() -> None:
+        try:
+            manager.capture_fingerprint_sync(3.0)
+        except DeviceError as exc:
+            errors.append(exc.code)
+
+    worker = threading.Thread(target=capture)
+    worker.start()
+    time.sleep(0.2)  # let the capture take the device
+    health = {h.kind: h.status for h in manager.probe_sync()}
+    still_capturing = worker.is_alive()
+    zt.place(0)
+    worker.join(5)
+    assert still_capturing  # the probe came back while the capture was still waiting for a finger
+    assert health["fingerprint"] == "ok"
+    assert errors == []  # the finger placed afterwards was captured

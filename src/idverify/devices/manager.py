@@ -110,27 +110,40 @@ class _SerialSlot:
     def call(self, fn: Callable[[Any], T]) -> T:
         """Run ``fn(driver)`` under the device lock; on a lost device close it and schedule a reconnect."""
         with self.lock:
-            if not self.backoff.ready():
-                raise DeviceUnavailable(
-                    f"{self.kind} unavailable ({self.backoff.last_error}); retrying in {self.backoff.retry_in():.1f} s"
-                )
-            try:
-                result = fn(self.driver)
-            except DeviceUnavailable as exc:
+            return self._call_locked(fn)
+
+    def try_call(self, fn: Callable[[Any], T]) -> T | None:
+        """Like :meth:`call` but returns None at once when the device is busy (a capture is waiting for a
+        finger): a health probe must not queue behind a 10-second capture, and a busy device is alive."""
+        if not self.lock.acquire(blocking=False):
+            return None
+        try:
+            return self._call_locked(fn)
+        finally:
+            self.lock.release()
+
+    def _call_locked(self, fn: Callable[[Any], T]) -> T:
+        if not self.backoff.ready():
+            raise DeviceUnavailable(
+                f"{self.kind} unavailable ({self.backoff.last_error}); retrying in {self.backoff.retry_in():.1f} s"
+            )
+        try:
+            result = fn(self.driver)
+        except DeviceUnavailable as exc:
+            self.driver.close()
+            self.backoff.failed(exc.message)
+            self.last_status, self.last_detail = "unavailable", exc.message
+            log.warning("device_lost", kind=self.kind, retry_in=self.backoff.delay)
+            raise
+        except DeviceError as exc:
+            if exc.code in ("device_timeout", "checksum_error", "frame_truncated"):
+                # Resynchronise: the next call reopens the port from a clean state.
                 self.driver.close()
-                self.backoff.failed(exc.message)
-                self.last_status, self.last_detail = "unavailable", exc.message
-                log.warning("device_lost", kind=self.kind, retry_in=self.backoff.delay)
-                raise
-            except DeviceError as exc:
-                if exc.code in ("device_timeout", "checksum_error", "frame_truncated"):
-                    # Resynchronise: the next call reopens the port from a clean state.
-                    self.driver.close()
-                    self.last_status, self.last_detail = "error", exc.message
-                raise
-            self.backoff.succeeded()
-            self.last_status, self.last_detail = "ok", None
-            return result
+                self.last_status, self.last_detail = "error", exc.message
+            raise
+        self.backoff.succeeded()
+        self.last_status, self.last_detail = "ok", None
+        return result
 
 
 def _fixtures_importable() -> None:
@@ -321,7 +334,7 @@ class DeviceManager:
                 driver.system_parameters()
 
         try:
-            slot.call(check)
+            slot.try_call(check)
         except DeviceError as exc:
             if slot.last_status == "ok":  # an error outside the reconnect path (e.g. wrong password)
                 slot.last_status, slot.last_detail = "error", f"{exc.code}: {exc.message}"
