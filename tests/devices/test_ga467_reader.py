@@ -136,3 +136,18 @@ def test_wlt_decoder_turns_photo_available(ga467_sim: Ga467Simulator) -> None:
         doc = reader.read_document(today=TODAY)
     assert doc.photo_format == "png" and doc.photo is not None and doc.photo.startswith(b"\x89PNG")
     assert doc.to_summary()["photo"] == "available"
+
+
+def test_waits_for_a_card_to_be_placed(ga467_sim: Ga467Simulator) -> None:
+    import threading
+
+    ga467_sim.remove()
+    timer = threading.Timer(0.3, ga467_sim.insert, args=(0,))
+    timer.start()
+    try:
+        with Ga467Reader(ga467_sim.port) as reader:
+            doc = reader.read_document(today=TODAY, wait=5.0)
+    finally:
+        timer.cancel()
+    assert doc.document_number == "110105199003070025"
+    assert ga467_sim.commands.count(CMD_FIND) >= 2  # it polled before the card arrived

@@ -304,14 +304,17 @@ class Ga467Reader:
         resp = self._check(self.transact(CMD_READ_BASE, TIMEOUT_READ), (SW_OK,))
         return split_base_message(resp.data)
 
-    def read_document(self, *, today: date | None = None) -> IdentityDocument:
+    def read_document(self, *, today: date | None = None, wait: float = 0.0) -> IdentityDocument:
         """Find, select and read the card on the reader; parse it; decode its photo if a decoder is installed.
 
-        Raises ``no_card`` when nothing is on the reader, ``card_removed`` when the card leaves mid-read,
-        ``checksum_error``/``frame_truncated``/``device_timeout`` for link faults, ``device_unavailable`` when the
-        port is gone."""
-        if not self.find_card():
-            raise DeviceError("no card on the reader", code="no_card", status_code=422)
+        ``wait`` seconds to poll for a card being placed (0: only look once). Raises ``no_card`` when nothing is
+        on the reader, ``card_removed`` when the card leaves mid-read, ``checksum_error``/``frame_truncated``/
+        ``device_timeout`` for link faults, ``device_unavailable`` when the port is gone."""
+        deadline = time.monotonic() + wait
+        while not self.find_card():
+            if time.monotonic() >= deadline:
+                raise DeviceError("no card on the reader", code="no_card", status_code=422)
+            time.sleep(0.2)
         self.select_card()
         text, wlt = self.read_base()
         photo, fmt = decode_photo(wlt, self.photo_decoder) if wlt else (None, None)

@@ -157,6 +157,16 @@ def _fixtures_importable() -> None:
         sys.path.insert(0, str(root))
 
 
+def detected_serial_ports() -> list[str]:
+    """USB-serial adapters present now (``/dev/ttyUSB*``, ``/dev/ttyACM*``…), to help an admin configure ports."""
+    try:
+        from serial.tools import list_ports
+
+        return sorted(p.device for p in list_ports.comports())
+    except Exception:  # enumeration is a convenience; never fail a health check over it
+        return []
+
+
 def _pcsc() -> Any:
     """The eMRTD engineer's PC/SC driver, imported late: pyscard needs libpcsclite at import time."""
     return importlib.import_module("idverify.devices.pcsc")
@@ -357,20 +367,24 @@ class DeviceManager:
     def health(self) -> list[DeviceHealth]:
         """Last known state of every device kind, without touching hardware (cheap; safe on the event loop)."""
         out: list[DeviceHealth] = []
+        ports = detected_serial_ports() if self._id_reader is None or self._fingerprint is None else []
         for kind, slot, setting in (
             ("id_reader", self._id_reader, "IDVERIFY_ID_READER_PORT"),
             ("fingerprint", self._fingerprint, "IDVERIFY_FINGERPRINT_PORT"),
         ):
             if slot is None:
-                out.append(DeviceHealth(kind, "none", "unavailable", f"not configured ({setting})"))  # type: ignore[arg-type]
+                note = f"not configured ({setting})"
+                if ports:
+                    note += f"; serial ports present: {', '.join(ports)}"
+                out.append(DeviceHealth(kind, "none", "unavailable", note))  # type: ignore[arg-type]
             else:
                 out.append(DeviceHealth(slot.kind, slot.driver.name, slot.last_status, slot.last_detail))
         out.append(self._pcsc_health())
         if self._camera is None:
             out.append(DeviceHealth("camera", "none", "unavailable", "not configured (IDVERIFY_CAMERA)"))
         else:
-            status, detail = self._camera.status()
-            out.append(DeviceHealth("camera", self._camera.name, status, detail))  # type: ignore[arg-type]
+            status, problem = self._camera.status()
+            out.append(DeviceHealth("camera", self._camera.name, status, problem))  # type: ignore[arg-type]
         return out
 
     def _pcsc_health(self) -> DeviceHealth:
@@ -394,14 +408,14 @@ class DeviceManager:
             raise DeviceUnavailable(f"no {what} configured ({setting})")
         return slot
 
-    def read_document_sync(self, mrz_keys: BacKeys | None = None) -> IdentityDocument:
+    def read_document_sync(self, mrz_keys: BacKeys | None = None, wait: float = 0.0) -> IdentityDocument:
         if mrz_keys is not None or (self._id_reader is None and self._pcsc_name):
-            return self._read_emrtd(mrz_keys)
+            return self._read_emrtd(mrz_keys, wait)
         slot = self._slot(self._id_reader, "ID-card reader", "IDVERIFY_ID_READER_PORT")
-        reader: Callable[[Ga467Reader], IdentityDocument] = lambda r: r.read_document()  # noqa: E731
+        reader: Callable[[Ga467Reader], IdentityDocument] = lambda r: r.read_document(wait=wait)  # noqa: E731
         return slot.call(reader)
 
-    def _read_emrtd(self, mrz_keys: BacKeys | None) -> IdentityDocument:
+    def _read_emrtd(self, mrz_keys: BacKeys | None, wait: float = 0.0) -> IdentityDocument:
         if not self._pcsc_name:
             raise DeviceUnavailable("no PC/SC reader configured (IDVERIFY_PCSC_READER)")
         if mrz_keys is None:
@@ -415,12 +429,14 @@ class DeviceManager:
             raise DeviceUnavailable("eMRTD support not installed") from None
         with self._pcsc_lock:
             reader = pcsc.PcscReader(self._pcsc_name)
-            doc: IdentityDocument = pcsc.read_emrtd(reader, mrz_keys, self._csca_dir)
+            doc: IdentityDocument = pcsc.read_emrtd(reader, mrz_keys, self._csca_dir, card_wait=wait)
         return doc
 
-    async def read_document(self, mrz_keys: BacKeys | None = None) -> IdentityDocument:
-        """Read the document on the reader: GA 467 (Chinese cards) or, with BAC keys, an eMRTD over PC/SC."""
-        return await asyncio.to_thread(self.read_document_sync, mrz_keys)
+    async def read_document(self, mrz_keys: BacKeys | None = None, wait: float = 0.0) -> IdentityDocument:
+        """Read the document on the reader: GA 467 (Chinese cards) or, with BAC keys, an eMRTD over PC/SC.
+
+        ``wait``: seconds to wait for a document to be placed before ``no_card``."""
+        return await asyncio.to_thread(self.read_document_sync, mrz_keys, wait)
 
     def capture_fingerprint_sync(self, timeout: float = 10.0) -> NDArray[np.uint8]:
         slot = self._slot(self._fingerprint, "fingerprint sensor", "IDVERIFY_FINGERPRINT_PORT")
