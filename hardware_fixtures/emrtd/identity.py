@@ -75,16 +75,22 @@ def generated_face(fmt: str = "jpeg", size: tuple[int, int] = (240, 320)) -> byt
     return out.getvalue()
 
 
-def load_photo(path: Path) -> bytes:
-    """A photo file as JPEG bytes (re-encoded unless already JPEG or JPEG 2000)."""
+def load_photo(path: Path, max_bytes: int = 30000) -> bytes:
+    """A photo file as JPEG (or JPEG 2000) bytes that fit a chip read with short READ BINARY (< 32 KiB):
+    small JPEG/JP2 files are used as they are, others are scaled to ICAO-like 420x525 and re-encoded."""
     raw = path.read_bytes()
-    if raw.startswith(b"\xff\xd8\xff") or raw.startswith(bytes.fromhex("0000000C6A502020")):
+    if len(raw) <= max_bytes and (raw.startswith(b"\xff\xd8\xff") or raw.startswith(bytes.fromhex("0000000C6A502020"))):
         return raw
     from PIL import Image
 
-    out = io.BytesIO()
     with Image.open(io.BytesIO(raw)) as img:
-        img.convert("RGB").save(out, format="JPEG", quality=85)
+        rgb = img.convert("RGB")
+        rgb.thumbnail((420, 525))
+        for quality in (85, 70, 55, 40):
+            out = io.BytesIO()
+            rgb.save(out, format="JPEG", quality=quality)
+            if out.tell() <= max_bytes:
+                break
     return out.getvalue()
 
 

@@ -196,3 +196,6 @@ audit_app.command("checkpoint")(_ledger_cli.audit_checkpoint)
 audit_app.command("check")(_ledger_cli.audit_check)
 audit_app.command("public-key")(_ledger_cli.audit_public_key)
 bench_app.command("ledger")(_ledger_cli.bench_ledger)
+from idverify.devices import pcsc_bench as _pcsc_bench  # noqa: E402  bench emrtd
+
+bench_app.command("emrtd")(_pcsc_bench.bench_emrtd)
