@@ -121,7 +121,8 @@ class PtyDevice:
         view = memoryview(data)
         byte_time = 10.0 / self.baud
         chunk = max(1, int(0.005 / byte_time)) if self.realtime else 4096
-        deadline = time.monotonic() + 10.0
+        # Give up only well after the wire time (a 40 kB image at 9600 baud takes ~42 s when paced).
+        deadline = time.monotonic() + 10.0 + (len(data) * byte_time if self.realtime else 0.0)
         while view and not self._stop.is_set() and time.monotonic() < deadline:
             fd = self._master
             if fd < 0:
