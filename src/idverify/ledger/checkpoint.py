@@ -77,8 +77,9 @@ def parse_public_key(text: str) -> bytes:
             if not isinstance(loaded, Ed25519PublicKey):
                 raise CheckpointError("the PEM key is not an Ed25519 public key")
             return public_key_bytes(loaded)
-        if text.count("+") >= 2 and not text.endswith("="):
-            name, kid, b64 = text.rsplit("+", 2)
+        parts = text.split("+", 2)  # a key name cannot contain "+"; base64 can
+        if len(parts) == 3 and len(parts[1]) == 8 and all(c in "0123456789abcdefABCDEF" for c in parts[1]):
+            name, kid, b64 = parts
             raw = base64.b64decode(b64, validate=True)
             if raw[:1] != ED25519_ALG or len(raw) != 33:
                 raise CheckpointError("the verifier key is not an Ed25519 key")

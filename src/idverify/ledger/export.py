@@ -24,7 +24,7 @@ from idverify.ledger.canonical import format_time
 from idverify.ledger.checkpoint import verifier_key
 from idverify.ledger.merkle import range_nodes
 from idverify.ledger.models import LedgerCheckpoint, LedgerEntry
-from idverify.ledger.service import consistency_proof, inclusion_proof
+from idverify.ledger.service import consistency_proof, end_read_transaction, inclusion_proof
 from idverify.ledger.verify import EXPORT_FORMAT, EXPORT_VERSION
 from idverify.store.base import utcnow
 
@@ -79,11 +79,14 @@ def export_jsonl(
     end: datetime | None = None,
     clinic: str = "",
     checkpoint: LedgerCheckpoint | None = None,
+    release_between_batches: bool = True,
 ) -> ExportSummary:
     """Write a verifiable export of the entries recorded in ``[start, end)`` (all when both are None).
 
     Anchored on ``checkpoint`` (default: the latest); entries after it are left out, because the verifier could
     not check them against a signature. Raises :class:`NotFoundError` when nothing has been signed yet.
+    ``release_between_batches`` ends the session's read transaction between batches of entries
+    (:func:`~idverify.ledger.service.end_read_transaction`) so a long export does not hold up appends on SQLite.
     """
     anchor = checkpoint or repository.latest_checkpoint(session)
     if anchor is None:
@@ -146,7 +149,8 @@ def export_jsonl(
                  "hashes": [_b64(h) for h in proof.hashes]},
             )
     count = 0
-    for index, _rec, canonical, lh in repository.iter_entry_rows(session, first, last):
+    between = (lambda: end_read_transaction(session)) if release_between_batches else None
+    for index, _rec, canonical, lh in repository.iter_entry_rows(session, first, last, between_batches=between):
         out.write(f'{{"type":"entry","index":{index},"leaf_hash":"{_b64(lh)}","canonical":')
         out.write(json.dumps(canonical, ensure_ascii=False))
         out.write("}\n")

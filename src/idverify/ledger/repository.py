@@ -9,7 +9,7 @@ entry index and node keys are primary keys, so a writer that somehow raced would
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -110,11 +110,16 @@ def index_before(session: Session, when: datetime) -> int | None:
 
 
 def iter_entry_rows(
-    session: Session, start: int, end: int, *, batch: int = 5000
+    session: Session, start: int, end: int, *, batch: int = 5000, between_batches: Callable[[], None] | None = None
 ) -> Iterator[tuple[int, datetime, str, bytes]]:
-    """(index, recorded_at, canonical, leaf_hash) for ``start <= index < end`` in order, in batches (keyset)."""
+    """(index, recorded_at, canonical, leaf_hash) for ``start <= index < end`` in order, in batches (keyset).
+
+    ``between_batches`` runs before each batch after the first (used to end read transactions, see service).
+    """
     pos = start
     while pos < end:
+        if between_batches is not None and pos != start:
+            between_batches()
         rows = session.execute(
             select(LedgerEntry.index, LedgerEntry.recorded_at, LedgerEntry.canonical, LedgerEntry.leaf_hash)
             .where(LedgerEntry.index >= pos, LedgerEntry.index < end)
@@ -128,10 +133,14 @@ def iter_entry_rows(
         pos = int(rows[-1][0]) + 1
 
 
-def iter_node_rows(session: Session, *, batch: int = 20000) -> Iterator[tuple[int, int, bytes]]:
+def iter_node_rows(
+    session: Session, *, batch: int = 20000, between_batches: Callable[[], None] | None = None
+) -> Iterator[tuple[int, int, bytes]]:
     """Every stored interior node ordered by (level, index), in keyset batches."""
     level, idx = 0, -1
     while True:
+        if between_batches is not None and idx >= 0:
+            between_batches()
         rows = session.execute(
             select(LedgerNode.level, LedgerNode.index, LedgerNode.hash)
             .where(tuple_(LedgerNode.level, LedgerNode.index) > tuple_(level, idx))

@@ -15,7 +15,7 @@ from __future__ import annotations
 import base64
 import json
 import time as _time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -328,16 +328,31 @@ class IntegrityReport:
 _MAX_PROBLEMS = 20
 
 
-def verify_stored_tree(session: Session, *, public_key: bytes | None = None) -> IntegrityReport:
+def end_read_transaction(session: Session) -> None:
+    """Commit the session's transaction when it holds no pending changes, releasing its locks.
+
+    On SQLite every transaction starts with ``BEGIN IMMEDIATE`` (the database write lock), so a long read — an
+    integrity check or an export of a million entries — would otherwise stop all appends for its duration.
+    Reading the ledger across several transactions is safe: rows below a fixed size never change.
+    """
+    if session.in_transaction() and not (session.new or session.dirty or session.deleted):
+        session.commit()
+
+
+def verify_stored_tree(
+    session: Session, *, public_key: bytes | None = None, release_between_batches: bool = True
+) -> IntegrityReport:
     """Recompute the whole stored tree and compare it with every stored node and checkpoint.
 
     Checks: indices contiguous from 0; each leaf hash equals SHA-256(0x00‖canonical); the canonical leaf's index
     and time match its row and times never decrease; every stored interior node equals the recomputed one; every
     checkpoint's root equals the recomputed root at its size and its signature verifies (with ``public_key`` when
-    given, else with the key stored beside it). Reads in batches: memory is ~32 bytes per entry.
+    given, else with the key stored beside it). Reads in batches: memory is ~32 bytes per entry. With
+    ``release_between_batches`` the session's read transaction is ended between batches
+    (:func:`end_read_transaction`), so appends continue during a long check.
     """
     started = _time.perf_counter()
-    check = _TreeCheck(session, public_key)
+    check = _TreeCheck(session, public_key, release_between_batches)
     check.run()
     report = check.report
     report.duration_s = _time.perf_counter() - started
@@ -347,8 +362,9 @@ def verify_stored_tree(session: Session, *, public_key: bytes | None = None) -> 
 
 
 class _TreeCheck:
-    def __init__(self, session: Session, public_key: bytes | None) -> None:
+    def __init__(self, session: Session, public_key: bytes | None, release: bool) -> None:
         self.session = session
+        self.between: Callable[[], None] | None = (lambda: end_read_transaction(session)) if release else None
         self.public_key = public_key
         self.report = IntegrityReport()
         self.frontier = CompactRange()
@@ -358,15 +374,16 @@ class _TreeCheck:
 
     def run(self) -> None:
         report = self.report
+        checkpoints = repository.checkpoints(self.session)  # before the size: each then covers ≤ size entries
         size = repository.tree_size(self.session)
         report.tree_size = size
-        for cp in repository.checkpoints(self.session):
+        for cp in checkpoints:
             self.by_size.setdefault(cp.tree_size, []).append(cp)
             if cp.tree_size > size:
                 report.fail(f"checkpoint {cp.id} covers {cp.tree_size} entries but only {size} exist", size)
         self.check_checkpoints(0)
         for expected, (index, recorded_at, canonical, stored_leaf) in enumerate(
-            repository.iter_entry_rows(self.session, 0, size)
+            repository.iter_entry_rows(self.session, 0, size, between_batches=self.between)
         ):
             if len(report.problems) >= _MAX_PROBLEMS:
                 return
@@ -378,7 +395,7 @@ class _TreeCheck:
         if self.frontier.size != size:
             report.fail(f"entries {self.frontier.size}..{size - 1} are missing", self.frontier.size)
         if report.ok:
-            _check_nodes(self.session, self.levels, report)
+            _check_nodes(self.session, self.levels, report, size, self.between)
 
     def check_entry(self, index: int, recorded_at: datetime, canonical: str, stored_leaf: bytes) -> None:
         report = self.report
@@ -428,10 +445,18 @@ class _TreeCheck:
                 report.fail(f"checkpoint {cp.id} is older than the entries it covers", bad)
 
 
-def _check_nodes(session: Session, levels: list[bytearray], report: IntegrityReport) -> None:
+def _check_nodes(
+    session: Session,
+    levels: list[bytearray],
+    report: IntegrityReport,
+    size: int,
+    between: Callable[[], None] | None,
+) -> None:
     expected_total = sum(len(a) // 32 for a in levels)
     seen = 0
-    for level, idx, h in repository.iter_node_rows(session):
+    for level, idx, h in repository.iter_node_rows(session, between_batches=between):
+        if (idx + 1) << level > size:
+            continue  # completed by an append after this check began
         arr = levels[level - 1] if 0 < level <= len(levels) else bytearray()
         if (idx + 1) * 32 > len(arr):
             report.fail(f"stored tree node ({level}, {idx}) covers entries that do not exist")

@@ -227,7 +227,7 @@ class _Run:
         """The hot loop: ~1 µs of hashing and two C-level JSON parses per entry."""
         start, end = self.result.start, self.result.end
         pending = [cp for cp in self.checkpoints[:-1] if start < cp.tree_size <= end]
-        expected = start
+        expected = lower = start
         previous = ""
         frontier = self.frontier
         b64encode = base64.b64encode
@@ -236,7 +236,11 @@ class _Run:
             obj, line = self.obj, self.line
             index = obj.get("index")
             if index != expected:
-                what = "missing" if isinstance(index, int) and index > expected else "out of order or inserted"
+                what = (
+                    f"entry {expected} is missing or the entries are out of order"
+                    if isinstance(index, int) and index > expected
+                    else "an entry was inserted, duplicated or moved"
+                )
                 raise ExportInvalid(
                     f"entry {expected}: expected here, found entry {index!r} ({what})", index=expected, line=line
                 )
@@ -261,7 +265,8 @@ class _Run:
             frontier.append(lh)
             expected += 1
             while pending and pending[0].tree_size == frontier.size:
-                _check_checkpoint_root(pending.pop(0), frontier, previous)
+                _check_checkpoint_root(pending.pop(0), frontier, previous, lower)
+                lower = frontier.size
             self.advance()
         self.last_time = previous
         if expected != end:
@@ -322,12 +327,12 @@ def _time_text(cp: SignedCheckpoint) -> str:
     return cp.time.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def _check_checkpoint_root(cp: SignedCheckpoint, frontier: CompactRange, last_time: str) -> None:
+def _check_checkpoint_root(cp: SignedCheckpoint, frontier: CompactRange, last_time: str, lower: int) -> None:
     if frontier.root() != cp.root_hash:
         raise ExportInvalid(
-            f"entries before {cp.tree_size} do not match the checkpoint signed at that size "
-            "(an entry was changed and its hash recomputed)",
-            index=cp.tree_size - 1,
+            f"entries {lower}..{cp.tree_size - 1} do not match the checkpoint signed at size {cp.tree_size}: "
+            "an entry in that interval was changed and its hash recomputed, or entries were added or removed",
+            index=lower,
         )
     if last_time > _time_text(cp):
         raise ExportInvalid(f"entry {cp.tree_size - 1}: recorded after the checkpoint that covers it",
