@@ -270,6 +270,11 @@ class DeviceManager:
                 log.info("emrtd_simulator_skipped", reason=reason)
                 return
             pcscd = pcscd_mod.Pcscd.ensure()
+            if _pcsc().PcscReader(pcscd_mod.VPCD_READER).card_present():
+                # Another process (an eMRTD test run, another demo) holds the single vpcd slot: leave it alone.
+                log.info("emrtd_simulator_skipped", reason="vpcd slot busy")
+                pcscd.stop()
+                return
             pki = emrtd.TestPki.generate()
             identity = emrtd.TestIdentity()
             keys = BacKeys(identity.document_number, identity.birth_date, identity.expiry_date)
