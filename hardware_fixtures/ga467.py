@@ -6,6 +6,7 @@ stdin commands when run standalone):
 
 * ``bad_checksum`` – answers carry a wrong check byte;   * ``truncated`` – answers stop half-way;
 * ``silence`` – no answer at all;                        * ``pull_mid_read`` – the card leaves during read-base;
+* ``select_fail`` – select answers 81 (some readers do on the first try);
 * ``remove`` – no card on the reader;                    * ``unplug`` / ``replug`` – the pty goes away / comes back.
 
 Run ``python -m hardware_fixtures.ga467 --help``.
@@ -43,7 +44,7 @@ from idverify.devices.ga467 import (
 from idverify.documents.cn_id import encode_text_block
 
 DEFAULT_CARDS = Path(__file__).with_name("ga467_cards.json")
-FAULTS = ("bad_checksum", "truncated", "silence", "pull_mid_read")
+FAULTS = ("bad_checksum", "truncated", "silence", "pull_mid_read", "select_fail")
 _SAM_ID = bytes([0x05, 0, 0x01, 0]) + (20101215).to_bytes(4, "little") + (12345678).to_bytes(4, "little") + (
     123456789
 ).to_bytes(4, "little")
@@ -143,7 +144,8 @@ class Ga467Simulator(PtyDevice):
         elif command == CMD_FIND:
             self._reply(encode_response(SW_FIND_OK, bytes(4)) if card else encode_response(SW_NO_CARD))
         elif command == CMD_SELECT:
-            self._reply(encode_response(SW_OK, bytes(8)) if card else encode_response(SW_SELECT_FAILED))
+            ok = card is not None and not self._take("select_fail")
+            self._reply(encode_response(SW_OK, bytes(8)) if ok else encode_response(SW_SELECT_FAILED))
         elif command == CMD_READ_BASE:
             if card is None:
                 self._reply(encode_response(SW_READ_FAILED))
@@ -157,7 +159,12 @@ class Ga467Simulator(PtyDevice):
                 payload = len(text).to_bytes(2, "big") + len(photo).to_bytes(2, "big") + text + photo
                 self._reply(encode_response(SW_OK, payload))
         elif command == CMD_READ_NEW_ADDRESS:
-            self._reply(encode_response(SW_NO_CONTENT if card else SW_READ_FAILED))
+            if card is None:
+                self._reply(encode_response(SW_READ_FAILED))
+            elif card.get("new_address"):
+                self._reply(encode_response(SW_OK, card["new_address"].ljust(35)[:35].encode("utf-16-le")))
+            else:
+                self._reply(encode_response(SW_NO_CONTENT))
         else:
             self._reply(encode_response(0x21))
 

@@ -151,3 +151,29 @@ def test_waits_for_a_card_to_be_placed(ga467_sim: Ga467Simulator) -> None:
         timer.cancel()
     assert doc.document_number == "110105199003070025"
     assert ga467_sim.commands.count(CMD_FIND) >= 2  # it polled before the card arrived
+
+
+def test_select_refused_once_is_retried(ga467_sim: Ga467Simulator) -> None:
+    ga467_sim.inject("select_fail", times=1)
+    with Ga467Reader(ga467_sim.port) as reader:
+        assert reader.read_document(today=TODAY).checks.checksum
+    assert ga467_sim.commands == [CMD_FIND, CMD_SELECT, CMD_SELECT, CMD_READ_BASE]
+
+
+def test_select_refused_always_means_card_removed(ga467_sim: Ga467Simulator) -> None:
+    ga467_sim.inject("select_fail")
+    with Ga467Reader(ga467_sim.port) as reader:
+        assert _code(reader) == "card_removed"
+
+
+def test_appended_address(tmp_path: object) -> None:
+    from hardware_fixtures.ga467 import load_cards
+
+    cards = load_cards()
+    cards[0] = {**cards[0], "new_address": "北京市海淀区新址路9号"}
+    with Ga467Simulator(cards) as sim, Ga467Reader(sim.port) as reader:
+        reader.read_document(today=TODAY)
+        assert reader.read_new_address() == "北京市海淀区新址路9号"
+        sim.insert(1)
+        reader.read_document(today=TODAY)
+        assert reader.read_new_address() is None

@@ -304,6 +304,21 @@ class Ga467Reader:
         resp = self._check(self.transact(CMD_READ_BASE, TIMEOUT_READ), (SW_OK,))
         return split_base_message(resp.data)
 
+    def read_new_address(self) -> str | None:
+        """The appended address (住址变更, written when a holder moves), or None when the card has none.
+
+        Call after a successful read (the card stays selected). 70 bytes of UCS-2LE, space padded."""
+        resp = self.transact(CMD_READ_NEW_ADDRESS, TIMEOUT_READ)
+        if resp.sw3 == SW_NO_CONTENT:
+            return None
+        self._check(resp, (SW_OK,))
+        try:
+            text = resp.data[:70].decode("utf-16-le").replace("\x00", " ").strip()
+        except UnicodeDecodeError:
+            raise DeviceError("appended address is not valid UCS-2", code="card_data_invalid",
+                              status_code=422) from None
+        return text or None
+
     def read_document(self, *, today: date | None = None, wait: float = 0.0) -> IdentityDocument:
         """Find, select and read the card on the reader; parse it; decode its photo if a decoder is installed.
 
