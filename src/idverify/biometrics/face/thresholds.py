@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import math
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -109,10 +110,14 @@ def _operating_points(sets: list[_Set]) -> dict[str, Any]:
     for target in TARGET_FMRS:
         per_set = {s.name: threshold_at_fmr(s.scores(s.impostor_idx), target) for s in sets}
         thr = max(per_set.values())
+        hardest = max(sets, key=lambda s: per_set[s.name])
         evidence = {s.name: {**_rates(s.scores(s.genuine_idx), s.scores(s.impostor_idx), thr),
                              "genuine": len(s.genuine_idx), "impostor": len(s.impostor_idx)} for s in sets}
         loio = _leave_one_identity_out(sets, target)
-        points[f"fmr_{target:g}"] = {"threshold": round(thr, 6), "per_set_threshold": per_set,
+        # rounded *up* so no impostor score that the exact threshold rejects can pass the stored one
+        points[f"fmr_{target:g}"] = {"threshold": math.ceil(thr * 1e6) / 1e6,
+                                     "impostor_mean": round(float(hardest.scores(hardest.impostor_idx).mean()), 6),
+                                     "per_set_threshold": per_set,
                                      "dev_rates_at_threshold": evidence, "leave_one_identity_out": loio}
     return points
 
@@ -201,6 +206,9 @@ def calibrate(datasets: Sequence[Path], *, with_documents: bool = True) -> dict[
             "rule": "per dev set: lowest threshold with FMR <= target; shipped threshold = max over sets",
             "caveat": "dev sets hold 336-1,743 impostor pairs each: FMR 0.1 % is not resolvable and equals the "
                       "zero-FMR point of the hardest set; quote the leave_one_identity_out figures",
+            "leave_one_identity_out_note": "for each identity: thresholds recomputed without its pairs, errors "
+                                           "counted on its genuine pairs and on the impostor pairs it takes part "
+                                           "in (every impostor pair is counted twice, once per held-out identity)",
             "created": dt.date.today().isoformat(),
             "tool": "idverify.biometrics.face.thresholds.calibrate",
         },

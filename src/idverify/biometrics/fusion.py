@@ -1,0 +1,233 @@
+"""Stage decisions: per-factor results + a stage policy → accept / reject / retry, with reasons a nurse can read.
+
+Owns: :class:`StagePolicy` (which factors a stage requires, at which calibrated thresholds), score normalisation
+and fusion, and the pure function :func:`decide`. Must not touch: devices, images, models, storage — callers run
+the matchers and PAD, then pass plain :class:`FactorResult` values in; the :class:`Decision` that comes out is what
+the workflow records (it carries the thresholds, target FMRs and model versions used).
+
+Rules of :func:`decide`, in order:
+
+1. **reject** when liveness failed on a factor whose policy requires it, or when a captured factor (required, or
+   optional with ``reject_on_mismatch``) scored below its threshold — a mismatch is evidence of the wrong person,
+   which at an embryo transfer must stop the procedure rather than invite retries until something passes;
+2. **retry** when a required factor could not be acquired, failed quality, or its liveness check is missing;
+3. **accept** only when every required factor passed (and, if the policy sets ``fused_min``, the fused score of
+   all captured factors reaches it).
+
+Normalisation: each factor's score is mapped to ``(score - threshold) / (threshold - impostor_mean)``, so 0 is the
+factor's own operating point and −1 its typical impostor, whatever the matcher's scale (cosine for face, the
+fingerprint matcher's own score). The fused score is the mean of the normalised scores of the factors that were
+compared. It is recorded with every decision; ``fused_min`` is off by default because there is no jointly-labelled
+face+finger+document data yet to calibrate it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from idverify.errors import ConfigError
+
+Outcome = Literal["accept", "reject", "retry"]
+FactorStatus = Literal["ok", "quality_failed", "acquisition_failed", "not_captured"]
+
+FACTOR_LABELS: dict[str, str] = {"face": "face", "fingerprint": "fingerprint", "document_photo": "document photo"}
+MISMATCH_REASONS: dict[str, str] = {
+    "face": "face does not match enrolment",
+    "fingerprint": "fingerprint does not match enrolment",
+    "document_photo": "face does not match the ID document photo",
+}
+RETRY_REASONS: dict[str, str] = {
+    "face": "face capture unusable — capture the face again",
+    "fingerprint": "finger quality too low — place again",
+    "document_photo": "document photo unavailable or unusable — read the card again",
+}
+MISSING_REASONS: dict[str, str] = {
+    "face": "face not captured — capture the face",
+    "fingerprint": "fingerprint not captured — place the finger on the sensor",
+    "document_photo": "ID document not read — place the card on the reader",
+}
+
+
+@dataclass(frozen=True)
+class FactorPolicy:
+    """How one factor counts at a stage. ``threshold`` is on the factor's own score scale (accept ``>=``)."""
+
+    required: bool
+    threshold: float
+    impostor_mean: float | None = None  # for normalisation; None → raw margin (score − threshold)
+    target_fmr: float | None = None
+    require_liveness: bool = False
+    reject_on_mismatch: bool = True  # applies to optional factors; required ones always reject on mismatch
+    source: str = "manual"  # where the threshold came from (calibration file and key)
+
+
+@dataclass(frozen=True)
+class StagePolicy:
+    stage: str
+    factors: Mapping[str, FactorPolicy]
+    fused_min: float | None = None
+
+    def __post_init__(self) -> None:
+        if not any(p.required for p in self.factors.values()):
+            raise ConfigError(f"stage policy {self.stage!r} requires no factor; at least one must be required")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"stage": self.stage, "fused_min": self.fused_min,
+                "factors": {name: asdict(p) for name, p in self.factors.items()}}
+
+
+@dataclass(frozen=True)
+class FactorResult:
+    """What a matcher (and PAD) produced for one factor at one check. No images, no templates.
+
+    ``message`` is the nurse-readable quality/acquisition reason from the capture code, when there is one;
+    ``live`` is the PAD verdict (None = no liveness check ran); ``model_version`` and ``details`` are recorded.
+    """
+
+    factor: str
+    status: FactorStatus
+    score: float | None = None
+    message: str | None = None
+    live: bool | None = None
+    liveness_reason: str | None = None
+    model_version: str | None = None
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Decision:
+    outcome: Outcome
+    reasons: list[str]
+    factors: dict[str, dict[str, Any]]
+    fused_score: float | None
+    policy: dict[str, Any]
+
+    @property
+    def message(self) -> str:
+        return "; ".join(self.reasons)
+
+    def as_record(self) -> dict[str, Any]:
+        """JSON-ready record for the audit ledger (scores, thresholds, versions; no personal data)."""
+        return {"outcome": self.outcome, "reasons": self.reasons, "factors": self.factors,
+                "fused_score": self.fused_score, "policy": self.policy}
+
+
+def normalise(score: float, policy: FactorPolicy) -> float:
+    """Map a raw score so that the threshold is 0 and the typical impostor −1 (raw margin without a mean)."""
+    if policy.impostor_mean is None or policy.impostor_mean >= policy.threshold:
+        return score - policy.threshold
+    return (score - policy.threshold) / (policy.threshold - policy.impostor_mean)
+
+
+def _judge(name: str, fp: FactorPolicy, r: FactorResult) -> tuple[str, str | None]:
+    """One factor's verdict: ("pass"|"reject"|"retry"|"note"|"skip", reason)."""
+    label = FACTOR_LABELS.get(name, name)
+    if r.status == "ok" and r.score is None:
+        raise ConfigError(f"factor {name!r} reported status ok without a score")
+    if fp.require_liveness and r.live is False:
+        return "reject", f"liveness failed ({label})" + (f" — {r.liveness_reason}" if r.liveness_reason else "")
+    if r.status != "ok":
+        reason = r.message or (MISSING_REASONS if r.status == "not_captured" else RETRY_REASONS).get(
+            name, f"{label} unusable — capture again")
+        if fp.required:
+            return "retry", reason
+        # an optional factor nobody captured needs no remark
+        return ("skip", None) if r.status == "not_captured" else ("note", f"optional {label} skipped: {reason}")
+    assert r.score is not None
+    if r.score < fp.threshold:
+        if fp.required or fp.reject_on_mismatch:
+            return "reject", MISMATCH_REASONS.get(name, f"{label} does not match")
+        return "note", f"optional {label} below threshold (ignored by policy)"
+    if fp.require_liveness and r.live is None:
+        if fp.required:
+            return "retry", f"liveness check missing ({label}) — capture again with the liveness check"
+        return "note", f"optional {label} not used: no liveness check"
+    return "pass", None
+
+
+def decide(policy: StagePolicy, results: Iterable[FactorResult]) -> Decision:
+    """The stage decision. Pure: same inputs, same output; no I/O, no clock, no randomness."""
+    by_factor: dict[str, FactorResult] = {}
+    for r in results:
+        if r.factor in by_factor:
+            raise ConfigError(f"two results for factor {r.factor!r}; pass one result per factor")
+        by_factor[r.factor] = r
+    verdicts: dict[str, list[str]] = {"reject": [], "retry": [], "note": []}
+    record: dict[str, dict[str, Any]] = {}
+    normalised: list[float] = []
+    for name, fp in policy.factors.items():
+        r = by_factor.get(name) or FactorResult(factor=name, status="not_captured")
+        verdict, reason = _judge(name, fp, r)
+        norm = round(normalise(r.score, fp), 4) if r.status == "ok" and r.score is not None else None
+        if norm is not None:
+            normalised.append(norm)
+        record[name] = {"required": fp.required, "status": r.status, "score": r.score, "threshold": fp.threshold,
+                        "target_fmr": fp.target_fmr, "threshold_source": fp.source, "live": r.live,
+                        "model_version": r.model_version, "passed": verdict == "pass", "normalised": norm,
+                        **dict(r.details)}
+        if reason is not None:
+            verdicts[verdict].append(reason)
+    for extra in sorted(set(by_factor) - set(policy.factors)):
+        verdicts["note"].append(f"{FACTOR_LABELS.get(extra, extra)} result not used by the {policy.stage} policy")
+
+    fused = round(sum(normalised) / len(normalised), 4) if normalised else None
+    outcome: Outcome
+    if verdicts["reject"]:
+        outcome, reasons = "reject", verdicts["reject"]
+    elif verdicts["retry"]:
+        outcome, reasons = "retry", verdicts["retry"]
+    elif policy.fused_min is not None and (fused is None or fused < policy.fused_min):
+        outcome, reasons = "reject", ["combined evidence below the stage's required level"]
+    else:
+        outcome, reasons = "accept", ["identity confirmed"]
+    return Decision(outcome=outcome, reasons=reasons + verdicts["note"], factors=record, fused_score=fused,
+                    policy=policy.as_dict())
+
+
+# --- policies from the calibrated threshold files ---------------------------------------------------------------
+
+def _fingerprint_point(target_fmr: float) -> tuple[float, float | None, str]:
+    from idverify.biometrics.models_path import model_dirs
+
+    for directory in model_dirs():
+        path = directory / "thresholds_fingerprint.json"
+        if path.is_file():
+            return _point_from_file(path, "fmr_" + f"{target_fmr:g}", kind=None)
+    raise ConfigError("thresholds_fingerprint.json not found in the model directories; calibrate the fingerprint "
+                      "matcher first")
+
+
+def _point_from_file(path: Path, key: str, kind: str | None) -> tuple[float, float | None, str]:
+    """(threshold, impostor_mean, source) from ``{"operating_points": {[kind:] {key: {"threshold": t}}}}``."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        points = data["operating_points"]
+        if kind is not None:
+            points = points[kind]
+        point = points[key]
+        threshold = float(point["threshold"] if isinstance(point, dict) else point)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ConfigError(f"{path.name} has no operating point {key!r}" + (f" for {kind!r}" if kind else "")) \
+            from exc
+    mean = point.get("impostor_mean") if isinstance(point, dict) else None
+    return threshold, None if mean is None else float(mean), f"{path.name}:{kind + '/' if kind else ''}{key}"
+
+
+def factor_policy(factor: str, *, required: bool, target_fmr: float = 0.001, require_liveness: bool = False,
+                  reject_on_mismatch: bool = True) -> FactorPolicy:
+    """A factor's policy at ``target_fmr`` with the threshold taken from the calibrated files in ``models/``."""
+    if factor in ("face", "document_photo"):
+        from idverify.biometrics.face.thresholds import thresholds_path
+
+        kind = "live" if factor == "face" else "document"
+        threshold, mean, source = _point_from_file(thresholds_path(), f"fmr_{target_fmr:g}", kind)
+    elif factor == "fingerprint":
+        threshold, mean, source = _fingerprint_point(target_fmr)
+    else:
+        raise ConfigError(f"unknown factor {factor!r}; use face, fingerprint or document_photo")
+    return FactorPolicy(required=required, threshold=threshold, impostor_mean=mean, target_fmr=target_fmr,
+                        require_liveness=require_liveness, reject_on_mismatch=reject_on_mismatch, source=source)

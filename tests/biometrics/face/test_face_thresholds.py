@@ -1,0 +1,65 @@
+"""Calibration maths (known answers) and the shipped thresholds file."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from idverify.biometrics.face.engine import ALGORITHM_VERSION
+from idverify.biometrics.face.thresholds import (
+    _leave_one_identity_out,
+    _operating_points,
+    _Set,
+    face_thresholds,
+    threshold_at_fmr,
+    threshold_for,
+)
+from idverify.errors import ConfigError
+
+
+def test_threshold_at_fmr_known_answers() -> None:
+    imp = np.array([0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0])
+    t0 = threshold_at_fmr(imp, 0.0)
+    assert t0 > 1.0 and np.mean(imp >= t0) == 0.0
+    t10 = threshold_at_fmr(imp, 0.1)  # one impostor of ten may pass
+    assert 0.9 < t10 <= 1.0 and np.mean(imp >= t10) == pytest.approx(0.1)
+    assert threshold_at_fmr(imp, 0.001) == t0  # unresolvable target → zero-FMR point
+    assert threshold_at_fmr(imp, 1.0) == pytest.approx(0.1)
+
+
+def _toy_set(name: str, sep: float, seed: int) -> _Set:
+    rng = np.random.default_rng(seed)
+    labels, vecs = [], []
+    for ident in range(6):
+        centre = rng.standard_normal(16)
+        for _ in range(3):
+            v = centre + rng.standard_normal(16) / sep
+            vecs.append(v / np.linalg.norm(v))
+            labels.append(f"{name}{ident}")
+    arr = np.stack(vecs)
+    return _Set(name, labels, arr, arr)
+
+
+def test_hardest_set_decides_and_loio_is_reported() -> None:
+    easy, hard = _toy_set("easy", 4.0, 1), _toy_set("hard", 0.8, 2)
+    points = _operating_points([easy, hard])
+    p = points["fmr_0.01"]
+    assert p["threshold"] == pytest.approx(max(p["per_set_threshold"].values()), abs=1e-6)
+    assert p["threshold"] >= max(p["per_set_threshold"].values())
+    for rates in p["dev_rates_at_threshold"].values():
+        assert rates["fmr"] <= 0.01
+    loio = _leave_one_identity_out([easy, hard], 0.01)
+    assert loio["genuine_pairs"] == 2 * 6 * 3 and loio["impostor_pairs"] > 0
+    assert 0.0 <= loio["fmr"] <= 1.0 and 0.0 <= loio["fnmr"] <= 1.0
+
+
+def test_shipped_file_matches_this_algorithm_and_has_evidence() -> None:
+    data = face_thresholds()
+    assert data["algorithm_version"] == ALGORITHM_VERSION
+    live = data["operating_points"]["live"]
+    assert threshold_for("live", 0.01) <= threshold_for("live", 0.001)
+    for point in live.values():
+        assert point["dev_rates_at_threshold"] and "leave_one_identity_out" in point
+    assert data["evidence"]["datasets"]
+    with pytest.raises(ConfigError):
+        threshold_for("live", 0.5)

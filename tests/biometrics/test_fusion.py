@@ -1,0 +1,141 @@
+"""decide(): the stage decision rules, normalisation, and policies built from the calibrated files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from idverify.biometrics.fusion import (
+    FactorPolicy,
+    FactorResult,
+    StagePolicy,
+    decide,
+    factor_policy,
+    normalise,
+)
+from idverify.errors import ConfigError
+
+FACE = FactorPolicy(required=True, threshold=0.94, impostor_mean=0.86, target_fmr=0.001, require_liveness=True,
+                    source="test")
+FINGER = FactorPolicy(required=True, threshold=40.0, impostor_mean=10.0, target_fmr=0.001, source="test")
+DOC = FactorPolicy(required=False, threshold=0.93, impostor_mean=0.85, source="test")
+POLICY = StagePolicy(stage="embryo_transfer", factors={"face": FACE, "fingerprint": FINGER, "document_photo": DOC})
+
+
+def face(score: float = 0.97, live: bool | None = True, status: str = "ok") -> FactorResult:
+    return FactorResult("face", status, score if status == "ok" else None, live=live,  # type: ignore[arg-type]
+                        model_version="face-v")
+
+
+def finger(score: float = 80.0, status: str = "ok", message: str | None = None) -> FactorResult:
+    return FactorResult("fingerprint", status, score if status == "ok" else None,  # type: ignore[arg-type]
+                        message=message, model_version="fp-v")
+
+
+def test_accept_when_all_required_pass() -> None:
+    d = decide(POLICY, [face(), finger()])
+    assert d.outcome == "accept"
+    assert d.factors["face"]["passed"] and d.factors["fingerprint"]["passed"]
+    assert d.factors["face"]["threshold"] == 0.94 and d.factors["face"]["model_version"] == "face-v"
+    assert d.factors["document_photo"]["status"] == "not_captured"
+    assert d.fused_score is not None and d.fused_score > 0
+    assert d.as_record()["policy"]["stage"] == "embryo_transfer"
+
+
+def test_face_mismatch_rejects_with_nurse_reason() -> None:
+    d = decide(POLICY, [face(score=0.90), finger()])
+    assert d.outcome == "reject"
+    assert "face does not match enrolment" in d.reasons
+
+
+def test_liveness_failure_rejects_even_with_a_good_score() -> None:
+    d = decide(POLICY, [face(score=0.99, live=False), finger()])
+    assert d.outcome == "reject"
+    assert d.reasons[0].startswith("liveness failed")
+
+
+def test_missing_liveness_asks_for_retry() -> None:
+    d = decide(POLICY, [face(live=None), finger()])
+    assert d.outcome == "retry"
+
+
+def test_quality_failure_asks_for_retry_with_the_capture_message() -> None:
+    d = decide(POLICY, [face(), finger(status="quality_failed")])
+    assert d.outcome == "retry"
+    assert d.reasons == ["finger quality too low — place again"]
+    d = decide(POLICY, [face(), finger(status="quality_failed", message="finger too dry — moisten and place again")])
+    assert d.reasons == ["finger too dry — moisten and place again"]
+    d = decide(POLICY, [face()])
+    assert d.outcome == "retry" and "fingerprint not captured" in d.reasons[0]
+
+
+def test_mismatch_beats_retry() -> None:
+    d = decide(POLICY, [face(score=0.5), finger(status="acquisition_failed")])
+    assert d.outcome == "reject"
+
+
+def test_optional_factor_rules() -> None:
+    doc_bad = FactorResult("document_photo", "ok", 0.80)
+    assert decide(POLICY, [face(), finger(), doc_bad]).outcome == "reject"
+    lenient = StagePolicy("iui", {"face": FACE, "document_photo": FactorPolicy(
+        required=False, threshold=0.93, reject_on_mismatch=False)})
+    d = decide(lenient, [face(), doc_bad])
+    assert d.outcome == "accept"
+    assert any("ignored" in r for r in d.reasons)
+    d = decide(POLICY, [face(), finger(), FactorResult("document_photo", "acquisition_failed")])
+    assert d.outcome == "accept"
+    assert any(r.startswith("optional document photo skipped") for r in d.reasons)
+
+
+def test_fused_minimum() -> None:
+    strict = StagePolicy("x", {"face": FACE, "fingerprint": FINGER}, fused_min=0.5)
+    assert decide(strict, [face(score=0.945), finger(score=41.0)]).outcome == "reject"
+    assert decide(strict, [face(score=0.99), finger(score=90.0)]).outcome == "accept"
+
+
+def test_invalid_inputs() -> None:
+    with pytest.raises(ConfigError):
+        StagePolicy("none", {"face": FactorPolicy(required=False, threshold=0.9)})
+    with pytest.raises(ConfigError):
+        decide(POLICY, [face(), face()])
+    with pytest.raises(ConfigError):
+        decide(POLICY, [FactorResult("face", "ok", None, live=True)])
+
+
+@given(st.floats(-1, 1), st.floats(-1, 1), st.floats(0, 100), st.booleans())
+def test_decide_invariants(face_score: float, doc_score: float, finger_score: float, live: bool) -> None:
+    results = [face(face_score, live), finger(finger_score), FactorResult("document_photo", "ok", doc_score)]
+    d = decide(POLICY, results)
+    assert d == decide(POLICY, results)  # pure
+    all_pass = live and face_score >= 0.94 and finger_score >= 40.0 and doc_score >= 0.93
+    assert (d.outcome == "accept") is all_pass
+    assert d.outcome in ("accept", "reject")  # everything captured: never retry
+    assert d.reasons
+
+
+def test_normalise_maps_threshold_to_zero_and_impostor_mean_to_minus_one() -> None:
+    assert normalise(0.94, FACE) == pytest.approx(0.0)
+    assert normalise(0.86, FACE) == pytest.approx(-1.0)
+    assert normalise(45.0, FactorPolicy(required=True, threshold=40.0)) == pytest.approx(5.0)
+
+
+def test_factor_policy_from_calibrated_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    fp = factor_policy("face", required=True, target_fmr=0.001, require_liveness=True)
+    assert 0.5 < fp.threshold < 1.0
+    assert fp.source.startswith("thresholds_face.json:live/")
+    doc = factor_policy("document_photo", required=False, target_fmr=0.01)
+    assert doc.source.endswith("document/fmr_0.01")
+    # fingerprint thresholds come from the fingerprint engineer's file, in the same shape
+    (tmp_path / "thresholds_fingerprint.json").write_text(json.dumps(
+        {"operating_points": {"fmr_0.001": {"threshold": 33.5, "impostor_mean": 8.0}}}))
+    monkeypatch.setenv("IDVERIFY_MODELS_DIR", str(tmp_path))
+    fing = factor_policy("fingerprint", required=True)
+    assert fing.threshold == 33.5 and fing.impostor_mean == 8.0
+    with pytest.raises(ConfigError):
+        factor_policy("fingerprint", required=True, target_fmr=0.0001)
+    with pytest.raises(ConfigError):
+        factor_policy("iris", required=True)
