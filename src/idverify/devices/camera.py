@@ -65,10 +65,21 @@ class OpenCVSource:
             cap.set(cv2.CAP_PROP_BUFFERSIZE, 1)  # we keep our own ring; stale driver buffers add latency
         self._cap = cap
 
+    @property
+    def is_file(self) -> bool:
+        return not self.spec.isdigit() and "://" not in self.spec
+
     def read(self) -> Image | None:
+        """The next frame; a video file starts over at its end (a looping test clip), a live source returns
+        None when it has nothing."""
         if self._cap is None:
             raise DeviceUnavailable(f"camera source {self.name} is not open")
         ok, frame = self._cap.read()
+        if not ok and self.is_file:
+            import cv2
+
+            self._cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
+            ok, frame = self._cap.read()
         return np.asarray(frame, dtype=np.uint8) if ok and frame is not None else None
 
     def close(self) -> None:
