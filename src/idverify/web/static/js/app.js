@@ -1,0 +1,201 @@
+/* idverify UI core: translations, the JSON API client (CSRF header, error envelope), safe DOM building,
+ * error display, confirmation dialog, logout. Plain ES2020, no dependencies, no network beyond this origin.
+ * Everything is exposed as window.IV for the page scripts. Text is only ever set with textContent. */
+(function () {
+  "use strict";
+
+  const catalogue = JSON.parse(document.getElementById("iv-catalogue").textContent);
+  const locale = document.documentElement.lang || "zh-CN";
+  const PLACEHOLDER = /\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
+
+  function has(key) {
+    return Object.prototype.hasOwnProperty.call(catalogue, key);
+  }
+
+  /* Translate a catalogue key; a missing key shows the key itself. */
+  function t(key, values) {
+    const text = has(key) ? catalogue[key] : key;
+    return text.replace(PLACEHOLDER, (m, name) =>
+      values && Object.prototype.hasOwnProperty.call(values, name) ? String(values[name]) : m);
+  }
+
+  /* Translate "<prefix>.<code>" when the catalogue knows it, else show the raw code (e.g. a new reason code). */
+  function label(prefix, code) {
+    return has(prefix + "." + code) ? t(prefix + "." + code) : String(code);
+  }
+
+  class ApiError extends Error {
+    constructor(status, code, message, details) {
+      super(message);
+      this.status = status;
+      this.code = code;
+      this.details = details;
+    }
+  }
+
+  function csrfToken() {
+    const meta = document.querySelector('meta[name="csrf-token"]');
+    return meta ? meta.content : "";
+  }
+
+  function setCsrfToken(token) {
+    const meta = document.querySelector('meta[name="csrf-token"]');
+    if (meta) meta.content = token || "";
+  }
+
+  /* Call the JSON API under /api/v1. Resolves with the parsed body (null for 204); rejects with ApiError carrying
+   * the envelope's code/message/details. A 401 outside the login form sends the user to /login. */
+  async function api(method, path, body) {
+    const headers = { Accept: "application/json" };
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    if (method !== "GET" && method !== "HEAD") {
+      const token = csrfToken();
+      if (token) headers["X-CSRF-Token"] = token;
+    }
+    let response;
+    try {
+      response = await fetch("/api/v1" + path, {
+        method: method,
+        headers: headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        credentials: "same-origin",
+        cache: "no-store",
+      });
+    } catch (e) {
+      throw new ApiError(0, "network_error", t("error.network_error"), null);
+    }
+    if (response.status === 204) return null;
+    let data = null;
+    try {
+      data = await response.json();
+    } catch (e) {
+      data = null;
+    }
+    if (!response.ok) {
+      const err = data && data.error ? data.error : { code: "http_error", message: response.statusText };
+      if (response.status === 401 && path !== "/auth/login") {
+        window.location.assign("/login");
+      }
+      throw new ApiError(response.status, err.code || "http_error", err.message || "", err.details);
+    }
+    return data;
+  }
+
+  /* Build an element: el("td", {class: "x", dataset: {id: "1"}}, "text", childNode, ...). */
+  function el(tag, attrs, ...children) {
+    const node = document.createElement(tag);
+    for (const [name, value] of Object.entries(attrs || {})) {
+      if (value === undefined || value === null || value === false) continue;
+      if (name === "dataset") Object.assign(node.dataset, value);
+      else if (name === "text") node.textContent = value;
+      else if (name.startsWith("on") && typeof value === "function") node.addEventListener(name.slice(2), value);
+      else node.setAttribute(name, value === true ? "" : String(value));
+    }
+    for (const child of children.flat()) {
+      if (child === undefined || child === null || child === false) continue;
+      node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+    }
+    return node;
+  }
+
+  /* A person-facing sentence for an API error: the catalogue's text for its code, else the server's message. */
+  function errorText(err) {
+    const key = "error." + (err.code || "unknown");
+    if (has(key)) return t(key);
+    return err.message || t("error.unknown");
+  }
+
+  function showError(box, err) {
+    box.replaceChildren();
+    box.append(el("p", { class: "error-text" }, errorText(err)));
+    if (Array.isArray(err.details) && err.details.length) {
+      const list = el("ul", { class: "error-details" });
+      for (const d of err.details) {
+        const field = Array.isArray(d.loc) ? d.loc.filter((p) => p !== "body").join(".") : "";
+        const name = field && has("field." + field) ? t("field." + field) : field;
+        list.append(el("li", {}, name ? name + ": " + (d.msg || "") : d.msg || ""));
+      }
+      box.append(list);
+    }
+    box.append(el("p", { class: "error-code" }, t("error.code", { code: err.code || "unknown" })));
+    box.hidden = false;
+    box.dataset.code = err.code || "unknown";
+  }
+
+  function clearError(box) {
+    box.hidden = true;
+    box.replaceChildren();
+    delete box.dataset.code;
+  }
+
+  /* Report an error in the page-level box (for failures not tied to one form). */
+  function pageError(err) {
+    const box = document.getElementById("page-error");
+    if (box) showError(box, err);
+  }
+
+  function fmtDateTime(iso) {
+    if (!iso) return "—";
+    const d = new Date(iso);
+    if (Number.isNaN(d.getTime())) return String(iso);
+    return d.toLocaleString(locale, { year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit",
+      minute: "2-digit", second: "2-digit", hour12: false });
+  }
+
+  function shortId(id) {
+    return id ? String(id).slice(0, 8) : "—";
+  }
+
+  /* Ask for confirmation in the page's <dialog>; resolves true when the user confirms. */
+  function confirmAction(message, okLabel) {
+    const dialog = document.getElementById("confirm-dialog");
+    const ok = document.getElementById("confirm-ok");
+    const cancel = document.getElementById("confirm-cancel");
+    document.getElementById("confirm-message").textContent = message;
+    ok.textContent = okLabel || t("common.confirm");
+    return new Promise((resolve) => {
+      function finish(answer) {
+        ok.removeEventListener("click", onOk);
+        cancel.removeEventListener("click", onCancel);
+        dialog.removeEventListener("cancel", onCancel);
+        if (dialog.open) dialog.close();
+        resolve(answer);
+      }
+      function onOk() { finish(true); }
+      function onCancel() { finish(false); }
+      ok.addEventListener("click", onOk);
+      cancel.addEventListener("click", onCancel);
+      dialog.addEventListener("cancel", onCancel);
+      dialog.showModal();
+      cancel.focus();
+    });
+  }
+
+  /* Disable a button while a request runs so a double tap cannot submit twice. */
+  async function busy(button, work) {
+    if (button) button.disabled = true;
+    try {
+      return await work();
+    } finally {
+      if (button) button.disabled = false;
+    }
+  }
+
+  function wireLogout() {
+    const button = document.getElementById("logout");
+    if (!button) return;
+    button.addEventListener("click", async () => {
+      try {
+        await api("POST", "/auth/logout");
+      } catch (err) {
+        /* the session may already be gone; the login page is the right place either way */
+      }
+      window.location.assign("/login");
+    });
+  }
+
+  window.IV = { t, label, has, api, ApiError, el, errorText, showError, clearError, pageError, fmtDateTime,
+    shortId, confirmAction, busy, csrfToken, setCsrfToken, locale };
+
+  document.addEventListener("DOMContentLoaded", wireLogout);
+})();

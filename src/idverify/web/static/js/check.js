@@ -1,0 +1,119 @@
+/* Nurse stage check: pick an open cycle and one of its stages, run the check through the API, show the result.
+ *
+ * API contract: GET /api/v1/cycles?status=open -> {items: [{id, kind, couple_id, stages: [...], status}]};
+ * POST /api/v1/cycles/{id}/checks {stage} -> {verification: {id, decision, reasons, factors}}.
+ * The daemon drives the card reader, camera and fingerprint sensor during the POST; the prompts tell the
+ * patient what to do meanwhile. */
+(function () {
+  "use strict";
+  const IV = window.IV;
+  const state = { cycles: [], cycle: null, stage: null, running: false };
+
+  function choice(text, sub, pressed, onclick, data) {
+    return IV.el("button", { type: "button", class: "choice", "aria-pressed": pressed ? "true" : "false",
+      dataset: data, onclick: onclick },
+    IV.el("span", { class: "choice-main" }, text), sub ? IV.el("span", { class: "choice-sub" }, sub) : null);
+  }
+
+  function renderCycles() {
+    const list = document.getElementById("cycles");
+    list.setAttribute("aria-busy", "false");
+    if (!state.cycles.length) {
+      list.replaceChildren(IV.el("p", { class: "muted" }, IV.t("check.no_cycles")));
+      return;
+    }
+    list.replaceChildren(...state.cycles.map((cycle) => choice(
+      IV.label("cycle_kind", cycle.kind),
+      IV.t("check.cycle_ref", { id: IV.shortId(cycle.id) }) + " · " +
+        (cycle.stages || []).map((s) => IV.label("stage", s)).join(" → "),
+      state.cycle && state.cycle.id === cycle.id,
+      () => selectCycle(cycle),
+      { cycleId: cycle.id })));
+  }
+
+  function renderStages() {
+    const box = document.getElementById("stages");
+    if (!state.cycle) {
+      box.replaceChildren(IV.el("p", { class: "muted" }, IV.t("check.pick_cycle_first")));
+      return;
+    }
+    box.replaceChildren(...(state.cycle.stages || []).map((stage) => choice(
+      IV.label("stage", stage), null, state.stage === stage, () => selectStage(stage), { stage: stage })));
+  }
+
+  function updateStart() {
+    document.getElementById("start-check").disabled = !(state.cycle && state.stage) || state.running;
+  }
+
+  function selectCycle(cycle) {
+    if (state.running) return;
+    state.cycle = cycle;
+    state.stage = cycle.stages && cycle.stages.length === 1 ? cycle.stages[0] : null;
+    renderCycles();
+    renderStages();
+    updateStart();
+  }
+
+  function selectStage(stage) {
+    if (state.running) return;
+    state.stage = stage;
+    renderStages();
+    updateStart();
+  }
+
+  function setRunning(running) {
+    state.running = running;
+    document.getElementById("progress").hidden = !running;
+    document.getElementById("check-stage").classList.toggle("running", running);
+    updateStart();
+  }
+
+  async function runCheck() {
+    if (!state.cycle || !state.stage || state.running) return;
+    const result = document.getElementById("result");
+    result.replaceChildren();
+    IV.clearError(document.getElementById("page-error"));
+    setRunning(true);
+    try {
+      const body = await IV.api("POST", "/cycles/" + encodeURIComponent(state.cycle.id) + "/checks",
+        { stage: state.stage });
+      IV.renderResult(result, body.verification, body.images);
+      document.getElementById("next-patient").hidden = false;
+      document.getElementById("next-patient").focus();
+    } catch (err) {
+      IV.pageError(err);
+    } finally {
+      setRunning(false);
+    }
+  }
+
+  function nextPatient() {
+    state.cycle = null;
+    state.stage = null;
+    document.getElementById("result").replaceChildren();
+    document.getElementById("next-patient").hidden = true;
+    renderCycles();
+    renderStages();
+    updateStart();
+    loadCycles();
+  }
+
+  async function loadCycles() {
+    try {
+      const body = await IV.api("GET", "/cycles?status=open");
+      state.cycles = body.items || [];
+      renderCycles();
+    } catch (err) {
+      const list = document.getElementById("cycles");
+      list.setAttribute("aria-busy", "false");
+      list.replaceChildren(IV.el("p", { class: "muted" }, IV.t("check.cycles_unavailable")));
+      IV.pageError(err);
+    }
+  }
+
+  document.addEventListener("DOMContentLoaded", () => {
+    document.getElementById("start-check").addEventListener("click", runCheck);
+    document.getElementById("next-patient").addEventListener("click", nextPatient);
+    loadCycles();
+  });
+})();

@@ -1,0 +1,87 @@
+/* The stage-check result component: a big, unambiguous ACCEPT (green, tick), REJECT (red, cross) or RETRY (amber,
+ * circular arrow) banner with the reasons, the per-factor scores, and the enrolment photo beside the live frame.
+ * Colour is never the only signal: each decision also has its own word and symbol.
+ *
+ *   IV.renderResult(container, verification, images?)
+ *     verification: {id, decision: "accept"|"reject"|"retry", reasons: [code...], factors: {name: value|{...}}}
+ *     images (optional): {enrolment: url, live: url} — shown when the API provides them. */
+(function () {
+  "use strict";
+  const IV = window.IV;
+  const SYMBOL = { accept: "✓", reject: "✗", retry: "↻" };
+  const DETAIL_KEYS = ["score", "threshold", "quality", "passed", "decision", "liveness", "finger", "source"];
+
+  function factorValue(value) {
+    if (value === null || value === undefined) return "—";
+    if (typeof value === "number") return Number.isInteger(value) ? String(value) : value.toFixed(3);
+    if (typeof value === "boolean") return IV.t(value ? "common.yes" : "common.no");
+    if (typeof value === "string") return IV.label("factor_value", value);
+    return JSON.stringify(value);
+  }
+
+  function factorRows(factors) {
+    const rows = [];
+    for (const [name, value] of Object.entries(factors || {})) {
+      const cells = [];
+      if (value && typeof value === "object" && !Array.isArray(value)) {
+        for (const key of DETAIL_KEYS) {
+          if (key in value) cells.push(IV.label("factor_field", key) + " " + factorValue(value[key]));
+        }
+        if (!cells.length) cells.push(JSON.stringify(value));
+      } else {
+        cells.push(factorValue(value));
+      }
+      rows.push(IV.el("tr", { dataset: { factor: name } },
+        IV.el("th", { scope: "row" }, IV.label("factor", name)),
+        IV.el("td", {}, cells.join(" · "))));
+    }
+    return rows;
+  }
+
+  function photo(kind, url) {
+    const caption = IV.t("result.photo_" + kind);
+    const body = url
+      ? IV.el("img", { src: url, alt: caption, class: "result-photo" })
+      : IV.el("div", { class: "result-photo placeholder", role: "img", "aria-label": caption },
+        IV.t("result.photo_unavailable"));
+    return IV.el("figure", { class: "result-figure", dataset: { photo: kind } }, body, IV.el("figcaption", {}, caption));
+  }
+
+  function renderResult(container, verification, images) {
+    const decision = ["accept", "reject", "retry"].includes(verification.decision) ? verification.decision : "retry";
+    const reasons = Array.isArray(verification.reasons) ? verification.reasons : [];
+    const box = IV.el("article", { class: "result result-" + decision, dataset: { decision: decision },
+      "aria-labelledby": "result-word" });
+    box.append(IV.el("div", { class: "result-banner" },
+      IV.el("span", { class: "result-symbol", "aria-hidden": "true" }, SYMBOL[decision]),
+      IV.el("span", { class: "result-word", id: "result-word" }, IV.t("decision_banner." + decision))));
+    box.append(IV.el("p", { class: "result-summary" }, IV.t("result.summary_" + decision)));
+    box.append(IV.el("div", { class: "result-photos" },
+      photo("enrolment", images && images.enrolment), photo("live", images && images.live)));
+    if (reasons.length) {
+      box.append(IV.el("h3", {}, IV.t("result.reasons")));
+      box.append(IV.el("ul", { class: "result-reasons" },
+        reasons.map((code) => IV.el("li", { dataset: { reason: code } }, IV.label("reason", code)))));
+    }
+    const rows = factorRows(verification.factors);
+    if (rows.length) {
+      box.append(IV.el("table", { class: "data factors" },
+        IV.el("caption", {}, IV.t("result.factors")), IV.el("tbody", {}, rows)));
+    }
+    if (verification.id) {
+      box.append(IV.el("p", { class: "result-id muted" }, IV.t("result.reference", { id: verification.id })));
+    }
+    container.replaceChildren(box);
+    return box;
+  }
+
+  /* A small inline badge for tables. */
+  function decisionBadge(decision) {
+    const known = ["accept", "reject", "retry"].includes(decision);
+    return IV.el("span", { class: "badge badge-" + (known ? decision : "unknown"), dataset: { decision: decision } },
+      (known ? SYMBOL[decision] + " " : "") + IV.label("decision", decision));
+  }
+
+  IV.renderResult = renderResult;
+  IV.decisionBadge = decisionBadge;
+})();

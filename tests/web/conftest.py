@@ -1,0 +1,190 @@
+"""Browser-test fixtures: a real daemon on a free port (uvicorn in a thread, temp data dir, demo accounts from
+``bootstrap_demo``), Debian's chromium driven by Playwright, and a request log per page that fails the test when a
+URL carries personal data.
+
+Chromium is ``/usr/bin/chromium`` (``apt-get install chromium``); Playwright's own browser download is never used.
+Tests skip with the reason shown when either is missing. Screenshots go to ``test-artifacts/web/`` (git-ignored).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = REPO_ROOT / "test-artifacts" / "web"
+CHROMIUM = Path(os.environ.get("IDVERIFY_TEST_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+    "--disable-sync", "--no-first-run",
+]
+WORKSTATION = "ws-web"
+OTHER_WORKSTATION = "ws-other"
+# A made-up patient identity, stored encrypted like a real one. The UI must never show it or put it in a URL.
+PATIENT_IDENTITY = {"name": "测试患者甲", "document_number": "11010519491231002X", "address": "北京市测试路1号"}
+STAGES = ("egg_retrieval", "sperm_retrieval", "embryo_transfer")
+DECISIONS = ("accept", "reject", "retry")
+SEEDED_HERE = 30  # more than one page (25) so paging shows
+SEEDED_ELSEWHERE = 4
+# (stage, decision, workstation) of each seeded verification, newest first
+SEEDED = [
+    (STAGES[i % len(STAGES)], DECISIONS[i % 3], WORKSTATION if i < SEEDED_HERE else OTHER_WORKSTATION)
+    for i in range(SEEDED_HERE + SEEDED_ELSEWHERE)
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass
+class LiveDaemon:
+    base_url: str
+    app: Any
+    passwords: dict[str, str]
+    private_strings: set[str] = field(default_factory=set)  # must never appear in a URL
+
+
+def _seed(app: Any) -> None:
+    """Verifications at this workstation and another one, for one encrypted patient."""
+    from idverify.store.base import utcnow
+    from idverify.store.models import Couple, Cycle, Patient, Verification
+
+    ctx = app.state.ctx
+    with ctx.session_factory() as db:
+        patient = Patient(
+            sex="F", document_type="cn_resident_id",
+            document_lookup=ctx.keys.lookup.digest(PATIENT_IDENTITY["document_number"]),
+            identity=ctx.keys.ring.encrypt(json.dumps(PATIENT_IDENTITY).encode(), "patient:web-test"),
+            kek_id=ctx.keys.ring.active_id,
+        )
+        db.add(patient)
+        db.flush()
+        couple = Couple(female_patient_id=patient.id)
+        db.add(couple)
+        db.flush()
+        cycle = Cycle(couple_id=couple.id, kind="ivf", stages=list(STAGES))
+        db.add(cycle)
+        db.flush()
+        now = utcnow()
+        for i, (stage, decision, workstation) in enumerate(SEEDED):
+            when = now - timedelta(hours=i)
+            db.add(Verification(
+                cycle_id=cycle.id, patient_id=patient.id, stage=stage, decision=decision,
+                reasons=[] if decision == "accept" else (["face_mismatch"] if decision == "reject" else ["timeout"]),
+                factors={"face": {"score": 0.91 - i / 100, "threshold": 0.6}, "fingerprint": {"score": 0.8}},
+                workstation_id=workstation,
+                started_at=when, decided_at=when,
+            ))
+        db.commit()
+
+
+@pytest.fixture(scope="session")
+def live_daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveDaemon]:
+    import uvicorn
+
+    from idverify.app import create_app
+    from idverify.config import load_settings
+    from idverify.runtime import bootstrap_demo, demo_accounts_file
+
+    data_dir = tmp_path_factory.mktemp("web-daemon")
+    port = _free_port()
+    settings = load_settings(data_dir=data_dir, workstation_id=WORKSTATION, host="127.0.0.1", port=port,
+                             clinic_name="Test Clinic")
+    bootstrap_demo(settings)
+    accounts = json.loads(demo_accounts_file(data_dir).read_text())
+    app = create_app(settings)
+    _seed(app)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False,
+                                           lifespan="on"))
+    thread = threading.Thread(target=server.run, name="idverify-web-test", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            pytest.fail("the daemon did not start")
+        time.sleep(0.05)
+    passwords = {a["username"]: a["password"] for a in accounts}
+    daemon = LiveDaemon(base_url=f"http://127.0.0.1:{port}", app=app, passwords=passwords,
+                        private_strings={*passwords.values(), *PATIENT_IDENTITY.values()})
+    try:
+        yield daemon
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.skip("playwright is not installed (pip install -e '.[dev]')")
+    if not (CHROMIUM.is_file() and os.access(CHROMIUM, os.X_OK)) and not shutil.which(str(CHROMIUM)):
+        pytest.skip(f"chromium not found at {CHROMIUM} (apt-get install chromium)")
+    with sync_playwright() as pw:
+        instance = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield instance
+        finally:
+            instance.close()
+
+
+@pytest.fixture
+def page(browser: Any, live_daemon: LiveDaemon) -> Iterator[Any]:
+    """A fresh browser context (own cookies) at 1280x800 in English; after the test, no URL it requested may
+    contain a password or the patient's identity."""
+    context = browser.new_context(base_url=live_daemon.base_url, viewport={"width": 1280, "height": 800},
+                                  locale="en-US")
+    context.set_default_timeout(10_000)
+    urls: list[str] = []
+    context.on("request", lambda request: urls.append(request.url))
+    tab = context.new_page()
+    tab.requested_urls = urls
+    try:
+        yield tab
+    finally:
+        context.close()
+    from urllib.parse import unquote
+
+    leaked = [u for u in urls for s in live_daemon.private_strings if s in unquote(u)]
+    assert not leaked, f"personal data or secrets in {len(leaked)} URL(s)"
+
+
+def screenshot(page: Any, name: str) -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+@pytest.fixture
+def login(live_daemon: LiveDaemon) -> Callable[[Any, str], None]:
+    """Log ``page`` in through the login form as a demo account and wait for the role's home page."""
+    from idverify.auth.roles import Role
+    from idverify.web.pages import HOME
+
+    roles = {"nurse1": Role.NURSE, "nurse2": Role.NURSE, "itadmin": Role.IT_ADMIN, "inspector": Role.INSPECTOR}
+
+    def do_login(page: Any, username: str) -> None:
+        page.goto("/login")
+        page.fill("#login-username", username)
+        page.fill("#login-password", live_daemon.passwords[username])
+        page.click("#login-submit")
+        page.wait_for_url(f"**{HOME[roles[username]]}")
+
+    return do_login

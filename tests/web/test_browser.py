@@ -1,0 +1,337 @@
+"""The UI in a real browser (Debian chromium via Playwright) against a running daemon.
+
+Expected texts come from the catalogues, never from strings typed into the tests, so a wording change does not
+break a test but a missing translation or a wrong key does. Screenshots of each key screen land in
+``test-artifacts/web/``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+
+from idverify.auth.roles import Role
+from idverify.web.i18n import catalogue
+from idverify.web.pages import HOME, MENUS, SCREENS
+
+from .conftest import OTHER_WORKSTATION, PATIENT_IDENTITY, SEEDED, WORKSTATION, LiveDaemon, screenshot
+
+pytest.importorskip("playwright", reason="playwright is not installed (pip install -e '.[dev]')")
+from playwright.sync_api import Route, expect
+
+EN = catalogue("en")
+ZH = catalogue("zh-CN")
+Login = Callable[[Any, str], None]
+ROLE_OF = {"nurse1": Role.NURSE, "itadmin": Role.IT_ADMIN, "inspector": Role.INSPECTOR}
+
+
+@pytest.mark.parametrize("username", list(ROLE_OF))
+def test_each_role_lands_on_its_home_with_its_own_menu(page: Any, login: Login, username: str) -> None:
+    role = ROLE_OF[username]
+    login(page, username)
+    expect(page).to_have_url(re.compile(re.escape(HOME[role]) + "$"))
+    nav = page.locator("nav.mainnav a")
+    expect(nav).to_have_count(len(MENUS[role]))
+    assert [nav.nth(i).get_attribute("href") for i in range(nav.count())] == [m.path for m in MENUS[role]]
+    expect(nav.first).to_have_attribute("aria-current", "page")
+    expect(page.locator(".whoami-role")).to_contain_text(EN[f"role.{role.value}"])
+    screenshot(page, f"home-{role.value}")
+    other = next(s for s in SCREENS if s.role is not role)
+    page.goto(other.path)
+    expect(page.locator("h1")).to_have_text(EN["forbidden.heading"])
+    page.click("#logout")
+    page.wait_for_url("**/login")
+    page.goto(HOME[role])
+    expect(page).to_have_url(re.compile(r"/login$"))
+
+
+def test_wrong_password_shows_the_translated_error(page: Any) -> None:
+    page.goto("/login")
+    page.fill("#login-username", "nurse2")
+    page.fill("#login-password", "not-the-password")
+    page.click("#login-submit")
+    box = page.locator("#login-error")
+    expect(box).to_be_visible()
+    expect(box.locator(".error-text")).to_have_text(EN["error.invalid_credentials"])
+    expect(box).to_have_attribute("data-code", "invalid_credentials")
+    expect(page).to_have_url(re.compile(r"/login$"))
+    assert page.input_value("#login-password") == ""
+    screenshot(page, "login-error")
+
+
+def test_locale_switch_translates_the_page_and_sticks(page: Any, login: Login) -> None:
+    login(page, "inspector")
+    page.goto("/inspector/verifications?decision=reject")
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    page.click("a[data-locale='zh-CN']")
+    expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
+    expect(page).to_have_url(re.compile(r"/inspector/verifications\?decision=reject$"))  # same page, same filter
+    expect(page.locator("h1")).to_have_text(ZH["verifications.title"])
+    expect(page.locator("nav.mainnav a").first).to_have_text(ZH["nav.verifications"])
+    expect(page.locator("#logout")).to_have_text(ZH["nav.logout"])
+    # scripts translate too: the table's decision badges come from the embedded catalogue
+    expect(page.locator("#verifications tbody .badge-reject").first).to_contain_text(ZH["decision.reject"])
+    screenshot(page, "inspector-zh-CN")
+    page.reload()
+    expect(page.locator("h1")).to_have_text(ZH["verifications.title"])
+    page.click("a[data-locale='en']")
+    expect(page.locator("h1")).to_have_text(EN["verifications.title"])
+
+
+def test_admin_creates_and_disables_a_staff_account(page: Any, login: Login, live_daemon: LiveDaemon) -> None:
+    password = "initial-pass-4711"
+    display_name = "王护士 (test)"
+    live_daemon.private_strings.update({password, display_name})
+    login(page, "itadmin")
+    page.goto("/admin/staff")
+    expect(page.locator("#staff-table tbody tr")).to_have_count(4)  # the demo accounts
+    # a too-short password: the API's validation error is shown next to the form, naming the field
+    page.fill("#staff-username", "nurse9")
+    page.fill("#staff-display-name", display_name)
+    page.select_option("#staff-role", "nurse")
+    page.fill("#staff-password", "short")
+    page.click("#staff-form button[type=submit]")
+    error = page.locator("#staff-form-error")
+    expect(error.locator(".error-text")).to_have_text(EN["error.validation_error"])
+    expect(error.locator(".error-details")).to_contain_text(EN["field.password"])
+    page.fill("#staff-password", password)
+    page.click("#staff-form button[type=submit]")
+    expect(page.locator("#staff-form-ok")).to_have_text(EN["staff.created"].format(username="nurse9"))
+    row = page.locator("#staff-table tr[data-username='nurse9']")
+    expect(row).to_contain_text(display_name)
+    expect(row).to_contain_text(EN["role.nurse"])
+    expect(row).to_contain_text(EN["staff.active"])
+    # the new account works ...
+    with httpx.Client(base_url=live_daemon.base_url) as api:
+        assert api.post("/api/v1/auth/login", json={"username": "nurse9", "password": password}).status_code == 200
+    # ... until it is disabled (after a confirmation dialog)
+    row.locator("button[data-action='disable']").click()
+    expect(page.locator("#confirm-dialog")).to_be_visible()
+    screenshot(page, "admin-staff-confirm")
+    page.click("#confirm-ok")
+    expect(row).to_contain_text(EN["staff.disabled"])
+    with httpx.Client(base_url=live_daemon.base_url) as api:
+        resp = api.post("/api/v1/auth/login", json={"username": "nurse9", "password": password})
+        assert resp.status_code == 401
+    # nobody can disable themselves from this page
+    expect(page.locator("#staff-table tr[data-username='itadmin'] button")).to_have_count(0)
+    screenshot(page, "admin-staff")
+
+
+def test_admin_issues_rotates_and_revokes_an_api_key(page: Any, login: Login, live_daemon: LiveDaemon) -> None:
+    login(page, "itadmin")
+    page.goto("/admin/keys")
+    page.fill("#key-name", "HIS interface")
+    page.select_option("#key-role", "inspector")
+    page.click("#key-form button[type=submit]")
+    secret = page.locator("#issued-token")
+    expect(page.locator("#issued")).to_be_visible()
+    token = secret.inner_text().strip()
+    live_daemon.private_strings.add(token)
+    row = page.locator("#keys-table tr", has_text="HIS interface")
+    expect(row).to_have_attribute("data-status", "active")
+    key_id = row.get_attribute("data-key-id")
+    assert key_id and key_id not in token
+    assert page.get_attribute("#issued", "data-key-id") == key_id
+    screenshot(page, "admin-key-issued")
+
+    def status(bearer: str) -> int:
+        with httpx.Client(base_url=live_daemon.base_url) as api:
+            return api.get("/api/v1/verifications", headers={"Authorization": f"Bearer {bearer}"}).status_code
+
+    assert status(token) == 200
+    # rotate: a successor key with a new secret (shown once) replaces it; the old secret stops working
+    page.click("#issued-dismiss")
+    expect(page.locator("#issued")).to_be_hidden()
+    row.locator("button[data-action='rotate']").click()
+    page.click("#confirm-ok")
+    expect(page.locator("#issued")).to_be_visible()
+    expect(secret).not_to_have_text(token)
+    rotated = secret.inner_text().strip()
+    live_daemon.private_strings.add(rotated)
+    successor_id = page.get_attribute("#issued", "data-key-id")
+    assert successor_id and successor_id != key_id
+    old_row = page.locator(f"#keys-table tr[data-key-id='{key_id}']")
+    new_row = page.locator(f"#keys-table tr[data-key-id='{successor_id}']")
+    expect(old_row).to_have_attribute("data-status", "revoked")
+    expect(new_row).to_have_attribute("data-status", "active")
+    expect(new_row).to_contain_text("HIS interface")
+    assert status(token) == 401 and status(rotated) == 200
+    # revoke (cancel once first: nothing happens)
+    new_row.locator("button[data-action='revoke']").click()
+    page.click("#confirm-cancel")
+    expect(new_row).to_have_attribute("data-status", "active")
+    new_row.locator("button[data-action='revoke']").click()
+    page.click("#confirm-ok")
+    expect(new_row).to_have_attribute("data-status", "revoked")
+    expect(new_row).to_contain_text(EN["keys.status_revoked"])
+    expect(new_row.locator("button")).to_have_count(0)
+    assert status(rotated) == 401
+    # after a reload the secret is gone from the page for good
+    page.reload()
+    expect(page.locator("#issued")).to_be_hidden()
+    assert rotated not in page.content()
+    screenshot(page, "admin-keys")
+
+
+def test_devices_page_reads_healthz(page: Any, login: Login, live_daemon: LiveDaemon) -> None:
+    with httpx.Client(base_url=live_daemon.base_url) as api:
+        health = api.get("/healthz").json()
+    login(page, "itadmin")
+    expect(page).to_have_url(re.compile(r"/admin/devices$"))
+    expect(page.locator("#health-status .badge")).to_have_attribute("data-status", health["status"])
+    expect(page.locator("#health-database")).to_contain_text(health["database"]["backend"])
+    expect(page.locator("#health-version")).to_have_text(health["version"])
+    expect(page.locator("#health-workstation")).to_have_text(health["workstation"])
+    expect(page.locator("#device-cards .card")).to_have_count(len(health["devices"]))
+    if not health["devices"]:
+        expect(page.locator("#device-cards")).to_have_text(EN["devices.none"])
+    screenshot(page, "admin-devices")
+
+
+def test_inspector_filters_and_pages_through_verifications(page: Any, login: Login) -> None:
+    login(page, "inspector")
+    total = len(SEEDED)
+    expect(page.locator("#list-summary")).to_have_text(EN["list.total"].format(total=total))
+    rows = page.locator("#verifications tbody tr[data-verification-id]")
+    expect(rows).to_have_count(25)
+    expect(page.locator("#pager-range")).to_have_text(EN["pager.range"].format(start=1, end=25, total=total))
+    expect(page.locator("#pager-prev")).to_be_hidden()
+    screenshot(page, "inspector-verifications")
+    page.click("#pager-next")
+    expect(page).to_have_url(re.compile(r"\?offset=25$"))
+    expect(rows).to_have_count(total - 25)
+    expect(page.locator("#pager-next")).to_be_hidden()
+    expect(page.locator("#pager-prev")).to_be_visible()
+    expect(page.locator("#verifications")).to_contain_text(OTHER_WORKSTATION)  # clinic-wide (oldest rows)
+    # filter by stage and decision; the form keeps showing the active filter
+    page.select_option("#f-decision", "reject")
+    page.select_option("#f-stage", "sperm_retrieval")
+    page.click("#filters button[type=submit]")
+    expect(page).to_have_url(re.compile(r"\?stage=sperm_retrieval&decision=reject$"))
+    rejects = sum(1 for stage, decision, _ in SEEDED if (stage, decision) == ("sperm_retrieval", "reject"))
+    assert rejects > 0
+    expect(page.locator("#list-summary")).to_have_text(EN["list.total"].format(total=rejects))
+    expect(rows).to_have_count(rejects)
+    expect(page.locator("#verifications tbody .badge-reject")).to_have_count(rejects)
+    expect(page.locator("#verifications tbody .badge-accept")).to_have_count(0)
+    expect(rows.first).to_contain_text(EN["reason.face_mismatch"])
+    expect(page.locator("#f-decision")).to_have_value("reject")
+    expect(page.locator("#f-stage")).to_have_value("sperm_retrieval")
+    page.select_option("#f-stage", "egg_retrieval")
+    page.click("#filters button[type=submit]")
+    expected = sum(1 for stage, decision, _ in SEEDED if (stage, decision) == ("egg_retrieval", "reject"))
+    expect(page.locator("#list-summary")).to_have_text(EN["list.total"].format(total=expected))
+    if not expected:
+        expect(page.locator("#verifications tbody")).to_contain_text(EN["list.empty"])
+    # a date range that ends before any record was made finds nothing
+    page.fill("#f-until", "2020-01-31")
+    page.click("#filters button[type=submit]")
+    expect(page.locator("#list-summary")).to_have_text(EN["list.total"].format(total=0))
+    # details: ids, factors and policy, never the patient's identity
+    page.goto("/inspector/verifications?decision=accept")
+    first = rows.first
+    vid = first.get_attribute("data-verification-id")
+    first.locator("button[data-toggle-for]").click()
+    detail = page.locator(f"tr[data-detail-for='{vid}']")
+    expect(detail).to_be_visible()
+    expect(detail).to_contain_text(vid)
+    expect(detail.locator("pre.json").first).to_contain_text('"score"')
+    html = page.content()
+    for value in PATIENT_IDENTITY.values():
+        assert value not in html
+    screenshot(page, "inspector-verification-detail")
+
+
+def test_nurse_results_are_this_workstations_only(page: Any, login: Login) -> None:
+    login(page, "nurse1")
+    page.click("nav.mainnav a[href='/nurse/results']")
+    here = sum(1 for *_, workstation in SEEDED if workstation == WORKSTATION)
+    expect(page.locator("#list-summary")).to_have_text(EN["list.total"].format(total=here))
+    expect(page.locator("#verifications")).not_to_contain_text(OTHER_WORKSTATION)
+    screenshot(page, "nurse-results")
+
+
+CYCLES = {
+    "items": [
+        {"id": "c0ffee00-0000-4000-8000-000000000001", "kind": "ivf", "couple_id": "cp-1",
+         "stages": ["sperm_retrieval", "egg_retrieval", "embryo_transfer"], "status": "open"},
+        {"id": "c0ffee00-0000-4000-8000-000000000002", "kind": "fet", "couple_id": "cp-2",
+         "stages": ["frozen_embryo_transfer"], "status": "open"},
+    ]
+}
+OUTCOMES = {
+    "accept": {"id": "v-accept", "decision": "accept", "reasons": [],
+               "factors": {"face": {"score": 0.93, "threshold": 0.6},
+                           "fingerprint": {"score": 0.88, "finger": "right_index"},
+                           "document": {"passed": True}}},
+    "reject": {"id": "v-reject", "decision": "reject", "reasons": ["face_mismatch", "a_reason_the_ui_does_not_know"],
+               "factors": {"face": {"score": 0.21, "threshold": 0.6}}},
+    "retry": {"id": "v-retry", "decision": "retry", "reasons": ["fingerprint_low_quality"],
+              "factors": {"fingerprint": {"quality": 12}}},
+}
+
+
+def test_nurse_stage_check_shows_accept_reject_and_retry(page: Any, login: Login) -> None:
+    """The stage-check page against the cycles/checks API contract, served by page-level fixtures (the
+    workflow API is built in parallel); the daemon still serves the page, login and CSRF token."""
+    login(page, "nurse1")
+    page.route("**/api/v1/cycles?status=open", lambda route: route.fulfill(json=CYCLES))
+    held: list[Route] = []
+    page.route("**/api/v1/cycles/*/checks", held.append)
+    page.reload()
+    cycles = page.locator("#cycles button.choice")
+    expect(cycles).to_have_count(2)
+    expect(cycles.first).to_contain_text(EN["cycle_kind.ivf"])
+    expect(page.locator("#start-check")).to_be_disabled()
+    screenshot(page, "nurse-check-pick")
+    for decision, outcome in OUTCOMES.items():
+        cycles.first.click()
+        expect(cycles.first).to_have_attribute("aria-pressed", "true")
+        page.locator("#stages button[data-stage='egg_retrieval']").click()
+        page.click("#start-check")
+        expect(page.locator("#progress")).to_be_visible()  # matching: the request is still open
+        expect(page.locator("#prompts")).to_contain_text(EN["prompt.finger"].format(finger=EN["finger.right_index"]))
+        expect(page.locator("#start-check")).to_be_disabled()
+        request = held.pop()
+        assert json.loads(request.request.post_data or "{}") == {"stage": "egg_retrieval"}
+        assert request.request.headers.get("x-csrf-token")  # state change carries the CSRF token
+        assert CYCLES["items"][0]["id"] in request.request.url
+        request.fulfill(json={"verification": outcome})
+        result = page.locator("#result .result")
+        expect(result).to_have_attribute("data-decision", decision)
+        expect(result).to_have_class(re.compile(rf"\bresult-{decision}\b"))
+        expect(result.locator(".result-word")).to_have_text(EN[f"decision_banner.{decision}"])
+        expect(result.locator(".result-summary")).to_have_text(EN[f"result.summary_{decision}"])
+        expect(result.locator("figure[data-photo]")).to_have_count(2)
+        expect(page.locator("#progress")).to_be_hidden()
+        for reason in outcome["reasons"]:
+            item = result.locator(f"li[data-reason='{reason}']")
+            expect(item).to_have_text(EN.get(f"reason.{reason}", reason))  # unknown codes show as they are
+        for factor in outcome["factors"]:
+            expect(result.locator(f"tr[data-factor='{factor}'] th")).to_have_text(EN[f"factor.{factor}"])
+        screenshot(page, f"nurse-result-{decision}")
+        page.click("#next-patient")
+        expect(page.locator("#result .result")).to_have_count(0)
+
+
+def test_nurse_check_shows_api_errors_from_the_envelope(page: Any, login: Login) -> None:
+    login(page, "nurse1")
+    page.route("**/api/v1/cycles?status=open", lambda route: route.fulfill(json=CYCLES))
+    page.route("**/api/v1/cycles/*/checks", lambda route: route.fulfill(status=503, json={"error": {
+        "code": "device_unavailable", "message": "fingerprint sensor not answering", "details": None}}))
+    page.reload()
+    page.locator("#cycles button.choice").nth(1).click()  # one stage only: it is chosen with the cycle
+    expect(page.locator("#stages button[aria-pressed='true']")).to_have_text(EN["stage.frozen_embryo_transfer"])
+    page.click("#start-check")
+    box = page.locator("#page-error")
+    expect(box.locator(".error-text")).to_have_text(EN["error.device_unavailable"])
+    expect(box).to_have_attribute("data-code", "device_unavailable")
+    expect(page.locator("#result .result")).to_have_count(0)
+    expect(page.locator("#start-check")).to_be_enabled()  # the nurse can try again
+    screenshot(page, "nurse-check-error")
