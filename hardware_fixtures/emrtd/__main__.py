@@ -40,6 +40,7 @@ def _add_card_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tamper-dg", type=int, choices=[1, 2], help="alter this DG after signing the SOD")
     parser.add_argument("--pull-after", type=int, metavar="N", help="leave the field after N READ BINARY")
     parser.add_argument("--bad-mac", action="store_true", help="answer with wrong secure-messaging MACs")
+    parser.add_argument("--stall-after", type=int, metavar="N", help="stop answering after N READ BINARY")
     parser.add_argument("--csca-out", type=Path, help="write the test CSCA certificate into this directory")
     parser.add_argument("--host", default="127.0.0.1", help="where pcscd's vpcd listens")
     parser.add_argument("--port", type=int, default=VPCD_PORT, help="35963 = 'Virtual PCD 00 00'")
@@ -55,7 +56,8 @@ def _build(args: argparse.Namespace) -> tuple[VirtualCard, TestIdentity, TestPki
     keys = BacKeys(identity.document_number, identity.birth_date, identity.expiry_date)
     pki = TestPki.generate(signature=args.signature)
     files = build_files(identity, None if args.no_sod else pki, tamper_dg=args.tamper_dg)
-    chip = EmrtdChip(files, keys, faults=Faults(pull_after_reads=args.pull_after, bad_response_mac=args.bad_mac))
+    chip = EmrtdChip(files, keys, faults=Faults(
+        pull_after_reads=args.pull_after, bad_response_mac=args.bad_mac, stall_after_reads=args.stall_after))
     return VirtualCard(chip, host=args.host, port=args.port), identity, pki
 
 

@@ -40,10 +40,15 @@ class CardPulled(Exception):
     """Raised by :meth:`EmrtdChip.process` when a fault says the card leaves the field now."""
 
 
+class CardStalled(Exception):
+    """Raised by :meth:`EmrtdChip.process` when a fault says the chip stops answering (but stays)."""
+
+
 @dataclass
 class Faults:
     pull_after_reads: int | None = None  # READ BINARY commands answered before the card "leaves the field"
     bad_response_mac: bool = False  # corrupt the MAC of protected responses
+    stall_after_reads: int | None = None  # READ BINARY commands answered before the chip goes silent
 
 
 class EmrtdChip:
@@ -201,6 +206,8 @@ class EmrtdChip:
         self.reads += 1
         if self.faults.pull_after_reads is not None and self.reads > self.faults.pull_after_reads:
             raise CardPulled
+        if self.faults.stall_after_reads is not None and self.reads > self.faults.stall_after_reads:
+            raise CardStalled
         content = self.files[self._current]
         offset = ((p1 & 0x7F) << 8) | p2
         if offset > len(content):

@@ -15,7 +15,7 @@ import socket
 import threading
 import time
 
-from hardware_fixtures.emrtd.card import ATR, CardPulled, EmrtdChip
+from hardware_fixtures.emrtd.card import ATR, CardPulled, CardStalled, EmrtdChip
 
 VPCD_PORT = 35963
 POWER_OFF, POWER_ON, RESET, GET_ATR = 0, 1, 2, 4
@@ -116,6 +116,11 @@ class VirtualCard:
                 try:
                     response = self.chip.process(payload)
                 except CardPulled:
+                    break
+                except CardStalled:
+                    # Stay in the field without answering until removed (recv then returns EOF).
+                    while sock.recv(4096):
+                        pass
                     break
                 self._send(sock, response)
         except OSError:

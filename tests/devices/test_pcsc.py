@@ -176,3 +176,29 @@ def test_pcscd_down_is_device_unavailable(monkeypatch: pytest.MonkeyPatch) -> No
     with pytest.raises(DeviceError) as info:
         pcsc.list_readers()
     assert info.value.code == "device_unavailable"
+
+
+def test_silent_chip_times_out_instead_of_hanging(reader: pcsc.PcscReader, insert: Callable[..., VirtualCard],
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pcsc, "APDU_TIMEOUT_S", 0.5)
+    identity = TestIdentity()
+    card = insert(identity, faults=Faults(stall_after_reads=3))
+    with pytest.raises(DeviceError) as info:
+        pcsc.read_emrtd(reader, _keys(identity), None)
+    assert info.value.code == "capture_timeout"
+    card.remove()  # unblocks pcscd; the next read works again
+    assert reader.wait_for_removal(5)
+
+
+def test_time_reads_reports_one_summary(reader: pcsc.PcscReader, insert: Callable[..., VirtualCard],
+                                        csca_dir: Path) -> None:
+    from idverify.devices.pcsc_bench import time_reads
+
+    identity = TestIdentity()
+    insert(identity)
+    summary = time_reads(reader, _keys(identity), csca_dir, reads=2)
+    assert summary["reads"] == 2
+    assert summary["passive_auth"] == "passed"
+    assert summary["dg2_bytes"] > len(identity.photo_bytes()[0])  # the face plus its ISO 19794-5 headers
+    assert summary["apdus"] > 3 + summary["bytes_read"] // 0xDF  # BAC + at least one READ per 223 bytes
+    assert summary["min_ms"] <= summary["median_ms"] <= summary["p95_ms"]

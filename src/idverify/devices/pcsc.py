@@ -38,6 +38,7 @@ from idverify.errors import DeviceError, DeviceTimeout, DeviceUnavailable
 log = structlog.get_logger(__name__)
 
 #: Longest a single APDU may take before the read is abandoned (a stuck driver must not hang a nurse).
+#: A passport answers in milliseconds; pcscd itself waits much longer for a card that stopped talking.
 APDU_TIMEOUT_S = 5.0
 #: How long pcscd may take to notice a card has gone after a failed exchange (it polls vpcd every 400 ms).
 REMOVAL_GRACE_S = 1.0
@@ -119,6 +120,7 @@ class PcscConnection:
         self._protocol = protocol
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pcsc-apdu")
         self._broken = False
+        self._stuck = False  # a transmit never returned; its worker thread still holds the card handle
 
     def transmit(self, apdu: bytes) -> tuple[bytes, int]:
         if self._broken:
@@ -128,8 +130,10 @@ class PcscConnection:
         try:
             hresult, response = future.result(timeout=APDU_TIMEOUT_S)
         except FutureTimeout:
-            self._broken = True
-            raise DeviceTimeout("the card reader did not answer in time") from None
+            self._broken = self._stuck = True
+            log.warning("pcsc_apdu_timeout", seconds=APDU_TIMEOUT_S)
+            raise DeviceTimeout("the card reader did not answer in time; lift the document and present it again")\
+                from None
         if hresult != scard.SCARD_S_SUCCESS:
             self._broken = True
             raise self._failure(hresult)
@@ -161,12 +165,22 @@ class PcscConnection:
         log.warning("pcsc_transmit_failed", pcsc_error=hex(code))
         return DeviceError("the card reader reported a communication error")
 
-    def close(self) -> None:
+    def _release(self) -> None:
         scard = self._ctx.scard
         try:
             scard.SCardDisconnect(self._card, scard.SCARD_RESET_CARD)
-        except Exception:
+        except Exception:  # disconnecting a vanished card may fail; nothing left to do
             log.debug("pcsc_disconnect_failed")
+        self._ctx.close()
+
+    def close(self) -> None:
+        """Disconnect and release the context. After an APDU timeout this is queued behind the stuck
+        transmit on the worker thread instead, so closing never blocks the caller."""
+        if self._stuck:
+            self._pool.submit(self._release)
+            self._pool.shutdown(wait=False)
+            return
+        self._release()
         self._pool.shutdown(wait=False, cancel_futures=True)
 
 
@@ -241,7 +255,6 @@ class PcscReader:
                 yield connection
             finally:
                 connection.close()
-                ctx.close()
 
 
 def read_emrtd_result(
