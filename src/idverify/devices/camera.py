@@ -14,7 +14,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import numpy as np
 import structlog
@@ -222,7 +222,7 @@ class Camera:
             self._stop.wait(max(0.0, period - (self._clock() - started)))
 
     # --- readers -----------------------------------------------------------------------------------------------
-    def status(self) -> tuple[str, str | None]:
+    def status(self) -> tuple[Literal["ok", "unavailable", "error"], str | None]:
         """``(ok|unavailable|error, detail)`` for health reports."""
         if not self.opened:
             return "unavailable", self.problem

@@ -373,15 +373,16 @@ class DeviceManager:
         """Last known state of every device kind, without touching hardware (cheap; safe on the event loop)."""
         out: list[DeviceHealth] = []
         ports = detected_serial_ports() if self._id_reader is None or self._fingerprint is None else []
-        for kind, slot, setting in (
+        serial_devices: tuple[tuple[DeviceKind, _SerialSlot | None, str], ...] = (
             ("id_reader", self._id_reader, "IDVERIFY_ID_READER_PORT"),
             ("fingerprint", self._fingerprint, "IDVERIFY_FINGERPRINT_PORT"),
-        ):
+        )
+        for kind, slot, setting in serial_devices:
             if slot is None:
                 note = f"not configured ({setting})"
                 if ports:
                     note += f"; serial ports present: {', '.join(ports)}"
-                out.append(DeviceHealth(kind, "none", "unavailable", note))  # type: ignore[arg-type]
+                out.append(DeviceHealth(kind, "none", "unavailable", note))
             else:
                 out.append(DeviceHealth(slot.kind, slot.driver.name, slot.last_status, slot.last_detail))
         out.append(self._pcsc_health())
@@ -389,7 +390,7 @@ class DeviceManager:
             out.append(DeviceHealth("camera", "none", "unavailable", "not configured (IDVERIFY_CAMERA)"))
         else:
             status, problem = self._camera.status()
-            out.append(DeviceHealth("camera", self._camera.name, status, problem))  # type: ignore[arg-type]
+            out.append(DeviceHealth("camera", self._camera.name, status, problem))
         return out
 
     def _pcsc_health(self) -> DeviceHealth:
