@@ -72,8 +72,9 @@ class Ga467Simulator(PtyDevice):
         realtime: bool = False,
         link: Path | None = None,
         card: int | None = 0,
+        strict_baud: bool = False,
     ) -> None:
-        super().__init__(baud=baud, realtime=realtime, link=link)
+        super().__init__(baud=baud, realtime=realtime, link=link, strict_baud=strict_baud)
         self.cards = cards if cards is not None else load_cards()
         self.card: int | None = card
         self._faults: dict[str, int | None] = {}

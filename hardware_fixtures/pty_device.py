@@ -14,18 +14,26 @@ from __future__ import annotations
 import contextlib
 import os
 import select
+import termios
 import threading
 import time
 import tty
 from pathlib import Path
 
+_SPEEDS = {
+    getattr(termios, f"B{b}"): b for b in (9600, 19200, 38400, 57600, 115200, 230400) if hasattr(termios, f"B{b}")
+}
+
 
 class PtyDevice:
     """Subclasses implement :meth:`handle` (bytes from the host) and answer with :meth:`send`."""
 
-    def __init__(self, *, baud: int = 115200, realtime: bool = False, link: Path | None = None) -> None:
+    def __init__(
+        self, *, baud: int = 115200, realtime: bool = False, link: Path | None = None, strict_baud: bool = False
+    ) -> None:
         self.baud = baud
         self.realtime = realtime
+        self.strict_baud = strict_baud
         self.link = link
         self._master = -1
         self._slave = -1
@@ -112,8 +120,18 @@ class PtyDevice:
             except OSError:  # unplugged under our feet, or the slave closed with nothing open: wait
                 time.sleep(0.02)
                 continue
+            if data and self.strict_baud and self.host_baud() not in (None, self.baud):
+                continue  # a UART at the wrong speed sees only framing errors: say nothing
             if data:
                 self.handle(data)
+
+    def host_baud(self) -> int | None:
+        """The speed the host configured on its end (a pty shares one termios state between both sides)."""
+        try:
+            speed = termios.tcgetattr(self._slave)[5]
+        except (termios.error, OSError):
+            return None
+        return _SPEEDS.get(speed)
 
     def send(self, data: bytes) -> None:
         """Write to the host, paced at the baud rate when ``realtime``; gives up silently if unplugged or if

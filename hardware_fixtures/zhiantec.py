@@ -107,8 +107,9 @@ class ZhianTecSimulator(PtyDevice):
         link: Path | None = None,
         password: int = 0,
         auto_finger: bool = False,
+        strict_baud: bool = False,
     ) -> None:
-        super().__init__(baud=baud, realtime=realtime, link=link)
+        super().__init__(baud=baud, realtime=realtime, link=link, strict_baud=strict_baud)
         self.paths = image_paths(images)
         self.password = password
         self.auto_finger = auto_finger

@@ -177,3 +177,14 @@ def test_appended_address(tmp_path: object) -> None:
         sim.insert(1)
         reader.read_document(today=TODAY)
         assert reader.read_new_address() is None
+
+
+def test_wrong_baud_rate_is_silence_and_detect_baud_finds_the_right_one(tmp_path: object) -> None:
+    with Ga467Simulator(baud=9600, strict_baud=True) as sim:
+        reader = Ga467Reader(sim.port, 115200)
+        assert _code(reader) == "device_timeout"
+        assert reader.detect_baud((115200, 9600)) == 9600
+        assert reader.baud == 115200  # detection never changes the configuration
+        reader.close()
+        with Ga467Reader(sim.port, 9600) as right:
+            assert right.read_document(today=TODAY).checks.checksum

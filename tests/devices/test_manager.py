@@ -205,3 +205,17 @@ def test_health_does_not_queue_behind_a_capture(manager: DeviceManager) -> None:
     assert still_capturing  # the probe came back while the capture was still waiting for a finger
     assert health["fingerprint"] == "ok"
     assert errors == []  # the finger placed afterwards was captured
+
+
+def test_health_suggests_the_reader_baud_rate(tmp_path: Path) -> None:
+    from hardware_fixtures.ga467 import Ga467Simulator
+
+    with Ga467Simulator(baud=9600, strict_baud=True, link=tmp_path / "ga") as sim:
+        m = DeviceManager(load_settings(data_dir=tmp_path, id_reader_port=sim.port, id_reader_baud=115200))
+        m.start_sync()
+        try:
+            health = {h.kind: h for h in m.probe_sync()}
+        finally:
+            m.stop_sync()
+    assert health["id_reader"].status == "error"
+    assert health["id_reader"].detail == "reader answers at 9600 baud; set IDVERIFY_ID_READER_BAUD=9600"

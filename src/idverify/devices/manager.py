@@ -355,6 +355,20 @@ class DeviceManager:
                 slot.last_status, slot.last_detail = "error", f"{exc.code}: {exc.message}"
             elif slot.last_detail is None or exc.code != "device_unavailable":
                 slot.last_detail = f"{exc.code}: {exc.message}"
+            if exc.code == "device_timeout" and slot.kind == "id_reader":
+                DeviceManager._baud_hint(slot)
+
+    @staticmethod
+    def _baud_hint(slot: _SerialSlot) -> None:
+        """A silent reader is most often one set to another speed: find it and say so in the health detail."""
+        try:
+            with slot.lock:
+                found = slot.driver.detect_baud()
+        except DeviceError:
+            return
+        if found is not None and found != slot.driver.baud:
+            slot.last_status = "error"
+            slot.last_detail = f"reader answers at {found} baud; set IDVERIFY_ID_READER_BAUD={found}"
 
     def probe_sync(self) -> list[DeviceHealth]:
         """Talk to every serial device now, then report (blocking; use :meth:`check_health` from async code)."""
