@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from idverify.ledger.bench import with_search_path
+from idverify.ledger.bench import LEDGER_REVISION, with_search_path
 from idverify.ledger.checkpoint import CheckpointSigner
 from idverify.store.db import make_engine, make_session_factory, upgrade_database
 
@@ -39,7 +39,7 @@ def make_event() -> EventFactory:
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     url = f"sqlite:///{tmp_path / 'ledger.db'}"
-    upgrade_database(url)
+    upgrade_database(url, LEDGER_REVISION)
     return url
 
 
@@ -73,7 +73,7 @@ def postgres_url() -> Iterator[str]:
     try:
         with probe.connect() as conn:
             conn.execute(text("SELECT 1"))
-    except Exception as exc:  # noqa: BLE001 - any failure to connect means "not available here"
+    except Exception as exc:  # any failure to connect means "not available here"
         probe.dispose()
         pytest.skip(f"PostgreSQL not reachable at {POSTGRES_URL}: {type(exc).__name__}")
     schema = f"ledger_test_{uuid.uuid4().hex[:10]}"
@@ -81,7 +81,7 @@ def postgres_url() -> Iterator[str]:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     try:
         url = with_search_path(POSTGRES_URL, schema)
-        upgrade_database(url)
+        upgrade_database(url, LEDGER_REVISION)
         yield url
     finally:
         with probe.begin() as conn:

@@ -25,7 +25,8 @@ WHEN = datetime(2026, 11, 23, 6, 0, 0, 123456, tzinfo=UTC)
 def test_note_follows_tlog_checkpoint_layout(signer: CheckpointSigner) -> None:
     signed = signer.sign(42, ROOT, WHEN)
     body, sigs = signed.note.split("\n\n")
-    assert body.split("\n") == [signer.origin, "42", base64.b64encode(ROOT).decode(), "time 2026-11-23T06:00:00.123456Z"]
+    root = base64.b64encode(ROOT).decode()
+    assert body.split("\n") == [signer.origin, "42", root, "time 2026-11-23T06:00:00.123456Z"]
     assert sigs.startswith(f"\u2014 {signer.origin} ")
     blob = base64.b64decode(sigs.split(" ")[-1])
     assert blob[:4] == signer.key_id and len(blob) == 4 + 64

@@ -31,6 +31,8 @@ from idverify.ledger.merkle import verify_consistency, verify_inclusion
 from idverify.ledger.verify import verify_export
 from idverify.store.db import make_engine, make_session_factory, upgrade_database
 
+# The scratch database needs the ledger tables only; later revisions of other areas are not its concern.
+LEDGER_REVISION = "ledger_0001"
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 SINGLE_SAMPLE = 200
 PROOF_SAMPLES = 200
@@ -64,7 +66,7 @@ def scratch_database(backend: str, postgres_url: str | None = None) -> Iterator[
     if backend == "sqlite":
         with tempfile.TemporaryDirectory(prefix="idverify-bench-") as tmp:
             url = f"sqlite:///{Path(tmp) / 'bench.db'}"
-            upgrade_database(url)
+            upgrade_database(url, LEDGER_REVISION)
             yield url
         return
     base = postgres_url or DEFAULT_POSTGRES_URL
@@ -74,7 +76,7 @@ def scratch_database(backend: str, postgres_url: str | None = None) -> Iterator[
         with admin.begin() as conn:
             conn.execute(text(f'CREATE SCHEMA "{schema}"'))
         url = with_search_path(base, schema)
-        upgrade_database(url)
+        upgrade_database(url, LEDGER_REVISION)
         yield url
     finally:
         with admin.begin() as conn:

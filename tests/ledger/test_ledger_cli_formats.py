@@ -1,0 +1,105 @@
+"""The audit CLI end to end, and the CSV / FHIR R5 renderings of entries."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy.orm import Session
+from typer.testing import CliRunner
+
+from idverify.cli import app
+from idverify.ledger import service
+from idverify.ledger.export import CSV_COLUMNS, write_csv
+from idverify.ledger.fhir import to_fhir_audit_event, write_fhir_ndjson
+from idverify.ledger.models import LedgerEntry
+
+from .conftest import EventFactory
+
+
+@pytest.fixture
+def env(sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    monkeypatch.chdir(tmp_path)  # no stray idverify.toml
+    monkeypatch.delenv("IDVERIFY_CONFIG_FILE", raising=False)
+    return {"IDVERIFY_DATA_DIR": str(tmp_path / "data"), "IDVERIFY_DATABASE_URL": sqlite_url,
+            "IDVERIFY_CLINIC_NAME": "Test clinic", "IDVERIFY_WORKSTATION_ID": "ws-test"}
+
+
+def _last_json(output: str) -> dict[str, object]:
+    parsed: dict[str, object] = json.loads(output.strip().splitlines()[-1])
+    return parsed
+
+
+def test_cli_export_verify_roundtrip_and_tamper(
+    env: dict[str, str], session: Session, make_event: EventFactory, tmp_path: Path
+) -> None:
+    service.append_many(session, [make_event(i) for i in range(12)])
+    session.commit()
+    runner = CliRunner()
+    out = tmp_path / "audit.jsonl"
+    res = runner.invoke(app, ["audit", "export", "--out", str(out), "--json"], env=env)
+    assert res.exit_code == 0, res.output
+    summary = _last_json(res.output)
+    assert summary["entries"] == 13  # 12 events + the export.created event the CLI records first
+    key_file = tmp_path / "ledger.pub"
+    res = runner.invoke(app, ["audit", "public-key", "--out", str(key_file)], env=env)
+    assert res.exit_code == 0 and "BEGIN PUBLIC KEY" in key_file.read_text()
+    for _ in range(2):
+        res = runner.invoke(app, ["audit", "verify", str(out), "--public-key", str(key_file), "--json"], env=env)
+        assert res.exit_code == 0, res.output
+        assert _last_json(res.output)["entries"] == 13
+    lines = out.read_text().splitlines()
+    tampered = [line.replace('\\"n\\":4', '\\"n\\":40') if '"index":4,' in line else line for line in lines]
+    assert tampered != lines
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("\n".join(tampered) + "\n")
+    res = runner.invoke(app, ["audit", "verify", str(bad), "--public-key", str(key_file), "--json"], env=env)
+    assert res.exit_code == 1
+    error = _last_json(res.output)["error"]
+    assert isinstance(error, dict) and error["code"] == "ledger_tampered" and error["first_bad_index"] == 4
+    res = runner.invoke(app, ["audit", "check", "--json"], env=env)
+    assert res.exit_code == 0 and _last_json(res.output)["status"] == "ok"
+
+
+def test_cli_csv_fhir_and_date_range(env: dict[str, str], session: Session, make_event: EventFactory,
+                                      tmp_path: Path) -> None:
+    service.append_many(session, [make_event(i) for i in range(3)])
+    session.commit()
+    runner = CliRunner()
+    for expected, (fmt, name) in enumerate((("csv", "a.csv"), ("fhir", "a.ndjson")), start=4):
+        res = runner.invoke(app, ["audit", "export", "--out", str(tmp_path / name), "--format", fmt, "--json",
+                                  "--from", "2000-01-01", "--to", "2099-12-31"], env=env)
+        assert res.exit_code == 0, res.output
+        assert _last_json(res.output)["entries"] == expected  # each export records itself first
+    res = runner.invoke(app, ["audit", "export", "--out", str(tmp_path / "x"), "--from", "yesterday"], env=env)
+    assert res.exit_code != 0
+
+
+def test_csv_rows_carry_ids_only(session: Session, make_event: EventFactory) -> None:
+    service.append_many(session, [make_event(i) for i in range(2)])
+    session.commit()
+    out = io.StringIO()
+    assert write_csv(session.query(LedgerEntry).order_by(LedgerEntry.index), out) == 2
+    rows = list(csv.DictReader(io.StringIO(out.getvalue())))
+    assert list(rows[0]) == list(CSV_COLUMNS)
+    assert rows[1]["patient_id"] == "patient-1" and rows[1]["role"] == "nurse"
+    assert json.loads(rows[1]["data"])["n"] == 1
+
+
+def test_fhir_r5_audit_event_mapping(session: Session, make_event: EventFactory) -> None:
+    entry = service.append(session, make_event(7, etype="override.recorded"))
+    session.commit()
+    resource = to_fhir_audit_event(entry)
+    assert resource["resourceType"] == "AuditEvent"
+    assert resource["code"]["coding"][0]["code"] == "override.recorded"
+    assert resource["action"] == "C"
+    assert resource["patient"]["reference"] == "Patient/patient-7"
+    assert resource["agent"][0]["who"]["identifier"]["value"] == "staff-1"
+    assert resource["outcome"]["code"]["code"] == "0"
+    assert resource["entity"][0]["what"]["identifier"]["value"] == "0"
+    out = io.StringIO()
+    assert write_fhir_ndjson([entry], out) == 1
+    assert json.loads(out.getvalue())["id"] == "ledger-0"
