@@ -209,3 +209,15 @@ def test_real_fvc_image_round_trip(shared_data: Path, tmp_path: Path) -> None:
             image = sensor.capture_image(2.0)
         assert np.array_equal(image, sim.expected_image(5))
         assert image.std() > 20  # a real print, not a blank platen
+
+
+def test_wrong_baud_rate_and_detection(synthetic_fingers: Path) -> None:
+    with ZhianTecSimulator(synthetic_fingers, baud=115200, strict_baud=True) as sim:
+        with pytest.raises(DeviceError) as err:
+            ZhianTecSensor(sim.port, 57600).open()
+        assert err.value.code == "device_timeout"
+        sensor = ZhianTecSensor(sim.port, 57600)
+        assert sensor.detect_baud((57600, 115200)) == 115200
+        assert sensor.baud == 57600
+        with ZhianTecSensor(sim.port, 115200) as right:
+            assert right.system_parameters().baud == 115200

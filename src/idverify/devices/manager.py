@@ -355,7 +355,7 @@ class DeviceManager:
                 slot.last_status, slot.last_detail = "error", f"{exc.code}: {exc.message}"
             elif slot.last_detail is None or exc.code != "device_unavailable":
                 slot.last_detail = f"{exc.code}: {exc.message}"
-            if exc.code == "device_timeout" and slot.kind == "id_reader":
+            if exc.code == "device_timeout":
                 DeviceManager._baud_hint(slot)
 
     @staticmethod
@@ -367,8 +367,12 @@ class DeviceManager:
         except DeviceError:
             return
         if found is not None and found != slot.driver.baud:
+            what, setting = (
+                ("reader", "IDVERIFY_ID_READER_BAUD") if slot.kind == "id_reader"
+                else ("sensor", "IDVERIFY_FINGERPRINT_BAUD")
+            )
             slot.last_status = "error"
-            slot.last_detail = f"reader answers at {found} baud; set IDVERIFY_ID_READER_BAUD={found}"
+            slot.last_detail = f"{what} answers at {found} baud; set {setting}={found}"
 
     def probe_sync(self) -> list[DeviceHealth]:
         """Talk to every serial device now, then report (blocking; use :meth:`check_health` from async code)."""

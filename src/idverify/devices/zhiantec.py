@@ -233,6 +233,27 @@ class ZhianTecSensor:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def detect_baud(self, candidates: tuple[int, ...] = (57600, 115200, 9600, 19200, 38400)) -> int | None:
+        """The first baud rate at which the module acknowledges a handshake (whatever the password verdict),
+        or None. Tells an admin which ``IDVERIFY_FINGERPRINT_BAUD`` to set; the configuration is not changed."""
+        original = self.baud
+        try:
+            for baud in candidates:
+                self.close()
+                self.baud = baud
+                self._link = SerialLink(self.port, baud, label="fingerprint sensor")
+                try:
+                    self.command(VFY_PWD, self.password.to_bytes(4, "big"))
+                except DeviceError as exc:
+                    if exc.code == "device_unavailable":
+                        raise
+                    continue
+                return baud
+            return None
+        finally:
+            self.close()
+            self.baud = original
+
     # --- packet layer ------------------------------------------------------------------------------------------
     def _transfer_time(self, n_bytes: int) -> float:
         return n_bytes * 10.0 / self.baud
