@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from cryptography import x509
+from cryptography.hazmat.primitives import hashes
 from hardware_fixtures.emrtd import TestIdentity, TestPki, build_files
 from hardware_fixtures.emrtd.identity import build_dg1, build_dg2
 
@@ -99,3 +100,25 @@ def test_trust_store_reads_pem_and_der_and_skips_junk(tmp_path: Path) -> None:
     assert all(isinstance(a, x509.Certificate) for a in anchors)
     assert passive_auth.load_trust_store(None) == []
     assert passive_auth.load_trust_store(tmp_path / "missing") == []
+
+
+def test_trust_store_reads_icao_master_list(tmp_path: Path, identity: TestIdentity) -> None:
+    from asn1crypto import cms, core
+    from asn1crypto import x509 as asn1_x509
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    one, two = TestPki.generate(), TestPki.generate(country="ZZ")
+    certs = [asn1_x509.Certificate.load(p.csca_cert.public_bytes(Encoding.DER)) for p in (one, two)]
+    master = passive_auth.CscaMasterList({"version": 0, "cert_list": certs})
+    signed = cms.SignedData({
+        "version": "v3", "digest_algorithms": [{"algorithm": "sha256"}],
+        "encap_content_info": {"content_type": passive_auth.OID_CSCA_MASTER_LIST,
+                               "content": core.ParsableOctetString(master.dump())},
+        "signer_infos": [],
+    })
+    (tmp_path / "ICAO_ml.ml").write_bytes(cms.ContentInfo({"content_type": "signed_data", "content": signed}).dump())
+    anchors = passive_auth.load_trust_store(tmp_path)
+    assert [a.fingerprint(hashes.SHA256()) for a in anchors] == [
+        p.csca_cert.fingerprint(hashes.SHA256()) for p in (one, two)]
+    dgs = _dgs(identity)
+    assert passive_auth.verify(two.build_sod(dgs), dgs, anchors).status == "passed"

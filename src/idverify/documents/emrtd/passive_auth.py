@@ -40,6 +40,7 @@ from idverify.documents.emrtd.tlv import read_header
 log = structlog.get_logger(__name__)
 
 OID_LDS_SECURITY_OBJECT = "2.23.136.1.1.1"
+OID_CSCA_MASTER_LIST = "2.23.136.1.1.2"
 PassiveAuthStatus = Literal["passed", "failed", "not_verified"]
 
 _HASHES: dict[str, tuple[Any, Any]] = {
@@ -98,9 +99,38 @@ class _Failed(Exception):
     pass
 
 
+class CertificateSet(core.SetOf):  # type: ignore[misc]
+    _child_spec = asn1_x509.Certificate
+
+
+class CscaMasterList(core.Sequence):  # type: ignore[misc]
+    """ICAO 9303-12 §9 CscaMasterList (the content of a ``.ml`` master list file)."""
+
+    _fields = [  # noqa: RUF012 - asn1crypto schema declaration
+        ("version", core.Integer),
+        ("cert_list", CertificateSet),
+    ]
+
+
+def _master_list_certificates(raw: bytes) -> list[x509.Certificate]:
+    """The CSCA certificates inside an ICAO master list (CMS SignedData, eContentType 2.23.136.1.1.2).
+
+    The master list's own signature is not checked: placing the file in the trust store is the act of
+    trusting it (as with the PEM files); publishers' signer certificates vary too much to pin here."""
+    info = cms.ContentInfo.load(raw)
+    encap = info["content"]["encap_content_info"]
+    if encap["content_type"].dotted != OID_CSCA_MASTER_LIST:
+        raise ValueError("not a CSCA master list")
+    content = encap["content"].native
+    if not isinstance(content, bytes):
+        raise ValueError("master list content is not an octet string")
+    master = CscaMasterList.load(content)
+    return [x509.load_der_x509_certificate(cert.dump()) for cert in master["cert_list"]]
+
+
 def load_trust_store(csca_dir: Path | None) -> list[x509.Certificate]:
-    """Every certificate in ``csca_dir`` (PEM — possibly several per file — or DER). Unreadable files are
-    skipped with a warning naming the file (certificates are public data)."""
+    """Every certificate in ``csca_dir``: PEM (possibly several per file), DER, or an ICAO CSCA master list
+    (``.ml``). Unreadable files are skipped with a warning naming the file (certificates are public data)."""
     if csca_dir is None or not csca_dir.is_dir():
         return []
     anchors: list[x509.Certificate] = []
@@ -110,8 +140,11 @@ def load_trust_store(csca_dir: Path | None) -> list[x509.Certificate]:
             if b"-----BEGIN CERTIFICATE-----" in raw:
                 anchors.extend(x509.load_pem_x509_certificates(raw))
             else:
-                anchors.append(x509.load_der_x509_certificate(raw))
-        except ValueError:
+                try:
+                    anchors.append(x509.load_der_x509_certificate(raw))
+                except ValueError:
+                    anchors.extend(_master_list_certificates(raw))
+        except (ValueError, TypeError, KeyError):
             log.warning("csca_file_unreadable", file=str(path))
     return anchors
 
