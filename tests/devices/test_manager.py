@@ -219,3 +219,28 @@ def test_health_suggests_the_reader_baud_rate(tmp_path: Path) -> None:
             m.stop_sync()
     assert health["id_reader"].status == "error"
     assert health["id_reader"].detail == "reader answers at 9600 baud; set IDVERIFY_ID_READER_BAUD=9600"
+
+
+def test_on_sensor_fallback_through_the_manager(manager: DeviceManager) -> None:
+    from idverify.devices.zhiantec import SearchResult, ZhianTecSensor
+
+    zt = manager.simulators["zhiantec"]
+    zt.auto_finger = False
+
+    def enrol(sensor: ZhianTecSensor) -> int:
+        sensor.clear_library()
+        zt.place(0)
+        sensor.wait_for_finger(1.0)
+        sensor.to_template(1)
+        sensor.store(3)
+        return sensor.template_count()
+
+    def identify(sensor: ZhianTecSensor) -> SearchResult | None:
+        zt.place(1)  # another impression of the same finger
+        sensor.wait_for_finger(1.0)
+        sensor.to_template(1)
+        return sensor.search()
+
+    assert asyncio.run(manager.with_fingerprint_sensor(enrol)) == 1
+    hit = asyncio.run(manager.with_fingerprint_sensor(identify))
+    assert hit is not None and hit.position == 3

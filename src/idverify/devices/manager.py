@@ -475,6 +475,20 @@ class DeviceManager:
         """Wait up to ``timeout`` s for a finger and return its 288×256 grey image (``capture_timeout``)."""
         return await asyncio.to_thread(self.capture_fingerprint_sync, timeout)
 
+    def with_fingerprint_sensor_sync(self, fn: Callable[[ZhianTecSensor], T]) -> T:
+        """Run ``fn(sensor)`` with exclusive use of the open sensor: the door to the on-sensor fallback
+        (``to_template``/``store``/``search``) and LED control without widening this class for each."""
+        slot = self._slot(self._fingerprint, "fingerprint sensor", "IDVERIFY_FINGERPRINT_PORT")
+
+        def run(sensor: ZhianTecSensor) -> T:
+            sensor.open()
+            return fn(sensor)
+
+        return slot.call(run)
+
+    async def with_fingerprint_sensor(self, fn: Callable[[ZhianTecSensor], T]) -> T:
+        return await asyncio.to_thread(self.with_fingerprint_sensor_sync, fn)
+
     def _cam(self) -> Camera:
         if self._camera is None:
             raise DeviceUnavailable("no camera configured (IDVERIFY_CAMERA)")
