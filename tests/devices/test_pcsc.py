@@ -202,3 +202,34 @@ def test_time_reads_reports_one_summary(reader: pcsc.PcscReader, insert: Callabl
     assert summary["dg2_bytes"] > len(identity.photo_bytes()[0])  # the face plus its ISO 19794-5 headers
     assert summary["apdus"] > 3 + summary["bytes_read"] // 0xDF  # BAC + at least one READ per 223 bytes
     assert summary["min_ms"] <= summary["median_ms"] <= summary["p95_ms"]
+
+
+def test_event_stream(reader: pcsc.PcscReader, pki: TestPki) -> None:
+    import threading
+
+    identity = TestIdentity()
+    card = VirtualCard(EmrtdChip(build_files(identity, pki), _keys(identity)))
+    stop = threading.Event()
+    seen: list[str] = []
+
+    def watch() -> None:
+        for event in reader.events(stop, timeout=20):
+            seen.append(event)
+            if len(seen) == 3:
+                stop.set()
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        for _ in range(100):  # the first event is the current state: the watcher is ready
+            if seen:
+                break
+            stop.wait(0.1)
+        card.insert()
+        assert reader.wait_for_card(5)
+        card.remove()
+        assert reader.wait_for_removal(5)
+    finally:
+        card.remove()
+        watcher.join(timeout=10)
+    assert seen == ["removed", "inserted", "removed"]

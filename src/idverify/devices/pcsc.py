@@ -13,6 +13,7 @@ Public interface (called by the device manager, ``idverify card read`` and the R
     reader.card_present() -> bool
     reader.wait_for_card(timeout) -> bool       # True once a card is in the field
     reader.wait_for_removal(timeout) -> bool
+    reader.events(stop_event, timeout=None)     # current state, then each "inserted" / "removed"
     read_emrtd(reader, mrz_keys, csca_dir, *, card_wait=0.0, timeout=30.0) -> IdentityDocument
 """
 
@@ -231,6 +232,33 @@ class PcscReader:
 
     def wait_for_removal(self, timeout: float) -> bool:
         return self._wait(False, timeout)
+
+    def events(self, stop: threading.Event | None = None, *, timeout: float | None = None) -> Iterator[str]:
+        """Yield ``"inserted"`` / ``"removed"`` as cards come and go, until ``stop`` is set or ``timeout``
+        seconds pass. The first item is the state at the start (``"inserted"`` when a card is already there,
+        else ``"removed"``), so a consumer never misses a card placed while it was starting. A card swapped
+        faster than pcscd polls still yields both (pcsc-lite's event counter in the reader state changes)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        ctx = _Context()
+        try:
+            state = ctx.state(self.name, _scard().SCARD_STATE_UNAWARE, 0)
+            if state is not None:
+                yield "inserted" if self._present(state) else "removed"
+            while state is not None and not (stop is not None and stop.is_set()):
+                if deadline is not None and time.monotonic() >= deadline:
+                    return
+                changed = ctx.state(self.name, state, 200)
+                if changed is None or changed == state:
+                    continue
+                before, after = self._present(state), self._present(changed)
+                if before and after and (changed >> 16) != (state >> 16):
+                    yield "removed"
+                    yield "inserted"
+                elif before != after:
+                    yield "inserted" if after else "removed"
+                state = changed
+        finally:
+            ctx.close()
 
     @contextmanager
     def connect(self) -> Iterator[PcscConnection]:
