@@ -77,3 +77,25 @@ def test_search_bench_shape_and_correctness() -> None:
     assert out["queries"] == 10
     assert out["top1_correct"] == 1.0
     assert 0 < out["median_ms"] <= out["p95_ms"]
+
+
+def test_large_gallery_coarse_scan_finds_the_same_top_hits(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The int8 coarse scan + exact re-rank returns what brute force returns, also after updates."""
+    from idverify.biometrics.face import search
+
+    monkeypatch.setattr(search, "COARSE_MIN_ROWS", 1000)
+    data = synthetic_templates(3000, seed=11)
+    g = FaceGallery(capacity=4096)
+    g.add_many((f"id{i}", v) for i, v in enumerate(data))
+    rng = np.random.default_rng(12)
+    for src in rng.integers(0, 3000, size=5):
+        q = data[src] + 0.03 * rng.standard_normal(128).astype(np.float32)
+        qn = q / np.linalg.norm(q)
+        hits = g.search(q, k=5)
+        expected = np.argsort(-(data @ qn))[:5]
+        assert [h.template_id for h in hits] == [f"id{i}" for i in expected]
+    # updates after the int8 copy exists are reflected in it
+    g.remove("id7")
+    g.add("new", data[7])
+    assert g.search(data[7], k=1)[0].template_id == "new"
+    assert all(h.template_id != "id7" for h in g.search(data[7], k=5))
