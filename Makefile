@@ -10,6 +10,8 @@ STAMP := $(VENV)/.installed
 # pcscd + vpcd: the virtual passport chip talks to the real PC/SC daemon; libpcsclite-dev + swig build pyscard
 # when no wheel fits; pcsc-tools for `pcsc_scan` when debugging readers.
 APT_PACKAGES ?= pcscd libpcsclite-dev swig vsmartcard-vpcd pcsc-tools
+# browser tests (tests/web): Debian's chromium driven by Playwright, and a CJK font so Chinese pages render
+APT_BROWSER ?= chromium fonts-wqy-microhei
 HOST ?= 127.0.0.1
 PORT ?= 8700
 PYTEST_ARGS ?=
@@ -22,6 +24,7 @@ help:  ## list the targets
 run: setup  ## start the demo daemon (simulated devices, SQLite, demo accounts printed)
 	$(BIN)/idverify demo --host $(HOST) --port $(PORT)
 
+test: APT_PACKAGES += $(APT_BROWSER)
 test: setup  ## set up and run the test suite
 	$(BIN)/pytest $(PYTEST_ARGS)
 

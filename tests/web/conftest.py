@@ -172,19 +172,36 @@ def screenshot(page: Any, name: str) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def _sessions() -> dict[str, list[Any]]:
+    return {}
+
+
 @pytest.fixture
-def login(live_daemon: LiveDaemon) -> Callable[[Any, str], None]:
-    """Log ``page`` in through the login form as a demo account and wait for the role's home page."""
+def login(live_daemon: LiveDaemon, _sessions: dict[str, list[Any]]) -> Callable[..., None]:
+    """Log ``page`` in as a demo account and wait for the role's home page.
+
+    The first login of each account goes through the login form; later tests reuse its session cookie (argon2
+    makes each real login cost about a second). ``fresh=True`` always uses the form, with a session of its own.
+    """
     from idverify.auth.roles import Role
     from idverify.web.pages import HOME
 
     roles = {"nurse1": Role.NURSE, "nurse2": Role.NURSE, "itadmin": Role.IT_ADMIN, "inspector": Role.INSPECTOR}
 
-    def do_login(page: Any, username: str) -> None:
+    def do_login(page: Any, username: str, *, fresh: bool = False) -> None:
+        home = HOME[roles[username]]
+        if not fresh and username in _sessions:
+            page.context.add_cookies(_sessions[username])
+            page.goto(home)
+            page.wait_for_url(f"**{home}")
+            return
         page.goto("/login")
         page.fill("#login-username", username)
         page.fill("#login-password", live_daemon.passwords[username])
         page.click("#login-submit")
-        page.wait_for_url(f"**{HOME[roles[username]]}")
+        page.wait_for_url(f"**{home}")
+        if not fresh:
+            _sessions[username] = page.context.cookies()
 
     return do_login

@@ -134,12 +134,14 @@
     if (box) showError(box, err);
   }
 
-  function fmtDateTime(iso) {
+  /* Local date and time; "short" drops the seconds (admin tables), audit views keep them. */
+  function fmtDateTime(iso, short) {
     if (!iso) return "—";
     const d = new Date(iso);
     if (Number.isNaN(d.getTime())) return String(iso);
-    return d.toLocaleString(locale, { year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit",
-      minute: "2-digit", second: "2-digit", hour12: false });
+    const opts = { year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", hour12: false };
+    if (!short) opts.second = "2-digit";
+    return d.toLocaleString(locale, opts);
   }
 
   function shortId(id) {

@@ -72,12 +72,14 @@
     if (!state.cycle || !state.stage || state.running) return;
     const result = document.getElementById("result");
     result.replaceChildren();
+    document.getElementById("check-stage").hidden = false;
     IV.clearError(document.getElementById("page-error"));
     setRunning(true);
     try {
       const body = await IV.api("POST", "/cycles/" + encodeURIComponent(state.cycle.id) + "/checks",
         { stage: state.stage });
       IV.renderResult(result, body.verification, body.images);
+      document.getElementById("check-stage").hidden = true; // the result takes the camera's place
       document.getElementById("next-patient").hidden = false;
       document.getElementById("next-patient").focus();
     } catch (err) {
@@ -91,6 +93,7 @@
     state.cycle = null;
     state.stage = null;
     document.getElementById("result").replaceChildren();
+    document.getElementById("check-stage").hidden = false;
     document.getElementById("next-patient").hidden = true;
     renderCycles();
     renderStages();

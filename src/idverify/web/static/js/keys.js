@@ -38,8 +38,8 @@
       IV.el("td", { class: "mono" }, key.prefix),
       IV.el("td", {}, IV.label("role", key.role)),
       IV.el("td", {}, key.workstation_id || IV.t("keys.any_workstation")),
-      IV.el("td", {}, IV.fmtDateTime(key.expires_at)),
-      IV.el("td", {}, IV.fmtDateTime(key.last_used_at)),
+      IV.el("td", {}, IV.fmtDateTime(key.expires_at, true)),
+      IV.el("td", {}, IV.fmtDateTime(key.last_used_at, true)),
       IV.el("td", {}, IV.el("span", { class: "badge " + cls }, IV.t("keys.status_" + status))),
       IV.el("td", {}, actions));
   }

@@ -25,7 +25,9 @@
       const cells = [];
       if (value && typeof value === "object" && !Array.isArray(value)) {
         for (const key of DETAIL_KEYS) {
-          if (key in value) cells.push(IV.label("factor_field", key) + " " + factorValue(value[key]));
+          if (!(key in value)) continue;
+          const shown = key === "finger" ? IV.label("finger", value[key]) : factorValue(value[key]);
+          cells.push(IV.label("factor_field", key) + " " + shown);
         }
         if (!cells.length) cells.push(JSON.stringify(value));
       } else {
@@ -56,18 +58,22 @@
       IV.el("span", { class: "result-symbol", "aria-hidden": "true" }, SYMBOL[decision]),
       IV.el("span", { class: "result-word", id: "result-word" }, IV.t("decision_banner." + decision))));
     box.append(IV.el("p", { class: "result-summary" }, IV.t("result.summary_" + decision)));
-    box.append(IV.el("div", { class: "result-photos" },
-      photo("enrolment", images && images.enrolment), photo("live", images && images.live)));
+    const details = IV.el("div", {});
     if (reasons.length) {
-      box.append(IV.el("h3", {}, IV.t("result.reasons")));
-      box.append(IV.el("ul", { class: "result-reasons" },
+      details.append(IV.el("h3", {}, IV.t("result.reasons")));
+      details.append(IV.el("ul", { class: "result-reasons" },
         reasons.map((code) => IV.el("li", { dataset: { reason: code } }, IV.label("reason", code)))));
     }
     const rows = factorRows(verification.factors);
     if (rows.length) {
-      box.append(IV.el("table", { class: "data factors" },
+      details.append(IV.el("table", { class: "data factors" },
         IV.el("caption", {}, IV.t("result.factors")), IV.el("tbody", {}, rows)));
     }
+    /* the enrolment photo beside the live frame, the reasons and scores beside them */
+    box.append(IV.el("div", { class: "result-body" },
+      IV.el("div", { class: "result-photos" },
+        photo("enrolment", images && images.enrolment), photo("live", images && images.live)),
+      details));
     if (verification.id) {
       box.append(IV.el("p", { class: "result-id muted" }, IV.t("result.reference", { id: verification.id })));
     }

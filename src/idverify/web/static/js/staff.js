@@ -20,7 +20,7 @@
       IV.el("td", {}, staff.display_name),
       IV.el("td", {}, IV.label("role", staff.role)),
       IV.el("td", {}, statusBadge(staff.active)),
-      IV.el("td", {}, IV.fmtDateTime(staff.last_login_at)),
+      IV.el("td", {}, IV.fmtDateTime(staff.last_login_at, true)),
       IV.el("td", {}, action));
   }
 
