@@ -105,3 +105,12 @@ def test_padding_round_trip_and_parity() -> None:
     with pytest.raises(ValueError):
         crypto.unpad(H("AABB000000000000"))
     assert all(bin(b).count("1") % 2 == 1 for b in crypto.adjust_parity(bytes(range(256))))
+
+
+def test_plain_error_status_passes_through_but_sm_errors_end_the_session(doc_keys: DocumentKeys) -> None:
+    sm = _session(doc_keys)
+    sm.protect(0x00, 0xA4, 0x02, 0x0C, H("0103"))
+    assert sm.unprotect(b"", 0x6A82) == (b"", 0x6A82)  # file not found, unprotected by some chips
+    for status in (0x6987, 0x6988, 0x9000):
+        with pytest.raises(SecureMessagingError):
+            sm.unprotect(b"", status)

@@ -56,8 +56,12 @@ class SecureMessaging:
         """Verify and decrypt a protected response; returns (plain data, status word from DO99)."""
         ssc = self._next_ssc()
         if not response:
-            # A chip answers SM errors (6987 missing objects, 6988 bad objects) and some others in plain.
-            raise SecureMessagingError(f"the document ended secure messaging (status {sw:04X})")
+            # Success must be protected. SM errors (6987 missing objects, 6988 bad objects) end the session.
+            # Some chips answer other errors (6A82 file not found …) in plain; such a status carries no data,
+            # so passing it through cannot smuggle content past the MAC.
+            if sw == 0x9000 or sw in (0x6987, 0x6988):
+                raise SecureMessagingError(f"the document ended secure messaging (status {sw:04X})")
+            return b"", sw
         do87 = do99 = mac = None
         covered = b""
         try:
