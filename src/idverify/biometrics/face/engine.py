@@ -12,11 +12,11 @@ Pipeline, with the reasons for each choice:
 3. Quality gates (:mod:`~idverify.biometrics.face.quality`) with a reason the nurse can act on.
 4. Alignment with dlib's **5-point** landmark model (free licence; the 68-point model's training data forbids
    commercial use) to dlib's 150×150 chip, then dlib's ResNet (``dlib_face_recognition_resnet_model_v1``, 128-d).
-5. Test-time augmentation: the landmark model is run from three square boxes (0.9×, 1.0×, 1.1× the detector box)
-   and the three unit encodings are averaged. On asian_dev this lowered FNMR at FMR 0.1 % from 0.12 to 0.10
-   (one pair in 42; small-sample evidence, see models/thresholds_face.json). Horizontal flip TTA and cohort
-   score normalisation (Z/S-norm, mean centring) were measured and made things worse on the dev sets, so they are
-   not used.
+5. One encoding per capture. Test-time augmentation was measured and is not used: averaging encodings from
+   three landmark boxes (0.9×, 1.0×, 1.1×) moved FNMR at FMR 0.1 % on asian_dev by one pair in 42 (noise) while
+   tripling the ResNet cost (dlib-bin is built without BLAS: about 117 ms CPU per 150×150 chip here), which breaks
+   the 150 ms per-frame budget; horizontal-flip TTA and cohort score normalisation (Z/S-norm, mean centring)
+   made the dev-set error rates worse. ``TTA_BOX_SCALES`` keeps the option for offline use.
 6. Scores are cosine similarities of unit vectors (higher = same person), the form the 1:N matrix product needs.
    Thresholds are calibrated (``models/thresholds_face.json``), never dlib's 0.6 distance, which accepts about
    40 % of impostor pairs among Chinese adults.
@@ -40,8 +40,8 @@ from idverify.biometrics.face.quality import REASONS, FaceQuality, Purpose, asse
 from idverify.biometrics.face.template import FaceTemplate, combine, unit
 from idverify.errors import BiometricError, ConfigError
 
-ALGORITHM_VERSION = "idverify-face/1 yunet-2023mar+dlib-5pt-align+dlib-resnet-v1-128d tta3box cosine"
-TTA_BOX_SCALES = (0.9, 1.0, 1.1)
+ALGORITHM_VERSION = "idverify-face/1 yunet-2023mar+dlib-5pt-align+dlib-resnet-v1-128d cosine"
+TTA_BOX_SCALES: tuple[float, ...] = (1.0,)
 CHIP_SIZE = 150
 CHIP_PADDING = 0.25
 #: Document photos with a face narrower than this are enlarged before landmarking (chip photos are ~60–80 px wide).
@@ -150,7 +150,7 @@ class FaceEngine:
     def _encode(self, rgb: RGBImage, det: Detection) -> NDArray[np.float32]:
         x, y, w, h = det.box
         cx, cy = x + w / 2, y + h / 2
-        scales = TTA_BOX_SCALES if det.detector == "yunet" else (1.0,)
+        scales = TTA_BOX_SCALES if det.detector == "yunet" else (1.0,)  # HOG boxes are dlib's own framing
         with self._lock:
             chips = []
             for k in scales:

@@ -1,0 +1,78 @@
+"""Glue from face captures to the fusion layer: one call per factor that never raises for capture problems.
+
+Owns: running analyse → (PAD) → compare for one check and packing the outcome into a
+:class:`~idverify.biometrics.fusion.FactorResult` (status, score, liveness, versions, quality summary).
+Must not touch: thresholds or decisions (``decide`` applies the stage policy), storage, devices.
+
+A capture the nurse can fix (no face, blurred, two faces …) becomes ``status="quality_failed"`` with the gate's
+message, so the decision is *retry* with that message instead of an exception reaching the API.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from idverify.biometrics.face.engine import ALGORITHM_VERSION, FaceEngine, FaceSample, compare, get_face_engine
+from idverify.biometrics.face.image import RGBImage
+from idverify.biometrics.face.template import FaceTemplate
+from idverify.biometrics.fusion import FactorResult
+from idverify.errors import BiometricError
+
+ImageInput = RGBImage | bytes | str | Path
+
+
+def _failed(factor: str, exc: BiometricError, status: str = "quality_failed") -> FactorResult:
+    reason = exc.details.get("reason") if isinstance(exc.details, dict) else None
+    return FactorResult(factor=factor, status=status, message=exc.message,  # type: ignore[arg-type]
+                        model_version=ALGORITHM_VERSION, details={"quality_reason": reason})
+
+
+def face_factor(frames: ImageInput | Sequence[ImageInput], reference: FaceTemplate | FaceSample, *,
+                liveness: bool = True, challenge: Any = None, engine: FaceEngine | None = None) -> FactorResult:
+    """Face against the enrolment template. ``frames``: one capture or a short series (first frame is matched;
+    all are used for liveness). ``challenge``: an optional :class:`~idverify.biometrics.pad.HeadTurnChallenge`."""
+    engine = engine or get_face_engine()
+    items: list[ImageInput] = list(frames) if isinstance(frames, list | tuple) else [frames]  # type: ignore[list-item]
+    if not items:
+        return FactorResult(factor="face", status="not_captured", model_version=ALGORITHM_VERSION)
+    try:
+        sample = engine.analyse(items[0])
+    except BiometricError as exc:
+        return _failed("face", exc)
+    details: dict[str, Any] = {"quality": sample.quality.as_dict()["measures"], "detector": sample.detection.detector}
+    live: bool | None = None
+    live_reason: str | None = None
+    if liveness:
+        from idverify.biometrics.pad import get_pad_engine
+
+        try:
+            pad = get_pad_engine().check(items, challenge=challenge)
+        except BiometricError as exc:
+            return _failed("face", exc)
+        live, live_reason = pad.live, pad.reason
+        details["pad"] = pad.as_dict()
+    return FactorResult(factor="face", status="ok", score=round(compare(sample, reference), 6), live=live,
+                        liveness_reason=live_reason, model_version=ALGORITHM_VERSION, details=details)
+
+
+def document_photo_factor(live: FaceSample | ImageInput, document_photo: bytes | None, *,
+                          engine: FaceEngine | None = None) -> FactorResult:
+    """Live face against the document's chip photo (``None`` when the card had no readable photo)."""
+    if document_photo is None:
+        return FactorResult(factor="document_photo", status="acquisition_failed",
+                            message="the document's photo could not be read — read the card again",
+                            model_version=ALGORITHM_VERSION)
+    engine = engine or get_face_engine()
+    try:
+        live_sample = live if isinstance(live, FaceSample) else engine.analyse(live)
+    except BiometricError as exc:
+        return _failed("document_photo", exc)
+    try:
+        doc = engine.analyse(document_photo, purpose="document", largest_only=True)
+    except BiometricError as exc:
+        return _failed("document_photo", exc, status="acquisition_failed")
+    return FactorResult(factor="document_photo", status="ok", score=round(compare(live_sample, doc), 6),
+                        model_version=ALGORITHM_VERSION,
+                        details={"document_quality": doc.quality.as_dict()["measures"]})

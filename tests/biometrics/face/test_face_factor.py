@@ -1,0 +1,41 @@
+"""face_factor / document_photo_factor: capture problems become retry-able factor results, not exceptions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from idverify.biometrics.face.engine import FaceEngine
+from idverify.biometrics.face.factor import document_photo_factor, face_factor
+from idverify.biometrics.fusion import StagePolicy, decide, factor_policy
+
+OBAMA = "face_recognition_examples/barack_obama"
+
+
+def test_blank_frame_is_a_quality_failure_and_the_decision_says_retry(engine: FaceEngine, face_dir: Path) -> None:
+    tpl = engine.make_template([engine.analyse(face_dir / OBAMA / "examples__obama-720p.jpg")])
+    result = face_factor(np.full((480, 640, 3), 120, dtype=np.uint8), tpl, liveness=False, engine=engine)
+    assert result.status == "quality_failed"
+    assert result.details["quality_reason"] == "no_face"
+    policy = StagePolicy("egg_retrieval", {"face": factor_policy("face", required=True)})
+    decision = decide(policy, [result])
+    assert decision.outcome == "retry"
+    assert "no face found" in decision.reasons[0]
+
+
+def test_genuine_capture_is_accepted_with_versions_recorded(engine: FaceEngine, face_dir: Path) -> None:
+    tpl = engine.make_template([engine.analyse(face_dir / OBAMA / "examples__obama-1080p.jpg")])
+    result = face_factor(face_dir / OBAMA / "examples__knn_examples__train__obama__obama2.jpg", tpl,
+                         liveness=False, engine=engine)
+    assert result.status == "ok" and result.score is not None and result.live is None
+    policy = StagePolicy("iui", {"face": factor_policy("face", required=True)})
+    decision = decide(policy, [result])
+    assert decision.outcome == "accept", decision.reasons
+    assert decision.factors["face"]["model_version"] == result.model_version
+
+
+def test_missing_document_photo_is_an_acquisition_failure(engine: FaceEngine, face_dir: Path) -> None:
+    result = document_photo_factor(face_dir / OBAMA / "examples__obama-720p.jpg", None, engine=engine)
+    assert result.status == "acquisition_failed"
+    assert "read the card again" in (result.message or "")
