@@ -91,3 +91,29 @@ def test_challenge_direction_is_random_and_instructive() -> None:
     directions = {HeadTurnChallenge.new().direction for _ in range(64)}
     assert directions == {"left", "right"}
     assert "turn the head" in HeadTurnChallenge(direction="right").instruction
+
+
+def test_iso_rates_on_the_sample_folder(pad: PadEngine, shared_data: Path, tmp_path: Path) -> None:
+    from idverify.biometrics.pad.evaluate import evaluate_folder
+
+    folder = shared_data / "face/silentface_pad_samples"
+    if not folder.is_dir():
+        pytest.skip(f"{folder} not found")
+    rates = evaluate_folder(folder, pad)
+    assert rates["attack_presentations"] == {"unspecified": 2}
+    assert rates["bona_fide_presentations"] == 1
+    assert rates["apcer"] == {"unspecified": 0.0} and rates["apcer_max"] == 0.0
+    assert rates["bpcer"] == 0.0
+    # a blank frame labelled as an attack counts as a no-face presentation, never as bona fide
+    import shutil
+
+    from PIL import Image
+
+    for name in ("image_T1.jpg", "image_F1.jpg"):
+        shutil.copy(folder / name, tmp_path / name)
+    Image.new("RGB", (320, 240), (90, 90, 90)).save(tmp_path / "blank.jpg")
+    (tmp_path / "labels.csv").write_text("image,pad_label,species\nimage_T1.jpg,bona_fide,\n"
+                                         "image_F1.jpg,attack,print\nblank.jpg,attack,replay\n")
+    rates = evaluate_folder(tmp_path, pad)
+    assert rates["apcer"] == {"print": 0.0, "replay": 0.0}
+    assert rates["no_face"] == 1
