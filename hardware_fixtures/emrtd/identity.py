@@ -34,11 +34,15 @@ class TestIdentity:
     expiry_date: str = field(default_factory=lambda: _yymmdd(date.today() + timedelta(days=5 * 365)))
     photo: bytes | None = None  # JPEG or JPEG 2000 bytes; None = generated JPEG
     photo_format: str = "jpeg"  # of the generated photo: "jpeg" or "jp2"
+    mrz_format: str = "TD3"  # "TD3" passport, or "TD1" (ID-card size: travel permits, residence cards)
+    document_code: str = "P"  # "P" passport; "C"/"CS" … for permits
 
-    def mrz_lines(self) -> tuple[str, str]:
-        """TD3 MRZ with correct check digits."""
+    def mrz_lines(self) -> tuple[str, ...]:
+        """The MRZ with correct check digits: TD3 (passport, 2x44) or TD1 (card or permit, 3x30)."""
         name = (self.surname.replace(" ", "<") + "<<" + self.given_names.replace(" ", "<")).upper()
-        line1 = f"P<{self.issuer:<<3}{name}"[:44].ljust(44, "<")
+        if self.mrz_format == "TD1":
+            return self._td1_lines(name)
+        line1 = f"{self.document_code:<<2}{self.issuer:<<3}{name}"[:44].ljust(44, "<")
         number = self.document_number.ljust(9, "<")[:9]
         optional = "".ljust(14, "<")
         line2 = (
@@ -48,6 +52,19 @@ class TestIdentity:
         )
         composite = line2[0:10] + line2[13:20] + line2[21:43]
         return line1, line2 + check_digit(composite)
+
+    def _td1_lines(self, name: str) -> tuple[str, str, str]:
+        number = self.document_number.ljust(9, "<")
+        # ICAO 9303-5: a longer number continues in the optional data, followed by its check digit.
+        overflow = "<" + number[9:] if len(number) > 9 else ""
+        head = number[:9] + overflow + check_digit(number)
+        line1 = f"{self.document_code:<<2}{self.issuer:<<3}{head}".ljust(30, "<")[:30]
+        line2 = (
+            self.birth_date + check_digit(self.birth_date) + self.sex + self.expiry_date
+            + check_digit(self.expiry_date) + self.nationality.ljust(3, "<") + "".ljust(11, "<")
+        )
+        composite = line1[5:30] + line2[0:7] + line2[8:15] + line2[18:29]
+        return line1, line2 + check_digit(composite), name[:30].ljust(30, "<")
 
     def photo_bytes(self) -> tuple[bytes, int]:
         """(image bytes, ISO 19794-5 image data type: 0 JPEG, 1 JPEG 2000)."""
@@ -110,8 +127,7 @@ def _iso19794_5(image: bytes, image_type: int, width: int = 240, height: int = 3
 
 
 def build_dg1(identity: TestIdentity) -> bytes:
-    line1, line2 = identity.mrz_lines()
-    return tlv(0x61, tlv(0x5F1F, (line1 + line2).encode("ascii")))
+    return tlv(0x61, tlv(0x5F1F, "".join(identity.mrz_lines()).encode("ascii")))
 
 
 def build_dg2(identity: TestIdentity) -> bytes:
@@ -136,7 +152,7 @@ def build_files(identity: TestIdentity, pki: TestPki | None, *, tamper_dg: int |
     if tamper_dg == 1:
         # Change one letter of the surname: check digits do not cover names, only the SOD does.
         dg1 = bytearray(dgs[1])
-        pos = dg1.index(b"P<") + 5
+        pos = dg1.index(identity.surname.replace(" ", "<").encode("ascii"))
         dg1[pos] = ord("X") if dg1[pos] != ord("X") else ord("Y")
         files[0x0101] = bytes(dg1)
     elif tamper_dg == 2:

@@ -92,3 +92,21 @@ def test_chip_refuses_plain_file_access(identity: TestIdentity, pki: object) -> 
     assert chip.process(bytes.fromhex("00A4020C02011E")) == b"\x69\x82"
     assert chip.process(bytes.fromhex("00B0000004")) == b"\x69\x82"
     assert chip.process(bytes.fromhex("0CB000000D9701048E08ED6705417E96BA5500")) == b"\x69\x88"
+
+
+def test_td1_travel_permit_with_long_document_number(make_channel: Callable[..., DirectChannel],
+                                                     csca_dir: Path) -> None:
+    identity = TestIdentity(mrz_format="TD1", document_code="CS", document_number="C12345678901",
+                            nationality="CHN", issuer="CHN")
+    result = read_document(make_channel(identity), keys_of(identity), load_trust_store(csca_dir))
+    assert result.mrz.format == "TD1"
+    doc = result.document
+    assert (doc.document_type, doc.document_number, doc.nationality) == ("travel_permit", "C12345678901", "CHN")
+    assert (doc.checks.checksum, doc.checks.passive_auth) == (True, "passed")
+
+
+def test_tampered_td1_name_fails(make_channel: Callable[..., DirectChannel], csca_dir: Path) -> None:
+    identity = TestIdentity(mrz_format="TD1", document_code="CS")
+    doc = read_document(make_channel(identity, tamper_dg=1), keys_of(identity), load_trust_store(csca_dir)).document
+    assert doc.name == "XEST PATIENT ONE"
+    assert doc.checks.passive_auth == "failed"
