@@ -57,10 +57,11 @@ class TestPki:
         now = datetime.now(UTC)
         csca_key, ds_key = _new_key(kind), _new_key(kind)
         csca_name = _name("Test CSCA", country)
+        csca_start = min(now, ds_not_before or now) - timedelta(days=1)
         csca = (
             x509.CertificateBuilder().subject_name(csca_name).issuer_name(csca_name)
             .public_key(csca_key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - timedelta(days=1)).not_valid_after(now + timedelta(days=5000))
+            .not_valid_before(csca_start).not_valid_after(now + timedelta(days=5000))
             .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
             .sign(csca_key, hashes.SHA256())
         )

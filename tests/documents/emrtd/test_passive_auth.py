@@ -122,3 +122,24 @@ def test_trust_store_reads_icao_master_list(tmp_path: Path, identity: TestIdenti
         p.csca_cert.fingerprint(hashes.SHA256()) for p in (one, two))
     dgs = _dgs(identity)
     assert passive_auth.verify(two.build_sod(dgs), dgs, anchors).status == "passed"
+
+
+def test_sod_without_ds_certificate_is_not_verified(identity: TestIdentity, pki: TestPki) -> None:
+    from asn1crypto import cms
+
+    dgs = _dgs(identity)
+    sod = pki.build_sod(dgs)
+    info = cms.ContentInfo.load(sod[4:])  # 77 82 LL LL
+    signed = info["content"]
+    signed["certificates"] = None
+    stripped = tlv(0x77, cms.ContentInfo({"content_type": "signed_data", "content": signed}).dump(force=True))
+    result = passive_auth.verify(stripped, dgs, [pki.csca_cert])
+    assert result.status == "not_verified"
+    assert "no Document Signer certificate" in result.detail
+
+
+def test_certificates_checked_at_the_given_instant(identity: TestIdentity) -> None:
+    pki = TestPki.generate(ds_not_before=datetime.now(UTC) - timedelta(days=30), ds_valid_days=10)
+    dgs = _dgs(identity)
+    during = datetime.now(UTC) - timedelta(days=25)
+    assert passive_auth.verify(pki.build_sod(dgs), dgs, [pki.csca_cert], now=during).status == "passed"

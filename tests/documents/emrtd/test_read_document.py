@@ -110,3 +110,18 @@ def test_tampered_td1_name_fails(make_channel: Callable[..., DirectChannel], csc
     doc = read_document(make_channel(identity, tamper_dg=1), keys_of(identity), load_trust_store(csca_dir)).document
     assert doc.name == "XEST PATIENT ONE"
     assert doc.checks.passive_auth == "failed"
+
+
+def test_expired_passport_signed_by_then_valid_ds_still_passes(make_channel: Callable[..., DirectChannel],
+                                                               tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from hardware_fixtures.emrtd import TestPki
+
+    # DS valid 40..10 days ago, document expired 20 days ago: expired, but genuine.
+    pki = TestPki.generate(ds_not_before=datetime.now(UTC) - timedelta(days=40), ds_valid_days=30)
+    identity = TestIdentity(expiry_date=(date.today() - timedelta(days=20)).strftime("%y%m%d"))
+    pki.write_csca(tmp_path / "csca")
+    chip = EmrtdChip(build_files(identity, pki), keys_of(identity))
+    doc = read_document(DirectChannel(chip), keys_of(identity), load_trust_store(tmp_path / "csca")).document
+    assert (doc.checks.expired, doc.checks.passive_auth) == (True, "passed")

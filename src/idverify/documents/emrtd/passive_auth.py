@@ -8,10 +8,10 @@ verifying that the DS certificate was issued by a trusted CSCA from the configur
 The three outcomes are deliberately distinct:
 - ``failed``: something is provably wrong — a data group does not match its hash, the SOD signature or the
   DS certificate signature does not verify, the DS certificate is outside its validity, or EF.SOD is
-  malformed. Tampered data fails even when no trust anchors are configured.
-- ``not_verified``: the data is consistent with a signature we could check, but no trust anchor vouches for
-  the signer (no CSCA configured, or none whose subject is the DS issuer). Policy must not treat this as
-  ``passed``.
+  malformed or missing. Tampered data fails even when no trust anchors are configured.
+- ``not_verified``: the data is consistent with its SOD, but no trust anchor vouches for the signer (no
+  CSCA configured, none whose subject is the DS issuer, or no DS certificate in the SOD). Policy must not
+  treat this as ``passed``.
 - ``passed``: every read data group matches, the SOD is signed by the DS, the DS by a trusted CSCA.
 
 Chain checks are hand-rolled (CSCA → DS is one level); CRLs are not consulted yet.
@@ -97,6 +97,10 @@ class PassiveAuthResult:
 
 class _Failed(Exception):
     pass
+
+
+class _NotVerified(Exception):
+    """Consistent as far as we can see, but the signer cannot be checked."""
 
 
 class CertificateSet(core.SetOf):  # type: ignore[misc]
@@ -204,7 +208,7 @@ def _signer_certificate(signed: cms.SignedData, signer: cms.SignerInfo) -> x509.
             match = cert.key_identifier == sid.chosen.native
         if match:
             return x509.load_der_x509_certificate(cert.dump())
-    raise _Failed("EF.SOD does not contain its Document Signer certificate")
+    raise _NotVerified("data groups match EF.SOD, but it carries no Document Signer certificate to check")
 
 
 def _verify_signature(public_key: Any, signature: bytes, data: bytes, algorithm: cms.SignedDigestAlgorithm,
@@ -285,7 +289,11 @@ def verify(
     *,
     now: datetime | None = None,
 ) -> PassiveAuthResult:
-    """Passive authentication of ``data_groups`` (number → file bytes exactly as read) against ``sod``."""
+    """Passive authentication of ``data_groups`` (number → file bytes exactly as read) against ``sod``.
+
+    ``now`` is the instant the DS and CSCA certificates must be valid at. :mod:`.reader` passes the earlier
+    of today and the document's expiry: a DS certificate is issued to cover the validity of the documents
+    it signs, so an expired passport is reported as expired (``checks.expired``), not as forged."""
     now = now or datetime.now(UTC)
     try:
         signed, lso, econtent = parse_sod(sod)
@@ -305,3 +313,5 @@ def verify(
         raise _Failed("Document Signer certificate is not signed by the configured CSCA")
     except _Failed as exc:
         return PassiveAuthResult("failed", str(exc))
+    except _NotVerified as exc:
+        return PassiveAuthResult("not_verified", str(exc))

@@ -12,7 +12,8 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
+from datetime import time as dt_time
 from typing import Protocol
 
 import structlog
@@ -187,13 +188,16 @@ def read_document(
         photo, photo_format = lds.parse_dg2(dg_bytes[2]) if 2 in dg_bytes else (None, None)
     except (lds.LdsError, ValueError) as exc:
         raise CardError("the document's data groups are malformed") from exc
+    today = today or date.today()
+    valid_to = mrz_date(mrz.expiry_date, kind="expiry", today=today)
     if sod is None:
         pa = passive_auth.PassiveAuthResult("failed", "the document has no EF.SOD")
     else:
         files["SOD"] = sod
-        pa = passive_auth.verify(sod, dg_bytes, anchors)
-    today = today or date.today()
-    valid_to = mrz_date(mrz.expiry_date, kind="expiry", today=today)
+        at = None
+        if valid_to is not None and valid_to < date.today():
+            at = datetime.combine(valid_to, dt_time(12, 0), tzinfo=UTC)
+        pa = passive_auth.verify(sod, dg_bytes, anchors, now=at)
     document = IdentityDocument(
         document_type=_document_type(mrz.document_code),
         document_number=mrz.document_number,
