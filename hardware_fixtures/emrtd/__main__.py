@@ -32,6 +32,8 @@ def _add_card_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--given-names", default=ident.given_names)
     parser.add_argument("--nationality", default=ident.nationality, help="ISO 3166 alpha-3 (also the issuer)")
     parser.add_argument("--sex", default=ident.sex, choices=["F", "M", "<"])
+    parser.add_argument("--td1", action="store_true", help="ID-card size MRZ (3x30), as on travel permits")
+    parser.add_argument("--document-code", default="P", help="MRZ document code (P passport, CS permit …)")
     parser.add_argument("--photo", type=Path, help="face image file (default: a generated drawing)")
     parser.add_argument("--jp2", action="store_true", help="encode the generated face as JPEG 2000")
     parser.add_argument("--signature", default="ecdsa", choices=["ecdsa", "rsa", "rsa-pss"],
@@ -52,6 +54,7 @@ def _build(args: argparse.Namespace) -> tuple[VirtualCard, TestIdentity, TestPki
         given_names=args.given_names.upper(), nationality=args.nationality.upper(),
         issuer=args.nationality.upper(), sex=args.sex, birth_date=args.birth_date, expiry_date=args.expiry_date,
         photo=load_photo(args.photo) if args.photo else None, photo_format="jp2" if args.jp2 else "jpeg",
+        mrz_format="TD1" if args.td1 else "TD3", document_code=args.document_code.upper(),
     )
     keys = BacKeys(identity.document_number, identity.birth_date, identity.expiry_date)
     pki = TestPki.generate(signature=args.signature)

@@ -195,7 +195,7 @@ def read_document(
     else:
         files["SOD"] = sod
         at = None
-        if valid_to is not None and valid_to < date.today():
+        if valid_to is not None and valid_to < today:
             at = datetime.combine(valid_to, dt_time(12, 0), tzinfo=UTC)
         pa = passive_auth.verify(sod, dg_bytes, anchors, now=at)
     document = IdentityDocument(
