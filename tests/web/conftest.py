@@ -57,10 +57,12 @@ class LiveDaemon:
     app: Any
     passwords: dict[str, str]
     private_strings: set[str] = field(default_factory=set)  # must never appear in a URL
+    cycles: dict[str, str] = field(default_factory=dict)  # "ivf" / "fet" (open), "closed" -> cycle id
 
 
-def _seed(app: Any) -> None:
-    """Verifications at this workstation and another one, for one encrypted patient."""
+def _seed(app: Any) -> dict[str, str]:
+    """Verifications at this workstation and another one, for one encrypted patient; two open cycles and a
+    closed one. Returns the cycle ids."""
     from idverify.store.base import utcnow
     from idverify.store.models import Couple, Cycle, Patient, Verification
 
@@ -78,8 +80,12 @@ def _seed(app: Any) -> None:
         db.add(couple)
         db.flush()
         cycle = Cycle(couple_id=couple.id, kind="ivf", stages=list(STAGES))
-        db.add(cycle)
+        fet = Cycle(couple_id=couple.id, kind="fet", stages=["frozen_embryo_transfer"])
+        closed = Cycle(couple_id=couple.id, kind="iui", stages=["iui_insemination"], status="closed",
+                       closed_at=utcnow())
+        db.add_all([cycle, fet, closed])
         db.flush()
+        ids = {"ivf": cycle.id, "fet": fet.id, "closed": closed.id}
         now = utcnow()
         for i, (stage, decision, workstation) in enumerate(SEEDED):
             when = now - timedelta(hours=i)
@@ -91,6 +97,7 @@ def _seed(app: Any) -> None:
                 started_at=when, decided_at=when,
             ))
         db.commit()
+        return ids
 
 
 @pytest.fixture(scope="session")
@@ -108,7 +115,7 @@ def live_daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveDaemon
     bootstrap_demo(settings)
     accounts = json.loads(demo_accounts_file(data_dir).read_text())
     app = create_app(settings)
-    _seed(app)
+    cycles = _seed(app)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False,
                                            lifespan="on"))
     thread = threading.Thread(target=server.run, name="idverify-web-test", daemon=True)
@@ -120,7 +127,7 @@ def live_daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveDaemon
         time.sleep(0.05)
     passwords = {a["username"]: a["password"] for a in accounts}
     daemon = LiveDaemon(base_url=f"http://127.0.0.1:{port}", app=app, passwords=passwords,
-                        private_strings={*passwords.values(), *PATIENT_IDENTITY.values()})
+                        private_strings={*passwords.values(), *PATIENT_IDENTITY.values()}, cycles=cycles)
     try:
         yield daemon
     finally:
@@ -146,19 +153,25 @@ def browser() -> Iterator[Any]:
 
 @pytest.fixture
 def page(browser: Any, live_daemon: LiveDaemon) -> Iterator[Any]:
-    """A fresh browser context (own cookies) at 1280x800 in English; after the test, no URL it requested may
-    contain a password or the patient's identity."""
+    """A fresh browser context (own cookies) at 1280x800 in English. After the test: no URL it requested may
+    contain a password, an API secret or the patient's identity; no script may have thrown; the Content Security
+    Policy must not have blocked anything (that would mean an inline script/style or a foreign origin)."""
     context = browser.new_context(base_url=live_daemon.base_url, viewport={"width": 1280, "height": 800},
                                   locale="en-US")
     context.set_default_timeout(10_000)
     urls: list[str] = []
     context.on("request", lambda request: urls.append(request.url))
+    script_errors: list[str] = []
+    csp_violations: list[str] = []
     tab = context.new_page()
-    tab.requested_urls = urls
+    tab.on("pageerror", lambda exc: script_errors.append(str(exc)))
+    tab.on("console", lambda msg: csp_violations.append(msg.text) if "Content Security Policy" in msg.text else None)
     try:
         yield tab
     finally:
         context.close()
+    assert script_errors == []
+    assert csp_violations == []
     from urllib.parse import unquote
 
     leaked = [u for u in urls for s in live_daemon.private_strings if s in unquote(u)]

@@ -257,14 +257,6 @@ def test_nurse_results_are_this_workstations_only(page: Any, login: Login) -> No
     screenshot(page, "nurse-results")
 
 
-CYCLES = {
-    "items": [
-        {"id": "c0ffee00-0000-4000-8000-000000000001", "kind": "ivf", "couple_id": "cp-1",
-         "stages": ["sperm_retrieval", "egg_retrieval", "embryo_transfer"], "status": "open"},
-        {"id": "c0ffee00-0000-4000-8000-000000000002", "kind": "fet", "couple_id": "cp-2",
-         "stages": ["frozen_embryo_transfer"], "status": "open"},
-    ]
-}
 OUTCOMES = {
     "accept": {"id": "v-accept", "decision": "accept", "reasons": [],
                "factors": {"face": {"score": 0.93, "threshold": 0.6},
@@ -277,22 +269,23 @@ OUTCOMES = {
 }
 
 
-def test_nurse_stage_check_shows_accept_reject_and_retry(page: Any, login: Login) -> None:
-    """The stage-check page against the cycles/checks API contract, served by page-level fixtures (the
-    workflow API is built in parallel); the daemon still serves the page, login and CSRF token."""
-    login(page, "nurse1")
-    page.route("**/api/v1/cycles?status=open", lambda route: route.fulfill(json=CYCLES))
+def test_nurse_stage_check_shows_accept_reject_and_retry(page: Any, login: Login, live_daemon: LiveDaemon) -> None:
+    """Open cycles come from the daemon's API; the check itself (``POST /cycles/{id}/checks``, built in parallel
+    by the workflow issue) is answered by a page-level fixture following its contract."""
     held: list[Route] = []
     page.route("**/api/v1/cycles/*/checks", lambda route: held.append(route))  # noqa: PLW0108 (needs a Python function)
-    page.reload()
+    login(page, "nurse1")
     cycles = page.locator("#cycles button.choice")
-    expect(cycles).to_have_count(2)
-    expect(cycles.first).to_contain_text(EN["cycle_kind.ivf"])
+    expect(cycles).to_have_count(2)  # the closed cycle is not offered
+    ivf = page.locator(f"#cycles button[data-cycle-id='{live_daemon.cycles['ivf']}']")
+    expect(ivf).to_contain_text(EN["cycle_kind.ivf"])
+    expect(ivf).to_contain_text(EN["stage.egg_retrieval"])
+    expect(page.locator(f"#cycles button[data-cycle-id='{live_daemon.cycles['closed']}']")).to_have_count(0)
     expect(page.locator("#start-check")).to_be_disabled()
     screenshot(page, "nurse-check-pick")
     for decision, outcome in OUTCOMES.items():
-        cycles.first.click()
-        expect(cycles.first).to_have_attribute("aria-pressed", "true")
+        ivf.click()
+        expect(ivf).to_have_attribute("aria-pressed", "true")
         page.locator("#stages button[data-stage='egg_retrieval']").click()
         page.click("#start-check")
         expect(page.locator("#progress")).to_be_visible()  # matching: the request is still open
@@ -301,7 +294,7 @@ def test_nurse_stage_check_shows_accept_reject_and_retry(page: Any, login: Login
         request = held.pop()
         assert json.loads(request.request.post_data or "{}") == {"stage": "egg_retrieval"}
         assert request.request.headers.get("x-csrf-token")  # state change carries the CSRF token
-        assert CYCLES["items"][0]["id"] in request.request.url
+        assert request.request.url.endswith(f"/api/v1/cycles/{live_daemon.cycles['ivf']}/checks")
         request.fulfill(json={"verification": outcome})
         result = page.locator("#result .result")
         expect(result).to_have_attribute("data-decision", decision)
@@ -320,13 +313,12 @@ def test_nurse_stage_check_shows_accept_reject_and_retry(page: Any, login: Login
         expect(page.locator("#result .result")).to_have_count(0)
 
 
-def test_nurse_check_shows_api_errors_from_the_envelope(page: Any, login: Login) -> None:
-    login(page, "nurse1")
-    page.route("**/api/v1/cycles?status=open", lambda route: route.fulfill(json=CYCLES))
+def test_nurse_check_shows_api_errors_from_the_envelope(page: Any, login: Login, live_daemon: LiveDaemon) -> None:
     page.route("**/api/v1/cycles/*/checks", lambda route: route.fulfill(status=503, json={"error": {
         "code": "device_unavailable", "message": "fingerprint sensor not answering", "details": None}}))
-    page.reload()
-    page.locator("#cycles button.choice").nth(1).click()  # one stage only: it is chosen with the cycle
+    login(page, "nurse1")
+    # a cycle with one stage: the stage is chosen with the cycle
+    page.locator(f"#cycles button[data-cycle-id='{live_daemon.cycles['fet']}']").click()
     expect(page.locator("#stages button[aria-pressed='true']")).to_have_text(EN["stage.frozen_embryo_transfer"])
     page.click("#start-check")
     box = page.locator("#page-error")
@@ -335,3 +327,30 @@ def test_nurse_check_shows_api_errors_from_the_envelope(page: Any, login: Login)
     expect(page.locator("#result .result")).to_have_count(0)
     expect(page.locator("#start-check")).to_be_enabled()  # the nurse can try again
     screenshot(page, "nurse-check-error")
+
+
+SMALL_TARGETS_JS = """() => {
+  const small = [];
+  let checked = 0;
+  for (const el of document.querySelectorAll("button, a.btn, input, select, nav a, .locale-switch a")) {
+    const box = el.getBoundingClientRect();
+    if (box.width === 0 && box.height === 0) continue;  // not rendered (hidden)
+    checked += 1;
+    if (box.height < 44 || box.width < 44) small.push(`${el.tagName}#${el.id} ${box.width}x${box.height}`);
+  }
+  return {small, checked};
+}"""
+
+
+@pytest.mark.parametrize("username", list(ROLE_OF))
+def test_every_page_fits_1280x800_with_touch_sized_controls(page: Any, login: Login, username: str) -> None:
+    """Touch screens at the bedside: every control at least 44x44 CSS px (WCAG 2.5.5), no sideways scrolling."""
+    role = ROLE_OF[username]
+    login(page, username)
+    for screen in (s for s in SCREENS if s.role is role):
+        page.goto(screen.path)
+        page.wait_for_load_state("networkidle")
+        targets = page.evaluate(SMALL_TARGETS_JS)
+        assert targets["small"] == [], screen.path
+        assert targets["checked"] >= 4, screen.path  # menu, locale switch, logout at least
+        assert page.evaluate("document.documentElement.scrollWidth") <= 1280, screen.path

@@ -24,8 +24,9 @@
     }
     list.replaceChildren(...state.cycles.map((cycle) => choice(
       IV.label("cycle_kind", cycle.kind),
-      IV.t("check.cycle_ref", { id: IV.shortId(cycle.id) }) + " · " +
-        (cycle.stages || []).map((s) => IV.label("stage", s)).join(" → "),
+      [IV.t("check.cycle_ref", { id: IV.shortId(cycle.id) }),
+        cycle.opened_at ? IV.t("check.opened", { time: IV.fmtDateTime(cycle.opened_at, true) }) : null,
+        (cycle.stages || []).map((s) => IV.label("stage", s)).join(" → ")].filter(Boolean).join(" · "),
       state.cycle && state.cycle.id === cycle.id,
       () => selectCycle(cycle),
       { cycleId: cycle.id })));
