@@ -52,7 +52,7 @@ def test_cli_export_verify_roundtrip_and_tamper(
         assert res.exit_code == 0, res.output
         assert _last_json(res.output)["entries"] == 13
     lines = out.read_text().splitlines()
-    tampered = [line.replace('\\"n\\":4', '\\"n\\":40') if '"index":4,' in line else line for line in lines]
+    tampered = [line.replace('"n":4', '"n":40') if '"index":4,' in line else line for line in lines]
     assert tampered != lines
     bad = tmp_path / "bad.jsonl"
     bad.write_text("\n".join(tampered) + "\n")

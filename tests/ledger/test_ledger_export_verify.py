@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import rfc8785
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy.orm import Session
 
@@ -57,11 +58,10 @@ def _entry(records: list[dict[str, Any]], index: int) -> dict[str, Any]:
 
 
 def _rewrite(entry: dict[str, Any], change: Any, *, rehash: bool) -> None:
-    doc = json.loads(entry["canonical"])
-    change(doc)
-    entry["canonical"] = json.dumps(doc, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    """Edit an exported entry like an attacker would; ``rehash`` also fixes up its listed leaf hash."""
+    change(entry["entry"])
     if rehash:
-        entry["leaf_hash"] = base64.b64encode(leaf_hash(entry["canonical"].encode())).decode()
+        entry["leaf_hash"] = base64.b64encode(leaf_hash(rfc8785.dumps(entry["entry"]))).decode()
 
 
 def test_full_export_verifies_twice(ledger: Session, tmp_path: Path, signer: CheckpointSigner) -> None:
@@ -220,3 +220,15 @@ def test_offline_verifier_imports_no_database_code() -> None:
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_export_reformatted_by_another_tool_still_verifies(
+    ledger: Session, tmp_path: Path, signer: CheckpointSigner
+) -> None:
+    """Key order and spacing of the lines are not what is signed; the leaf content is."""
+    path = _export(ledger, tmp_path / "e.jsonl")
+    records = _records(path)
+    reformatted = tmp_path / "reformatted.jsonl"
+    reformatted.write_text("".join(json.dumps(r, sort_keys=True, indent=None) + "\n" for r in records))
+    assert reformatted.read_text() != path.read_text()
+    assert verify_export(reformatted, signer.public_key).entries == 30

@@ -151,9 +151,8 @@ def export_jsonl(
     count = 0
     between = (lambda: end_read_transaction(session)) if release_between_batches else None
     for index, _rec, canonical, lh in repository.iter_entry_rows(session, first, last, between_batches=between):
-        out.write(f'{{"type":"entry","index":{index},"leaf_hash":"{_b64(lh)}","canonical":')
-        out.write(json.dumps(canonical, ensure_ascii=False))
-        out.write("}\n")
+        # The stored canonical text goes in verbatim: it is valid JSON and exactly what the leaf hash covers.
+        out.write(f'{{"type":"entry","index":{index},"leaf_hash":"{_b64(lh)}","entry":{canonical}}}\n')
         count += 1
     _line(out, {"type": "end", "entries": count})
     return ExportSummary(first, last, size, int(anchor.id), count)

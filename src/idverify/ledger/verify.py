@@ -13,8 +13,9 @@ Export format (JSON Lines, written by :mod:`idverify.ledger.export`), in this or
    start at 0 the complete-subtree hashes left of ``start`` (so the range's own root can be recomputed), a
    consistency proof from ``end`` to the anchor when ``end < tree_size``, and inclusion proofs of the first and
    last entry.
-4. ``{"type": "entry", "index", "leaf_hash", "canonical"}`` per entry, ``canonical`` being the exact RFC 8785 bytes
-   the leaf hash covers (``{"v", "index", "recorded_at", "event"}``).
+4. ``{"type": "entry", "index", "leaf_hash", "entry"}`` per entry, ``entry`` being the leaf document
+   ``{"event", "index", "recorded_at", "v"}`` written as its exact RFC 8785 bytes — the bytes the leaf hash covers
+   (a tool that re-serialises the line does no harm: the verifier re-canonicalises what it cannot slice).
 5. ``{"type": "end", "entries": n}``.
 
 What is checked, first failure reported with the entry index where one can be named: the header's key equals the
@@ -30,11 +31,14 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import rfc8785
 
 from idverify.ledger.checkpoint import CheckpointError, SignedCheckpoint, open_checkpoint, parse_public_key
 from idverify.ledger.merkle import (
@@ -95,9 +99,24 @@ def _b64(value: Any, what: str, line: int) -> bytes:
         raise ExportInvalid(f"{what} is not base64", line=line) from None
 
 
+# Fast path for the line shape our writer produces: the leaf's canonical bytes are sliced out of the line and
+# hashed as they are. Anything else (a line re-serialised by another tool, or tampered) is parsed and
+# re-canonicalised (RFC 8785), so the fast path changes the speed, never the verdict.
+_ENTRY_LINE = re.compile(
+    rb'\{"type":"entry","index":(\d+),"leaf_hash":"([A-Za-z0-9+/=]{44})","entry":(\{"event":.*\})\}\r?\n?\Z'
+)
+_LEAF_TAIL = re.compile(rb',"index":(\d+),"recorded_at":"([0-9T:.Z-]{27})","v":1\}\Z')
+
+
 def _lines(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    match_entry = _ENTRY_LINE.match
     with path.open("rb") as fh:
         for number, raw in enumerate(fh, start=1):
+            m = match_entry(raw)
+            if m is not None:
+                yield number, {"type": "entry", "index": int(m.group(1)), "leaf_hash": m.group(2).decode(),
+                               "canonical": m.group(3)}
+                continue
             if not raw.strip():
                 continue
             try:
@@ -106,6 +125,11 @@ def _lines(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
                 raise ExportInvalid(f"line {number} is not JSON", line=number) from None
             if not isinstance(obj, dict) or not isinstance(obj.get("type"), str):
                 raise ExportInvalid(f"line {number} has no record type", line=number)
+            if obj["type"] == "entry":
+                try:
+                    obj["canonical"] = bytes(rfc8785.dumps(obj.get("entry")))
+                except (rfc8785.CanonicalizationError, ValueError, TypeError):
+                    raise ExportInvalid(f"line {number}: the entry cannot be canonicalised", line=number) from None
             yield number, obj
 
 
@@ -231,7 +255,6 @@ class _Run:
         previous = ""
         frontier = self.frontier
         b64encode = base64.b64encode
-        loads = json.loads
         while self.obj["type"] == "entry":
             obj, line = self.obj, self.line
             index = obj.get("index")
@@ -244,17 +267,14 @@ class _Run:
                 raise ExportInvalid(
                     f"entry {expected}: expected here, found entry {index!r} ({what})", index=expected, line=line
                 )
-            canonical = obj.get("canonical")
-            if not isinstance(canonical, str):
-                raise ExportInvalid(f"entry {index}: no canonical content", index=index, line=line)
-            data = canonical.encode()
-            lh = leaf_hash(data)
+            canonical: bytes = obj["canonical"]
+            lh = leaf_hash(canonical)
             listed = obj.get("leaf_hash")
             if b64encode(lh).decode() != listed:
                 raise ExportInvalid(
                     f"entry {index}: content does not match its leaf hash (changed)", index=index, line=line
                 )
-            recorded = _leaf_time(loads, data, index, line)
+            recorded = _leaf_time(canonical, index, line)
             if recorded < previous:
                 raise ExportInvalid(
                     f"entry {index}: recorded before the entry preceding it (back-dated)", index=index, line=line
@@ -309,18 +329,28 @@ class _Run:
         self.result.root_hash = base64.b64encode(anchor.root_hash).decode()
 
 
-def _leaf_time(loads: Any, data: bytes, index: int, line: int) -> str:
-    """The leaf's ``recorded_at`` after checking it is a well-formed leaf for ``index``."""
-    try:
-        doc = loads(data)
-        claimed, recorded = doc["index"], doc["recorded_at"]
-        if not isinstance(recorded, str) or len(recorded) != 27 or not isinstance(doc["event"], dict):
-            raise ValueError
-    except (ValueError, KeyError, TypeError):
-        raise ExportInvalid(f"entry {index}: content is not a ledger leaf", index=index, line=line) from None
+def _leaf_time(canonical: bytes, index: int, line: int) -> str:
+    """The leaf's ``recorded_at`` after checking it is a well-formed leaf for ``index``.
+
+    RFC 8785 sorts keys, so a leaf ends with its top-level ``index``, ``recorded_at`` and ``v``: reading that tail
+    avoids parsing every event. Anything unusual gets the full parse.
+    """
+    tail = canonical.rfind(b',"index":')
+    m = _LEAF_TAIL.match(canonical, tail) if tail > 0 else None
+    if m is not None:
+        claimed: Any = int(m.group(1))
+        recorded: Any = m.group(2).decode()
+    else:
+        try:
+            doc = json.loads(canonical)
+            claimed, recorded = doc["index"], doc["recorded_at"]
+            if not isinstance(recorded, str) or len(recorded) != 27 or not isinstance(doc["event"], dict):
+                raise ValueError
+        except (ValueError, KeyError, TypeError):
+            raise ExportInvalid(f"entry {index}: content is not a ledger leaf", index=index, line=line) from None
     if claimed != index:
         raise ExportInvalid(f"entry {index}: content claims index {claimed!r} (moved)", index=index, line=line)
-    return recorded
+    return str(recorded)
 
 
 def _time_text(cp: SignedCheckpoint) -> str:
