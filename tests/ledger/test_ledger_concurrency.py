@@ -108,3 +108,45 @@ def test_postgres_triggers_refuse_update_delete_truncate(postgres_url: str, make
             assert service.verify_stored_tree(session).ok
     finally:
         engine.dispose()
+
+
+@pytest.mark.postgres
+def test_postgres_grant_model_from_the_readme(postgres_url: str, make_event: EventFactory) -> None:
+    """The application role of README.md can append and read, but not rewrite or disarm the ledger."""
+    import uuid
+
+    from sqlalchemy.orm import Session
+
+    role = f"ledger_app_{uuid.uuid4().hex[:8]}"
+    engine = make_engine(postgres_url)
+    tables = "ledger_entries, ledger_nodes, ledger_checkpoints"
+    try:
+        with engine.begin() as conn:
+            schema = conn.execute(text("SELECT current_schema()")).scalar_one()
+            conn.execute(text(f"CREATE ROLE {role} NOLOGIN"))
+            conn.execute(text(f'GRANT USAGE ON SCHEMA "{schema}" TO {role}'))
+            conn.execute(text(f"GRANT SELECT, INSERT ON {tables} TO {role}"))
+            conn.execute(text(f"GRANT USAGE ON SEQUENCE ledger_checkpoints_id_seq TO {role}"))
+        with engine.connect() as conn:
+            conn.execute(text(f"SET ROLE {role}"))
+            with Session(bind=conn) as session:
+                entry = service.append(session, make_event(0))
+                session.commit()
+                assert entry.index == 0
+            for sql in (
+                "UPDATE ledger_entries SET event_type = 'x'",
+                "DELETE FROM ledger_checkpoints",
+                "ALTER TABLE ledger_entries DISABLE TRIGGER ALL",
+                "DROP TRIGGER ledger_entries_append_only ON ledger_entries",
+            ):
+                with pytest.raises(DatabaseError, match=r"permission denied|must be owner"):
+                    conn.execute(text(sql))
+                conn.rollback()
+                conn.execute(text(f"SET ROLE {role}"))
+            conn.execute(text("RESET ROLE"))
+            conn.commit()
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text(f"DROP OWNED BY {role}"))
+            conn.execute(text(f"DROP ROLE IF EXISTS {role}"))
+        engine.dispose()
