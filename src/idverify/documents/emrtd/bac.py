@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hmac
 from dataclasses import dataclass
+from typing import Literal
 
 from idverify.documents.emrtd import crypto
 from idverify.documents.mrz import BacKeys
@@ -41,7 +42,8 @@ class DocumentKeys:
 class SessionKeys:
     ks_enc: bytes
     ks_mac: bytes
-    ssc: int  # 8-byte send sequence counter as an integer
+    ssc: int  # send sequence counter as an integer (8 bytes for 3DES, 16 for AES)
+    cipher: Literal["3des", "aes"] = "3des"
 
 
 def authentication_cryptogram(keys: DocumentKeys, rnd_ic: bytes, rnd_ifd: bytes, k_ifd: bytes) -> bytes:
