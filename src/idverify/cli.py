@@ -199,3 +199,6 @@ bench_app.command("ledger")(_ledger_cli.bench_ledger)
 from idverify.devices import pcsc_bench as _pcsc_bench  # noqa: E402  bench emrtd
 
 bench_app.command("emrtd")(_pcsc_bench.bench_emrtd)
+from idverify.bench import fingerprint as _bench_fingerprint  # noqa: E402  bench fingerprint
+
+bench_app.command("fingerprint")(_bench_fingerprint.bench_fingerprint)

@@ -40,6 +40,8 @@ MU2, TAU2 = math.pi / 12.0, -30.0
 MU3, TAU3 = math.pi / 12.0, -30.0
 MIN_NP, MAX_NP = 4, 12
 MU_P, TAU_P = 20.0, 2.0 / 5.0
+UNIQUE = True
+MAX_NR = 1000  # pairs relaxed; the paper relaxes min(nA, nB)
 
 _TWO_PI = 2.0 * math.pi
 
@@ -57,11 +59,7 @@ def _popcount(typingctx, x):  # type: ignore[no-untyped-def]  # pragma: no cover
 @njit(cache=True, inline="always")
 def _dphi(a: float, b: float) -> float:  # pragma: no cover - compiled
     d = a - b
-    while d < -math.pi:
-        d += _TWO_PI
-    while d >= math.pi:
-        d -= _TWO_PI
-    return d
+    return d - _TWO_PI * math.floor((d + math.pi) / _TWO_PI)
 
 
 @njit(cache=True)
@@ -201,22 +199,34 @@ def lssr_score(  # noqa: PLR0915 - one compiled loop nest
     if na == 0 or nb == 0:
         return 0.0
     flat = sim.ravel()
-    n_r = min(na, nb)
-    order = np.argsort(-flat)[:n_r]
+    n_r = min(na, nb, MAX_NR)
+    nz = np.nonzero(flat > 0.0)[0]
+    order = nz[np.argsort(-flat[nz])]
     pi = np.empty(n_r, dtype=np.int64)
     pj = np.empty(n_r, dtype=np.int64)
     lam0 = np.empty(n_r, dtype=np.float64)
+    used_a = np.zeros(na, dtype=np.bool_)
+    used_b = np.zeros(nb, dtype=np.bool_)
     k = 0
     for o in order:
-        if flat[o] <= 0.0:
+        if flat[o] <= 0.0 or k >= n_r:
             break
-        pi[k] = o // nb
-        pj[k] = o % nb
+        i = o // nb
+        j = o % nb
+        if UNIQUE and (used_a[i] or used_b[j]):
+            continue
+        used_a[i] = True
+        used_b[j] = True
+        pi[k] = i
+        pj[k] = j
         lam0[k] = flat[o]
         k += 1
     n_r = k
     if n_r < 2:
         return 0.0
+    pi = pi[:n_r]
+    pj = pj[:n_r]
+    lam0 = lam0[:n_r]
     rho = np.zeros((n_r, n_r), dtype=np.float64)
     for p in range(n_r):
         a1, b1 = pi[p], pj[p]

