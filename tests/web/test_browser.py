@@ -354,3 +354,116 @@ def test_every_page_fits_1280x800_with_touch_sized_controls(page: Any, login: Lo
         assert targets["small"] == [], screen.path
         assert targets["checked"] >= 4, screen.path  # menu, locale switch, logout at least
         assert page.evaluate("document.documentElement.scrollWidth") <= 1280, screen.path
+
+
+def _wait_until(page: Any, expression: str, timeout_s: float = 10) -> None:
+    """Poll a JS expression with ``page.evaluate`` (``wait_for_function`` needs eval, which the CSP forbids)."""
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while not page.evaluate(expression):
+        assert time.monotonic() < deadline, f"timed out waiting for {expression}"
+        page.wait_for_timeout(100)
+
+
+def _run_check(page: Any, live_daemon: LiveDaemon, outcome: dict[str, Any]) -> Any:
+    page.route("**/api/v1/cycles/*/checks", lambda route: route.fulfill(status=201, json={"verification": outcome}))
+    page.locator(f"#cycles button[data-cycle-id='{live_daemon.cycles['fet']}']").click()
+    page.click("#start-check")
+    result = page.locator("#result .result")
+    expect(result).to_have_attribute("data-decision", outcome["decision"])
+    return result
+
+
+def test_nurse_override_needs_a_second_staff_member(page: Any, login: Login, live_daemon: LiveDaemon) -> None:
+    """The two-person override under a REJECT, against the override API contract (page-level fixture): reason,
+    witness credentials in the JSON body only, the API's refusal shown, then the recorded override."""
+    witness_password = live_daemon.passwords["nurse2"]
+    calls: list[dict[str, Any]] = []
+
+    def override_api(route: Route) -> None:
+        body = json.loads(route.request.post_data or "{}")
+        calls.append({"body": body, "url": route.request.url, "csrf": route.request.headers.get("x-csrf-token")})
+        if body["witness_username"] == "nurse1":
+            route.fulfill(status=403, json={"error": {"code": "witness_same_person", "message": "x", "details": None}})
+        else:
+            route.fulfill(status=201, json={"id": "o-1", "verification_id": "v-reject",
+                                            "reason_code": body["reason_code"], "requested_by": "s-1",
+                                            "witness_id": "s-2", "created_at": "2026-11-23T10:00:00Z"})
+
+    page.route("**/api/v1/verifications/*/override", override_api)
+    login(page, "nurse1")
+    result = _run_check(page, live_daemon, OUTCOMES["reject"])
+    form = page.locator("#override-form")
+    expect(form).to_be_hidden()
+    page.click("#override-open")
+    expect(form).to_be_visible()
+    page.select_option("#override-reason", "worn_fingerprints")
+    # missing witness credentials: refused in the page, nothing sent
+    page.click("#override-form button[type=submit]")
+    expect(page.locator("#override-error .error-text")).to_have_text(EN["error.witness_required"])
+    assert calls == []
+    # the requesting nurse cannot witness her own override: the API's refusal is shown, the password cleared
+    page.fill("#override-witness", "nurse1")
+    page.fill("#override-witness-password", live_daemon.passwords["nurse1"])
+    page.click("#override-form button[type=submit]")
+    expect(page.locator("#override-error .error-text")).to_have_text(EN["error.witness_same_person"])
+    expect(page.locator("#override-witness-password")).to_have_value("")
+    screenshot(page, "nurse-override-refused")
+    page.fill("#override-witness", "nurse2")
+    page.fill("#override-witness-password", witness_password)
+    page.click("#override-form button[type=submit]")
+    done = page.locator("#override-done")
+    expect(done).to_contain_text(EN["override.done"])
+    expect(done).to_contain_text(EN["override_reason.worn_fingerprints"])
+    expect(result).to_have_attribute("data-overridden", "true")
+    expect(page.locator("#override-form")).to_have_count(0)
+    assert len(calls) == 2
+    assert calls[1]["body"] == {"reason_code": "worn_fingerprints", "witness_username": "nurse2",
+                                "witness_password": witness_password}
+    assert calls[1]["url"].endswith("/api/v1/verifications/v-reject/override") and calls[1]["csrf"]
+    assert witness_password not in page.content()
+    screenshot(page, "nurse-override-recorded")
+
+
+def test_accepted_checks_offer_no_override(page: Any, login: Login, live_daemon: LiveDaemon) -> None:
+    login(page, "nurse1")
+    _run_check(page, live_daemon, OUTCOMES["accept"])
+    expect(page.locator("#override-open")).to_have_count(0)
+
+
+def test_camera_preview_shows_the_daemons_frames(page: Any, login: Login) -> None:
+    """Frames come from the daemon's preview endpoint (answered here by a page-level fixture with a real JPEG);
+    when it fails the placeholder stays."""
+    import cv2
+    import numpy as np
+
+    frame = np.zeros((240, 320, 3), np.uint8)
+    cv2.rectangle(frame, (100, 60), (220, 180), (40, 160, 40), -1)
+    ok, jpeg = cv2.imencode(".jpg", frame)
+    assert ok
+    served: list[str] = []
+
+    def preview(route: Route) -> None:
+        served.append(route.request.url)
+        route.fulfill(status=200, body=jpeg.tobytes(), headers={"Content-Type": "image/jpeg"})
+
+    page.route("**/api/v1/devices/camera/preview.jpg", preview)
+    login(page, "nurse1")
+    camera = page.locator("#camera-frame")
+    expect(camera).to_have_attribute("data-live", "true")
+    img = page.locator("#camera-frame img.camera-img")
+    expect(img).to_be_visible()
+    _wait_until(page, "document.querySelector('#camera-frame img').naturalWidth === 320")
+    expect(page.locator("#camera-frame .muted")).to_be_hidden()
+    _wait_until(page, "document.querySelector('#camera-frame img').src.startsWith('blob:')")
+    first_src = page.get_attribute("#camera-frame img", "src")
+    _wait_until(page, f"document.querySelector('#camera-frame img').src !== {json.dumps(first_src)}")
+    assert len(served) >= 2  # it keeps polling: a new frame replaced the first
+    screenshot(page, "nurse-camera-live")
+    page.unroute("**/api/v1/devices/camera/preview.jpg")
+    page.route("**/api/v1/devices/camera/preview.jpg", lambda route: route.fulfill(status=503, json={"error": {
+        "code": "device_unavailable", "message": "camera not answering", "details": None}}))
+    expect(camera).to_have_attribute("data-live", "false")
+    expect(page.locator("#camera-frame .muted")).to_have_text(EN["check.camera_unavailable"])
+    expect(img).to_be_hidden()

@@ -1,4 +1,5 @@
-/* Nurse stage check: pick an open cycle and one of its stages, run the check through the API, show the result.
+/* Nurse stage check: pick an open cycle and one of its stages, run the check through the API, show the result
+ * (and, for REJECT/RETRY, the two-person override).
  *
  * API contract: GET /api/v1/cycles?status=open -> {items: [{id, kind, couple_id, stages: [...], status}]};
  * POST /api/v1/cycles/{id}/checks {stage} -> {verification: {id, decision, reasons, factors}}.
@@ -79,7 +80,8 @@
     try {
       const body = await IV.api("POST", "/cycles/" + encodeURIComponent(state.cycle.id) + "/checks",
         { stage: state.stage });
-      IV.renderResult(result, body.verification, body.images);
+      const box = IV.renderResult(result, body.verification, body.images);
+      IV.attachOverride(box, body.verification);
       document.getElementById("check-stage").hidden = true; // the result takes the camera's place
       document.getElementById("next-patient").hidden = false;
       document.getElementById("next-patient").focus();

@@ -1,0 +1,54 @@
+/* Live camera preview for the nurse: polls the daemon's latest frame (GET /api/v1/devices/camera/preview.jpg) a few
+ * times a second into an <img>. The camera is attached to the daemon, not to the browser, so there is no
+ * getUserMedia here. When the camera is missing or fails, the placeholder text stays and polling slows down;
+ * polling pauses while the tab is hidden. Frames are shown only, never stored by the page. */
+(function () {
+  "use strict";
+  const IV = window.IV;
+  const URL_PATH = "/api/v1/devices/camera/preview.jpg";
+  const FAST_MS = 400;
+  const SLOW_MS = 3000;
+
+  function start(frame) {
+    const img = IV.el("img", { class: "camera-img", alt: "", hidden: true }) /* the frame div is the labelled image */;
+    frame.append(img);
+    const placeholder = frame.querySelector(".muted");
+    let objectUrl = null;
+    let timer = null;
+
+    function schedule(ms) {
+      window.clearTimeout(timer);
+      if (!document.hidden) timer = window.setTimeout(tick, ms);
+    }
+
+    async function tick() {
+      try {
+        const response = await fetch(URL_PATH, { cache: "no-store", credentials: "same-origin" });
+        if (!response.ok || !(response.headers.get("content-type") || "").startsWith("image/")) {
+          throw new Error("no frame");
+        }
+        const next = URL.createObjectURL(await response.blob());
+        img.src = next;
+        if (objectUrl) URL.revokeObjectURL(objectUrl);
+        objectUrl = next;
+        img.hidden = false;
+        if (placeholder) placeholder.hidden = true;
+        frame.dataset.live = "true";
+        schedule(FAST_MS);
+      } catch (err) {
+        img.hidden = true;
+        if (placeholder) placeholder.hidden = false;
+        frame.dataset.live = "false";
+        schedule(SLOW_MS);
+      }
+    }
+
+    document.addEventListener("visibilitychange", () => (document.hidden ? window.clearTimeout(timer) : schedule(0)));
+    tick();
+  }
+
+  document.addEventListener("DOMContentLoaded", () => {
+    const frame = document.getElementById("camera-frame");
+    if (frame) start(frame);
+  });
+})();
