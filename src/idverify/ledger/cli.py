@@ -6,6 +6,8 @@ stay inside the functions so ``idverify --help`` is instant; ``audit verify`` im
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -47,6 +49,22 @@ def _fail(exc: IdverifyError, as_json: bool) -> NoReturn:
     fail(exc, as_json=as_json)
 
 
+@contextmanager
+def _database(as_json: bool) -> Iterator[None]:
+    """Turn expected failures — and a database that is down or not migrated — into the SPEC error output."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from idverify.errors import DatabaseNotMigrated
+
+    try:
+        yield
+    except IdverifyError as exc:
+        _fail(exc, as_json)
+    except SQLAlchemyError as exc:
+        _fail(DatabaseNotMigrated(f"the database is unreachable or lacks the ledger tables ({type(exc).__name__}); "
+                                  "run `idverify db upgrade`"), as_json)
+
+
 def audit_export(
     out: Annotated[Path, typer.Option("--out", help="File to write.")],
     from_: Annotated[str | None, typer.Option("--from", help="First day (YYYY-MM-DD, UTC) or timestamp.")] = None,
@@ -66,33 +84,33 @@ def audit_export(
     settings = _settings()
     engine = make_engine(settings.resolved_database_url)
     try:
-        if fmt not in {"jsonl", "csv", "fhir"}:
-            raise ValidationFailed("--format must be jsonl, csv or fhir")
-        start, end = _parse_when(from_, end=False), _parse_when(to, end=True)
-        with make_session_factory(engine)() as session:
-            # The export itself is an audited action, and a fresh checkpoint lets it cover everything so far.
-            service.append(session, {
-                "type": "export.created",
-                "occurred_at": utcnow().isoformat(),
-                "actor": {"staff_id": None, "role": "cli", "workstation": settings.workstation_id},
-                "subject": {},
-                "data": {"format": fmt, "from": from_, "to": to},
-            })
-            signer = CheckpointSigner.from_file(settings.resolved_signing_key_file)
-            checkpoint = service.create_checkpoint(session, signer)
-            session.commit()
-            out.parent.mkdir(parents=True, exist_ok=True)
-            with out.open("w", encoding="utf-8", newline="") as fh:
-                if fmt == "jsonl":
-                    summary: dict[str, Any] = export_jsonl(session, fh, start=start, end=end,
-                                                           clinic=settings.clinic_name, checkpoint=checkpoint).as_dict()
-                else:
-                    first, last = resolve_range(session, int(checkpoint.tree_size), start, end)
-                    entries = repository.iter_entries(session, first, last)
-                    writer = write_csv if fmt == "csv" else write_fhir_ndjson
-                    summary = {"start": first, "end": last, "entries": writer(entries, fh)}
-    except IdverifyError as exc:
-        _fail(exc, as_json)
+        with _database(as_json):
+            if fmt not in {"jsonl", "csv", "fhir"}:
+                raise ValidationFailed("--format must be jsonl, csv or fhir")
+            start, end = _parse_when(from_, end=False), _parse_when(to, end=True)
+            with make_session_factory(engine)() as session:
+                # The export itself is an audited action, and a fresh checkpoint lets it cover everything so far.
+                service.append(session, {
+                    "type": "export.created",
+                    "occurred_at": utcnow().isoformat(),
+                    "actor": {"staff_id": None, "role": "cli", "workstation": settings.workstation_id},
+                    "subject": {},
+                    "data": {"format": fmt, "from": from_, "to": to},
+                })
+                signer = CheckpointSigner.from_file(settings.resolved_signing_key_file)
+                checkpoint = service.create_checkpoint(session, signer)
+                session.commit()
+                out.parent.mkdir(parents=True, exist_ok=True)
+                with out.open("w", encoding="utf-8", newline="") as fh:
+                    if fmt == "jsonl":
+                        written = export_jsonl(session, fh, start=start, end=end, clinic=settings.clinic_name,
+                                               checkpoint=checkpoint)
+                        summary: dict[str, Any] = written.as_dict()
+                    else:
+                        first, last = resolve_range(session, int(checkpoint.tree_size), start, end)
+                        entries = repository.iter_entries(session, first, last)
+                        writer = write_csv if fmt == "csv" else write_fhir_ndjson
+                        summary = {"start": first, "end": last, "entries": writer(entries, fh)}
     finally:
         engine.dispose()
     summary |= {"out": str(out), "format": fmt}
@@ -157,13 +175,12 @@ def audit_checkpoint(
     settings = _settings()
     engine = make_engine(settings.resolved_database_url)
     try:
-        with make_session_factory(engine)() as session:
-            cp = service.create_checkpoint(session, CheckpointSigner.from_file(settings.resolved_signing_key_file))
+        with _database(as_json), make_session_factory(engine)() as session:
+            signer = CheckpointSigner.from_file(settings.resolved_signing_key_file)
+            cp = service.create_checkpoint(session, signer)
             session.commit()
             note = cp.note
             size = int(cp.tree_size)
-    except IdverifyError as exc:
-        _fail(exc, as_json)
     finally:
         engine.dispose()
     if as_json:
@@ -183,7 +200,7 @@ def audit_check(
     settings = _settings()
     engine = make_engine(settings.resolved_database_url)
     try:
-        with make_session_factory(engine)() as session:
+        with _database(as_json), make_session_factory(engine)() as session:
             report = service.verify_stored_tree(session)
     finally:
         engine.dispose()
