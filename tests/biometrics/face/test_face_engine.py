@@ -70,3 +70,17 @@ def test_person_to_document_photo(engine: FaceEngine, face_dir: Path) -> None:
     thr = threshold_for("document", 0.001)
     assert engine.compare_to_document(live, same_chip) >= thr
     assert engine.compare_to_document(live, other_chip) < thr
+
+
+def test_engine_is_shared_and_thread_safe(engine: FaceEngine, face_dir: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from idverify.biometrics.face.engine import get_face_engine
+
+    assert get_face_engine() is engine
+    rgb = load_image(face_dir / OBAMA / "examples__obama-480p.jpg")
+    reference = engine.analyse(rgb).encoding
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        encodings = list(pool.map(lambda _: engine.analyse(rgb).encoding, range(3)))
+    for enc in encodings:
+        np.testing.assert_allclose(enc, reference, atol=1e-6)

@@ -8,12 +8,14 @@ Public interface::
     get_pad_engine() -> PadEngine
     PadEngine.check(image | [frames], challenge=None) -> PadResult
     HeadTurnChallenge.new() / .evaluate(landmark series) (idverify.biometrics.pad.challenge)
+    BlinkChallenge().evaluate(EAR series), blink_available() (idverify.biometrics.pad.blink; needs ai-edge-litert)
 """
 
 from __future__ import annotations
 
+from idverify.biometrics.pad.blink import BlinkChallenge, blink_available
 from idverify.biometrics.pad.challenge import ChallengeResult, HeadTurnChallenge
 from idverify.biometrics.pad.passive import PAD_ALGORITHM_VERSION, PadEngine, PadResult, get_pad_engine
 
-__all__ = ["PAD_ALGORITHM_VERSION", "ChallengeResult", "HeadTurnChallenge", "PadEngine", "PadResult",
-           "get_pad_engine"]
+__all__ = ["PAD_ALGORITHM_VERSION", "BlinkChallenge", "ChallengeResult", "HeadTurnChallenge", "PadEngine",
+           "PadResult", "blink_available", "get_pad_engine"]

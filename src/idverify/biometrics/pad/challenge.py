@@ -9,9 +9,9 @@ midpoint, in inter-eye distances; about 0.35 ≈ 20° of head turn) must start n
 their left moves the nose towards the image's right in a non-mirrored camera frame (``mirrored=True`` when the
 frames come from a mirrored preview).
 
-What it does not do: detect blinks. Eye-openness needs eyelid landmarks (face mesh / iris models), which are not
-wired in yet; a static photo fails this challenge, but a video replay of a person turning their head on cue, or a
-3-D mask, can pass it — the passive model and the nurse's presence are the other layers.
+Limits: a static photo fails this challenge, but a video replay of a person turning their head on cue, or a 3-D
+mask, can pass it — the passive model, the blink challenge (:mod:`idverify.biometrics.pad.blink`) and the nurse's
+presence are the other layers.
 """
 
 from __future__ import annotations

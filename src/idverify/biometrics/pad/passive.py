@@ -29,6 +29,7 @@ from numpy.typing import NDArray
 from idverify.biometrics.face.detect import Detection, FaceDetector
 from idverify.biometrics.face.image import RGBImage, as_rgb_array
 from idverify.biometrics.models_path import model_file
+from idverify.biometrics.pad.blink import BlinkChallenge
 from idverify.biometrics.pad.challenge import ChallengeResult, HeadTurnChallenge
 from idverify.errors import BiometricError
 
@@ -128,12 +129,13 @@ class PadEngine:
         return float(np.mean(probs))
 
     def check(self, frames: ImageInput | Sequence[ImageInput], *,
-              challenge: HeadTurnChallenge | None = None,
+              challenge: HeadTurnChallenge | BlinkChallenge | None = None,
               threshold: float = LIVE_THRESHOLD) -> PadResult:
-        """Liveness of one image or a series of frames (optionally judged against a head-turn challenge).
+        """Liveness of one image or a series of frames, optionally judged against an active challenge.
 
-        With a challenge, the passive score uses the frames where the patient faces the camera (the models were
-        trained on near-frontal faces). Raises :class:`BiometricError` when no frame holds exactly one face.
+        With a head-turn challenge the passive score uses the frames where the patient faces the camera (the models
+        were trained on near-frontal faces); a blink challenge measures the eye aspect ratio in every frame.
+        Raises :class:`BiometricError` when no frame holds exactly one face.
         """
         items: list[ImageInput] = list(frames) if isinstance(frames, list | tuple) else [frames]  # type: ignore[list-item]
         if not items:
@@ -147,7 +149,12 @@ class PadEngine:
             raise BiometricError("no single face found for the liveness check — only the patient should be in view, "
                                  "facing the camera", code="biometric_quality", details={"reason": "no_face"})
         active = None
-        if challenge is not None:
+        if isinstance(challenge, BlinkChallenge):
+            from idverify.biometrics.pad.blink import get_eye_landmarker
+
+            marker = get_eye_landmarker()
+            active = challenge.evaluate([None if d is None else marker.eye_aspect_ratio(rgb, d) for rgb, d in dets])
+        elif challenge is not None:
             active = challenge.evaluate([None if d is None else d.landmarks for _, d in dets])
             frontal = [(rgb, d) for rgb, d in usable if _is_frontal(d)]
             usable = frontal or usable
