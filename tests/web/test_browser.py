@@ -106,9 +106,28 @@ def test_admin_creates_and_disables_a_staff_account(page: Any, login: Login, liv
     expect(row).to_contain_text(display_name)
     expect(row).to_contain_text(EN["role.nurse"])
     expect(row).to_contain_text(EN["staff.active"])
-    # the new account works ...
+    # edit: new display name, role and password (reset by the administrator)
+    new_password = "reset-pass-0815x"
+    live_daemon.private_strings.add(new_password)
+    row.locator("button[data-action='edit']").click()
+    edit = page.locator("#edit-form")
+    expect(edit).to_be_visible()
+    expect(page.locator("#staff-form")).to_be_hidden()
+    expect(page.locator("#edit-display-name")).to_have_value(display_name)
+    page.fill("#edit-display-name", "王护士 (ward 2)")
+    page.select_option("#edit-role", "inspector")
+    page.fill("#edit-password", new_password)
+    screenshot(page, "admin-staff-edit")
+    edit.locator("button[type=submit]").click()
+    expect(page.locator("#staff-form-ok")).to_have_text(EN["staff.saved"].format(username="nurse9"))
+    expect(row).to_contain_text("王护士 (ward 2)")
+    expect(row).to_contain_text(EN["role.inspector"])
+    # the account works with the new password only, in its new role ...
     with httpx.Client(base_url=live_daemon.base_url) as api:
-        assert api.post("/api/v1/auth/login", json={"username": "nurse9", "password": password}).status_code == 200
+        assert api.post("/api/v1/auth/login", json={"username": "nurse9", "password": password}).status_code == 401
+        login_resp = api.post("/api/v1/auth/login", json={"username": "nurse9", "password": new_password})
+        assert login_resp.status_code == 200 and login_resp.json()["staff"]["role"] == "inspector"
+    password = new_password
     # ... until it is disabled (after a confirmation dialog)
     row.locator("button[data-action='disable']").click()
     expect(page.locator("#confirm-dialog")).to_be_visible()
@@ -118,8 +137,13 @@ def test_admin_creates_and_disables_a_staff_account(page: Any, login: Login, liv
     with httpx.Client(base_url=live_daemon.base_url) as api:
         resp = api.post("/api/v1/auth/login", json={"username": "nurse9", "password": password})
         assert resp.status_code == 401
-    # nobody can disable themselves from this page
-    expect(page.locator("#staff-table tr[data-username='itadmin'] button")).to_have_count(0)
+    # nobody can disable themselves, or change their own role, from this page
+    own = page.locator("#staff-table tr[data-username='itadmin']")
+    expect(own.locator("button[data-action='disable']")).to_have_count(0)
+    own.locator("button[data-action='edit']").click()
+    expect(page.locator("#edit-role")).to_be_disabled()
+    page.click("#edit-cancel")
+    expect(page.locator("#staff-form")).to_be_visible()
     screenshot(page, "admin-staff")
 
 
