@@ -188,6 +188,7 @@ finger_app.command("capture")(_devices_cli.finger_capture)
 from idverify.bench import face as _bench_face  # noqa: E402  bench face
 
 bench_app.command("face")(_bench_face.bench_face)
+bench_app.command("search")(_bench_face.bench_search)
 from idverify.ledger import cli as _ledger_cli  # noqa: E402  audit export/verify/checkpoint/check, bench ledger
 
 audit_app.command("export")(_ledger_cli.audit_export)

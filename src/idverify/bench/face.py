@@ -225,3 +225,37 @@ def bench_face(
         result.plot(plot)
     if as_json:
         emit_json(result.as_spec())
+
+
+def bench_search(
+    modality: Annotated[str, typer.Option(help="face or fingerprint.")] = "face",
+    gallery: Annotated[int, typer.Option(help="Number of synthetic templates in the gallery.")] = 100_000,
+    queries: Annotated[int, typer.Option(help="Number of timed queries.")] = 50,
+    seed: Annotated[int, typer.Option(help="Seed of the synthetic templates.")] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the SPEC JSON summary as the last line.")] = False,
+) -> None:
+    """1:N search speed over N synthetic templates (SPEC ``bench search``); each modality runs its own search."""
+    from rich.console import Console
+
+    from idverify.biometrics.face import search as face_search
+    from idverify.cli import emit_json, fail
+
+    runner: Callable[[int, int, int], dict[str, Any]]
+    if modality == "face":
+        runner = face_search.run_search_bench
+    elif modality == "fingerprint":
+        from idverify.biometrics.fingerprint import search as finger_search
+
+        runner = finger_search.run_search_bench
+    else:
+        fail(ValidationFailed("--modality must be face or fingerprint"), as_json=as_json)
+    if gallery < 1 or queries < 1:
+        fail(ValidationFailed("--gallery and --queries must be positive"), as_json=as_json)
+    with Console(stderr=True).status(f"building {gallery:,} synthetic {modality} templates and searching…"):
+        out = runner(gallery, queries, seed)
+    summary = {"modality": modality, **out, "gallery": gallery, "queries": queries}
+    if as_json:
+        emit_json(summary)
+    else:
+        Console().print(f"{modality} 1:N over {gallery:,} templates: median {summary['median_ms']} ms, "
+                        f"p95 {summary['p95_ms']} ms ({queries} queries)")

@@ -75,3 +75,19 @@ def test_small_run_against_the_peer(face_dir: Path, tmp_path: Path) -> None:
     ours = result.ours
     assert np.sort(np.asarray(ours.genuine))[1] > np.max(np.asarray(ours.impostor)[np.asarray(ours.impostor) > -1])
     assert spec["match_per_s"] > 0 and spec["extract_ms_median"] > 0
+
+
+def test_bench_search_cli_prints_spec_json() -> None:
+    from typer.testing import CliRunner
+
+    from idverify.cli import app
+
+    result = CliRunner().invoke(app, ["bench", "search", "--modality", "face", "--gallery", "2000",
+                                      "--queries", "5", "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    assert summary["modality"] == "face" and summary["gallery"] == 2000 and summary["queries"] == 5
+    assert summary["median_ms"] <= summary["p95_ms"]
+    bad = CliRunner().invoke(app, ["bench", "search", "--modality", "iris", "--json"])
+    assert bad.exit_code != 0
+    assert json.loads(bad.stdout.strip().splitlines()[-1])["error"]["code"] == "validation_error"
