@@ -11,7 +11,8 @@ device layer has unpacked them to 8-bit). Knows nothing of devices, patients or 
 5. enhancement with a bank of oriented, zero-mean Gabor filters, chosen per pixel by the local orientation;
 6. binarisation, Zhang–Suen thinning, crossing numbers, ridge tracing for direction, and removal of the
    classic false minutiae (spurs, short ridges, bridges, broken ridges, clusters, border);
-7. image quality 0..100 = foreground coherence × spectral clarity, damped for small contact areas.
+7. image quality 0..100 = foreground coherence × spectral clarity, damped for low ridge contrast (blur, light
+   pressure) and small contact areas.
 """
 
 from __future__ import annotations
@@ -92,9 +93,9 @@ def analyse(image: NDArray[Any], dpi: int = TEMPLATE_DPI, *, enhance: bool = Tru
     f = img.astype(np.float32)
     norm = _normalise(f)
     orient, coh = _orientation(norm)
-    mask = _segment(f)
+    mask, contrast = _segment(f)
     period, period_field, clarity = _frequency(norm, mask)
-    quality = _quality(mask, coh, clarity)
+    quality = _quality(mask, coh, clarity, contrast)
     if enhance and mask.any():
         enh = _gabor(norm, orient, period)
         ridges = ((enh < 0) & (mask > 0)).astype(np.uint8)
@@ -146,10 +147,11 @@ def _orientation(norm: NDArray[np.float32]) -> tuple[NDArray[np.float32], NDArra
     return orient, coh.astype(np.float32)
 
 
-def _segment(f: NDArray[np.float32]) -> NDArray[np.uint8]:
+def _segment(f: NDArray[np.float32]) -> tuple[NDArray[np.uint8], float]:
     """Foreground = enough raw grey-level contrast with an oriented (ridge-like) gradient field around it.
 
-    Works on the raw image: the normalised one has amplified background noise everywhere.
+    Works on the raw image: the normalised one has amplified background noise everywhere. Also returns the
+    median local grey-level deviation over the foreground (ridge contrast; blur and low pressure lower it).
     """
     d = f - cv2.GaussianBlur(f, (0, 0), 6)
     std = np.sqrt(cv2.GaussianBlur(d * d, (0, 0), 10))
@@ -166,7 +168,7 @@ def _segment(f: NDArray[np.float32]) -> NDArray[np.uint8]:
     fg = cv2.morphologyEx(fg, cv2.MORPH_CLOSE, k)
     n, labels, stats, _ = cv2.connectedComponentsWithStats(fg, connectivity=8)
     if n <= 1:
-        return np.zeros_like(fg)
+        return np.zeros_like(fg), 0.0
     biggest = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
     fg = (labels == biggest).astype(np.uint8)
     # fill holes: everything not reachable from the border background
@@ -181,7 +183,8 @@ def _segment(f: NDArray[np.float32]) -> NDArray[np.uint8]:
     fg[-4:, :] = 0
     fg[:, :4] = 0
     fg[:, -4:] = 0
-    return np.asarray(fg, dtype=np.uint8)
+    contrast = float(np.median(std[fg > 0])) if fg.any() else 0.0
+    return np.asarray(fg, dtype=np.uint8), contrast
 
 
 _RADIUS_CACHE: dict[int, NDArray[np.float64]] = {}
@@ -226,7 +229,8 @@ def _frequency(norm: NDArray[np.float32], mask: NDArray[np.uint8]) -> tuple[floa
     return period, period_field, clarity
 
 
-def _quality(mask: NDArray[np.uint8], coh: NDArray[np.float32], clarity: NDArray[np.float32]) -> int:
+def _quality(mask: NDArray[np.uint8], coh: NDArray[np.float32], clarity: NDArray[np.float32],
+             contrast: float) -> int:
     area = int(mask.sum())
     if area == 0:
         return 0
@@ -234,7 +238,9 @@ def _quality(mask: NDArray[np.uint8], coh: NDArray[np.float32], clarity: NDArray
     inside = clarity > 0
     clar = float(clarity[inside].mean()) if inside.any() else 0.0
     area_factor = min(1.0, area / (160.0 * 160.0))
-    score = 100.0 * np.clip(ocl / 0.75, 0, 1) * np.clip(clar / 0.45, 0, 1) * (0.5 + 0.5 * area_factor)
+    contrast_factor = float(np.clip((contrast - 8.0) / 17.0, 0, 1))  # grey levels: 25+ is a crisp print
+    score = (100.0 * np.clip(ocl / 0.75, 0, 1) * np.clip(clar / 0.45, 0, 1) * (0.5 + 0.5 * area_factor)
+             * (0.4 + 0.6 * contrast_factor))
     return round(float(np.clip(score, 0, 100)))
 
 

@@ -106,7 +106,7 @@ class FingerprintTemplate:
 
     # -- own binary format -------------------------------------------------------------------------------------
     def to_bytes(self) -> bytes:
-        """Compact versioned bytes: 12-byte header, 8 bytes per minutia, CRC32 trailer (about 0.4 KB)."""
+        """Compact versioned bytes: 13-byte header, 8 bytes per minutia, CRC32 trailer (about 0.4 KB)."""
         n = len(self)
         if n > 0xFFFF:
             raise ValueError("too many minutiae")

@@ -1,0 +1,65 @@
+"""1:N search: the right finger comes first, add/remove by key, pre-filter path, synthetic speed bench."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from idverify.biometrics.fingerprint import FingerprintGallery, FingerprintTemplate
+from idverify.biometrics.fingerprint.search import perturbed, run_search_bench, signature, synthetic_template
+
+
+def test_search_returns_the_right_finger(db1_templates: dict[str, FingerprintTemplate]) -> None:
+    g = FingerprintGallery()
+    for f in range(101, 107):
+        g.add(f"finger-{f}", db1_templates[f"{f}_1"])
+    assert len(g) == 6
+    for f in range(101, 107):
+        for imp in (2, 3):
+            result = g.search(db1_templates[f"{f}_{imp}"], top_k=3)
+            assert result[0][0] == f"finger-{f}"
+            assert result[0][1] >= result[1][1] >= result[2][1]
+
+
+def test_add_replace_and_remove(db1_templates: dict[str, FingerprintTemplate]) -> None:
+    g = FingerprintGallery()
+    g.add("a", db1_templates["101_1"])
+    g.add("b", db1_templates["102_1"])
+    g.add("c", db1_templates["103_1"])
+    g.remove("a")
+    g.remove("missing")
+    assert "a" not in g and len(g) == 2
+    assert g.search(db1_templates["101_2"], top_k=5)[0][0] != "a"
+    g.add("b", db1_templates["101_1"])  # replacing keeps one entry per key
+    assert len(g) == 2
+    assert g.search(db1_templates["101_2"], top_k=1)[0][0] == "b"
+    assert FingerprintGallery().search(db1_templates["101_2"]) == []
+
+
+def test_prefilter_path_finds_the_mate_among_synthetic_distractors() -> None:
+    rng = np.random.default_rng(7)
+    g = FingerprintGallery(prefilter_k=20)
+    members = [synthetic_template(rng) for _ in range(300)]
+    for i, t in enumerate(members):
+        g.add(f"s{i}", t)
+    hits = sum(g.search(perturbed(members[i], rng), top_k=1)[0][0] == f"s{i}" for i in range(0, 300, 30))
+    assert hits >= 8  # of 10
+
+
+def test_signature_is_rotation_invariant_and_unit_length() -> None:
+    rng = np.random.default_rng(3)
+    t = synthetic_template(rng, n=40)
+    a = np.radians(40)
+    c, s = np.cos(a), np.sin(a)
+    xy = t.xy.astype(np.float64)
+    turned = FingerprintTemplate(np.stack([c * xy[:, 0] + s * xy[:, 1], -s * xy[:, 0] + c * xy[:, 1]], axis=1)
+                                 + 500, t.angle + a, t.kind, t.minutia_quality, width=t.width, height=t.height,
+                                 quality=t.quality)
+    assert abs(float(np.linalg.norm(signature(t))) - 1.0) < 1e-5
+    assert float(signature(t) @ signature(turned)) > 0.95
+
+
+def test_run_search_bench_shape() -> None:
+    out = run_search_bench(gallery=150, queries=4, seed=1)
+    assert out["queries"] == 4 and out["gallery"] == 150
+    assert out["median_ms"] is not None and out["p95_ms"] >= out["median_ms"] > 0
+    assert 0.0 <= out["rank1_hit_rate"] <= 1.0
