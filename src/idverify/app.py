@@ -18,11 +18,12 @@ from prometheus_client import CollectorRegistry
 from idverify import __version__, web
 from idverify.api.errors import install_error_handlers
 from idverify.api.middleware import BodyLimitMiddleware, RequestContextMiddleware
-from idverify.api.routes import auth, cycles, health, patients, staff, verifications
+from idverify.api.routes import admin, auth, checks, cycles, devices, health, patients, staff, verifications
 from idverify.config import Settings, load_settings
 from idverify.context import AppContext
 from idverify.store.db import check_migrated, make_engine, make_session_factory
 from idverify.store.keys import open_keys
+from idverify.subsystems import attach
 
 log = structlog.get_logger(__name__)
 API_PREFIX = "/api/v1"
@@ -33,6 +34,9 @@ OPENAPI_TAGS = [
     {"name": "patients", "description": "Patients, HIS import (HL7 v2, FHIR), consent and deletion (nurse)."},
     {"name": "cycles", "description": "Couples and treatment cycles with their stages."},
     {"name": "verifications", "description": "Stage-check results (nurse: own workstation; inspector: all)."},
+    {"name": "checks", "description": "Enrolment, stage checks and overrides (nurse)."},
+    {"name": "devices", "description": "This workstation's devices: health, document read, test captures."},
+    {"name": "configuration", "description": "Stage policies and webhook endpoints (it_admin)."},
     {"name": "health", "description": "Liveness, readiness and Prometheus metrics."},
 ]
 
@@ -44,8 +48,10 @@ def build_context(settings: Settings) -> AppContext:
     session_factory = make_session_factory(engine)
     with session_factory() as db:
         keys = open_keys(settings, db)
-    return AppContext(settings=settings, engine=engine, session_factory=session_factory, keys=keys,
-                      registry=CollectorRegistry())
+    ctx = AppContext(settings=settings, engine=engine, session_factory=session_factory, keys=keys,
+                     registry=CollectorRegistry())
+    attach(ctx)
+    return ctx
 
 
 def create_app(settings: Settings | None = None, *, context: AppContext | None = None) -> FastAPI:
@@ -88,7 +94,10 @@ def create_app(settings: Settings | None = None, *, context: AppContext | None =
     api.include_router(staff.router)
     api.include_router(patients.router)
     api.include_router(cycles.router)
+    api.include_router(checks.router)
     api.include_router(verifications.router)
+    api.include_router(devices.router)
+    api.include_router(admin.router)
     app.include_router(api)
     app.include_router(health.router)
     web.mount(app)  # the UI pages and /static

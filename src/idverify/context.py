@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from idverify.config import Settings
 from idverify.store.base import utcnow
 from idverify.store.keys import Keys
+from idverify.workflow.galleries import Galleries
 
 
 class Lifecycle(Protocol):
@@ -41,6 +42,8 @@ class AppContext:
     registry: CollectorRegistry
     started_at: datetime = field(default_factory=utcnow)
     subsystems: list[Lifecycle] = field(default_factory=list)
+    devices: Any | None = None  # idverify.devices.manager.DeviceManager when devices are configured
+    galleries: Galleries = field(default_factory=Galleries)
 
     def subsystem(self, name: str) -> Lifecycle | None:
         return next((s for s in self.subsystems if s.name == name), None)

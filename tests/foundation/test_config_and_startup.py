@@ -77,6 +77,8 @@ def test_log_redaction_processor() -> None:
 
 
 def test_logs_hold_no_credentials(make_app: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    import structlog
+
     from idverify.logging import configure_logging
 
     configure_logging("INFO", json=True)
@@ -85,3 +87,4 @@ def test_logs_hold_no_credentials(make_app: Any, capsys: pytest.CaptureFixture[s
     err = capsys.readouterr().err
     assert '"route": "/api/v1/auth/login"' in err
     assert daemon.passwords["nurse1"] not in err
+    structlog.reset_defaults()

@@ -11,6 +11,8 @@ from pydantic import Field
 from idverify.api.schemas import RequestModel, ResponseModel
 from idverify.workflow.stages import CycleKind, Stage
 
+FingerPosition = Literal["right_thumb", "right_index", "right_middle", "right_ring", "right_little", "left_thumb",
+                         "left_index", "left_middle", "left_ring", "left_little", "unknown"]
 DocumentType = Literal["cn_resident_id", "cn_foreigner_permanent_residence", "cn_hmt_residence_permit", "passport",
                        "travel_permit", "other"]
 
@@ -112,3 +114,77 @@ class ConsentOut(ResponseModel):
     signed_at: datetime
     withdrawn_at: datetime | None
     workstation_id: str
+
+
+def _default_fingers() -> list[FingerPosition]:
+    return ["right_index"]
+
+
+class FingerprintUpload(RequestModel):
+    position: FingerPosition = "unknown"
+    image_base64: str = Field(min_length=16, max_length=2_000_000)
+
+
+class DocumentUpload(RequestModel):
+    """A document read elsewhere (e.g. by the HIS kiosk). Checks are taken as reported by that reader."""
+
+    document_type: DocumentType
+    document_number: str = Field(min_length=3, max_length=32, pattern=r"^[A-Za-z0-9<]+$")
+    checksum_ok: bool = True
+    expired: bool = False
+    passive_auth: Literal["passed", "failed", "not_verified", "not_applicable"] = "not_applicable"
+    photo_base64: str | None = Field(default=None, max_length=500_000)
+
+
+class BacKeysIn(RequestModel):
+    document_number: str = Field(min_length=1, max_length=20)
+    birth_date: str = Field(pattern=r"^\d{6}$", description="YYMMDD")
+    expiry_date: str = Field(pattern=r"^\d{6}$", description="YYMMDD")
+
+
+class CaptureIn(RequestModel):
+    """Either capture on this workstation's devices (``use_devices``), or upload captures."""
+
+    use_devices: bool = False
+    finger_positions: list[FingerPosition] = Field(default_factory=_default_fingers, max_length=10)
+    mrz: BacKeysIn | None = Field(default=None, description="BAC keys when the document is an eMRTD passport")
+    face_images_base64: list[str] = Field(default_factory=list, max_length=8)
+    fingerprints: list[FingerprintUpload] = Field(default_factory=list, max_length=10)
+    document: DocumentUpload | None = None
+
+
+class CheckIn(CaptureIn):
+    stage: Stage
+    partner: Literal["female", "male"] | None = Field(default=None, description="Only for stages verifying both")
+
+
+class EnrolmentOut(ResponseModel):
+    id: str
+    patient_id: str
+    status: Literal["complete", "retry", "rejected", "duplicate_suspected"]
+    result: dict[str, Any]
+    created_at: datetime
+    workstation_id: str
+
+
+class CheckOut(ResponseModel):
+    verification: dict[str, Any]
+    alert: str | None = None
+    timings_ms: dict[str, float] = Field(default_factory=dict)
+
+
+class OverrideIn(RequestModel):
+    reason_code: Literal["injury", "worn_fingerprints", "device_failure", "medical_condition",
+                         "face_covering_required", "document_unavailable", "other"]
+    note: str | None = Field(default=None, max_length=500)
+    witness_username: str = Field(min_length=2, max_length=64)
+    witness_password: str = Field(min_length=1, max_length=256)
+
+
+class OverrideOut(ResponseModel):
+    id: str
+    verification_id: str
+    reason_code: str
+    requested_by: str
+    witness_id: str
+    created_at: datetime

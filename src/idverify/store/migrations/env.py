@@ -5,7 +5,10 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection
 
-import idverify.store.models  # noqa: F401  (registers the core tables)
+# every table the migrations manage: core, ledger, webhooks
+import idverify.ledger.models
+import idverify.store.models
+import idverify.webhooks  # noqa: F401
 from idverify.store.base import Base
 from idverify.store.db import make_engine
 

@@ -1,0 +1,53 @@
+"""Enrolment, stage checks and overrides (role nurse). Extraction and matching run in the worker thread pool
+(these routes are plain ``def``), so the event loop keeps serving other requests meanwhile."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from idverify.api.captures import from_request
+from idverify.api.deps import ContextDep, KeysDep, Nurse, SessionDep
+from idverify.api.schemas.verifications import VerificationOut
+from idverify.api.schemas.workflow import CaptureIn, CheckIn, CheckOut, EnrolmentOut, OverrideIn, OverrideOut
+from idverify.errors import AuthenticationError
+from idverify.webhooks import enqueue_check_result
+from idverify.workflow import checks, enrolment, overrides
+from idverify.workflow.stages import Subject
+
+router = APIRouter(tags=["checks"])
+
+
+@router.post("/patients/{patient_id}/enrolment", response_model=EnrolmentOut, status_code=201,
+             summary="Enrol face and fingers (consent first; duplicate identities are blocked)")
+def enrol(patient_id: str, body: CaptureIn, db: SessionDep, keys: KeysDep, ctx: ContextDep,
+          nurse: Nurse) -> EnrolmentOut:
+    captures = from_request(body, ctx.devices)
+    outcome = enrolment.enrol(db, keys, ctx.galleries, patient_id=patient_id, captures=captures, actor=nurse)
+    db.commit()
+    return EnrolmentOut.model_validate(outcome.enrollment)
+
+
+@router.post("/cycles/{cycle_id}/checks", response_model=CheckOut, status_code=201,
+             summary="Verify the patient at a procedure stage: accept, reject or retry")
+def check(cycle_id: str, body: CheckIn, db: SessionDep, keys: KeysDep, ctx: ContextDep, nurse: Nurse) -> CheckOut:
+    captures = from_request(body, ctx.devices)
+    outcome = checks.run_check(db, keys, cycle_id=cycle_id, stage=body.stage, captures=captures, actor=nurse,
+                               partner=Subject(body.partner) if body.partner else None)
+    verification = VerificationOut.model_validate(outcome.verification).model_dump(mode="json")
+    enqueue_check_result(db, verification)
+    db.commit()
+    return CheckOut(verification=verification, alert=outcome.alert, timings_ms=outcome.timings_ms)
+
+
+@router.post("/verifications/{verification_id}/override", response_model=OverrideOut, status_code=201,
+             summary="Override a rejected or retry check with a reason and a second staff member")
+def override(verification_id: str, body: OverrideIn, db: SessionDep, nurse: Nurse) -> OverrideOut:
+    try:
+        record = overrides.record_override(
+            db, verification_id=verification_id, reason=overrides.OverrideReason(body.reason_code), note=body.note,
+            witness_username=body.witness_username, witness_password=body.witness_password, actor=nurse)
+    except AuthenticationError:
+        db.commit()  # keep the witness's failed-login count (lockout applies to witnesses too)
+        raise
+    db.commit()
+    return OverrideOut.model_validate(record)

@@ -1,0 +1,68 @@
+"""This workstation's devices: health (nurse, IT), a document read and a camera preview (nurse), and test
+captures that report quality and timing but never return the image (IT)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from fastapi import APIRouter, Response
+
+from idverify.api.deps import ContextDep, Nurse, NurseOrItAdmin
+from idverify.api.schemas.devices import DeviceOut, DevicesOut, DocumentReadOut, FingerTestOut
+from idverify.api.schemas.workflow import BacKeysIn
+from idverify.errors import BiometricError, DeviceUnavailable
+
+router = APIRouter(prefix="/devices", tags=["devices"])
+
+
+def _manager(ctx: ContextDep) -> Any:
+    if ctx.devices is None:
+        raise DeviceUnavailable("no devices are configured on this workstation")
+    return ctx.devices
+
+
+@router.get("", response_model=DevicesOut, summary="Devices of this workstation and their health")
+async def list_devices(ctx: ContextDep, _p: NurseOrItAdmin) -> DevicesOut:
+    if ctx.devices is None:
+        return DevicesOut(devices=[])
+    health = await ctx.devices.check_health()
+    return DevicesOut(devices=[DeviceOut(**h.as_dict()) for h in health])
+
+
+@router.post("/document/read", response_model=DocumentReadOut, summary="Read the ID card or passport on the reader")
+async def read_document(ctx: ContextDep, _nurse: Nurse, mrz: BacKeysIn | None = None) -> DocumentReadOut:
+    manager = _manager(ctx)
+    keys = None
+    if mrz is not None:
+        from idverify.documents.mrz import BacKeys
+
+        keys = BacKeys(document_number=mrz.document_number, birth_date=mrz.birth_date, expiry_date=mrz.expiry_date)
+    start = time.perf_counter()
+    document = await manager.read_document(keys)
+    return DocumentReadOut(document=document.to_summary(), elapsed_ms=round((time.perf_counter() - start) * 1000, 1))
+
+
+@router.post("/fingerprint/test", response_model=FingerTestOut, summary="Test capture: quality and timing only")
+async def test_fingerprint(ctx: ContextDep, _p: NurseOrItAdmin) -> FingerTestOut:
+    import asyncio
+
+    from idverify.biometrics.fingerprint.extract import image_quality
+
+    manager = _manager(ctx)
+    start = time.perf_counter()
+    image = await manager.capture_fingerprint(10.0)
+    elapsed = round((time.perf_counter() - start) * 1000, 1)
+    try:
+        quality: int | None = await asyncio.to_thread(image_quality, image)
+    except BiometricError:
+        quality = None
+    return FingerTestOut(status="ok", width=int(image.shape[1]), height=int(image.shape[0]), quality=quality,
+                         elapsed_ms=elapsed)
+
+
+@router.get("/camera/preview.jpg", response_class=Response, summary="Latest camera frame as JPEG (nurse)",
+            responses={200: {"content": {"image/jpeg": {}}}})
+async def camera_preview(ctx: ContextDep, _nurse: Nurse) -> Response:
+    jpeg = await _manager(ctx).preview_jpeg()
+    return Response(jpeg, media_type="image/jpeg", headers={"Cache-Control": "no-store"})

@@ -1,0 +1,155 @@
+"""Stage checks: is the person at this procedure stage the patient the cycle says it must be?
+
+The policy names the subject (e.g. the female partner at embryo transfer) and the factors; the captures are
+matched against that patient's enrolment; :func:`idverify.biometrics.fusion.decide` makes the biometric decision
+and the document rule is applied on top: a card that belongs to someone else rejects the check outright. The
+verification row and its ledger event commit together. Repeated rejects of one patient raise an alert event.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from idverify import audit
+from idverify.auth.roles import Principal
+from idverify.biometrics.fusion import FactorResult, decide
+from idverify.documents.model import IdentityDocument
+from idverify.errors import ConflictError, ValidationFailed
+from idverify.store.base import utcnow
+from idverify.store.keys import Keys
+from idverify.store.models import Cycle, Enrollment, Patient, Verification
+from idverify.workflow import factors, templates
+from idverify.workflow.captures import Captures
+from idverify.workflow.consent import active_consent
+from idverify.workflow.cycles import get_couple, get_cycle
+from idverify.workflow.patients import find_by_document, get_patient
+from idverify.workflow.policy import resolve
+from idverify.workflow.stages import Stage, Subject
+
+REPEATED_REJECTS = 3
+REJECT_WINDOW = timedelta(hours=24)
+
+
+@dataclass
+class CheckOutcome:
+    verification: Verification
+    alert: str | None = None
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+
+def subject_patient(db: Session, cycle: Cycle, subject: Subject, partner: Subject | None) -> Patient:
+    couple = get_couple(db, cycle.couple_id)
+    who = partner if subject is Subject.BOTH else subject
+    if who is None or who is Subject.BOTH:
+        raise ValidationFailed("this stage verifies both partners: say which one (partner=female|male)",
+                               code="partner_required")
+    patient_id = couple.female_patient_id if who is Subject.FEMALE else couple.male_patient_id
+    if patient_id is None:
+        raise ConflictError(f"this couple has no {who.value} partner registered", code="no_such_partner")
+    return get_patient(db, patient_id)
+
+
+def document_result(db: Session, keys: Keys, patient: Patient, document: IdentityDocument | None,
+                    required: bool) -> tuple[str, str | None, dict[str, Any]]:
+    """('pass'|'retry'|'reject'|'skip', reason, record) for the card presented at the check."""
+    if document is None:
+        if required:
+            return "retry", "ID document not read — place the card on the reader", {"status": "not_captured"}
+        return "skip", None, {"status": "not_captured"}
+    record: dict[str, Any] = {"document_type": document.document_type, "checks": document.checks.as_dict(),
+                              "source": document.source}
+    if document.document_number is None:
+        return "retry", "the document number could not be read — read the card again", {**record, "status": "bad"}
+    if document.checks.passive_auth == "failed":
+        return "reject", "document chip signature invalid (possible forgery)", {**record, "status": "invalid"}
+    if not document.checks.checksum:
+        return "reject", "document failed its checksum (misread or forged) — check the card", \
+            {**record, "status": "invalid"}
+    digest = keys.lookup.digest(document.document_number)
+    if document.document_type != patient.document_type or digest != patient.document_lookup:
+        owner = find_by_document(db, keys, document.document_type, document.document_number)
+        return "reject", "card belongs to another patient" if owner else "card does not belong to this patient", \
+            {**record, "status": "mismatch", "card_owner_patient_id": owner.id if owner else None}
+    record["status"] = "ok"
+    if document.checks.expired:
+        record["note"] = "document expired"
+    return "pass", None, record
+
+
+def run_check(db: Session, keys: Keys, *, cycle_id: str, stage: Stage, captures: Captures, actor: Principal,
+              partner: Subject | None = None) -> CheckOutcome:
+    started = utcnow()
+    t0 = time.perf_counter()
+    cycle = get_cycle(db, cycle_id)
+    if cycle.status != "open":
+        raise ConflictError("this cycle is closed", code="cycle_closed")
+    if stage.value not in cycle.stages:
+        raise ValidationFailed(f"stage {stage.value} is not part of this {cycle.kind} cycle", code="wrong_stage")
+    policy = resolve(db, stage, None)
+    patient = subject_patient(db, cycle, policy.subject, partner)
+    enrolled = db.scalar(select(Enrollment).where(Enrollment.patient_id == patient.id,
+                                                  Enrollment.status == "complete"))
+    if enrolled is None:
+        raise ConflictError("this patient has no completed enrolment; enrol first", code="not_enrolled")
+    consent = active_consent(db, patient.id)
+    policy = resolve(db, stage, consent)
+    wants = policy.biometric.factors
+    results: list[FactorResult] = []
+    timings: dict[str, float] = {}
+    sample = None
+    if "face" in wants:
+        t = time.perf_counter()
+        result, sample = factors.face_factor(captures.face_frames, templates.face_template(db, keys, patient.id),
+                                             check_liveness=wants["face"].require_liveness)
+        results.append(result)
+        timings["face_ms"] = round((time.perf_counter() - t) * 1000, 1)
+    if "fingerprint" in wants:
+        t = time.perf_counter()
+        results.append(factors.fingerprint_factor(captures.fingerprints,
+                                                  templates.finger_templates(db, keys, patient.id)))
+        timings["fingerprint_ms"] = round((time.perf_counter() - t) * 1000, 1)
+    if "document_photo" in wants and sample is not None:
+        results.append(factors.document_photo_factor(sample, captures.document))
+    decision = decide(policy.biometric, results)
+    doc_outcome, doc_reason, doc_record = document_result(db, keys, patient, captures.document,
+                                                          policy.document_required)
+    outcome, reasons = decision.outcome, list(decision.reasons)
+    if doc_outcome == "reject":
+        outcome, reasons = "reject", [doc_reason or "document rejected", *[r for r in reasons
+                                                                          if r != "identity confirmed"]]
+    elif doc_outcome == "retry" and outcome == "accept":
+        outcome, reasons = "retry", [doc_reason or "read the card again"]
+    elif doc_outcome == "retry" and doc_reason:
+        reasons.append(doc_reason)
+    timings["total_ms"] = round((time.perf_counter() - t0) * 1000, 1)
+    factor_record = {**decision.factors, "document": doc_record}
+    verification = Verification(
+        cycle_id=cycle.id, patient_id=patient.id, stage=stage.value, decision=outcome, reasons=reasons,
+        factors=factor_record, policy={**policy.as_dict(), "fused_score": decision.fused_score},
+        devices=captures.devices, staff_id=actor.staff_id, workstation_id=actor.workstation_id,
+        started_at=started, decided_at=utcnow(),
+    )
+    db.add(verification)
+    db.flush()
+    audit.record(db, actor, "verification.completed",
+                 subject={"patient_id": patient.id, "couple_id": cycle.couple_id, "cycle_id": cycle.id},
+                 data={"verification_id": verification.id, "stage": stage.value, "decision": outcome,
+                       "reasons": reasons, "factors": factor_record, "fused_score": decision.fused_score,
+                       "devices": captures.devices, "timings_ms": timings})
+    alert = None
+    if outcome == "reject":
+        recent = db.scalar(select(func.count()).select_from(Verification).where(
+            Verification.patient_id == patient.id, Verification.decision == "reject",
+            Verification.decided_at >= utcnow() - REJECT_WINDOW)) or 0
+        if recent >= REPEATED_REJECTS:
+            alert = f"{recent} rejected checks for this patient in 24 h — inform the supervisor"
+            audit.record(db, actor, "alert.repeated_rejects",
+                         subject={"patient_id": patient.id, "cycle_id": cycle.id},
+                         data={"rejects_24h": recent, "verification_id": verification.id})
+    return CheckOutcome(verification=verification, alert=alert, timings_ms=timings)

@@ -1,0 +1,168 @@
+"""Enrolment: consent first, then document, live face matched to the document photo, at least two fingers, and a
+1:N duplicate search before anything is stored.
+
+Outcomes (``Enrollment.status``):
+- ``complete`` — templates stored (encrypted) and added to the in-memory galleries;
+- ``retry`` — a capture was unusable; ``result.prompts`` tells the nurse what to capture again; nothing stored;
+- ``rejected`` — the document or the person-to-document comparison failed, or liveness failed;
+- ``duplicate_suspected`` — a face or finger already belongs to another patient: nothing is stored and a
+  supervisor must resolve it (never a silent merge). The candidate patient ids are in the result and the ledger.
+Raw images are not kept (retention default 0 h); only templates are.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from idverify import audit
+from idverify.auth.roles import Principal
+from idverify.biometrics.face import ALGORITHM_VERSION as FACE_VERSION
+from idverify.biometrics.face import get_face_engine
+from idverify.biometrics.fingerprint.template import ALGORITHM_VERSION as FINGER_VERSION
+from idverify.biometrics.fusion import factor_policy
+from idverify.errors import ConflictError
+from idverify.store.base import utcnow
+from idverify.store.keys import Keys
+from idverify.store.models import Enrollment, Patient
+from idverify.workflow import factors, templates
+from idverify.workflow.captures import Captures
+from idverify.workflow.checks import document_result
+from idverify.workflow.consent import active_consent
+from idverify.workflow.galleries import Candidate, Galleries
+from idverify.workflow.patients import get_patient
+
+MIN_FINGERS = 2
+
+
+@dataclass
+class EnrolmentOutcome:
+    enrollment: Enrollment
+    candidates: list[Candidate]
+
+
+def _finish(db: Session, actor: Principal, patient: Patient, status: str, result: dict[str, Any],
+            consent_id: str | None, candidates: list[Candidate] | None = None) -> EnrolmentOutcome:
+    enrollment = Enrollment(patient_id=patient.id, consent_id=consent_id, status=status, result=result,
+                            staff_id=actor.staff_id, workstation_id=actor.workstation_id,
+                            completed_at=utcnow() if status == "complete" else None)
+    db.add(enrollment)
+    db.flush()
+    event = "enrollment.duplicate_suspected" if status == "duplicate_suspected" else f"enrollment.{status}"
+    audit.record(db, actor, event, subject={"patient_id": patient.id},
+                 data={"enrollment_id": enrollment.id, **result})
+    return EnrolmentOutcome(enrollment=enrollment, candidates=candidates or [])
+
+
+def _face_step(captures: Captures, result: dict[str, Any], prompts: list[str]) -> tuple[Any, str | None]:
+    """(face template or None, rejection reason or None)."""
+    samples, error = factors.face_samples(captures.face_frames)
+    if not samples:
+        prompts.append(error.message if error else "capture the face")
+        return None, None
+    live, reason, pad = factors.liveness(captures.face_frames)
+    result["face"] = {"samples": len(samples),
+                      "detection_score": round(max(s.detection.score for s in samples), 4), **pad}
+    if live is False:
+        return None, f"liveness failed — {reason}"
+    doc_factor = factors.document_photo_factor(samples[0], captures.document)
+    result["document_photo"] = {"status": doc_factor.status, "score": doc_factor.score}
+    if doc_factor.status == "ok" and doc_factor.score is not None:
+        point = factor_policy("document_photo", required=True, target_fmr=0.01)
+        result["document_photo"]["threshold"] = point.threshold
+        if doc_factor.score < point.threshold:
+            return None, "face does not match the ID document photo"
+    return get_face_engine().make_template(samples), None
+
+
+def _finger_step(captures: Captures, result: dict[str, Any], prompts: list[str]) -> list[tuple[str, Any]]:
+    ok, failed = factors.finger_templates(captures.fingerprints)
+    seen: set[str] = set()
+    chosen: list[tuple[str, Any]] = []
+    for position, tpl in ok:
+        if position not in seen or position == "unknown":
+            seen.add(position)
+            chosen.append((position, tpl))
+    result["fingers"] = {"accepted": [p for p, _ in chosen], "failed": [p for p, _ in failed],
+                         "quality": [int(t.quality) for _, t in chosen]}
+    for position, message in failed:
+        prompts.append(f"{position.replace('_', ' ')}: {message}")
+    if len(chosen) < MIN_FINGERS:
+        prompts.append(f"capture at least {MIN_FINGERS} different fingers ({len(chosen)} usable so far)")
+    return chosen
+
+
+def _duplicates(galleries: Galleries, patient_id: str, face_tpl: Any,
+                finger_tpls: list[tuple[str, Any]]) -> list[Candidate]:
+    candidates: list[Candidate] = []
+    if face_tpl is not None:
+        point = factor_policy("face", required=True, target_fmr=0.001)
+        candidates += galleries.face_candidates(face_tpl, exclude=patient_id, min_score=point.threshold)
+    if finger_tpls:
+        point = factor_policy("fingerprint", required=True, target_fmr=0.001)
+        for _, tpl in finger_tpls:
+            candidates += galleries.finger_candidates(tpl, exclude=patient_id, min_score=point.threshold)
+    best: dict[str, Candidate] = {}
+    for c in candidates:
+        if c.patient_id not in best or c.score > best[c.patient_id].score:
+            best[c.patient_id] = c
+    return list(best.values())
+
+
+def enrol(db: Session, keys: Keys, galleries: Galleries, *, patient_id: str, captures: Captures,
+          actor: Principal) -> EnrolmentOutcome:
+    patient = get_patient(db, patient_id)
+    consent = active_consent(db, patient.id)
+    if consent is None:
+        raise ConflictError("record the patient's biometric consent before enrolment", code="consent_required")
+    result: dict[str, Any] = {"modalities": sorted(m for m in consent.modalities if m != "document_photo"),
+                              "devices": captures.devices}
+    prompts: list[str] = []
+
+    # 1. the document must be this patient's, valid and unexpired
+    doc_outcome, doc_reason, doc_record = document_result(db, keys, patient, captures.document, required=True)
+    result["document"] = doc_record
+    if doc_outcome == "reject":
+        return _finish(db, actor, patient, "rejected", {**result, "reasons": [doc_reason]}, consent.id)
+    if doc_outcome == "retry":
+        prompts.append(doc_reason or "read the card again")
+    elif captures.document is not None and captures.document.checks.expired:
+        return _finish(db, actor, patient, "rejected",
+                       {**result, "reasons": ["document expired — enrol with a valid document"]}, consent.id)
+
+    # 2. live face (quality, liveness, person-to-document); 3. at least two different usable fingers
+    face_tpl = None
+    if "face" in consent.modalities:
+        face_tpl, rejection = _face_step(captures, result, prompts)
+        if rejection:
+            return _finish(db, actor, patient, "rejected", {**result, "reasons": [rejection]}, consent.id)
+    finger_tpls = _finger_step(captures, result, prompts) if "fingerprint" in consent.modalities else []
+    if prompts:
+        return _finish(db, actor, patient, "retry", {**result, "prompts": prompts}, consent.id)
+
+    # 4. 1:N duplicate search over every enrolled patient: block, never merge
+    galleries.sync(db, keys)
+    duplicates = _duplicates(galleries, patient.id, face_tpl, finger_tpls)
+    if duplicates:
+        dup = [{"patient_id": c.patient_id, "modality": c.modality, "score": round(c.score, 4)} for c in duplicates]
+        return _finish(db, actor, patient, "duplicate_suspected",
+                       {**result, "reasons": ["possible duplicate identity — a supervisor must review"],
+                        "duplicates": dup}, consent.id, duplicates)
+
+    # 5. store templates (encrypted) and publish them to the galleries
+    stored = []
+    if face_tpl is not None:
+        stored.append(templates.store(db, keys, patient_id=patient.id, modality="face",
+                                      plaintext=face_tpl.to_bytes(), algorithm_version=FACE_VERSION,
+                                      quality=result["face"]["detection_score"]))
+    for position, tpl in finger_tpls:
+        stored.append(templates.store(db, keys, patient_id=patient.id, modality="fingerprint", position=position,
+                                      plaintext=tpl.to_bytes(), algorithm_version=FINGER_VERSION,
+                                      quality=float(tpl.quality)))
+    db.flush()
+    outcome = _finish(db, actor, patient, "complete", {**result, "templates": len(stored)}, consent.id)
+    for row in stored:
+        galleries.add(row.id, patient.id, row.modality, keys.ring.decrypt(row.envelope, f"template:{row.id}"))
+    return outcome

@@ -1,0 +1,149 @@
+"""Turning captures into per-factor results for :func:`idverify.biometrics.fusion.decide`.
+
+Each function runs the matchers and PAD, catches the capture problems the biometric core reports (no face, two
+faces, blurred, finger quality too low) and turns them into ``quality_failed`` results with the nurse-readable
+message, so one bad capture leads to RETRY with an instruction, never an error page.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from idverify.biometrics.face import ALGORITHM_VERSION as FACE_VERSION
+from idverify.biometrics.face import FaceSample, FaceTemplate, compare, get_face_engine
+from idverify.biometrics.fingerprint.extract import extract
+from idverify.biometrics.fingerprint.match import match
+from idverify.biometrics.fingerprint.template import ALGORITHM_VERSION as FINGER_VERSION
+from idverify.biometrics.fingerprint.template import FingerprintTemplate
+from idverify.biometrics.fusion import FactorResult
+from idverify.documents.model import IdentityDocument
+from idverify.errors import BiometricError
+
+MAX_FACE_FRAMES = 5
+
+
+def _ms(start: float) -> float:
+    return round((time.perf_counter() - start) * 1000, 1)
+
+
+def best_face(frames: Sequence[NDArray[np.uint8]]) -> tuple[FaceSample | None, BiometricError | None]:
+    """The first frame that passes the quality gates, or the last error (what the nurse should change)."""
+    engine = get_face_engine()
+    error: BiometricError | None = None
+    for frame in frames[:MAX_FACE_FRAMES]:
+        try:
+            return engine.analyse(frame), None
+        except BiometricError as exc:
+            error = exc
+    return None, error
+
+
+def face_samples(frames: Sequence[NDArray[np.uint8]]) -> tuple[list[FaceSample], BiometricError | None]:
+    engine = get_face_engine()
+    samples: list[FaceSample] = []
+    error: BiometricError | None = None
+    for frame in frames[:MAX_FACE_FRAMES]:
+        try:
+            samples.append(engine.analyse(frame))
+        except BiometricError as exc:
+            error = exc
+    return samples, error
+
+
+def liveness(frames: Sequence[NDArray[np.uint8]]) -> tuple[bool | None, str | None, dict[str, Any]]:
+    from idverify.biometrics.pad.passive import get_pad_engine
+
+    try:
+        result = get_pad_engine().check(list(frames[:MAX_FACE_FRAMES]))
+    except BiometricError as exc:
+        return None, exc.message, {}
+    return result.live, None if result.live else result.reason, {"pad_score": result.score,
+                                                                "pad_threshold": result.threshold,
+                                                                "pad_version": result.algorithm_version}
+
+
+def face_factor(frames: Sequence[NDArray[np.uint8]], enrolled: FaceTemplate | None, *, check_liveness: bool
+                ) -> tuple[FactorResult, FaceSample | None]:
+    start = time.perf_counter()
+    if not frames:
+        return FactorResult(factor="face", status="not_captured"), None
+    if enrolled is None:
+        return FactorResult(factor="face", status="not_captured",
+                            message="no face enrolled for this patient — enrol the face or use an override"), None
+    sample, error = best_face(frames)
+    if sample is None:
+        assert error is not None
+        return FactorResult(factor="face", status="quality_failed", message=error.message,
+                            model_version=FACE_VERSION, details={"quality_reason": (error.details or {}).get(
+                                "reason") if isinstance(error.details, dict) else None}), None
+    score = compare(sample, enrolled)
+    live: bool | None = None
+    reason: str | None = None
+    pad: dict[str, Any] = {}
+    if check_liveness:
+        live, reason, pad = liveness(frames)
+    details = {**pad, "face_detection_score": round(sample.detection.score, 4), "elapsed_ms": _ms(start)}
+    return FactorResult(factor="face", status="ok", score=round(score, 4), live=live, liveness_reason=reason,
+                        model_version=FACE_VERSION, details=details), sample
+
+
+def finger_templates(images: Sequence[tuple[str, NDArray[np.uint8]]]
+                     ) -> tuple[list[tuple[str, FingerprintTemplate]], list[tuple[str, str]]]:
+    """Extracted templates and, for each image that failed, (position, nurse message)."""
+    ok: list[tuple[str, FingerprintTemplate]] = []
+    failed: list[tuple[str, str]] = []
+    for position, image in images:
+        try:
+            ok.append((position, extract(image)))
+        except BiometricError as exc:
+            failed.append((position, exc.message))
+    return ok, failed
+
+
+def fingerprint_factor(images: Sequence[tuple[str, NDArray[np.uint8]]],
+                       enrolled: Sequence[tuple[str | None, FingerprintTemplate]]) -> FactorResult:
+    start = time.perf_counter()
+    if not images:
+        return FactorResult(factor="fingerprint", status="not_captured")
+    if not enrolled:
+        return FactorResult(factor="fingerprint", status="not_captured",
+                            message="no fingerprint enrolled for this patient — enrol fingers or use an override")
+    probes, failed = finger_templates(images)
+    if not probes:
+        position, message = failed[-1]
+        return FactorResult(factor="fingerprint", status="quality_failed", message=message,
+                            model_version=FINGER_VERSION, details={"position": position})
+    best, best_pos = -1.0, None
+    for position, probe in probes:
+        for enrolled_pos, tpl in enrolled:
+            if position != "unknown" and enrolled_pos not in (None, "unknown", position):
+                continue
+            score = match(probe, tpl)
+            if score > best:
+                best, best_pos = score, position
+    if best < 0:  # the captured finger is not one that was enrolled
+        return FactorResult(factor="fingerprint", status="quality_failed", model_version=FINGER_VERSION,
+                            message="this finger was not enrolled — place an enrolled finger")
+    quality = max(p.quality for _, p in probes)
+    return FactorResult(factor="fingerprint", status="ok", score=round(best, 4), model_version=FINGER_VERSION,
+                        details={"position": best_pos, "finger_quality": quality, "pad": "not available",
+                                 "elapsed_ms": _ms(start)})
+
+
+def document_photo_factor(sample: FaceSample | None, document: IdentityDocument | None) -> FactorResult:
+    if document is None or not document.photo_available or document.photo is None:
+        return FactorResult(factor="document_photo", status="not_captured",
+                            message="document photo unavailable")
+    if sample is None:
+        return FactorResult(factor="document_photo", status="not_captured", message="no usable live face")
+    try:
+        score = get_face_engine().compare_to_document(sample, document.photo)
+    except BiometricError as exc:
+        return FactorResult(factor="document_photo", status="quality_failed", message=exc.message,
+                            model_version=FACE_VERSION)
+    return FactorResult(factor="document_photo", status="ok", score=round(score, 4), model_version=FACE_VERSION)

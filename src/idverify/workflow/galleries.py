@@ -1,0 +1,96 @@
+"""Enrolled templates held in memory for 1:N duplicate searches, per daemon.
+
+Loaded from the encrypted ``biometric_templates`` table on first use and re-synchronised before each search by
+comparing template ids with the database (cheap: ids only), so daemons sharing one PostgreSQL database see each
+other's enrolments and deletions. Decrypted templates live only in this process's memory.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from idverify.biometrics.face.search import FaceGallery
+from idverify.biometrics.face.template import FaceTemplate
+from idverify.biometrics.fingerprint.match import match
+from idverify.biometrics.fingerprint.template import FingerprintTemplate
+from idverify.store.keys import Keys
+from idverify.store.models import BiometricTemplate
+
+
+def template_aad(template_id: str) -> str:
+    return f"template:{template_id}"
+
+
+@dataclass(frozen=True)
+class Candidate:
+    patient_id: str
+    modality: str
+    score: float
+
+
+class Galleries:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.face = FaceGallery()
+        self._fingers: dict[str, FingerprintTemplate] = {}
+        self._owner: dict[str, str] = {}  # template id -> patient id
+        self._modality: dict[str, str] = {}
+
+    def sync(self, db: Session, keys: Keys) -> None:
+        rows = db.execute(select(BiometricTemplate.id, BiometricTemplate.patient_id, BiometricTemplate.modality)
+                          .where(BiometricTemplate.modality.in_(("face", "fingerprint")))).all()
+        wanted = {r.id: (r.patient_id, r.modality) for r in rows}
+        with self._lock:
+            for gone in set(self._owner) - set(wanted):
+                self._drop(gone)
+            missing = [tid for tid in wanted if tid not in self._owner]
+        if not missing:
+            return
+        for row in db.scalars(select(BiometricTemplate).where(BiometricTemplate.id.in_(missing))):
+            self.add(row.id, row.patient_id, row.modality, keys.ring.decrypt(row.envelope, template_aad(row.id)))
+
+    def add(self, template_id: str, patient_id: str, modality: str, plaintext: bytes) -> None:
+        with self._lock:
+            if template_id in self._owner:
+                return
+            if modality == "face":
+                self.face.add(template_id, FaceTemplate.from_bytes(plaintext))
+            else:
+                self._fingers[template_id] = FingerprintTemplate.from_bytes(plaintext)
+            self._owner[template_id] = patient_id
+            self._modality[template_id] = modality
+
+    def _drop(self, template_id: str) -> None:
+        if self._modality.pop(template_id, None) == "face":
+            self.face.remove(template_id)
+        self._fingers.pop(template_id, None)
+        self._owner.pop(template_id, None)
+
+    def remove_patient(self, patient_id: str) -> None:
+        with self._lock:
+            for tid in [t for t, p in self._owner.items() if p == patient_id]:
+                self._drop(tid)
+
+    def face_candidates(self, template: FaceTemplate, *, exclude: str, min_score: float) -> list[Candidate]:
+        hits = self.face.search(template, k=10, min_score=min_score)
+        with self._lock:
+            return [Candidate(self._owner[h.template_id], "face", h.score) for h in hits
+                    if h.template_id in self._owner and self._owner[h.template_id] != exclude]
+
+    def finger_candidates(self, probe: FingerprintTemplate, *, exclude: str, min_score: float) -> list[Candidate]:
+        with self._lock:
+            items = [(tid, tpl) for tid, tpl in self._fingers.items() if self._owner[tid] != exclude]
+            owners = dict(self._owner)
+        out = []
+        for tid, tpl in items:
+            score = match(probe, tpl)
+            if score >= min_score:
+                out.append(Candidate(owners[tid], "fingerprint", score))
+        return sorted(out, key=lambda c: -c.score)
+
+    def __len__(self) -> int:
+        return len(self._owner)

@@ -1,0 +1,96 @@
+"""Stage policies: who is verified at each stage and which factors must pass.
+
+Defaults: the stage's subject from :data:`~idverify.workflow.stages.DEFAULT_SUBJECT`; document present and
+belonging to the patient, face (with passive liveness) and fingerprint all required, each at the calibrated
+threshold for FMR 0.1 %; the person-to-document photo comparison recorded but optional. Clinics override any of
+it per stage through the ``policy.stages`` setting (IT role). A patient who refused face capture in their
+consent is verified by document + fingerprint: face drops out and fingerprint stays required.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from idverify.biometrics.fusion import StagePolicy, factor_policy
+from idverify.errors import ConfigError, ValidationFailed
+from idverify.store.models import ConsentRecord, Setting
+from idverify.workflow.stages import DEFAULT_SUBJECT, Stage, Subject
+
+POLICY_SETTING = "policy.stages"
+BIOMETRIC_FACTORS = ("face", "fingerprint", "document_photo")
+DEFAULT_FACTORS: dict[str, dict[str, Any]] = {
+    "face": {"required": True, "target_fmr": 0.001, "liveness": True},
+    "fingerprint": {"required": True, "target_fmr": 0.001},
+    "document_photo": {"required": False, "target_fmr": 0.01, "reject_on_mismatch": False},
+}
+
+
+@dataclass(frozen=True)
+class ResolvedPolicy:
+    stage: Stage
+    subject: Subject
+    document_required: bool
+    biometric: StagePolicy
+    adapted_for: list[str]  # e.g. ["face refused in consent"]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"stage": self.stage.value, "subject": self.subject.value, "document_required": self.document_required,
+                "biometric": self.biometric.as_dict(), "adapted_for": self.adapted_for}
+
+
+def stage_overrides(db: Session) -> dict[str, Any]:
+    row = db.get(Setting, POLICY_SETTING)
+    return dict(row.value) if row is not None else {}
+
+
+def validate_overrides(value: dict[str, Any]) -> None:
+    """Reject a policy setting that would not load, before it is stored."""
+    for stage, conf in value.items():
+        try:
+            Stage(stage)
+        except ValueError:
+            raise ValidationFailed(f"unknown stage {stage!r}") from None
+        if not isinstance(conf, dict):
+            raise ValidationFailed(f"policy for {stage} must be an object")
+        if "subject" in conf and conf["subject"] not in {s.value for s in Subject}:
+            raise ValidationFailed(f"policy for {stage}: subject must be female, male or both")
+        for name, factor in (conf.get("factors") or {}).items():
+            if name not in BIOMETRIC_FACTORS or not isinstance(factor, dict):
+                raise ValidationFailed(f"policy for {stage}: unknown factor {name!r}")
+            fmr = factor.get("target_fmr", 0.001)
+            if fmr not in (0.01, 0.001, 0.0001):
+                raise ValidationFailed(f"policy for {stage}: target_fmr must be 0.01, 0.001 or 0.0001")
+
+
+def resolve(db: Session, stage: Stage, consent: ConsentRecord | None) -> ResolvedPolicy:
+    conf = stage_overrides(db).get(stage.value, {})
+    subject = Subject(conf.get("subject", DEFAULT_SUBJECT[stage].value))
+    factors_conf: dict[str, dict[str, Any]] = {k: dict(v) for k, v in DEFAULT_FACTORS.items()}
+    for name, override in (conf.get("factors") or {}).items():
+        factors_conf.setdefault(name, {}).update(override)
+    adapted: list[str] = []
+    refused = set(consent.refused if consent else [])
+    allowed = set(consent.modalities if consent else [])
+    for name in list(factors_conf):
+        modality = "face" if name == "document_photo" else name
+        if modality in refused or (consent is not None and modality not in allowed and name != "document_photo"):
+            factors_conf.pop(name)
+            adapted.append(f"{name} not used: not consented")
+    if "face" in refused and "fingerprint" in factors_conf:
+        factors_conf["fingerprint"]["required"] = True
+    try:
+        policies = {
+            name: factor_policy(name, required=bool(f.get("required", False)),
+                                target_fmr=float(f.get("target_fmr", 0.001)),
+                                require_liveness=bool(f.get("liveness", False)),
+                                reject_on_mismatch=bool(f.get("reject_on_mismatch", True)))
+            for name, f in factors_conf.items() if f.get("enabled", True)
+        }
+        biometric = StagePolicy(stage=stage.value, factors=policies)
+    except ConfigError as exc:
+        raise ConfigError(f"stage policy for {stage.value} cannot be built: {exc.message}") from None
+    return ResolvedPolicy(stage=stage, subject=subject, document_required=bool(conf.get("document_required", True)),
+                          biometric=biometric, adapted_for=adapted)
