@@ -15,12 +15,19 @@ import tempfile
 import threading
 from pathlib import Path
 
-from hardware_fixtures.emrtd.card import EmrtdChip, Faults
+from hardware_fixtures.emrtd.card import EmrtdChip, Faults, PaceConfig
 from hardware_fixtures.emrtd.identity import TestIdentity, build_files, load_photo
 from hardware_fixtures.emrtd.pcscd import VPCD_READER, Pcscd
 from hardware_fixtures.emrtd.pki import TestPki
 from hardware_fixtures.emrtd.vpcd import VPCD_PORT, VirtualCard
 from idverify.documents.mrz import BacKeys
+
+PACE_CHOICES = {
+    "aes128": "0.4.0.127.0.7.2.2.4.2.2",
+    "aes192": "0.4.0.127.0.7.2.2.4.2.3",
+    "aes256": "0.4.0.127.0.7.2.2.4.2.4",
+    "3des": "0.4.0.127.0.7.2.2.4.2.1",
+}
 
 
 def _add_card_options(parser: argparse.ArgumentParser) -> None:
@@ -38,6 +45,10 @@ def _add_card_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--jp2", action="store_true", help="encode the generated face as JPEG 2000")
     parser.add_argument("--signature", default="ecdsa", choices=["ecdsa", "rsa", "rsa-pss"],
                         help="DS signature algorithm of EF.SOD")
+    parser.add_argument("--pace", choices=sorted(PACE_CHOICES), help="also offer PACE (EF.CardAccess)")
+    parser.add_argument("--pace-curve", type=int, choices=[12, 13], default=13,
+                        help="PACE domain parameters: 12 NIST P-256, 13 brainpoolP256r1")
+    parser.add_argument("--no-bac", action="store_true", help="PACE-only chip (refuses BAC)")
     parser.add_argument("--no-sod", action="store_true", help="leave EF.SOD off the chip")
     parser.add_argument("--tamper-dg", type=int, choices=[1, 2], help="alter this DG after signing the SOD")
     parser.add_argument("--pull-after", type=int, metavar="N", help="leave the field after N READ BINARY")
@@ -59,8 +70,10 @@ def _build(args: argparse.Namespace) -> tuple[VirtualCard, TestIdentity, TestPki
     keys = BacKeys(identity.document_number, identity.birth_date, identity.expiry_date)
     pki = TestPki.generate(signature=args.signature)
     files = build_files(identity, None if args.no_sod else pki, tamper_dg=args.tamper_dg)
+    pace = PaceConfig(PACE_CHOICES[args.pace], args.pace_curve) if args.pace else None
     chip = EmrtdChip(files, keys, faults=Faults(
-        pull_after_reads=args.pull_after, bad_response_mac=args.bad_mac, stall_after_reads=args.stall_after))
+        pull_after_reads=args.pull_after, bad_response_mac=args.bad_mac, stall_after_reads=args.stall_after),
+        pace=pace, bac=not args.no_bac)
     return VirtualCard(chip, host=args.host, port=args.port), identity, pki
 
 

@@ -18,10 +18,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from idverify.documents.emrtd import crypto
-from idverify.documents.emrtd.tlv import iter_tlv, tlv
+from idverify.documents.emrtd import pace as pace_protocol
+from idverify.documents.emrtd.ec import STANDARD_CURVES, Curve, Point
+from idverify.documents.emrtd.tlv import find, iter_tlv, tlv
 from idverify.documents.mrz import BacKeys
 
 AID = bytes.fromhex("A0000002471001")
+FID_CARD_ACCESS = 0x011C
 #: ISO 14443-4 card with T=1 and no historical bytes (the PC/SC part 3 contactless convention).
 #: T0=80 (TD1 follows), TD1=80 (TD2 follows, T=0), TD2=01 (T=1), TCK = 80^80^01 = 01.
 ATR = bytes.fromhex("3B80800101")
@@ -44,6 +47,37 @@ class CardStalled(Exception):
     """Raised by :meth:`EmrtdChip.process` when a fault says the chip stops answering (but stays)."""
 
 
+@dataclass(frozen=True)
+class PaceConfig:
+    """The chip's PACE offer: one PACEInfo (protocol OID, standardized domain parameters)."""
+
+    oid: str = "0.4.0.127.0.7.2.2.4.2.2"  # id-PACE-ECDH-GM-AES-CBC-CMAC-128
+    parameter_id: int = 13  # brainpoolP256r1
+
+    @property
+    def info(self) -> pace_protocol.PaceInfo:
+        return pace_protocol.PaceInfo(self.oid, 2, self.parameter_id)
+
+    @property
+    def curve(self) -> Curve:
+        return STANDARD_CURVES[self.parameter_id]
+
+    def card_access(self) -> bytes:
+        """EF.CardAccess: SET OF { PACEInfo { protocol, version 2, parameterId } }."""
+        info = tlv(0x06, self.info.oid_bytes) + tlv(0x02, b"\x02") + tlv(0x02, bytes([self.parameter_id]))
+        return tlv(0x31, tlv(0x30, info))
+
+
+@dataclass
+class _PaceState:
+    s: int = 0
+    generator: Point = None
+    terminal: bytes = b""
+    chip: bytes = b""
+    ks_enc: bytes = b""
+    ks_mac: bytes = b""
+
+
 @dataclass
 class Faults:
     pull_after_reads: int | None = None  # READ BINARY commands answered before the card "leaves the field"
@@ -53,13 +87,18 @@ class Faults:
 
 class EmrtdChip:
     def __init__(self, files: dict[int, bytes], keys: BacKeys, *, faults: Faults | None = None,
-                 rng: Callable[[int], bytes] = os.urandom) -> None:
+                 rng: Callable[[int], bytes] = os.urandom, pace: PaceConfig | None = None,
+                 bac: bool = True) -> None:
         self.files = files
         self.faults = faults or Faults()
         self._rng = rng
         seed = crypto.key_seed(keys.mrz_information())
         self._k_enc = crypto.derive_key(seed, crypto.ENC_COUNTER)
         self._k_mac = crypto.derive_key(seed, crypto.MAC_COUNTER)
+        self._password = pace_protocol.password_key(keys)
+        self.pace = pace
+        self.bac = bac
+        self.card_access = pace.card_access() if pace else None
         self.reads = 0
         self.power_on()
 
@@ -69,8 +108,12 @@ class EmrtdChip:
         self._challenge: bytes | None = None
         self._ks_enc = self._ks_mac = b""
         self._ssc = 0
+        self._aes = False
         self._authenticated = False
         self._current: int | None = None
+        self._mf_file: int | None = None  # EF.CardAccess, readable in plain before authentication
+        self._pace_step = 0
+        self._pace = _PaceState()
 
     def _end_session(self) -> None:
         self._authenticated = False
@@ -83,6 +126,8 @@ class EmrtdChip:
         cla, ins = apdu[0], apdu[1]
         if cla & 0x0C == 0x0C:
             return self._secure(apdu)
+        if cla == 0x10 and ins == 0x86:  # command chaining: the first three PACE steps
+            return self._general_authenticate(apdu)
         if cla != 0x00:
             return _sw(SW_CLA)
         if ins == 0xA4:
@@ -92,8 +137,16 @@ class EmrtdChip:
         if ins == 0x82:
             return self._external_authenticate(apdu)
         if ins == 0xB0:
-            # Plain READ BINARY: refused once the application is protected by BAC.
+            # Plain READ BINARY: only EF.CardAccess; the application's files need BAC or PACE.
+            if self._mf_file is not None and self.card_access is not None and not self._authenticated:
+                offset, le = (apdu[2] << 8) | apdu[3], (apdu[4] if len(apdu) > 4 else 0) or 256
+                chunk = self.card_access[offset : offset + le]
+                return chunk + _sw(SW_OK if len(chunk) == le else SW_EOF)
             return _sw(SW_SECURITY)
+        if ins == 0x22:
+            return self._mse_set_at(apdu)
+        if ins == 0x86:
+            return self._general_authenticate(apdu)
         return _sw(SW_INS)
 
     def _plain_select(self, apdu: bytes) -> bytes:
@@ -104,9 +157,16 @@ class EmrtdChip:
                 self._app_selected = True
                 return _sw(SW_OK)
             return _sw(SW_NOT_FOUND)
-        return _sw(SW_SECURITY)  # EFs of the eMRTD application need BAC
+        if p1 == 0x02 and data == FID_CARD_ACCESS.to_bytes(2, "big") and not self._app_selected:
+            if self.card_access is None:
+                return _sw(SW_NOT_FOUND)
+            self._mf_file = FID_CARD_ACCESS
+            return _sw(SW_OK)
+        return _sw(SW_SECURITY)  # EFs of the eMRTD application need BAC or PACE
 
     def _get_challenge(self, apdu: bytes) -> bytes:
+        if not self.bac:
+            return _sw(SW_SECURITY)
         if not self._app_selected or len(apdu) != 5 or apdu[4] != 8:
             return _sw(SW_CONDITIONS if not self._app_selected else SW_WRONG_P1P2)
         self._challenge = self._rng(8)
@@ -137,8 +197,102 @@ class EmrtdChip:
 
     # --- secure messaging
     def _next_ssc(self) -> bytes:
-        self._ssc = (self._ssc + 1) % (1 << 64)
-        return self._ssc.to_bytes(8, "big")
+        size = 16 if self._aes else 8
+        self._ssc = (self._ssc + 1) % (1 << (8 * size))
+        return self._ssc.to_bytes(size, "big")
+
+    # --- PACE (chip side of ICAO 9303-11 §4.4, generic mapping)
+    def _mse_set_at(self, apdu: bytes) -> bytes:
+        if self.pace is None or apdu[2:4] != b"\xc1\xa4" or len(apdu) < 5:
+            return _sw(SW_WRONG_P1P2 if self.pace else SW_INS)
+        body = apdu[5 : 5 + apdu[4]]
+        try:
+            oid, password = find(body, 0x80), find(body, 0x83)
+        except ValueError:
+            return _sw(0x6A80)
+        if oid != self.pace.info.oid_bytes or password != b"\x01":
+            return _sw(0x6A80)
+        self._pace_step, self._pace = 1, _PaceState()
+        self._authenticated = False
+        return _sw(SW_OK)
+
+    def _pace_fail(self) -> bytes:
+        self._pace_step, self._pace = 0, _PaceState()
+        return _sw(SW_AUTH_FAILED)
+
+    def _general_authenticate(self, apdu: bytes) -> bytes:
+        if self.pace is None or self._pace_step == 0 or len(apdu) < 5:
+            return _sw(SW_CONDITIONS)
+        try:
+            inner = find(apdu[5 : 5 + apdu[4]], 0x7C)
+        except ValueError:
+            return self._pace_fail()
+        if inner is None:
+            return self._pace_fail()
+        cipher, bits = pace_protocol.PACE_PROTOCOLS[self.pace.info.oid]
+        curve = self.pace.curve
+        state = self._pace
+        try:
+            if self._pace_step == 1:
+                nonce = self._rng(16 if cipher == "aes" else 8)
+                k_pi = pace_protocol.kdf(self._password, 3, cipher, bits)
+                z = crypto.aes_encrypt(k_pi, nonce) if cipher == "aes" else crypto.tdes_encrypt(k_pi, nonce)
+                state.s = int.from_bytes(nonce, "big")
+                self._pace_step = 2
+                return tlv(0x7C, tlv(0x80, z)) + _sw(SW_OK)
+            if self._pace_step == 2:
+                terminal_map = curve.decode(find(inner, 0x81) or b"")
+                private, public = curve.keypair(curve.g)
+                shared = curve.multiply(private, terminal_map)
+                state.generator = curve.add(curve.multiply(state.s, curve.g), shared)
+                self._pace_step = 3
+                return tlv(0x7C, tlv(0x82, curve.encode(public))) + _sw(SW_OK)
+            if self._pace_step == 3:
+                terminal_raw = find(inner, 0x83) or b""
+                terminal_eph = curve.decode(terminal_raw)
+                private, public = curve.keypair(state.generator)
+                secret = curve.multiply(private, terminal_eph)
+                if secret is None:
+                    return self._pace_fail()
+                k = secret[0].to_bytes(curve.size, "big")
+                state.terminal, state.chip = terminal_raw, curve.encode(public)
+                state.ks_enc = pace_protocol.kdf(k, 1, cipher, bits)
+                state.ks_mac = pace_protocol.kdf(k, 2, cipher, bits)
+                self._pace_step = 4
+                return tlv(0x7C, tlv(0x84, curve.encode(public))) + _sw(SW_OK)
+            if self._pace_step == 4 and apdu[0] == 0x00:
+                oid = self.pace.info.oid_bytes
+                expected = pace_protocol.auth_token(state.ks_mac, oid, state.chip, cipher)
+                if not hmac.compare_digest(find(inner, 0x85) or b"", expected):
+                    return self._pace_fail()
+                token = pace_protocol.auth_token(state.ks_mac, oid, state.terminal, cipher)
+                self._ks_enc, self._ks_mac, self._ssc = state.ks_enc, state.ks_mac, 0
+                self._aes = cipher == "aes"
+                self._authenticated, self._app_selected, self._current = True, False, None
+                self._pace_step, self._pace = 0, _PaceState()
+                return tlv(0x7C, tlv(0x86, token)) + _sw(SW_OK)
+        except ValueError:
+            return self._pace_fail()
+        return self._pace_fail()
+
+    # --- secure messaging (3DES after BAC, AES or 3DES after PACE)
+    def _sm_pad(self, data: bytes) -> bytes:
+        return crypto.pad16(data) if self._aes else crypto.pad(data)
+
+    def _sm_mac(self, data: bytes) -> bytes:
+        if self._aes:
+            return crypto.aes_cmac8(self._ks_mac, crypto.pad16(data))
+        return crypto.retail_mac(self._ks_mac, crypto.pad(data))
+
+    def _sm_encrypt(self, ssc: bytes, data: bytes) -> bytes:
+        if self._aes:
+            return crypto.aes_encrypt(self._ks_enc, crypto.pad16(data), crypto.aes_block(self._ks_enc, ssc))
+        return crypto.tdes_encrypt(self._ks_enc, crypto.pad(data))
+
+    def _sm_decrypt(self, ssc: bytes, data: bytes) -> bytes:
+        if self._aes:
+            return crypto.unpad16(crypto.aes_decrypt(self._ks_enc, data, crypto.aes_block(self._ks_enc, ssc)))
+        return crypto.unpad(crypto.tdes_decrypt(self._ks_enc, data))
 
     def _secure(self, apdu: bytes) -> bytes:
         if not self._authenticated:
@@ -160,20 +314,23 @@ class EmrtdChip:
         except ValueError:
             self._end_session()
             return _sw(SW_SM_OBJECTS)
-        expected = crypto.retail_mac(self._ks_mac, crypto.pad(ssc + crypto.pad(header) + covered))
+        expected = self._sm_mac(ssc + self._sm_pad(header) + covered)
         if mac is None or not hmac.compare_digest(mac, expected):
             self._end_session()
             return _sw(SW_SM_OBJECTS)
         data = b""
         if do87 is not None:
             try:
-                data = crypto.unpad(crypto.tdes_decrypt(self._ks_enc, do87[1:]))
+                data = self._sm_decrypt(ssc, do87[1:])
             except ValueError:
                 self._end_session()
                 return _sw(SW_SM_OBJECTS)
         ins, p1, p2 = header[1], header[2], header[3]
-        if ins == 0xA4:
-            payload, sw = self._select_ef(p1, data)
+        if ins == 0xA4 and p1 == 0x04:
+            self._app_selected = data == AID
+            payload, sw = b"", SW_OK if self._app_selected else SW_NOT_FOUND
+        elif ins == 0xA4:
+            payload, sw = self._select_ef(p1, data) if self._app_selected else (b"", SW_CONDITIONS)
         elif ins == 0xB0:
             payload, sw = self._read_binary(p1, p2, le or 256)
         else:
@@ -184,9 +341,9 @@ class EmrtdChip:
         ssc = self._next_ssc()
         objects = b""
         if payload:
-            objects += tlv(0x87, b"\x01" + crypto.tdes_encrypt(self._ks_enc, crypto.pad(payload)))
+            objects += tlv(0x87, b"\x01" + self._sm_encrypt(ssc, payload))
         objects += tlv(0x99, _sw(sw))
-        mac = crypto.retail_mac(self._ks_mac, crypto.pad(ssc + objects))
+        mac = self._sm_mac(ssc + objects)
         if self.faults.bad_response_mac:
             mac = bytes([mac[0] ^ 0xFF]) + mac[1:]
         return objects + tlv(0x8E, mac) + _sw(sw)

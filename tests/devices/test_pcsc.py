@@ -15,6 +15,7 @@ if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
 from hardware_fixtures.emrtd import EmrtdChip, Faults, TestIdentity, TestPki, VirtualCard, build_files  # noqa: E402
+from hardware_fixtures.emrtd.card import PaceConfig  # noqa: E402
 from hardware_fixtures.emrtd.pcscd import VPCD_READER, Pcscd, unavailable_reason  # noqa: E402
 
 from idverify.devices import pcsc  # noqa: E402
@@ -55,8 +56,10 @@ def _keys(identity: TestIdentity) -> BacKeys:
 def insert(reader: pcsc.PcscReader, pki: TestPki) -> Iterator[Callable[..., VirtualCard]]:
     cards: list[VirtualCard] = []
 
-    def factory(identity: TestIdentity, *, tamper_dg: int | None = None, faults: Faults | None = None) -> VirtualCard:
-        chip = EmrtdChip(build_files(identity, pki, tamper_dg=tamper_dg), _keys(identity), faults=faults)
+    def factory(identity: TestIdentity, *, tamper_dg: int | None = None, faults: Faults | None = None,
+                pace: PaceConfig | None = None, bac: bool = True) -> VirtualCard:
+        chip = EmrtdChip(build_files(identity, pki, tamper_dg=tamper_dg), _keys(identity), faults=faults, pace=pace,
+                         bac=bac)
         card = VirtualCard(chip)
         card.insert()
         cards.append(card)
@@ -233,3 +236,12 @@ def test_event_stream(reader: pcsc.PcscReader, pki: TestPki) -> None:
         card.remove()
         watcher.join(timeout=10)
     assert seen == ["removed", "inserted", "removed"]
+
+
+def test_read_pace_only_passport(reader: pcsc.PcscReader, insert: Callable[..., VirtualCard], csca_dir: Path) -> None:
+    identity = TestIdentity()
+    insert(identity, pace=PaceConfig(), bac=False)
+    result = pcsc.read_emrtd_result(reader, _keys(identity), csca_dir)
+    assert result.access_control == "PACE-AES"
+    assert result.document.checks.passive_auth == "passed"
+    assert result.document.photo == identity.photo_bytes()[0]

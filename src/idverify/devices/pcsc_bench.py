@@ -44,6 +44,7 @@ def time_reads(reader: PcscReader, keys: BacKeys, csca_dir: Path | None, reads: 
         "bytes_read": sum(len(v) for v in last.files.values()),
         "dg2_bytes": len(last.files.get("DG2", b"")),
         "photo_format": last.document.photo_format,
+        "access_control": last.access_control,
         "passive_auth": last.document.checks.passive_auth,
     }
 

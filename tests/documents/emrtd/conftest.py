@@ -14,7 +14,7 @@ if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
 from hardware_fixtures.emrtd import EmrtdChip, Faults, TestIdentity, TestPki, build_files  # noqa: E402
-from hardware_fixtures.emrtd.card import CardPulled  # noqa: E402
+from hardware_fixtures.emrtd.card import CardPulled, PaceConfig  # noqa: E402
 
 from idverify.documents.emrtd.reader import CardError  # noqa: E402
 from idverify.documents.mrz import BacKeys  # noqa: E402
@@ -53,9 +53,9 @@ def keys_of(identity: TestIdentity) -> BacKeys:
 @pytest.fixture
 def make_channel(pki: TestPki) -> Callable[..., DirectChannel]:
     def factory(identity: TestIdentity, *, tamper_dg: int | None = None, faults: Faults | None = None,
-                with_sod: bool = True) -> DirectChannel:
+                with_sod: bool = True, pace: PaceConfig | None = None, bac: bool = True) -> DirectChannel:
         files = build_files(identity, pki if with_sod else None, tamper_dg=tamper_dg)
-        return DirectChannel(EmrtdChip(files, keys_of(identity), faults=faults))
+        return DirectChannel(EmrtdChip(files, keys_of(identity), faults=faults, pace=pace, bac=bac))
 
     return factory
 

@@ -32,8 +32,10 @@ def test_read_passport_passive_auth_passed(identity: TestIdentity, make_channel:
     assert (doc.checks.checksum, doc.checks.expired, doc.checks.passive_auth) == (True, False, "passed")
     assert doc.to_summary()["photo"] == "available"
     assert set(result.files) == {"COM", "DG1", "DG2", "SOD"}
+    assert result.access_control == "BAC"
     # Everything after EXTERNAL AUTHENTICATE travelled under secure messaging.
-    assert all(apdu[0] & 0x0C == 0x0C for apdu in channel.log[3:])
+    after_bac = next(i for i, apdu in enumerate(channel.log) if apdu[:2] == b"\x00\x82") + 1
+    assert all(apdu[0] & 0x0C == 0x0C for apdu in channel.log[after_bac:])
 
 
 def test_jpeg2000_face(make_channel: Callable[..., DirectChannel]) -> None:

@@ -1,9 +1,10 @@
-"""Reading an eMRTD over any APDU channel: BAC, secure messaging, EF.COM/DG1/DG2/EF.SOD, passive auth.
+"""Reading an eMRTD over any APDU channel: PACE or BAC, secure messaging, EF.COM/DG1/DG2/EF.SOD, passive auth.
 
-Owns the command sequence of ICAO 9303-11 (SELECT application, GET CHALLENGE, EXTERNAL AUTHENTICATE,
-protected SELECT/READ BINARY) and turning the files into an :class:`IdentityDocument`. It does not know how
-APDUs travel: :mod:`idverify.devices.pcsc` supplies a PC/SC channel, tests supply the simulated chip
-directly. Nothing here logs file contents; log lines carry only step names, sizes and status words.
+Owns the command sequence of ICAO 9303-11 (EF.CardAccess and PACE when offered, else SELECT application,
+GET CHALLENGE, EXTERNAL AUTHENTICATE; then protected SELECT/READ BINARY) and turning the files into an
+:class:`IdentityDocument`. It does not know how APDUs travel: :mod:`idverify.devices.pcsc` supplies a
+PC/SC channel, tests supply the simulated chip directly. Nothing here logs file contents; log lines carry
+only step names, sizes and status words.
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ from typing import Protocol
 import structlog
 from cryptography import x509
 
-from idverify.documents.emrtd import lds, passive_auth
+from idverify.documents.emrtd import lds, pace, passive_auth
 from idverify.documents.emrtd.bac import BacFailed, DocumentKeys, authentication_cryptogram, complete_authentication
+from idverify.documents.emrtd.ec import Curve
 from idverify.documents.emrtd.sm import SecureMessaging
 from idverify.documents.emrtd.tlv import read_header
 from idverify.documents.model import DocumentChecks, DocumentType, IdentityDocument, Sex
@@ -61,6 +63,7 @@ class ReadResult:
     passive_auth_detail: str
     apdus: int
     seconds: float
+    access_control: str = "BAC"  # "BAC", "PACE-AES" or "PACE-3DES"
 
 
 class _Session:
@@ -69,6 +72,7 @@ class _Session:
         self.deadline = deadline
         self.apdus = 0
         self.sm: SecureMessaging | None = None
+        self.access = "none"
 
     def plain(self, apdu: bytes) -> tuple[bytes, int]:
         if time.monotonic() > self.deadline:
@@ -116,14 +120,68 @@ class _Session:
         return bytes(content)
 
 
-def authenticate(session: _Session, keys: BacKeys, rng: Callable[[int], bytes]) -> None:
-    """SELECT the eMRTD application and run BAC, leaving ``session.sm`` ready."""
+def _read_card_access(session: _Session) -> bytes | None:
+    """EF.CardAccess from the master file, read in plain before any authentication; None when absent."""
+    _data, sw = session.plain(b"\x00\xa4\x02\x0c\x02" + pace.FID_CARD_ACCESS.to_bytes(2, "big"))
+    if sw != SW_OK:
+        return None
+    head, sw = session.plain(b"\x00\xb0\x00\x00\x04")
+    if sw not in (SW_OK, SW_END_OF_FILE) or len(head) < 2:
+        return None
+    try:
+        _tag, length, header = read_header(head)
+    except ValueError:
+        return None
+    total = min(header + length, 0x7FFF)
+    content = bytearray(head[:total])
+    while len(content) < total:
+        offset = len(content)
+        chunk, sw = session.plain(bytes([0x00, 0xB0, offset >> 8, offset & 0xFF, min(MAX_READ, total - offset)]))
+        if sw not in (SW_OK, SW_END_OF_FILE) or not chunk:
+            return None
+        content += chunk
+    return bytes(content)
+
+
+def _try_pace(session: _Session, keys: BacKeys, scalar: Callable[[Curve], int] | None) -> bool:
+    """PACE when EF.CardAccess offers a supported PACEInfo. False (use BAC) when it does not or the chip
+    refuses to start it; wrong keys raise BacFailed (trying BAC with the same keys would only fail again)."""
+    card_access = _read_card_access(session)
+    if card_access is None:
+        return False
+    try:
+        info = pace.choose(pace.parse_card_access(card_access))
+        if info is None:
+            return False
+        session.sm = SecureMessaging(pace.establish(session.plain, keys, info, scalar=scalar))
+    except pace.PaceError as exc:
+        log.warning("emrtd_pace_unavailable_falling_back_to_bac", reason=exc.message)
+        session.sm = None
+        return False
+    _data, sw = session.protected(0xA4, 0x04, 0x0C, lds.AID_EMRTD)
+    if sw != SW_OK:
+        raise CardError(f"the card is not an ICAO eMRTD (select application: status {sw:04X})")
+    session.access = f"PACE-{pace.PACE_PROTOCOLS[info.oid][0].upper()}"
+    return True
+
+
+def authenticate(
+    session: _Session,
+    keys: BacKeys,
+    rng: Callable[[int], bytes],
+    *,
+    use_pace: bool = True,
+    scalar: Callable[[Curve], int] | None = None,
+) -> None:
+    """Open the eMRTD application under secure messaging: PACE when offered (ICAO's preference), else BAC."""
+    if use_pace and _try_pace(session, keys, scalar):
+        return
     _data, sw = session.plain(b"\x00\xa4\x04\x0c" + bytes([len(lds.AID_EMRTD)]) + lds.AID_EMRTD)
     if sw != SW_OK:
         raise CardError(f"the card is not an ICAO eMRTD (select application: status {sw:04X})")
     rnd_ic, sw = session.plain(b"\x00\x84\x00\x00\x08")
     if sw != SW_OK or len(rnd_ic) != 8:
-        raise CardError(f"the document gave no BAC challenge (status {sw:04X}); it may need PACE")
+        raise CardError(f"the document gave no BAC challenge (status {sw:04X}) and no usable PACE")
     doc_keys = DocumentKeys.from_bac_keys(keys)
     rnd_ifd, k_ifd = rng(8), rng(16)
     cryptogram = authentication_cryptogram(doc_keys, rnd_ic, rnd_ifd, k_ifd)
@@ -131,6 +189,7 @@ def authenticate(session: _Session, keys: BacKeys, rng: Callable[[int], bytes]) 
     if sw != SW_OK:
         raise BacFailed("the document rejected the access keys: check document number, birth and expiry dates")
     session.sm = SecureMessaging(complete_authentication(doc_keys, rnd_ic, rnd_ifd, k_ifd, response))
+    session.access = "BAC"
 
 
 def _document_type(code: str) -> DocumentType:
@@ -155,14 +214,15 @@ def read_document(
     rng: Callable[[int], bytes] = secrets.token_bytes,
     today: date | None = None,
     source: str | None = None,
+    use_pace: bool = True,
 ) -> ReadResult:
-    """Read DG1 (+ DG2 when present) under BAC and passive-authenticate them.
+    """Read DG1 (+ DG2 when present) under PACE or BAC and passive-authenticate them.
 
     Raises BacFailed (wrong keys), DeviceTimeout (over ``timeout`` seconds), CardError (not an eMRTD or
     malformed files) and whatever the channel raises (``card_removed``, ``device_unavailable``)."""
     started = time.monotonic()
     session = _Session(channel, started + timeout)
-    authenticate(session, keys, rng)
+    authenticate(session, keys, rng, use_pace=use_pace)
     files: dict[str, bytes] = {}
     com = session.read_file(lds.FID_COM)
     present = set(data_groups)
@@ -218,7 +278,7 @@ def read_document(
         source=source,
     )
     seconds = time.monotonic() - started
-    log.info("emrtd_read", apdus=session.apdus, seconds=round(seconds, 3), passive_auth=pa.status,
-             data_groups=sorted(dg_bytes), photo_format=photo_format)
+    log.info("emrtd_read", access=session.access, apdus=session.apdus, seconds=round(seconds, 3),
+             passive_auth=pa.status, data_groups=sorted(dg_bytes), photo_format=photo_format)
     return ReadResult(document=document, mrz=mrz, files=files, passive_auth_detail=pa.detail,
-                      apdus=session.apdus, seconds=seconds)
+                      apdus=session.apdus, seconds=seconds, access_control=session.access)
