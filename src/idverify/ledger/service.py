@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from idverify.errors import NotFoundError, ValidationFailed
 from idverify.ledger import repository
-from idverify.ledger.canonical import canonical_bytes, format_time, leaf_document, normalise_event, parse_time
+from idverify.ledger.canonical import canonical_bytes, format_time, leaf_bytes, normalise_event, parse_time
 from idverify.ledger.checkpoint import CheckpointError, CheckpointSigner, open_checkpoint
 from idverify.ledger.merkle import (
     CompactRange,
@@ -81,7 +81,9 @@ def append_many(
     All of them become durable together at the caller's single COMMIT, which is what makes batching cheap; a
     caller may report any of these events as recorded only after that commit returns.
     """
-    normalised = [normalise_event(e) for e in events]  # validate before taking the lock
+    normalised = [normalise_event(e) for e in events]
+    # Canonicalise (and so validate) every event before taking the lock; only concatenation happens under it.
+    event_bytes = [canonical_bytes(ev) for ev in normalised]
     if not normalised:
         return []
     repository.lock(session)
@@ -100,9 +102,9 @@ def append_many(
     recorded_dt = parse_time(recorded_text)
     entries: list[LedgerEntry] = []
     new_nodes: list[tuple[Node, bytes]] = []
-    for offset, ev in enumerate(normalised):
+    for offset, (ev, ev_bytes) in enumerate(zip(normalised, event_bytes, strict=True)):
         index = size + offset
-        canonical = canonical_bytes(leaf_document(index, recorded_text, ev))
+        canonical = leaf_bytes(index, recorded_text, ev_bytes)
         lh = leaf_hash(canonical)
         new_nodes.extend(frontier.append(lh))
         actor = ev["actor"] or {}
