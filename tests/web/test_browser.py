@@ -30,6 +30,27 @@ Login = Callable[..., None]
 ROLE_OF = {"nurse1": Role.NURSE, "itadmin": Role.IT_ADMIN, "inspector": Role.INSPECTOR}
 
 
+def _next_route(page: Any, held: list[Route], timeout_s: float = 10) -> Route:
+    """The next request a held route caught (routes fire while Playwright processes events, so wait for it)."""
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while not held:
+        assert time.monotonic() < deadline, "the page sent no request"
+        page.wait_for_timeout(50)
+    return held.pop(0)
+
+
+def _wait_until(page: Any, expression: str, timeout_s: float = 10) -> None:
+    """Poll a JS expression with ``page.evaluate`` (``wait_for_function`` needs eval, which the CSP forbids)."""
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while not page.evaluate(expression):
+        assert time.monotonic() < deadline, f"timed out waiting for {expression}"
+        page.wait_for_timeout(100)
+
+
 @pytest.mark.parametrize("username", list(ROLE_OF))
 def test_each_role_lands_on_its_home_with_its_own_menu(page: Any, login: Login, username: str) -> None:
     role = ROLE_OF[username]
@@ -315,7 +336,7 @@ def test_nurse_stage_check_shows_accept_reject_and_retry(page: Any, login: Login
         expect(page.locator("#progress")).to_be_visible()  # matching: the request is still open
         expect(page.locator("#prompts")).to_contain_text(EN["prompt.finger"].format(finger=EN["finger.right_index"]))
         expect(page.locator("#start-check")).to_be_disabled()
-        request = held.pop()
+        request = _next_route(page, held)
         assert json.loads(request.request.post_data or "{}") == {"stage": "egg_retrieval"}
         assert request.request.headers.get("x-csrf-token")  # state change carries the CSRF token
         assert request.request.url.endswith(f"/api/v1/cycles/{live_daemon.cycles['ivf']}/checks")
@@ -378,16 +399,6 @@ def test_every_page_fits_1280x800_with_touch_sized_controls(page: Any, login: Lo
         assert targets["small"] == [], screen.path
         assert targets["checked"] >= 4, screen.path  # menu, locale switch, logout at least
         assert page.evaluate("document.documentElement.scrollWidth") <= 1280, screen.path
-
-
-def _wait_until(page: Any, expression: str, timeout_s: float = 10) -> None:
-    """Poll a JS expression with ``page.evaluate`` (``wait_for_function`` needs eval, which the CSP forbids)."""
-    import time
-
-    deadline = time.monotonic() + timeout_s
-    while not page.evaluate(expression):
-        assert time.monotonic() < deadline, f"timed out waiting for {expression}"
-        page.wait_for_timeout(100)
 
 
 def _run_check(page: Any, live_daemon: LiveDaemon, outcome: dict[str, Any]) -> Any:
@@ -491,3 +502,49 @@ def test_camera_preview_shows_the_daemons_frames(page: Any, login: Login) -> Non
     expect(camera).to_have_attribute("data-live", "false")
     expect(page.locator("#camera-frame .muted")).to_have_text(EN["check.camera_unavailable"])
     expect(img).to_be_hidden()
+
+
+HEALTH_WITH_DEVICES = {
+    "version": "0.1.0", "workstation": "ws-web", "status": "degraded",
+    "database": {"status": "ok", "backend": "sqlite"},
+    "devices": [
+        {"kind": "id_reader", "name": "none", "status": "unavailable", "detail": "not configured"},
+        {"kind": "fingerprint", "name": "zhiantec", "status": "ok", "detail": None},
+        {"kind": "card_reader", "name": "vpcd 0", "status": "ok", "detail": None},
+        {"kind": "camera", "name": "video0", "status": "error", "detail": "no frames for 5 s"},
+    ],
+    "components": [],
+}
+
+
+def test_devices_page_runs_a_fingerprint_test_capture(page: Any, login: Login) -> None:
+    """Device list and test capture against the device API contract (page-level fixtures: the test daemon has no
+    devices attached)."""
+    components = [*HEALTH_WITH_DEVICES["devices"], {"kind": "ledger", "name": "ledger", "status": "ok"}]
+    page.route("**/healthz", lambda route: route.fulfill(json={**HEALTH_WITH_DEVICES, "components": components}))
+    held: list[Route] = []
+    page.route("**/api/v1/devices/fingerprint/test", lambda route: held.append(route))  # noqa: PLW0108
+    login(page, "itadmin")
+    cards = page.locator("#device-cards .card")
+    expect(cards).to_have_count(4)
+    expect(page.locator("#component-cards .card")).to_have_count(1)  # the ledger, not the devices again
+    expect(page.locator("#health-status .badge")).to_have_text(EN["health.degraded"])
+    expect(page.locator("#device-cards .card[data-kind='camera']")).to_have_attribute("data-status", "error")
+    expect(page.locator("#device-cards .card[data-kind='camera']")).to_contain_text("no frames for 5 s")
+    expect(page.locator("button[data-test]")).to_have_count(1)  # only the sensor has a test capture
+    finger = page.locator("#device-cards .card[data-kind='fingerprint']")
+    finger.locator("button[data-test='fingerprint']").click()
+    expect(finger.locator(".test-outcome")).to_have_text(EN["devices.test_running"])
+    expect(finger.locator("button[data-test]")).to_be_disabled()
+    route = _next_route(page, held)
+    assert route.request.method == "POST" and route.request.headers.get("x-csrf-token")
+    route.fulfill(json={"status": "ok", "width": 256, "height": 288, "quality": 71, "elapsed_ms": 812.4})
+    outcome = finger.locator(".test-outcome")
+    expect(outcome).to_have_text(EN["devices.test_ok"].format(width=256, height=288, ms=812, quality=71))
+    expect(finger.locator("img")).to_have_count(0)  # IT staff never see a biometric image
+    screenshot(page, "admin-devices-test")
+    finger.locator("button[data-test='fingerprint']").click()
+    failure = {"error": {"code": "device_unavailable", "message": "sensor timeout", "details": None}}
+    _next_route(page, held).fulfill(status=503, json=failure)
+    expect(outcome).to_have_attribute("data-outcome", "error")
+    expect(outcome).to_have_text(EN["error.device_unavailable"])

@@ -1,9 +1,14 @@
 /* Devices and health (it_admin): polls /healthz every few seconds and shows each device and subsystem. The health
- * endpoint names device kinds and states only, never patient data. */
+ * endpoint names device kinds and states only, never patient data. The fingerprint sensor has a test capture
+ * (POST /api/v1/devices/fingerprint/test) that reports size, quality and timing — never the image. */
 (function () {
   "use strict";
   const IV = window.IV;
   const INTERVAL_MS = 5000;
+  /* Test captures per device kind and the path that runs them; results survive the periodic re-render. */
+  const TESTS = { fingerprint: "/devices/fingerprint/test" };
+  const testState = {};
+  let lastBody = null;
 
   function statusBadge(status) {
     const cls = status === "ok" ? "badge-ok" : status === "degraded" || status === "warning" ? "badge-warn" : "badge-off";
@@ -21,7 +26,38 @@
     return IV.el("div", { class: "card", dataset: { kind: item.kind || "", status: item.status || "unknown" } },
       IV.el("h3", {}, IV.label("device_kind", item.kind || item.name || "?"),
         item.name && item.name !== item.kind ? IV.el("span", { class: "muted" }, " " + item.name) : null),
-      statusBadge(item.status), facts);
+      statusBadge(item.status), facts, testPart(item.kind));
+  }
+
+  function testPart(kind) {
+    if (!TESTS[kind]) return null;
+    const state = testState[kind] || {};
+    const button = IV.el("button", { type: "button", class: "btn btn-small", dataset: { test: kind },
+      disabled: state.running, onclick: () => runTest(kind) }, IV.t("devices.test_capture"));
+    let outcome = null;
+    if (state.running) {
+      outcome = IV.el("p", { class: "test-outcome", role: "status" }, IV.t("devices.test_running"));
+    } else if (state.result) {
+      const r = state.result;
+      outcome = IV.el("p", { class: "test-outcome test-pass", role: "status", dataset: { outcome: "ok" } },
+        IV.t("devices.test_ok", { width: r.width, height: r.height, ms: Math.round(r.elapsed_ms),
+          quality: r.quality === null || r.quality === undefined ? "—" : r.quality }));
+    } else if (state.error) {
+      outcome = IV.el("p", { class: "test-outcome test-fail", role: "alert", dataset: { outcome: "error" } },
+        IV.errorText(state.error));
+    }
+    return IV.el("div", { class: "device-test" }, button, outcome);
+  }
+
+  async function runTest(kind) {
+    testState[kind] = { running: true };
+    render();
+    try {
+      testState[kind] = { result: await IV.api("POST", TESTS[kind]) };
+    } catch (err) {
+      testState[kind] = { error: err };
+    }
+    render();
   }
 
   function cards(containerId, items, emptyKey) {
@@ -30,15 +66,20 @@
   }
 
   async function refresh() {
-    let body;
     try {
       const response = await fetch("/healthz", { headers: { Accept: "application/json" }, cache: "no-store" });
-      body = await response.json(); // 503 still carries the body naming what is down
+      lastBody = await response.json(); // 503 still carries the body naming what is down
       IV.clearError(document.getElementById("page-error"));
     } catch (err) {
       IV.pageError({ code: "network_error" });
       return;
     }
+    render();
+  }
+
+  function render() {
+    const body = lastBody;
+    if (!body) return;
     const status = document.getElementById("health-status");
     status.replaceChildren(statusBadge(body.status));
     const db = body.database || {};
