@@ -32,6 +32,7 @@ from typing import Any
 
 import cv2
 import numpy as np
+import structlog
 from numpy.typing import NDArray
 
 from idverify.biometrics.face.detect import YUNET_MODEL, Detection, FaceDetector
@@ -39,6 +40,8 @@ from idverify.biometrics.face.image import RGBImage, as_rgb_array
 from idverify.biometrics.face.quality import REASONS, FaceQuality, Purpose, assess
 from idverify.biometrics.face.template import FaceTemplate, combine, unit
 from idverify.errors import BiometricError, ConfigError
+
+log = structlog.get_logger(__name__)
 
 ALGORITHM_VERSION = "idverify-face/1 yunet-2023mar+dlib-5pt-align+dlib-resnet-v1-128d cosine"
 TTA_BOX_SCALES: tuple[float, ...] = (1.0,)
@@ -101,6 +104,7 @@ class FaceEngine:
         self._encoder = dlib.face_recognition_model_v1(frm.face_recognition_model_location())
         self._dlib = dlib
         self._lock = threading.Lock()
+        log.info("face_engine_loaded", algorithm=ALGORITHM_VERSION)
 
     # --- public API -----------------------------------------------------------------------------------------
     def analyse(self, image: ImageInput, *, purpose: Purpose = "live", largest_only: bool = False,

@@ -24,6 +24,7 @@ from typing import Any
 
 import cv2
 import numpy as np
+import structlog
 from numpy.typing import NDArray
 
 from idverify.biometrics.face.detect import Detection, FaceDetector
@@ -32,6 +33,8 @@ from idverify.biometrics.models_path import model_file
 from idverify.biometrics.pad.blink import BlinkChallenge
 from idverify.biometrics.pad.challenge import ChallengeResult, HeadTurnChallenge
 from idverify.errors import BiometricError
+
+log = structlog.get_logger(__name__)
 
 PAD_MODELS: tuple[tuple[str, float], ...] = (("MiniFASNetV2.onnx", 2.7), ("MiniFASNetV1SE.onnx", 4.0))
 PAD_ALGORITHM_VERSION = "idverify-pad/1 minifasnet-v2@2.7+v1se@4.0 mean-softmax"
@@ -110,6 +113,7 @@ class PadEngine:
         ]
         self._detector = detector
         self._lock = threading.Lock()
+        log.info("pad_engine_loaded", algorithm=PAD_ALGORITHM_VERSION)
 
     def _detect(self, rgb: RGBImage) -> Detection | None:
         if self._detector is None:
