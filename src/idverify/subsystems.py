@@ -38,5 +38,9 @@ def attach(ctx: AppContext) -> None:
 
         ctx.devices = DeviceManager(ctx.settings)
         ctx.subsystems.append(DeviceSubsystem(ctx.devices))
+    if ctx.subsystem("ledger") is None:
+        from idverify.ledger.scheduler import LedgerScheduler
+
+        ctx.subsystems.append(LedgerScheduler.from_settings(ctx.settings, ctx.session_factory))
     if ctx.subsystem("webhooks") is None:
         ctx.subsystems.append(WebhookDispatcher(ctx.session_factory, ctx.keys))
