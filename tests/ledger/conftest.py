@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -36,11 +37,19 @@ def make_event() -> EventFactory:
     return factory
 
 
+@pytest.fixture(scope="session")
+def _migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Migrate once per session; each test gets a copy (Alembic per test would dominate the run time)."""
+    path = tmp_path_factory.mktemp("template") / "ledger.db"
+    upgrade_database(f"sqlite:///{path}", LEDGER_REVISION)
+    return path
+
+
 @pytest.fixture
-def sqlite_url(tmp_path: Path) -> str:
-    url = f"sqlite:///{tmp_path / 'ledger.db'}"
-    upgrade_database(url, LEDGER_REVISION)
-    return url
+def sqlite_url(tmp_path: Path, _migrated_template: Path) -> str:
+    target = tmp_path / "ledger.db"
+    shutil.copyfile(_migrated_template, target)
+    return f"sqlite:///{target}"
 
 
 @pytest.fixture
