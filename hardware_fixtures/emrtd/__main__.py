@@ -17,7 +17,7 @@ from pathlib import Path
 
 from hardware_fixtures.emrtd.card import EmrtdChip, Faults, PaceConfig
 from hardware_fixtures.emrtd.identity import TestIdentity, build_files, load_photo
-from hardware_fixtures.emrtd.pcscd import VPCD_READER, Pcscd
+from hardware_fixtures.emrtd.pcscd import VPCD_READER, VPCD_TEST_PORT, VPCD_TEST_READER, Pcscd
 from hardware_fixtures.emrtd.pki import TestPki
 from hardware_fixtures.emrtd.vpcd import VPCD_PORT, VirtualCard
 from idverify.documents.mrz import BacKeys
@@ -120,6 +120,7 @@ def _bench(args: argparse.Namespace) -> int:
     from idverify.devices.pcsc_bench import time_reads
 
     pcscd = Pcscd.ensure()
+    args.port = VPCD_TEST_PORT  # slot 1, so a demo's passport in slot 0 is left alone
     card, identity, pki = _build(args)
     try:
         with tempfile.TemporaryDirectory() as tmp:
@@ -127,8 +128,9 @@ def _bench(args: argparse.Namespace) -> int:
             if not args.no_anchors:
                 csca_dir = Path(tmp)
                 pki.write_csca(csca_dir)
-            reader = PcscReader(VPCD_READER)
-            reader.wait_for_removal(5)
+            reader = PcscReader(VPCD_TEST_READER)
+            if not reader.wait_for_removal(5):
+                raise RuntimeError(f"another process keeps a card in {VPCD_TEST_READER}")
             card.insert()
             if not reader.wait_for_card(5):
                 raise RuntimeError("pcscd did not see the virtual card")

@@ -13,7 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 VPCD_CONF = Path("/etc/reader.conf.d/vpcd")
-VPCD_READER = "Virtual PCD 00 00"
+VPCD_READER = "Virtual PCD 00 00"  # vpcd slot 0, TCP 35963: demos and the simulator CLI
+#: vpcd slot 1 (TCP 35964). Tests use this one so they do not collide with a demo's passport in slot 0.
+VPCD_TEST_READER = "Virtual PCD 00 01"
+VPCD_TEST_PORT = 35964
 
 
 def _vpcd_readers() -> list[str] | None:
