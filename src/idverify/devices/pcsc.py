@@ -15,6 +15,10 @@ Public interface (called by the device manager, ``idverify card read`` and the R
     reader.wait_for_removal(timeout) -> bool
     reader.events(stop_event, timeout=None)     # current state, then each "inserted" / "removed"
     read_emrtd(reader, mrz_keys, csca_dir, *, card_wait=0.0, timeout=30.0) -> IdentityDocument
+    read_emrtd_result(...) -> ReadResult        # same, plus raw files, APDU count, seconds, "BAC"/"PACE-AES"
+
+The read uses PACE when the chip offers a supported PACEInfo in EF.CardAccess, else BAC; both are keyed by
+the three MRZ fields the nurse types (:class:`idverify.documents.mrz.BacKeys`).
 """
 
 from __future__ import annotations
