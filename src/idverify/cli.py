@@ -87,6 +87,8 @@ def demo(
     host: Annotated[str | None, typer.Option(help="Listen address.")] = None,
     port: Annotated[int | None, typer.Option(help="Listen port.")] = None,
     data_dir: Annotated[Path | None, typer.Option(help="Data dir (default: IDVERIFY_DATA_DIR or a temp dir).")] = None,
+    scenario: Annotated[bool, typer.Option(
+        "--scenario", help="Drive one full treatment cycle through the REST API and print a JSON summary.")] = False,
 ) -> None:
     """Run the daemon with every device simulated, SQLite, and demo staff accounts (printed at start)."""
     import os
@@ -100,7 +102,18 @@ def demo(
     try:
         accounts = bootstrap_demo(settings)
     except IdverifyError as exc:
-        fail(exc, as_json=False)
+        fail(exc, as_json=scenario)
+    if scenario:
+        from idverify.logging import configure_logging
+        from idverify.scenario import run
+
+        configure_logging("WARNING", json=True)
+        try:
+            summary = run(settings, {a.username: a.password for a in accounts})
+        except IdverifyError as exc:
+            fail(exc, as_json=True)
+        emit_json(summary)
+        raise typer.Exit(0 if summary["ledger_verified"] and summary["impostor_decision"] == "reject" else 1)
     console = Console()
     table = Table(title="idverify demo — staff accounts (also in demo-accounts.json)")
     for col in ("username", "password", "role"):

@@ -42,5 +42,9 @@ def attach(ctx: AppContext) -> None:
         from idverify.ledger.scheduler import LedgerScheduler
 
         ctx.subsystems.append(LedgerScheduler.from_settings(ctx.settings, ctx.session_factory))
+    if ctx.subsystem("retention") is None:
+        from idverify.workflow.retention import RetentionJob
+
+        ctx.subsystems.append(RetentionJob(ctx.session_factory, ctx.settings))
     if ctx.subsystem("webhooks") is None:
         ctx.subsystems.append(WebhookDispatcher(ctx.session_factory, ctx.keys))
