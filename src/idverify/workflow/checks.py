@@ -102,20 +102,19 @@ def run_check(db: Session, keys: Keys, *, cycle_id: str, stage: Stage, captures:
     wants = policy.biometric.factors
     results: list[FactorResult] = []
     timings: dict[str, float] = {}
-    sample = None
     if "face" in wants:
         t = time.perf_counter()
-        result, sample = factors.face_factor(captures.face_frames, templates.face_template(db, keys, patient.id),
-                                             check_liveness=wants["face"].require_liveness)
-        results.append(result)
+        results.append(factors.face_factor(captures.face_frames, templates.face_template(db, keys, patient.id),
+                                           check_liveness=wants["face"].require_liveness))
         timings["face_ms"] = round((time.perf_counter() - t) * 1000, 1)
     if "fingerprint" in wants:
         t = time.perf_counter()
         results.append(factors.fingerprint_factor(captures.fingerprints,
                                                   templates.finger_templates(db, keys, patient.id)))
         timings["fingerprint_ms"] = round((time.perf_counter() - t) * 1000, 1)
-    if "document_photo" in wants and sample is not None:
-        results.append(factors.document_photo_factor(sample, captures.document))
+    if "document_photo" in wants and captures.face_frames and captures.document is not None \
+            and captures.document.photo_available:
+        results.append(factors.document_photo_factor(captures.face_frames[0], captures.document))
     decision = decide(policy.biometric, results)
     doc_outcome, doc_reason, doc_record = document_result(db, keys, patient, captures.document,
                                                           policy.document_required)

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from idverify.biometrics.face import ALGORITHM_VERSION as FACE_VERSION
-from idverify.biometrics.face import FaceSample, FaceTemplate, compare, get_face_engine
+from idverify.biometrics.face import FaceSample, FaceTemplate, get_face_engine
 from idverify.biometrics.fingerprint.extract import extract
 from idverify.biometrics.fingerprint.match import match
 from idverify.biometrics.fingerprint.template import ALGORITHM_VERSION as FINGER_VERSION
@@ -29,18 +29,6 @@ MAX_FACE_FRAMES = 5
 
 def _ms(start: float) -> float:
     return round((time.perf_counter() - start) * 1000, 1)
-
-
-def best_face(frames: Sequence[NDArray[np.uint8]]) -> tuple[FaceSample | None, BiometricError | None]:
-    """The first frame that passes the quality gates, or the last error (what the nurse should change)."""
-    engine = get_face_engine()
-    error: BiometricError | None = None
-    for frame in frames[:MAX_FACE_FRAMES]:
-        try:
-            return engine.analyse(frame), None
-        except BiometricError as exc:
-            error = exc
-    return None, error
 
 
 def face_samples(frames: Sequence[NDArray[np.uint8]]) -> tuple[list[FaceSample], BiometricError | None]:
@@ -68,28 +56,18 @@ def liveness(frames: Sequence[NDArray[np.uint8]]) -> tuple[bool | None, str | No
 
 
 def face_factor(frames: Sequence[NDArray[np.uint8]], enrolled: FaceTemplate | None, *, check_liveness: bool
-                ) -> tuple[FactorResult, FaceSample | None]:
-    start = time.perf_counter()
-    if not frames:
-        return FactorResult(factor="face", status="not_captured"), None
-    if enrolled is None:
+                ) -> FactorResult:
+    """The face core's factor (analyse → PAD → compare), or ``not_captured`` when nothing is enrolled to compare."""
+    from idverify.biometrics.face.factor import face_factor as core_face_factor
+
+    if frames and enrolled is None:
         return FactorResult(factor="face", status="not_captured",
-                            message="no face enrolled for this patient — enrol the face or use an override"), None
-    sample, error = best_face(frames)
-    if sample is None:
-        assert error is not None
-        return FactorResult(factor="face", status="quality_failed", message=error.message,
-                            model_version=FACE_VERSION, details={"quality_reason": (error.details or {}).get(
-                                "reason") if isinstance(error.details, dict) else None}), None
-    score = compare(sample, enrolled)
-    live: bool | None = None
-    reason: str | None = None
-    pad: dict[str, Any] = {}
-    if check_liveness:
-        live, reason, pad = liveness(frames)
-    details = {**pad, "face_detection_score": round(sample.detection.score, 4), "elapsed_ms": _ms(start)}
-    return FactorResult(factor="face", status="ok", score=round(score, 4), live=live, liveness_reason=reason,
-                        model_version=FACE_VERSION, details=details), sample
+                            message="no face enrolled for this patient — enrol the face or use an override")
+    if enrolled is None:
+        return FactorResult(factor="face", status="not_captured")
+    start = time.perf_counter()
+    result = core_face_factor(list(frames[:MAX_FACE_FRAMES]), enrolled, liveness=check_liveness)
+    return replace(result, details={**result.details, "elapsed_ms": _ms(start)})
 
 
 def finger_templates(images: Sequence[tuple[str, NDArray[np.uint8]]]
@@ -135,15 +113,12 @@ def fingerprint_factor(images: Sequence[tuple[str, NDArray[np.uint8]]],
                                  "elapsed_ms": _ms(start)})
 
 
-def document_photo_factor(sample: FaceSample | None, document: IdentityDocument | None) -> FactorResult:
-    if document is None or not document.photo_available or document.photo is None:
-        return FactorResult(factor="document_photo", status="not_captured",
-                            message="document photo unavailable")
-    if sample is None:
-        return FactorResult(factor="document_photo", status="not_captured", message="no usable live face")
-    try:
-        score = get_face_engine().compare_to_document(sample, document.photo)
-    except BiometricError as exc:
-        return FactorResult(factor="document_photo", status="quality_failed", message=exc.message,
-                            model_version=FACE_VERSION)
-    return FactorResult(factor="document_photo", status="ok", score=round(score, 4), model_version=FACE_VERSION)
+def document_photo_factor(frame: NDArray[np.uint8] | FaceSample | None, document: IdentityDocument | None
+                          ) -> FactorResult:
+    """Live face against the document's chip photo; ``not_captured`` when there is no document or live face."""
+    from idverify.biometrics.face.factor import document_photo_factor as core_document_factor
+
+    if document is None or frame is None:
+        return FactorResult(factor="document_photo", status="not_captured", message="document or live face missing")
+    photo = document.photo if document.photo_available else None
+    return core_document_factor(frame, photo)
