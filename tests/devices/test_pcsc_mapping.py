@@ -143,3 +143,20 @@ def test_presence_and_waiting(fake: FakeScard) -> None:
     fake.present = False
     assert not reader.card_present()
     assert reader.wait_for_removal(0)
+
+
+def test_t0_get_response_and_wrong_length_are_handled(fake: FakeScard) -> None:
+    sent: list[list[int]] = []
+    replies = [(scard.SCARD_S_SUCCESS, [0x61, 0x04]), (scard.SCARD_S_SUCCESS, [1, 2, 3, 4, 0x90, 0x00]),
+               (scard.SCARD_S_SUCCESS, [0x6C, 0x02]), (scard.SCARD_S_SUCCESS, [9, 9, 0x90, 0x00])]
+
+    def transmit(_card: int, _proto: int, apdu: list[int]) -> tuple[int, list[int]]:
+        sent.append(apdu)
+        return replies.pop(0)
+
+    fake.SCardTransmit = transmit  # type: ignore[method-assign]
+    with pcsc.PcscReader("acme").connect() as conn:
+        assert conn.transmit(b"\x00\x84\x00\x00\x00") == (b"\x01\x02\x03\x04", 0x9000)
+        assert sent[-1] == [0x00, 0xC0, 0x00, 0x00, 0x04]  # GET RESPONSE for the 4 waiting bytes
+        assert conn.transmit(b"\x00\xb0\x00\x00\x08") == (b"\x09\x09", 0x9000)
+        assert sent[-1] == [0x00, 0xB0, 0x00, 0x00, 0x02]  # repeated with the length the card asked for

@@ -128,6 +128,20 @@ class PcscConnection:
         self._stuck = False  # a transmit never returned; its worker thread still holds the card handle
 
     def transmit(self, apdu: bytes) -> tuple[bytes, int]:
+        """One command, with the ISO 7816-3 T=0 transport rules applied: ``61xx`` collects the rest with
+        GET RESPONSE, ``6Cxx`` repeats the command with the length the card asked for."""
+        data, sw = self._exchange(apdu)
+        if sw >> 8 == 0x6C and len(apdu) >= 5:
+            data, sw = self._exchange(apdu[:-1] + bytes([sw & 0xFF]))
+        collected = data
+        for _ in range(64):  # bounded: a card cannot keep us here
+            if sw >> 8 != 0x61:
+                break
+            data, sw = self._exchange(bytes([apdu[0] & 0x03, 0xC0, 0x00, 0x00, sw & 0xFF]))
+            collected += data
+        return collected, sw
+
+    def _exchange(self, apdu: bytes) -> tuple[bytes, int]:
         if self._broken:
             raise CardRemoved("the connection to the card was lost; present the document again")
         scard = self._ctx.scard
