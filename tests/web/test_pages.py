@@ -15,6 +15,50 @@ from idverify.web.pages import HOME, MENUS, SCREENS, TEMPLATE_DIR, safe_return_p
 
 WEB_DIR = Path(STATIC_DIR).parent
 USERS = {"nurse1": Role.NURSE, "admin": Role.IT_ADMIN, "inspector": Role.INSPECTOR}
+PASSWORD = "pw-web-pages-0123456789"
+
+
+class PagesDaemon:
+    """One migrated app for this module (migrating and hashing passwords per test would dominate the run time)."""
+
+    def __init__(self, data_dir: Path) -> None:
+        from idverify.app import create_app
+        from idverify.auth import service
+        from idverify.config import load_settings
+        from idverify.store.db import make_engine, make_session_factory, upgrade_database
+
+        url = f"sqlite:///{data_dir / 'idverify.db'}"
+        upgrade_database(url)
+        engine = make_engine(url)
+        with make_session_factory(engine)() as db:
+            for username, role in USERS.items():
+                service.create_staff(db, username=username, display_name=username.title(), role=role,
+                                     password=PASSWORD)
+            db.commit()
+        engine.dispose()
+        self.app = create_app(load_settings(data_dir=data_dir, database_url=url, workstation_id="ws-a"))
+        self._logins: dict[str, tuple[Any, str]] = {}
+
+    def client(self) -> Any:
+        from fastapi.testclient import TestClient
+
+        return TestClient(self.app, raise_server_exceptions=False)
+
+    def login(self, username: str, password: str = PASSWORD) -> tuple[Any, str]:
+        """A client logged in as ``username`` and its CSRF token (one login per account and module)."""
+        if username not in self._logins:
+            client = self.client()
+            resp = client.post("/api/v1/auth/login", json={"username": username, "password": password})
+            assert resp.status_code == 200, resp.text
+            self._logins[username] = (client, resp.json()["csrf_token"])
+        return self._logins[username]
+
+
+@pytest.fixture(scope="module")
+def daemon(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    made = PagesDaemon(tmp_path_factory.mktemp("web-pages"))
+    yield made
+    made.app.state.ctx.engine.dispose()
 
 
 def test_catalogues_have_the_same_keys_and_placeholders() -> None:
@@ -118,8 +162,8 @@ def test_locale_switch_returns_only_to_this_site(referer: str | None, expected: 
     assert safe_return_path(referer, "ws:8700") == expected
 
 
-def test_anonymous_visitors_are_sent_to_login(make_app: Any) -> None:
-    client = make_app().client()
+def test_anonymous_visitors_are_sent_to_login(daemon: Any) -> None:
+    client = daemon.client()
     for path in ["/", *(s.path for s in SCREENS)]:
         resp = client.get(path, follow_redirects=False)
         assert resp.status_code == 303 and resp.headers["location"] == "/login", path
@@ -129,8 +173,7 @@ def test_anonymous_visitors_are_sent_to_login(make_app: Any) -> None:
 
 
 @pytest.mark.parametrize("username", list(USERS))
-def test_each_role_sees_its_pages_only(make_app: Any, username: str) -> None:
-    daemon = make_app()
+def test_each_role_sees_its_pages_only(daemon: Any, username: str) -> None:
     client, csrf = daemon.login(username)
     role = USERS[username]
     root = client.get("/", follow_redirects=False)
@@ -151,8 +194,8 @@ def test_each_role_sees_its_pages_only(make_app: Any, username: str) -> None:
             assert f'href="{HOME[role]}"' in resp.text
 
 
-def test_pages_send_a_strict_content_security_policy(make_app: Any) -> None:
-    client = make_app().client()
+def test_pages_send_a_strict_content_security_policy(daemon: Any) -> None:
+    client = daemon.client()
     resp = client.get("/login")
     csp = resp.headers["content-security-policy"]
     assert "script-src 'self'" in csp and "default-src 'self'" in csp and "frame-ancestors 'none'" in csp
@@ -162,8 +205,8 @@ def test_pages_send_a_strict_content_security_policy(make_app: Any) -> None:
     assert all('type="application/json"' in attrs or not body.strip() for attrs, body in scripts)
 
 
-def test_locale_cookie_changes_the_page_language(make_app: Any) -> None:
-    client = make_app().client()
+def test_locale_cookie_changes_the_page_language(daemon: Any) -> None:
+    client = daemon.client()
     resp = client.get("/locale/en", headers={"referer": "http://testserver/login"}, follow_redirects=False)
     assert resp.status_code == 303 and resp.headers["location"] == "/login"
     page = client.get("/login")
@@ -176,20 +219,21 @@ def test_locale_cookie_changes_the_page_language(make_app: Any) -> None:
     assert '<html lang="zh-CN">' in client.get("/login").text
 
 
-def test_static_assets_are_served(make_app: Any) -> None:
-    client = make_app().client()
+def test_static_assets_are_served(daemon: Any) -> None:
+    client = daemon.client()
     for name in ["app.css", "js/app.js", "js/result.js", "img/favicon.svg"]:
         resp = client.get(f"/static/{name}")
         assert resp.status_code == 200 and resp.content == (STATIC_DIR / name).read_bytes(), name
 
 
-def test_a_disabled_account_loses_its_pages(make_app: Any) -> None:
-    daemon = make_app()
-    nurse, _ = daemon.login("nurse1")
-    assert nurse.get("/nurse/check").status_code == 200
+def test_a_disabled_account_loses_its_pages(daemon: Any) -> None:
     admin, csrf = daemon.login("admin")
-    staff_id = next(s["id"] for s in admin.get("/api/v1/staff").json() if s["username"] == "nurse1")
-    assert admin.patch(f"/api/v1/staff/{staff_id}", json={"active": False},
+    created = admin.post("/api/v1/staff", json={"username": "nurse7", "display_name": "N7", "role": "nurse",
+                                                "password": PASSWORD}, headers={"X-CSRF-Token": csrf})
+    assert created.status_code == 201, created.text
+    nurse, _ = daemon.login("nurse7")
+    assert nurse.get("/nurse/check").status_code == 200
+    assert admin.patch(f"/api/v1/staff/{created.json()['id']}", json={"active": False},
                        headers={"X-CSRF-Token": csrf}).status_code == 200
     resp = nurse.get("/nurse/check", follow_redirects=False)
     assert resp.status_code == 303 and resp.headers["location"] == "/login"
