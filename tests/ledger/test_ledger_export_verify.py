@@ -109,6 +109,29 @@ def test_range_export_tampering_is_caught(ledger: Session, tmp_path: Path, signe
     assert err.value.index == 10  # the interval [10, 20) between signed checkpoints
 
 
+def test_date_range_completeness_is_proven(ledger: Session, tmp_path: Path, signer: CheckpointSigner) -> None:
+    day2, day3 = DAY1 + timedelta(days=1), DAY1 + timedelta(days=2)
+    path = _export(ledger, tmp_path / "day2.jsonl", start=day2, end=day3)
+    result = verify_export(path, signer.public_key)
+    assert (result.date_from, result.date_to) == ("2026-11-02T08:00:00.000000Z", "2026-11-03T08:00:00.000000Z")
+    records = _records(path)
+    boundaries = {r["side"]: r["index"] for r in records if r.get("kind") == "boundary"}
+    assert boundaries == {"before": 9, "after": 20}
+    # claiming a wider range than the entries present is caught by the boundary entries
+    wider = [dict(r) for r in records]
+    wider[0]["from"] = "2026-11-01T00:00:00.000000Z"
+    with pytest.raises(ExportInvalid, match="left out of the export") as err:
+        verify_export(_write(tmp_path / "wider.jsonl", wider), signer.public_key)
+    assert err.value.index == 9
+    later = [dict(r) for r in records]
+    later[0]["to"] = "2026-11-05T00:00:00.000000Z"
+    with pytest.raises(ExportInvalid, match="left out of the export"):
+        verify_export(_write(tmp_path / "later.jsonl", later), signer.public_key)
+    stripped = [r for r in records if r.get("kind") != "boundary"]
+    with pytest.raises(ExportInvalid, match="just before its range"):
+        verify_export(_write(tmp_path / "stripped.jsonl", stripped), signer.public_key)
+
+
 def _check_fails(path: Path, signer: CheckpointSigner, index: int | None, words: str) -> None:
     with pytest.raises(ExportInvalid) as err:
         verify_export(path, signer.public_key)

@@ -148,6 +148,17 @@ def export_jsonl(
                 {"type": "proof", "kind": "inclusion", "index": idx, "tree_size": size,
                  "hashes": [_b64(h) for h in proof.hashes]},
             )
+    # Date-range completeness: the entries just outside the range, with inclusion proofs, show that nothing
+    # recorded inside [from, to) was left out (recorded times never decrease along the index).
+    for side, idx, wanted in (("before", first - 1, start is not None), ("after", last, end is not None)):
+        if wanted and 0 <= idx < size:
+            row = next(repository.iter_entry_rows(session, idx, idx + 1))
+            proof = inclusion_proof(session, idx, size)
+            out.write(
+                f'{{"type":"proof","kind":"boundary","side":"{side}","index":{idx},"tree_size":{size},'
+                f'"hashes":{json.dumps([_b64(h) for h in proof.hashes])},"leaf_hash":"{_b64(row[3])}",'
+                f'"entry":{row[2]}}}\n'
+            )
     count = 0
     between = (lambda: end_read_transaction(session)) if release_between_batches else None
     for index, _rec, canonical, lh in repository.iter_entry_rows(session, first, last, between_batches=between):

@@ -11,8 +11,9 @@ Export format (JSON Lines, written by :mod:`idverify.ledger.export`), in this or
    size order, then the anchor — the signed checkpoint of ``tree_size`` entries the export is checked against.
 3. ``{"type": "proof", "kind": "left_frontier" | "consistency" | "inclusion", ...}``: for a range that does not
    start at 0 the complete-subtree hashes left of ``start`` (so the range's own root can be recomputed), a
-   consistency proof from ``end`` to the anchor when ``end < tree_size``, and inclusion proofs of the first and
-   last entry.
+   consistency proof from ``end`` to the anchor when ``end < tree_size``, inclusion proofs of the first and
+   last entry, and for a date range the ``boundary`` entries just before and after it (content + inclusion proof),
+   which prove that no entry recorded inside ``[from, to)`` was left out.
 4. ``{"type": "entry", "index", "leaf_hash", "entry"}`` per entry, ``entry`` being the leaf document
    ``{"event", "index", "recorded_at", "v"}`` written as its exact RFC 8785 bytes — the bytes the leaf hash covers
    (a tool that re-serialises the line does no harm: the verifier re-canonicalises what it cannot slice).
@@ -73,6 +74,8 @@ class VerifyResult:
     origin: str = ""
     checkpoints: int = 0
     root_hash: str = ""
+    date_from: str | None = None
+    date_to: str | None = None
     seconds: float = 0.0
     warnings: list[str] = field(default_factory=list)
 
@@ -86,6 +89,8 @@ class VerifyResult:
             "origin": self.origin,
             "checkpoints": self.checkpoints,
             "root_hash": self.root_hash,
+            "from": self.date_from,
+            "to": self.date_to,
             "seconds": round(self.seconds, 3),
         }
 
@@ -173,6 +178,9 @@ class _Run:
         self.proofs: dict[str, list[dict[str, Any]]] = {}
         self.frontier = CompactRange()
         self.last_time = ""
+        self.first_time = ""
+        self.date_from: str | None = None
+        self.date_to: str | None = None
         self.edge_leaves: dict[int, str] = {}
 
     def advance(self) -> None:
@@ -213,6 +221,9 @@ class _Run:
         self.result.start, self.result.end, self.result.tree_size = start, end, size
         self.origin = header.get("origin")
         self.result.origin = str(self.origin)
+        self.date_from = header.get("from") if isinstance(header.get("from"), str) else None
+        self.date_to = header.get("to") if isinstance(header.get("to"), str) else None
+        self.result.date_from, self.result.date_to = self.date_from, self.date_to
 
     def checkpoints_and_proofs(self) -> None:
         self.advance()
@@ -280,6 +291,8 @@ class _Run:
                     f"entry {index}: recorded before the entry preceding it (back-dated)", index=index, line=line
                 )
             previous = recorded
+            if index == start:
+                self.first_time = recorded
             if index in (start, end - 1):
                 self.edge_leaves[index] = listed
             frontier.append(lh)
@@ -325,8 +338,56 @@ class _Run:
                                     index=_window(self.checkpoints, start, end)) from None
         for idx, b64 in self.edge_leaves.items():
             _check_inclusion_leaf(self.proofs.get("inclusion", []), idx, b64, anchor.root_hash)
+        _check_boundaries(self)
         self.result.entries = end - start
         self.result.root_hash = base64.b64encode(anchor.root_hash).decode()
+
+
+def _check_boundaries(run: _Run) -> None:
+    """For a date-range export: the entries just outside the range prove that the range is complete."""
+    header_from, header_to = run.date_from, run.date_to
+    start, end, size = run.result.start, run.result.end, run.result.tree_size
+    boundaries = {b.get("side"): b for b in run.proofs.get("boundary", [])}
+    if header_from and start > 0:
+        if "before" not in boundaries:
+            raise ExportInvalid("a --from export must carry the entry just before its range")
+        index, when = _boundary_time(boundaries["before"], run.anchor)
+        if index != start - 1 or when >= header_from:
+            raise ExportInvalid(f"entry {start - 1}: recorded at or after --from but left out of the export",
+                                index=start - 1)
+    if header_to and end < size:
+        if "after" not in boundaries:
+            raise ExportInvalid("a --to export must carry the entry just after its range")
+        index, when = _boundary_time(boundaries["after"], run.anchor)
+        if index != end or when < header_to:
+            raise ExportInvalid(f"entry {end}: recorded before --to but left out of the export", index=end)
+    if (header_from and run.first_time and run.first_time < header_from) or (
+        header_to and run.last_time and run.last_time >= header_to
+    ):
+        raise ExportInvalid("the export holds entries outside its --from/--to range")
+
+
+def _boundary_time(item: dict[str, Any], anchor: SignedCheckpoint) -> tuple[int, str]:
+    """Verify a boundary entry (content, leaf hash, inclusion in the anchor); return its index and time."""
+    line = item["_line"]
+    index = item.get("index")
+    if not isinstance(index, int) or item.get("tree_size") != anchor.tree_size:
+        raise ExportInvalid("a boundary proof is malformed", line=line)
+    try:
+        canonical = bytes(rfc8785.dumps(item.get("entry")))
+    except (rfc8785.CanonicalizationError, ValueError, TypeError):
+        raise ExportInvalid("a boundary entry cannot be canonicalised", line=line) from None
+    leaf = leaf_hash(canonical)
+    if base64.b64encode(leaf).decode() != item.get("leaf_hash"):
+        raise ExportInvalid(f"boundary entry {index}: content does not match its leaf hash", index=index, line=line)
+    hashes = [_b64(h, "boundary hash", line) for h in item.get("hashes") or []]
+    try:
+        root = root_from_inclusion(index, anchor.tree_size, leaf, hashes)
+    except ProofError as exc:
+        raise ExportInvalid(f"boundary entry {index}: {exc}", index=index, line=line) from None
+    if root != anchor.root_hash:
+        raise ExportInvalid(f"boundary entry {index}: not included in the signed checkpoint", index=index, line=line)
+    return index, _leaf_time(canonical, index, line)
 
 
 def _leaf_time(canonical: bytes, index: int, line: int) -> str:
