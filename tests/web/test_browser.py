@@ -337,10 +337,12 @@ def test_nurse_stage_check_shows_accept_reject_and_retry(page: Any, login: Login
         expect(page.locator("#prompts")).to_contain_text(EN["prompt.finger"].format(finger=EN["finger.right_index"]))
         expect(page.locator("#start-check")).to_be_disabled()
         request = _next_route(page, held)
-        assert json.loads(request.request.post_data or "{}") == {"stage": "egg_retrieval"}
+        # the daemon captures on this workstation's devices
+        assert json.loads(request.request.post_data or "{}") == {"stage": "egg_retrieval", "use_devices": True}
         assert request.request.headers.get("x-csrf-token")  # state change carries the CSRF token
         assert request.request.url.endswith(f"/api/v1/cycles/{live_daemon.cycles['ivf']}/checks")
-        request.fulfill(json={"verification": outcome})
+        alert = "3 rejected checks for this patient in 24 h — inform the supervisor" if decision == "reject" else None
+        request.fulfill(status=201, json={"verification": outcome, "alert": alert, "timings_ms": {"total": 900.0}})
         result = page.locator("#result .result")
         expect(result).to_have_attribute("data-decision", decision)
         expect(result).to_have_class(re.compile(rf"\bresult-{decision}\b"))
@@ -353,6 +355,10 @@ def test_nurse_stage_check_shows_accept_reject_and_retry(page: Any, login: Login
             expect(item).to_have_text(EN.get(f"reason.{reason}", reason))  # unknown codes show as they are
         for factor in outcome["factors"]:
             expect(result.locator(f"tr[data-factor='{factor}'] th")).to_have_text(EN[f"factor.{factor}"])
+        if alert:
+            expect(page.locator("#check-alert")).to_contain_text(alert)
+        else:
+            expect(page.locator("#check-alert")).to_have_count(0)
         screenshot(page, f"nurse-result-{decision}")
         page.click("#next-patient")
         expect(page.locator("#result .result")).to_have_count(0)

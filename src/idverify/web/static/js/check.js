@@ -2,9 +2,9 @@
  * (and, for REJECT/RETRY, the two-person override).
  *
  * API contract: GET /api/v1/cycles?status=open -> {items: [{id, kind, couple_id, stages: [...], status}]};
- * POST /api/v1/cycles/{id}/checks {stage} -> {verification: {id, decision, reasons, factors}}.
- * The daemon drives the card reader, camera and fingerprint sensor during the POST; the prompts tell the
- * patient what to do meanwhile. */
+ * POST /api/v1/cycles/{id}/checks {stage, use_devices: true} -> {verification: {id, decision, reasons, factors},
+ * alert?}. With use_devices the daemon drives this workstation's card reader, camera and fingerprint sensor during
+ * the POST; the prompts tell the patient what to do meanwhile. An alert (e.g. repeated rejects) is shown as sent. */
 (function () {
   "use strict";
   const IV = window.IV;
@@ -79,8 +79,12 @@
     setRunning(true);
     try {
       const body = await IV.api("POST", "/cycles/" + encodeURIComponent(state.cycle.id) + "/checks",
-        { stage: state.stage });
+        { stage: state.stage, use_devices: true });
       const box = IV.renderResult(result, body.verification, body.images);
+      if (body.alert) {
+        box.append(IV.el("div", { class: "check-alert", role: "alert", id: "check-alert" },
+          IV.el("strong", {}, IV.t("check.alert")), " ", String(body.alert)));
+      }
       IV.attachOverride(box, body.verification);
       document.getElementById("check-stage").hidden = true; // the result takes the camera's place
       document.getElementById("next-patient").hidden = false;
