@@ -216,3 +216,4 @@ bench_app.command("emrtd")(_pcsc_bench.bench_emrtd)
 from idverify.bench import fingerprint as _bench_fingerprint  # noqa: E402  bench fingerprint
 
 bench_app.command("fingerprint")(_bench_fingerprint.bench_fingerprint)
+

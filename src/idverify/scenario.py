@@ -50,10 +50,12 @@ class Samples:
 
 
 def find_samples() -> Samples:
-    from idverify.devices.manager import _default_shared
+    """``$IDVERIFY_SHARED_DATA`` or ``../shared/data`` beside the source checkout (never inside the package)."""
+    import os
 
-    faces, fingers = _default_shared("face/asian_dev"), _default_shared("fingerprint/FVC2002_DB1_B")
-    if faces is None or fingers is None:
+    root = Path(os.environ.get("IDVERIFY_SHARED_DATA") or Path(__file__).resolve().parents[3] / "shared" / "data")
+    faces, fingers = root / "face" / "asian_dev", root / "fingerprint" / "FVC2002_DB1_B"
+    if not (faces.is_dir() and fingers.is_dir()):
         raise ScenarioError("the scenario needs the public sample sets in ../shared/data (face/asian_dev and "
                             "fingerprint/FVC2002_DB1_B) beside the checkout", code="sample_data_missing")
     return Samples(faces=faces, fingers=fingers)

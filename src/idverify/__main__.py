@@ -1,0 +1,5 @@
+"""``python -m idverify``: the same as the ``idverify`` command."""
+
+from idverify.cli import app
+
+app()
