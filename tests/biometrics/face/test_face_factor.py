@@ -39,3 +39,25 @@ def test_missing_document_photo_is_an_acquisition_failure(engine: FaceEngine, fa
     result = document_photo_factor(face_dir / OBAMA / "examples__obama-720p.jpg", None, engine=engine)
     assert result.status == "acquisition_failed"
     assert "read the card again" in (result.message or "")
+
+
+def test_one_analysis_feeds_face_pad_and_document(engine: FaceEngine, face_dir: Path) -> None:
+    from idverify.biometrics.face.factor import face_factor_and_sample
+    from idverify.biometrics.face.image import load_image
+    from idverify.biometrics.face.thresholds import simulate_chip_photo
+
+    enrol = load_image(face_dir / OBAMA / "examples__obama-720p.jpg")
+    enrol_sample = engine.analyse(enrol)
+    tpl = engine.make_template([enrol_sample])
+    chip = simulate_chip_photo(enrol, enrol_sample.box)
+    face, sample = face_factor_and_sample(face_dir / OBAMA / "examples__obama-1080p.jpg", tpl, liveness=True,
+                                          engine=engine)
+    assert sample is not None and face.status == "ok"
+    assert face.live is not None and "pad" in face.details
+    doc = document_photo_factor(sample, chip, engine=engine)
+    assert doc.status == "ok" and doc.score is not None
+    policy = StagePolicy("embryo_transfer", {
+        "face": factor_policy("face", required=True),
+        "document_photo": factor_policy("document_photo", required=True)})
+    decision = decide(policy, [face, doc])
+    assert decision.outcome == "accept", decision.reasons

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from idverify.biometrics.face.engine import ALGORITHM_VERSION, FaceEngine, FaceSample, compare, get_face_engine
-from idverify.biometrics.face.image import RGBImage
+from idverify.biometrics.face.image import RGBImage, as_rgb_array
 from idverify.biometrics.face.template import FaceTemplate
 from idverify.biometrics.fusion import FactorResult
 from idverify.errors import BiometricError
@@ -32,15 +32,25 @@ def _failed(factor: str, exc: BiometricError, status: str = "quality_failed") ->
 def face_factor(frames: ImageInput | Sequence[ImageInput], reference: FaceTemplate | FaceSample, *,
                 liveness: bool = True, challenge: Any = None, engine: FaceEngine | None = None) -> FactorResult:
     """Face against the enrolment template. ``frames``: one capture or a short series (first frame is matched;
-    all are used for liveness). ``challenge``: an optional :class:`~idverify.biometrics.pad.HeadTurnChallenge`."""
+    all are used for liveness). ``challenge``: an optional head-turn or blink challenge from
+    :mod:`idverify.biometrics.pad`."""
+    return face_factor_and_sample(frames, reference, liveness=liveness, challenge=challenge, engine=engine)[0]
+
+
+def face_factor_and_sample(frames: ImageInput | Sequence[ImageInput], reference: FaceTemplate | FaceSample, *,
+                           liveness: bool = True, challenge: Any = None,
+                           engine: FaceEngine | None = None) -> tuple[FactorResult, FaceSample | None]:
+    """:func:`face_factor` plus the analysed first frame, so a document-photo comparison can reuse it (each frame
+    is decoded once and the face detected once per frame)."""
     engine = engine or get_face_engine()
     items: list[ImageInput] = list(frames) if isinstance(frames, list | tuple) else [frames]  # type: ignore[list-item]
     if not items:
-        return FactorResult(factor="face", status="not_captured", model_version=ALGORITHM_VERSION)
+        return FactorResult(factor="face", status="not_captured", model_version=ALGORITHM_VERSION), None
     try:
-        sample = engine.analyse(items[0])
+        rgb_frames = [as_rgb_array(item) for item in items]
+        sample = engine.analyse(rgb_frames[0])
     except BiometricError as exc:
-        return _failed("face", exc)
+        return _failed("face", exc), None
     details: dict[str, Any] = {"quality": sample.quality.as_dict()["measures"], "detector": sample.detection.detector}
     live: bool | None = None
     live_reason: str | None = None
@@ -48,13 +58,14 @@ def face_factor(frames: ImageInput | Sequence[ImageInput], reference: FaceTempla
         from idverify.biometrics.pad import get_pad_engine
 
         try:
-            pad = get_pad_engine().check(items, challenge=challenge)
+            pad = get_pad_engine().check(rgb_frames, challenge=challenge, first_detection=sample.detection)
         except BiometricError as exc:
-            return _failed("face", exc)
+            return _failed("face", exc), sample
         live, live_reason = pad.live, pad.reason
         details["pad"] = pad.as_dict()
-    return FactorResult(factor="face", status="ok", score=round(compare(sample, reference), 6), live=live,
-                        liveness_reason=live_reason, model_version=ALGORITHM_VERSION, details=details)
+    result = FactorResult(factor="face", status="ok", score=round(compare(sample, reference), 6), live=live,
+                          liveness_reason=live_reason, model_version=ALGORITHM_VERSION, details=details)
+    return result, sample
 
 
 def document_photo_factor(live: FaceSample | ImageInput, document_photo: bytes | None, *,

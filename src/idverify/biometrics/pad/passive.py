@@ -134,20 +134,22 @@ class PadEngine:
 
     def check(self, frames: ImageInput | Sequence[ImageInput], *,
               challenge: HeadTurnChallenge | BlinkChallenge | None = None,
-              threshold: float = LIVE_THRESHOLD) -> PadResult:
+              threshold: float = LIVE_THRESHOLD,
+              first_detection: Detection | None = None) -> PadResult:
         """Liveness of one image or a series of frames, optionally judged against an active challenge.
 
         With a head-turn challenge the passive score uses the frames where the patient faces the camera (the models
         were trained on near-frontal faces); a blink challenge measures the eye aspect ratio in every frame.
+        ``first_detection``: the face engine's detection on the first frame, reused instead of detecting again.
         Raises :class:`BiometricError` when no frame holds exactly one face.
         """
         items: list[ImageInput] = list(frames) if isinstance(frames, list | tuple) else [frames]  # type: ignore[list-item]
         if not items:
             raise BiometricError("no frames to check for liveness; capture again", code="biometric_quality")
         dets: list[tuple[RGBImage, Detection | None]] = []
-        for item in items:
+        for i, item in enumerate(items):
             rgb = as_rgb_array(item)
-            dets.append((rgb, self._detect(rgb)))
+            dets.append((rgb, first_detection if i == 0 and first_detection is not None else self._detect(rgb)))
         usable = [(rgb, d) for rgb, d in dets if d is not None]
         if not usable:
             raise BiometricError("no single face found for the liveness check — only the patient should be in view, "
