@@ -57,7 +57,10 @@ MENUS: dict[Role, tuple[MenuItem, ...]] = {
         MenuItem("/admin/staff", "nav.staff"),
         MenuItem("/admin/keys", "nav.keys"),
     ),
-    Role.INSPECTOR: (MenuItem("/inspector/verifications", "nav.verifications"),),
+    Role.INSPECTOR: (
+        MenuItem("/inspector/verifications", "nav.verifications"),
+        MenuItem("/inspector/audit", "nav.audit"),
+    ),
 }
 HOME: dict[Role, str] = {role: items[0].path for role, items in MENUS.items()}
 
@@ -79,6 +82,7 @@ SCREENS: tuple[Screen, ...] = (
     Screen("/admin/staff", "admin/staff.html", Role.IT_ADMIN, "staff.title"),
     Screen("/admin/keys", "admin/keys.html", Role.IT_ADMIN, "keys.title"),
     Screen("/inspector/verifications", "verifications.html", Role.INSPECTOR, "verifications.title"),
+    Screen("/inspector/audit", "inspector/audit.html", Role.INSPECTOR, "audit.title"),
 )
 
 

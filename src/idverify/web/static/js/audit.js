@@ -1,0 +1,117 @@
+/* Inspector audit view: ledger integrity and the latest signed checkpoint, the event browser (filters in the URL,
+ * keyset paging with the ledger index), and export links carrying the same filters. Events hold ids, never names;
+ * filters are codes, dates and ids only. */
+(function () {
+  "use strict";
+  const IV = window.IV;
+  const FILTERS = ["from", "to", "type", "stage", "decision"];
+  const PAGE_SIZE = 50;
+
+  function filters() {
+    const params = new URLSearchParams(window.location.search);
+    const q = new URLSearchParams();
+    for (const name of FILTERS) {
+      const value = params.get(name);
+      if (value) q.set(name, value);
+    }
+    return q;
+  }
+
+  function ids(obj) {
+    return Object.entries(obj || {}).filter(([, v]) => v !== null && v !== undefined && v !== "")
+      .map(([k, v]) => k + ": " + (typeof v === "string" && v.length > 12 ? IV.shortId(v) : String(v))).join(", ");
+  }
+
+  function eventRow(e) {
+    const actor = e.actor || {};
+    return IV.el("tr", { dataset: { index: String(e.index), type: e.type } },
+      IV.el("td", { class: "mono" }, String(e.index)),
+      IV.el("td", {}, IV.fmtDateTime(e.recorded_at)),
+      IV.el("td", { class: "mono" }, e.type),
+      IV.el("td", {}, [actor.role ? IV.label("role", actor.role) : "", actor.staff_id ? " " + IV.shortId(actor.staff_id) : "",
+        actor.workstation ? " @" + actor.workstation : ""].join("")),
+      IV.el("td", { class: "mono" }, ids(e.subject) || "—"),
+      IV.el("td", {}, IV.el("details", {}, IV.el("summary", {}, IV.t("audit.show")),
+        IV.el("pre", { class: "json" }, JSON.stringify(e.data || {}, null, 2)))));
+  }
+
+  async function loadEvents() {
+    const q = filters();
+    const params = new URLSearchParams(window.location.search);
+    const after = params.get("after");
+    const api = new URLSearchParams(q);
+    if (after && /^\d+$/.test(after)) api.set("after", after);
+    api.set("limit", String(PAGE_SIZE));
+    const tbody = document.querySelector("#events tbody");
+    try {
+      const page = await IV.api("GET", "/audit/events?" + api.toString());
+      tbody.replaceChildren(...page.items.map(eventRow));
+      if (!page.items.length) {
+        tbody.replaceChildren(IV.el("tr", {}, IV.el("td", { colspan: "6", class: "muted" }, IV.t("list.empty"))));
+      }
+      const older = document.getElementById("events-older");
+      older.hidden = page.next_after === null || page.next_after === undefined;
+      if (!older.hidden) {
+        const next = new URLSearchParams(q);
+        next.set("after", String(page.next_after));
+        older.href = window.location.pathname + "?" + next.toString();
+      }
+      const newest = document.getElementById("events-newest");
+      newest.hidden = !after;
+      newest.href = window.location.pathname + (q.toString() ? "?" + q.toString() : "");
+    } catch (err) {
+      IV.pageError(err);
+    }
+  }
+
+  async function loadIntegrity() {
+    const status = document.getElementById("integrity-status");
+    try {
+      const report = await IV.api("GET", "/audit/integrity");
+      status.replaceChildren(IV.el("span", { class: "badge " + (report.ok ? "badge-ok" : "badge-off"),
+        dataset: { ok: String(report.ok) } }, IV.t(report.ok ? "audit.intact" : "audit.broken")));
+      document.getElementById("integrity-size").textContent = String(report.tree_size);
+      document.getElementById("integrity-checked").textContent = IV.fmtDateTime(report.checked_at);
+      const problems = document.getElementById("integrity-problems");
+      problems.replaceChildren(...(report.problems || []).map((p) => IV.el("li", {}, p)));
+      problems.hidden = !(report.problems || []).length;
+    } catch (err) {
+      status.textContent = "—";
+      IV.pageError(err);
+    }
+    try {
+      const cp = await IV.api("GET", "/audit/checkpoints/latest");
+      document.getElementById("checkpoint-size").textContent = String(cp.tree_size);
+      document.getElementById("checkpoint-root").textContent = cp.root_hash;
+      document.getElementById("checkpoint-signed").textContent = IV.fmtDateTime(cp.signed_at);
+      document.getElementById("checkpoint-key").textContent = cp.key_id;
+      document.getElementById("checkpoint-note").textContent = cp.note;
+    } catch (err) {
+      /* no checkpoint yet (404) is normal on a fresh ledger */
+      document.getElementById("checkpoint-root").textContent = IV.t("audit.no_checkpoint");
+    }
+  }
+
+  function wireExports() {
+    const q = filters();
+    for (const link of document.querySelectorAll(".export-bar a[data-format]")) {
+      const p = new URLSearchParams(q);
+      p.set("format", link.dataset.format);
+      link.href = "/api/v1/audit/export?" + p.toString();
+    }
+  }
+
+  document.addEventListener("DOMContentLoaded", () => {
+    const form = document.getElementById("audit-filters");
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      const q = new URLSearchParams();
+      for (const [name, value] of new FormData(form).entries()) if (String(value).trim()) q.set(name, String(value).trim());
+      const qs = q.toString();
+      window.location.assign(window.location.pathname + (qs ? "?" + qs : ""));
+    });
+    wireExports();
+    loadIntegrity();
+    loadEvents();
+  });
+})();
