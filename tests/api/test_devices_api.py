@@ -1,0 +1,47 @@
+"""Device endpoints against the wire-level simulators (started by the daemon's lifespan in simulate mode)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+
+def test_devices_over_rest(make_app: Any) -> None:
+    daemon = make_app(simulate=True)
+    with TestClient(daemon.app, raise_server_exceptions=False) as client:
+        login = client.post("/api/v1/auth/login", json={"username": "nurse1",
+                                                        "password": daemon.passwords["nurse1"]})
+        h = {"X-CSRF-Token": login.json()["csrf_token"]}
+        devices = client.get("/api/v1/devices").json()["devices"]
+        kinds = {d["kind"]: d["status"] for d in devices}
+        assert kinds["id_reader"] == "ok" and kinds["fingerprint"] == "ok" and kinds["camera"] == "ok"
+
+        read = client.post("/api/v1/devices/document/read", headers=h)
+        assert read.status_code == 200, read.text
+        doc = read.json()["document"]
+        assert doc["document_type"] == "cn_resident_id" and doc["checks"]["checksum"] is True
+        assert doc["photo"] == "unavailable"  # no WLT decoder installed
+
+        sim = daemon.app.state.ctx.devices.simulators["ga467"]
+        sim.inject("pull_mid_read", times=1)
+        pulled = client.post("/api/v1/devices/document/read", headers=h)
+        assert pulled.status_code in (409, 422, 503) and pulled.json()["error"]["code"] == "card_removed"
+        sim.remove()
+        empty = client.post("/api/v1/devices/document/read", headers=h)
+        assert empty.json()["error"]["code"] == "no_card"
+
+        preview = client.get("/api/v1/devices/camera/preview.jpg")
+        assert preview.status_code == 200 and preview.content[:2] == b"\xff\xd8"
+
+        client.post("/api/v1/auth/logout", headers=h)
+        admin = client.post("/api/v1/auth/login", json={"username": "admin", "password": daemon.passwords["admin"]})
+        ah = {"X-CSRF-Token": admin.json()["csrf_token"]}
+        test = client.post("/api/v1/devices/fingerprint/test", headers=ah)
+        assert test.status_code == 200, test.text
+        body = test.json()
+        assert (body["width"], body["height"]) == (256, 288) and "image" not in body
+        assert client.get("/api/v1/devices/camera/preview.jpg").status_code == 403  # IT sees no faces
+        assert client.post("/api/v1/devices/document/read", headers=ah).status_code == 403
+        health = client.get("/healthz").json()
+        assert {d["kind"] for d in health["devices"]} >= {"id_reader", "fingerprint", "camera"}
