@@ -35,6 +35,8 @@ class Descriptors:
     x: NDArray[np.float64]
     y: NDArray[np.float64]
     theta: NDArray[np.float64]
+    dist: NDArray[np.float64]  # pairwise distances between the valid cylinders' minutiae
+    link: NDArray[np.float64]  # direction of the segment from minutia i to j
     n_minutiae: int
 
 
@@ -48,12 +50,13 @@ def descriptors(template: FingerprintTemplate) -> Descriptors:
     hull_n, hull_c = _hull(x, y)
     if hull_c.size == 0:
         d = Descriptors(np.zeros((0, _mcc.WORDS), np.uint64), np.zeros((0, _mcc.WORDS), np.uint64),
-                        np.zeros(0), np.zeros(0), np.zeros(0), len(template))
+                        np.zeros(0), np.zeros(0), np.zeros(0), np.zeros((0, 0)), np.zeros((0, 0)), len(template))
     else:
         bits, mask, valid = _mcc.cylinders(x, y, th, hull_n, hull_c)
-        d = Descriptors(np.ascontiguousarray(bits[valid]), np.ascontiguousarray(mask[valid]),
-                        np.ascontiguousarray(x[valid]), np.ascontiguousarray(y[valid]),
-                        np.ascontiguousarray(th[valid]), len(template))
+        vx, vy = np.ascontiguousarray(x[valid]), np.ascontiguousarray(y[valid])
+        dist, link = _mcc.geometry(vx, vy)
+        d = Descriptors(np.ascontiguousarray(bits[valid]), np.ascontiguousarray(mask[valid]), vx, vy,
+                        np.ascontiguousarray(th[valid]), dist, link, len(template))
     template._descriptor_cache = d
     return d
 
@@ -66,8 +69,8 @@ def match(a: FingerprintTemplate, b: FingerprintTemplate) -> float:
 def match_descriptors(da: Descriptors, db: Descriptors) -> float:
     if da.theta.size < 2 or db.theta.size < 2:
         return 0.0
-    sim = _mcc.local_similarities(da.bits, da.mask, da.theta, db.bits, db.mask, db.theta, _MIN_CELLS)
-    return float(_mcc.lssr_score(sim, da.x, da.y, da.theta, db.x, db.y, db.theta, da.n_minutiae, db.n_minutiae))
+    return float(_mcc.score(da.bits, da.mask, da.theta, da.dist, da.link, db.bits, db.mask, db.theta, db.dist,
+                            db.link, da.n_minutiae, db.n_minutiae, _MIN_CELLS))
 
 
 def _hull(x: NDArray[np.float64], y: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:

@@ -7,7 +7,7 @@ Rule: on each dev set (FVC folder, every cross-finger impostor pair) and on all 
 cross-set impostor pairs), take the lowest threshold whose FMR is at or below the target; ship the largest of
 these (the hardest set decides). The dev sets are small: FMR 1e-4 is resolved only by the pooled impostors, and
 with few impostors such a point is in practice the zero-FMR point of the data — treat it as optimistic.
-Regenerate with ``python -m idverify.biometrics.fingerprint.thresholds DIR [DIR ...]`` after any change of
+Regenerate with ``python -m idverify.biometrics.fingerprint.calibrate DIR [DIR ...]`` after any change of
 ``ALGORITHM_VERSION``; loading refuses a file written for another algorithm version.
 """
 
@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import sys
 import threading
 from pathlib import Path
 from typing import Any
@@ -145,7 +144,7 @@ def calibrate(datasets: list[Path]) -> dict[str, Any]:
 
 def main(argv: list[str]) -> int:
     if not argv:
-        print("usage: python -m idverify.biometrics.fingerprint.thresholds FVC_DIR [FVC_DIR ...] [--out FILE]")
+        print("usage: python -m idverify.biometrics.fingerprint.calibrate FVC_DIR [FVC_DIR ...] [--out FILE]")
         return 2
     out = Path(__file__).resolve().parents[4] / "models" / THRESHOLDS_FILE
     if "--out" in argv:
@@ -158,6 +157,3 @@ def main(argv: list[str]) -> int:
     print(json.dumps(doc["operating_points"], indent=2))
     return 0
 
-
-if __name__ == "__main__":
-    raise SystemExit(main(sys.argv[1:]))
