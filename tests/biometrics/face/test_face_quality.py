@@ -53,6 +53,8 @@ def _measures(**over: float | None) -> dict[str, float | None]:
     ({"roll_deg": -40.0}, "pose_roll"),
     ({"pitch": 0.05}, "pose_pitch"),
     ({"outside": 0.4}, "out_of_frame"),
+    ({"eyes_open": 0.08}, "eyes_closed"),
+    ({"eyes_open": 0.25}, "ok"),
     ({"inter_eye_px": 20.0, "sharpness": 3.0}, "too_small"),  # first gate in fixing order wins
 ])
 def test_gates(override: dict[str, float], reason: str) -> None:
@@ -81,3 +83,17 @@ def test_degraded_captures_get_actionable_reasons(engine: FaceEngine, face_dir: 
     with pytest.raises(BiometricError) as err:
         engine.analyse(face_dir / "face_recognition_examples/barack_obama/examples__obama-240p.jpg")
     assert err.value.details["reason"] == "too_small"
+
+
+def test_enrolment_capture_measures_open_eyes(engine: FaceEngine, face_dir: Path) -> None:
+    from idverify.biometrics.pad.blink import blink_available
+
+    if not blink_available():
+        pytest.skip("ai-edge-litert not installed")
+    sample = engine.analyse(face_dir / "face_recognition_examples/barack_obama/examples__obama-720p.jpg",
+                            check_eyes=True)
+    assert sample.quality.ok
+    eyes = sample.quality.measures["eyes_open"]
+    assert eyes is not None and eyes > 0.15
+    assert engine.analyse(face_dir / "face_recognition_examples/barack_obama/examples__obama-720p.jpg"
+                          ).quality.measures["eyes_open"] is None

@@ -37,7 +37,7 @@ from numpy.typing import NDArray
 
 from idverify.biometrics.face.detect import YUNET_MODEL, Detection, FaceDetector
 from idverify.biometrics.face.image import RGBImage, as_rgb_array
-from idverify.biometrics.face.quality import REASONS, FaceQuality, Purpose, assess
+from idverify.biometrics.face.quality import REASONS, FaceQuality, Purpose, judge, measure
 from idverify.biometrics.face.template import FaceTemplate, combine, unit
 from idverify.errors import BiometricError, ConfigError
 
@@ -108,12 +108,13 @@ class FaceEngine:
 
     # --- public API -----------------------------------------------------------------------------------------
     def analyse(self, image: ImageInput, *, purpose: Purpose = "live", largest_only: bool = False,
-                enforce_quality: bool = True) -> FaceSample:
+                enforce_quality: bool = True, check_eyes: bool = False) -> FaceSample:
         """Detect, check and encode the one face in ``image``.
 
         Raises :class:`BiometricError` (code ``biometric_quality``, ``details={"reason": code}``) when there is no
         face, several faces (unless ``largest_only``), or — with ``enforce_quality`` — a failed quality gate; the
-        message tells the nurse what to change.
+        message tells the nurse what to change. ``check_eyes`` (enrolment captures) also measures eye openness
+        with the face-mesh model (about 20–30 ms more; skipped when ai-edge-litert is not installed).
         """
         rgb = as_rgb_array(image)
         faces = self.detector.detect(rgb)
@@ -122,7 +123,14 @@ class FaceEngine:
         if len(faces) > 1 and not largest_only:
             raise _quality_error("several_faces")
         det = faces[0]
-        quality = assess(rgb, det, purpose)
+        measures = measure(rgb, det)
+        if check_eyes:
+            from idverify.biometrics.pad.blink import blink_available, get_eye_landmarker
+
+            if blink_available():
+                ear = get_eye_landmarker().eye_aspect_ratio(rgb, det)
+                measures["eyes_open"] = None if ear is None else round(ear, 3)
+        quality = judge(measures, purpose)
         if enforce_quality and not quality.ok:
             raise _quality_error(quality.reason, quality.measures)
         work, work_det = rgb, det

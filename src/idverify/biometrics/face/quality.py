@@ -7,8 +7,10 @@ The measures are deliberately simple and cheap (ISO/IEC 29794-5 / OFIQ-inspired,
 offline): inter-eye distance from YuNet's landmarks, variance of the Laplacian on a fixed-size grey face crop
 (scale-independent sharpness), mean luminance and clipped-pixel share in the face box, and a pose estimate from the
 five landmarks (yaw from the nose's offset between the eyes, roll from the eye line, pitch from where the nose sits
-between the eye line and the mouth line). Eyes-open is NOT assessed: five landmarks carry no eyelid information and
-dlib's 68-point model may not be used commercially (``eyes_open`` is reported as ``None``).
+between the eye line and the mouth line). Eyes-open needs eyelid landmarks, which five points do not carry: when the
+caller asks for it (enrolment), the eye aspect ratio from the face-mesh model (:mod:`idverify.biometrics.pad.blink`)
+is put in ``eyes_open`` and gated; otherwise ``eyes_open`` is ``None`` (not assessed). dlib's 68-point model is not
+used for this because its training data forbids commercial use.
 
 Limits were set so that every usable image of the public dev sets passes (see tests/biometrics/face) while the
 deliberately bad fixtures (partial faces, 240p frame, synthetic blur/darkness) fail; they are not tuned on clinic
@@ -41,6 +43,7 @@ class QualityLimits:
     max_abs_roll_deg: float
     pitch_range: tuple[float, float]  # nose position between eye line (0) and mouth line (1)
     max_outside: float  # share of the face box that may lie outside the image
+    min_eye_aspect: float = 0.15  # eye aspect ratio below which the eyes count as closed (open ≈ 0.2–0.35)
 
 
 LIMITS: dict[str, QualityLimits] = {
@@ -67,6 +70,7 @@ REASONS: dict[str, str] = {
     "pose_yaw": "head turned — ask the patient to look straight at the camera",
     "pose_roll": "head tilted — ask the patient to keep the head upright",
     "pose_pitch": "head raised or lowered — ask the patient to look straight at the camera",
+    "eyes_closed": "eyes closed — ask the patient to open the eyes and look at the camera",
 }
 
 
@@ -175,6 +179,9 @@ def judge(measures: dict[str, float | None], purpose: Purpose = "live") -> FaceQ
         return fail("pose_roll")
     if pitch is not None and not lim.pitch_range[0] <= pitch <= lim.pitch_range[1]:
         return fail("pose_pitch")
+    eyes = m.get("eyes_open")
+    if eyes is not None and eyes < lim.min_eye_aspect:
+        return fail("eyes_closed")
     return FaceQuality(ok=True, reason="ok", message=REASONS["ok"], purpose=purpose, measures=m)
 
 
