@@ -182,3 +182,23 @@ def test_disabling_staff_ends_their_sessions(db_url: str, make_app: Any) -> None
     again = daemon.client().post("/api/v1/auth/login",
                                  json={"username": "nurse1", "password": daemon.passwords["nurse1"]})
     assert again.status_code == 401
+
+
+def test_logins_and_admin_changes_are_audited(db_url: str, make_app: Any) -> None:
+    from sqlalchemy import select
+
+    from idverify.ledger.models import LedgerEntry
+
+    daemon = make_app(db_url)
+    client = daemon.client()
+    client.post("/api/v1/auth/login", json={"username": "nurse1", "password": "wrong-password"})
+    admin, csrf = daemon.login("admin")
+    h = {"X-CSRF-Token": csrf}
+    issued = admin.post("/api/v1/api-keys", json={"name": "k", "role": "nurse"}, headers=h).json()
+    admin.delete(f"/api/v1/api-keys/{issued['key']['id']}", headers=h)
+    admin.post("/api/v1/auth/logout", headers=h)
+    with daemon.app.state.ctx.session_factory() as db:
+        entries = list(db.scalars(select(LedgerEntry).order_by(LedgerEntry.index)))
+    assert [e.event_type for e in entries] == ["staff.login_failed", "staff.login", "api_key.issued",
+                                               "api_key.revoked", "staff.logout"]
+    assert all("wrong-password" not in e.canonical and issued["token"] not in e.canonical for e in entries)

@@ -6,10 +6,12 @@ from datetime import timedelta
 
 from fastapi import APIRouter, Response
 
+from idverify import audit
 from idverify.api.deps import SESSION_COOKIE, AnyStaff, SessionDep, SettingsDep
 from idverify.api.schemas.auth import LoginRequest, LoginResponse, MeResponse, StaffOut
 from idverify.auth import repository as auth_repo
 from idverify.auth import service
+from idverify.errors import AuthenticationError
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
@@ -19,9 +21,15 @@ def login(body: LoginRequest, response: Response, db: SessionDep, settings: Sett
     try:
         new = service.login(db, body.username, body.password, workstation_id=settings.workstation_id,
                             ttl=timedelta(minutes=settings.session_ttl_minutes))
-    except Exception:
-        db.commit()  # keep the failed-login counter even though the login fails
+    except AuthenticationError as exc:
+        staff = auth_repo.get_staff_by_username(db, body.username)
+        audit.record(db, {"staff_id": staff.id if staff else None, "role": staff.role if staff else None,
+                          "workstation": settings.workstation_id},
+                     "staff.login_failed", data={"code": exc.code, "known_account": staff is not None})
+        db.commit()  # keep the failed-login counter and the audit record even though the login fails
         raise
+    audit.record(db, {"staff_id": new.staff.id, "role": new.staff.role, "workstation": settings.workstation_id},
+                 "staff.login", data={"session": new.session.id})
     db.commit()
     response.set_cookie(
         SESSION_COOKIE, new.token, max_age=settings.session_ttl_minutes * 60, httponly=True, samesite="strict",
@@ -35,6 +43,7 @@ def login(body: LoginRequest, response: Response, db: SessionDep, settings: Sett
 def logout(db: SessionDep, principal: AnyStaff) -> Response:
     if principal.method == "session":
         service.logout(db, principal.credential_id)
+        audit.record(db, principal, "staff.logout")
         db.commit()
     response = Response(status_code=204)
     response.delete_cookie(SESSION_COOKIE, path="/")

@@ -1,0 +1,179 @@
+"""Audit API for inspectors: events with filters and paging, signed checkpoints, Merkle proofs, the stored tree
+re-verified, and exports (verifiable JSON Lines, FHIR R5 AuditEvent Bundle, CSV).
+
+Read-only except for two audited writes: creating a checkpoint on demand and recording ``export.created``.
+it_admin may read the integrity status only. Routes are thin: the work is in :mod:`idverify.reports` and the
+ledger service.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import StreamingResponse
+
+from idverify.api.deps import Inspector, SessionDep, SettingsDep, require_roles
+from idverify.api.schemas.audit import (
+    AuditEventOut,
+    AuditEventPage,
+    CheckpointOut,
+    CheckpointPage,
+    ConsistencyProofOut,
+    InclusionProofOut,
+    IntegrityOut,
+)
+from idverify.auth.roles import Principal, Role
+from idverify.errors import ConflictError, NotFoundError
+from idverify.ledger import service as ledger
+from idverify.ledger.merkle import ProofError
+from idverify.reports import repository as reports_repo
+from idverify.reports import service
+from idverify.reports.events import EventQuery, list_events, parse_when
+from idverify.reports.exports import EXTENSIONS, MEDIA_TYPES, build_export, check_export_request
+
+router = APIRouter(prefix="/audit", tags=["audit"])
+
+InspectorOrItAdmin = Annotated[Principal, Depends(require_roles(Role.INSPECTOR, Role.IT_ADMIN))]
+MAX_INDEX = 2**62  # within PostgreSQL BIGINT; the ledger will never be that large
+
+FromQ = Annotated[str | None, Query(alias="from", max_length=40,
+                                    description="YYYY-MM-DD (UTC day) or RFC 3339 timestamp, inclusive")]
+ToQ = Annotated[str | None, Query(max_length=40,
+                                  description="YYYY-MM-DD (that UTC day included) or RFC 3339 timestamp, exclusive")]
+TypeQ = Annotated[str | None, Query(max_length=64, description="event type, or a prefix such as 'enrollment.*'")]
+StageQ = Annotated[str | None, Query(max_length=32)]
+DecisionQ = Literal["accept", "reject", "retry"] | None
+IdQ = Annotated[str | None, Query(max_length=64)]
+
+
+def _query(from_: str | None, to: str | None, type_: str | None, stage: str | None, decision: str | None,
+           staff_id: str | None, patient_id: str | None) -> EventQuery:
+    return EventQuery(since=parse_when(from_, end=False, name="from"), until=parse_when(to, end=True, name="to"),
+                      event_type=type_ or None, stage=stage or None, decision=decision, staff_id=staff_id or None,
+                      patient_id=patient_id or None)
+
+
+@router.get("/events", response_model=AuditEventPage, summary="Audit events, newest first (keyset paging)")
+def get_events(
+    db: SessionDep,
+    _inspector: Inspector,
+    from_: FromQ = None,
+    to: ToQ = None,
+    type: TypeQ = None,
+    stage: StageQ = None,
+    decision: DecisionQ = None,
+    staff_id: IdQ = None,
+    patient_id: IdQ = None,
+    after: Annotated[int | None, Query(ge=0, le=MAX_INDEX, description="next_after of the previous page")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> AuditEventPage:
+    query = _query(from_, to, type, stage, decision, staff_id, patient_id)
+    page = list_events(db, query, limit=limit, after=after)
+    return AuditEventPage(items=[AuditEventOut.model_validate(i) for i in page.items], next_after=page.next_after,
+                          limit=limit)
+
+
+@router.get("/checkpoints", response_model=CheckpointPage, summary="Signed checkpoints, newest first")
+def get_checkpoints(
+    db: SessionDep,
+    _inspector: Inspector,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> CheckpointPage:
+    rows, total = reports_repo.checkpoint_page(db, offset=offset, limit=limit)
+    return CheckpointPage(items=[CheckpointOut.of(r) for r in rows], total=total, offset=offset, limit=limit)
+
+
+@router.get("/checkpoints/latest", response_model=CheckpointOut, summary="The latest signed checkpoint")
+def get_latest_checkpoint(db: SessionDep, _inspector: Inspector) -> CheckpointOut:
+    cp = ledger.latest_checkpoint(db)
+    if cp is None:
+        raise NotFoundError("the ledger has no signed checkpoint yet", code="no_checkpoint")
+    return CheckpointOut.of(cp)
+
+
+@router.post("/checkpoints", response_model=CheckpointOut, status_code=201,
+             summary="Sign a checkpoint of the current tree now (the latest one if nothing changed)")
+def post_checkpoint(db: SessionDep, settings: SettingsDep, _inspector: Inspector) -> CheckpointOut:
+    return CheckpointOut.of(service.sign_now(db, settings))
+
+
+@router.get("/proofs/inclusion", response_model=InclusionProofOut, summary="RFC 9162 inclusion proof")
+def get_inclusion_proof(
+    db: SessionDep,
+    _inspector: Inspector,
+    index: Annotated[int, Query(ge=0, le=MAX_INDEX)],
+    tree_size: Annotated[int | None, Query(ge=1, le=MAX_INDEX, description="default: the latest checkpoint's")] = None,
+) -> InclusionProofOut:
+    if tree_size is None:
+        latest = ledger.latest_checkpoint(db)
+        if latest is None:
+            raise NotFoundError("no signed checkpoint yet: pass tree_size or create a checkpoint", code="no_checkpoint")
+        tree_size = int(latest.tree_size)
+    try:
+        proof = ledger.inclusion_proof(db, index, tree_size)
+    except ProofError as exc:
+        raise ConflictError(str(exc), code="ledger_damaged") from None
+    cp = reports_repo.checkpoint_of_size(db, tree_size)
+    return InclusionProofOut(**proof.as_dict(), checkpoint=CheckpointOut.of(cp) if cp else None)
+
+
+@router.get("/proofs/consistency", response_model=ConsistencyProofOut, summary="RFC 9162 consistency proof")
+def get_consistency_proof(
+    db: SessionDep,
+    _inspector: Inspector,
+    old_size: Annotated[int, Query(ge=0, le=MAX_INDEX)],
+    new_size: Annotated[int | None, Query(ge=0, le=MAX_INDEX, description="default: the whole ledger")] = None,
+) -> ConsistencyProofOut:
+    try:
+        proof = ledger.consistency_proof(db, old_size, new_size)
+    except ProofError as exc:
+        raise ConflictError(str(exc), code="ledger_damaged") from None
+    old_cp = reports_repo.checkpoint_of_size(db, proof.old_size)
+    new_cp = reports_repo.checkpoint_of_size(db, proof.new_size)
+    return ConsistencyProofOut(**proof.as_dict(), old_checkpoint=CheckpointOut.of(old_cp) if old_cp else None,
+                               new_checkpoint=CheckpointOut.of(new_cp) if new_cp else None)
+
+
+@router.get("/integrity", response_model=IntegrityOut,
+            summary="Re-verify the stored tree: every leaf, node and checkpoint signature (inspector, it_admin)")
+def get_integrity(db: SessionDep, settings: SettingsDep, _who: InspectorOrItAdmin) -> IntegrityOut:
+    report = ledger.verify_stored_tree(db, public_key=service.signer_for(settings).public_key)
+    return IntegrityOut(ok=report.ok, tree_size=report.tree_size, checkpoints_checked=report.checkpoints_checked,
+                        nodes_checked=report.nodes_checked, problems=report.problems,
+                        first_bad_index=report.first_bad_index, checked_at=report.checked_at,
+                        duration_s=round(report.duration_s, 6))
+
+
+@router.get("/export", summary="Export events (streamed): jsonl (verifiable), fhir (R5 Bundle) or csv",
+            response_class=StreamingResponse,
+            responses={200: {"content": {t: {} for t in MEDIA_TYPES.values()}}})
+def get_export(
+    db: SessionDep,
+    settings: SettingsDep,
+    inspector: Inspector,
+    format: Literal["jsonl", "fhir", "csv"] = "jsonl",
+    from_: FromQ = None,
+    to: ToQ = None,
+    type: TypeQ = None,
+    stage: StageQ = None,
+    decision: DecisionQ = None,
+    staff_id: IdQ = None,
+    patient_id: IdQ = None,
+) -> StreamingResponse:
+    query = _query(from_, to, type, stage, decision, staff_id, patient_id)
+    check_export_request(format, query)
+    checkpoint = service.record_export(db, settings, inspector, {
+        "format": format, "from": from_, "to": to, "type": type, "stage": stage, "decision": decision,
+        "staff_id": staff_id, "patient_id": patient_id,
+    })
+    export = build_export(db, format, query, checkpoint, clinic=settings.clinic_name)
+    db.rollback()  # end the read transaction before streaming
+    name = f"idverify-audit-{int(checkpoint.tree_size)}.{EXTENSIONS[format]}"
+    headers = {
+        "Content-Disposition": f'attachment; filename="{name}"',
+        "X-Export-Entries": str(export.summary["entries"]),
+        "X-Export-Tree-Size": str(export.summary["tree_size"]),
+    }
+    return StreamingResponse(export.chunks(), media_type=MEDIA_TYPES[format], headers=headers)
