@@ -617,3 +617,38 @@ def test_inspector_audit_ledger_browser(page: Any, login: Login, live_daemon: Li
     assert download.suggested_filename.endswith(".csv")
     content = Path(download.path()).read_text(encoding="utf-8")
     assert content.count("verification.completed") == 20
+
+
+def test_inspector_monthly_report_matches_the_api(page: Any, login: Login, live_daemon: LiveDaemon) -> None:
+    """The page draws what ``GET /api/v1/reports/monthly`` says (skipped while that API is not in the build)."""
+    with httpx.Client(base_url=live_daemon.base_url) as api:
+        if api.get("/api/v1/reports/monthly?month=2026-01").status_code == 404:
+            pytest.skip("the reports API (/api/v1/reports) is not in this build")
+    login(page, "inspector")
+    page.click("nav.mainnav a[href='/inspector/reports']")
+    page.wait_for_url("**/inspector/reports")
+    expect(page.locator("#r-month")).not_to_have_value("")  # the script fills in the current month
+    month = page.input_value("#r-month")
+    assert re.fullmatch(r"\d{4}-\d{2}", month)
+    response = page.request.get(f"/api/v1/reports/monthly?month={month}")
+    assert response.ok, response.text()
+    report = response.json()
+    checks = report["checks"]
+    expect(page.locator("#sum-checks")).to_have_text(str(checks["total"]))
+    for decision in ("accept", "reject", "retry"):
+        expect(page.locator(f"#sum-{decision}")).to_have_text(str(checks["by_decision"][decision]))
+    bars = page.locator("#stage-chart .bar-row")
+    expect(bars).to_have_count(len(checks["by_stage"]))
+    for stage, counts in checks["by_stage"].items():
+        row = page.locator(f"#stage-chart .bar-row[data-stage='{stage}']")
+        expect(row).to_have_attribute("data-total", str(counts["total"]))
+        expect(row.locator(".bar-label")).to_have_text(EN.get(f"stage.{stage}", stage))
+        for decision in ("accept", "reject", "retry"):
+            segment = row.locator(f".bar-seg[data-decision='{decision}']")
+            expect(segment).to_have_count(1 if counts.get(decision) else 0)
+    for link, suffix in (("#report-csv", "monthly.csv"), ("#report-pdf", "monthly.pdf")):
+        assert page.get_attribute(link, "href") == f"/api/v1/reports/{suffix}?month={month}"
+    screenshot(page, "inspector-report")
+    with page.expect_download() as download_info:
+        page.click("#report-pdf")
+    assert Path(download_info.value.path()).read_bytes().startswith(b"%PDF")

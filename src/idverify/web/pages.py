@@ -60,6 +60,7 @@ MENUS: dict[Role, tuple[MenuItem, ...]] = {
     Role.INSPECTOR: (
         MenuItem("/inspector/verifications", "nav.verifications"),
         MenuItem("/inspector/audit", "nav.audit"),
+        MenuItem("/inspector/reports", "nav.reports"),
     ),
 }
 HOME: dict[Role, str] = {role: items[0].path for role, items in MENUS.items()}
@@ -83,6 +84,7 @@ SCREENS: tuple[Screen, ...] = (
     Screen("/admin/keys", "admin/keys.html", Role.IT_ADMIN, "keys.title"),
     Screen("/inspector/verifications", "verifications.html", Role.INSPECTOR, "verifications.title"),
     Screen("/inspector/audit", "inspector/audit.html", Role.INSPECTOR, "audit.title"),
+    Screen("/inspector/reports", "inspector/reports.html", Role.INSPECTOR, "reports.title"),
 )
 
 
