@@ -217,3 +217,6 @@ from idverify.bench import fingerprint as _bench_fingerprint  # noqa: E402  benc
 
 bench_app.command("fingerprint")(_bench_fingerprint.bench_fingerprint)
 
+from idverify.bench import check as _bench_check  # noqa: E402  bench check (stage decision latency)
+
+bench_app.command("check")(_bench_check.bench_check)
