@@ -1,0 +1,98 @@
+"""Charts for the monthly report, as PNG bytes (matplotlib's object API on the Agg canvas).
+
+Only the pictures a reader would rather look at than read: checks per stage split by decision, the most common
+reject reasons, and acquisition failure rates per factor. No global pyplot state is touched, so rendering is
+safe in worker threads. Figures get the report's numbers only — never identities.
+"""
+
+from __future__ import annotations
+
+import io
+import textwrap
+
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from idverify.reports.monthly import DECISIONS, MonthlyReport
+
+COLOURS = {"accept": "#2e7d32", "reject": "#c62828", "retry": "#f9a825"}
+DPI = 150
+
+
+def _png(fig: Figure) -> bytes:
+    FigureCanvasAgg(fig)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=DPI, bbox_inches="tight")
+    return buf.getvalue()
+
+
+def _empty(ax: Axes, text: str) -> None:
+    ax.text(0.5, 0.5, text, ha="center", va="center", fontsize=11, color="#555555")
+    ax.set_axis_off()
+
+
+def checks_by_stage_png(report: MonthlyReport) -> bytes:
+    """Stacked bars: accept / reject / retry per stage, the total written above each bar."""
+    fig = Figure(figsize=(7.0, 3.2))
+    ax = fig.add_subplot()
+    stages = list(report.checks_by_stage)
+    if not stages:
+        _empty(ax, "no stage checks this month")
+        return _png(fig)
+    labels = [s.replace("_", " ") for s in stages]
+    bottom = [0] * len(stages)
+    for decision in DECISIONS:
+        values = [report.checks_by_stage[s][decision] for s in stages]
+        ax.bar(labels, values, bottom=bottom, color=COLOURS[decision], label=decision)
+        bottom = [b + v for b, v in zip(bottom, values, strict=True)]
+    for x, total in enumerate(bottom):
+        ax.text(x, total, str(total), ha="center", va="bottom", fontsize=9)
+    ax.set_ylabel("checks")
+    ax.set_title("Stage checks by decision")
+    ax.set_ylim(0, max(bottom) * 1.18 + 1)
+    ax.legend(loc="upper right", fontsize=8, frameon=False, ncols=3)
+    ax.tick_params(axis="x", labelsize=8)
+    ax.spines[["top", "right"]].set_visible(False)
+    return _png(fig)
+
+
+def reject_reasons_png(report: MonthlyReport, top: int = 8) -> bytes:
+    """Horizontal bars of the most frequent reject reasons (long reasons wrapped)."""
+    reasons = report.reject_reasons[:top]
+    fig = Figure(figsize=(7.0, 0.45 * max(len(reasons), 2) + 0.9))
+    ax = fig.add_subplot()
+    if not reasons:
+        _empty(ax, "no rejected checks this month")
+        return _png(fig)
+    labels = ["\n".join(textwrap.wrap(r, 48)) for r, _ in reversed(reasons)]
+    counts = [n for _, n in reversed(reasons)]
+    ax.barh(labels, counts, color=COLOURS["reject"])
+    for y, n in enumerate(counts):
+        ax.text(n, y, f" {n}", va="center", fontsize=8)
+    ax.set_xlabel("rejected checks giving this reason")
+    ax.set_title("Most common reject reasons")
+    ax.tick_params(axis="y", labelsize=7)
+    ax.set_xlim(0, max(counts) * 1.15 + 0.5)
+    ax.spines[["top", "right"]].set_visible(False)
+    return _png(fig)
+
+
+def acquisition_png(report: MonthlyReport) -> bytes:
+    """Failure-to-acquire rate per factor, with the attempts written on each bar."""
+    fig = Figure(figsize=(7.0, 2.8))
+    ax = fig.add_subplot()
+    factors = [f for f, r in report.acquisition.items() if r.attempts]
+    if not factors:
+        _empty(ax, "no captures this month")
+        return _png(fig)
+    rates = [100.0 * report.acquisition[f].failures / report.acquisition[f].attempts for f in factors]
+    ax.bar([f.replace("_", " ") for f in factors], rates, color="#1565c0")
+    for x, f in enumerate(factors):
+        r = report.acquisition[f]
+        ax.text(x, rates[x], f"{r.failures}/{r.attempts}", ha="center", va="bottom", fontsize=8)
+    ax.set_ylabel("failed captures (%)")
+    ax.set_title("Failures to acquire per factor")
+    ax.set_ylim(0, max(max(rates) * 1.25, 5.0))
+    ax.spines[["top", "right"]].set_visible(False)
+    return _png(fig)

@@ -1,0 +1,109 @@
+"""Inspector exports over REST: the ledger's verifiable JSON Lines, a FHIR R5 AuditEvent Bundle, CSV.
+
+The formats themselves belong to the ledger (:mod:`idverify.ledger.export`, :mod:`idverify.ledger.fhir`); this
+module chooses the entries (time range and content filters), wraps FHIR AuditEvents in a Bundle, and writes into a
+spooled temporary file so the database transaction ends before the HTTP response starts streaming (memory stays
+flat: the spool moves to disk past a few megabytes).
+
+A verifiable export must be a contiguous index range (the verifier recomputes the tree from it), so JSON Lines
+accepts only a time range; stage, decision, staff, patient and type filters apply to FHIR and CSV.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import IO, Any, Literal
+
+from sqlalchemy.orm import Session
+
+from idverify.errors import ValidationFailed
+from idverify.ledger.canonical import format_time
+from idverify.ledger.export import export_jsonl, resolve_range, write_csv
+from idverify.ledger.fhir import to_fhir_audit_event
+from idverify.ledger.models import LedgerCheckpoint, LedgerEntry
+from idverify.reports.events import EventQuery, iter_matching
+from idverify.store.base import utcnow
+
+ExportFormat = Literal["jsonl", "fhir", "csv"]
+MEDIA_TYPES: dict[str, str] = {
+    "jsonl": "application/jsonl",
+    "fhir": "application/fhir+json",
+    "csv": "text/csv; charset=utf-8",
+}
+EXTENSIONS: dict[str, str] = {"jsonl": "jsonl", "fhir": "fhir.json", "csv": "csv"}
+SPOOL_BYTES = 4 * 1024 * 1024
+CHUNK = 64 * 1024
+
+
+def write_fhir_bundle(entries: Iterable[LedgerEntry], out: IO[str]) -> int:
+    """A FHIR R5 ``Bundle`` of type ``collection`` holding one validated AuditEvent per entry (streamed)."""
+    out.write('{"resourceType":"Bundle","type":"collection","timestamp":')
+    out.write(json.dumps(format_time(utcnow())))
+    out.write(',"entry":[')
+    count = 0
+    for entry in entries:
+        resource = to_fhir_audit_event(entry)
+        if count:
+            out.write(",")
+        out.write(json.dumps({"fullUrl": f"urn:idverify:ledger:{resource['id']}", "resource": resource},
+                             ensure_ascii=False, separators=(",", ":")))
+        count += 1
+    out.write("]}\n")
+    return count
+
+
+def check_export_request(fmt: str, query: EventQuery) -> None:
+    """Refuse what cannot be exported, before anything is recorded."""
+    if fmt not in MEDIA_TYPES:
+        raise ValidationFailed("format must be jsonl, fhir or csv", code="bad_format")
+    if fmt == "jsonl" and query.has_content_filters:
+        raise ValidationFailed(
+            "a verifiable JSON Lines export covers a contiguous range: filter it by time only "
+            "(use format=csv or fhir for stage, decision, staff, patient or type filters)",
+            code="filter_not_verifiable",
+        )
+
+
+@dataclass(frozen=True)
+class ExportFile:
+    """A finished export in a spooled file, read back in chunks by the HTTP response."""
+
+    spool: Any  # tempfile.SpooledTemporaryFile[str]
+    fmt: str
+    summary: dict[str, Any]
+
+    def chunks(self) -> Iterator[bytes]:
+        try:
+            self.spool.seek(0)
+            while True:
+                block = self.spool.read(CHUNK)
+                if not block:
+                    return
+                yield block.encode("utf-8")
+        finally:
+            self.spool.close()
+
+
+def build_export(db: Session, fmt: str, query: EventQuery, checkpoint: LedgerCheckpoint, *,
+                 clinic: str = "") -> ExportFile:
+    """Write the export anchored on ``checkpoint`` (entries after it are not part of it)."""
+    check_export_request(fmt, query)
+    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES, mode="w+", encoding="utf-8", newline="")  # noqa: SIM115
+    try:
+        if fmt == "jsonl":
+            written = export_jsonl(db, spool, start=query.since, end=query.until, clinic=clinic,
+                                   checkpoint=checkpoint, release_between_batches=False)
+            summary: dict[str, Any] = written.as_dict()
+        else:
+            first, last = resolve_range(db, int(checkpoint.tree_size), query.since, query.until)
+            entries = iter_matching(db, query, first, last)
+            count = write_csv(entries, spool) if fmt == "csv" else write_fhir_bundle(entries, spool)
+            summary = {"start": first, "end": last, "tree_size": int(checkpoint.tree_size),
+                       "checkpoint_id": int(checkpoint.id), "entries": count}
+    except BaseException:
+        spool.close()
+        raise
+    return ExportFile(spool, fmt, summary)
