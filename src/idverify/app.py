@@ -18,7 +18,19 @@ from prometheus_client import CollectorRegistry
 from idverify import __version__, web
 from idverify.api.errors import install_error_handlers
 from idverify.api.middleware import BodyLimitMiddleware, RequestContextMiddleware
-from idverify.api.routes import admin, auth, checks, cycles, devices, health, patients, staff, verifications
+from idverify.api.routes import (
+    admin,
+    audit,
+    auth,
+    checks,
+    cycles,
+    devices,
+    health,
+    patients,
+    reports,
+    staff,
+    verifications,
+)
 from idverify.config import Settings, load_settings
 from idverify.context import AppContext
 from idverify.store.db import check_migrated, make_engine, make_session_factory
@@ -42,6 +54,9 @@ OPENAPI_TAGS = [
 
 
 def build_context(settings: Settings) -> AppContext:
+    from idverify.biometrics import models_path
+
+    models_path.configure(settings.models_dir)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.resolved_database_url)
     check_migrated(engine)
@@ -98,6 +113,8 @@ def create_app(settings: Settings | None = None, *, context: AppContext | None =
     api.include_router(verifications.router)
     api.include_router(devices.router)
     api.include_router(admin.router)
+    api.include_router(audit.router)
+    api.include_router(reports.router)
     app.include_router(api)
     app.include_router(health.router)
     web.mount(app)  # the UI pages and /static

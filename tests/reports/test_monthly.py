@@ -57,7 +57,8 @@ def test_monthly_json_counts(seeded: Any) -> None:
     assert len(checks) == 8  # c9 and c10 fall just outside October in Beijing time; c8 just inside
     assert r["month"] == "2026-10" and r["timezone"] == "Asia/Shanghai"
     assert r["checks"]["total"] == len(checks)
-    assert r["checks"]["by_decision"] == {d: sum(c.decision == d for c in checks) for d in ("accept", "reject", "retry")}
+    decisions = ("accept", "reject", "retry")
+    assert r["checks"]["by_decision"] == {d: sum(c.decision == d for c in checks) for d in decisions}
     assert r["checks"]["by_decision"] == {"accept": 4, "reject": 3, "retry": 1}
     by_stage = r["checks"]["by_stage"]
     assert set(by_stage) == {"sperm_retrieval", "egg_retrieval", "embryo_transfer"}
