@@ -93,7 +93,10 @@ class Settings(BaseSettings):
     camera_fps: int = Field(default=15, ge=1, le=120, description="Requested frame rate.")
     csca_dir: Path | None = Field(default=None, description="Trust anchors (CSCA certificates) for passive auth.")
     # --- biometrics and policy
-    thresholds_file: Path | None = Field(default=None, description="Calibrated thresholds; default: shipped models/.")
+    models_dir: Path | None = Field(
+        default=None, description="Model files and calibrated thresholds (manifest.json with checksums); "
+        "default: the models shipped in the package."
+    )
     # --- ledger
     checkpoint_interval_s: int = Field(default=300, ge=1, description="Seconds between signed ledger checkpoints.")
     integrity_check_interval_s: int = Field(default=3600, ge=10, description="Seconds between ledger re-verifies.")

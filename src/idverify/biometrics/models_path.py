@@ -31,13 +31,22 @@ _BUNDLED_MODELS = _PACKAGE_DIR / "_models"
 
 _verified: dict[Path, str] = {}
 _lock = threading.Lock()
+_configured: Path | None = None
+
+
+def configure(models_dir: Path | None) -> None:
+    """Use ``models_dir`` (``Settings.models_dir``, from the environment or the settings file) first."""
+    global _configured  # noqa: PLW0603  one process-wide model location, set once at start-up
+    _configured = models_dir
 
 
 def model_dirs() -> list[Path]:
     """Candidate model directories in search order (existing or not)."""
     dirs: list[Path] = []
     env = os.environ.get("IDVERIFY_MODELS_DIR")
-    if env:
+    if _configured is not None:
+        dirs.append(_configured)
+    elif env:
         dirs.append(Path(env))
     dirs.extend([_REPO_MODELS, _BUNDLED_MODELS])
     return dirs
