@@ -83,6 +83,10 @@ class Settings(BaseSettings):
     simulate: bool = Field(default=False, description="Start the built-in device simulators (demo mode).")
     id_reader_port: str | None = Field(default=None, description="GA 467 ID-card reader serial device.")
     id_reader_baud: int = Field(default=115200, description="GA 467 reader baud rate.")
+    wlt_library: Path | None = Field(
+        default=None, description="Vendor WLT photo decoder shared library for GA 467 ID-card photos "
+        "(see drivers/photo_decoder.md); without one the card photo is reported unavailable."
+    )
     pcsc_reader: str | None = Field(default=None, description="PC/SC reader name or substring (eMRTD).")
     fingerprint_port: str | None = Field(default=None, description="ZhianTec/R30x sensor serial device.")
     fingerprint_baud: int = Field(default=57600, description="Fingerprint sensor baud rate (9600×N).")
