@@ -211,7 +211,7 @@ class DeviceManager:
 
             decoder = None
             try:
-                decoder = discover_decoder(getattr(s, "wlt_library", None))
+                decoder = discover_decoder(s.wlt_library)
             except DeviceError as exc:
                 log.warning("wlt_decoder_unavailable", error=exc.message)
             self._id_reader = _SerialSlot("id_reader", id_port, Ga467Reader(id_port, s.id_reader_baud,
