@@ -652,3 +652,51 @@ def test_inspector_monthly_report_matches_the_api(page: Any, login: Login, live_
     with page.expect_download() as download_info:
         page.click("#report-pdf")
     assert Path(download_info.value.path()).read_bytes().startswith(b"%PDF")
+
+
+def test_admin_settings_webhooks_and_stage_policy(page: Any, login: Login, live_daemon: LiveDaemon) -> None:
+    with httpx.Client(base_url=live_daemon.base_url) as api:
+        if api.get("/api/v1/webhooks").status_code == 404:
+            pytest.skip("the configuration API is not in this build")
+    login(page, "itadmin")
+    page.click("nav.mainnav a[href='/admin/settings']")
+    # webhooks: add (secret shown once), then disable
+    page.fill("#webhook-url", "http://127.0.0.1:9/idverify-hook")
+    page.click("#webhook-form button[type=submit]")
+    expect(page.locator("#webhook-issued")).to_be_visible()
+    secret = page.inner_text("#webhook-secret").strip()
+    assert len(secret) > 16
+    live_daemon.private_strings.add(secret)
+    row = page.locator("#webhooks-table tr", has_text="http://127.0.0.1:9/idverify-hook")
+    expect(row).to_have_attribute("data-active", "true")
+    expect(row).to_contain_text("verification.completed")
+    row.locator("button[data-action='disable']").click()
+    page.click("#confirm-ok")
+    expect(row).to_have_attribute("data-active", "false")
+    # a URL that is not http(s) is refused by the API, and the reason is shown
+    page.fill("#webhook-url", "ftp://example.invalid/x")
+    page.click("#webhook-form button[type=submit]")
+    expect(page.locator("#webhook-form-error .error-text")).to_have_text(EN["error.validation_error"])
+    # stage policy: not JSON, then a stage the daemon does not know, then a valid override that persists
+    textarea = page.locator("#policy-json")
+    expect(textarea).to_have_value("{}")  # loaded: no overrides yet
+    textarea.fill("{not json")
+    page.click("#policy-form button[type=submit]")
+    expect(page.locator("#policy-error .error-text")).to_have_text(EN["error.policy_not_json"])
+    textarea.fill('{"moon_landing": {}}')
+    page.click("#policy-form button[type=submit]")
+    expect(page.locator("#policy-error")).to_have_attribute("data-code", "validation_error")
+    expect(page.locator("#policy-error .error-message")).to_contain_text("moon_landing")
+    fingerprint = {"required": True, "target_fmr": 0.0001}
+    policy = {"egg_retrieval": {"subject": "female", "factors": {"fingerprint": fingerprint}}}
+    textarea.fill(json.dumps(policy))
+    page.click("#policy-form button[type=submit]")
+    expect(page.locator("#policy-ok")).to_have_text(EN["settings.policy_saved"])
+    screenshot(page, "admin-settings")
+    page.reload()
+    expect(textarea).to_have_value(re.compile("egg_retrieval"))  # loaded back from the daemon
+    assert json.loads(textarea.input_value()) == policy
+    # leave the default policy for the other tests
+    textarea.fill("{}")
+    page.click("#policy-form button[type=submit]")
+    expect(page.locator("#policy-ok")).to_be_visible()

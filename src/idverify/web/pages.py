@@ -56,6 +56,7 @@ MENUS: dict[Role, tuple[MenuItem, ...]] = {
         MenuItem("/admin/devices", "nav.devices"),
         MenuItem("/admin/staff", "nav.staff"),
         MenuItem("/admin/keys", "nav.keys"),
+        MenuItem("/admin/settings", "nav.settings"),
     ),
     Role.INSPECTOR: (
         MenuItem("/inspector/verifications", "nav.verifications"),
@@ -82,6 +83,7 @@ SCREENS: tuple[Screen, ...] = (
     Screen("/admin/devices", "admin/devices.html", Role.IT_ADMIN, "devices.title"),
     Screen("/admin/staff", "admin/staff.html", Role.IT_ADMIN, "staff.title"),
     Screen("/admin/keys", "admin/keys.html", Role.IT_ADMIN, "keys.title"),
+    Screen("/admin/settings", "admin/settings.html", Role.IT_ADMIN, "settings.title"),
     Screen("/inspector/verifications", "verifications.html", Role.INSPECTOR, "verifications.title"),
     Screen("/inspector/audit", "inspector/audit.html", Role.INSPECTOR, "audit.title"),
     Screen("/inspector/reports", "inspector/reports.html", Role.INSPECTOR, "reports.title"),

@@ -116,6 +116,9 @@
         list.append(el("li", {}, name ? name + ": " + (d.msg || "") : d.msg || ""));
       }
       box.append(list);
+    } else if (err.message && err.message !== errorText(err)) {
+      /* the daemon's own wording (English, never personal data) says exactly what was wrong */
+      box.append(el("p", { class: "error-message" }, err.message));
     }
     box.append(el("p", { class: "error-code" }, t("error.code", { code: err.code || "unknown" })));
     box.hidden = false;
