@@ -164,9 +164,11 @@ def get_export(
 ) -> StreamingResponse:
     query = _query(from_, to, type, stage, decision, staff_id, patient_id)
     check_export_request(format, query)
+    # Filters are nested so the export event itself never matches a stage/decision filter of later queries.
+    filters = {"from": from_, "to": to, "type": type, "stage": stage, "decision": decision, "staff_id": staff_id,
+               "patient_id": patient_id}
     checkpoint = service.record_export(db, settings, inspector, {
-        "format": format, "from": from_, "to": to, "type": type, "stage": stage, "decision": decision,
-        "staff_id": staff_id, "patient_id": patient_id,
+        "format": format, "filters": {k: v for k, v in filters.items() if v is not None},
     })
     export = build_export(db, format, query, checkpoint, clinic=settings.clinic_name)
     db.rollback()  # end the read transaction before streaming
