@@ -366,8 +366,7 @@ def test_nurse_stage_check_shows_accept_reject_and_retry(page: Any, login: Login
 
 
 def test_nurse_check_shows_api_errors_from_the_envelope(page: Any, login: Login, live_daemon: LiveDaemon) -> None:
-    page.route("**/api/v1/cycles/*/checks", lambda route: route.fulfill(status=503, json={"error": {
-        "code": "device_unavailable", "message": "fingerprint sensor not answering", "details": None}}))
+    """End to end: the test daemon has no devices, so the real check endpoint answers 503 device_unavailable."""
     login(page, "nurse1")
     # a cycle with one stage: the stage is chosen with the cycle
     page.locator(f"#cycles button[data-cycle-id='{live_daemon.cycles['fet']}']").click()
