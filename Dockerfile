@@ -41,7 +41,8 @@ ENV PATH=/opt/idverify/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     IDVERIFY_DATA_DIR=/var/lib/idverify \
     IDVERIFY_HOST=0.0.0.0 \
-    IDVERIFY_PORT=8700
+    IDVERIFY_PORT=8700 \
+    NUMBA_CACHE_DIR=/var/lib/idverify/.numba-cache
 USER idverify
 WORKDIR /var/lib/idverify
 VOLUME ["/var/lib/idverify"]
