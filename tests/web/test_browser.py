@@ -384,7 +384,9 @@ SMALL_TARGETS_JS = """() => {
   const small = [];
   let checked = 0;
   for (const el of document.querySelectorAll("button, a.btn, input, select, nav a, .locale-switch a")) {
-    const box = el.getBoundingClientRect();
+    // a radio button or checkbox is touched through its label
+    const target = ["radio", "checkbox"].includes(el.type) && el.closest("label") ? el.closest("label") : el;
+    const box = target.getBoundingClientRect();
     if (box.width === 0 && box.height === 0) continue;  // not rendered (hidden)
     checked += 1;
     if (box.height < 44 || box.width < 44) small.push(`${el.tagName}#${el.id} ${box.width}x${box.height}`);
@@ -699,3 +701,54 @@ def test_admin_settings_webhooks_and_stage_policy(page: Any, login: Login, live_
     textarea.fill("{}")
     page.click("#policy-form button[type=submit]")
     expect(page.locator("#policy-ok")).to_be_visible()
+
+
+def test_nurse_enrolment_wizard(page: Any, login: Login, live_daemon: LiveDaemon) -> None:
+    """Document (entered by hand; the card reader is absent), consent and the capture error run against the daemon;
+    the enrolment outcome (which needs real devices) comes from a page-level fixture with the API's shape."""
+    name, number = "测试患者乙", "110105199001011234"
+    live_daemon.private_strings.update({name, number})
+    login(page, "nurse1")
+    page.click("nav.mainnav a[href='/nurse/enrol']")
+    expect(page.locator("#wizard-steps li[aria-current='step']")).to_have_attribute("data-step", "document")
+    page.click("#read-card")  # no reader on the test daemon
+    expect(page.locator("#document-error")).to_have_attribute("data-code", "device_unavailable")
+    page.select_option("#p-type", "cn_resident_id")
+    page.fill("#p-number", number)
+    page.fill("#p-name", name)
+    page.select_option("#p-sex", "F")
+    page.fill("#p-birth", "1990-01-01")
+    page.click("#register")
+    expect(page.locator("#step-consent")).to_be_visible()
+    expect(page.locator("#patient-banner")).to_contain_text(name)
+    expect(page.locator("#patient-banner")).to_contain_text(EN["enrol.patient_new"])
+    # refusing everything is stopped in the page
+    for modality in ("face", "fingerprint", "document_photo"):
+        page.check(f"input[name='m-{modality}'][value='refuse']")
+    page.click("#consent-submit")
+    expect(page.locator("#consent-error .error-text")).to_have_text(EN["error.consent_nothing_accepted"])
+    page.check("input[name='m-fingerprint'][value='accept']")  # face refused, fingerprints accepted
+    screenshot(page, "nurse-enrol-consent")
+    page.click("#consent-submit")
+    expect(page.locator("#step-capture")).to_be_visible()
+    page.click("#capture-start")  # the real endpoint: no devices here
+    expect(page.locator("#capture-error")).to_have_attribute("data-code", "device_unavailable")
+    expect(page.locator("#capture-progress")).to_be_hidden()
+    # the recorded consent is what the nurse chose
+    urls = page.evaluate("performance.getEntriesByType('resource').map(e => e.name)")
+    consent_urls = [u for u in urls if u.endswith("/consent")]
+    assert len(consent_urls) == 1  # /api/v1/patients/<id>/consent: the id, never the name or number
+    patient_id = consent_urls[0].split("/patients/")[1].split("/")[0]
+    consent = page.request.get(f"/api/v1/patients/{patient_id}/consent").json()
+    assert consent["modalities"] == ["fingerprint"] and sorted(consent["refused"]) == ["document_photo", "face"]
+    page.route(f"**/api/v1/patients/{patient_id}/enrolment", lambda route: route.fulfill(status=201, json={
+        "id": "e-1", "patient_id": patient_id, "status": "duplicate_suspected",
+        "result": {"duplicate_of": "p-other", "fingerprint": {"score": 0.97}}, "created_at": "2026-11-23T10:00:00Z",
+        "workstation_id": "ws-web"}))
+    page.click("#capture-start")
+    expect(page.locator("#step-result")).to_be_visible()
+    result = page.locator("#enrol-result .result")
+    expect(result).to_have_attribute("data-status", "duplicate_suspected")
+    expect(result).to_have_class(re.compile(r"\bresult-reject\b"))
+    expect(result.locator(".result-word")).to_have_text(EN["enrol_status.duplicate_suspected"])
+    screenshot(page, "nurse-enrol-duplicate")

@@ -51,7 +51,11 @@ class MenuItem:
 
 
 MENUS: dict[Role, tuple[MenuItem, ...]] = {
-    Role.NURSE: (MenuItem("/nurse/check", "nav.check"), MenuItem("/nurse/results", "nav.results")),
+    Role.NURSE: (
+        MenuItem("/nurse/check", "nav.check"),
+        MenuItem("/nurse/enrol", "nav.enrol"),
+        MenuItem("/nurse/results", "nav.results"),
+    ),
     Role.IT_ADMIN: (
         MenuItem("/admin/devices", "nav.devices"),
         MenuItem("/admin/staff", "nav.staff"),
@@ -79,6 +83,7 @@ class Screen:
 
 SCREENS: tuple[Screen, ...] = (
     Screen("/nurse/check", "nurse/check.html", Role.NURSE, "check.title"),
+    Screen("/nurse/enrol", "nurse/enrol.html", Role.NURSE, "enrol.title"),
     Screen("/nurse/results", "verifications.html", Role.NURSE, "results.title"),
     Screen("/admin/devices", "admin/devices.html", Role.IT_ADMIN, "devices.title"),
     Screen("/admin/staff", "admin/staff.html", Role.IT_ADMIN, "staff.title"),

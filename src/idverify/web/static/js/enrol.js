@@ -1,0 +1,133 @@
+/* Enrolment wizard (nurse): identity document → separate biometric consent → face and fingers on this
+ * workstation's devices → the daemon's duplicate check (1:N) and outcome.
+ *
+ * The document comes first only because consent is recorded against a registered patient; nothing biometric is
+ * captured before consent. The identity is shown on this screen and sent in JSON bodies only, never in a URL.
+ * API: POST /devices/document/read → {document}; POST /patients → {patient, created};
+ * POST /patients/{id}/consent; POST /patients/{id}/enrolment {use_devices: true} → {status, result}. */
+(function () {
+  "use strict";
+  const IV = window.IV;
+  const STEPS = ["document", "consent", "capture", "result"];
+  const PATIENT_FIELDS = ["document_type", "document_number", "name", "sex", "birth_date", "nation", "nationality",
+    "address", "issuer", "valid_from", "valid_to"];
+  const STATUS = { complete: "accept", retry: "retry", rejected: "reject", duplicate_suspected: "reject" };
+  let patient = null;
+
+  function show(step) {
+    for (const name of STEPS) {
+      document.getElementById("step-" + name).hidden = name !== step;
+      const item = document.querySelector(`#wizard-steps li[data-step="${name}"]`);
+      if (name === step) item.setAttribute("aria-current", "step");
+      else item.removeAttribute("aria-current");
+    }
+    const heading = document.querySelector("#step-" + step + " h2");
+    if (heading) heading.scrollIntoView({ block: "nearest" });
+  }
+
+  /* The document summary as the patient registration body (dates stay ISO; "long_term" validity has no end). */
+  function patientBody(doc) {
+    const body = {};
+    for (const key of PATIENT_FIELDS) {
+      const value = doc[key];
+      if (value === null || value === undefined || value === "" || value === "long_term") continue;
+      body[key] = value;
+    }
+    return body;
+  }
+
+  async function register(body, errorBox, button) {
+    await IV.busy(button, async () => {
+      try {
+        const registered = await IV.api("POST", "/patients", body);
+        patient = registered.patient;
+        const identity = patient.identity || {};
+        document.getElementById("patient-banner").textContent = IV.t("enrol.patient_banner", {
+          name: identity.name || "—", number: identity.document_number || "—",
+          state: IV.t(registered.created ? "enrol.patient_new" : "enrol.patient_known") });
+        show("consent");
+      } catch (err) {
+        IV.showError(errorBox, err);
+      }
+    });
+  }
+
+  function renderOutcome(enrolment) {
+    const decision = STATUS[enrolment.status] || "retry";
+    const box = IV.el("article", { class: "result result-" + decision, dataset: { status: enrolment.status } },
+      IV.el("div", { class: "result-banner" }, IV.el("span", { class: "result-word" },
+        IV.t("enrol_status." + enrolment.status))),
+      IV.el("p", { class: "result-summary" }, IV.t("enrol_status_help." + enrolment.status)),
+      IV.el("pre", { class: "json" }, JSON.stringify(enrolment.result || {}, null, 2)));
+    document.getElementById("enrol-result").replaceChildren(box);
+  }
+
+  document.addEventListener("DOMContentLoaded", () => {
+    const docError = document.getElementById("document-error");
+    const readButton = document.getElementById("read-card");
+    readButton.addEventListener("click", async () => {
+      IV.clearError(docError);
+      await IV.busy(readButton, async () => {
+        let doc;
+        try {
+          doc = (await IV.api("POST", "/devices/document/read")).document;
+        } catch (err) {
+          IV.showError(docError, err);
+          return;
+        }
+        await register(patientBody(doc), docError, readButton);
+      });
+    });
+    const form = document.getElementById("patient-form");
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      IV.clearError(docError);
+      const body = {};
+      for (const [name, value] of new FormData(form).entries()) if (String(value).trim()) body[name] = String(value).trim();
+      await register(body, docError, document.getElementById("register"));
+    });
+
+    const consentForm = document.getElementById("consent-form");
+    consentForm.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const box = document.getElementById("consent-error");
+      IV.clearError(box);
+      const accepted = [];
+      const refused = [];
+      for (const modality of ["face", "fingerprint", "document_photo"]) {
+        (consentForm.elements["m-" + modality].value === "accept" ? accepted : refused).push(modality);
+      }
+      if (!accepted.length) {
+        IV.showError(box, { code: "consent_nothing_accepted" });
+        return;
+      }
+      await IV.busy(document.getElementById("consent-submit"), async () => {
+        try {
+          await IV.api("POST", "/patients/" + encodeURIComponent(patient.id) + "/consent",
+            { accepted: accepted, refused: refused, retention_days: Number(consentForm.elements.retention_days.value) });
+          show("capture");
+        } catch (err) {
+          IV.showError(box, err);
+        }
+      });
+    });
+
+    const start = document.getElementById("capture-start");
+    start.addEventListener("click", async () => {
+      const box = document.getElementById("capture-error");
+      IV.clearError(box);
+      document.getElementById("capture-progress").hidden = false;
+      await IV.busy(start, async () => {
+        try {
+          renderOutcome(await IV.api("POST", "/patients/" + encodeURIComponent(patient.id) + "/enrolment",
+            { use_devices: true }));
+          show("result");
+        } catch (err) {
+          IV.showError(box, err);
+        } finally {
+          document.getElementById("capture-progress").hidden = true;
+        }
+      });
+    });
+  });
+})();
