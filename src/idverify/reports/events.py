@@ -10,9 +10,11 @@ recorded — ids, decisions and scores, never names or biometric data (the workf
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import partial
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -73,15 +75,19 @@ class EventQuery:
         return any(v is not None for v in (self.event_type, self.stage, self.decision, self.staff_id,
                                            self.patient_id))
 
-    def matches(self, entry: LedgerEntry, event: dict[str, Any]) -> bool:
+    def matches(self, event: dict[str, Any]) -> bool:
+        """Whether the recorded event (the leaf content, the source of truth) passes every filter."""
+        etype = str(event.get("type", ""))
         prefix = self.type_prefix
-        if prefix is not None and not entry.event_type.startswith(prefix):
+        if prefix is not None and not etype.startswith(prefix):
             return False
-        if self.event_type is not None and prefix is None and entry.event_type != self.event_type:
+        if self.event_type is not None and prefix is None and etype != self.event_type:
             return False
-        if self.staff_id is not None and entry.actor_staff_id != self.staff_id:
+        actor = event.get("actor") or {}
+        subject = event.get("subject") or {}
+        if self.staff_id is not None and actor.get("staff_id") != self.staff_id:
             return False
-        if self.patient_id is not None and entry.patient_id != self.patient_id:
+        if self.patient_id is not None and subject.get("patient_id") != self.patient_id:
             return False
         data = event.get("data") or {}
         if self.stage is not None and data.get("stage") != self.stage:
@@ -122,7 +128,7 @@ def list_events(db: Session, query: EventQuery, *, limit: int = 50, after: int |
         for entry in page.items:
             scanned += 1
             cursor = int(entry.index)
-            if query.matches(entry, ledger.entry_event(entry)):
+            if query.matches(ledger.entry_event(entry)):
                 items.append(event_view(entry))
                 if len(items) == limit:
                     more = entry is not page.items[-1] or page.next_after is not None
@@ -134,7 +140,15 @@ def list_events(db: Session, query: EventQuery, *, limit: int = 50, after: int |
 
 
 def iter_matching(db: Session, query: EventQuery, first: int, last: int) -> Iterator[LedgerEntry]:
-    """Entries ``first <= index < last`` that match the content filters (time is already in the range)."""
-    for entry in ledger_repo.iter_entries(db, first, last):
-        if query.matches(entry, ledger.entry_event(entry)):
-            yield entry
+    """Entries ``first <= index < last`` that match the content filters (time is already in the range).
+
+    Reads in batches and ends the read transaction between them (on SQLite a transaction holds the write lock,
+    so a long export must not stop appends). The entries yielded are detached copies carrying the leaf content.
+    """
+    between = partial(ledger.end_read_transaction, db)
+    for index, recorded_at, canonical, leaf in ledger_repo.iter_entry_rows(db, first, last, batch=2000,
+                                                                         between_batches=between):
+        doc = json.loads(canonical)
+        if query.matches(doc["event"]):
+            yield LedgerEntry(index=index, recorded_at=recorded_at, event_type=doc["event"]["type"],
+                              canonical=canonical, leaf_hash=leaf)

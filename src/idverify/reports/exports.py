@@ -95,7 +95,7 @@ def build_export(db: Session, fmt: str, query: EventQuery, checkpoint: LedgerChe
     try:
         if fmt == "jsonl":
             written = export_jsonl(db, spool, start=query.since, end=query.until, clinic=clinic,
-                                   checkpoint=checkpoint, release_between_batches=False)
+                                   checkpoint=checkpoint, release_between_batches=True)
             summary: dict[str, Any] = written.as_dict()
         else:
             first, last = resolve_range(db, int(checkpoint.tree_size), query.since, query.until)
