@@ -123,8 +123,10 @@ def list_events(db: Session, query: EventQuery, *, limit: int = 50, after: int |
     items: list[dict[str, Any]] = []
     cursor = after
     scanned = 0
+    # Only stage, decision and type prefixes are judged here; without them the database filters everything.
+    batch = SCAN_BATCH if (query.stage or query.decision or query.type_prefix) else limit
     while True:
-        page = ledger.list_entries(db, query.ledger_filter, limit=SCAN_BATCH, after=cursor, descending=True)
+        page = ledger.list_entries(db, query.ledger_filter, limit=batch, after=cursor, descending=True)
         for entry in page.items:
             scanned += 1
             cursor = int(entry.index)
