@@ -57,23 +57,27 @@ class LiveDaemon:
     app: Any
     passwords: dict[str, str]
     private_strings: set[str] = field(default_factory=set)  # must never appear in a URL
-    cycles: dict[str, str] = field(default_factory=dict)  # "ivf" / "fet" (open), "closed" -> cycle id
+    cycles: dict[str, str] = field(default_factory=dict)  # "ivf"/"fet" (open), "closed", "other" -> cycle id
 
 
 def _seed(app: Any) -> dict[str, str]:
     """Verifications at this workstation and another one, for one encrypted patient; two open cycles and a
-    closed one. Returns the cycle ids."""
-    from idverify.store.base import utcnow
+    closed one for her couple, and one open cycle of another couple. Returns the cycle ids."""
+    from idverify.store.base import new_id, utcnow
     from idverify.store.models import Couple, Cycle, Patient, Verification
 
     ctx = app.state.ctx
+
+    def sealed_patient(sex: str, number: str, identity: dict[str, str]) -> Patient:
+        # sealed as the patient service seals identities (AAD "patient:<id>"), so the API can open it
+        patient_id = new_id()
+        return Patient(id=patient_id, sex=sex, document_type="cn_resident_id",
+                       document_lookup=ctx.keys.lookup.digest(number),
+                       identity=ctx.keys.ring.encrypt(json.dumps(identity).encode(), f"patient:{patient_id}"),
+                       kek_id=ctx.keys.ring.active_id)
+
     with ctx.session_factory() as db:
-        patient = Patient(
-            sex="F", document_type="cn_resident_id",
-            document_lookup=ctx.keys.lookup.digest(PATIENT_IDENTITY["document_number"]),
-            identity=ctx.keys.ring.encrypt(json.dumps(PATIENT_IDENTITY).encode(), "patient:web-test"),
-            kek_id=ctx.keys.ring.active_id,
-        )
+        patient = sealed_patient("F", PATIENT_IDENTITY["document_number"], PATIENT_IDENTITY)
         db.add(patient)
         db.flush()
         couple = Couple(female_patient_id=patient.id)
@@ -83,9 +87,16 @@ def _seed(app: Any) -> dict[str, str]:
         fet = Cycle(couple_id=couple.id, kind="fet", stages=["frozen_embryo_transfer"])
         closed = Cycle(couple_id=couple.id, kind="iui", stages=["iui_insemination"], status="closed",
                        closed_at=utcnow())
-        db.add_all([cycle, fet, closed])
+        other_patient = sealed_patient("M", "OTHER0000000001", {"name": "测试患者丙"})
+        db.add(other_patient)
         db.flush()
-        ids = {"ivf": cycle.id, "fet": fet.id, "closed": closed.id}
+        other_couple = Couple(male_patient_id=other_patient.id)
+        db.add(other_couple)
+        db.flush()
+        other = Cycle(couple_id=other_couple.id, kind="iui", stages=["sperm_retrieval", "iui_insemination"])
+        db.add_all([cycle, fet, closed, other])
+        db.flush()
+        ids = {"ivf": cycle.id, "fet": fet.id, "closed": closed.id, "other": other.id}
         now = utcnow()
         for i, (stage, decision, workstation) in enumerate(SEEDED):
             when = now - timedelta(hours=i)

@@ -322,7 +322,7 @@ def test_nurse_stage_check_shows_accept_reject_and_retry(page: Any, login: Login
     page.route("**/api/v1/cycles/*/checks", lambda route: held.append(route))  # noqa: PLW0108 (needs a Python function)
     login(page, "nurse1")
     cycles = page.locator("#cycles button.choice")
-    expect(cycles).to_have_count(2)  # the closed cycle is not offered
+    expect(cycles).to_have_count(3)  # the closed cycle is not offered
     ivf = page.locator(f"#cycles button[data-cycle-id='{live_daemon.cycles['ivf']}']")
     expect(ivf).to_contain_text(EN["cycle_kind.ivf"])
     expect(ivf).to_contain_text(EN["stage.egg_retrieval"])
@@ -752,3 +752,29 @@ def test_nurse_enrolment_wizard(page: Any, login: Login, live_daemon: LiveDaemon
     expect(result).to_have_class(re.compile(r"\bresult-reject\b"))
     expect(result.locator(".result-word")).to_have_text(EN["enrol_status.duplicate_suspected"])
     screenshot(page, "nurse-enrol-duplicate")
+
+
+def test_scanning_the_id_card_narrows_the_cycles_to_its_holder(page: Any, login: Login,
+                                                                live_daemon: LiveDaemon) -> None:
+    """The card read (no reader here) comes from a page-level fixture; patient lookup and couples are the daemon's."""
+    document = {"document_type": "cn_resident_id", "document_number": PATIENT_IDENTITY["document_number"],
+                "name": PATIENT_IDENTITY["name"], "sex": "F", "birth_date": "1949-12-31", "photo": "unavailable"}
+    page.route("**/api/v1/devices/document/read",
+               lambda route: route.fulfill(json={"document": document, "elapsed_ms": 850.0}))
+    login(page, "nurse1")
+    cycles = page.locator("#cycles button.choice")
+    expect(cycles).to_have_count(3)
+    page.click("#scan-card")
+    expect(page.locator("#scan-note")).to_have_text(EN["check.scan_found"].format(count=2))
+    expect(cycles).to_have_count(2)
+    for kind in ("ivf", "fet"):
+        expect(page.locator(f"#cycles button[data-cycle-id='{live_daemon.cycles[kind]}']")).to_have_count(1)
+    expect(page.locator(f"#cycles button[data-cycle-id='{live_daemon.cycles['other']}']")).to_have_count(0)
+    screenshot(page, "nurse-check-scanned")
+    page.click("#scan-clear")
+    expect(cycles).to_have_count(3)
+    # a card nobody is registered with: the API's not_found is shown and the list stays complete
+    document["document_number"] = "NOBODY000000001"
+    page.click("#scan-card")
+    expect(page.locator("#page-error")).to_have_attribute("data-code", "not_found")
+    expect(cycles).to_have_count(3)

@@ -8,7 +8,8 @@
 (function () {
   "use strict";
   const IV = window.IV;
-  const state = { cycles: [], cycle: null, stage: null, running: false };
+  const state = { cycles: [], cycle: null, stage: null, running: false, onlyPatient: null };
+  const couples = {}; /* couple id -> couple, fetched once per page */
 
   function choice(text, sub, pressed, onclick, data) {
     return IV.el("button", { type: "button", class: "choice", "aria-pressed": pressed ? "true" : "false",
@@ -16,14 +17,23 @@
     IV.el("span", { class: "choice-main" }, text), sub ? IV.el("span", { class: "choice-sub" }, sub) : null);
   }
 
+  function visibleCycles() {
+    if (!state.onlyPatient) return state.cycles;
+    return state.cycles.filter((c) => {
+      const couple = couples[c.couple_id];
+      return couple && (couple.female_patient_id === state.onlyPatient || couple.male_patient_id === state.onlyPatient);
+    });
+  }
+
   function renderCycles() {
     const list = document.getElementById("cycles");
     list.setAttribute("aria-busy", "false");
-    if (!state.cycles.length) {
+    const shown = visibleCycles();
+    if (!shown.length) {
       list.replaceChildren(IV.el("p", { class: "muted" }, IV.t("check.no_cycles")));
       return;
     }
-    list.replaceChildren(...state.cycles.map((cycle) => choice(
+    list.replaceChildren(...shown.map((cycle) => choice(
       IV.label("cycle_kind", cycle.kind),
       [IV.t("check.cycle_ref", { id: IV.shortId(cycle.id) }),
         cycle.opened_at ? IV.t("check.opened", { time: IV.fmtDateTime(cycle.opened_at, true) }) : null,
@@ -97,6 +107,7 @@
   }
 
   function nextPatient() {
+    clearScan();
     state.cycle = null;
     state.stage = null;
     document.getElementById("result").replaceChildren();
@@ -106,6 +117,44 @@
     renderStages();
     updateStart();
     loadCycles();
+  }
+
+  /* Scan the ID card on the reader: find the patient holding it and show only that patient's open cycles. The
+   * document number goes in a JSON body to the lookup; only the patient id is kept. */
+  async function scanCard() {
+    const note = document.getElementById("scan-note");
+    const button = document.getElementById("scan-card");
+    IV.clearError(document.getElementById("page-error"));
+    await IV.busy(button, async () => {
+      try {
+        const doc = (await IV.api("POST", "/devices/document/read")).document;
+        const patient = await IV.api("POST", "/patients/lookup",
+          { document_type: doc.document_type, document_number: doc.document_number });
+        await Promise.all(state.cycles.filter((c) => !couples[c.couple_id]).map(async (c) => {
+          couples[c.couple_id] = await IV.api("GET", "/couples/" + encodeURIComponent(c.couple_id));
+        }));
+        state.onlyPatient = patient.id;
+        const mine = visibleCycles();
+        state.cycle = null;
+        state.stage = null;
+        if (mine.length === 1) selectCycle(mine[0]);
+        note.textContent = IV.t("check.scan_found", { count: mine.length });
+        note.hidden = false;
+        document.getElementById("scan-clear").hidden = false;
+        renderCycles();
+        renderStages();
+        updateStart();
+      } catch (err) {
+        IV.pageError(err);
+      }
+    });
+  }
+
+  function clearScan() {
+    state.onlyPatient = null;
+    document.getElementById("scan-note").hidden = true;
+    document.getElementById("scan-clear").hidden = true;
+    renderCycles();
   }
 
   async function loadCycles() {
@@ -124,6 +173,8 @@
   document.addEventListener("DOMContentLoaded", () => {
     document.getElementById("start-check").addEventListener("click", runCheck);
     document.getElementById("next-patient").addEventListener("click", nextPatient);
+    document.getElementById("scan-card").addEventListener("click", scanCard);
+    document.getElementById("scan-clear").addEventListener("click", clearScan);
     loadCycles();
   });
 })();
