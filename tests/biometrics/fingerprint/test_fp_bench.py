@@ -1,0 +1,97 @@
+"""The fingerprint benchmark's protocol and result shape, and the threshold calibration maths."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from idverify.bench.fingerprint import list_dataset, make_pairs, run_fingerprint_bench
+from idverify.biometrics.fingerprint import ALGORITHM_VERSION
+from idverify.biometrics.fingerprint.thresholds import load_thresholds, threshold_at_fmr, threshold_for
+from idverify.errors import ConfigError, ValidationFailed
+
+
+def _fake_fvc(folder: Path, fingers: int, impressions: int) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for f in range(101, 101 + fingers):
+        for i in range(1, impressions + 1):
+            (folder / f"{f}_{i}.tif").write_bytes(b"")
+    (folder / "notes.txt").write_text("ignored")
+    return folder
+
+
+def test_fvc_protocol_pair_counts(tmp_path: Path) -> None:
+    images = list_dataset(_fake_fvc(tmp_path / "set", 10, 8))
+    assert len(images) == 80
+    genuine, impostor = make_pairs(images, "fvc")
+    assert (len(genuine), len(impostor)) == (280, 45)
+    genuine, impostor = make_pairs(images, "full")
+    assert (len(genuine), len(impostor)) == (280, 2880)
+    assert all(images[i].finger == images[j].finger and i < j for i, j in genuine)
+    assert all(images[i].finger != images[j].finger for i, j in impostor)
+
+
+def test_bad_dataset_and_protocol_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValidationFailed):
+        list_dataset(tmp_path / "missing")
+    with pytest.raises(ValidationFailed):
+        list_dataset(_fake_fvc(tmp_path / "one", 1, 3))
+    with pytest.raises(ValidationFailed):
+        make_pairs(list_dataset(_fake_fvc(tmp_path / "two", 2, 2)), "random")
+
+
+def test_bench_on_a_small_real_subset(shared_data: Path, tmp_path: Path) -> None:
+    source = shared_data / "fingerprint" / "FVC2002_DB1_B"
+    if not source.is_dir():
+        pytest.skip("FVC sample set not found")
+    subset = tmp_path / "subset"
+    (subset / "iso").mkdir(parents=True)
+    for f in (101, 102, 103):
+        for i in (1, 2, 3):
+            (subset / f"{f}_{i}.tif").symlink_to(source / f"{f}_{i}.tif")
+            (subset / "iso" / f"{f}_{i}.iso").symlink_to(source / "iso" / f"{f}_{i}.iso")
+    result = run_fingerprint_bench(subset, protocol="full")
+    spec = result.as_spec()
+    for key in ("modality", "dataset", "genuine", "impostor", "fta", "eer", "fmr100", "fmr1000", "zero_fmr",
+                "extract_ms_median", "match_per_s", "peer"):
+        assert key in spec
+    assert (spec["genuine"], spec["impostor"], spec["fta"]) == (9, 27, 0)
+    assert spec["modality"] == "fingerprint" and spec["dataset"] == "subset"
+    assert 0.0 <= spec["eer"] <= 0.5 and spec["match_per_s"] > 0
+    assert spec["iso_templates"]["missing"] == 0
+    assert spec["algorithm_version"] == ALGORITHM_VERSION
+    if spec["peer"] is None:
+        assert any("peer" in n for n in spec["notes"])
+    else:
+        assert spec["peer"]["genuine"] == 9 and spec["peer"]["impostor"] == 27
+    json.dumps(spec)  # the SPEC line must serialise
+
+
+def test_threshold_at_fmr_known_answers() -> None:
+    imp = np.array([0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0])
+    t = threshold_at_fmr(imp, 0.1)  # one of ten may pass: just above the second highest
+    assert 0.9 < t <= 1.0 and np.mean(imp >= t) == pytest.approx(0.1)
+    t0 = threshold_at_fmr(imp, 0.0)
+    assert t0 > 1.0 and np.mean(imp >= t0) == 0.0
+
+
+def test_shipped_thresholds_match_this_algorithm() -> None:
+    data = load_thresholds()
+    assert data["algorithm_version"] == ALGORITHM_VERSION
+    t3, t4 = threshold_for(1e-3), threshold_for(1e-4)
+    assert 0.0 < t3 <= t4 < 1.0
+    assert data["operating_points"]["fmr_0.001"]["dev_rates_at_threshold"]["pooled"]["fmr"] <= 1e-3
+
+
+def test_thresholds_of_another_version_are_refused(tmp_path: Path) -> None:
+    doc = json.loads(json.dumps(load_thresholds()))
+    doc["algorithm_version"] = "something-else/0"
+    path = tmp_path / "t.json"
+    path.write_text(json.dumps(doc))
+    with pytest.raises(ConfigError):
+        load_thresholds(path)
+    with pytest.raises(ConfigError):
+        threshold_for(1e-2)
