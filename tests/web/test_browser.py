@@ -778,3 +778,15 @@ def test_scanning_the_id_card_narrows_the_cycles_to_its_holder(page: Any, login:
     page.click("#scan-card")
     expect(page.locator("#page-error")).to_have_attribute("data-code", "not_found")
     expect(cycles).to_have_count(3)
+
+
+def test_nurse_result_in_chinese(page: Any, login: Login, live_daemon: LiveDaemon) -> None:
+    page.context.add_cookies([{"name": "idverify_locale", "value": "zh-CN", "url": live_daemon.base_url}])
+    login(page, "nurse1")
+    expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
+    expect(page.locator("#prompts")).to_contain_text(ZH["prompt.finger"].format(finger=ZH["finger.right_index"]))
+    result = _run_check(page, live_daemon, OUTCOMES["reject"])
+    expect(result.locator(".result-word")).to_have_text(ZH["decision_banner.reject"])
+    expect(result.locator("li[data-reason='face_mismatch']")).to_have_text(ZH["reason.face_mismatch"])
+    expect(page.locator("#override-open")).to_have_text(ZH["override.open"])
+    screenshot(page, "nurse-result-reject-zh-CN")
