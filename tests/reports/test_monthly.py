@@ -138,6 +138,17 @@ def test_monthly_csv_and_pdf(seeded: Any, tmp_path: Path) -> None:
     assert f"treesize{latest['tree_size']}" in flat.lower()
     assert "2026-10" in text and "Checks per stage" in text and "FNMR" in text
     assert seeding.ZHANG["document_number"] not in text
+    if shutil.which("pdftoppm") is not None:  # page 1 as a person sees it: the chart's colours are there
+        from PIL import Image
+
+        subprocess.run(["pdftoppm", "-r", "40", "-f", "1", "-l", "1", "-png", str(path), str(tmp_path / "p")],
+                       check=True)
+        page = Image.open(next(tmp_path.glob("p*.png"))).convert("RGB")
+        colours = {colour: n for n, colour in page.getcolors(maxcolors=1 << 24) or []}
+        green, red = (0x2E, 0x7D, 0x32), (0xC6, 0x28, 0x28)  # accept / reject bars
+        near = lambda c, ref: sum(abs(a - b) for a, b in zip(c, ref, strict=True)) < 30  # noqa: E731
+        assert sum(n for c, n in colours.items() if near(c, green)) > 200
+        assert sum(n for c, n in colours.items() if near(c, red)) > 100
 
 
 def test_reports_refused_to_nurse_and_it_admin_and_bad_parameters_are_4xx(make_app: Any) -> None:
@@ -150,6 +161,9 @@ def test_reports_refused_to_nurse_and_it_admin_and_bad_parameters_are_4xx(make_a
             assert resp.status_code == 403 and resp.json()["error"]["code"] == "forbidden"
         assert daemon.client().get(path).status_code == 401
     client, _ = daemon.login("inspector")
+    empty = client.get("/api/v1/reports/monthly.pdf?month=2026-02")  # a month with nothing in it still renders
+    assert empty.status_code == 200 and empty.content.startswith(b"%PDF-")
+    assert client.get("/api/v1/reports/monthly?month=2026-02").json()["checks"]["total"] == 0
     for query in ("month=2026-13", "month=garbage", "", "month=2026-10&tz=Nowhere/City", "month=2026-10&tz=../../etc"):
         resp = client.get(f"/api/v1/reports/monthly?{query}")
         assert 400 <= resp.status_code < 500, (query, resp.status_code)
