@@ -20,6 +20,8 @@ from idverify.api.errors import envelope
 
 log = structlog.get_logger("idverify.http")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+# Polled continuously (Prometheus scrapes, the nurse screen's camera preview): counted in metrics, not logged.
+_QUIET_ROUTES = frozenset({"/metrics", "/api/v1/devices/camera/preview.jpg"})
 
 
 class BodyLimitMiddleware:
@@ -117,7 +119,7 @@ class RequestContextMiddleware:
             route = _route_template(scope)
             self.requests.labels(scope["method"], route, str(status)).inc()
             self.latency.labels(scope["method"], route).observe(elapsed)
-            if route != "/metrics":
+            if route not in _QUIET_ROUTES:
                 log.info("request", method=scope["method"], route=route, status=status,
                          duration_ms=round(elapsed * 1000, 1))
             structlog.contextvars.unbind_contextvars("request_id")
