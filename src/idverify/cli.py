@@ -220,3 +220,6 @@ bench_app.command("fingerprint")(_bench_fingerprint.bench_fingerprint)
 from idverify.bench import check as _bench_check  # noqa: E402  bench check (stage decision latency)
 
 bench_app.command("check")(_bench_check.bench_check)
+from idverify.reports import cli as _reports_cli  # noqa: E402  audit report (monthly statistics to a file)
+
+audit_app.command("report")(_reports_cli.audit_report)

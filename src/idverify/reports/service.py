@@ -35,8 +35,9 @@ def sign_now(db: Session, settings: Settings) -> LedgerCheckpoint:
     return cp
 
 
-def record_export(db: Session, settings: Settings, principal: Principal, data: dict[str, Any]) -> LedgerCheckpoint:
-    """Record ``export.created`` and sign a checkpoint covering it; commits both together."""
+def record_export(db: Session, settings: Settings, principal: Principal | dict[str, str | None],
+                  data: dict[str, Any]) -> LedgerCheckpoint:
+    """Record ``export.created`` (by a caller or the CLI) and sign a checkpoint covering it; one commit."""
     index = audit.record(db, principal, "export.created", data={k: v for k, v in data.items() if v is not None})
     cp = sign_now(db, settings)
     log.info("export.created", ledger_index=index, format=data.get("format"), tree_size=int(cp.tree_size))
