@@ -10,8 +10,9 @@ STAMP := $(VENV)/.installed
 # pcscd + vpcd: the virtual passport chip talks to the real PC/SC daemon; libpcsclite-dev + swig build pyscard
 # when no wheel fits; pcsc-tools for `pcsc_scan` when debugging readers.
 APT_PACKAGES ?= pcscd libpcsclite-dev swig vsmartcard-vpcd pcsc-tools
-# browser tests (tests/web): Debian's chromium driven by Playwright, and a CJK font so Chinese pages render
-APT_BROWSER ?= chromium fonts-wqy-microhei
+# test-only: chromium for the browser tests (Playwright), a CJK font so Chinese pages render, poppler-utils to
+# render the PDF report in its tests
+APT_BROWSER ?= chromium fonts-wqy-microhei poppler-utils
 HOST ?= 127.0.0.1
 PORT ?= 8700
 PYTEST_ARGS ?=

@@ -25,7 +25,8 @@ HL7_A04 = (
 
 def _events(daemon: Any) -> list[str]:
     with daemon.app.state.ctx.session_factory() as db:
-        return [e.event_type for e in db.scalars(select(LedgerEntry).order_by(LedgerEntry.index))]
+        entries = db.scalars(select(LedgerEntry).order_by(LedgerEntry.index))
+        return [e.event_type for e in entries if not e.event_type.startswith("staff.")]
 
 
 def _nurse(daemon: Any) -> tuple[Any, dict[str, str]]:
