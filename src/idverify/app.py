@@ -49,7 +49,7 @@ OPENAPI_TAGS = [
     {"name": "checks", "description": "Enrolment, stage checks and overrides (nurse)."},
     {"name": "devices", "description": "This workstation's devices: health, document read, test captures."},
     {"name": "configuration", "description": "Stage policies and webhook endpoints (it_admin)."},
-    {"name": "audit", "description": "Audit ledger: events, signed checkpoints, proofs, integrity, exports (inspector)."},
+    {"name": "audit", "description": "Audit ledger: events, checkpoints, proofs, integrity, exports (inspector)."},
     {"name": "reports", "description": "Monthly statistics for the health commission: JSON, CSV, PDF (inspector)."},
     {"name": "health", "description": "Liveness, readiness and Prometheus metrics."},
 ]
