@@ -223,3 +223,6 @@ bench_app.command("check")(_bench_check.bench_check)
 from idverify.reports import cli as _reports_cli  # noqa: E402  audit report (monthly statistics to a file)
 
 audit_app.command("report")(_reports_cli.audit_report)
+from idverify.bench import pad as _bench_pad  # noqa: E402  bench pad (liveness error rates)
+
+bench_app.command("pad")(_bench_pad.bench_pad)
