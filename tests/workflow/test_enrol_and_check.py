@@ -149,6 +149,9 @@ def test_full_cycle(data: dict[str, Path], make_app: Any) -> None:
         data, "cn_s10", ["10_9.jpg"], [("right_index", "101_5")], doc(MALE))}).json()
     assert card["verification"]["decision"] == "reject"
     assert card["verification"]["reasons"][0] == "card belongs to another patient"
+    # three rejects for her within 24 h: the supervisor is alerted (the first two raised none)
+    assert partner["alert"] is None and substitute["alert"] is None
+    assert card["alert"] and "3 rejected checks" in card["alert"]
     # the patient herself, fingers injured: face + card pass, fingerprint retry, then an override with a witness
     blurry = nurse.post(url, headers=h, json={"stage": "embryo_transfer", **_capture(
         data, "cn_s10", ["10_12.jpg"], [], doc(FEMALE))}).json()
@@ -171,6 +174,7 @@ def test_full_cycle(data: dict[str, Path], make_app: Any) -> None:
         blobs = [e.canonical for e in db.scalars(select(LedgerEntry))]
     assert events.count("verification.completed") == 6
     assert "enrollment.duplicate_suspected" in events and "override.recorded" in events
+    assert events.count("alert.repeated_rejects") == 1
     assert not any(FEMALE["name"] in b or FEMALE["document_number"] in b for b in blobs)
 
     import httpx
