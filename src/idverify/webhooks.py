@@ -13,9 +13,7 @@ shown once at creation and stored encrypted. Payloads carry ids, decisions and s
 
 from __future__ import annotations
 
-import asyncio
 import base64
-import contextlib
 import hashlib
 import hmac
 import json
@@ -29,6 +27,7 @@ import structlog
 from sqlalchemy import JSON, Boolean, ForeignKey, Integer, LargeBinary, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
+from idverify.periodic import PeriodicJob
 from idverify.store.base import Base, new_id, utcnow
 from idverify.store.keys import Keys
 from idverify.store.types import UTCDateTime
@@ -143,39 +142,20 @@ def deliver_due(session_factory: sessionmaker[Session], keys: Keys, *, client: h
     return attempted
 
 
-class WebhookDispatcher:
+class WebhookDispatcher(PeriodicJob):
     """Background subsystem polling the outbox."""
 
     name = "webhooks"
 
     def __init__(self, session_factory: sessionmaker[Session], keys: Keys, interval_s: float = 2.0) -> None:
+        super().__init__(interval_s)
         self._factory = session_factory
         self._keys = keys
-        self._interval = interval_s
-        self._task: asyncio.Task[None] | None = None
         self._client = httpx.Client(timeout=5.0, follow_redirects=False)
-        self._last_error: str | None = None
 
-    async def start(self) -> None:
-        self._task = asyncio.create_task(self._run())
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                await asyncio.to_thread(deliver_due, self._factory, self._keys, client=self._client)
-                self._last_error = None
-            except Exception as exc:  # keep the loop alive; the next round retries
-                self._last_error = type(exc).__name__
-                log.error("webhook_dispatch_failed", error=self._last_error)
-            await asyncio.sleep(self._interval)
+    def run_once(self) -> int:
+        return deliver_due(self._factory, self._keys, client=self._client)
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await super().stop()
         self._client.close()
-
-    def health(self) -> list[dict[str, Any]]:
-        return [{"kind": "webhooks", "status": "ok" if self._last_error is None else "error",
-                 "detail": self._last_error}]

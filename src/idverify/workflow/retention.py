@@ -11,23 +11,18 @@ biometric data, so the audit trail survives the deletion of what it describes.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
-import structlog
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from idverify import audit
 from idverify.config import Settings
+from idverify.periodic import PeriodicJob
 from idverify.store.base import utcnow
 from idverify.store.db import reclaim_deleted
 from idverify.store.models import BiometricSample, BiometricTemplate, Couple, Cycle
-
-log = structlog.get_logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -77,18 +72,16 @@ def purge(db: Session, settings: Settings, *, now: datetime | None = None) -> Pu
     return report
 
 
-class RetentionJob:
+class RetentionJob(PeriodicJob):
     """Runs :func:`purge` at start and then hourly."""
 
     name = "retention"
 
     def __init__(self, session_factory: sessionmaker[Session], settings: Settings, interval_s: float = 3600) -> None:
+        super().__init__(interval_s)
         self._factory = session_factory
         self._settings = settings
-        self._interval = interval_s
-        self._task: asyncio.Task[None] | None = None
         self.last: PurgeReport | None = None
-        self.last_error: str | None = None
 
     def run_once(self) -> PurgeReport:
         with self._factory() as db:
@@ -97,26 +90,5 @@ class RetentionJob:
             engine = db.get_bind()
         if report.samples or report.templates:
             reclaim_deleted(engine, ("biometric_templates", "biometric_samples"))  # type: ignore[arg-type]
+        self.last = report
         return report
-
-    async def start(self) -> None:
-        self._task = asyncio.create_task(self._loop())
-
-    async def _loop(self) -> None:
-        while True:
-            try:
-                self.last = await asyncio.to_thread(self.run_once)
-                self.last_error = None
-            except Exception as exc:  # keep running; health shows the failure
-                self.last_error = type(exc).__name__
-                log.error("retention_failed", error=self.last_error)
-            await asyncio.sleep(self._interval)
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-
-    def health(self) -> list[dict[str, Any]]:
-        return [{"kind": "retention", "status": "error" if self.last_error else "ok", "detail": self.last_error}]
