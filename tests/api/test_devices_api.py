@@ -10,6 +10,9 @@ from fastapi.testclient import TestClient
 def test_devices_over_rest(make_app: Any) -> None:
     daemon = make_app(simulate=True)
     with TestClient(daemon.app, raise_server_exceptions=False) as client:
+        # devices are probed during start-up: health is real from the first request
+        first = {c["kind"]: c["status"] for c in client.get("/healthz").json()["devices"]}
+        assert first["id_reader"] == "ok" and first["fingerprint"] == "ok"
         login = client.post("/api/v1/auth/login", json={"username": "nurse1",
                                                         "password": daemon.passwords["nurse1"]})
         h = {"X-CSRF-Token": login.json()["csrf_token"]}

@@ -319,6 +319,8 @@ class DeviceManager:
 
     async def start(self, *, monitor_interval: float | None = 5.0) -> None:
         await asyncio.to_thread(self.start_sync)
+        # One probe now, so /healthz reports real states from the first request instead of "not checked yet".
+        await asyncio.to_thread(self.probe_sync)
         if monitor_interval:
             self._monitor = asyncio.create_task(self._watch(monitor_interval))
 
