@@ -17,12 +17,11 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import sys
 import threading
 from pathlib import Path
 from typing import Any
 
-from hardware_fixtures.pty_device import PtyDevice
+from hardware_fixtures.pty_device import PtyDevice, control_loop
 from idverify.devices.ga467 import (
     CMD_FIND,
     CMD_READ_BASE,
@@ -177,37 +176,6 @@ class Ga467Simulator(PtyDevice):
         self.send(frame)
 
 
-def _control_loop(sim: Ga467Simulator) -> None:
-    """stdin commands for standalone runs: insert N | remove | fault NAME [TIMES] | clear | unplug | replug | quit."""
-    print(f"GA 467 simulator on {sim.port} ({len(sim.cards)} cards; card {sim.card} inserted)", flush=True)
-    for line in sys.stdin:
-        words = line.split()
-        if not words:
-            continue
-        cmd, args = words[0], words[1:]
-        try:
-            if cmd == "insert":
-                sim.insert(int(args[0]) if args else 0)
-            elif cmd == "remove":
-                sim.remove()
-            elif cmd == "fault":
-                sim.inject(args[0], int(args[1]) if len(args) > 1 else None)
-            elif cmd == "clear":
-                sim.clear()
-            elif cmd == "unplug":
-                sim.unplug()
-            elif cmd == "replug":
-                sim.replug()
-            elif cmd in ("quit", "exit"):
-                break
-            else:
-                print("commands: insert N | remove | fault NAME [TIMES] | clear | unplug | replug | quit")
-                continue
-            print(f"ok {cmd} (port {sim.port})", flush=True)
-        except (ValueError, IndexError) as exc:
-            print(f"error: {exc}", flush=True)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m hardware_fixtures.ga467",
@@ -225,7 +193,9 @@ def main(argv: list[str] | None = None) -> int:
         card=None if args.card < 0 else args.card,
     )
     with sim:
-        _control_loop(sim)
+        control_loop(sim, f"GA 467 simulator on {sim.port} ({len(sim.cards)} cards; card {sim.card} inserted)",
+                     {"insert": lambda a: sim.insert(int(a[0]) if a else 0), "remove": lambda _a: sim.remove()},
+                     "insert N | remove")
     return 0
 
 

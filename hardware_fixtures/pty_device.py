@@ -14,11 +14,14 @@ from __future__ import annotations
 import contextlib
 import os
 import select
+import sys
 import termios
 import threading
 import time
 import tty
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 _SPEEDS = {
     getattr(termios, f"B{b}"): b for b in (9600, 19200, 38400, 57600, 115200, 230400) if hasattr(termios, f"B{b}")
@@ -160,3 +163,34 @@ class PtyDevice:
 
     def handle(self, data: bytes) -> None:
         raise NotImplementedError
+
+
+def control_loop(sim: Any, banner: str, commands: dict[str, Callable[[list[str]], object]], usage: str) -> None:
+    """stdin commands for standalone simulator runs: the simulator's own ``commands`` plus the common
+    ``fault NAME [TIMES] | clear | unplug | replug | quit``. Each accepted command answers ``ok <cmd>``."""
+    table: dict[str, Callable[[list[str]], object]] = {
+        **commands,
+        "fault": lambda a: sim.inject(a[0], int(a[1]) if len(a) > 1 else None),
+        "clear": lambda _a: sim.clear(),
+        "unplug": lambda _a: sim.unplug(),
+        "replug": lambda _a: sim.replug(),
+    }
+    usage = f"commands: {usage} | fault NAME [TIMES] | clear | unplug | replug | quit"
+    print(banner, flush=True)
+    for line in sys.stdin:
+        words = line.split()
+        if not words:
+            continue
+        cmd, args = words[0], words[1:]
+        if cmd in ("quit", "exit"):
+            break
+        handler = table.get(cmd)
+        if handler is None:
+            print(usage, flush=True)
+            continue
+        try:
+            handler(args)
+        except (ValueError, IndexError) as exc:
+            print(f"error: {exc}", flush=True)
+            continue
+        print(f"ok {cmd} (port {sim.port})", flush=True)

@@ -17,7 +17,6 @@ Run ``python -m hardware_fixtures.zhiantec --help``.
 from __future__ import annotations
 
 import argparse
-import sys
 import threading
 import zlib
 from pathlib import Path
@@ -25,7 +24,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from hardware_fixtures.pty_device import PtyDevice
+from hardware_fixtures.pty_device import PtyDevice, control_loop
 from idverify.devices.zhiantec import (
     AURA_LED,
     CAPTURE_FAILED,
@@ -269,36 +268,6 @@ class ZhianTecSimulator(PtyDevice):
         self.send(b"".join(encode_packet(pid, c) for pid, c in zip(pids, chunks, strict=True)))
 
 
-def _control_loop(sim: ZhianTecSimulator) -> None:
-    print(f"ZhianTec simulator on {sim.port} ({len(sim.paths)} images)", flush=True)
-    for line in sys.stdin:
-        words = line.split()
-        if not words:
-            continue
-        cmd, args = words[0], words[1:]
-        try:
-            if cmd == "place":
-                sim.place(int(args[0]) if args else 0)
-            elif cmd == "lift":
-                sim.lift()
-            elif cmd == "fault":
-                sim.inject(args[0], int(args[1]) if len(args) > 1 else None)
-            elif cmd == "clear":
-                sim.clear()
-            elif cmd == "unplug":
-                sim.unplug()
-            elif cmd == "replug":
-                sim.replug()
-            elif cmd in ("quit", "exit"):
-                break
-            else:
-                print("commands: place N | lift | fault NAME [TIMES] | clear | unplug | replug | quit")
-                continue
-            print(f"ok {cmd} (port {sim.port})", flush=True)
-        except (ValueError, IndexError) as exc:
-            print(f"error: {exc}", flush=True)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m hardware_fixtures.zhiantec",
@@ -317,7 +286,9 @@ def main(argv: list[str] | None = None) -> int:
         auto_finger=args.auto_finger,
     )
     with sim:
-        _control_loop(sim)
+        control_loop(sim, f"ZhianTec simulator on {sim.port} ({len(sim.paths)} images)",
+                     {"place": lambda a: sim.place(int(a[0]) if a else 0), "lift": lambda _a: sim.lift()},
+                     "place N | lift")
     return 0
 
 
