@@ -23,6 +23,7 @@ face+finger+document data yet to calibrate it.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
@@ -191,20 +192,21 @@ def decide(policy: StagePolicy, results: Iterable[FactorResult]) -> Decision:
 # --- policies from the calibrated threshold files ---------------------------------------------------------------
 
 def _fingerprint_point(target_fmr: float) -> tuple[float, float | None, str]:
-    from idverify.biometrics.models_path import model_dirs
+    from idverify.biometrics.fingerprint.thresholds import thresholds_path
 
-    for directory in model_dirs():
-        path = directory / "thresholds_fingerprint.json"
-        if path.is_file():
-            return _point_from_file(path, "fmr_" + f"{target_fmr:g}", kind=None)
-    raise ConfigError("thresholds_fingerprint.json not found in the model directories; calibrate the fingerprint "
-                      "matcher first")
+    return _point_from_file(thresholds_path(), "fmr_" + f"{target_fmr:g}", kind=None)
+
+
+@functools.lru_cache(maxsize=16)
+def _read_json(path: Path, _mtime_ns: int) -> Any:
+    # Stage checks resolve their policy on every request; parse each calibration file once per version of it.
+    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def _point_from_file(path: Path, key: str, kind: str | None) -> tuple[float, float | None, str]:
     """(threshold, impostor_mean, source) from ``{"operating_points": {[kind:] {key: {"threshold": t}}}}``."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = _read_json(path, path.stat().st_mtime_ns)
         points = data["operating_points"]
         if kind is not None:
             points = points[kind]

@@ -29,7 +29,7 @@ from idverify.workflow.captures import Captures
 from idverify.workflow.consent import active_consent
 from idverify.workflow.cycles import get_couple, get_cycle
 from idverify.workflow.patients import find_by_document, get_patient
-from idverify.workflow.policy import resolve
+from idverify.workflow.policy import resolve, stage_subject
 from idverify.workflow.stages import Stage, Subject
 
 REPEATED_REJECTS = 3
@@ -91,8 +91,7 @@ def run_check(db: Session, keys: Keys, *, cycle_id: str, stage: Stage, captures:
         raise ConflictError("this cycle is closed", code="cycle_closed")
     if stage.value not in cycle.stages:
         raise ValidationFailed(f"stage {stage.value} is not part of this {cycle.kind} cycle", code="wrong_stage")
-    policy = resolve(db, stage, None)
-    patient = subject_patient(db, cycle, policy.subject, partner)
+    patient = subject_patient(db, cycle, stage_subject(db, stage), partner)
     enrolled = db.scalar(select(Enrollment).where(Enrollment.patient_id == patient.id,
                                                   Enrollment.status == "complete"))
     if enrolled is None:

@@ -65,6 +65,12 @@ def validate_overrides(value: dict[str, Any]) -> None:
                 raise ValidationFailed(f"policy for {stage}: target_fmr must be 0.01, 0.001 or 0.0001")
 
 
+def stage_subject(db: Session, stage: Stage) -> Subject:
+    """Who a stage verifies (the clinic's override, else the default)."""
+    conf = stage_overrides(db).get(stage.value, {})
+    return Subject(conf.get("subject", DEFAULT_SUBJECT[stage].value))
+
+
 def resolve(db: Session, stage: Stage, consent: ConsentRecord | None) -> ResolvedPolicy:
     conf = stage_overrides(db).get(stage.value, {})
     subject = Subject(conf.get("subject", DEFAULT_SUBJECT[stage].value))

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from idverify.biometrics.models_path import model_dirs
+from idverify.biometrics.models_path import model_file
 from idverify.errors import ConfigError
 
 THRESHOLDS_FILE = "thresholds_face.json"
@@ -37,12 +37,8 @@ _lock = threading.Lock()
 
 
 def thresholds_path(override: Path | None = None) -> Path:
-    if override is not None:
-        return override
-    for directory in model_dirs():
-        if (directory / THRESHOLDS_FILE).is_file():
-            return directory / THRESHOLDS_FILE
-    raise ConfigError(f"{THRESHOLDS_FILE} not found in the model directories; run the face calibration")
+    """The calibration file: ``override``, else the first model directory holding it (see ``models_path``)."""
+    return override if override is not None else model_file(THRESHOLDS_FILE, verify=False)
 
 
 def face_thresholds(path: Path | None = None) -> dict[str, Any]:

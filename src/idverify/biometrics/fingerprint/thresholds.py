@@ -23,7 +23,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from idverify.biometrics.fingerprint.template import ALGORITHM_VERSION
-from idverify.biometrics.models_path import model_dirs
+from idverify.biometrics.models_path import model_file
 from idverify.errors import ConfigError
 
 THRESHOLDS_FILE = "thresholds_fingerprint.json"
@@ -33,12 +33,8 @@ _lock = threading.Lock()
 
 
 def thresholds_path(override: Path | None = None) -> Path:
-    if override is not None:
-        return override
-    for directory in model_dirs():
-        if (directory / THRESHOLDS_FILE).is_file():
-            return directory / THRESHOLDS_FILE
-    raise ConfigError(f"{THRESHOLDS_FILE} not found in the model directories; run the fingerprint calibration")
+    """The calibration file: ``override``, else the first model directory holding it (see ``models_path``)."""
+    return override if override is not None else model_file(THRESHOLDS_FILE, verify=False)
 
 
 def load_thresholds(path: Path | None = None) -> dict[str, Any]:
