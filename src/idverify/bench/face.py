@@ -210,9 +210,8 @@ def bench_face(
     no_peer: Annotated[bool, typer.Option("--no-peer", help="Skip the face_recognition peer.")] = False,
 ) -> None:
     """Face accuracy (EER, FNMR at FMR 1 % / 0.1 % / 0) and speed on DATASET, with the face_recognition peer."""
-    from rich.console import Console
 
-    from idverify.cli import emit_json, fail
+    from idverify.cli import fail
     from idverify.errors import IdverifyError
 
     try:
@@ -220,11 +219,7 @@ def bench_face(
                                 progress=True)
     except IdverifyError as exc:
         fail(exc, as_json=as_json)
-    result.render(Console(stderr=as_json))
-    if plot is not None:
-        result.plot(plot)
-    if as_json:
-        emit_json(result.as_spec())
+    result.publish(plot=plot, as_json=as_json)
 
 
 def bench_search(

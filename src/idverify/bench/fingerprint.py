@@ -284,17 +284,12 @@ def bench_fingerprint(
     no_peer: Annotated[bool, typer.Option("--no-peer", help="Skip the NIST NBIS peer.")] = False,
 ) -> None:
     """Fingerprint accuracy (EER, FNMR at FMR 1 % / 0.1 % / 0) and speed on DATASET, with the NIST NBIS peer."""
-    from rich.console import Console
 
-    from idverify.cli import emit_json, fail
+    from idverify.cli import fail
     from idverify.errors import IdverifyError
 
     try:
         result = run_fingerprint_bench(dataset, protocol=protocol, dpi=dpi, with_peer=not no_peer, progress=True)
     except IdverifyError as exc:
         fail(exc, as_json=as_json)
-    result.render(Console(stderr=as_json))
-    if plot is not None:
-        result.plot(plot)
-    if as_json:
-        emit_json(result.as_spec())
+    result.publish(plot=plot, as_json=as_json)

@@ -81,6 +81,17 @@ class BenchResult:
         for note in self.notes:
             console.print(f"[dim]note: {note}[/dim]")
 
+    def publish(self, *, plot: Path | None, as_json: bool) -> None:
+        """What every biometric bench command ends with: the table (on stderr when stdout carries JSON), the DET
+        plot if asked, and the SPEC JSON object as the last line of stdout."""
+        from idverify.cli import emit_json
+
+        self.render(Console(stderr=as_json))
+        if plot is not None:
+            self.plot(plot)
+        if as_json:
+            emit_json(self.as_spec())
+
     def plot(self, path: Path) -> None:
         curves = {self.ours.name: self.ours.curve()}
         if self.peer is not None:
