@@ -38,6 +38,12 @@ class SimulatedCamera:
         self.no_frames = False
         self.plugged = True
         self.frames_served = 0
+        self._person: list[Path] | None = None  # a persona's face photos, shown instead of the folder
+        self._person_i = 0
+
+    def show(self, faces: list[Path] | None) -> None:
+        """Show a simulated person's photos in a loop (``hardware_fixtures.personas``); ``None``: the folder again."""
+        self._person, self._person_i = (list(faces) if faces else None), 0
 
     def set_no_frames(self, on: bool = True) -> None:
         self.no_frames = on
@@ -58,17 +64,40 @@ class SimulatedCamera:
             raise DeviceUnavailable(f"{self.name} was unplugged")
         if self.no_frames:
             return None
-        frame = self._folder.read()
+        frame = self._person_frame() if self._person else self._folder.read()
         if frame is not None and self.width and self.height:
-            import cv2
-
-            frame = np.asarray(cv2.resize(frame, (self.width, self.height)), dtype=np.uint8)
+            frame = letterbox(frame, self.width, self.height)
         if frame is not None:
             self.frames_served += 1
         return frame
 
+    def _person_frame(self) -> Image | None:
+        import cv2
+
+        faces = self._person
+        if not faces:
+            return None
+        path = faces[self._person_i % len(faces)]
+        self._person_i += 1
+        frame = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        return None if frame is None else np.asarray(frame, dtype=np.uint8)
+
     def close(self) -> None:
         self._folder.close()
+
+
+def letterbox(frame: Image, width: int, height: int) -> Image:
+    """Fit ``frame`` into width×height keeping its proportions (grey bars), as a camera shows a person: a
+    stretched portrait photo would squash the face and skew its encoding."""
+    import cv2
+
+    h, w = frame.shape[:2]
+    scale = min(width / w, height / h)
+    nw, nh = max(1, round(w * scale)), max(1, round(h * scale))
+    out = np.full((height, width, 3), 96, dtype=np.uint8)
+    y, x = (height - nh) // 2, (width - nw) // 2
+    out[y:y + nh, x:x + nw] = cv2.resize(frame, (nw, nh), interpolation=cv2.INTER_AREA)
+    return out
 
 
 def serve_mjpeg(cam: SimulatedCamera, host: str, port: int, fps: int) -> ThreadingHTTPServer:

@@ -114,6 +114,9 @@ class ZhianTecSimulator(PtyDevice):
         self.auto_finger = auto_finger
         self._finger: int | None = None  # index into paths of the finger on the platen
         self._next_auto = 0
+        self._person: list[list[Path]] | None = None  # a persona's fingers (impressions each), see present_fingers
+        self._person_captures = 0
+        self._impression: dict[int, int] = {}
         self._image: NDArray[np.uint8] | None = None
         self._image_label: int | None = None
         self._char: dict[int, int | None] = {1: None, 2: None}
@@ -134,6 +137,26 @@ class ZhianTecSimulator(PtyDevice):
     def lift(self) -> None:
         with self._ctl:
             self._finger = None
+
+    def present_fingers(self, fingers: list[list[Path]] | None) -> None:
+        """A simulated person at the sensor (``hardware_fixtures.personas``): each capture takes their next finger
+        in order (the order the nurse asks for them, restarting here) and that finger's next impression, so no
+        two captures of a finger are the same image. ``None``: back to the image folder."""
+        with self._ctl:
+            self._person = [list(f) for f in fingers] if fingers else None
+            self._person_captures = 0
+            self._impression = {}
+
+    def _person_finger(self) -> Path | None:
+        with self._ctl:
+            if self._person is None:
+                return None
+            finger = self._person_captures % len(self._person)
+            self._person_captures += 1
+            impressions = self._person[finger]
+            shot = self._impression.get(finger, 0)
+            self._impression[finger] = shot + 1
+            return impressions[shot % len(impressions)]
 
     def inject(self, fault: str, times: int | None = None) -> None:
         if fault not in FAULTS:
@@ -199,14 +222,17 @@ class ZhianTecSimulator(PtyDevice):
             ok = len(params) >= 4 and int.from_bytes(params[:4], "big") == self.password
             self._ack(OK if ok else WRONG_PASSWORD)
         elif ins == GEN_IMG:
-            finger = self._finger_now()
-            if finger is None:
+            path = self._person_finger()
+            if path is None:
+                finger = self._finger_now()
+                path = None if finger is None else self.paths[finger]
+            if path is None:
                 self._ack(NO_FINGER)
             elif self._take("capture_fail"):
                 self._ack(CAPTURE_FAILED)
             else:
-                self._image = load_image(self.paths[finger])
-                self._image_label = finger_label(self.paths[finger])
+                self._image = load_image(path)
+                self._image_label = finger_label(path)
                 if self.auto_finger:
                     self.lift()  # the demo patient lifts right after the shot
                 self._ack(OK)

@@ -67,6 +67,9 @@ class SimulationAssets:
     fingerprint_images: Path | None = None
     camera_images: Path | None = None
     auto_finger: bool = True
+    #: Simulated people (``hardware_fixtures.personas``: card + face + fingers) with the default cards; presented
+    #: through ``simulators["people"]`` or, in the demo, the nurse UI's "Simulated patient" panel.
+    personas: bool = True
     #: Also insert the eMRTD engineer's virtual passport into pcscd's vpcd reader (when pcscd and vpcd exist).
     emrtd: bool = True
 
@@ -236,14 +239,19 @@ class DeviceManager:
 
         _fixtures_importable()
         from hardware_fixtures.camera import SimulatedCamera
-        from hardware_fixtures.ga467 import Ga467Simulator
+        from hardware_fixtures.ga467 import Ga467Simulator, load_cards
+        from hardware_fixtures.personas import PersonaDesk, build_personas
         from hardware_fixtures.synthetic import synthetic_images
         from hardware_fixtures.zhiantec import ZhianTecSimulator
 
         self._tmp = tempfile.TemporaryDirectory(prefix="idverify-sim-")
         tmp = Path(self._tmp.name)
         a = self.assets
-        ga = Ga467Simulator(a.cards, link=tmp / "ga467", baud=self.settings.id_reader_baud).start()
+        cards, personas = a.cards, None
+        if a.personas and cards is None:
+            personas, cards = build_personas(load_cards(), faces_root=_default_shared("face/asian_dev"),
+                                             fingers_root=_default_shared("fingerprint/FVC2002_DB1_B"), scratch=tmp)
+        ga = Ga467Simulator(cards, link=tmp / "ga467", baud=self.settings.id_reader_baud).start()
         fp_images = a.fingerprint_images or _default_shared("fingerprint/FVC2004_DB4_B") or synthetic_images(tmp)
         zt = ZhianTecSimulator(
             fp_images, link=tmp / "zhiantec", baud=self.settings.fingerprint_baud,
@@ -252,6 +260,8 @@ class DeviceManager:
         cam_images = a.camera_images or _default_shared("face/asian_dev") or synthetic_images(tmp, kind="face")
         cam = SimulatedCamera(cam_images, width=self.settings.camera_width, height=self.settings.camera_height)
         self.simulators = {"ga467": ga, "zhiantec": zt, "camera": cam}
+        if personas:
+            self.simulators["people"] = PersonaDesk(personas, reader=ga, sensor=zt, camera=cam)
         if a.emrtd:
             self._start_emrtd(tmp)
         return ga.port, zt.port, cam
