@@ -28,6 +28,8 @@ from idverify.api.routes import (
     health,
     patients,
     reports,
+    result_photos,
+    simulator,
     staff,
     verifications,
 )
@@ -113,10 +115,12 @@ def create_app(settings: Settings | None = None, *, context: AppContext | None =
     api.include_router(cycles.router)
     api.include_router(checks.router)
     api.include_router(verifications.router)
+    api.include_router(result_photos.router)
     api.include_router(devices.router)
     api.include_router(admin.router)
     api.include_router(audit.router)
     api.include_router(reports.router)
+    api.include_router(simulator.router)  # demo only: 404 unless simulate is on
     app.include_router(api)
     app.include_router(health.router)
     web.mount(app)  # the UI pages and /static

@@ -19,6 +19,7 @@ from idverify.config import Settings
 from idverify.store.base import utcnow
 from idverify.store.keys import Keys
 from idverify.workflow.galleries import Galleries
+from idverify.workflow.result_photos import LiveFrames
 
 
 class Lifecycle(Protocol):
@@ -44,6 +45,7 @@ class AppContext:
     subsystems: list[Lifecycle] = field(default_factory=list)
     devices: Any | None = None  # idverify.devices.manager.DeviceManager when devices are configured
     galleries: Galleries = field(default_factory=Galleries)
+    live_frames: LiveFrames = field(default_factory=LiveFrames)  # recent checks' live frames, in memory only
 
     def subsystem(self, name: str) -> Lifecycle | None:
         return next((s for s in self.subsystems if s.name == name), None)

@@ -27,7 +27,7 @@ from idverify.errors import ConflictError
 from idverify.store.base import utcnow
 from idverify.store.keys import Keys
 from idverify.store.models import Enrollment, Patient
-from idverify.workflow import factors, templates
+from idverify.workflow import factors, result_photos, templates
 from idverify.workflow.captures import Captures
 from idverify.workflow.checks import document_result
 from idverify.workflow.consent import active_consent
@@ -161,8 +161,12 @@ def enrol(db: Session, keys: Keys, galleries: Galleries, *, patient_id: str, cap
         stored.append(templates.store(db, keys, patient_id=patient.id, modality="fingerprint", position=position,
                                       plaintext=tpl.to_bytes(), algorithm_version=FINGER_VERSION,
                                       quality=float(tpl.quality)))
+    photo = None
+    if face_tpl is not None:  # face consent given: one small sealed face crop for the result screen
+        photo = result_photos.store_enrolment_photo(db, keys, patient_id=patient.id, frames=captures.face_frames)
     db.flush()
-    outcome = _finish(db, actor, patient, "complete", {**result, "templates": len(stored)}, consent.id)
+    outcome = _finish(db, actor, patient, "complete",
+                      {**result, "templates": len(stored), "reference_photo": photo is not None}, consent.id)
     for row in stored:
         galleries.add(row.id, patient.id, row.modality, keys.ring.decrypt(row.envelope, f"template:{row.id}"))
     return outcome

@@ -64,6 +64,9 @@ def purge(db: Session, settings: Settings, *, now: datetime | None = None) -> Pu
     for patient_id in due:
         removed = db.execute(delete(BiometricTemplate).where(BiometricTemplate.patient_id == patient_id))
         templates += removed.rowcount or 0  # type: ignore[attr-defined]
+        # the enrolment photo (a sample without delete_after) lives exactly as long as the templates
+        photos = db.execute(delete(BiometricSample).where(BiometricSample.patient_id == patient_id))
+        samples += photos.rowcount or 0  # type: ignore[attr-defined]
     report = PurgeReport(samples=int(samples), templates=int(templates), patients=len(due))
     if samples or templates:
         audit.record(db, audit.system_actor(settings.workstation_id), "retention.purged",

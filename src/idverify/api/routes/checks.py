@@ -7,6 +7,7 @@ from fastapi import APIRouter
 
 from idverify.api.captures import from_request
 from idverify.api.deps import ContextDep, KeysDep, Nurse, SessionDep
+from idverify.api.routes.result_photos import photo_urls
 from idverify.api.schemas.verifications import VerificationOut
 from idverify.api.schemas.workflow import CaptureIn, CheckIn, CheckOut, EnrolmentOut, OverrideIn, OverrideOut
 from idverify.errors import AuthenticationError
@@ -36,7 +37,10 @@ def check(cycle_id: str, body: CheckIn, db: SessionDep, keys: KeysDep, ctx: Cont
     verification = VerificationOut.model_validate(outcome.verification).model_dump(mode="json")
     enqueue_check_result(db, verification)
     db.commit()
-    return CheckOut(verification=verification, alert=outcome.alert, timings_ms=outcome.timings_ms)
+    if captures.face_frames:  # in memory for a few minutes, for the result screen; never persisted
+        ctx.live_frames.put(outcome.verification.id, nurse.workstation_id, captures.face_frames[0])
+    return CheckOut(verification=verification, alert=outcome.alert, timings_ms=outcome.timings_ms,
+                    images=photo_urls(ctx, db, outcome.verification))
 
 
 @router.post("/verifications/{verification_id}/override", response_model=OverrideOut, status_code=201,

@@ -171,6 +171,9 @@ class CheckOut(ResponseModel):
     verification: dict[str, Any]
     alert: str | None = None
     timings_ms: dict[str, float] = Field(default_factory=dict)
+    images: dict[str, str] = Field(
+        default_factory=dict, description="URLs of the enrolment photo and the live frame (this workstation's "
+        "nurses; the live frame for a few minutes only), when there are any")
 
 
 class OverrideIn(RequestModel):

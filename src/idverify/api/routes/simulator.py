@@ -1,0 +1,71 @@
+"""Demo only: choose who stands at the simulated workstation (``hardware_fixtures.personas``).
+
+Exists only while the daemon runs with ``simulate`` on: otherwise every route here answers 404, as if absent, so a
+clinic's daemon has no switch that puts a fake card on its reader. Nurse role, like the devices it drives.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from pydantic import Field
+
+from idverify.api.deps import ContextDep, Nurse
+from idverify.api.schemas import RequestModel, ResponseModel
+from idverify.errors import NotFoundError, ValidationFailed
+
+router = APIRouter(prefix="/simulator", tags=["devices"], include_in_schema=False)
+
+
+class PersonaOut(ResponseModel):
+    key: str
+    label: str
+    sex: str
+    fingers: list[str]
+
+
+class SimulatorOut(ResponseModel):
+    personas: list[PersonaOut]
+    current: str | None
+    card_of: str | None
+
+
+class PresentIn(RequestModel):
+    persona: str = Field(max_length=32)
+    card_of: str | None = Field(default=None, max_length=32,
+                                description="whose card the persona holds (default: their own)")
+
+
+def _desk(ctx: ContextDep) -> Any:
+    desk = ctx.devices.simulators.get("people") if ctx.settings.simulate and ctx.devices is not None else None
+    if desk is None:
+        raise NotFoundError("not found")
+    return desk
+
+
+def _state(desk: Any) -> SimulatorOut:
+    return SimulatorOut.model_validate(desk.state())
+
+
+@router.get("", response_model=SimulatorOut)
+def simulator_state(ctx: ContextDep, _nurse: Nurse) -> SimulatorOut:
+    return _state(_desk(ctx))
+
+
+@router.post("/present", response_model=SimulatorOut)
+def present(body: PresentIn, ctx: ContextDep, _nurse: Nurse) -> SimulatorOut:
+    desk = _desk(ctx)
+    try:
+        desk.present(body.persona, card_of=body.card_of)
+    except KeyError:
+        raise ValidationFailed("no such simulated person", code="unknown_persona") from None
+    return _state(desk)
+
+
+@router.post("/leave", response_model=SimulatorOut)
+def leave(ctx: ContextDep, _nurse: Nurse) -> SimulatorOut:
+    desk = _desk(ctx)
+    desk.leave()
+    return _state(desk)
+
