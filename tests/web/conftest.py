@@ -8,6 +8,7 @@ Tests skip with the reason shown when either is missing. Screenshots go to ``tes
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -113,8 +114,6 @@ def _seed(app: Any) -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def live_daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveDaemon]:
-    import uvicorn
-
     from idverify.app import create_app
     from idverify.config import load_settings
     from idverify.runtime import bootstrap_demo, demo_accounts_file
@@ -127,15 +126,7 @@ def live_daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveDaemon
     accounts = json.loads(demo_accounts_file(data_dir).read_text())
     app = create_app(settings)
     cycles = _seed(app)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False,
-                                           lifespan="on"))
-    thread = threading.Thread(target=server.run, name="idverify-web-test", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            pytest.fail("the daemon did not start")
-        time.sleep(0.05)
+    server, thread = _serve(app, port)
     passwords = {a["username"]: a["password"] for a in accounts}
     daemon = LiveDaemon(base_url=f"http://127.0.0.1:{port}", app=app, passwords=passwords,
                         private_strings={*passwords.values(), *PATIENT_IDENTITY.values()}, cycles=cycles)
@@ -144,6 +135,59 @@ def live_daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveDaemon
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+def _serve(app: Any, port: int) -> tuple[Any, threading.Thread]:
+    import uvicorn
+
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False,
+                                           lifespan="on"))
+    thread = threading.Thread(target=server.run, name=f"idverify-web-test-{port}", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            pytest.fail("the daemon did not start")
+        time.sleep(0.05)
+    return server, thread
+
+
+@pytest.fixture(scope="module")
+def sim_daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveDaemon]:
+    """The demo daemon as ``make run`` starts it: every device simulated, with the simulated people
+    (``hardware_fixtures.personas``), its own data dir and nothing seeded. Differences, for speed only: the
+    fingerprint link at 115200 baud and no virtual passport (pcscd start-up is slow and the journey reads Chinese
+    ID cards). Needs the public face and finger samples (../shared/data); skips visibly without them."""
+    from idverify.app import create_app
+    from idverify.config import load_settings
+    from idverify.devices.manager import SimulationAssets
+    from idverify.runtime import bootstrap_demo, demo_accounts_file
+
+    shared = Path(os.environ.get("IDVERIFY_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
+    if not ((shared / "face" / "asian_dev").is_dir() and (shared / "fingerprint" / "FVC2002_DB1_B").is_dir()):
+        pytest.skip(f"the simulated people need the public samples in {shared} (face/asian_dev, FVC2002_DB1_B)")
+    from hardware_fixtures.ga467 import load_cards
+    from hardware_fixtures.personas import IMPOSTOR_CARD
+
+    data_dir = tmp_path_factory.mktemp("journey-daemon")
+    port = _free_port()
+    settings = load_settings(data_dir=data_dir, workstation_id="ws-journey", host="127.0.0.1", port=port,
+                             clinic_name="Journey Clinic", simulate=True, fingerprint_baud=115200)
+    bootstrap_demo(settings)
+    accounts = json.loads(demo_accounts_file(data_dir).read_text())
+    app = create_app(settings)
+    app.state.ctx.devices.assets = SimulationAssets(emrtd=False)
+    server, thread = _serve(app, port)
+    passwords = {a["username"]: a["password"] for a in accounts}
+    private = {*passwords.values()}
+    for card in [*load_cards(), IMPOSTOR_CARD]:
+        private.update(v for k, v in card.items() if k in ("name", "id_number", "address", "english_name"))
+    daemon = LiveDaemon(base_url=f"http://127.0.0.1:{port}", app=app, passwords=passwords, private_strings=private)
+    try:
+        yield daemon
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
 
 
 @pytest.fixture(scope="session")
@@ -167,9 +211,16 @@ def page(browser: Any, live_daemon: LiveDaemon) -> Iterator[Any]:
     """A fresh browser context (own cookies) at 1280x800 in English. After the test: no URL it requested may
     contain a password, an API secret or the patient's identity; no script may have thrown; the Content Security
     Policy must not have blocked anything (that would mean an inline script/style or a foreign origin)."""
-    context = browser.new_context(base_url=live_daemon.base_url, viewport={"width": 1280, "height": 800},
-                                  locale="en-US")
-    context.set_default_timeout(10_000)
+    with checked_page(browser, live_daemon) as tab:
+        yield tab
+
+
+@contextlib.contextmanager
+def checked_page(browser: Any, daemon: LiveDaemon, timeout_ms: int = 10_000) -> Iterator[Any]:
+    """The ``page`` fixture's context and after-checks, for any daemon (the journey opens one per person)."""
+    context = browser.new_context(base_url=daemon.base_url, viewport={"width": 1280, "height": 800},
+                                  locale="en-US", accept_downloads=True)
+    context.set_default_timeout(timeout_ms)
     urls: list[str] = []
     context.on("request", lambda request: urls.append(request.url))
     script_errors: list[str] = []
@@ -185,7 +236,7 @@ def page(browser: Any, live_daemon: LiveDaemon) -> Iterator[Any]:
     assert csp_violations == []
     from urllib.parse import unquote
 
-    leaked = [u for u in urls for s in live_daemon.private_strings if s in unquote(u)]
+    leaked = [u for u in urls for s in daemon.private_strings if s in unquote(u)]
     assert not leaked, f"personal data or secrets in {len(leaked)} URL(s)"
 
 

@@ -146,6 +146,8 @@ def render(request: Request, template: str, *, viewer: Viewer | None, title: str
         "clinic_name": request.app.state.ctx.settings.clinic_name,
         "stages": stage_codes(t.locale),
         "query": request.query_params,
+        # demo mode: the nurse pages get the "Simulated patient" panel (its API answers 404 unless simulating)
+        "simulate_panel": bool(viewer and viewer.role is Role.NURSE and request.app.state.ctx.settings.simulate),
         **extra,
     }
     response = templates.TemplateResponse(request, template, context, status_code=status_code)

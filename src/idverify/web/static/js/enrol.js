@@ -120,7 +120,7 @@
       await IV.busy(start, async () => {
         try {
           renderOutcome(await IV.api("POST", "/patients/" + encodeURIComponent(patient.id) + "/enrolment",
-            { use_devices: true }));
+            { use_devices: true, finger_positions: ["right_index", "left_index"] }));
           show("result");
         } catch (err) {
           IV.showError(box, err);

@@ -26,6 +26,9 @@
       if (value && typeof value === "object" && !Array.isArray(value)) {
         for (const key of DETAIL_KEYS) {
           if (!(key in value)) continue;
+          /* nested measurements (e.g. the face quality gate's dozen figures) belong to the inspector's record,
+           * not to the nurse's result: shown here they would push the screen wider than the workstation */
+          if (value[key] !== null && typeof value[key] === "object") continue;
           const shown = key === "finger" ? IV.label("finger", value[key]) : factorValue(value[key]);
           cells.push(IV.label("factor_field", key) + " " + shown);
         }

@@ -1,0 +1,50 @@
+/* Demo mode only: the "Simulated patient" panel. Presenting a persona puts their ID card on the simulated reader,
+ * their face in front of the simulated camera and their fingers on the simulated sensor; "card held" lets the
+ * impostor hold a patient's card. API (404 unless the daemon simulates devices): GET /simulator,
+ * POST /simulator/present {persona, card_of?}, POST /simulator/leave -> {personas, current, card_of}. */
+(function () {
+  "use strict";
+  const IV = window.IV;
+
+  function name(key) {
+    return IV.label("sim.persona", key);
+  }
+
+  function render(state) {
+    const people = document.getElementById("sim-people");
+    people.replaceChildren(...state.personas.map((p) => IV.el("button", {
+      type: "button", class: "choice", "aria-pressed": state.current === p.key ? "true" : "false",
+      dataset: { persona: p.key }, onclick: () => present(p.key),
+    }, IV.el("span", { class: "choice-main" }, name(p.key)), IV.el("span", { class: "choice-sub" }, p.label))));
+    const select = document.getElementById("sim-card-of");
+    if (select.options.length === 1) {
+      for (const p of state.personas) select.append(IV.el("option", { value: p.key }, name(p.key)));
+    }
+    const status = document.getElementById("sim-status");
+    status.dataset.current = state.current || "";
+    if (!state.current) status.textContent = IV.t("sim.nobody");
+    else if (state.card_of) status.textContent = IV.t("sim.now_with_card", { who: name(state.current), holder: name(state.card_of) });
+    else status.textContent = IV.t("sim.now", { who: name(state.current) });
+  }
+
+  async function call(method, path, body) {
+    try {
+      render(await IV.api(method, "/simulator" + path, body));
+    } catch (err) {
+      IV.pageError(err);
+    }
+  }
+
+  function present(key) {
+    const cardOf = document.getElementById("sim-card-of").value;
+    const body = { persona: key };
+    if (cardOf) body.card_of = cardOf;
+    return call("POST", "/present", body);
+  }
+
+  document.addEventListener("DOMContentLoaded", () => {
+    if (!document.getElementById("sim-panel")) return;
+    document.getElementById("sim-leave").addEventListener("click", () => call("POST", "/leave"));
+    call("GET", "");
+  });
+})();

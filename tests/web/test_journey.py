@@ -1,0 +1,210 @@
+"""One treatment cycle through the UI only, against the demo daemon with simulated devices and people.
+
+The nurse enrols a female and a male patient (card on the reader → consent → face and fingers on the devices →
+duplicate check → complete), the couple's IVF cycle is opened (through the API: the UI has no cycle screen; the
+HIS opens cycles), the three stage checks ACCEPT with the enrolment photo beside the live frame, an impostor
+holding the female patient's card is REJECTED with the reasons, the reject is overridden with nurse2 as witness;
+then the inspector finds those events in the audit browser, downloads JSONL and CSV exports (contents checked)
+and the monthly report shows the same counts as the API. Each key screen is saved as
+``test-artifacts/web/journey-*.png``. Expected texts come from the catalogue, as in ``test_browser.py``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from idverify.web.i18n import catalogue
+
+from .conftest import LiveDaemon, checked_page, screenshot
+
+pytest.importorskip("playwright", reason="playwright is not installed (pip install -e '.[dev]')")
+from playwright.sync_api import expect
+
+EN = catalogue("en")
+SLOW_MS = 60_000  # an enrolment (face + two fingers + duplicate search) takes 5–25 s on the shared 2-core box
+
+
+def _login(page: Any, daemon: LiveDaemon, username: str, home: str) -> None:
+    page.goto("/login")
+    page.fill("#login-username", username)
+    page.fill("#login-password", daemon.passwords[username])
+    page.click("#login-submit")
+    page.wait_for_url(f"**{home}")
+
+
+def _present(page: Any, persona: str, card_of: str = "") -> None:
+    page.select_option("#sim-card-of", card_of)
+    page.click(f"#sim-people [data-persona='{persona}']")
+    expect(page.locator("#sim-status")).to_have_attribute("data-current", persona)
+    expect(page.locator(f"#sim-people [data-persona='{persona}']")).to_have_attribute("aria-pressed", "true")
+
+
+def _api(page: Any, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+    """The API with the page's own session (cookie + CSRF token from the page), for what the UI has no screen for."""
+    token = page.locator("meta[name='csrf-token']").get_attribute("content")
+    resp = page.request.fetch("/api/v1" + path, method=method, data=json.dumps(body) if body is not None else None,
+                              headers={"X-CSRF-Token": token, "Content-Type": "application/json"})
+    assert resp.ok, resp.text()
+    return resp.json()
+
+
+def _enrol(page: Any, persona: str, shot: str) -> str:
+    """Enrol ``persona`` through the wizard; returns the patient id the page registered."""
+    page.goto("/nurse/enrol")
+    _present(page, persona)
+    with page.expect_response(lambda r: r.url.endswith("/api/v1/patients") and r.request.method == "POST") as reg:
+        page.click("#read-card")
+    patient_id: str = reg.value.json()["patient"]["id"]
+    expect(page.locator("#step-consent")).to_be_visible()
+    expect(page.locator("#patient-banner")).to_contain_text(EN["enrol.patient_new"])
+    page.click("#consent-submit")
+    expect(page.locator("#step-capture")).to_be_visible()
+    screenshot(page, f"journey-{shot}-capture")
+    page.click("#capture-start")
+    result = page.locator("#enrol-result .result")
+    expect(result).to_have_attribute("data-status", "complete", timeout=SLOW_MS)
+    expect(result.locator(".result-word")).to_have_text(EN["enrol_status.complete"])
+    screenshot(page, f"journey-{shot}-enrolled")
+    return patient_id
+
+
+def _photos_loaded(page: Any) -> list[int]:
+    """Natural widths of the result's enrolment and live images (0 = not loaded)."""
+    widths: list[int] = []
+    for kind in ("enrolment", "live"):
+        img = page.locator(f"#result figure[data-photo='{kind}'] img.result-photo")
+        expect(img).to_have_count(1)
+        img.evaluate("i => i.decode()")  # wait until loaded and decoded
+        widths.append(int(img.evaluate("i => i.naturalWidth")))
+    return widths
+
+
+def _check(page: Any, persona: str, stage: str, shot: str, card_of: str = "") -> Any:
+    """Present ``persona``, scan the card to find their cycle, run ``stage``; returns the result box."""
+    page.goto("/nurse/check")
+    _present(page, persona, card_of)
+    page.click("#scan-card")
+    expect(page.locator("#scan-note")).to_have_text(EN["check.scan_found"].replace("{count}", "1"))
+    expect(page.locator("#cycles .choice")).to_have_count(1)
+    expect(page.locator("#cycles .choice")).to_have_attribute("aria-pressed", "true")
+    page.click(f"#stages [data-stage='{stage}']")
+    page.click("#start-check")
+    box = page.locator("#result .result")
+    expect(box).to_have_count(1, timeout=SLOW_MS)
+    screenshot(page, f"journey-{shot}")
+    return box
+
+
+@pytest.fixture
+def nurse_page(browser: Any, sim_daemon: LiveDaemon) -> Iterator[Any]:
+    with checked_page(browser, sim_daemon, timeout_ms=20_000) as tab:
+        _login(tab, sim_daemon, "nurse1", "/nurse/check")
+        yield tab
+
+
+def test_full_cycle_through_the_ui(browser: Any, sim_daemon: LiveDaemon, nurse_page: Any) -> None:
+    page = nurse_page
+    # --- the demo panel is there for nurses in demo mode, with the three simulated people
+    expect(page.locator("#sim-panel h2")).to_have_text(EN["sim.title"])
+    expect(page.locator("#sim-people [data-persona]")).to_have_count(3)
+
+    # --- enrolment of both partners
+    female_id = _enrol(page, "female", "01-female")
+    male_id = _enrol(page, "male", "02-male")
+    couple = _api(page, "POST", "/couples", {"female_patient_id": female_id, "male_patient_id": male_id})
+    cycle = _api(page, "POST", "/cycles", {"couple_id": couple["id"], "kind": "ivf"})
+
+    # --- the three stage checks: ACCEPT, enrolment photo beside the live frame
+    for persona, stage, shot in (("male", "sperm_retrieval", "03-sperm-retrieval"),
+                                 ("female", "egg_retrieval", "04-egg-retrieval"),
+                                 ("female", "embryo_transfer", "05-embryo-transfer")):
+        box = _check(page, persona, stage, shot)
+        expect(box).to_have_attribute("data-decision", "accept")
+        expect(box.locator(".result-word")).to_have_text(EN["decision_banner.accept"])
+        enrolment_w, live_w = _photos_loaded(page)
+        assert 0 < enrolment_w <= 160 and 0 < live_w <= 320
+        expect(box.locator("#override-open")).to_have_count(0)  # nothing to override on an ACCEPT
+
+    # --- an impostor holding the female patient's card at embryo transfer: REJECT with the reasons
+    box = _check(page, "impostor", "embryo_transfer", "06-impostor-rejected", card_of="female")
+    expect(box).to_have_attribute("data-decision", "reject")
+    expect(box.locator(".result-word")).to_have_text(EN["decision_banner.reject"])
+    reasons = box.locator(".result-reasons li")
+    assert reasons.count() >= 1
+    assert any("does not match enrolment" in (reasons.nth(i).get_attribute("data-reason") or "")
+               for i in range(reasons.count()))
+    assert _photos_loaded(page)[0] > 0  # the nurse sees whose enrolment the live face was compared with
+
+    # --- override of that reject, confirmed by nurse2 on this screen
+    page.click("#override-open")
+    page.select_option("#override-reason", "other")
+    page.fill("#override-note", "journey test: supervisor decided after checking the paper file")
+    page.fill("#override-witness", "nurse2")
+    page.fill("#override-witness-password", sim_daemon.passwords["nurse2"])
+    page.click("#override-form button[type=submit]")
+    expect(page.locator("#override-done")).to_be_visible()
+    expect(box).to_have_attribute("data-overridden", "true")
+    screenshot(page, "journey-07-override")
+    _inspector(browser, sim_daemon, cycle["id"])
+
+
+def _inspector(browser: Any, daemon: LiveDaemon, cycle_id: str) -> None:
+    with checked_page(browser, daemon, timeout_ms=20_000) as page:
+        _login(page, daemon, "inspector", "/inspector/verifications")
+        # --- audit browser: the journey's events, newest first
+        page.goto("/inspector/audit")
+        rows = page.locator("#events tbody tr")
+        expect(rows.first).to_be_visible()
+        expect(page.locator("#events tbody tr[data-type='verification.completed']")).to_have_count(4)
+        expect(page.locator("#events tbody tr[data-type='override.recorded']")).to_have_count(1)
+        expect(page.locator("#events tbody tr[data-type='enrollment.complete']")).to_have_count(2)
+        screenshot(page, "journey-08-audit")
+        # filtered to rejects: only the impostor's check
+        page.select_option("#a-decision", "reject")
+        page.click("#audit-filters button[type=submit]")
+        expect(page.locator("#events tbody tr[data-type='verification.completed']")).to_have_count(1)
+
+        # --- exports: JSONL (verifiable ledger lines) and CSV, contents checked
+        page.goto("/inspector/audit")
+        with page.expect_download() as dl:
+            page.click("#export-jsonl")
+        lines = [json.loads(line) for line in dl.value.path().read_text(encoding="utf-8").splitlines() if line]
+        entries = [line["entry"] for line in lines if line.get("type") == "entry"]
+        assert lines[-1] == {"type": "end", "entries": len(entries)}
+        checks = [e["event"] for e in entries if e["event"]["type"] == "verification.completed"]
+        assert sorted(c["data"]["decision"] for c in checks) == ["accept", "accept", "accept", "reject"]
+        assert {c["subject"]["cycle_id"] for c in checks} == {cycle_id}
+        assert sum(e["event"]["type"] == "override.recorded" for e in entries) == 1
+        with page.expect_download() as dl:
+            page.click("#export-csv")
+        table = list(csv.DictReader(io.StringIO(dl.value.path().read_text(encoding="utf-8"))))
+        # the same ledger, row for row; the JSONL download itself was recorded since (export.created)
+        assert [(int(r["index"]), r["type"]) for r in table[:len(entries)]] == \
+            [(e["index"], e["event"]["type"]) for e in entries]
+        assert [r["type"] for r in table[len(entries):]] == ["export.created"]
+        assert [r["type"] for r in table if r["type"] == "verification.completed"] == ["verification.completed"] * 4
+        assert all(r["cycle_id"] == cycle_id for r in table if r["type"] == "verification.completed")
+        exported = json.dumps(lines, ensure_ascii=False) + dl.value.path().read_text(encoding="utf-8")
+        assert not [s for s in daemon.private_strings if s in exported]  # ids only, no names or numbers
+
+        # --- the monthly report: charts and counts equal to the API's
+        page.goto("/inspector/reports")
+        month = page.input_value("#r-month")
+        report = page.request.get(f"/api/v1/reports/monthly?month={month}").json()
+        expect(page.locator("#sum-checks")).to_have_text(str(report["checks"]["total"]))
+        assert report["checks"]["total"] == 4
+        for decision in ("accept", "reject", "retry"):
+            expect(page.locator(f"#sum-{decision}")).to_have_text(
+                str(report["checks"]["by_decision"].get(decision, 0)))
+        expect(page.locator("#sum-overridden")).to_have_text(str(report["checks"]["overridden"]))
+        for stage, counts in report["checks"]["by_stage"].items():
+            expect(page.locator(f"#stage-chart .bar-row[data-stage='{stage}']")).to_have_attribute(
+                "data-total", str(counts["total"]))
+        expect(page.locator("#stage-chart .bar-row")).to_have_count(len(report["checks"]["by_stage"]))
+        screenshot(page, "journey-09-report")
