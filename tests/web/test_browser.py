@@ -27,6 +27,7 @@ from playwright.sync_api import Route, expect
 
 EN = catalogue("en")
 ZH = catalogue("zh-CN")
+STAGE_CODES = [key.removeprefix("stage.") for key in EN if key.startswith("stage.")]
 Login = Callable[..., None]
 ROLE_OF = {"nurse1": Role.NURSE, "itadmin": Role.IT_ADMIN, "inspector": Role.INSPECTOR}
 
@@ -681,6 +682,12 @@ def test_admin_settings_webhooks_and_stage_policy(page: Any, login: Login, live_
     # stage policy: not JSON, then a stage the daemon does not know, then a valid override that persists
     textarea = page.locator("#policy-json")
     expect(textarea).to_have_value("{}")  # loaded: no overrides yet
+    # the table shows the built-in defaults
+    expect(page.locator("#policy-table tbody tr[data-stage]")).to_have_count(len(STAGE_CODES))
+    expect(page.locator("#pol-embryo_transfer-face-liveness")).to_be_checked()
+    expect(page.locator("#pol-egg_retrieval-fingerprint-fmr")).to_have_value("0.001")
+    expect(page.locator("#pol-egg_retrieval-document_photo-required")).not_to_be_checked()
+    page.click("#policy-advanced summary")
     textarea.fill("{not json")
     page.click("#policy-form button[type=submit]")
     expect(page.locator("#policy-error .error-text")).to_have_text(EN["error.policy_not_json"])
@@ -697,10 +704,27 @@ def test_admin_settings_webhooks_and_stage_policy(page: Any, login: Login, live_
     page.reload()
     expect(textarea).to_have_value(re.compile("egg_retrieval"))  # loaded back from the daemon
     assert json.loads(textarea.input_value()) == policy
+    expect(page.locator("#pol-egg_retrieval-fingerprint-fmr")).to_have_value("0.0001")
+    # the same through the table: only what differs from the defaults is kept, the stage's subject stays
+    page.uncheck("#pol-embryo_transfer-face-liveness")
+    page.select_option("#pol-sperm_retrieval-face-fmr", "0.01")
+    page.check("#pol-egg_retrieval-document_photo-required")
+    page.click("#policy-form button[type=submit]")
+    expect(page.locator("#policy-ok")).to_have_text(EN["settings.policy_saved"])
+    screenshot(page, "admin-settings-policy-table")
+    stored = page.request.get("/api/v1/settings/policy").json()["stages"]
+    assert stored == {
+        "egg_retrieval": {"subject": "female", "factors": {"fingerprint": {"target_fmr": 0.0001},
+                                                           "document_photo": {"required": True}}},
+        "embryo_transfer": {"factors": {"face": {"liveness": False}}},
+        "sperm_retrieval": {"factors": {"face": {"target_fmr": 0.01}}},
+    }
     # leave the default policy for the other tests
+    page.click("#policy-advanced summary")
     textarea.fill("{}")
     page.click("#policy-form button[type=submit]")
     expect(page.locator("#policy-ok")).to_be_visible()
+    expect(page.locator("#pol-embryo_transfer-face-liveness")).to_be_checked()
 
 
 def test_nurse_enrolment_wizard(page: Any, login: Login, live_daemon: LiveDaemon) -> None:
@@ -764,9 +788,14 @@ def test_scanning_the_id_card_narrows_the_cycles_to_its_holder(page: Any, login:
     login(page, "nurse1")
     cycles = page.locator("#cycles button.choice")
     expect(cycles).to_have_count(3)
+    requests: list[str] = []
+    page.on("request", lambda request: requests.append(request.url))
     page.click("#scan-card")
     expect(page.locator("#scan-note")).to_have_text(EN["check.scan_found"].format(count=2))
     expect(cycles).to_have_count(2)
+    # one lookup and one query for the holder's cycles, not one request per couple on the list
+    assert [u for u in requests if "/api/v1/couples/" in u] == []
+    assert len([u for u in requests if "/api/v1/cycles?" in u and "patient_id=" in u]) == 1
     for kind in ("ivf", "fet"):
         expect(page.locator(f"#cycles button[data-cycle-id='{live_daemon.cycles[kind]}']")).to_have_count(1)
     expect(page.locator(f"#cycles button[data-cycle-id='{live_daemon.cycles['other']}']")).to_have_count(0)

@@ -99,6 +99,7 @@ DYNAMIC_FAMILIES = {
     "result.photo_": ["enrolment", "live"],
     "keys.status_": ["active", "revoked", "expired"],
     "health.": ["ok", "degraded", "unavailable", "unknown"],
+    "sim.persona.": ["female", "male", "impostor"],
 }
 
 

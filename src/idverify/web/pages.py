@@ -12,6 +12,7 @@ UI works offline and nothing in it can be loaded from elsewhere.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -93,6 +94,19 @@ SCREENS: tuple[Screen, ...] = (
     Screen("/inspector/audit", "inspector/audit.html", Role.INSPECTOR, "audit.title"),
     Screen("/inspector/reports", "inspector/reports.html", Role.INSPECTOR, "reports.title"),
 )
+
+
+def _policy_defaults() -> dict[str, Any]:
+    """The built-in stage policy the settings form starts from (it stores only what differs from these)."""
+    from idverify.workflow.policy import DEFAULT_FACTORS
+
+    return {"document_required": True, "factors": DEFAULT_FACTORS}
+
+
+#: Template -> extra (non-personal) context a page shell needs besides the catalogue.
+SCREEN_CONTEXT: dict[str, Callable[[], dict[str, Any]]] = {
+    "admin/settings.html": lambda: {"policy_defaults": _policy_defaults()},
+}
 
 
 @dataclass(frozen=True)
@@ -209,7 +223,8 @@ def _screen_endpoint(screen: Screen) -> Any:
         if viewer.role is not screen.role:
             return render(request, "forbidden.html", viewer=viewer, title="forbidden.title", status_code=403,
                           home=HOME[viewer.role])
-        return render(request, screen.template, viewer=viewer, title=screen.title, screen=screen)
+        extra = SCREEN_CONTEXT[screen.template]() if screen.template in SCREEN_CONTEXT else {}
+        return render(request, screen.template, viewer=viewer, title=screen.title, screen=screen, **extra)
 
     show.__name__ = "page_" + screen.path.strip("/").replace("/", "_")
     return show

@@ -70,10 +70,14 @@ def get_cycle(db: Session, cycle_id: str) -> Cycle:
     return cycle
 
 
-def list_cycles(db: Session, *, status: str | None, offset: int, limit: int) -> tuple[Sequence[Cycle], int]:
+def list_cycles(db: Session, *, status: str | None, offset: int, limit: int,
+                patient_id: str | None = None) -> tuple[Sequence[Cycle], int]:
     stmt = select(Cycle)
     if status:
         stmt = stmt.where(Cycle.status == status)
+    if patient_id:  # the cycles of either partner's couples (the nurse scanned this patient's card)
+        stmt = stmt.join(Couple, Couple.id == Cycle.couple_id).where(
+            (Couple.female_patient_id == patient_id) | (Couple.male_patient_id == patient_id))
     total = db.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     rows = db.scalars(stmt.order_by(Cycle.opened_at.desc(), Cycle.id).offset(offset).limit(limit)).all()
     return rows, total

@@ -38,8 +38,9 @@ def open_cycle(body: CycleIn, db: SessionDep, nurse: Nurse) -> CycleOut:
 def list_cycles(
     db: SessionDep, _p: NurseOrInspector, status: Literal["open", "closed"] | None = None,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0, limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    patient_id: Annotated[str | None, Query(max_length=36, description="only this patient's cycles")] = None,
 ) -> Page[CycleOut]:
-    rows, total = cycles.list_cycles(db, status=status, offset=offset, limit=limit)
+    rows, total = cycles.list_cycles(db, status=status, offset=offset, limit=limit, patient_id=patient_id)
     return Page(items=[CycleOut.model_validate(c) for c in rows], total=total, offset=offset, limit=limit)
 
 

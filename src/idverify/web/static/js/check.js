@@ -8,8 +8,8 @@
 (function () {
   "use strict";
   const IV = window.IV;
-  const state = { cycles: [], cycle: null, stage: null, running: false, onlyPatient: null };
-  const couples = {}; /* couple id -> couple, fetched once per page */
+  /* onlyCycles: after a card scan, the ids of the card holder's open cycles (null: show every open cycle) */
+  const state = { cycles: [], cycle: null, stage: null, running: false, onlyCycles: null };
 
   function choice(text, sub, pressed, onclick, data) {
     return IV.el("button", { type: "button", class: "choice", "aria-pressed": pressed ? "true" : "false",
@@ -18,11 +18,8 @@
   }
 
   function visibleCycles() {
-    if (!state.onlyPatient) return state.cycles;
-    return state.cycles.filter((c) => {
-      const couple = couples[c.couple_id];
-      return couple && (couple.female_patient_id === state.onlyPatient || couple.male_patient_id === state.onlyPatient);
-    });
+    if (!state.onlyCycles) return state.cycles;
+    return state.cycles.filter((c) => state.onlyCycles.has(c.id));
   }
 
   function renderCycles() {
@@ -119,8 +116,9 @@
     loadCycles();
   }
 
-  /* Scan the ID card on the reader: find the patient holding it and show only that patient's open cycles. The
-   * document number goes in a JSON body to the lookup; only the patient id is kept. */
+  /* Scan the ID card on the reader: find the patient holding it and show only that patient's open cycles (one
+   * lookup, one cycle query by patient id, whatever the number of open cycles). The document number goes in a
+   * JSON body to the lookup; only ids are kept. */
   async function scanCard() {
     const note = document.getElementById("scan-note");
     const button = document.getElementById("scan-card");
@@ -130,10 +128,11 @@
         const doc = (await IV.api("POST", "/devices/document/read")).document;
         const patient = await IV.api("POST", "/patients/lookup",
           { document_type: doc.document_type, document_number: doc.document_number });
-        await Promise.all(state.cycles.filter((c) => !couples[c.couple_id]).map(async (c) => {
-          couples[c.couple_id] = await IV.api("GET", "/couples/" + encodeURIComponent(c.couple_id));
-        }));
-        state.onlyPatient = patient.id;
+        const theirs = (await IV.api("GET", "/cycles?status=open&limit=500&patient_id="
+          + encodeURIComponent(patient.id))).items || [];
+        const known = new Set(state.cycles.map((c) => c.id));
+        state.cycles = state.cycles.concat(theirs.filter((c) => !known.has(c.id))); /* opened since the page loaded */
+        state.onlyCycles = new Set(theirs.map((c) => c.id));
         const mine = visibleCycles();
         state.cycle = null;
         state.stage = null;
@@ -151,7 +150,7 @@
   }
 
   function clearScan() {
-    state.onlyPatient = null;
+    state.onlyCycles = null;
     document.getElementById("scan-note").hidden = true;
     document.getElementById("scan-clear").hidden = true;
     renderCycles();

@@ -52,13 +52,37 @@
     });
   }
 
+  /* What the nurse needs from the outcome, one line per step; the full record stays behind "technical details". */
+  function outcomeFacts(status, result) {
+    const facts = [];
+    if (result.face) facts.push(["face", IV.t("enrol.fact_face", { samples: result.face.samples })]);
+    if (result.face && typeof result.face.pad_score === "number") {
+      facts.push(["liveness", IV.t("enrol.fact_liveness", { score: result.face.pad_score.toFixed(2) })]);
+    }
+    if (result.fingers) {
+      facts.push(["fingers", IV.t("enrol.fact_fingers", {
+        fingers: (result.fingers.accepted || []).map((p) => IV.label("finger", p)).join(", ") || "—" })]);
+    }
+    if (status === "complete") facts.push(["duplicates", IV.t("enrol.fact_no_duplicates")]);
+    if (status === "duplicate_suspected") {
+      facts.push(["duplicates", IV.t("enrol.fact_duplicates", { count: (result.duplicates || []).length })]);
+    }
+    if (result.reference_photo) facts.push(["photo", IV.t("enrol.fact_photo")]);
+    for (const text of [...(result.reasons || []), ...(result.prompts || [])]) facts.push(["problem", text]);
+    return facts;
+  }
+
   function renderOutcome(enrolment) {
     const decision = STATUS[enrolment.status] || "retry";
+    const result = enrolment.result || {};
     const box = IV.el("article", { class: "result result-" + decision, dataset: { status: enrolment.status } },
       IV.el("div", { class: "result-banner" }, IV.el("span", { class: "result-word" },
         IV.t("enrol_status." + enrolment.status))),
       IV.el("p", { class: "result-summary" }, IV.t("enrol_status_help." + enrolment.status)),
-      IV.el("pre", { class: "json" }, JSON.stringify(enrolment.result || {}, null, 2)));
+      IV.el("ul", { class: "enrol-facts" }, outcomeFacts(enrolment.status, result).map(([kind, text]) =>
+        IV.el("li", { dataset: { fact: kind } }, text))),
+      IV.el("details", { class: "enrol-details" }, IV.el("summary", {}, IV.t("enrol.details")),
+        IV.el("pre", { class: "json" }, JSON.stringify(result, null, 2))));
     document.getElementById("enrol-result").replaceChildren(box);
   }
 

@@ -1,6 +1,11 @@
 /* Clinic settings (it_admin): webhook endpoints (add — the signing secret is shown once —, list, disable) and the
- * per-stage policy overrides, edited as JSON and validated by the daemon before it stores them. Every change is
- * audited by the API. */
+ * per-stage policy overrides, validated by the daemon before it stores them. Every change is audited by the API.
+ *
+ * The policy is edited in a table (a row per stage: document required; per factor required, target FMR, and
+ * liveness for the face) that starts from the built-in defaults (#policy-defaults) and writes only what differs
+ * from them into the overrides, keeping keys the table does not show (e.g. a stage's subject). The same overrides
+ * are shown as JSON under "advanced"; either view updates the other, and the JSON is what PUT /settings/policy
+ * receives, as before. */
 (function () {
   "use strict";
   const IV = window.IV;
@@ -43,10 +48,75 @@
     });
   }
 
+  const POLICY_DEFAULTS = JSON.parse(document.getElementById("policy-defaults").textContent);
+
+  function policyInputs() {
+    return document.querySelectorAll("#policy-table tbody tr[data-stage] [data-field]");
+  }
+
+  function defaultOf(input) {
+    if (!input.dataset.factor) return POLICY_DEFAULTS[input.dataset.field];
+    const value = (POLICY_DEFAULTS.factors[input.dataset.factor] || {})[input.dataset.field];
+    return value === undefined && input.dataset.field !== "target_fmr" ? false : value;
+  }
+
+  function inputValue(input) {
+    return input.type === "checkbox" ? input.checked : Number(input.value);
+  }
+
+  /* Show the effective policy (defaults + overrides) in the table. */
+  function fillPolicyTable(overrides) {
+    for (const input of policyInputs()) {
+      const conf = overrides[input.closest("tr").dataset.stage] || {};
+      const own = input.dataset.factor ? ((conf.factors || {})[input.dataset.factor] || {}) : conf;
+      const value = own[input.dataset.field] !== undefined ? own[input.dataset.field] : defaultOf(input);
+      if (input.type === "checkbox") input.checked = Boolean(value);
+      else input.value = String(value);
+    }
+  }
+
+  /* The overrides the table describes: ``base`` with every shown field set when it differs from the default and
+   * removed when it equals it; empty objects dropped. */
+  function policyFromTable(base) {
+    const out = JSON.parse(JSON.stringify(base || {}));
+    for (const input of policyInputs()) {
+      const stage = input.closest("tr").dataset.stage;
+      const conf = out[stage] || (out[stage] = {});
+      let own = conf;
+      if (input.dataset.factor) {
+        conf.factors = conf.factors || {};
+        own = conf.factors[input.dataset.factor] || (conf.factors[input.dataset.factor] = {});
+      }
+      const value = inputValue(input);
+      if (value === defaultOf(input)) delete own[input.dataset.field];
+      else own[input.dataset.field] = value;
+    }
+    for (const [stage, conf] of Object.entries(out)) {
+      for (const [name, factor] of Object.entries(conf.factors || {})) if (!Object.keys(factor).length) delete conf.factors[name];
+      if (conf.factors && !Object.keys(conf.factors).length) delete conf.factors;
+      if (!Object.keys(conf).length) delete out[stage];
+    }
+    return out;
+  }
+
+  function showPolicy(overrides) {
+    document.getElementById("policy-json").value = JSON.stringify(overrides, null, 2);
+    fillPolicyTable(overrides);
+  }
+
+  function jsonPolicy() {
+    try {
+      const stages = JSON.parse(document.getElementById("policy-json").value || "{}");
+      return stages && typeof stages === "object" && !Array.isArray(stages) ? stages : null;
+    } catch (err) {
+      return null;
+    }
+  }
+
   async function loadPolicy() {
     try {
       const policy = await IV.api("GET", "/settings/policy");
-      document.getElementById("policy-json").value = JSON.stringify(policy.stages || {}, null, 2);
+      showPolicy(policy.stages || {});
     } catch (err) {
       IV.pageError(err);
     }
@@ -82,24 +152,29 @@
       event.preventDefault();
       IV.clearError(policyError);
       policyOk.hidden = true;
-      let stages;
-      try {
-        stages = JSON.parse(document.getElementById("policy-json").value || "{}");
-        if (!stages || typeof stages !== "object" || Array.isArray(stages)) throw new Error("not an object");
-      } catch (err) {
+      const stages = jsonPolicy();
+      if (!stages) {
         IV.showError(policyError, { code: "policy_not_json" });
         return;
       }
       await IV.busy(policyForm.querySelector("button[type=submit]"), async () => {
         try {
           const saved = await IV.api("PUT", "/settings/policy", { stages: stages });
-          document.getElementById("policy-json").value = JSON.stringify(saved.stages || {}, null, 2);
+          showPolicy(saved.stages || {});
           policyOk.textContent = IV.t("settings.policy_saved");
           policyOk.hidden = false;
         } catch (err) {
           IV.showError(policyError, err);
         }
       });
+    });
+    document.getElementById("policy-table").addEventListener("change", () => {
+      policyOk.hidden = true;
+      document.getElementById("policy-json").value = JSON.stringify(policyFromTable(jsonPolicy() || {}), null, 2);
+    });
+    document.getElementById("policy-json").addEventListener("input", () => {
+      const stages = jsonPolicy();
+      if (stages) fillPolicyTable(stages);
     });
     loadWebhooks();
     loadPolicy();
