@@ -21,6 +21,7 @@ import pytest
 
 from idverify.web.i18n import catalogue
 
+from . import a11y
 from .conftest import LiveDaemon, checked_page, screenshot
 
 pytest.importorskip("playwright", reason="playwright is not installed (pip install -e '.[dev]')")
@@ -70,7 +71,10 @@ def _enrol(page: Any, persona: str, shot: str) -> str:
     result = page.locator("#enrol-result .result")
     expect(result).to_have_attribute("data-status", "complete", timeout=SLOW_MS)
     expect(result.locator(".result-word")).to_have_text(EN["enrol_status.complete"])
+    expect(result.locator("li[data-fact='duplicates']")).to_have_text(EN["enrol.fact_no_duplicates"])
+    expect(result.locator("li[data-fact='photo']")).to_have_text(EN["enrol.fact_photo"])
     screenshot(page, f"journey-{shot}-enrolled")
+    assert a11y.problems(page) == []
     return patient_id
 
 
@@ -129,6 +133,7 @@ def test_full_cycle_through_the_ui(browser: Any, sim_daemon: LiveDaemon, nurse_p
         expect(box.locator(".result-word")).to_have_text(EN["decision_banner.accept"])
         enrolment_w, live_w = _photos_loaded(page)
         assert 0 < enrolment_w <= 160 and 0 < live_w <= 320
+        assert a11y.problems(page) == []  # the result, the demo panel: labelled, legible
         expect(box.locator("#override-open")).to_have_count(0)  # nothing to override on an ACCEPT
 
     # --- an impostor holding the female patient's card at embryo transfer: REJECT with the reasons
@@ -140,6 +145,7 @@ def test_full_cycle_through_the_ui(browser: Any, sim_daemon: LiveDaemon, nurse_p
     assert any("does not match enrolment" in (reasons.nth(i).get_attribute("data-reason") or "")
                for i in range(reasons.count()))
     assert _photos_loaded(page)[0] > 0  # the nurse sees whose enrolment the live face was compared with
+    assert a11y.problems(page) == []
 
     # --- override of that reject, confirmed by nurse2 on this screen
     page.click("#override-open")
