@@ -49,7 +49,7 @@ class PersonaSpec:
 SPECS = (
     PersonaSpec("female", "Female patient (李测试)", "F", "110105199003070025", "cn_s10", ("101", "102")),
     PersonaSpec("male", "Male partner (陈示例)", "M", "440305198511120052", "cn_s2", ("103", "104")),
-    PersonaSpec("impostor", "Impostor (赵冒名)", "F", None, "cn_s3", ("105", "106")),
+    PersonaSpec("impostor", "Impostor (赵冒名)", "F", None, "cn_s9", ("105", "106")),
 )
 
 
