@@ -14,6 +14,7 @@ gallery templates pay for them once.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import cv2
@@ -23,21 +24,19 @@ from numpy.typing import NDArray
 from idverify.biometrics.fingerprint import _mcc
 from idverify.biometrics.fingerprint.template import FingerprintTemplate
 
-_MIN_CELLS = int(_mcc.MIN_ME * _mcc.cell_count_in_disk() * _mcc.ND)
-
 
 @dataclass(frozen=True)
 class Descriptors:
-    """Valid cylinders of one template and the positions they belong to (y up)."""
+    """Valid cylinders of one template, full-mask cylinders first (the kernel relies on it), and their geometry."""
 
-    bits: NDArray[np.uint64]
-    mask: NDArray[np.uint64]
-    x: NDArray[np.float64]
-    y: NDArray[np.float64]
-    theta: NDArray[np.float64]
-    dist: NDArray[np.float64]  # pairwise distances between the valid cylinders' minutiae
-    link: NDArray[np.float64]  # direction of the segment from minutia i to j
+    words: NDArray[np.uint64]  # one _mcc.ROW per valid cylinder (bits, mask, popcounts)
+    ang: NDArray[np.float64]  # n × 3: direction θ (counter-clockwise, y up), cos θ, sin θ
+    geo: NDArray[np.float64]  # 3 × n × n: distances, relative directions, link angles (see _mcc.geometry)
     n_minutiae: int
+
+    @property
+    def size(self) -> int:
+        return int(self.ang.shape[0])
 
 
 def descriptors(template: FingerprintTemplate) -> Descriptors:
@@ -49,14 +48,16 @@ def descriptors(template: FingerprintTemplate) -> Descriptors:
     th = template.angle.astype(np.float64)
     hull_n, hull_c = _hull(x, y)
     if hull_c.size == 0:
-        d = Descriptors(np.zeros((0, _mcc.WORDS), np.uint64), np.zeros((0, _mcc.WORDS), np.uint64),
-                        np.zeros(0), np.zeros(0), np.zeros(0), np.zeros((0, 0)), np.zeros((0, 0)), len(template))
+        d = Descriptors(np.zeros((0, _mcc.ROW), np.uint64), np.zeros((0, 3)), np.zeros((3, 0, 0)), len(template))
     else:
-        bits, mask, valid = _mcc.cylinders(x, y, th, hull_n, hull_c)
-        vx, vy = np.ascontiguousarray(x[valid]), np.ascontiguousarray(y[valid])
-        dist, link = _mcc.geometry(vx, vy)
-        d = Descriptors(np.ascontiguousarray(bits[valid]), np.ascontiguousarray(mask[valid]), vx, vy,
-                        np.ascontiguousarray(th[valid]), dist, link, len(template))
+        words, valid = _mcc.cylinders(x, y, th, hull_n, hull_c)
+        keep = np.nonzero(valid)[0]
+        full = words[keep, _mcc.ROW - 1] == _mcc.K0 * _mcc.ND
+        keep = keep[np.argsort(~full, kind="stable")]  # full-mask cylinders first
+        vt = th[keep]
+        geo = _mcc.geometry(np.ascontiguousarray(x[keep]), np.ascontiguousarray(y[keep]), np.ascontiguousarray(vt))
+        ang = np.ascontiguousarray(np.stack([vt, np.cos(vt), np.sin(vt)], axis=1))
+        d = Descriptors(np.ascontiguousarray(words[keep]), ang, geo, len(template))
     template._descriptor_cache = d
     return d
 
@@ -67,10 +68,37 @@ def match(a: FingerprintTemplate, b: FingerprintTemplate) -> float:
 
 
 def match_descriptors(da: Descriptors, db: Descriptors) -> float:
-    if da.theta.size < 2 or db.theta.size < 2:
+    if da.size < 2 or db.size < 2:
         return 0.0
-    return float(_mcc.score(da.bits, da.mask, da.theta, da.dist, da.link, db.bits, db.mask, db.theta, db.dist,
-                            db.link, da.n_minutiae, db.n_minutiae, _MIN_CELLS))
+    return float(_mcc.score(da.words, da.ang, da.geo, da.n_minutiae, db.words, db.ang, db.geo, db.n_minutiae))
+
+
+class Packed:
+    """Descriptors of many templates in a few flat arrays, for ``match_many`` (one compiled call per probe)."""
+
+    def __init__(self, members: Sequence[Descriptors]) -> None:
+        n = np.array([d.size for d in members], dtype=np.int64)
+        self.rows = np.concatenate([[0], np.cumsum(n)]).astype(np.int64)
+        self.geo_off = np.concatenate([[0], np.cumsum(3 * n * n)]).astype(np.int64)
+        self.n_minutiae = np.array([d.n_minutiae for d in members], dtype=np.int64)
+        self.words = np.ascontiguousarray(np.concatenate([np.zeros((0, _mcc.ROW), np.uint64),
+                                                          *(d.words for d in members)]))
+        self.ang = np.ascontiguousarray(np.concatenate([np.zeros((0, 3)), *(d.ang for d in members)]))
+        self.geo = np.ascontiguousarray(np.concatenate([np.zeros(0), *(d.geo.ravel() for d in members)]))
+
+    def __len__(self) -> int:
+        return int(self.n_minutiae.size)
+
+
+def match_many(probe: Descriptors, gallery: Packed, which: NDArray[np.int64] | None = None) -> NDArray[np.float64]:
+    """``match_descriptors(probe, member)`` for gallery members ``which`` (default all), bit for bit."""
+    idx = np.arange(len(gallery), dtype=np.int64) if which is None else np.ascontiguousarray(which, dtype=np.int64)
+    if probe.size < 2:
+        return np.zeros(idx.size)
+    out: NDArray[np.float64] = _mcc.score_many(probe.words, probe.ang, probe.geo, probe.n_minutiae, gallery.words,
+                                               gallery.ang, gallery.geo, gallery.rows, gallery.geo_off,
+                                               gallery.n_minutiae, idx)
+    return out
 
 
 def _hull(x: NDArray[np.float64], y: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
