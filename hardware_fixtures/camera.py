@@ -5,9 +5,13 @@ serving the images of a file or folder in a loop (the face data in /work/shared/
 copied). Faults: ``no_frames`` (the device stays open but delivers nothing) and ``unplug`` (open/read fail until
 ``replug``).
 
+Liveness challenges: ``perform("turn_left" | "turn_right" | "still")`` freezes the face on camera and acts the
+challenge out frame by frame (:mod:`hardware_fixtures.performance`), holding the face until ``release()``.
+
 Standalone: ``python -m hardware_fixtures.camera DIR --port 8081`` serves the same images as an HTTP MJPEG
 stream that the daemon (or any OpenCV client) opens as ``IDVERIFY_CAMERA=http://127.0.0.1:8081/stream.mjpg``;
-stdin commands ``no_frames``, ``frames``, ``quit`` control it.
+stdin commands ``no_frames``, ``frames``, ``turn_left``, ``turn_right``, ``still``, ``release``, ``quit``
+control it.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
+from hardware_fixtures.performance import ACTIONS, Performance
 from idverify.devices.camera import FolderSource
 from idverify.errors import DeviceUnavailable
 
@@ -40,10 +45,24 @@ class SimulatedCamera:
         self.frames_served = 0
         self._person: list[Path] | None = None  # a persona's face photos, shown instead of the folder
         self._person_i = 0
+        self._last: Image | None = None
+        self._performance: Performance | None = None
+
+    def perform(self, action: str, *, mirrored: bool = False) -> None:
+        """Act out a liveness challenge on the face now on camera (``turn_left``/``turn_right``: the patient's
+        own side; ``still``: a photo held up). Raises ValueError when no single face is on camera."""
+        if self._last is None:
+            raise ValueError("the camera has served no frame yet")
+        self._performance = Performance(self._last, action, mirrored=mirrored)
+
+    def release(self) -> None:
+        """End a performance: the camera serves its photos again."""
+        self._performance = None
 
     def show(self, faces: list[Path] | None) -> None:
         """Show a simulated person's photos in a loop (``hardware_fixtures.personas``); ``None``: the folder again."""
         self._person, self._person_i = (list(faces) if faces else None), 0
+        self._performance = None  # someone else at the desk: any performance is over
 
     def set_no_frames(self, on: bool = True) -> None:
         self.no_frames = on
@@ -64,11 +83,16 @@ class SimulatedCamera:
             raise DeviceUnavailable(f"{self.name} was unplugged")
         if self.no_frames:
             return None
+        performance = self._performance
+        if performance is not None:
+            self.frames_served += 1
+            return performance.next_frame()
         frame = self._person_frame() if self._person else self._folder.read()
         if frame is not None and self.width and self.height:
             frame = letterbox(frame, self.width, self.height)
         if frame is not None:
             self.frames_served += 1
+            self._last = frame
         return frame
 
     def _person_frame(self) -> Image | None:
@@ -155,7 +179,8 @@ def serve_mjpeg(cam: SimulatedCamera, host: str, port: int, fps: int) -> Threadi
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m hardware_fixtures.camera",
-        description="Simulated camera: serves image files as an MJPEG stream. stdin: no_frames, frames, quit.",
+        description="Simulated camera: serves image files as an MJPEG stream. stdin: no_frames, frames, "
+                    "turn_left, turn_right, still, release, quit.",
     )
     parser.add_argument("images", type=Path, help="image file or folder")
     parser.add_argument("--host", default="127.0.0.1")
@@ -172,10 +197,18 @@ def main(argv: list[str] | None = None) -> int:
                 cam.set_no_frames(True)
             elif cmd == "frames":
                 cam.set_no_frames(False)
+            elif cmd in ACTIONS:
+                try:
+                    cam.perform(cmd)
+                except ValueError as exc:
+                    print(f"error {exc}", flush=True)
+                    continue
+            elif cmd == "release":
+                cam.release()
             elif cmd in ("quit", "exit"):
                 break
             elif cmd:
-                print("commands: no_frames | frames | quit", flush=True)
+                print("commands: no_frames | frames | turn_left | turn_right | still | release | quit", flush=True)
                 continue
             print(f"ok {cmd}", flush=True)
     finally:

@@ -1,9 +1,16 @@
 """At the HTTP edge: building :class:`~idverify.workflow.captures.Captures` from a request: uploaded images, or this
-workstation's devices (document reader, camera ring buffer, fingerprint sensor — one capture per finger asked)."""
+workstation's devices (document reader, camera ring buffer, fingerprint sensor — one capture per finger asked).
+
+When the check answers an active liveness challenge, the camera is filmed first, for :data:`CHALLENGE_BURST_S`
+seconds from the moment the request arrives (the nurse's screen shows the prompt from the same moment), before
+the card and the fingers, so the patient performs while looking at the camera and not at the sensor. 3.5 s leaves
+~1 s to react to the prompt and ~1.5 s for a slow turn or a blink.
+"""
 
 from __future__ import annotations
 
 import base64
+import time
 from typing import Any
 
 import cv2
@@ -16,16 +23,23 @@ from idverify.workflow.captures import Captures, decode_image
 
 FACE_FRAMES = 5
 FINGER_TIMEOUT_S = 10.0
+CHALLENGE_BURST_S = 3.5
+BURST_POLL_S = 0.03
 
 
-def from_request(body: CaptureIn, devices: Any | None) -> Captures:
+def from_request(body: CaptureIn, devices: Any | None, *, challenge: bool = False) -> Captures:
+    """``challenge``: the request answers an active liveness challenge (film a burst when using the devices)."""
     captures = Captures()
     if body.use_devices:
         if devices is None:
             raise DeviceUnavailable("this daemon has no devices configured")
-        _from_devices(captures, body, devices)
+        _from_devices(captures, body, devices, challenge=challenge)
     for i, data in enumerate(body.face_images_base64):
         captures.face_frames.append(decode_image(data, what=f"face_images_base64[{i}]"))
+    for i, data in enumerate(getattr(body, "challenge_frames_base64", [])):
+        captures.challenge_frames.append(decode_image(data, what=f"challenge_frames_base64[{i}]"))
+    if captures.challenge_frames:
+        captures.devices.setdefault("challenge", "upload")
     for i, finger in enumerate(body.fingerprints):
         captures.fingerprints.append((finger.position, decode_image(finger.image_base64, what=f"fingerprints[{i}]",
                                                                     grey=True)))
@@ -46,7 +60,27 @@ def from_request(body: CaptureIn, devices: Any | None) -> Captures:
     return captures
 
 
-def _from_devices(captures: Captures, body: CaptureIn, devices: Any) -> None:
+def burst(devices: Any, seconds: float = CHALLENGE_BURST_S) -> list[Any]:
+    """Every camera frame grabbed during the next ``seconds`` (RGB, oldest first), read from the ring buffer as
+    it fills, so nothing is lost even when the ring is shorter than the burst."""
+    frames: list[Any] = []
+    last = max((f.index for f in devices.recent_frames(1)), default=0)
+    deadline = time.monotonic() + seconds
+    while True:
+        fresh = [f for f in devices.recent_frames(None) if f.index > last]
+        frames.extend(fresh)
+        if fresh:
+            last = fresh[-1].index
+        if time.monotonic() >= deadline:
+            break
+        time.sleep(BURST_POLL_S)
+    return [np.ascontiguousarray(cv2.cvtColor(f.image, cv2.COLOR_BGR2RGB)) for f in frames]
+
+
+def _from_devices(captures: Captures, body: CaptureIn, devices: Any, *, challenge: bool) -> None:
+    if challenge:
+        captures.challenge_frames.extend(burst(devices))
+        captures.devices["challenge"] = "camera"
     mrz = None
     if body.mrz is not None:
         from idverify.documents.mrz import BacKeys
@@ -55,9 +89,9 @@ def _from_devices(captures: Captures, body: CaptureIn, devices: Any) -> None:
                       expiry_date=body.mrz.expiry_date)
     captures.document = devices.read_document_sync(mrz)
     captures.devices["document"] = captures.document.source or "reader"
-    frames = devices.recent_frames(FACE_FRAMES)
-    for frame in frames:
-        captures.face_frames.append(np.ascontiguousarray(cv2.cvtColor(frame.image, cv2.COLOR_BGR2RGB)))
+    if not challenge:  # with a challenge the face is matched on the burst's frontal frames
+        for frame in devices.recent_frames(FACE_FRAMES):
+            captures.face_frames.append(np.ascontiguousarray(cv2.cvtColor(frame.image, cv2.COLOR_BGR2RGB)))
     captures.devices["face"] = "camera"
     for position in body.finger_positions:
         image = devices.capture_fingerprint_sync(FINGER_TIMEOUT_S)

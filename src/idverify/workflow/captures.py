@@ -25,6 +25,7 @@ MAX_IMAGE_PIXELS = 4096 * 4096
 @dataclass
 class Captures:
     face_frames: list[NDArray[np.uint8]] = field(default_factory=list)  # RGB
+    challenge_frames: list[NDArray[np.uint8]] = field(default_factory=list)  # RGB, filmed during a challenge
     fingerprints: list[tuple[str, NDArray[np.uint8]]] = field(default_factory=list)  # (position, grey)
     document: IdentityDocument | None = None
     devices: dict[str, str] = field(default_factory=dict)  # which device produced what (ids, for the record)

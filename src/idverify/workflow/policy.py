@@ -5,6 +5,11 @@ belonging to the patient, face (with passive liveness) and fingerprint all requi
 threshold for FMR 0.1 %; the person-to-document photo comparison recorded but optional. Clinics override any of
 it per stage through the ``policy.stages`` setting (IT role). A patient who refused face capture in their
 consent is verified by document + fingerprint: face drops out and fingerprint stays required.
+
+Active liveness: the face factor's ``active_liveness`` option (``"head_turn"``, ``"blink"`` or ``null``, the
+default for every stage) makes the stage check demand an answered challenge (:mod:`idverify.workflow.challenges`)
+on top of the passive PAD of ``liveness``; e.g. ``{"embryo_transfer": {"factors": {"face": {"active_liveness":
+"head_turn"}}}}``. The challenge goes with the face factor: a patient whose face drops out (consent) gets none.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from idverify.workflow.stages import DEFAULT_SUBJECT, Stage, Subject
 
 POLICY_SETTING = "policy.stages"
 BIOMETRIC_FACTORS = ("face", "fingerprint", "document_photo")
+ACTIVE_LIVENESS = ("head_turn", "blink")
 DEFAULT_FACTORS: dict[str, dict[str, Any]] = {
     "face": {"required": True, "target_fmr": 0.001, "liveness": True},
     "fingerprint": {"required": True, "target_fmr": 0.001},
@@ -35,10 +41,12 @@ class ResolvedPolicy:
     document_required: bool
     biometric: StagePolicy
     adapted_for: list[str]  # e.g. ["face refused in consent"]
+    challenge: str | None = None  # the face factor's active_liveness when face is used at this stage
 
     def as_dict(self) -> dict[str, Any]:
         return {"stage": self.stage.value, "subject": self.subject.value, "document_required": self.document_required,
-                "biometric": self.biometric.as_dict(), "adapted_for": self.adapted_for}
+                "biometric": self.biometric.as_dict(), "adapted_for": self.adapted_for,
+                "active_liveness": self.challenge}
 
 
 def stage_overrides(db: Session) -> dict[str, Any]:
@@ -63,6 +71,10 @@ def validate_overrides(value: dict[str, Any]) -> None:
             fmr = factor.get("target_fmr", 0.001)
             if fmr not in (0.01, 0.001, 0.0001):
                 raise ValidationFailed(f"policy for {stage}: target_fmr must be 0.01, 0.001 or 0.0001")
+            active = factor.get("active_liveness")
+            if active is not None and (name != "face" or active not in ACTIVE_LIVENESS):
+                raise ValidationFailed(f"policy for {stage}: active_liveness is a face option and must be "
+                                       f"{' or '.join(ACTIVE_LIVENESS)} or null", code="invalid_active_liveness")
 
 
 def stage_subject(db: Session, stage: Stage) -> Subject:
@@ -98,5 +110,7 @@ def resolve(db: Session, stage: Stage, consent: ConsentRecord | None) -> Resolve
         biometric = StagePolicy(stage=stage.value, factors=policies)
     except ConfigError as exc:
         raise ConfigError(f"stage policy for {stage.value} cannot be built: {exc.message}") from None
+    face = factors_conf.get("face")
+    challenge = face.get("active_liveness") if face is not None and face.get("enabled", True) else None
     return ResolvedPolicy(stage=stage, subject=subject, document_required=bool(conf.get("document_required", True)),
-                          biometric=biometric, adapted_for=adapted)
+                          biometric=biometric, adapted_for=adapted, challenge=challenge)

@@ -5,14 +5,24 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from idverify.api.captures import from_request
+from idverify.api.captures import CHALLENGE_BURST_S, from_request
 from idverify.api.deps import ContextDep, KeysDep, Nurse, SessionDep
 from idverify.api.routes.result_photos import photo_urls
 from idverify.api.schemas.verifications import VerificationOut
-from idverify.api.schemas.workflow import CaptureIn, CheckIn, CheckOut, EnrolmentOut, OverrideIn, OverrideOut
+from idverify.api.schemas.workflow import (
+    CaptureIn,
+    ChallengeIn,
+    ChallengeOut,
+    CheckIn,
+    CheckOut,
+    EnrolmentOut,
+    OverrideIn,
+    OverrideOut,
+)
 from idverify.errors import AuthenticationError
 from idverify.webhooks import enqueue_check_result
 from idverify.workflow import checks, enrolment, overrides
+from idverify.workflow.challenges import default_store
 from idverify.workflow.stages import Subject
 
 router = APIRouter(tags=["checks"])
@@ -28,12 +38,27 @@ def enrol(patient_id: str, body: CaptureIn, db: SessionDep, keys: KeysDep, ctx: 
     return EnrolmentOut.model_validate(outcome.enrollment)
 
 
+@router.post("/cycles/{cycle_id}/checks/challenge", response_model=ChallengeOut, status_code=201,
+             summary="Issue the active liveness challenge (head turn or blink) a stage check must answer")
+def challenge(cycle_id: str, body: ChallengeIn, db: SessionDep, nurse: Nurse) -> ChallengeOut:
+    issued = checks.issue_challenge(db, default_store(), cycle_id=cycle_id, stage=body.stage, actor=nurse,
+                                    partner=Subject(body.partner) if body.partner else None)
+    return ChallengeOut(challenge_id=issued.id, kind=issued.kind, direction=issued.direction,
+                        prompt_key=issued.prompt_key, instruction=issued.core().instruction,
+                        expires_at=issued.expires_at, capture_seconds=CHALLENGE_BURST_S,
+                        substituted_for=issued.substituted_for)
+
+
 @router.post("/cycles/{cycle_id}/checks", response_model=CheckOut, status_code=201,
              summary="Verify the patient at a procedure stage: accept, reject or retry")
 def check(cycle_id: str, body: CheckIn, db: SessionDep, keys: KeysDep, ctx: ContextDep, nurse: Nurse) -> CheckOut:
-    captures = from_request(body, ctx.devices)
+    issued = None
+    if body.challenge_id is not None:  # refused before filming, so a stale id costs no capture
+        issued = default_store().redeem(body.challenge_id, cycle_id=cycle_id, stage=body.stage.value,
+                                        partner=body.partner, actor=nurse)
+    captures = from_request(body, ctx.devices, challenge=issued is not None)
     outcome = checks.run_check(db, keys, cycle_id=cycle_id, stage=body.stage, captures=captures, actor=nurse,
-                               partner=Subject(body.partner) if body.partner else None)
+                               partner=Subject(body.partner) if body.partner else None, challenge=issued)
     verification = VerificationOut.model_validate(outcome.verification).model_dump(mode="json")
     enqueue_check_result(db, verification)
     db.commit()

@@ -156,6 +156,34 @@ class CaptureIn(RequestModel):
 class CheckIn(CaptureIn):
     stage: Stage
     partner: Literal["female", "male"] | None = Field(default=None, description="Only for stages verifying both")
+    challenge_id: str | None = Field(
+        default=None, max_length=36,
+        description="The active liveness challenge this check answers (POST .../checks/challenge first). With "
+                    "use_devices the daemon films the patient for a few seconds at the start of the check while "
+                    "the screen shows the prompt; otherwise upload the frames in challenge_frames_base64.")
+    challenge_frames_base64: list[str] = Field(
+        default_factory=list, max_length=60,
+        description="Frames filmed while the patient performed the challenge, oldest first (JPEG/PNG, about "
+                    "10–15 per second over 2–4 s; ~640×480 is plenty). The face is matched on the frontal ones "
+                    "when face_images_base64 is empty.")
+
+
+class ChallengeIn(RequestModel):
+    stage: Stage
+    partner: Literal["female", "male"] | None = Field(default=None, description="Only for stages verifying both")
+
+
+class ChallengeOut(ResponseModel):
+    challenge_id: str
+    kind: Literal["head_turn", "blink"]
+    direction: Literal["left", "right"] | None = Field(description="The patient's own left/right (head turn)")
+    prompt_key: str = Field(description="Locale key of the prompt to show, e.g. challenge.turn_left")
+    instruction: str = Field(description="The prompt in English, for integrations without the locale files")
+    expires_at: datetime
+    capture_seconds: float = Field(description="How long the daemon films when the check uses its camera")
+    substituted_for: str | None = Field(default=None,
+                                        description="'blink' when the policy asked for a blink that this daemon "
+                                                    "cannot judge (no face-mesh runtime) and a head turn was issued")
 
 
 class EnrolmentOut(ResponseModel):

@@ -1,0 +1,79 @@
+"""The simulated head turn (hardware_fixtures.performance) judged by the daemon's real detector and challenge code:
+a performed turn passes the challenge in the asked direction, fails the opposite one, and a held photo fails."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from hardware_fixtures.camera import letterbox
+from hardware_fixtures.performance import BACK_FRAMES, HOLD_FRAMES, LEAD_FRAMES, RAMP_FRAMES, Performance, amount_at
+
+from idverify.biometrics.pad.active import MAX_JUDGED_FRAMES, judge, subsample
+from idverify.biometrics.pad.challenge import HeadTurnChallenge
+
+TURNING_FACE = "face/asian_dev/cn_s3/abff0a46f21fbe09ef4d043d6b600c338744adb9.jpg"
+FRAMES = LEAD_FRAMES + RAMP_FRAMES + HOLD_FRAMES + BACK_FRAMES
+
+
+@pytest.fixture(scope="module")
+def face(shared_data: Path) -> np.ndarray:
+    raw = cv2.imread(str(shared_data / TURNING_FACE), cv2.IMREAD_COLOR)
+    if raw is None:
+        pytest.skip(f"{TURNING_FACE} missing")
+    return letterbox(np.asarray(raw, dtype=np.uint8), 640, 480)
+
+
+def _perform(face: np.ndarray, action: str, *, mirrored: bool = False) -> list[np.ndarray]:
+    perf = Performance(face, action, mirrored=mirrored)
+    return [np.asarray(cv2.cvtColor(perf.next_frame(), cv2.COLOR_BGR2RGB), dtype=np.uint8) for _ in range(FRAMES)]
+
+
+def test_schedule_starts_and_ends_frontal() -> None:
+    amounts = [amount_at(i) for i in range(FRAMES + 3)]
+    assert amounts[:LEAD_FRAMES] == [0.0] * LEAD_FRAMES
+    assert max(amounts) == 1.0 and amounts[-1] == 0.0
+    assert amounts[LEAD_FRAMES:LEAD_FRAMES + RAMP_FRAMES] == sorted(amounts[LEAD_FRAMES:LEAD_FRAMES + RAMP_FRAMES])
+
+
+def test_subsample_keeps_ends_and_spacing() -> None:
+    assert subsample(list(range(50)), 16)[0] == 0 and subsample(list(range(50)), 16)[-1] == 49
+    assert len(subsample(list(range(50)), 16)) == 16 and subsample([1, 2], 16) == [1, 2]
+
+
+@pytest.mark.parametrize("direction", ["left", "right"])
+def test_performed_turn_passes_the_asked_direction(face: np.ndarray, direction: str) -> None:
+    frames = _perform(face, f"turn_{direction}")
+    verdict = judge(frames, HeadTurnChallenge(direction="left" if direction == "left" else "right"))
+    assert verdict.result.passed, verdict.result
+    assert verdict.result.max_yaw_towards is not None and verdict.result.max_yaw_towards >= 0.35
+    assert verdict.result.frames == MAX_JUDGED_FRAMES and verdict.frames_received == FRAMES
+    # the face is matched on the frames where the patient looked at the camera, not the turned ones
+    assert verdict.frontal[0] == 0 and len(verdict.frontal) < MAX_JUDGED_FRAMES
+    assert len(verdict.frontal_frames(5)) == 5
+
+
+def test_turn_the_wrong_way_fails(face: np.ndarray) -> None:
+    verdict = judge(_perform(face, "turn_right"), HeadTurnChallenge(direction="left")).result
+    assert not verdict.passed and "wrong way" in verdict.reason
+
+
+def test_held_photo_fails(face: np.ndarray) -> None:
+    verdict = judge(_perform(face, "still"), HeadTurnChallenge(direction="left")).result
+    assert not verdict.passed and "not turned far enough" in verdict.reason
+    assert verdict.frames_with_face == verdict.frames  # the face was there all along: only the motion is missing
+
+
+def test_mirrored_camera_swaps_the_image_side(face: np.ndarray) -> None:
+    frames = _perform(face, "turn_left", mirrored=True)
+    assert judge(frames, HeadTurnChallenge(direction="left", mirrored=True)).result.passed
+    assert not judge(frames, HeadTurnChallenge(direction="left")).result.passed
+
+
+def test_performance_needs_one_face() -> None:
+    with pytest.raises(ValueError, match="exactly one face"):
+        Performance(np.full((480, 640, 3), 96, dtype=np.uint8), "turn_left")
+    with pytest.raises(ValueError, match="blink is not simulated"):
+        Performance(np.full((480, 640, 3), 96, dtype=np.uint8), "blink")
