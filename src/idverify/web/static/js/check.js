@@ -4,7 +4,12 @@
  * API contract: GET /api/v1/cycles?status=open -> {items: [{id, kind, couple_id, stages: [...], status}]};
  * POST /api/v1/cycles/{id}/checks {stage, use_devices: true} -> {verification: {id, decision, reasons, factors},
  * alert?}. With use_devices the daemon drives this workstation's card reader, camera and fingerprint sensor during
- * the POST; the prompts tell the patient what to do meanwhile. An alert (e.g. repeated rejects) is shown as sent. */
+ * the POST; the prompts tell the patient what to do meanwhile. An alert (e.g. repeated rejects) is shown as sent.
+ *
+ * Active liveness: first POST /api/v1/cycles/{id}/checks/challenge {stage} -> {challenge_id, prompt_key,
+ * capture_seconds, ...}; 409 challenge_not_required means the stage's policy asks for none. Otherwise the prompt
+ * ("Turn your head to your LEFT") is shown big over the camera for capture_seconds from the moment the check is
+ * posted with challenge_id — the daemon films the patient during exactly that time, before the card and finger. */
 (function () {
   "use strict";
   const IV = window.IV;
@@ -77,6 +82,46 @@
     updateStart();
   }
 
+  /* The challenge the stage's policy asks for, or null when it asks for none. */
+  async function askChallenge() {
+    try {
+      return await IV.api("POST", "/cycles/" + encodeURIComponent(state.cycle.id) + "/checks/challenge",
+        { stage: state.stage });
+    } catch (err) {
+      if (err.code === "challenge_not_required") return null;
+      throw err;
+    }
+  }
+
+  let challengeTimer = null;
+
+  /* The big prompt while the daemon films; a countdown, then the usual card/finger prompts. */
+  function showChallenge(challenge) {
+    const box = document.getElementById("challenge-prompt");
+    const count = document.getElementById("challenge-count");
+    document.getElementById("challenge-text").textContent = IV.t(challenge.prompt_key);
+    let left = Math.ceil(challenge.capture_seconds || 3);
+    count.textContent = IV.t("challenge.countdown", { seconds: left });
+    box.hidden = false;
+    document.getElementById("prompts").hidden = true;
+    window.clearInterval(challengeTimer);
+    challengeTimer = window.setInterval(() => {
+      left -= 1;
+      if (left > 0) {
+        count.textContent = IV.t("challenge.countdown", { seconds: left });
+        return;
+      }
+      hideChallenge();
+    }, 1000);
+  }
+
+  function hideChallenge() {
+    window.clearInterval(challengeTimer);
+    challengeTimer = null;
+    document.getElementById("challenge-prompt").hidden = true;
+    document.getElementById("prompts").hidden = false;
+  }
+
   async function runCheck() {
     if (!state.cycle || !state.stage || state.running) return;
     const result = document.getElementById("result");
@@ -85,8 +130,14 @@
     IV.clearError(document.getElementById("page-error"));
     setRunning(true);
     try {
-      const body = await IV.api("POST", "/cycles/" + encodeURIComponent(state.cycle.id) + "/checks",
-        { stage: state.stage, use_devices: true });
+      const request = { stage: state.stage, use_devices: true };
+      const challenge = await askChallenge();
+      if (challenge) {
+        request.challenge_id = challenge.challenge_id;
+        showChallenge(challenge);
+      }
+      const body = await IV.api("POST", "/cycles/" + encodeURIComponent(state.cycle.id) + "/checks", request);
+      hideChallenge();
       const box = IV.renderResult(result, body.verification, body.images);
       if (body.alert) {
         box.append(IV.el("div", { class: "check-alert", role: "alert", id: "check-alert" },
@@ -97,6 +148,7 @@
       document.getElementById("next-patient").hidden = false;
       document.getElementById("next-patient").focus();
     } catch (err) {
+      hideChallenge();
       IV.pageError(err);
     } finally {
       setRunning(false);
