@@ -236,3 +236,28 @@ def test_uploaded_frames_and_policy_validation(make_app: Any, data: Path) -> Non
         assert v["decision"] == "accept", v["reasons"]  # the face was matched on the frontal frames of the burst
         assert v["policy"]["active_liveness"] == "head_turn"
         assert "challenge_ms" in resp.json()["timings_ms"]
+
+
+def test_blink_challenge_on_uploaded_frames(make_app: Any, data: Path) -> None:
+    """A stage asking for a blink issues one (the face-mesh runtime is installed here); the frames of a held photo
+    show no blink: RETRY with the reason, the eye-aspect-ratio depth recorded."""
+    from idverify.biometrics.pad import blink_available
+
+    if not blink_available():
+        pytest.skip("ai-edge-litert not installed: blink challenges fall back to head turns")
+    daemon = make_app()
+    card = {"document_type": "cn_resident_id", "document_number": "11010119900307457X"}
+    blink = {"factors": {"face": {"liveness": False, "active_liveness": "blink"}, "fingerprint": {"required": False}}}
+    with TestClient(daemon.app, raise_server_exceptions=False) as client:
+        cycle, h = _setup(client, daemon, data, blink, card)
+        issued = _challenge(client, cycle, h)
+        assert (issued["kind"], issued["direction"], issued["prompt_key"]) == ("blink", None, "challenge.blink")
+        photo = b64(data / FACE / TURNING)
+        resp = client.post(f"/api/v1/cycles/{cycle}/checks", headers=h, json={
+            "stage": STAGE, "challenge_id": issued["challenge_id"], "challenge_frames_base64": [photo] * 12,
+            "face_images_base64": [photo], "document": card})
+        assert resp.status_code == 201, resp.text
+        v = resp.json()["verification"]
+        challenge = v["factors"]["face"]["challenge"]
+        assert challenge["kind"] == "blink" and challenge["passed"] is False and challenge["frames"] == 12
+        assert v["decision"] == "retry" and any("no blink seen" in r for r in v["reasons"]), v["reasons"]
