@@ -129,6 +129,18 @@ class PersonaDesk:
             self.sensor.present_fingers([person.fingers[p] for p in FINGER_ORDER])
             self.current, self.card_of = key, (card_of if card_of and card_of != key else None)
 
+    def act(self, action: str) -> None:
+        """The person at the desk answers a liveness challenge (``turn_left``/``turn_right``: their own side;
+        ``still``: a photo held up instead of a face) or stops (``release``). ValueError when nobody is there or
+        the camera cannot act it out (see ``hardware_fixtures.performance``)."""
+        with self._lock:
+            if self.current is None:
+                raise ValueError("nobody is at the desk: present a persona first")
+            if action == "release":
+                self.camera.release()
+            else:
+                self.camera.perform(action)
+
     def leave(self) -> None:
         """Nobody at the desk: no card, the camera back to its default images, no finger."""
         with self._lock:

@@ -100,6 +100,7 @@ DYNAMIC_FAMILIES = {
     "keys.status_": ["active", "revoked", "expired"],
     "health.": ["ok", "degraded", "unavailable", "unknown"],
     "sim.persona.": ["female", "male", "impostor"],
+    "sim.act_": ["turn_left", "turn_right", "still", "release"],
 }
 
 

@@ -86,9 +86,18 @@ def test_presenting_a_persona_puts_their_card_on_the_reader(make_app: Any) -> No
         doc = client.post("/api/v1/devices/document/read", headers=h).json()["document"]
         male_card = next(c for c in load_cards() if c["sex"] == "1" and c.get("kind") == "resident")
         assert doc["document_number"] == male_card["id_number"]
+        # a liveness challenge acted out by the person at the desk: the camera renders the head turn
+        camera = daemon.app.state.ctx.devices.simulators["camera"]
+        acted = client.post("/api/v1/simulator/act", json={"action": "turn_left"}, headers=h)
+        assert acted.status_code == 200 and camera._performance is not None
+        assert client.post("/api/v1/simulator/act", json={"action": "release"}, headers=h).status_code == 200
+        assert camera._performance is None
+        assert client.post("/api/v1/simulator/act", json={"action": "blink"}, headers=h).status_code == 422
         bad = client.post("/api/v1/simulator/present", json={"persona": "nobody"}, headers=h)
         assert bad.status_code == 422 and bad.json()["error"]["code"] == "unknown_persona"
         assert client.post("/api/v1/simulator/leave", headers=h).json()["current"] is None
+        nobody = client.post("/api/v1/simulator/act", json={"action": "turn_left"}, headers=h)
+        assert nobody.status_code == 409 and nobody.json()["error"]["code"] == "simulator_cannot_act"
         assert client.post("/api/v1/devices/document/read", headers=h).status_code >= 400  # no card now
         inspector = _login(client, daemon.passwords["inspector"], "inspector")
         assert client.get("/api/v1/simulator", headers=inspector).status_code == 403

@@ -6,14 +6,14 @@ clinic's daemon has no switch that puts a fake card on its reader. Nurse role, l
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter
 from pydantic import Field
 
 from idverify.api.deps import ContextDep, Nurse
 from idverify.api.schemas import RequestModel, ResponseModel
-from idverify.errors import NotFoundError, ValidationFailed
+from idverify.errors import ConflictError, NotFoundError, ValidationFailed
 
 router = APIRouter(prefix="/simulator", tags=["devices"], include_in_schema=False)
 
@@ -35,6 +35,10 @@ class PresentIn(RequestModel):
     persona: str = Field(max_length=32)
     card_of: str | None = Field(default=None, max_length=32,
                                 description="whose card the persona holds (default: their own)")
+
+
+class ActIn(RequestModel):
+    action: Literal["turn_left", "turn_right", "still", "release"]
 
 
 def _desk(ctx: ContextDep) -> Any:
@@ -60,6 +64,17 @@ def present(body: PresentIn, ctx: ContextDep, _nurse: Nurse) -> SimulatorOut:
         desk.present(body.persona, card_of=body.card_of)
     except KeyError:
         raise ValidationFailed("no such simulated person", code="unknown_persona") from None
+    return _state(desk)
+
+
+@router.post("/act", response_model=SimulatorOut)
+def act(body: ActIn, ctx: ContextDep, _nurse: Nurse) -> SimulatorOut:
+    """The simulated person answers the liveness challenge on screen (the camera acts the head turn out)."""
+    desk = _desk(ctx)
+    try:
+        desk.act(body.action)
+    except ValueError as exc:
+        raise ConflictError(str(exc), code="simulator_cannot_act") from None
     return _state(desk)
 
 

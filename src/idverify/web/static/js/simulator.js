@@ -1,7 +1,9 @@
 /* Demo mode only: the "Simulated patient" panel. Presenting a persona puts their ID card on the simulated reader,
  * their face in front of the simulated camera and their fingers on the simulated sensor; "card held" lets the
- * impostor hold a patient's card. API (404 unless the daemon simulates devices): GET /simulator,
- * POST /simulator/present {persona, card_of?}, POST /simulator/leave -> {personas, current, card_of}. */
+ * impostor hold a patient's card; the act buttons make the person answer a liveness challenge (the simulated
+ * camera acts the head turn out; "photo" holds still as a printed photo would). API (404 unless the daemon
+ * simulates devices): GET /simulator, POST /simulator/present {persona, card_of?}, POST /simulator/act {action},
+ * POST /simulator/leave -> {personas, current, card_of}. */
 (function () {
   "use strict";
   const IV = window.IV;
@@ -45,6 +47,9 @@
   document.addEventListener("DOMContentLoaded", () => {
     if (!document.getElementById("sim-panel")) return;
     document.getElementById("sim-leave").addEventListener("click", () => call("POST", "/leave"));
+    for (const button of document.querySelectorAll("#sim-panel [data-act]")) {
+      button.addEventListener("click", () => call("POST", "/act", { action: button.dataset.act }));
+    }
     call("GET", "");
   });
 })();
