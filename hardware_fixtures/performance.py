@@ -9,12 +9,12 @@ field's steepest slope is 0.61 × 1.6 < 1, so the warp never folds (no doubled f
 
 Measured (``python -m hardware_fixtures.performance ../shared/data/face/asian_dev``: the 22 near-frontal photos,
 letterboxed to 640×480 as this camera shows them, each turned both ways and judged by the daemon's own
-:func:`idverify.biometrics.pad.active.judge`): 13 of 44 photo×direction cases pass; both directions pass only for
-cn_s3/abff0a46…, which the tests use. YuNet places its nose landmark from the whole face (outline, cheeks) more
-than from the nose pixels, so a local warp moves it less than the pixels move (larger or wider fields either fold
-the image or move the whole face, which leaves the yaw proxy unchanged). The simulator is therefore a wiring and
-demo tool for personas whose photos pass; real head turns are judged on real cameras. ``still`` holds the photo
-as a printed photo held up to the camera would be — it must fail the challenge.
+:func:`idverify.biometrics.pad.active.judge`): 14 of 44 photo×direction cases pass; both directions pass for
+cn_s3/abff0a46… (the tests use it) and, narrowly, cn_s7/7_22. YuNet places its nose landmark from the whole face
+(outline, cheeks) more than from the nose pixels, so a local warp moves it less than the pixels move (larger or
+wider fields either fold the image or move the whole face, which leaves the yaw proxy unchanged). The simulator is
+therefore a wiring and demo tool for personas whose photos pass; real head turns are judged on real cameras.
+``still`` holds the photo as a printed photo held up to the camera would be — it must fail the challenge.
 
 Blink is not simulated: closing an eye convincingly for the face-mesh model needs eyelid texture a warp of a
 still photo does not have; the blink challenge is exercised through uploaded frames instead.

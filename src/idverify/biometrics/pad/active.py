@@ -4,13 +4,14 @@ Owns: turning a burst of frames into the per-frame measurements the challenge co
 the head turn, eye aspect ratio for the blink) and reporting which frames show the patient facing the camera, so
 the caller can match the face on those. Must not touch: cameras (the workflow grabs the burst), decisions.
 
-A burst is subsampled evenly to at most :data:`MAX_JUDGED_FRAMES` frames: a 3.5 s burst at 15 fps is ~50 frames
-and YuNet costs ~39 ms of CPU per 640×480 frame here (measured: median 631 ms CPU for a 16-frame judgement,
-``python -m hardware_fixtures.performance``), so judging every frame would add ~2 s to the check; a head turn
-held ~1 s is still sampled 3–4 times by 16 frames spread over the burst. Frames are detected at up to 640 px:
-at 320 px the landmarks lose the precision the yaw proxy needs (the simulated turns that pass at 640 px: 13 of
-44; at 320 px: 2 of 44). Only YuNet is used (no HOG fallback): the judgement needs landmarks, which HOG does not
-give.
+A burst is subsampled evenly to at most :data:`MAX_JUDGED_FRAMES` frames: a 3.5 s burst at 15 fps is ~50 frames; a
+head turn held ~1 s is still sampled 3–4 times by 16 frames spread over the burst. After the first face, each frame
+is searched only around the previous face box (2× its size, full resolution; whole frame if the face is not there):
+YuNet's cost scales with the pixels it sees. Measured with ``python -m hardware_fixtures.performance
+../shared/data/face/asian_dev`` (CPU time per 16-frame judgement, median): whole 640×480 frames 631 ms, 3× box 429
+ms, 2× box 266–319 ms (two runs), with the same verdicts (14 of 44 simulated turns pass at 2×, 13 of 44 on whole
+frames). Downscaling the frames instead (320 px) lost the landmark precision the yaw proxy needs (2 of 44 passed).
+Only YuNet is used (no HOG fallback): the judgement needs landmarks, which HOG does not give.
 """
 
 from __future__ import annotations
@@ -29,9 +30,9 @@ from idverify.biometrics.pad.blink import BlinkChallenge
 from idverify.biometrics.pad.challenge import FRONTAL_YAW, ChallengeResult, HeadTurnChallenge
 
 MAX_JUDGED_FRAMES = 16
-#: Head-turn frames are detected at this longest side: the yaw proxy is a ratio of landmark distances, so scale
-#: does not matter, and a face filling a workstation camera frame is still ~50 px wide at 320.
-TURN_DETECT_SIDE = 640
+#: Head-turn frames after the first face are searched around the previous face box grown by this share of its
+#: width/height on each side (a 2× box), at full resolution.
+TRACK_MARGIN = 0.5
 
 Challenge = HeadTurnChallenge | BlinkChallenge
 
@@ -65,14 +66,29 @@ def subsample(items: Sequence[Any], n: int) -> list[Any]:
     return [items[round(i * step)] for i in range(n)]
 
 
-def _single_face(detector: FaceDetector, rgb: RGBImage, max_side: int | None = None) -> Detection | None:
-    if max_side is not None and max(rgb.shape[:2]) > max_side:
-        import cv2
+Box = tuple[float, float, float, float]
 
-        scale = max_side / max(rgb.shape[:2])
-        rgb = np.asarray(cv2.resize(rgb, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA), dtype=np.uint8)
+
+def _single_face(detector: FaceDetector, rgb: RGBImage) -> Detection | None:
     faces = detector.detect(rgb, fallback=False)
     return faces[0] if len(faces) == 1 and faces[0].landmarks is not None else None
+
+
+def _tracked_face(detector: FaceDetector, rgb: RGBImage, last: Box | None) -> tuple[Detection | None, Box | None]:
+    """The face, looked for first around where it was in the previous frame (its box grown by
+    :data:`TRACK_MARGIN` on each side), then in the whole frame. Returns the detection (coordinates of whatever
+    image it was found in: only landmark ratios are used) and the box in frame coordinates."""
+    if last is not None:
+        x, y, w, h = last
+        height, width = rgb.shape[:2]
+        x0, y0 = max(0, int(x - TRACK_MARGIN * w)), max(0, int(y - TRACK_MARGIN * h))
+        x1, y1 = min(width, int(x + w + TRACK_MARGIN * w)), min(height, int(y + h + TRACK_MARGIN * h))
+        found = _single_face(detector, np.ascontiguousarray(rgb[y0:y1, x0:x1]))
+        if found is not None:
+            fx, fy, fw, fh = found.box
+            return found, (fx + x0, fy + y0, fw, fh)
+    found = _single_face(detector, rgb)
+    return found, (found.box if found is not None else last)
 
 
 def judge(frames: Sequence[RGBImage], challenge: Challenge, *, detector: FaceDetector | None = None,
@@ -84,8 +100,13 @@ def judge(frames: Sequence[RGBImage], challenge: Challenge, *, detector: FaceDet
         detector = get_face_engine().detector
     start = time.process_time()
     judged = subsample(frames, max_frames)
-    side = None if isinstance(challenge, BlinkChallenge) else TURN_DETECT_SIDE
-    dets = [_single_face(detector, rgb, side) for rgb in judged]
+    if isinstance(challenge, BlinkChallenge):  # the face mesh needs detections in whole-frame coordinates
+        dets = [_single_face(detector, rgb) for rgb in judged]
+    else:
+        dets, box = [], None
+        for rgb in judged:
+            det, box = _tracked_face(detector, rgb, box)
+            dets.append(det)
     if isinstance(challenge, BlinkChallenge):
         from idverify.biometrics.pad.blink import get_eye_landmarker
 
