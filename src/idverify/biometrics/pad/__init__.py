@@ -9,6 +9,7 @@ Public interface::
     PadEngine.check(image | [frames], challenge=None) -> PadResult
     HeadTurnChallenge.new() / .evaluate(landmark series) (idverify.biometrics.pad.challenge)
     BlinkChallenge().evaluate(EAR series), blink_available() (idverify.biometrics.pad.blink; needs ai-edge-litert)
+    judge(burst of frames, challenge) -> ActiveJudgement (idverify.biometrics.pad.active; what stage checks call)
 """
 
 from __future__ import annotations
