@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 
-from idverify.biometrics.fingerprint import FingerprintTemplate, extract, match
+from idverify.biometrics.fingerprint import FingerprintTemplate, _mcc, extract, match
+from idverify.biometrics.fingerprint.match import Packed, descriptors, match_descriptors, match_many
 
 Loader = Callable[[str], NDArray[np.uint8]]
 
@@ -83,3 +84,38 @@ def test_templates_with_too_few_minutiae_score_zero(db1_templates: dict[str, Fin
     tiny = FingerprintTemplate(t.xy[:1], t.angle[:1], t.kind[:1], t.minutia_quality[:1], width=t.width,
                                height=t.height, quality=t.quality)
     assert match(t, tiny) == 0.0
+
+
+def test_batched_scores_equal_per_call_scores(db1_templates: dict[str, FingerprintTemplate]) -> None:
+    names = sorted(db1_templates)
+    descs = [descriptors(db1_templates[n]) for n in names]
+    gallery = Packed(descs)
+    for probe in (descs[0], descs[7]):
+        expected = np.array([match_descriptors(probe, d) for d in descs])
+        assert np.array_equal(match_many(probe, gallery), expected)  # bit for bit, not approximately
+        some = np.array([5, 2, 2, 17], dtype=np.int64)
+        assert np.array_equal(match_many(probe, gallery, some), expected[some])
+    assert expected.max() > 0.9  # the probe itself is in the gallery
+
+
+def test_packed_cylinders_layout(db1_templates: dict[str, FingerprintTemplate]) -> None:
+    d = descriptors(db1_templates["101_1"])
+    bits, mask = d.words[:, : _mcc.WORDS], d.words[:, _mcc.WORDS : 2 * _mcc.WORDS]
+    assert np.all(bits & ~mask == 0)  # bits only where the cell is valid: the kernel's shortcuts rely on it
+    pop = np.vectorize(lambda v: bin(int(v)).count("1"))
+    assert np.array_equal(pop(bits).sum(axis=1), d.words[:, -2].astype(np.int64))
+    assert np.array_equal(pop(mask).sum(axis=1), d.words[:, -1].astype(np.int64))
+    full = d.words[:, -1] == _mcc.K0 * _mcc.ND
+    assert full.any() and not full[np.argmin(full):].any()  # full-mask cylinders come first
+    assert _mcc.K0 == 208 and _mcc.WORDS == 20
+
+
+def test_local_similarities_are_symmetric(db1_templates: dict[str, FingerprintTemplate]) -> None:
+    a, b = descriptors(db1_templates["102_1"]), descriptors(db1_templates["102_2"])
+    ab = _mcc.local_similarities(a.words, a.ang, b.words, b.ang)
+    ba = _mcc.local_similarities(b.words, b.ang, a.words, a.ang)
+    assert np.array_equal(ab, ba.T)
+    assert ab.shape == (a.size, b.size) and ab.min() >= 0.0 and ab.max() <= 1.0
+    # directions more than 90° apart are never compared
+    cos = a.ang[:, 1:2] @ b.ang[:, 1:2].T + a.ang[:, 2:3] @ b.ang[:, 2:3].T
+    assert np.all(ab[cos < 0] == 0.0)
