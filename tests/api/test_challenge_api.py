@@ -139,6 +139,7 @@ def test_head_turn_challenge_with_the_simulated_camera(make_app: Any, data: Path
         assert challenge["frames_received"] >= challenge["frames"] and challenge["max_yaw_towards"] >= 0.35
         assert v["decision"] == "accept", v["reasons"]
         assert v["factors"]["fingerprint"]["pad"] == "not available"
+        assert v["factors"]["face"]["pad"] == "not run: not required by the stage policy"
         assert v["devices"]["challenge"] == "camera"
 
         # the same answer cannot be replayed

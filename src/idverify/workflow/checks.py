@@ -13,7 +13,8 @@ not follow the prompt (or turned too little), and is no evidence of a wrong pers
 every retry anyway, each attempt is in the ledger with its frames count and reason, and a face that does not
 match still rejects. A challenge answered at a stage that does not require one is recorded and only noted.
 The result goes into the face factor's record (``factors.face.challenge``) and the ledger event; the fingerprint
-factor always records ``pad: "not available"`` (the sensor has no presentation-attack detection).
+factor always records ``pad: "not available"`` (the sensor has no presentation-attack detection), and a face factor
+without a passive PAD result says why (``pad: "not run: …"``).
 """
 
 from __future__ import annotations
@@ -205,6 +206,9 @@ def run_check(db: Session, keys: Keys, *, cycle_id: str, stage: Stage, captures:
         factor_record.setdefault("face", {"required": False, "status": "not_captured"})["challenge"] = ch_record
     if "fingerprint" in factor_record:
         factor_record["fingerprint"].setdefault("pad", "not available")
+    if "face" in wants and "pad" not in factor_record["face"]:  # say why there is no passive PAD result
+        factor_record["face"]["pad"] = "not run: " + ("not required by the stage policy"
+                                                      if not wants["face"].require_liveness else "no usable face")
     verification = Verification(
         cycle_id=cycle.id, patient_id=patient.id, stage=stage.value, decision=outcome, reasons=reasons,
         factors=factor_record, policy={**policy.as_dict(), "fused_score": decision.fused_score},
