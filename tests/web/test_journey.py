@@ -68,6 +68,7 @@ def _enrol(page: Any, persona: str, shot: str) -> str:
     expect(page.locator("#step-capture")).to_be_visible()
     screenshot(page, f"journey-{shot}-capture")
     page.click("#capture-start")
+    _settled(page, "#enrol-result .result", "#capture-error")
     result = page.locator("#enrol-result .result")
     expect(result).to_have_attribute("data-status", "complete", timeout=SLOW_MS)
     expect(result.locator(".result-word")).to_have_text(EN["enrol_status.complete"])
@@ -76,6 +77,13 @@ def _enrol(page: Any, persona: str, shot: str) -> str:
     screenshot(page, f"journey-{shot}-enrolled")
     assert a11y.problems(page) == []
     return patient_id
+
+
+def _settled(page: Any, outcome: str, error_box: str) -> None:
+    """Wait for the outcome or the error box; an error fails the test with the text the nurse would read."""
+    expect(page.locator(f"{outcome}, {error_box}:not([hidden])").first).to_be_visible(timeout=SLOW_MS)
+    error = page.locator(error_box)
+    assert error.is_hidden(), f"{error.get_attribute('data-code')}: {error.inner_text()}"
 
 
 def _photos_loaded(page: Any) -> list[int]:
@@ -99,8 +107,8 @@ def _check(page: Any, persona: str, stage: str, shot: str, card_of: str = "") ->
     expect(page.locator("#cycles .choice")).to_have_attribute("aria-pressed", "true")
     page.click(f"#stages [data-stage='{stage}']")
     page.click("#start-check")
+    _settled(page, "#result .result", "#page-error")
     box = page.locator("#result .result")
-    expect(box).to_have_count(1, timeout=SLOW_MS)
     screenshot(page, f"journey-{shot}")
     return box
 
