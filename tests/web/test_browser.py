@@ -685,6 +685,7 @@ def test_admin_settings_webhooks_and_stage_policy(page: Any, login: Login, live_
     # the table shows the built-in defaults
     expect(page.locator("#policy-table tbody tr[data-stage]")).to_have_count(len(STAGE_CODES))
     expect(page.locator("#pol-embryo_transfer-face-liveness")).to_be_checked()
+    expect(page.locator("#pol-embryo_transfer-face-challenge")).to_have_value("")
     expect(page.locator("#pol-egg_retrieval-fingerprint-fmr")).to_have_value("0.001")
     expect(page.locator("#pol-egg_retrieval-document_photo-required")).not_to_be_checked()
     page.click("#policy-advanced summary")
@@ -709,6 +710,7 @@ def test_admin_settings_webhooks_and_stage_policy(page: Any, login: Login, live_
     page.uncheck("#pol-embryo_transfer-face-liveness")
     page.select_option("#pol-sperm_retrieval-face-fmr", "0.01")
     page.check("#pol-egg_retrieval-document_photo-required")
+    page.select_option("#pol-embryo_transfer-face-challenge", "head_turn")
     page.click("#policy-form button[type=submit]")
     expect(page.locator("#policy-ok")).to_have_text(EN["settings.policy_saved"])
     screenshot(page, "admin-settings-policy-table")
@@ -716,7 +718,7 @@ def test_admin_settings_webhooks_and_stage_policy(page: Any, login: Login, live_
     assert stored == {
         "egg_retrieval": {"subject": "female", "factors": {"fingerprint": {"target_fmr": 0.0001},
                                                            "document_photo": {"required": True}}},
-        "embryo_transfer": {"factors": {"face": {"liveness": False}}},
+        "embryo_transfer": {"factors": {"face": {"liveness": False, "active_liveness": "head_turn"}}},
         "sperm_retrieval": {"factors": {"face": {"target_fmr": 0.01}}},
     }
     # leave the default policy for the other tests

@@ -101,6 +101,7 @@ DYNAMIC_FAMILIES = {
     "health.": ["ok", "degraded", "unavailable", "unknown"],
     "sim.persona.": ["female", "male", "impostor"],
     "sim.act_": ["turn_left", "turn_right", "still", "release"],
+    "settings.challenge_": ["none", "head_turn", "blink"],
 }
 
 

@@ -2,7 +2,7 @@
  * per-stage policy overrides, validated by the daemon before it stores them. Every change is audited by the API.
  *
  * The policy is edited in a table (a row per stage: document required; per factor required, target FMR, and
- * liveness for the face) that starts from the built-in defaults (#policy-defaults) and writes only what differs
+ * for the face passive liveness and the active challenge) that starts from the built-in defaults (#policy-defaults) and writes only what differs
  * from them into the overrides, keeping keys the table does not show (e.g. a stage's subject). The same overrides
  * are shown as JSON under "advanced"; either view updates the other, and the JSON is what PUT /settings/policy
  * receives, as before. */
@@ -54,14 +54,20 @@
     return document.querySelectorAll("#policy-table tbody tr[data-stage] [data-field]");
   }
 
+  /* active_liveness: a challenge kind or null (none); the other selects are numbers, the checkboxes booleans */
+  const CHOICE_FIELDS = ["active_liveness"];
+
   function defaultOf(input) {
     if (!input.dataset.factor) return POLICY_DEFAULTS[input.dataset.field];
     const value = (POLICY_DEFAULTS.factors[input.dataset.factor] || {})[input.dataset.field];
-    return value === undefined && input.dataset.field !== "target_fmr" ? false : value;
+    if (value !== undefined) return value;
+    return CHOICE_FIELDS.includes(input.dataset.field) ? null : false;
   }
 
   function inputValue(input) {
-    return input.type === "checkbox" ? input.checked : Number(input.value);
+    if (input.type === "checkbox") return input.checked;
+    if (CHOICE_FIELDS.includes(input.dataset.field)) return input.value || null;
+    return Number(input.value);
   }
 
   /* Show the effective policy (defaults + overrides) in the table. */
@@ -71,7 +77,7 @@
       const own = input.dataset.factor ? ((conf.factors || {})[input.dataset.factor] || {}) : conf;
       const value = own[input.dataset.field] !== undefined ? own[input.dataset.field] : defaultOf(input);
       if (input.type === "checkbox") input.checked = Boolean(value);
-      else input.value = String(value);
+      else input.value = value === null ? "" : String(value);
     }
   }
 
