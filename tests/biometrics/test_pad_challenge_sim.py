@@ -77,3 +77,26 @@ def test_performance_needs_one_face() -> None:
         Performance(np.full((480, 640, 3), 96, dtype=np.uint8), "turn_left")
     with pytest.raises(ValueError, match="blink is not simulated"):
         Performance(np.full((480, 640, 3), 96, dtype=np.uint8), "blink")
+
+
+def test_tracked_during_the_burst_judges_like_afterwards(face: np.ndarray) -> None:
+    from idverify.biometrics.face.engine import get_face_engine
+    from idverify.biometrics.pad.active import FaceTracker
+
+    frames = _perform(face, "turn_left")
+    tracker = FaceTracker()
+    for rgb in subsample(frames, MAX_JUDGED_FRAMES):  # what the camera path samples while it films
+        tracker.add(rgb)
+    tracker.received = len(frames)
+    during = judge([], HeadTurnChallenge(direction="left"), tracked=tracker)
+    after = judge(frames, HeadTurnChallenge(direction="left"))
+    assert during.result == after.result and during.frontal == after.frontal
+    assert during.frames_received == FRAMES and during.cpu_ms >= tracker.cpu_ms
+    # landmarks found in the crop around the previous face are mapped back to whole-frame coordinates (YuNet on
+    # a crop lands within a few pixels of YuNet on the whole frame; without the mapping they would be ~100 px off)
+    last = tracker.dets[-1]
+    assert last is not None and last.landmarks is not None and tracker.frames[-1] is frames[-1]
+    full = get_face_engine().detector.detect(frames[-1], fallback=False)[0]
+    assert full.landmarks is not None
+    iod = float(np.linalg.norm(full.landmarks[1] - full.landmarks[0]))
+    assert np.abs(last.landmarks - full.landmarks).max() < 0.05 * iod

@@ -4,7 +4,8 @@ workstation's devices (document reader, camera ring buffer, fingerprint sensor â
 When the check answers an active liveness challenge, the camera is filmed first, for :data:`CHALLENGE_BURST_S`
 seconds from the moment the request arrives (the nurse's screen shows the prompt from the same moment), before
 the card and the fingers, so the patient performs while looking at the camera and not at the sensor. 3.5 s leaves
-~1 s to react to the prompt and ~1.5 s for a slow turn or a blink.
+~1 s to react to the prompt and ~1.5 s for a slow turn or a blink. Faces are detected in sampled frames while the
+burst is filmed (:class:`~idverify.biometrics.pad.active.FaceTracker`), so the judgement adds ~nothing after it.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import cv2
 import numpy as np
 
 from idverify.api.schemas.workflow import CaptureIn
+from idverify.biometrics.pad.active import MAX_JUDGED_FRAMES, FaceTracker
 from idverify.documents.model import DocumentChecks, IdentityDocument
 from idverify.errors import DeviceUnavailable
 from idverify.workflow.captures import Captures, decode_image
@@ -60,26 +62,36 @@ def from_request(body: CaptureIn, devices: Any | None, *, challenge: bool = Fals
     return captures
 
 
-def burst(devices: Any, seconds: float = CHALLENGE_BURST_S) -> list[Any]:
+def burst(devices: Any, seconds: float = CHALLENGE_BURST_S, tracker: FaceTracker | None = None) -> list[Any]:
     """Every camera frame grabbed during the next ``seconds`` (RGB, oldest first), read from the ring buffer as
-    it fills, so nothing is lost even when the ring is shorter than the burst."""
+    it fills, so nothing is lost even when the ring is shorter than the burst. With ``tracker``, one frame every
+    ``seconds / MAX_JUDGED_FRAMES`` is handed to it as it arrives, so the challenge is judged during the burst."""
     frames: list[Any] = []
     last = max((f.index for f in devices.recent_frames(1)), default=0)
     deadline = time.monotonic() + seconds
+    interval, next_sample = seconds / MAX_JUDGED_FRAMES, 0.0
     while True:
         fresh = [f for f in devices.recent_frames(None) if f.index > last]
-        frames.extend(fresh)
+        for f in fresh:
+            rgb = np.ascontiguousarray(cv2.cvtColor(f.image, cv2.COLOR_BGR2RGB))
+            frames.append(rgb)
+            if tracker is not None and f.timestamp >= next_sample:
+                tracker.add(rgb)
+                next_sample = f.timestamp + interval
         if fresh:
             last = fresh[-1].index
         if time.monotonic() >= deadline:
             break
         time.sleep(BURST_POLL_S)
-    return [np.ascontiguousarray(cv2.cvtColor(f.image, cv2.COLOR_BGR2RGB)) for f in frames]
+    if tracker is not None:
+        tracker.received = len(frames)
+    return frames
 
 
 def _from_devices(captures: Captures, body: CaptureIn, devices: Any, *, challenge: bool) -> None:
     if challenge:
-        captures.challenge_frames.extend(burst(devices))
+        captures.challenge_tracker = FaceTracker()
+        captures.challenge_frames.extend(burst(devices, tracker=captures.challenge_tracker))
         captures.devices["challenge"] = "camera"
     mrz = None
     if body.mrz is not None:

@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
+from idverify.biometrics.pad.active import FaceTracker
 from idverify.documents.model import IdentityDocument
 from idverify.errors import ValidationFailed
 
@@ -26,6 +27,7 @@ MAX_IMAGE_PIXELS = 4096 * 4096
 class Captures:
     face_frames: list[NDArray[np.uint8]] = field(default_factory=list)  # RGB
     challenge_frames: list[NDArray[np.uint8]] = field(default_factory=list)  # RGB, filmed during a challenge
+    challenge_tracker: FaceTracker | None = None  # detections made while the challenge burst was filmed
     fingerprints: list[tuple[str, NDArray[np.uint8]]] = field(default_factory=list)  # (position, grey)
     document: IdentityDocument | None = None
     devices: dict[str, str] = field(default_factory=dict)  # which device produced what (ids, for the record)

@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 from idverify import audit
 from idverify.auth.roles import Principal
 from idverify.biometrics.fusion import FactorResult, decide
-from idverify.biometrics.pad.active import ActiveJudgement, judge
+from idverify.biometrics.pad.active import ActiveJudgement, FaceTracker, judge
 from idverify.documents.model import IdentityDocument
 from idverify.errors import ConflictError, ValidationFailed
 from idverify.store.base import utcnow
@@ -120,7 +120,8 @@ def issue_challenge(db: Session, store: ChallengeStore, *, cycle_id: str, stage:
                        partner=partner.value if partner else None, actor=actor)
 
 
-def challenge_result(challenge: IssuedChallenge | None, required: bool, frames: Sequence[NDArray[np.uint8]]
+def challenge_result(challenge: IssuedChallenge | None, required: bool, frames: Sequence[NDArray[np.uint8]],
+                     tracker: FaceTracker | None = None
                      ) -> tuple[str, str | None, dict[str, Any] | None, ActiveJudgement | None]:
     """('pass'|'retry'|'note'|'skip', reason, record, judgement) for the active liveness challenge."""
     if challenge is None:
@@ -132,7 +133,7 @@ def challenge_result(challenge: IssuedChallenge | None, required: bool, frames: 
         record = {**challenge.record(), "status": "not_captured", "passed": False, "frames": 0}
         reason = "no camera frames for the liveness challenge — check the camera and repeat the challenge"
         return ("retry" if required else "note"), reason, record, None
-    judgement = judge(frames, challenge.core())
+    judgement = judge(frames, challenge.core(), tracked=tracker)
     record = {**challenge.record(), "status": "judged", "required": required, **judgement.record()}
     if judgement.result.passed:
         return "pass", None, record, judgement
@@ -176,7 +177,8 @@ def run_check(db: Session, keys: Keys, *, cycle_id: str, stage: Stage, captures:
     timings: dict[str, float] = {}
     t = time.perf_counter()
     ch_outcome, ch_reason, ch_record, judgement = challenge_result(challenge, policy.challenge is not None,
-                                                                   captures.challenge_frames)
+                                                                   captures.challenge_frames,
+                                                                   captures.challenge_tracker)
     if judgement is not None:
         timings["challenge_ms"] = round((time.perf_counter() - t) * 1000, 1)
     face_frames = captures.face_frames
