@@ -3,7 +3,8 @@
 * **Labels** — every visible form control has an accessible name: a ``<label>`` (``for=`` or wrapping) with text,
   ``aria-label`` or ``aria-labelledby``.
 * **Focus order** — no positive ``tabindex`` (it reorders focus against the page), and pressing Tab walks the
-  focusable elements in document order (checked by :func:`tab_order_problems` with real key presses).
+  focusable elements in document order (checked by :func:`tab_order_problems` with real key presses; scrolled
+  containers with nothing focusable inside count as stops, as Chrome makes them keyboard-focusable).
 * **Contrast** — every visible text has a contrast ratio of at least 4.5:1 (WCAG 2.x AA, normal text; the rule is
   applied to large text too) between its computed ``color`` and the background it sits on: the first opaque
   ``background-color`` up its ancestors, with semi-transparent layers composited on top. Text over a background
@@ -103,7 +104,16 @@ _CHECK_JS = r"""
 _FOCUSABLE_JS = r"""
 () => {
   const sel = "a[href], button, input, select, textarea, summary, [tabindex]";
-  const all = [...document.querySelectorAll(sel)].filter((el) => {
+  // Chrome also stops at a scrolled container (e.g. a wide table's wrapper) that has nothing focusable inside
+  const scroller = (el) => {
+    const s = getComputedStyle(el);
+    const scrolls = (o) => o === "auto" || o === "scroll";
+    return ((scrolls(s.overflowX) && el.scrollWidth > el.clientWidth) ||
+      (scrolls(s.overflowY) && el.scrollHeight > el.clientHeight)) && !el.querySelector(sel);
+  };
+  const candidates = [...document.querySelectorAll(sel + ", div, section, pre")].filter(
+    (el) => el.matches(sel) || scroller(el));
+  const all = candidates.filter((el) => {
     if (el.disabled || el.getAttribute("tabindex") === "-1" || el.type === "hidden") return false;
     const s = getComputedStyle(el), r = el.getBoundingClientRect();
     return s.visibility !== "hidden" && s.display !== "none" && r.width > 0 && r.height > 0 && !el.closest("[hidden]")
