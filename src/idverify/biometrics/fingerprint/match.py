@@ -9,7 +9,8 @@ allowing it only adds false matches. Operating thresholds are calibrated on publ
 ``models/thresholds_fingerprint.json``; never hard-code a threshold elsewhere.
 
 Descriptors (cylinders) are derived from the minutiae and cached on the template object on first use, so
-gallery templates pay for them once.
+gallery templates pay for them once. ``match_many`` scores one probe against many templates packed into a few
+flat arrays (``Packed``) in one compiled call, with exactly the scores of ``match_descriptors``.
 """
 
 from __future__ import annotations
