@@ -143,6 +143,11 @@ def test_full_cycle_through_the_ui(browser: Any, sim_daemon: LiveDaemon, nurse_p
         assert 0 < enrolment_w <= 160 and 0 < live_w <= 320
         assert a11y.problems(page) == []  # the result, the demo panel: labelled, legible
         expect(box.locator("#override-open")).to_have_count(0)  # nothing to override on an ACCEPT
+        # factors without a score say why in words; no device paths or raw JSON on the nurse's screen
+        expect(box.locator("tr[data-factor='document'] td")).to_have_text(EN["document_status.ok"])
+        expect(box.locator("tr[data-factor='document_photo'] td")).to_have_text(
+            f"{EN['factor_status.not_captured']} · {EN['result.not_required']}")
+        assert "/tmp" not in box.inner_text() and "{" not in box.inner_text()
 
     # --- an impostor holding the female patient's card at embryo transfer: REJECT with the reasons
     box = _check(page, "impostor", "embryo_transfer", "06-impostor-rejected", card_of="female")

@@ -9,7 +9,10 @@
   "use strict";
   const IV = window.IV;
   const SYMBOL = { accept: "✓", reject: "✗", retry: "↻" };
-  const DETAIL_KEYS = ["score", "threshold", "quality", "passed", "decision", "liveness", "finger", "source"];
+  /* no "source": a device path means nothing to the nurse (the inspector's record keeps it) */
+  const DETAIL_KEYS = ["score", "threshold", "quality", "passed", "decision", "liveness", "finger"];
+
+  const NO_SCORE = ["not_captured", "not_answered", "unavailable", "quality_failed", "bad", "invalid", "mismatch"];
 
   function factorValue(value) {
     if (value === null || value === undefined) return "—";
@@ -19,11 +22,21 @@
     return JSON.stringify(value);
   }
 
+  /* A factor that produced no score (not captured, no photo on the card, quality refused …) says so in words:
+   * "score — · passed No" beside a green ACCEPT would make the nurse doubt a correct decision. */
+  function statusCell(name, value) {
+    const words = [IV.label(name === "document" ? "document_status" : "factor_status", value.status)];
+    if (value.required === false) words.push(IV.t("result.not_required"));
+    return words.join(" · ");
+  }
+
   function factorRows(factors) {
     const rows = [];
     for (const [name, value] of Object.entries(factors || {})) {
       const cells = [];
-      if (value && typeof value === "object" && !Array.isArray(value)) {
+      if (value && typeof value === "object" && !Array.isArray(value) && NO_SCORE.includes(value.status)) {
+        cells.push(statusCell(name, value));
+      } else if (value && typeof value === "object" && !Array.isArray(value)) {
         for (const key of DETAIL_KEYS) {
           if (!(key in value)) continue;
           /* nested measurements (e.g. the face quality gate's dozen figures) belong to the inspector's record,
@@ -32,7 +45,7 @@
           const shown = key === "finger" ? IV.label("finger", value[key]) : factorValue(value[key]);
           cells.push(IV.label("factor_field", key) + " " + shown);
         }
-        if (!cells.length) cells.push(JSON.stringify(value));
+        if (!cells.length) cells.push(typeof value.status === "string" ? statusCell(name, value) : JSON.stringify(value));
       } else {
         cells.push(factorValue(value));
       }
