@@ -11,6 +11,7 @@ burst is filmed (:class:`~idverify.biometrics.pad.active.FaceTracker`), so the j
 from __future__ import annotations
 
 import base64
+import binascii
 import time
 from typing import Any
 
@@ -20,7 +21,7 @@ import numpy as np
 from idverify.api.schemas.workflow import CaptureIn
 from idverify.biometrics.pad.active import MAX_JUDGED_FRAMES, FaceTracker
 from idverify.documents.model import DocumentChecks, IdentityDocument
-from idverify.errors import DeviceUnavailable
+from idverify.errors import DeviceUnavailable, ValidationFailed
 from idverify.workflow.captures import Captures, decode_image
 
 FACE_FRAMES = 5
@@ -47,7 +48,7 @@ def from_request(body: CaptureIn, devices: Any | None, *, challenge: bool = Fals
                                                                     grey=True)))
     if body.document is not None:
         doc = body.document
-        photo = base64.b64decode(doc.photo_base64) if doc.photo_base64 else None
+        photo = _b64(doc.photo_base64, "document.photo_base64") if doc.photo_base64 else None
         captures.document = IdentityDocument(
             document_type=doc.document_type, document_number=doc.document_number, photo=photo,
             photo_format="jpeg" if photo else None,
@@ -60,6 +61,13 @@ def from_request(body: CaptureIn, devices: Any | None, *, challenge: bool = Fals
     if body.fingerprints:
         captures.devices.setdefault("fingerprint", "upload")
     return captures
+
+
+def _b64(data: str, what: str) -> bytes:
+    try:
+        return base64.b64decode(data, validate=True)
+    except (binascii.Error, ValueError):
+        raise ValidationFailed(f"{what}: not valid base64") from None
 
 
 def burst(devices: Any, seconds: float = CHALLENGE_BURST_S, tracker: FaceTracker | None = None) -> list[Any]:
