@@ -48,6 +48,29 @@ def test_frames_arrive_in_order_and_ring_is_bounded(sim_camera: tuple[SimulatedC
     assert {int(f.image[0, 0, 0]) for f in recent} <= {40, 80, 120}
 
 
+def test_frames_since_a_mark_are_only_later_frames(sim_camera: tuple[SimulatedCamera, Camera],
+                                                    frames_dir: Path) -> None:
+    sim, cam = sim_camera
+    cam.wait_frame(2.0)
+    for _ in range(4):  # the ring fills with the folder's images
+        cam.fresh_frame(2.0)
+    other = frames_dir / "other.png"
+    cv2.imwrite(str(other), np.full((120, 160, 3), 250, np.uint8))
+    mark = cam.newest_index()
+    sim.show([other])  # someone else steps up: nothing grabbed before the mark may be used
+    frames = cam.frames_since(mark, 3, timeout=2.0)
+    assert len(frames) == 3
+    assert all(f.index > mark for f in frames)
+    assert [f.index for f in frames] == sorted(f.index for f in frames)
+    # the first frame after the mark may have been grabbed just before show(); every later one is the new person
+    assert {int(f.image[0, 0, 0]) for f in frames[1:]} == {250}
+    sim.set_no_frames(True)
+    with pytest.raises(DeviceError) as err:
+        cam.frames_since(cam.newest_index(), 2, timeout=0.3)
+    assert err.value.code == "no_frame"
+    sim.set_no_frames(False)
+
+
 def test_no_frames_fault(sim_camera: tuple[SimulatedCamera, Camera]) -> None:
     sim, cam = sim_camera
     cam.wait_frame(2.0)

@@ -25,6 +25,7 @@ from idverify.errors import DeviceUnavailable, ValidationFailed
 from idverify.workflow.captures import Captures, decode_image
 
 FACE_FRAMES = 5
+FACE_WAIT_S = 2.0  # 5 frames take 0.33 s at 15 fps; a slower camera gives what it has by then
 FINGER_TIMEOUT_S = 10.0
 CHALLENGE_BURST_S = 3.5
 BURST_POLL_S = 0.03
@@ -97,6 +98,7 @@ def burst(devices: Any, seconds: float = CHALLENGE_BURST_S, tracker: FaceTracker
 
 
 def _from_devices(captures: Captures, body: CaptureIn, devices: Any, *, challenge: bool) -> None:
+    mark = devices.frame_mark()  # the face must be filmed during this request, not taken from the ring's past
     if challenge:
         captures.challenge_tracker = FaceTracker()
         captures.challenge_frames.extend(burst(devices, tracker=captures.challenge_tracker))
@@ -110,7 +112,7 @@ def _from_devices(captures: Captures, body: CaptureIn, devices: Any, *, challeng
     captures.document = devices.read_document_sync(mrz)
     captures.devices["document"] = captures.document.source or "reader"
     if not challenge:  # with a challenge the face is matched on the burst's frontal frames
-        for frame in devices.recent_frames(FACE_FRAMES):
+        for frame in devices.frames_since(mark, FACE_FRAMES, FACE_WAIT_S):
             captures.face_frames.append(np.ascontiguousarray(cv2.cvtColor(frame.image, cv2.COLOR_BGR2RGB)))
     captures.devices["face"] = "camera"
     for position in body.finger_positions:

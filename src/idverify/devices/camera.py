@@ -252,6 +252,29 @@ class Camera:
             last = self._ring[-1].index if self._ring else 0
         return self.wait_frame(timeout, newer_than=last)
 
+    def newest_index(self) -> int:
+        """Index of the newest frame in the ring (0 before the first): a mark for :meth:`frames_since`."""
+        with self._cond:
+            return self._ring[-1].index if self._ring else 0
+
+    def frames_since(self, mark: int, n: int, timeout: float = 2.0) -> list[Frame]:
+        """``n`` frames grabbed after ``mark`` (oldest first), waiting for them up to ``timeout`` seconds.
+
+        A check must only see the person who is at the desk now: the ring still holds the previous patient's
+        face for a few hundred milliseconds after they step away, so frames from before the request are never
+        used. Returns what arrived (at least one) when the camera is slower than asked; raises like
+        :meth:`wait_frame` when none did."""
+        deadline = self._clock() + timeout
+        newest = self.wait_frame(timeout, newer_than=mark).index
+        while newest - mark < n and self._clock() < deadline:
+            try:
+                newest = self.wait_frame(max(deadline - self._clock(), 0.01), newer_than=newest).index
+            except DeviceError:
+                break
+        with self._cond:
+            frames = [f for f in self._ring if f.index > mark]
+        return frames[-n:]
+
     def recent(self, n: int | None = None) -> list[Frame]:
         """Up to ``n`` most recent frames, oldest first (liveness checks look at motion across them)."""
         with self._cond:

@@ -510,6 +510,14 @@ class DeviceManager:
         """A frame grabbed after the call (``no_frame`` / ``device_unavailable`` after ``timeout`` s)."""
         return await asyncio.to_thread(self._cam().fresh_frame, timeout)
 
+    def frame_mark(self) -> int:
+        """The camera's newest frame index: pass it to :meth:`frames_since` to get only later frames."""
+        return self._cam().newest_index()
+
+    def frames_since(self, mark: int, n: int, timeout: float = 2.0) -> list[Frame]:
+        """``n`` frames grabbed after ``mark`` (see :meth:`Camera.frames_since`)."""
+        return self._cam().frames_since(mark, n, timeout)
+
     def recent_frames(self, n: int | None = None) -> list[Frame]:
         """The camera's ring buffer, oldest first (for liveness)."""
         return self._cam().recent(n)
