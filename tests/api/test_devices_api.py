@@ -44,6 +44,21 @@ def test_devices_over_rest(make_app: Any) -> None:
         assert test.status_code == 200, test.text
         body = test.json()
         assert (body["width"], body["height"]) == (256, 288) and "image" not in body
+        # a test per device for IT: what answered and how fast, never the image or whose card it was
+        daemon.app.state.ctx.devices.simulators["people"].present("female")
+        card = client.post("/api/v1/devices/document/test", headers=ah)
+        assert card.status_code == 200, card.text
+        card_body = card.json()
+        assert card_body["document_type"] == "cn_resident_id" and card_body["checks"]["checksum"] is True
+        assert not {"name", "document_number", "address", "birth_date"} & set(card_body)
+        camera = client.post("/api/v1/devices/camera/test", headers=ah)
+        assert camera.status_code == 200, camera.text
+        cam_body = camera.json()
+        assert (cam_body["width"], cam_body["height"], cam_body["faces"]) == (640, 480, 1) and "image" not in cam_body
+        daemon.app.state.ctx.devices.simulators["people"].leave()
+        no_card = client.post("/api/v1/devices/document/test", headers=ah)
+        assert no_card.status_code != 500 and no_card.json()["error"]["code"] == "no_card"
+        assert client.post("/api/v1/devices/camera/test").status_code in (401, 403)  # no CSRF token
         assert client.get("/api/v1/devices/camera/preview.jpg").status_code == 403  # IT sees no faces
         assert client.post("/api/v1/devices/document/read", headers=ah).status_code == 403
         health = client.get("/healthz").json()

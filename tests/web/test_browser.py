@@ -540,7 +540,7 @@ def test_devices_page_runs_a_fingerprint_test_capture(page: Any, login: Login) -
     expect(page.locator("#health-status .badge")).to_have_text(EN["health.degraded"])
     expect(page.locator("#device-cards .card[data-kind='camera']")).to_have_attribute("data-status", "error")
     expect(page.locator("#device-cards .card[data-kind='camera']")).to_contain_text("no frames for 5 s")
-    expect(page.locator("button[data-test]")).to_have_count(1)  # only the sensor has a test capture
+    expect(page.locator("button[data-test]")).to_have_count(4)  # a test per device (card readers, sensor, camera)
     finger = page.locator("#device-cards .card[data-kind='fingerprint']")
     finger.locator("button[data-test='fingerprint']").click()
     expect(finger.locator(".test-outcome")).to_have_text(EN["devices.test_running"])

@@ -227,3 +227,29 @@ def _inspector(browser: Any, daemon: LiveDaemon, cycle_id: str) -> None:
                 "data-total", str(counts["total"]))
         expect(page.locator("#stage-chart .bar-row")).to_have_count(len(report["checks"]["by_stage"]))
         screenshot(page, "journey-09-report")
+
+
+def test_it_admin_tests_each_simulated_device(browser: Any, sim_daemon: LiveDaemon) -> None:
+    """The devices page against the simulators: a test per device (card reader, sensor, camera) that says what
+    answered and how fast, never an image or whose card it was."""
+    people = sim_daemon.app.state.ctx.devices.simulators["people"]
+    people.present("male")
+    try:
+        with checked_page(browser, sim_daemon, timeout_ms=30_000) as page:
+            _login(page, sim_daemon, "itadmin", "/admin/devices")
+            for kind in ("id_reader", "fingerprint", "camera"):
+                card = page.locator(f"#device-cards .card[data-kind='{kind}']")
+                expect(card).to_have_attribute("data-status", "ok")
+                card.locator(f"button[data-test='{kind}']").click()
+                expect(card.locator(".test-outcome")).to_have_attribute("data-outcome", "ok")
+            reader = page.locator("#device-cards .card[data-kind='id_reader'] .test-outcome").inner_text()
+            assert EN["document_type.cn_resident_id"] in reader and EN["devices.checks_ok"] in reader
+            camera = page.locator("#device-cards .card[data-kind='camera'] .test-outcome").inner_text()
+            assert "640×480" in camera and camera.rstrip().endswith(": 1")  # one face in view
+            expect(page.locator("#device-cards img")).to_have_count(0)  # IT staff never see a biometric image
+            text = page.locator("#device-cards").inner_text()
+            assert not [s for s in sim_daemon.private_strings if s in text]
+            assert "440305198511120052" not in text and "陈示例" not in text  # the card holder is not shown to IT
+            screenshot(page, "journey-10-devices-tested")
+    finally:
+        people.leave()

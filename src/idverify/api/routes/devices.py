@@ -1,5 +1,6 @@
-"""This workstation's devices: health (nurse, IT), a document read and a camera preview (nurse), and test
-captures that report quality and timing but never return the image (IT)."""
+"""This workstation's devices: health (nurse, IT), a document read and a camera preview (nurse), and a test
+per device (card reader, fingerprint sensor, camera) that reports type, quality and timing but never an image or
+whose card it was (IT)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,14 @@ from typing import Any
 from fastapi import APIRouter, Response
 
 from idverify.api.deps import ContextDep, Nurse, NurseOrItAdmin
-from idverify.api.schemas.devices import DeviceOut, DevicesOut, DocumentReadOut, FingerTestOut
+from idverify.api.schemas.devices import (
+    CameraTestOut,
+    DeviceOut,
+    DevicesOut,
+    DocumentReadOut,
+    DocumentTestOut,
+    FingerTestOut,
+)
 from idverify.api.schemas.workflow import BacKeysIn
 from idverify.errors import BiometricError, DeviceUnavailable
 
@@ -58,6 +66,34 @@ async def test_fingerprint(ctx: ContextDep, _p: NurseOrItAdmin) -> FingerTestOut
     except BiometricError:
         quality = None
     return FingerTestOut(status="ok", width=int(image.shape[1]), height=int(image.shape[0]), quality=quality,
+                         elapsed_ms=elapsed)
+
+
+@router.post("/document/test", response_model=DocumentTestOut,
+             summary="Test read of the card on the reader: document type, checks and timing only")
+async def test_document(ctx: ContextDep, _p: NurseOrItAdmin) -> DocumentTestOut:
+    start = time.perf_counter()
+    document = await _manager(ctx).read_document(None)
+    return DocumentTestOut(status="ok", document_type=document.document_type, checks=document.checks.as_dict(),
+                           photo_available=document.photo_available,
+                           elapsed_ms=round((time.perf_counter() - start) * 1000, 1))
+
+
+@router.post("/camera/test", response_model=CameraTestOut,
+             summary="Test grab: frame size, faces in view and timing only (no image)")
+async def test_camera(ctx: ContextDep, _p: NurseOrItAdmin) -> CameraTestOut:
+    import asyncio
+
+    import cv2
+
+    from idverify.biometrics.face import get_face_engine
+
+    start = time.perf_counter()
+    frame = await _manager(ctx).grab_frame(2.0)
+    elapsed = round((time.perf_counter() - start) * 1000, 1)
+    rgb = cv2.cvtColor(frame.image, cv2.COLOR_BGR2RGB)
+    faces = await asyncio.to_thread(lambda: len(get_face_engine().detector.detect(rgb, fallback=False)))
+    return CameraTestOut(status="ok", width=int(frame.image.shape[1]), height=int(frame.image.shape[0]), faces=faces,
                          elapsed_ms=elapsed)
 
 

@@ -26,6 +26,26 @@ class FingerTestOut(ResponseModel):
     elapsed_ms: float
 
 
+class DocumentTestOut(ResponseModel):
+    """A test read: what kind of document answered and whether its checks passed, never who it belongs to."""
+
+    status: Literal["ok"]
+    document_type: str
+    checks: dict[str, Any]
+    photo_available: bool
+    elapsed_ms: float
+
+
+class CameraTestOut(ResponseModel):
+    """A test grab: frame size, how long the camera took, and how many faces are in view (placement), no image."""
+
+    status: Literal["ok"]
+    width: int
+    height: int
+    faces: int
+    elapsed_ms: float
+
+
 class DocumentReadOut(ResponseModel):
     document: dict[str, Any]
     elapsed_ms: float

@@ -1,12 +1,24 @@
 /* Devices and health (it_admin): polls /healthz every few seconds and shows each device and subsystem. The health
- * endpoint names device kinds and states only, never patient data. The fingerprint sensor has a test capture
- * (POST /api/v1/devices/fingerprint/test) that reports size, quality and timing — never the image. */
+ * endpoint names device kinds and states only, never patient data. Each device has a test (POST
+ * /api/v1/devices/{document,fingerprint,camera}/test) that reports type, size, quality, faces in view and timing —
+ * never an image or whose card was read. */
 (function () {
   "use strict";
   const IV = window.IV;
   const INTERVAL_MS = 5000;
   /* Test captures per device kind and the path that runs them; results survive the periodic re-render. */
-  const TESTS = { fingerprint: "/devices/fingerprint/test" };
+  const TESTS = { fingerprint: "/devices/fingerprint/test", id_reader: "/devices/document/test",
+    card_reader: "/devices/document/test", camera: "/devices/camera/test" };
+  /* what each test's success says, from its result fields */
+  const OUTCOME = {
+    fingerprint: (r) => IV.t("devices.test_ok", { width: r.width, height: r.height, ms: Math.round(r.elapsed_ms),
+      quality: r.quality === null || r.quality === undefined ? "—" : r.quality }),
+    id_reader: (r) => IV.t("devices.test_card_ok", { type: IV.label("document_type", r.document_type),
+      ms: Math.round(r.elapsed_ms), checks: IV.t(r.checks && r.checks.checksum ? "devices.checks_ok" : "devices.checks_failed") }),
+    camera: (r) => IV.t("devices.test_camera_ok", { width: r.width, height: r.height, ms: Math.round(r.elapsed_ms),
+      faces: r.faces }),
+  };
+  OUTCOME.card_reader = OUTCOME.id_reader;
   const testState = {};
   let lastBody = null;
 
@@ -36,12 +48,11 @@
       disabled: state.running, onclick: () => runTest(kind) }, IV.t("devices.test_capture"));
     let outcome = null;
     if (state.running) {
-      outcome = IV.el("p", { class: "test-outcome", role: "status" }, IV.t("devices.test_running"));
+      outcome = IV.el("p", { class: "test-outcome", role: "status" },
+        IV.t(kind === "fingerprint" ? "devices.test_running" : "devices.test_running_" + (kind === "camera" ? "camera" : "card")));
     } else if (state.result) {
-      const r = state.result;
       outcome = IV.el("p", { class: "test-outcome test-pass", role: "status", dataset: { outcome: "ok" } },
-        IV.t("devices.test_ok", { width: r.width, height: r.height, ms: Math.round(r.elapsed_ms),
-          quality: r.quality === null || r.quality === undefined ? "—" : r.quality }));
+        OUTCOME[kind](state.result));
     } else if (state.error) {
       outcome = IV.el("p", { class: "test-outcome test-fail", role: "alert", dataset: { outcome: "error" } },
         IV.errorText(state.error));
