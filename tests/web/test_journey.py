@@ -106,6 +106,7 @@ def _check(page: Any, persona: str, stage: str, shot: str, card_of: str = "") ->
     expect(page.locator("#cycles .choice")).to_have_count(1)
     expect(page.locator("#cycles .choice")).to_have_attribute("aria-pressed", "true")
     page.click(f"#stages [data-stage='{stage}']")
+    expect(page.locator("#subject .subject-person")).to_have_count(1)  # whom to call to the table, before the check
     page.click("#start-check")
     _settled(page, "#result .result", "#page-error")
     box = page.locator("#result .result")
@@ -137,6 +138,10 @@ def test_full_cycle_through_the_ui(browser: Any, sim_daemon: LiveDaemon, nurse_p
                                  ("female", "egg_retrieval", "04-egg-retrieval"),
                                  ("female", "embryo_transfer", "05-embryo-transfer")):
         box = _check(page, persona, stage, shot)
+        # the stage's subject was shown by name before the check: the partner the policy names, enrolled
+        who = page.locator(f"#subject .subject-person[data-partner='{'male' if persona == 'male' else 'female'}']")
+        expect(who).to_have_attribute("data-enrolled", "true")
+        expect(who.locator(".subject-name")).not_to_have_text("—")
         expect(box).to_have_attribute("data-decision", "accept")
         expect(box.locator(".result-word")).to_have_text(EN["decision_banner.accept"])
         enrolment_w, live_w = _photos_loaded(page)

@@ -123,6 +123,16 @@ def test_full_cycle(data: dict[str, Path], make_app: Any) -> None:
                         headers=h).json()
     cycle = nurse.post("/api/v1/cycles", json={"couple_id": couple["id"], "kind": "ivf"}, headers=h).json()
     url = f"/api/v1/cycles/{cycle['id']}/checks"
+    # before a check the nurse sees whom the stage verifies (policy subject), by name, and whether enrolled
+    who = nurse.get(f"/api/v1/cycles/{cycle['id']}/stages/sperm_retrieval/subject").json()
+    assert who["subject"] == "male"
+    assert who["people"] == [{"partner": "male", "patient_id": ids["m"], "name": MALE["name"], "enrolled": True}]
+    who = nurse.get(f"/api/v1/cycles/{cycle['id']}/stages/embryo_transfer/subject").json()
+    assert [(p["partner"], p["patient_id"]) for p in who["people"]] == [("female", ids["f"])]
+    not_in_cycle = nurse.get(f"/api/v1/cycles/{cycle['id']}/stages/iui_insemination/subject")
+    assert not_in_cycle.status_code == 422 and not_in_cycle.json()["error"]["code"] == "wrong_stage"
+    assert nurse.get(f"/api/v1/cycles/{cycle['id']}/stages/no_such_stage/subject").status_code == 422
+    assert admin.get(f"/api/v1/cycles/{cycle['id']}/stages/egg_retrieval/subject").status_code == 403
 
     sperm = nurse.post(url, headers=h, json={"stage": "sperm_retrieval", **_capture(
         data, "cn_s2", ["2_4.jpg"], [("right_index", "103_3")], doc(MALE))}).json()

@@ -71,6 +71,34 @@ def subject_patient(db: Session, cycle: Cycle, subject: Subject, partner: Subjec
     return get_patient(db, patient_id)
 
 
+@dataclass(frozen=True)
+class StagePerson:
+    """Someone the nurse must verify at a stage, and whether they can be (an enrolment is needed first)."""
+
+    partner: Subject
+    patient: Patient
+    enrolled: bool
+
+
+def stage_people(db: Session, cycle_id: str, stage: Stage) -> tuple[Subject, list[StagePerson]]:
+    """Who this stage of this cycle verifies under the current policy, for the nurse's screen before the check:
+    knowing whom to call to the table (and that she is not enrolled yet) saves a failed check."""
+    cycle = get_cycle(db, cycle_id)
+    if stage.value not in cycle.stages:
+        raise ValidationFailed(f"stage {stage.value} is not part of this {cycle.kind} cycle", code="wrong_stage")
+    subject = stage_subject(db, stage)
+    couple = get_couple(db, cycle.couple_id)
+    people: list[StagePerson] = []
+    for who in ((Subject.FEMALE, Subject.MALE) if subject is Subject.BOTH else (subject,)):
+        patient_id = couple.female_patient_id if who is Subject.FEMALE else couple.male_patient_id
+        if patient_id is None:
+            continue
+        enrolled = db.scalar(select(Enrollment.id).where(Enrollment.patient_id == patient_id,
+                                                         Enrollment.status == "complete").limit(1)) is not None
+        people.append(StagePerson(partner=who, patient=get_patient(db, patient_id), enrolled=enrolled))
+    return subject, people
+
+
 def document_result(db: Session, keys: Keys, patient: Patient, document: IdentityDocument | None,
                     required: bool) -> tuple[str, str | None, dict[str, Any]]:
     """('pass'|'retry'|'reject'|'skip', reason, record) for the card presented at the check."""

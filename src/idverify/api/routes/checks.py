@@ -18,12 +18,14 @@ from idverify.api.schemas.workflow import (
     EnrolmentOut,
     OverrideIn,
     OverrideOut,
+    StagePersonOut,
+    StageSubjectOut,
 )
 from idverify.errors import AuthenticationError
 from idverify.webhooks import enqueue_check_result
-from idverify.workflow import checks, enrolment, overrides
+from idverify.workflow import checks, enrolment, overrides, patients
 from idverify.workflow.challenges import default_store
-from idverify.workflow.stages import Subject
+from idverify.workflow.stages import Stage, Subject
 
 router = APIRouter(tags=["checks"])
 
@@ -80,3 +82,13 @@ def override(verification_id: str, body: OverrideIn, db: SessionDep, nurse: Nurs
         raise
     db.commit()
     return OverrideOut.model_validate(record)
+
+
+@router.get("/cycles/{cycle_id}/stages/{stage}/subject", response_model=StageSubjectOut,
+            summary="Who this stage verifies (name for the nurse's screen) and whether they are enrolled")
+def stage_subject(cycle_id: str, stage: Stage, db: SessionDep, keys: KeysDep, _nurse: Nurse) -> StageSubjectOut:
+    subject, people = checks.stage_people(db, cycle_id, stage)
+    return StageSubjectOut(stage=stage, subject=subject.value, people=[
+        StagePersonOut(partner=p.partner.value, patient_id=p.patient.id,
+                       name=patients.identity_of(keys, p.patient).get("name"), enrolled=p.enrolled)
+        for p in people])

@@ -195,6 +195,19 @@ class EnrolmentOut(ResponseModel):
     workstation_id: str
 
 
+class StagePersonOut(ResponseModel):
+    partner: Literal["female", "male"]
+    patient_id: str
+    name: str | None = Field(description="From the sealed identity; shown on the nurse's screen, never in a URL")
+    enrolled: bool
+
+
+class StageSubjectOut(ResponseModel):
+    stage: Stage
+    subject: Literal["female", "male", "both"]
+    people: list[StagePersonOut]
+
+
 class CheckOut(ResponseModel):
     verification: dict[str, Any]
     alert: str | None = None

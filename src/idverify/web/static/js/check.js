@@ -55,6 +55,34 @@
       IV.label("stage", stage), null, state.stage === stage, () => selectStage(stage), { stage: stage })));
   }
 
+  /* Whom the chosen stage verifies (the policy decides, not the nurse), by name, and whether she is enrolled:
+   * the nurse calls the right person to the table and is told before the check when an enrolment is missing. */
+  let subjectRequest = 0;
+  async function loadSubject() {
+    const box = document.getElementById("subject");
+    const ticket = ++subjectRequest;
+    box.replaceChildren();
+    box.hidden = true;
+    if (!state.cycle || !state.stage) return;
+    let body;
+    try {
+      body = await IV.api("GET", "/cycles/" + encodeURIComponent(state.cycle.id) + "/stages/"
+        + encodeURIComponent(state.stage) + "/subject");
+    } catch (err) {
+      return; /* the check itself reports the same problem with its own message */
+    }
+    if (ticket !== subjectRequest) return; /* the nurse picked something else meanwhile */
+    box.append(IV.el("h3", {}, IV.t("check.subject_heading")));
+    for (const person of body.people || []) {
+      box.append(IV.el("p", { class: "subject-person", dataset: { partner: person.partner,
+        enrolled: person.enrolled ? "true" : "false" } },
+      IV.el("strong", { class: "subject-name" }, person.name || "—"), " · ", IV.label("partner", person.partner),
+      person.enrolled ? null : IV.el("span", { class: "subject-warning", role: "alert" }, " " + IV.t("check.not_enrolled"))));
+    }
+    if (!(body.people || []).length) box.append(IV.el("p", { class: "muted" }, IV.t("check.no_subject")));
+    box.hidden = false;
+  }
+
   function updateStart() {
     document.getElementById("start-check").disabled = !(state.cycle && state.stage) || state.running;
   }
@@ -66,6 +94,7 @@
     renderCycles();
     renderStages();
     updateStart();
+    loadSubject();
   }
 
   function selectStage(stage) {
@@ -73,6 +102,7 @@
     state.stage = stage;
     renderStages();
     updateStart();
+    loadSubject();
   }
 
   function setRunning(running) {
@@ -165,6 +195,7 @@
     renderCycles();
     renderStages();
     updateStart();
+    loadSubject();
     loadCycles();
   }
 
