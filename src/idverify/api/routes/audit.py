@@ -8,6 +8,7 @@ ledger service.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
@@ -47,29 +48,37 @@ DecisionQ = Literal["accept", "reject", "retry"] | None
 IdQ = Annotated[str | None, Query(max_length=64)]
 
 
-def _query(from_: str | None, to: str | None, type_: str | None, stage: str | None, decision: str | None,
-           staff_id: str | None, patient_id: str | None) -> EventQuery:
-    return EventQuery(since=parse_when(from_, end=False, name="from"), until=parse_when(to, end=True, name="to"),
-                      event_type=type_ or None, stage=stage or None, decision=decision, staff_id=staff_id or None,
-                      patient_id=patient_id or None)
+@dataclass(frozen=True)
+class EventFilters:
+    """The inspector's event filters as sent (an export records them) and as the query they mean."""
+
+    given: dict[str, str]
+    query: EventQuery
+
+
+def event_filters(from_: FromQ = None, to: ToQ = None, type: TypeQ = None, stage: StageQ = None,
+                  decision: DecisionQ = None, staff_id: IdQ = None, patient_id: IdQ = None) -> EventFilters:
+    """One declaration of the filter parameters for every route that lists or exports events."""
+    given = {"from": from_, "to": to, "type": type, "stage": stage, "decision": decision, "staff_id": staff_id,
+             "patient_id": patient_id}
+    query = EventQuery(since=parse_when(from_, end=False, name="from"), until=parse_when(to, end=True, name="to"),
+                       event_type=type or None, stage=stage or None, decision=decision, staff_id=staff_id or None,
+                       patient_id=patient_id or None)
+    return EventFilters(given={k: v for k, v in given.items() if v is not None}, query=query)
+
+
+Filters = Annotated[EventFilters, Depends(event_filters)]
 
 
 @router.get("/events", response_model=AuditEventPage, summary="Audit events, newest first (keyset paging)")
 def get_events(
     db: SessionDep,
     _inspector: Inspector,
-    from_: FromQ = None,
-    to: ToQ = None,
-    type: TypeQ = None,
-    stage: StageQ = None,
-    decision: DecisionQ = None,
-    staff_id: IdQ = None,
-    patient_id: IdQ = None,
+    filters: Filters,
     after: Annotated[int | None, Query(ge=0, le=MAX_INDEX, description="next_after of the previous page")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> AuditEventPage:
-    query = _query(from_, to, type, stage, decision, staff_id, patient_id)
-    page = list_events(db, query, limit=limit, after=after)
+    page = list_events(db, filters.query, limit=limit, after=after)
     return AuditEventPage(items=[AuditEventOut.model_validate(i) for i in page.items], next_after=page.next_after,
                           limit=limit)
 
@@ -153,24 +162,13 @@ def get_export(
     db: SessionDep,
     settings: SettingsDep,
     inspector: Inspector,
+    filters: Filters,
     format: Literal["jsonl", "fhir", "csv"] = "jsonl",
-    from_: FromQ = None,
-    to: ToQ = None,
-    type: TypeQ = None,
-    stage: StageQ = None,
-    decision: DecisionQ = None,
-    staff_id: IdQ = None,
-    patient_id: IdQ = None,
 ) -> StreamingResponse:
-    query = _query(from_, to, type, stage, decision, staff_id, patient_id)
-    check_export_request(format, query)
+    check_export_request(format, filters.query)
     # Filters are nested so the export event itself never matches a stage/decision filter of later queries.
-    filters = {"from": from_, "to": to, "type": type, "stage": stage, "decision": decision, "staff_id": staff_id,
-               "patient_id": patient_id}
-    checkpoint = service.record_export(db, settings, inspector, {
-        "format": format, "filters": {k: v for k, v in filters.items() if v is not None},
-    })
-    export = build_export(db, format, query, checkpoint, clinic=settings.clinic_name)
+    checkpoint = service.record_export(db, settings, inspector, {"format": format, "filters": filters.given})
+    export = build_export(db, format, filters.query, checkpoint, clinic=settings.clinic_name)
     db.rollback()  # end the read transaction before streaming
     name = f"idverify-audit-{int(checkpoint.tree_size)}.{EXTENSIONS[format]}"
     headers = {
