@@ -18,7 +18,7 @@ from datetime import date
 
 import structlog
 
-from idverify.devices.serial_link import SerialLink
+from idverify.devices.serial_link import SerialLink, detect_baud
 from idverify.devices.wlt import WltDecoder, decode_photo
 from idverify.documents.cn_id import TEXT_BLOCK_SIZE, parse_text_block
 from idverify.documents.model import IdentityDocument
@@ -232,22 +232,8 @@ class Ga467Reader:
     def detect_baud(self, candidates: tuple[int, ...] = (115200, 9600, 57600, 38400, 19200)) -> int | None:
         """The first baud rate at which the SAM answers a status query, or None. Modules ship at 115200 or 9600;
         used to tell an admin which ``IDVERIFY_ID_READER_BAUD`` to set, never to change it silently."""
-        original = self.baud
-        try:
-            for baud in candidates:
-                self.close()
-                self.baud = baud
-                try:
-                    self._check(self._exchange(CMD_SAM_STATUS, TIMEOUT_SHORT), (SW_OK,))
-                except DeviceError as exc:
-                    if exc.code == "device_unavailable":
-                        raise
-                    continue
-                return baud
-            return None
-        finally:
-            self.close()
-            self.baud = original
+        return detect_baud(self, candidates,
+                           lambda: self._check(self._exchange(CMD_SAM_STATUS, TIMEOUT_SHORT), (SW_OK,)))
 
     # --- transport ---------------------------------------------------------------------------------------------
     def _exchange(self, command: tuple[int, int], timeout: float) -> Response:

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import termios
 import time
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, Protocol
 
-from idverify.errors import DeviceUnavailable
+from idverify.errors import DeviceError, DeviceUnavailable
 
 #: What pyserial lets escape when a device vanishes (termios.error is not an OSError).
 _LOST = (OSError, termios.error)
@@ -76,3 +77,36 @@ class SerialLink:
             self._serial.close()
         except Exception:  # closing a vanished device must not raise over the real error
             return
+
+
+class BaudDevice(Protocol):
+    """A serial driver whose rate can be changed between connections."""
+
+    baud: int
+
+    def close(self) -> None: ...
+
+
+def detect_baud(device: BaudDevice, candidates: Iterable[int], probe: Callable[[], object]) -> int | None:
+    """The first rate in ``candidates`` at which ``probe()`` gets an answer from ``device``, or None.
+
+    Shared by the GA 467 and ZhianTec drivers: each rate starts from a closed port, a garbled or missing answer
+    moves on to the next rate, an unplugged device stops the search (no rate can help), and the device's
+    configured rate is restored afterwards — this tells an admin what to set, it never changes the setting.
+    """
+    original = device.baud
+    try:
+        for baud in candidates:
+            device.close()
+            device.baud = baud
+            try:
+                probe()
+            except DeviceError as exc:
+                if exc.code == "device_unavailable":
+                    raise
+                continue
+            return baud
+        return None
+    finally:
+        device.close()
+        device.baud = original

@@ -22,7 +22,7 @@ import numpy as np
 import structlog
 from numpy.typing import NDArray
 
-from idverify.devices.serial_link import SerialLink
+from idverify.devices.serial_link import SerialLink, detect_baud
 from idverify.errors import DeviceError, DeviceTimeout
 
 log = structlog.get_logger(__name__)
@@ -236,23 +236,12 @@ class ZhianTecSensor:
     def detect_baud(self, candidates: tuple[int, ...] = (57600, 115200, 9600, 19200, 38400)) -> int | None:
         """The first baud rate at which the module acknowledges a handshake (whatever the password verdict),
         or None. Tells an admin which ``IDVERIFY_FINGERPRINT_BAUD`` to set; the configuration is not changed."""
-        original = self.baud
-        try:
-            for baud in candidates:
-                self.close()
-                self.baud = baud
-                self._link = SerialLink(self.port, baud, label="fingerprint sensor")
-                try:
-                    self.command(VFY_PWD, self.password.to_bytes(4, "big"))
-                except DeviceError as exc:
-                    if exc.code == "device_unavailable":
-                        raise
-                    continue
-                return baud
-            return None
-        finally:
-            self.close()
-            self.baud = original
+
+        def handshake() -> None:  # not open(): any answer counts here, even "wrong password"
+            self._link = SerialLink(self.port, self.baud, label="fingerprint sensor")
+            self.command(VFY_PWD, self.password.to_bytes(4, "big"))
+
+        return detect_baud(self, candidates, handshake)
 
     # --- packet layer ------------------------------------------------------------------------------------------
     def _transfer_time(self, n_bytes: int) -> float:
