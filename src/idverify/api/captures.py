@@ -71,12 +71,13 @@ def _b64(data: str, what: str) -> bytes:
         raise ValidationFailed(f"{what}: not valid base64") from None
 
 
-def burst(devices: Any, seconds: float = CHALLENGE_BURST_S, tracker: FaceTracker | None = None) -> list[Any]:
-    """Every camera frame grabbed during the next ``seconds`` (RGB, oldest first), read from the ring buffer as
+def burst(devices: Any, mark: int, seconds: float = CHALLENGE_BURST_S,
+          tracker: FaceTracker | None = None) -> list[Any]:
+    """Every camera frame grabbed after ``mark`` for the next ``seconds`` (RGB, oldest first), read from the ring as
     it fills, so nothing is lost even when the ring is shorter than the burst. With ``tracker``, one frame every
     ``seconds / MAX_JUDGED_FRAMES`` is handed to it as it arrives, so the challenge is judged during the burst."""
     frames: list[Any] = []
-    last = max((f.index for f in devices.recent_frames(1)), default=0)
+    last = mark
     deadline = time.monotonic() + seconds
     interval, next_sample = seconds / MAX_JUDGED_FRAMES, 0.0
     while True:
@@ -101,7 +102,7 @@ def _from_devices(captures: Captures, body: CaptureIn, devices: Any, *, challeng
     mark = devices.frame_mark()  # the face must be filmed during this request, not taken from the ring's past
     if challenge:
         captures.challenge_tracker = FaceTracker()
-        captures.challenge_frames.extend(burst(devices, tracker=captures.challenge_tracker))
+        captures.challenge_frames.extend(burst(devices, mark, tracker=captures.challenge_tracker))
         captures.devices["challenge"] = "camera"
     mrz = None
     if body.mrz is not None:
