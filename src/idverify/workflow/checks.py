@@ -71,6 +71,12 @@ def subject_patient(db: Session, cycle: Cycle, subject: Subject, partner: Subjec
     return get_patient(db, patient_id)
 
 
+def is_enrolled(db: Session, patient_id: str) -> bool:
+    """A completed enrolment exists: a check has something to compare with."""
+    return db.scalar(select(Enrollment.id).where(Enrollment.patient_id == patient_id,
+                                                 Enrollment.status == "complete").limit(1)) is not None
+
+
 @dataclass(frozen=True)
 class StagePerson:
     """Someone the nurse must verify at a stage, and whether they can be (an enrolment is needed first)."""
@@ -93,9 +99,8 @@ def stage_people(db: Session, cycle_id: str, stage: Stage) -> tuple[Subject, lis
         patient_id = couple.female_patient_id if who is Subject.FEMALE else couple.male_patient_id
         if patient_id is None:
             continue
-        enrolled = db.scalar(select(Enrollment.id).where(Enrollment.patient_id == patient_id,
-                                                         Enrollment.status == "complete").limit(1)) is not None
-        people.append(StagePerson(partner=who, patient=get_patient(db, patient_id), enrolled=enrolled))
+        people.append(StagePerson(partner=who, patient=get_patient(db, patient_id),
+                                  enrolled=is_enrolled(db, patient_id)))
     return subject, people
 
 
@@ -194,9 +199,7 @@ def run_check(db: Session, keys: Keys, *, cycle_id: str, stage: Stage, captures:
     t0 = time.perf_counter()
     cycle = _open_cycle_stage(db, cycle_id, stage)
     patient = subject_patient(db, cycle, stage_subject(db, stage), partner)
-    enrolled = db.scalar(select(Enrollment).where(Enrollment.patient_id == patient.id,
-                                                  Enrollment.status == "complete"))
-    if enrolled is None:
+    if not is_enrolled(db, patient.id):
         raise ConflictError("this patient has no completed enrolment; enrol first", code="not_enrolled")
     consent = active_consent(db, patient.id)
     policy = resolve(db, stage, consent)
