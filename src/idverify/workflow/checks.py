@@ -89,9 +89,7 @@ class StagePerson:
 def stage_people(db: Session, cycle_id: str, stage: Stage) -> tuple[Subject, list[StagePerson]]:
     """Who this stage of this cycle verifies under the current policy, for the nurse's screen before the check:
     knowing whom to call to the table (and that she is not enrolled yet) saves a failed check."""
-    cycle = get_cycle(db, cycle_id)
-    if stage.value not in cycle.stages:
-        raise ValidationFailed(f"stage {stage.value} is not part of this {cycle.kind} cycle", code="wrong_stage")
+    cycle = _open_cycle_stage(db, cycle_id, stage)
     subject = stage_subject(db, stage)
     couple = get_couple(db, cycle.couple_id)
     people: list[StagePerson] = []
