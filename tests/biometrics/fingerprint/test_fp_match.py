@@ -10,7 +10,7 @@ import pytest
 from numpy.typing import NDArray
 
 from idverify.biometrics.fingerprint import FingerprintTemplate, _mcc, extract, match
-from idverify.biometrics.fingerprint.match import Packed, descriptors, match_descriptors, match_many
+from idverify.biometrics.fingerprint.match import Descriptors, Packed, descriptors, match_descriptors, match_many
 
 Loader = Callable[[str], NDArray[np.uint8]]
 
@@ -100,14 +100,51 @@ def test_batched_scores_equal_per_call_scores(db1_templates: dict[str, Fingerpri
 
 def test_packed_cylinders_layout(db1_templates: dict[str, FingerprintTemplate]) -> None:
     d = descriptors(db1_templates["101_1"])
-    bits, mask = d.words[:, : _mcc.WORDS], d.words[:, _mcc.WORDS : 2 * _mcc.WORDS]
-    assert np.all(bits & ~mask == 0)  # bits only where the cell is valid: the kernel's shortcuts rely on it
     pop = np.vectorize(lambda v: bin(int(v)).count("1"))
-    assert np.array_equal(pop(bits).sum(axis=1), d.words[:, -2].astype(np.int64))
-    assert np.array_equal(pop(mask).sum(axis=1), d.words[:, -1].astype(np.int64))
+    bits = np.unpackbits(d.words[:, : _mcc.WORDS].view(np.uint8), axis=1, bitorder="little")[:, : _mcc.K0 * _mcc.ND]
+    per_cell = bits.reshape(len(bits), _mcc.K0, _mcc.ND)
+    cells = np.unpackbits(d.words[:, _mcc.CMASK : _mcc.CMASK + _mcc.CW].view(np.uint8), axis=1,
+                          bitorder="little")[:, : _mcc.K0].astype(bool)
+    assert not per_cell[~cells].any()  # bits only in valid cells: the kernel's shortcuts rely on it
+    planes = [np.unpackbits(d.words[:, _mcc.PLANES + k * _mcc.CW : _mcc.PLANES + (k + 1) * _mcc.CW].view(np.uint8),
+                            axis=1, bitorder="little")[:, : _mcc.K0].astype(np.int64) for k in range(3)]
+    assert np.array_equal(planes[0] + 2 * planes[1] + 4 * planes[2], per_cell.sum(axis=2))  # per-cell counts
+    assert np.array_equal(pop(d.words[:, : _mcc.WORDS]).sum(axis=1), d.words[:, -2].astype(np.int64))
+    assert np.array_equal(cells.sum(axis=1) * _mcc.ND, d.words[:, -1].astype(np.int64))
     full = d.words[:, -1] == _mcc.K0 * _mcc.ND
     assert full.any() and not full[np.argmin(full):].any()  # full-mask cylinders come first
-    assert _mcc.K0 == 208 and _mcc.WORDS == 20
+    assert _mcc.K0 == 208 and _mcc.WORDS == 20 and _mcc.CW == 4
+
+
+def test_local_similarity_matches_the_mcc_definition(db1_templates: dict[str, FingerprintTemplate]) -> None:
+    """The kernel's shortcuts (bit-planes, |(a ⊕ b) ∧ m| = pa + pb − 2|a ∧ b|) give MCC's formula exactly."""
+    a, b = descriptors(db1_templates["103_1"]), descriptors(db1_templates["103_3"])
+    fast = _mcc.local_similarities(a.words, a.ang, b.words, b.ang)
+
+    def unpack(d: Descriptors) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
+        bits = np.unpackbits(d.words[:, : _mcc.WORDS].view(np.uint8), axis=1,
+                             bitorder="little")[:, : _mcc.K0 * _mcc.ND].astype(bool)
+        cells = np.unpackbits(d.words[:, _mcc.CMASK : _mcc.CMASK + _mcc.CW].view(np.uint8), axis=1,
+                              bitorder="little")[:, : _mcc.K0].astype(bool)
+        return bits, np.repeat(cells, _mcc.ND, axis=1)
+
+    (ba, ma), (bb, mb) = unpack(a), unpack(b)
+    checked = 0
+    for i in range(a.size):
+        for j in range(b.size):
+            if a.ang[i, 1] * b.ang[j, 1] + a.ang[i, 2] * b.ang[j, 2] < 0:
+                assert fast[i, j] == 0.0
+                continue
+            m = ma[i] & mb[j]
+            va, vb = ba[i] & m, bb[j] & m
+            na_, nb_ = np.sqrt(va.sum()), np.sqrt(vb.sum())
+            if m.sum() < _mcc.MIN_CELLS or na_ + nb_ == 0:
+                expected = 0.0
+            else:
+                expected = 1.0 - np.sqrt((va ^ vb).sum()) / (na_ + nb_)
+            assert fast[i, j] == pytest.approx(expected, abs=1e-12)
+            checked += 1
+    assert checked > 100
 
 
 def test_local_similarities_are_symmetric(db1_templates: dict[str, FingerprintTemplate]) -> None:

@@ -9,13 +9,14 @@ partial overlap only compares cells both prints can see. Local similarity is a p
 score relaxes the best local pairs by their geometric compatibility (LSS-R) and averages the most efficient.
 
 Layout, chosen for speed (measured on FVC2004 DB4_B, 47 valid cylinders per template, one core): only the
-K0 = 208 cells inside the disk are stored, so a cylinder is 20 words of bits followed by 20 words of
-cell-validity mask in one row (``words[n, 2·WORDS]``; was 24 + 24 words over the full square); the
-per-template geometry (distances, relative directions, link angles) is precomputed once. The global score
-selects the initial pairs with a counting sort over quantised similarities instead of ``nonzero`` /
-``partition`` / ``argsort`` per call, and tests raw differences against the cut-offs where the sigmoid factor
-drops below 1e-4 before calling ``exp``. ``score_many`` runs one probe against many gallery templates in one
-compiled call (no per-pair Python or dispatch cost).
+K0 = 208 cells inside the disk are stored. A cylinder row (``words[n, ROW]``) holds 20 words of sector bits,
+three bit-planes of each cell's set-sector count, the cell-validity mask (masks are whole cells) and two
+counts. With them a local similarity needs one popcount per bit word whatever the masks (see ``_pair``), and
+the popcounts run as vector instructions. The per-template geometry (distances, relative directions, link
+angles) is precomputed once. The global score walks bucket lists of quantised similarities from the best
+instead of sorting, and tests raw differences against the cut-offs where the sigmoid factor drops below 1e-4
+before calling ``exp``. ``score_many`` runs one probe against many gallery templates in one compiled call (no
+per-pair Python or dispatch cost).
 
 Owns only these numeric kernels; knows nothing of images or storage.
 """
@@ -23,10 +24,13 @@ Owns only these numeric kernels; knows nothing of images or storage.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
+from llvmlite import ir
 from numba import njit, types
+from numba.core import cgutils
 from numba.extending import intrinsic
 from numpy.typing import NDArray
 
@@ -84,11 +88,14 @@ def _cell_index() -> NDArray[np.int64]:
 
 CELL_INDEX = _cell_index()
 K0 = int((CELL_INDEX >= 0).sum())  # 208 cells in the disk
-WORDS = (K0 * ND + 63) // 64
-ROW = 2 * WORDS + 2  # a cylinder row: WORDS bit words, WORDS mask words, popcount of bits, popcount of mask
-_COUNT_BITS = 2 * WORDS
-_COUNT_MASK = 2 * WORDS + 1
-_FULL = K0 * ND  # popcount of a mask where every cell is valid (about 55 % of cylinders on the dev sets)
+WORDS = (K0 * ND + 63) // 64  # 20 words of sector bits (cell-major: bit cell·ND + sector)
+CW = 4 * ((K0 + 255) // 256)  # words per per-cell bit set (208 cells → 4), whole vectors of 4 words
+PLANES = WORDS  # 3 bit-planes of each cell's set-sector count (0..6), CW words each
+CMASK = PLANES + 3 * CW  # cell-validity mask, CW words
+_COUNT_BITS = CMASK + CW  # popcount of the sector bits
+_COUNT_MASK = _COUNT_BITS + 1  # valid cells × ND (sector bits the mask covers)
+ROW = _COUNT_MASK + 1
+_FULL = K0 * ND  # the mask count when every cell is valid (about 55 % of cylinders on the dev sets)
 MIN_CELLS = int(MIN_ME * K0 * ND)  # cells × sectors both cylinders must see for a local similarity
 _SQRT = np.sqrt(np.arange(WORDS * 64 + 1, dtype=np.float64))
 
@@ -103,10 +110,106 @@ def _popcount(typingctx, x):  # type: ignore[no-untyped-def]  # pragma: no cover
     return sig, codegen
 
 
+# -- vector popcounts over cylinder rows ---------------------------------------------------------------------
+# The local-similarity loop is popcount-bound. Written as LLVM's generic vector ``ctpop`` over 4 × 64-bit lanes,
+# LLVM lowers it to whatever the CPU does best (AVX2: nibble table lookups; NEON: ``cnt``). On this machine's
+# AMD EPYC it counts the 20 bit words of a cylinder pair in 4.5 ns instead of 6.5 ns with scalar ``popcnt``.
+# The kernels address rows through raw pointers (``_row``): rows are C-contiguous ``ROW``-word records.
+_I64 = ir.IntType(64)
+_V4 = ir.VectorType(_I64, 4)
+_U64P = types.CPointer(types.uint64)  # type: ignore[no-untyped-call]
+
+
+def _vload(builder: ir.IRBuilder, ptr: ir.Value, word: int) -> ir.Value:
+    addr = builder.gep(ptr, [ir.Constant(_I64, word)])
+    return builder.load(builder.bitcast(addr, _V4.as_pointer()), align=8)
+
+
+def _vcount(builder: ir.IRBuilder, v: ir.Value) -> ir.Value:
+    fn = cgutils.get_or_insert_function(  # type: ignore[no-untyped-call]
+        builder.module, ir.FunctionType(_V4, [_V4]), "llvm.ctpop.v4i64")
+    return builder.call(fn, [v])
+
+
+def _hsum(builder: ir.IRBuilder, v: ir.Value) -> ir.Value:
+    total = builder.extract_element(v, ir.Constant(ir.IntType(32), 0))
+    for lane in range(1, 4):
+        total = builder.add(total, builder.extract_element(v, ir.Constant(ir.IntType(32), lane)))
+    return total
+
+
+def _and_count_codegen(offset_a: int, offset_b: int, words: int, weights: tuple[int, ...] = (1,),
+                       stride_a: int = 0) -> Callable[..., ir.Value]:
+    """Codegen for Σ_k weights[k] · popcount(a[offset_a + k·stride_a : +words] ∧ b[offset_b : +words])."""
+    assert words % 4 == 0
+
+    def codegen(context: object, builder: ir.IRBuilder, signature: object, args: list[ir.Value]) -> ir.Value:
+        acc = None
+        for k, weight in enumerate(weights):
+            part = None
+            for w in range(0, words, 4):
+                c = _vcount(builder, builder.and_(_vload(builder, args[0], offset_a + k * stride_a + w),
+                                                  _vload(builder, args[1], offset_b + w)))
+                part = c if part is None else builder.add(part, c)
+            assert part is not None
+            if weight != 1:
+                part = builder.shl(part, ir.Constant(_V4, [weight.bit_length() - 1] * 4))
+            acc = part if acc is None else builder.add(acc, part)
+        return _hsum(builder, acc)
+
+    return codegen
+
+
+@intrinsic
+def _row_ir(typingctx, arr, i):  # type: ignore[no-untyped-def]  # pragma: no cover - compile-time hook
+    """Pointer to row i of a 2-D uint64 array whose rows are contiguous."""
+    sig = _U64P(arr, i)
+
+    def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
+        ary = context.make_array(signature.args[0])(context, builder, args[0])
+        offset = builder.mul(args[1], builder.extract_value(ary.strides, 0))
+        return builder.inttoptr(builder.add(builder.ptrtoint(ary.data, _I64), offset), _I64.as_pointer())
+
+    return sig, codegen
+
+
+@intrinsic
+def _both_ir(typingctx, a, b):  # type: ignore[no-untyped-def]  # pragma: no cover - compile-time hook
+    """|ba ∧ bb|: sector bits set in both cylinders."""
+    return types.int64(_U64P, _U64P), _and_count_codegen(0, 0, WORDS)
+
+
+@intrinsic
+def _seen_by_ir(typingctx, a, b):  # type: ignore[no-untyped-def]  # pragma: no cover - compile-time hook
+    """Set sector bits of cylinder a in the cells cylinder b can see.
+
+    Masks are whole cells, so this is the sum of a's per-cell counts over b's valid cells, read from the
+    count's three bit-planes (weights 1, 2, 4): 3 vector popcounts instead of 20 words of bits against a mask
+    spread over every sector.
+    """
+    return types.int64(_U64P, _U64P), _and_count_codegen(PLANES, CMASK, CW, (1, 2, 4), CW)
+
+
+@intrinsic
+def _cells_common_ir(typingctx, a, b):  # type: ignore[no-untyped-def]  # pragma: no cover - compile-time hook
+    """Cells valid in both cylinders."""
+    return types.int64(_U64P, _U64P), _and_count_codegen(CMASK, CMASK, CW)
+
+
 if TYPE_CHECKING:
+    class RowPtr(Protocol):
+        """A cylinder row seen through a raw pointer (numba ``CPointer(uint64)``)."""
+
+        def __getitem__(self, word: int) -> np.uint64: ...
+
     def popcount(x: np.uint64) -> int: ...
+    def _row(arr: NDArray[np.uint64], i: int) -> RowPtr: ...
+    def _both(a: RowPtr, b: RowPtr) -> int: ...
+    def _seen_by(a: RowPtr, b: RowPtr) -> int: ...
+    def _cells_common(a: RowPtr, b: RowPtr) -> int: ...
 else:
     popcount = _popcount
+    _row, _both, _seen_by, _cells_common = _row_ir, _both_ir, _seen_by_ir, _cells_common_ir
 
 
 @njit(cache=True, inline="always")
@@ -195,40 +298,46 @@ def cylinders(  # noqa: PLR0915 - one compiled loop nest
                     g = gs_norm * math.exp(-d2 / (2.0 * SIGMA_S * SIGMA_S))
                     for k in range(ND):
                         contrib[k] += g * gd[q, k]
+                cbit = np.uint64(1) << np.uint64(cell & 63)
+                words[m, CMASK + (cell >> 6)] |= cbit
                 base = cell * ND
+                set_k = 0
                 for k in range(ND):
-                    b = base + k
-                    w = b >> 6
-                    bit = np.uint64(1) << np.uint64(b & 63)
-                    words[m, WORDS + w] |= bit
                     if contrib[k] >= MU_PSI:
-                        words[m, w] |= bit
+                        b = base + k
+                        words[m, b >> 6] |= np.uint64(1) << np.uint64(b & 63)
+                        set_k += 1
+                for plane in range(3):
+                    if set_k >> plane & 1:
+                        words[m, PLANES + plane * CW + (cell >> 6)] |= cbit
         if nvalid >= MIN_VC * K0:
             valid[m] = True
         pb = 0
-        pm = 0
         for w in range(WORDS):
             pb += popcount(words[m, w])
-            pm += popcount(words[m, WORDS + w])
         words[m, _COUNT_BITS] = pb
-        words[m, _COUNT_MASK] = pm
+        words[m, _COUNT_MASK] = nvalid * ND
     return words, valid
 
 
 @njit(cache=True)
 def geometry(x: NDArray[np.float64], y: NDArray[np.float64],
              th: NDArray[np.float64]) -> NDArray[np.float64]:  # pragma: no cover - compiled
-    """Per-template pair geometry, precomputed once: [0] distances, [1] dφ(θi, θj), [2] dφ(θi, link i→j)."""
+    """Per-template pair geometry, precomputed once: [i, j] = (distance, dφ(θi, θj), dφ(θi, link i→j)).
+
+    The three values of a pair sit side by side, so the consolidation's random access to a pair of pairs
+    touches one cache line per template instead of three.
+    """
     n = x.size
-    geo = np.zeros((3, n, n), dtype=np.float64)
+    geo = np.zeros((n, n, 3), dtype=np.float64)
     for i in range(n):
         for j in range(n):
             if i != j:
                 dx = x[j] - x[i]
                 dy = y[j] - y[i]
-                geo[0, i, j] = math.sqrt(dx * dx + dy * dy)
-                geo[1, i, j] = _dphi(th[i], th[j])
-                geo[2, i, j] = _dphi(th[i], math.atan2(dy, dx))
+                geo[i, j, 0] = math.sqrt(dx * dx + dy * dy)
+                geo[i, j, 1] = _dphi(th[i], th[j])
+                geo[i, j, 2] = _dphi(th[i], math.atan2(dy, dx))
     return geo
 
 
@@ -261,71 +370,36 @@ def _n_full(w: NDArray[np.uint64]) -> int:  # pragma: no cover - compiled
 
 
 @njit(cache=True, inline="always")
-def _pair(wa: NDArray[np.uint64], i: int, wb: NDArray[np.uint64], j: int, full_a: bool,
-          full_b: bool) -> float:  # pragma: no cover - compiled
-    """Local similarity of cylinders i and j (0 when they share too few valid cells).
+def _pair(ra: RowPtr, rb: RowPtr, full_a: bool, full_b: bool) -> float:  # pragma: no cover - compiled
+    """Local similarity of the cylinders at rows ``ra`` and ``rb`` (0 when they share too few valid cells).
 
-    ``full_a``/``full_b`` are literal constants at every call site, so each case compiles to its own loop:
-    two full masks need one popcount per word (common cells and bit counts are precomputed), one full mask
-    two, none four.
+    MCC compares the bit vectors restricted to the cells both cylinders see (common mask m): with
+    pa = |ba ∧ m|, pb = |bb ∧ m| and, because each cylinder's bits lie inside its own mask,
+    |(ba ⊕ bb) ∧ m| = pa + pb − 2·|ba ∧ bb|, so the distance needs one popcount per bit word whatever the
+    masks. ``full_a``/``full_b`` are literal constants at every call site, so each case compiles to its own
+    loop: with a full mask the other cylinder's counts are precomputed, otherwise they come from the bit-planes.
     """
-    px = 0
     if full_a and full_b:
-        for w in range(WORDS):
-            px += popcount(wa[i, w] ^ wb[j, w])
-        common = _FULL
-        pa = int(wa[i, _COUNT_BITS])
-        pb = int(wb[j, _COUNT_BITS])
+        pa = int(ra[_COUNT_BITS])
+        pb = int(rb[_COUNT_BITS])
     elif full_a:
-        pa = 0
-        for w in range(WORDS):
-            mb = wb[j, WORDS + w]
-            px += popcount((wa[i, w] ^ wb[j, w]) & mb)
-            pa += popcount(wa[i, w] & mb)
-        common = int(wb[j, _COUNT_MASK])
-        pb = int(wb[j, _COUNT_BITS])
+        if int(rb[_COUNT_MASK]) < MIN_CELLS:
+            return 0.0
+        pa = _seen_by(ra, rb)
+        pb = int(rb[_COUNT_BITS])
     elif full_b:
-        pb = 0
-        for w in range(WORDS):
-            ma = wa[i, WORDS + w]
-            px += popcount((wa[i, w] ^ wb[j, w]) & ma)
-            pb += popcount(wb[j, w] & ma)
-        common = int(wa[i, _COUNT_MASK])
-        pa = int(wa[i, _COUNT_BITS])
+        if int(ra[_COUNT_MASK]) < MIN_CELLS:
+            return 0.0
+        pa = int(ra[_COUNT_BITS])
+        pb = _seen_by(rb, ra)
     else:
-        common = 0
-        pa = 0
-        pb = 0
-        for w in range(WORDS):
-            ba = wa[i, w]
-            bb = wb[j, w]
-            ma = wa[i, WORDS + w]
-            mb = wb[j, WORDS + w]
-            m = ma & mb
-            common += popcount(m)
-            pa += popcount(ba & mb)  # bits lie inside their own mask
-            pb += popcount(bb & ma)
-            px += popcount((ba ^ bb) & m)
-    if common < MIN_CELLS or pa + pb == 0:
+        if _cells_common(ra, rb) * ND < MIN_CELLS:
+            return 0.0
+        pa = _seen_by(ra, rb)
+        pb = _seen_by(rb, ra)
+    if pa + pb == 0:
         return 0.0
-    return float(1.0 - _SQRT[px] / (_SQRT[pa] + _SQRT[pb]))
-
-
-@njit(cache=True, inline="always")
-def _row(wa: NDArray[np.uint64], aa: NDArray[np.float64], i: int, wb: NDArray[np.uint64], ab: NDArray[np.float64],
-         j0: int, j1: int, full_a: bool, full_b: bool, vals: NDArray[np.float64], cell: NDArray[np.int64],
-         npos: int) -> int:  # pragma: no cover - compiled
-    ci = aa[i, 1]
-    si = aa[i, 2]
-    for j in range(j0, j1):
-        if ci * ab[j, 1] + si * ab[j, 2] < 0.0:  # directions differ by more than δθ = 90°
-            continue
-        s = _pair(wa, i, wb, j, full_a, full_b)
-        if s > 0.0:
-            vals[npos] = s
-            cell[npos] = (i << _SHIFT) | j
-            npos += 1
-    return npos
+    return float(1.0 - _SQRT[pa + pb - 2 * _both(ra, rb)] / (_SQRT[pa] + _SQRT[pb]))
 
 
 @njit(cache=True)
@@ -333,60 +407,104 @@ def _collect(wa: NDArray[np.uint64], aa: NDArray[np.float64], wb: NDArray[np.uin
              vals: NDArray[np.float64], cell: NDArray[np.int64]) -> int:  # pragma: no cover - compiled
     """Positive local similarities (value, i << 16 | j) of every comparable cylinder pair; returns their count.
 
-    Cylinders are stored full-mask first (see ``match.descriptors``), so each row splits into two runs with a
-    fixed mask case and no per-pair branch on it. Measured on DB4_B: about 25 µs per comparison for this
-    stage instead of 45 µs with four popcounts for every pair.
+    Only pairs whose directions differ by at most δθ = 90° are comparable. For each cylinder i they are listed
+    first without a branch (the direction test is a coin flip; mispredicting it cost about 10 µs per DB4
+    comparison), then compared in order. Cylinders are stored full-mask first (see ``match.descriptors``), so
+    each list splits into two runs with a fixed mask case. The four runs are spelled out here rather than in a
+    helper taking the arrays: numba reference-counts array arguments with atomic operations at every such call,
+    which cost more than the comparisons of a short run.
     """
     na = aa.shape[0]
     nb = ab.shape[0]
     fa = _n_full(wa)
     fb = _n_full(wb)
+    js = np.empty(nb, dtype=np.int64)
     npos = 0
-    for i in range(fa):
-        npos = _row(wa, aa, i, wb, ab, 0, fb, True, True, vals, cell, npos)
-        npos = _row(wa, aa, i, wb, ab, fb, nb, True, False, vals, cell, npos)
-    for i in range(fa, na):
-        npos = _row(wa, aa, i, wb, ab, 0, fb, False, True, vals, cell, npos)
-        npos = _row(wa, aa, i, wb, ab, fb, nb, False, False, vals, cell, npos)
+    for i in range(na):
+        ci = aa[i, 1]
+        si = aa[i, 2]
+        n = 0
+        for j in range(nb):
+            js[n] = j
+            n += ci * ab[j, 1] + si * ab[j, 2] >= 0.0
+        split = 0
+        while split < n and js[split] < fb:
+            split += 1
+        key = i << _SHIFT
+        ra = _row(wa, i)
+        if i < fa:
+            for t in range(split):
+                s = _pair(ra, _row(wb, js[t]), True, True)
+                if s > 0.0:
+                    vals[npos] = s
+                    cell[npos] = key | js[t]
+                    npos += 1
+            for t in range(split, n):
+                s = _pair(ra, _row(wb, js[t]), True, False)
+                if s > 0.0:
+                    vals[npos] = s
+                    cell[npos] = key | js[t]
+                    npos += 1
+        else:
+            for t in range(split):
+                s = _pair(ra, _row(wb, js[t]), False, True)
+                if s > 0.0:
+                    vals[npos] = s
+                    cell[npos] = key | js[t]
+                    npos += 1
+            for t in range(split, n):
+                s = _pair(ra, _row(wb, js[t]), False, False)
+                if s > 0.0:
+                    vals[npos] = s
+                    cell[npos] = key | js[t]
+                    npos += 1
     return npos
 
 
 @njit(cache=True)
-def _top_desc(vals: NDArray[np.float64], cell: NDArray[np.int64], npos: int, keep: int) -> tuple[
-        NDArray[np.float64], NDArray[np.int64]]:  # pragma: no cover - compiled
-    """The ``keep`` best of the first ``npos`` entries and any others in the last one's bucket, best first.
+def _initial_pairs(vals: NDArray[np.float64], cell: NDArray[np.int64], npos: int, n_r: int, pi: NDArray[np.int64],
+                   pj: NDArray[np.int64], lam0: NDArray[np.float64], na: int,
+                   nb: int) -> int:  # pragma: no cover - compiled
+    """Greedy initial pairs: best local similarity first, each cylinder at most once; returns how many.
 
-    Only the best can become initial pairs, so the rest is never ordered (as before with ``np.partition``).
-    Order = similarity quantised to 1/2048 (far below any difference that means something), then cylinder
-    order: a counting sort over fixed buckets, stopped at the bucket that completes ``keep``. Measured
-    4× cheaper than ``np.argsort`` on the ~1,100 positive similarities of a DB4 comparison, and 2× cheaper
-    than restoring the exact order inside buckets with an insertion sort.
+    Only the ``KEEP_PER_PAIR · n_r`` best similarities (and the rest of the last one's bucket) are candidates.
+    Order = similarity quantised to 1/2048 (far below any difference that means something), then collection
+    order. The similarities are threaded into one list per bucket (a counting sort that never moves them), and
+    the walk from the best bucket stops as soon as ``n_r`` pairs are formed, so the tail is never ordered:
+    on DB4_B this replaced a counting sort into arrays plus a separate greedy pass (about 9 µs → 3 µs).
     """
-    start = np.zeros(_BUCKETS, dtype=np.int64)
-    key = np.empty(npos, dtype=np.int64)
-    for p in range(npos):
+    head = np.full(_BUCKETS, -1, dtype=np.int64)
+    nxt = np.empty(npos, dtype=np.int64)
+    first = _BUCKETS
+    for p in range(npos - 1, -1, -1):  # pushed in reverse, so each bucket lists its entries in collection order
         k = _BUCKETS - 1 - min(int(vals[p] * _BUCKETS), _BUCKETS - 1)  # bucket 0 = best
-        key[p] = k
-        start[k] += 1
-    cut = _BUCKETS - 1
-    total = 0
-    for k in range(_BUCKETS):  # exclusive prefix sums, up to the bucket that completes ``keep``
-        c = start[k]
-        start[k] = total
-        total += c
-        if total >= keep:
-            cut = k
+        nxt[p] = head[k]
+        head[k] = p
+        first = min(first, k)
+    used_a = np.zeros(na, dtype=np.bool_)
+    used_b = np.zeros(nb, dtype=np.bool_)
+    keep = KEEP_PER_PAIR * n_r
+    seen = 0
+    k = 0
+    for bucket in range(first, _BUCKETS):
+        if seen >= keep or k >= n_r:
             break
-    out_v = np.empty(total, dtype=np.float64)
-    out_c = np.empty(total, dtype=np.int64)
-    for p in range(npos):
-        k = key[p]
-        if k <= cut:
-            d = start[k]
-            start[k] = d + 1
-            out_v[d] = vals[p]
-            out_c[d] = cell[p]
-    return out_v, out_c
+        p = head[bucket]
+        while p >= 0:
+            seen += 1
+            i = cell[p] >> _SHIFT
+            j = cell[p] & _LOW
+            if not (used_a[i] or used_b[j]):
+                used_a[i] = True
+                used_b[j] = True
+                pi[k] = i
+                pj[k] = j
+                lam0[k] = vals[p]
+                k += 1
+                if k >= n_r:
+                    break
+            p = nxt[p]
+    return k
 
 
 @njit(cache=True)
@@ -409,26 +527,10 @@ def score(  # noqa: PLR0915 - one compiled loop nest
     cell = np.empty(na * nb, dtype=np.int64)
     npos = _collect(wa, aa, wb, ab, vals, cell)
     n_r = min(na, nb)
-    order_v, order_c = _top_desc(vals, cell, npos, KEEP_PER_PAIR * n_r)
     pi = np.empty(n_r, dtype=np.int64)
     pj = np.empty(n_r, dtype=np.int64)
     lam0 = np.empty(n_r, dtype=np.float64)
-    used_a = np.zeros(na, dtype=np.bool_)
-    used_b = np.zeros(nb, dtype=np.bool_)
-    k = 0
-    for p in range(order_v.size):
-        if k >= n_r:
-            break
-        i = order_c[p] >> _SHIFT
-        j = order_c[p] & _LOW
-        if used_a[i] or used_b[j]:
-            continue
-        used_a[i] = True
-        used_b[j] = True
-        pi[k] = i
-        pj[k] = j
-        lam0[k] = order_v[p]
-        k += 1
+    k = _initial_pairs(vals, cell, npos, n_r, pi, pj, lam0, na, nb)
     n_r = k
     if n_r < 2:
         return 0.0
@@ -441,13 +543,13 @@ def score(  # noqa: PLR0915 - one compiled loop nest
         a1, b1 = pi[p], pj[p]
         for q in range(p + 1, n_r):
             a2, b2 = pi[q], pj[q]
-            d1 = abs(ga[0, a1, a2] - gb[0, b1, b2])
+            d1 = abs(ga[a1, a2, 0] - gb[b1, b2, 0])
             if d1 > _D1_CUT:
                 continue
-            d2 = abs(_dphi_near(ga[1, a1, a2], gb[1, b1, b2]))
+            d2 = abs(_dphi_near(ga[a1, a2, 1], gb[b1, b2, 1]))
             if d2 > _D2_CUT:
                 continue
-            d3 = abs(_dphi_near(ga[2, a1, a2], gb[2, b1, b2]))
+            d3 = abs(_dphi_near(ga[a1, a2, 2], gb[b1, b2, 2]))
             if d3 > _D3_CUT:
                 continue
             r = _z(d1, MU1, TAU1) * _z(d2, MU2, TAU2)
@@ -489,7 +591,7 @@ def score_many(wa: NDArray[np.uint64], aa: NDArray[np.float64], ga: NDArray[np.f
     """``score`` of one probe against gallery members ``which`` of a packed gallery (see ``match.Packed``).
 
     Member k owns rows ``g_rows[k]:g_rows[k+1]`` of ``g_words`` and ``g_ang``, the flat geometry
-    ``g_geo[g_geo_off[k]:g_geo_off[k+1]]`` (3 × n × n); ``g_n[k]`` is its full minutia count.
+    ``g_geo[g_geo_off[k]:g_geo_off[k+1]]`` (n × n × 3); ``g_n[k]`` is its full minutia count.
     """
     out = np.zeros(which.size, dtype=np.float64)
     for t in range(which.size):
@@ -498,6 +600,6 @@ def score_many(wa: NDArray[np.uint64], aa: NDArray[np.float64], ga: NDArray[np.f
         n = g_rows[k + 1] - r0
         if n < 2:
             continue
-        geo = g_geo[g_geo_off[k]:g_geo_off[k + 1]].reshape((3, n, n))
+        geo = g_geo[g_geo_off[k]:g_geo_off[k + 1]].reshape((n, n, 3))
         out[t] = score(wa, aa, ga, n_a, g_words[r0:r0 + n], g_ang[r0:r0 + n], geo, g_n[k])
     return out

@@ -32,7 +32,7 @@ class Descriptors:
 
     words: NDArray[np.uint64]  # one _mcc.ROW per valid cylinder (bits, mask, popcounts)
     ang: NDArray[np.float64]  # n × 3: direction θ (counter-clockwise, y up), cos θ, sin θ
-    geo: NDArray[np.float64]  # 3 × n × n: distances, relative directions, link angles (see _mcc.geometry)
+    geo: NDArray[np.float64]  # n × n × 3: distances, relative directions, link angles (see _mcc.geometry)
     n_minutiae: int
 
     @property
@@ -49,7 +49,7 @@ def descriptors(template: FingerprintTemplate) -> Descriptors:
     th = template.angle.astype(np.float64)
     hull_n, hull_c = _hull(x, y)
     if hull_c.size == 0:
-        d = Descriptors(np.zeros((0, _mcc.ROW), np.uint64), np.zeros((0, 3)), np.zeros((3, 0, 0)), len(template))
+        d = Descriptors(np.zeros((0, _mcc.ROW), np.uint64), np.zeros((0, 3)), np.zeros((0, 0, 3)), len(template))
     else:
         words, valid = _mcc.cylinders(x, y, th, hull_n, hull_c)
         keep = np.nonzero(valid)[0]
