@@ -470,8 +470,10 @@ def _initial_pairs(vals: NDArray[np.float64], cell: NDArray[np.int64], npos: int
     Only the ``KEEP_PER_PAIR · n_r`` best similarities (and the rest of the last one's bucket) are candidates.
     Order = similarity quantised to 1/2048 (far below any difference that means something), then collection
     order. The similarities are threaded into one list per bucket (a counting sort that never moves them), and
-    the walk from the best bucket stops as soon as ``n_r`` pairs are formed, so the tail is never ordered:
-    on DB4_B this replaced a counting sort into arrays plus a separate greedy pass (about 9 µs → 3 µs).
+    the walk starts at the best non-empty bucket and stops as soon as ``n_r`` pairs are formed, so the tail is
+    never ordered. On DB4_B (about 1,130 similarities, of which the walk visits about 390) this took the stage
+    from about 9 µs to 6–7 µs per comparison against a counting sort into arrays plus a separate greedy pass;
+    a counting sort with the buckets counted during collection, tried after, was slower still.
     """
     head = np.full(_BUCKETS, -1, dtype=np.int64)
     nxt = np.empty(npos, dtype=np.int64)
