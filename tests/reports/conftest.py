@@ -1,26 +1,10 @@
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-
-def _load_seeding() -> Any:
-    """The seeding module beside this file (shared with tests/api_audit; importlib mode has no package path)."""
-    name = "idverify_test_seeding"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("seeding.py"))
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-seeding = _load_seeding()
+from . import seeding
 
 
 @pytest.fixture
