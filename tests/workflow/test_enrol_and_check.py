@@ -126,7 +126,8 @@ def test_full_cycle(data: dict[str, Path], make_app: Any) -> None:
     # before a check the nurse sees whom the stage verifies (policy subject), by name, and whether enrolled
     who = nurse.get(f"/api/v1/cycles/{cycle['id']}/stages/sperm_retrieval/subject").json()
     assert who["subject"] == "male"
-    assert who["people"] == [{"partner": "male", "patient_id": ids["m"], "name": MALE["name"], "enrolled": True}]
+    assert who["people"] == [{"partner": "male", "patient_id": ids["m"], "name": MALE["name"], "enrolled": True,
+                              "fingers": ["right_index", "left_index"]}]
     who = nurse.get(f"/api/v1/cycles/{cycle['id']}/stages/embryo_transfer/subject").json()
     assert [(p["partner"], p["patient_id"]) for p in who["people"]] == [("female", ids["f"])]
     not_in_cycle = nurse.get(f"/api/v1/cycles/{cycle['id']}/stages/iui_insemination/subject")

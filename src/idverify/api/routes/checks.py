@@ -22,6 +22,7 @@ from idverify.api.schemas.workflow import (
     StageSubjectOut,
 )
 from idverify.errors import AuthenticationError
+from idverify.store.finger_positions import enrolled_finger_positions
 from idverify.webhooks import enqueue_check_result
 from idverify.workflow import checks, enrolment, overrides, patients
 from idverify.workflow.challenges import default_store
@@ -85,10 +86,12 @@ def override(verification_id: str, body: OverrideIn, db: SessionDep, nurse: Nurs
 
 
 @router.get("/cycles/{cycle_id}/stages/{stage}/subject", response_model=StageSubjectOut,
-            summary="Who this stage verifies (name for the nurse's screen) and whether they are enrolled")
+            summary="Who this stage verifies (name for the nurse's screen), whether they are enrolled, and with which "
+                    "fingers")
 def stage_subject(cycle_id: str, stage: Stage, db: SessionDep, keys: KeysDep, _nurse: Nurse) -> StageSubjectOut:
     subject, people = checks.stage_people(db, cycle_id, stage)
     return StageSubjectOut(stage=stage, subject=subject.value, people=[
         StagePersonOut(partner=p.partner.value, patient_id=p.patient.id,
-                       name=patients.identity_of(keys, p.patient).get("name"), enrolled=p.enrolled)
+                       name=patients.identity_of(keys, p.patient).get("name"), enrolled=p.enrolled,
+                       fingers=enrolled_finger_positions(db, p.patient.id))
         for p in people])

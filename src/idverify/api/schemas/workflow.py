@@ -200,6 +200,9 @@ class StagePersonOut(ResponseModel):
     patient_id: str
     name: str | None = Field(description="From the sealed identity; shown on the nurse's screen, never in a URL")
     enrolled: bool
+    fingers: list[str] = Field(
+        default_factory=list, description="Enrolled finger positions (e.g. left_index), first enrolled first, for "
+        "the prompt: a captured finger is compared with the enrolled finger of the same position. Positions only")
 
 
 class StageSubjectOut(ResponseModel):
