@@ -55,6 +55,7 @@ MENUS: dict[Role, tuple[MenuItem, ...]] = {
     Role.NURSE: (
         MenuItem("/nurse/check", "nav.check"),
         MenuItem("/nurse/enrol", "nav.enrol"),
+        MenuItem("/nurse/cycles/new", "nav.cycle_new"),
         MenuItem("/nurse/results", "nav.results"),
     ),
     Role.IT_ADMIN: (
@@ -85,6 +86,7 @@ class Screen:
 SCREENS: tuple[Screen, ...] = (
     Screen("/nurse/check", "nurse/check.html", Role.NURSE, "check.title"),
     Screen("/nurse/enrol", "nurse/enrol.html", Role.NURSE, "enrol.title"),
+    Screen("/nurse/cycles/new", "nurse/cycle_new.html", Role.NURSE, "cycle_new.title"),
     Screen("/nurse/results", "verifications.html", Role.NURSE, "results.title"),
     Screen("/admin/devices", "admin/devices.html", Role.IT_ADMIN, "devices.title"),
     Screen("/admin/staff", "admin/staff.html", Role.IT_ADMIN, "staff.title"),
@@ -103,9 +105,20 @@ def _policy_defaults() -> dict[str, Any]:
     return {"document_required": True, "factors": DEFAULT_FACTORS}
 
 
+def _cycle_choices() -> dict[str, Any]:
+    """The cycle types and lookup document types the new-cycle form offers, from the API's own lists."""
+    from typing import get_args
+
+    from idverify.api.schemas.workflow import DocumentType
+    from idverify.workflow.stages import CycleKind
+
+    return {"cycle_kinds": [kind.value for kind in CycleKind], "document_types": list(get_args(DocumentType))}
+
+
 #: Template -> extra (non-personal) context a page shell needs besides the catalogue.
 SCREEN_CONTEXT: dict[str, Callable[[], dict[str, Any]]] = {
     "admin/settings.html": lambda: {"policy_defaults": _policy_defaults()},
+    "nurse/cycle_new.html": _cycle_choices,
 }
 
 

@@ -9,12 +9,20 @@
  * Active liveness: first POST /api/v1/cycles/{id}/checks/challenge {stage} -> {challenge_id, prompt_key,
  * capture_seconds, ...}; 409 challenge_not_required means the stage's policy asks for none. Otherwise the prompt
  * ("Turn your head to your LEFT") is shown big over the camera for capture_seconds from the moment the check is
- * posted with challenge_id — the daemon films the patient during exactly that time, before the card and finger. */
+ * posted with challenge_id — the daemon films the patient during exactly that time, before the card and finger.
+ *
+ * Fingers: GET /api/v1/cycles/{id}/stages/{stage}/subject -> {people: [{name, enrolled, fingers: ["left_index", …]}]}.
+ * A captured finger is compared only with the enrolled finger of the same position, so the prompt names an
+ * enrolled finger (the first enrolled, or the one the nurse picks) and the check posts that position
+ * (finger_positions). Without enrolled fingers the daemon's default (right index) is asked for and posted.
+ *
+ * Arriving from "New cycle" (/nurse/check?cycle=<id>&opened=1) selects that cycle. */
 (function () {
   "use strict";
   const IV = window.IV;
   /* onlyCycles: after a card scan, the ids of the card holder's open cycles (null: show every open cycle) */
-  const state = { cycles: [], cycle: null, stage: null, running: false, onlyCycles: null };
+  const state = { cycles: [], cycle: null, stage: null, running: false, onlyCycles: null, fingers: [], finger: null };
+  const DEFAULT_FINGER = "right_index"; /* what the daemon captures when the check names no position */
 
   function choice(text, sub, pressed, onclick, data) {
     return IV.el("button", { type: "button", class: "choice", "aria-pressed": pressed ? "true" : "false",
@@ -63,6 +71,7 @@
     const ticket = ++subjectRequest;
     box.replaceChildren();
     box.hidden = true;
+    setFingers([]);
     if (!state.cycle || !state.stage) return;
     let body;
     try {
@@ -80,7 +89,49 @@
       person.enrolled ? null : IV.el("span", { class: "subject-warning", role: "alert" }, " " + IV.t("check.not_enrolled"))));
     }
     if (!(body.people || []).length) box.append(IV.el("p", { class: "muted" }, IV.t("check.no_subject")));
+    /* one person to verify: ask for her enrolled fingers (with both partners the check needs a partner first) */
+    if ((body.people || []).length === 1) {
+      setFingers(body.people[0].fingers || []);
+      if (state.fingers.length) box.append(IV.el("div", { id: "fingers" }));
+      renderFingers();
+    }
     box.hidden = false;
+  }
+
+  function setFingers(fingers) {
+    state.fingers = fingers;
+    state.finger = fingers.length ? fingers[0] : null;
+    renderFingerPrompt();
+  }
+
+  /* The enrolled fingers; with more than one the nurse may pick another (e.g. the first is injured). */
+  function renderFingers() {
+    const box = document.getElementById("fingers");
+    if (!box) return;
+    if (state.fingers.length === 1) {
+      box.replaceChildren(IV.el("p", {}, IV.t("check.fingers_one", { finger: IV.label("finger", state.finger) })));
+      return;
+    }
+    box.replaceChildren(IV.el("h3", { id: "fingers-heading" }, IV.t("check.fingers_heading")),
+      IV.el("div", { class: "choice-list choice-row", role: "group", "aria-labelledby": "fingers-heading" },
+        state.fingers.map((finger) => choice(IV.label("finger", finger), null, finger === state.finger,
+          () => selectFinger(finger), { finger: finger }))));
+  }
+
+  function selectFinger(finger) {
+    if (state.running) return;
+    state.finger = finger;
+    renderFingers();
+    renderFingerPrompt();
+  }
+
+  /* "Place the left index finger on the sensor (or: right middle finger)" */
+  function renderFingerPrompt() {
+    const item = document.querySelector('#prompts li[data-step="finger"]');
+    const others = state.fingers.filter((f) => f !== state.finger).map((f) => IV.label("finger", f));
+    item.textContent = IV.t("prompt.finger", { finger: IV.label("finger", state.finger || DEFAULT_FINGER) })
+      + (others.length ? " " + IV.t("prompt.finger_alternatives", { fingers: others.join(", ") }) : "");
+    item.dataset.finger = state.finger || DEFAULT_FINGER;
   }
 
   function updateStart() {
@@ -161,6 +212,7 @@
     setRunning(true);
     try {
       const request = { stage: state.stage, use_devices: true };
+      if (state.finger) request.finger_positions = [state.finger];
       const challenge = await askChallenge();
       if (challenge) {
         request.challenge_id = challenge.challenge_id;
@@ -244,11 +296,31 @@
       const body = await IV.api("GET", "/cycles?status=open");
       state.cycles = body.items || [];
       renderCycles();
+      selectRequested();
     } catch (err) {
       const list = document.getElementById("cycles");
       list.setAttribute("aria-busy", "false");
       list.replaceChildren(IV.el("p", { class: "muted" }, IV.t("check.cycles_unavailable")));
       IV.pageError(err);
+    }
+  }
+
+  /* The cycle named in the address (?cycle=<id>, e.g. just opened on "New cycle"), once: selected and announced. */
+  let requested = new URLSearchParams(window.location.search);
+  function selectRequested() {
+    const id = requested.get("cycle");
+    const opened = requested.get("opened") === "1";
+    requested = new URLSearchParams();
+    const cycle = id && state.cycles.find((c) => c.id === id);
+    if (!cycle) return;
+    selectCycle(cycle);
+    const button = document.querySelector(`#cycles button[data-cycle-id="${CSS.escape(cycle.id)}"]`);
+    if (button) button.focus();
+    if (opened) {
+      const note = document.getElementById("opened-note");
+      note.textContent = IV.t("check.cycle_opened", { kind: IV.label("cycle_kind", cycle.kind),
+        id: IV.shortId(cycle.id) });
+      note.hidden = false;
     }
   }
 

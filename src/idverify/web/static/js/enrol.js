@@ -4,7 +4,9 @@
  * The document comes first only because consent is recorded against a registered patient; nothing biometric is
  * captured before consent. The identity is shown on this screen and sent in JSON bodies only, never in a URL.
  * API: POST /devices/document/read → {document}; POST /patients → {patient, created};
- * POST /patients/{id}/consent; POST /patients/{id}/enrolment {use_devices: true} → {status, result}. */
+ * POST /patients/{id}/consent; POST /patients/{id}/enrolment {use_devices: true, finger_positions} → {status, result}.
+ * The daemon takes the fingers from the sensor in the order of finger_positions; the capture step names them from
+ * the same list, in that order, so the patient is asked for the finger the daemon records under that name. */
 (function () {
   "use strict";
   const IV = window.IV;
@@ -12,6 +14,7 @@
   const PATIENT_FIELDS = ["document_type", "document_number", "name", "sex", "birth_date", "nation", "nationality",
     "address", "issuer", "valid_from", "valid_to"];
   const STATUS = { complete: "accept", retry: "retry", rejected: "reject", duplicate_suspected: "reject" };
+  const FINGERS = ["right_index", "left_index"]; /* captured in this order; the daemon needs two different ones */
   let patient = null;
 
   function show(step) {
@@ -86,7 +89,16 @@
     document.getElementById("enrol-result").replaceChildren(box);
   }
 
+  /* "Place the right index finger on the sensor", "Then place the left index finger on the sensor" */
+  function renderFingerPrompts() {
+    const list = document.getElementById("capture-prompts");
+    list.querySelectorAll("li[data-step='finger']").forEach((item) => item.remove());
+    FINGERS.forEach((finger, i) => list.append(IV.el("li", { dataset: { step: "finger", finger: finger } },
+      IV.t(i === 0 ? "prompt.finger" : "prompt.finger_then", { finger: IV.label("finger", finger) }))));
+  }
+
   document.addEventListener("DOMContentLoaded", () => {
+    renderFingerPrompts();
     const docError = document.getElementById("document-error");
     const readButton = document.getElementById("read-card");
     readButton.addEventListener("click", async () => {
@@ -144,7 +156,7 @@
       await IV.busy(start, async () => {
         try {
           renderOutcome(await IV.api("POST", "/patients/" + encodeURIComponent(patient.id) + "/enrolment",
-            { use_devices: true, finger_positions: ["right_index", "left_index"] }));
+            { use_devices: true, finger_positions: FINGERS }));
           show("result");
         } catch (err) {
           IV.showError(box, err);
