@@ -1,11 +1,11 @@
 """One treatment cycle through the UI only, against the demo daemon with simulated devices and people.
 
 The nurse enrols a female and a male patient (card on the reader → consent → face and fingers on the devices →
-duplicate check → complete), the couple's IVF cycle is opened (through the API: the UI has no cycle screen; the
-HIS opens cycles), the three stage checks ACCEPT with the enrolment photo beside the live frame, an impostor
-holding the female patient's card is REJECTED with the reasons, the reject is overridden with nurse2 as witness;
-then the inspector finds those events in the audit browser, downloads JSONL and CSV exports (contents checked)
-and the monthly report shows the same counts as the API. Each key screen is saved as
+duplicate check → complete), the couple's IVF cycle is opened on the "New cycle" screen (each partner's card
+scanned), the three stage checks ACCEPT (the prompt names the enrolled fingers) with the enrolment photo beside the
+live frame, an impostor holding the female patient's card is REJECTED with the reasons, the reject is overridden
+with nurse2 as witness; then the inspector finds those events in the audit browser, downloads JSONL and CSV exports
+(contents checked) and the monthly report shows the same counts as the API. Each key screen is saved as
 ``test-artifacts/web/journey-*.png``. Expected texts come from the catalogue, as in ``test_browser.py``.
 """
 
@@ -46,15 +46,6 @@ def _present(page: Any, persona: str, card_of: str = "") -> None:
     expect(page.locator(f"#sim-people [data-persona='{persona}']")).to_have_attribute("aria-pressed", "true")
 
 
-def _api(page: Any, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-    """The API with the page's own session (cookie + CSRF token from the page), for what the UI has no screen for."""
-    token = page.locator("meta[name='csrf-token']").get_attribute("content")
-    resp = page.request.fetch("/api/v1" + path, method=method, data=json.dumps(body) if body is not None else None,
-                              headers={"X-CSRF-Token": token, "Content-Type": "application/json"})
-    assert resp.ok, resp.text()
-    return resp.json()
-
-
 def _enrol(page: Any, persona: str, shot: str) -> str:
     """Enrol ``persona`` through the wizard; returns the patient id the page registered."""
     page.goto("/nurse/enrol")
@@ -77,6 +68,22 @@ def _enrol(page: Any, persona: str, shot: str) -> str:
     screenshot(page, f"journey-{shot}-enrolled")
     assert a11y.problems(page) == []
     return patient_id
+
+
+def _open_cycle(page: Any, female_id: str, male_id: str) -> str:
+    """Open the couple's IVF cycle on the "New cycle" screen, each partner's card on the reader in turn; returns
+    the id of the cycle the stage check opened with."""
+    page.goto("/nurse/cycles/new")
+    for persona, patient_id in (("female", female_id), ("male", male_id)):
+        _present(page, persona)
+        page.click(f"#{persona}-scan")
+        expect(page.locator(f"#{persona}-chosen")).to_have_attribute("data-patient-id", patient_id)
+    page.select_option("#cycle-kind", "ivf")
+    page.click("#cycle-submit")
+    page.wait_for_url("**/nurse/check?cycle=*")
+    cycle_id: str = page.evaluate("new URLSearchParams(location.search).get('cycle')")
+    expect(page.locator(f"#cycles button[data-cycle-id='{cycle_id}']")).to_have_attribute("aria-pressed", "true")
+    return cycle_id
 
 
 def _settled(page: Any, outcome: str, error_box: str) -> None:
@@ -107,6 +114,9 @@ def _check(page: Any, persona: str, stage: str, shot: str, card_of: str = "") ->
     expect(page.locator("#cycles .choice")).to_have_attribute("aria-pressed", "true")
     page.click(f"#stages [data-stage='{stage}']")
     expect(page.locator("#subject .subject-person")).to_have_count(1)  # whom to call to the table, before the check
+    expect(page.locator("#prompts li[data-step='finger']")).to_have_text(  # the fingers enrolled, first one first
+        EN["prompt.finger"].format(finger=EN["finger.right_index"]) + " "
+        + EN["prompt.finger_alternatives"].format(fingers=EN["finger.left_index"]))
     page.click("#start-check")
     _settled(page, "#result .result", "#page-error")
     box = page.locator("#result .result")
@@ -130,8 +140,7 @@ def test_full_cycle_through_the_ui(browser: Any, sim_daemon: LiveDaemon, nurse_p
     # --- enrolment of both partners
     female_id = _enrol(page, "female", "01-female")
     male_id = _enrol(page, "male", "02-male")
-    couple = _api(page, "POST", "/couples", {"female_patient_id": female_id, "male_patient_id": male_id})
-    cycle = _api(page, "POST", "/cycles", {"couple_id": couple["id"], "kind": "ivf"})
+    cycle_id = _open_cycle(page, female_id, male_id)
 
     # --- the three stage checks: ACCEPT, enrolment photo beside the live frame
     for persona, stage, shot in (("male", "sperm_retrieval", "03-sperm-retrieval"),
@@ -175,7 +184,7 @@ def test_full_cycle_through_the_ui(browser: Any, sim_daemon: LiveDaemon, nurse_p
     expect(page.locator("#override-done")).to_be_visible()
     expect(box).to_have_attribute("data-overridden", "true")
     screenshot(page, "journey-07-override")
-    _inspector(browser, sim_daemon, cycle["id"])
+    _inspector(browser, sim_daemon, cycle_id)
 
 
 def _inspector(browser: Any, daemon: LiveDaemon, cycle_id: str) -> None:
