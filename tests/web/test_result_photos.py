@@ -7,6 +7,8 @@ patient deletion, retention)."""
 from __future__ import annotations
 
 import base64
+import hashlib
+from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -16,6 +18,8 @@ import numpy as np
 import pytest
 from sqlalchemy import select, update
 
+from idverify.biometrics.face import get_face_engine, load_image
+from idverify.errors import BiometricError
 from idverify.store.base import utcnow
 from idverify.store.models import BiometricSample, Verification
 from idverify.workflow import result_photos
@@ -127,6 +131,51 @@ def test_only_this_workstations_nurses_see_the_photos(make_app: Any, samples: di
         db.commit()
     for url in images.values():
         assert s.nurse.get(url).status_code == 404
+
+
+class CountingDetector:
+    """The engine's own face detector, counting the images it is asked to look at (keyed by their pixels)."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.calls: Counter[str] = Counter()
+
+    def detect(self, rgb: np.ndarray, **kwargs: Any) -> Any:
+        self.calls[_pixels_key(rgb)] += 1
+        return self.inner.detect(rgb, **kwargs)
+
+
+def _pixels_key(rgb: np.ndarray) -> str:
+    return hashlib.sha256(np.ascontiguousarray(rgb).tobytes()).hexdigest()
+
+
+def test_the_photo_is_cut_from_the_first_frame_with_a_face_even_an_unusable_one(
+        make_app: Any, samples: dict[str, Path]) -> None:
+    """The first enrolment frame has a face too small for a template; the photo still comes from it, as the
+    detection the analysis made (and keeps when the analysis fails) is what the crop uses."""
+    engine = get_face_engine()
+    first = load_image(samples["face"] / "10_12.jpg")
+    with pytest.raises(BiometricError):
+        engine.analyse(first)
+    expected = result_photos.face_crop(first, engine.detector.detect(first)[0])
+    assert expected is not None
+    s = Setup(make_app, samples, ["face", "fingerprint"])
+    resp = s.nurse.get(s.check()["images"]["enrolment"])
+    assert resp.status_code == 200
+    assert resp.content == result_photos._jpeg(expected, result_photos.PHOTO_WIDTH)
+
+
+def test_enrolment_detects_each_face_frame_as_often_as_the_others(
+        make_app: Any, samples: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The photo frame (the first) is not detected once more for its crop than the frames not photographed."""
+    engine = get_face_engine()
+    counter = CountingDetector(engine.detector)
+    monkeypatch.setattr(engine, "detector", counter)
+    s = Setup(make_app, samples, ["face", "fingerprint"])
+    assert s.enrolment["result"]["reference_photo"] is True
+    frames = [_pixels_key(load_image(samples["face"] / n)) for n in ("10_12.jpg", "10_5.jpg", "10_9.jpg")]
+    counts = [counter.calls[key] for key in frames]
+    assert counts[0] >= 1 and counts == [counts[0]] * 3, counts
 
 
 @pytest.mark.parametrize("how", ["withdrawal", "deletion", "refuse_face", "retention"])

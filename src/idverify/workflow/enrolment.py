@@ -12,7 +12,7 @@ Raw images are not kept (retention default 0 h); only templates are.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -21,6 +21,7 @@ from idverify import audit
 from idverify.auth.roles import Principal
 from idverify.biometrics.face import ALGORITHM_VERSION as FACE_VERSION
 from idverify.biometrics.face import get_face_engine
+from idverify.biometrics.face.detect import Detection
 from idverify.biometrics.fingerprint.template import ALGORITHM_VERSION as FINGER_VERSION
 from idverify.biometrics.fusion import factor_policy
 from idverify.errors import ConflictError
@@ -56,25 +57,35 @@ def _finish(db: Session, actor: Principal, patient: Patient, status: str, result
     return EnrolmentOutcome(enrollment=enrollment, candidates=candidates or [])
 
 
-def _face_step(captures: Captures, result: dict[str, Any], prompts: list[str]) -> tuple[Any, str | None]:
-    """(face template or None, rejection reason or None)."""
-    samples, error = factors.face_samples(captures.face_frames)
+@dataclass(frozen=True)
+class FaceStep:
+    """What the face step found: the template and the largest face in each analysed frame (None: no face), from
+    which the reference photo is cut — or a rejection reason, or nothing (retry: see the prompts)."""
+
+    template: Any = None
+    rejection: str | None = None
+    faces: list[Detection | None] = field(default_factory=list)
+
+
+def _face_step(captures: Captures, result: dict[str, Any], prompts: list[str]) -> FaceStep:
+    analysed = factors.face_samples(captures.face_frames)
+    samples = analysed.samples
     if not samples:
-        prompts.append(error.message if error else "capture the face")
-        return None, None
+        prompts.append(analysed.error.message if analysed.error else "capture the face")
+        return FaceStep()
     live, reason, pad = factors.liveness(captures.face_frames)
     result["face"] = {"samples": len(samples),
                       "detection_score": round(max(s.detection.score for s in samples), 4), **pad}
     if live is False:
-        return None, f"liveness failed — {reason}"
+        return FaceStep(rejection=f"liveness failed — {reason}")
     doc_factor = factors.document_photo_factor(samples[0], captures.document)
     result["document_photo"] = {"status": doc_factor.status, "score": doc_factor.score}
     if doc_factor.status == "ok" and doc_factor.score is not None:
         point = factor_policy("document_photo", required=True, target_fmr=0.01)
         result["document_photo"]["threshold"] = point.threshold
         if doc_factor.score < point.threshold:
-            return None, "face does not match the ID document photo"
-    return get_face_engine().make_template(samples), None
+            return FaceStep(rejection="face does not match the ID document photo")
+    return FaceStep(template=get_face_engine().make_template(samples), faces=analysed.faces)
 
 
 def _finger_step(captures: Captures, result: dict[str, Any], prompts: list[str]) -> list[tuple[str, Any]]:
@@ -133,11 +144,12 @@ def enrol(db: Session, keys: Keys, galleries: Galleries, *, patient_id: str, cap
                        {**result, "reasons": ["document expired — enrol with a valid document"]}, consent.id)
 
     # 2. live face (quality, liveness, person-to-document); 3. at least two different usable fingers
-    face_tpl = None
+    face = FaceStep()
     if "face" in consent.modalities:
-        face_tpl, rejection = _face_step(captures, result, prompts)
-        if rejection:
-            return _finish(db, actor, patient, "rejected", {**result, "reasons": [rejection]}, consent.id)
+        face = _face_step(captures, result, prompts)
+        if face.rejection:
+            return _finish(db, actor, patient, "rejected", {**result, "reasons": [face.rejection]}, consent.id)
+    face_tpl = face.template
     finger_tpls = _finger_step(captures, result, prompts) if "fingerprint" in consent.modalities else []
     if prompts:
         return _finish(db, actor, patient, "retry", {**result, "prompts": prompts}, consent.id)
@@ -163,7 +175,8 @@ def enrol(db: Session, keys: Keys, galleries: Galleries, *, patient_id: str, cap
                                       quality=float(tpl.quality)))
     photo = None
     if face_tpl is not None:  # face consent given: one small sealed face crop for the result screen
-        photo = result_photos.store_enrolment_photo(db, keys, patient_id=patient.id, frames=captures.face_frames)
+        photo = result_photos.store_enrolment_photo(db, keys, patient_id=patient.id, frames=captures.face_frames,
+                                                    faces=face.faces)
     db.flush()
     outcome = _finish(db, actor, patient, "complete",
                       {**result, "templates": len(stored), "reference_photo": photo is not None}, consent.id)

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from idverify.biometrics.face import FaceSample, FaceTemplate, get_face_engine
+from idverify.biometrics.face.detect import Detection
+from idverify.biometrics.face.image import as_rgb_array
 from idverify.biometrics.fingerprint.extract import extract
 from idverify.biometrics.fingerprint.match import match
 from idverify.biometrics.fingerprint.template import ALGORITHM_VERSION as FINGER_VERSION
@@ -31,16 +33,32 @@ def _ms(start: float) -> float:
     return round((time.perf_counter() - start) * 1000, 1)
 
 
-def face_samples(frames: Sequence[NDArray[np.uint8]]) -> tuple[list[FaceSample], BiometricError | None]:
+@dataclass(frozen=True)
+class FaceFrames:
+    """The analysed face frames (the first ``MAX_FACE_FRAMES``): the usable samples, the largest face the detector
+    found in each frame (None: no face), whether or not that frame passed, and the last capture problem."""
+
+    samples: list[FaceSample]
+    faces: list[Detection | None]
+    error: BiometricError | None
+
+
+def face_samples(frames: Sequence[NDArray[np.uint8]]) -> FaceFrames:
     engine = get_face_engine()
     samples: list[FaceSample] = []
+    largest: list[Detection | None] = []
     error: BiometricError | None = None
     for frame in frames[:MAX_FACE_FRAMES]:
+        face = None
         try:
-            samples.append(engine.analyse(frame))
+            rgb = as_rgb_array(frame)
+            faces = engine.detector.detect(rgb)  # once: the analysis and the reference photo both use it
+            face = faces[0] if faces else None
+            samples.append(engine.analyse(rgb, faces=faces))
         except BiometricError as exc:
             error = exc
-    return samples, error
+        largest.append(face)
+    return FaceFrames(samples=samples, faces=largest, error=error)
 
 
 def liveness(frames: Sequence[NDArray[np.uint8]]) -> tuple[bool | None, str | None, dict[str, Any]]:

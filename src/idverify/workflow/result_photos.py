@@ -20,7 +20,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import cv2
 import numpy as np
@@ -28,6 +28,7 @@ from numpy.typing import NDArray
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from idverify.biometrics.face.detect import Detection
 from idverify.store.base import new_id
 from idverify.store.keys import Keys
 from idverify.store.models import BiometricSample
@@ -56,14 +57,9 @@ def _jpeg(rgb: NDArray[np.uint8], max_width: int) -> bytes:
     return bytes(buf.tobytes())
 
 
-def face_crop(rgb: NDArray[np.uint8]) -> NDArray[np.uint8] | None:
-    """The largest face with a margin, or None when no face is found (then no photo is kept)."""
-    from idverify.biometrics.face import get_face_engine
-
-    faces = get_face_engine().detector.detect(rgb)
-    if not faces:
-        return None
-    x, y, w, h = max(faces, key=lambda d: d.area).box
+def face_crop(rgb: NDArray[np.uint8], face: Detection) -> NDArray[np.uint8] | None:
+    """The detected face with a margin, or None when that leaves too few pixels for a photo."""
+    x, y, w, h = face.box
     mx, my = w * MARGIN, h * MARGIN
     top, bottom = max(0, int(y - my)), min(rgb.shape[0], int(y + h + my))
     left, right = max(0, int(x - mx)), min(rgb.shape[1], int(x + w + mx))
@@ -72,10 +68,17 @@ def face_crop(rgb: NDArray[np.uint8]) -> NDArray[np.uint8] | None:
     return np.ascontiguousarray(rgb[top:bottom, left:right])
 
 
-def store_enrolment_photo(db: Session, keys: Keys, *, patient_id: str,
-                          frames: list[NDArray[np.uint8]]) -> BiometricSample | None:
-    """Keep one small sealed face crop of the first frame with a face; replaces an earlier one."""
-    crop = next((c for c in (face_crop(f) for f in frames) if c is not None), None)
+def store_enrolment_photo(db: Session, keys: Keys, *, patient_id: str, frames: Sequence[NDArray[np.uint8]],
+                          faces: Sequence[Detection | None]) -> BiometricSample | None:
+    """Keep one small sealed face crop of the first frame with a face; replaces an earlier one.
+
+    ``faces[i]`` is the largest face enrolment's analysis detected in ``frames[i]`` (None: none), so no detector
+    runs here. Only the analysed frames are looked at: a photo is kept only when one of them gave a usable
+    sample, so the first frame with a face is always among them.
+    """
+    # zip stops at the last analysed frame (enrolment analyses the first MAX_FACE_FRAMES)
+    crops = (face_crop(frame, face) for frame, face in zip(frames, faces, strict=False) if face is not None)
+    crop = next((c for c in crops if c is not None), None)
     if crop is None:
         return None
     db.execute(delete(BiometricSample).where(BiometricSample.patient_id == patient_id,

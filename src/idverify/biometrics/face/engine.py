@@ -139,16 +139,19 @@ class FaceEngine:
 
     # --- public API -----------------------------------------------------------------------------------------
     def analyse(self, image: ImageInput, *, purpose: Purpose = "live", largest_only: bool = False,
-                enforce_quality: bool = True, check_eyes: bool = False) -> FaceSample:
+                enforce_quality: bool = True, check_eyes: bool = False,
+                faces: Sequence[Detection] | None = None) -> FaceSample:
         """Detect, check and encode the one face in ``image``.
 
         Raises :class:`BiometricError` (code ``biometric_quality``, ``details={"reason": code}``) when there is no
         face, several faces (unless ``largest_only``), or — with ``enforce_quality`` — a failed quality gate; the
         message tells the nurse what to change. ``check_eyes`` (enrolment captures) also measures eye openness
         with the face-mesh model (about 20–30 ms more; skipped when ai-edge-litert is not installed).
+        ``faces``: ``self.detector.detect`` of this same RGB image, when the caller has it already (enrolment
+        keeps it for the reference photo even when the analysis fails), so the detector does not run twice.
         """
         rgb = as_rgb_array(image)
-        faces = self.detector.detect(rgb)
+        faces = self.detector.detect(rgb) if faces is None else faces
         if not faces:
             raise _quality_error("no_face")
         if len(faces) > 1 and not largest_only:
