@@ -36,6 +36,20 @@ staff_app = typer.Typer(help="Staff accounts for real installations.", no_args_i
 keys_app = typer.Typer(help="Encryption key management (template keys, rotation).", no_args_is_help=True)
 card_app = typer.Typer(help="ID-card and passport readers.", no_args_is_help=True)
 finger_app = typer.Typer(help="Fingerprint sensor.", no_args_is_help=True)
+
+
+@app.callback()
+def _cli() -> None:
+    """Logs of every command go to stderr at WARNING until a command that serves reconfigures them.
+
+    Left unconfigured, structlog prints every level to stdout, where the engines' load and per-image debug lines
+    would sit between a command's table and its JSON summary (``bench … --json | jq`` would break).
+    """
+    from idverify.logging import configure_logging
+
+    configure_logging("WARNING", json=True)
+
+
 app.add_typer(bench_app, name="bench")
 app.add_typer(audit_app, name="audit")
 app.add_typer(db_app, name="db")

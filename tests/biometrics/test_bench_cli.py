@@ -48,6 +48,11 @@ def test_bench_face_cli(shared_data: Path, tmp_path: Path) -> None:
         (data / person).mkdir(parents=True)
         for image in sorted((src / person).glob("*.jpg"))[:2]:
             shutil.copy(image, data / person)
-    summary = _run(["bench", "face", "--dataset", str(data), "--no-peer", "--json"])
+    result = CliRunner().invoke(app, ["bench", "face", "--dataset", str(data), "--no-peer", "--json"])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.strip().splitlines()
+    assert len(lines) == 1, lines  # the engine's load log goes to stderr, not between the table and the JSON
+    assert "face_engine_loaded" not in result.stdout
+    summary = json.loads(lines[0])
     assert set(summary) >= SPEC_KEYS
     assert summary["modality"] == "face" and summary["genuine"] == 2 and summary["impostor"] == 4
