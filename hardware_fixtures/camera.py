@@ -27,6 +27,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from hardware_fixtures.performance import ACTIONS, Performance
+from idverify.biometrics.face.image import letterbox
 from idverify.devices.camera import FolderSource
 from idverify.errors import DeviceUnavailable
 
@@ -108,20 +109,6 @@ class SimulatedCamera:
 
     def close(self) -> None:
         self._folder.close()
-
-
-def letterbox(frame: Image, width: int, height: int) -> Image:
-    """Fit ``frame`` into width×height keeping its proportions (grey bars), as a camera shows a person: a
-    stretched portrait photo would squash the face and skew its encoding."""
-    import cv2
-
-    h, w = frame.shape[:2]
-    scale = min(width / w, height / h)
-    nw, nh = max(1, round(w * scale)), max(1, round(h * scale))
-    out = np.full((height, width, 3), 96, dtype=np.uint8)
-    y, x = (height - nh) // 2, (width - nw) // 2
-    out[y:y + nh, x:x + nw] = cv2.resize(frame, (nw, nh), interpolation=cv2.INTER_AREA)
-    return out
 
 
 def serve_mjpeg(cam: SimulatedCamera, host: str, port: int, fps: int) -> ThreadingHTTPServer:

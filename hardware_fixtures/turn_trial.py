@@ -24,7 +24,6 @@ from pathlib import Path
 
 import numpy as np
 
-from hardware_fixtures.camera import letterbox
 from hardware_fixtures.performance import (
     BACK_FRAMES,
     HOLD_FRAMES,
@@ -34,6 +33,7 @@ from hardware_fixtures.performance import (
     Performance,
     amount_at,
 )
+from idverify.biometrics.face.image import letterbox
 
 FRAMES = LEAD_FRAMES + RAMP_FRAMES + HOLD_FRAMES + BACK_FRAMES
 PRINT_TURN_DEG = 40.0

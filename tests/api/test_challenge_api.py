@@ -207,8 +207,9 @@ def test_uploaded_frames_and_policy_validation(make_app: Any, data: Path) -> Non
     option is validated before it is stored."""
     import cv2
     import numpy as np
-    from hardware_fixtures.camera import letterbox
     from hardware_fixtures.performance import Performance
+
+    from idverify.biometrics.face.image import letterbox
 
     daemon = make_app()
     card = {"document_type": "cn_resident_id", "document_number": "11010119900307457X"}

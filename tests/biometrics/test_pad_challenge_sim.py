@@ -9,10 +9,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from hardware_fixtures.camera import letterbox
 from hardware_fixtures.performance import BACK_FRAMES, HOLD_FRAMES, LEAD_FRAMES, RAMP_FRAMES, Performance, amount_at
 from hardware_fixtures.turn_trial import turned_print
 
+from idverify.biometrics.face.image import letterbox
 from idverify.biometrics.pad.active import MAX_JUDGED_FRAMES, judge, subsample
 from idverify.biometrics.pad.challenge import HeadTurnChallenge
 

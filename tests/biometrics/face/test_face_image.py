@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from idverify.biometrics.face.image import as_rgb_array, load_image
+from idverify.biometrics.face.image import as_rgb_array, letterbox, load_image
 from idverify.errors import BiometricError
 
 
@@ -59,3 +59,17 @@ def test_truncated_jpeg_is_refused() -> None:
     data = _jpeg_with_orientation(1)
     with pytest.raises(BiometricError):
         load_image(data[: len(data) // 3])
+
+
+def test_letterbox_keeps_proportions_with_grey_bars() -> None:
+    portrait = np.zeros((300, 100, 3), dtype=np.uint8)
+    portrait[:, :, 0] = 200  # a red-ish strip, so the bars (96 grey) and the photo are told apart
+    frame = letterbox(portrait, 640, 480)
+    assert frame.shape == (480, 640, 3) and frame.dtype == np.uint8
+    photo_cols = np.nonzero(frame[240, :, 0] == 200)[0]
+    # 300 px tall → 480: scale 1.6, so the 100 px width becomes 160 px, centred
+    assert photo_cols.size == 160 and photo_cols[0] == (640 - 160) // 2
+    assert (frame[:, : photo_cols[0]] == 96).all() and (frame[:, photo_cols[-1] + 1:] == 96).all()
+    wide = letterbox(np.full((100, 1000, 3), 200, dtype=np.uint8), 640, 480)
+    photo_rows = np.nonzero(wide[:, 320, 0] == 200)[0]
+    assert photo_rows.size == 64 and (wide[: photo_rows[0]] == 96).all()  # 1000 → 640: scale 0.64

@@ -1,6 +1,7 @@
 """Turning uploaded or captured bytes into the one image form the face code accepts: RGB ``uint8``, upright.
 
-Owns: decoding (Pillow), EXIF orientation, colour mode. Must not touch: detection, quality, anything about people.
+Owns: decoding (Pillow), EXIF orientation, colour mode, fitting a photo into a camera frame. Must not touch:
+detection, quality, anything about people.
 
 Why EXIF matters: phone photos and some scanner outputs are stored sideways with an orientation tag. OpenCV's
 ``imread`` honours it, Pillow (and so plain ``face_recognition.load_image_file``) does not, and a sideways face is
@@ -68,3 +69,20 @@ def as_rgb_array(image: RGBImage | bytes | str | Path) -> RGBImage:
             raise BiometricError("unsupported image array: expected H×W×3 uint8 RGB", code="image_unreadable")
         return np.ascontiguousarray(image[:, :, :3])
     return load_image(image)
+
+
+def letterbox(frame: NDArray[np.uint8], width: int, height: int) -> NDArray[np.uint8]:
+    """Fit a 3-channel ``frame`` into width×height keeping its proportions (grey bars), as a camera shows a person.
+
+    A stretched portrait photo would squash the face and skew its encoding. Used wherever a still photo stands
+    in for a live camera frame: the simulated camera and the benchmark's per-frame timing.
+    """
+    import cv2
+
+    h, w = frame.shape[:2]
+    scale = min(width / w, height / h)
+    nw, nh = max(1, round(w * scale)), max(1, round(h * scale))
+    out = np.full((height, width, 3), 96, dtype=np.uint8)
+    y, x = (height - nh) // 2, (width - nw) // 2
+    out[y:y + nh, x:x + nw] = cv2.resize(frame, (nw, nh), interpolation=cv2.INTER_AREA)
+    return out
