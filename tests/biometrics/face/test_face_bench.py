@@ -75,6 +75,10 @@ def test_small_run_against_the_peer(face_dir: Path, tmp_path: Path) -> None:
     ours = result.ours
     assert np.sort(np.asarray(ours.genuine))[1] > np.max(np.asarray(ours.impostor)[np.asarray(ours.impostor) > -1])
     assert spec["match_per_s"] > 0 and spec["extract_ms_median"] > 0
+    # the live-capture cost on camera-sized frames, for both systems, every image timed (the blank one too)
+    for run in (spec, spec["peer"]):
+        assert run["frame_size"] == "640x480" and run["frames"] == 6
+        assert run["frame_ms_median"] > 0 and run["frame_wall_ms_median"] > 0
 
 
 def test_bench_search_cli_prints_spec_json() -> None:
