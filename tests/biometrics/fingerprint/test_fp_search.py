@@ -63,3 +63,23 @@ def test_run_search_bench_shape() -> None:
     assert out["queries"] == 4 and out["gallery"] == 150
     assert out["median_ms"] is not None and out["p95_ms"] >= out["median_ms"] > 0
     assert 0.0 <= out["rank1_hit_rate"] <= 1.0
+
+
+def test_workflow_galleries_search_fingers_through_the_gallery(db1_templates: dict[str, FingerprintTemplate]) -> None:
+    """The enrolment duplicate check (``Galleries``) runs on ``FingerprintGallery``, the path the bench measures:
+    the patient's own fingers are excluded, the threshold applies, and a deleted patient is gone."""
+    from idverify.workflow.galleries import Galleries
+
+    galleries = Galleries()
+    for patient, finger in (("p1", "101"), ("p2", "102"), ("p3", "103")):
+        galleries.add(f"t-{finger}", patient, "fingerprint", db1_templates[f"{finger}_1"].to_bytes())
+    probe = db1_templates["101_2"]
+    hits = galleries.finger_candidates(probe, exclude="p9", min_score=0.0)
+    assert [c.patient_id for c in hits][0] == "p1" and len(hits) == 3
+    assert [c.score for c in hits] == sorted((c.score for c in hits), reverse=True)
+    assert all(c.modality == "fingerprint" for c in hits)
+    assert "p1" not in {c.patient_id for c in galleries.finger_candidates(probe, exclude="p1", min_score=0.0)}
+    assert galleries.finger_candidates(probe, exclude="p9", min_score=1.01) == []
+    galleries.remove_patient("p1")
+    assert "p1" not in {c.patient_id for c in galleries.finger_candidates(probe, exclude="p9", min_score=0.0)}
+    assert len(galleries) == 2
