@@ -75,7 +75,7 @@ def test_workflow_galleries_search_fingers_through_the_gallery(db1_templates: di
         galleries.add(f"t-{finger}", patient, "fingerprint", db1_templates[f"{finger}_1"].to_bytes())
     probe = db1_templates["101_2"]
     hits = galleries.finger_candidates(probe, exclude="p9", min_score=0.0)
-    assert [c.patient_id for c in hits][0] == "p1" and len(hits) == 3
+    assert hits[0].patient_id == "p1" and len(hits) == 3
     assert [c.score for c in hits] == sorted((c.score for c in hits), reverse=True)
     assert all(c.modality == "fingerprint" for c in hits)
     assert "p1" not in {c.patient_id for c in galleries.finger_candidates(probe, exclude="p1", min_score=0.0)}
