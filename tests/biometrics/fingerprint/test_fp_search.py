@@ -83,3 +83,29 @@ def test_workflow_galleries_search_fingers_through_the_gallery(db1_templates: di
     galleries.remove_patient("p1")
     assert "p1" not in {c.patient_id for c in galleries.finger_candidates(probe, exclude="p9", min_score=0.0)}
     assert len(galleries) == 2
+
+
+def test_untouched_candidates_are_built_in_parallel_with_the_serial_result() -> None:
+    """A search that touches many new candidates builds their descriptors on a thread pool first; they equal the
+    ones built one by one, and so do the scores."""
+    from idverify.biometrics.fingerprint import search
+    from idverify.biometrics.fingerprint.match import descriptors, match
+
+    rng = np.random.default_rng(11)
+    members = [synthetic_template(rng) for _ in range(150)]
+    g = FingerprintGallery(prefilter_k=100)
+    for i, t in enumerate(members):
+        g.add(f"s{i}", t)
+    probe = perturbed(members[5], rng)
+    hits = g.search(probe, top_k=100)
+    assert len(hits) == 100 and search._BUILD_THREADS >= 1
+    touched = [m for m in members if m._descriptor_cache is not None]
+    assert len(touched) == 100  # the pre-filter's candidates, no others
+    for key, score in hits[:20]:
+        original = members[int(key[1:])]
+        fresh = FingerprintTemplate(original.xy.copy(), original.angle.copy(), original.kind.copy(),
+                                    original.minutia_quality.copy(), width=original.width, height=original.height,
+                                    quality=original.quality)  # the same minutiae, no cache: built here, serially
+        built, serial = descriptors(original), descriptors(fresh)
+        assert np.array_equal(built.words, serial.words) and np.array_equal(built.geo, serial.geo)
+        assert score == match(probe, fresh)

@@ -229,7 +229,7 @@ def _dphi_near(a: float, b: float) -> float:  # pragma: no cover - compiled
     return d
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)  # built for many templates at once by 1:N searches (search.py)
 def cylinders(  # noqa: PLR0915 - one compiled loop nest
         x: NDArray[np.float64], y: NDArray[np.float64], th: NDArray[np.float64],
         hull_n: NDArray[np.float64], hull_c: NDArray[np.float64]) -> tuple[
@@ -348,7 +348,7 @@ def cylinders(  # noqa: PLR0915 - one compiled loop nest
     return words, valid
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)  # built for many templates at once by 1:N searches (search.py)
 def geometry(x: NDArray[np.float64], y: NDArray[np.float64],
              th: NDArray[np.float64]) -> NDArray[np.float64]:  # pragma: no cover - compiled
     """Per-template pair geometry, precomputed once: [i, j] = (distance, dφ(θi, θj), dφ(θi, link i→j)).
