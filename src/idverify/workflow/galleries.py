@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from idverify.biometrics.face.search import FaceGallery
 from idverify.biometrics.face.template import FaceTemplate
-from idverify.biometrics.fingerprint.search import PREFILTER_K, FingerprintGallery
+from idverify.biometrics.fingerprint.search import FingerprintGallery
 from idverify.biometrics.fingerprint.template import FingerprintTemplate
 from idverify.store.keys import Keys
 from idverify.store.models import BiometricTemplate
@@ -94,7 +94,7 @@ class Galleries:
         Held under the lock: the gallery is not thread-safe, and enrolments (the only searchers) are rare.
         """
         with self._lock:
-            hits = self._fingers.search(probe, top_k=PREFILTER_K)
+            hits = self._fingers.search(probe, top_k=self._fingers.prefilter_k)  # every candidate matched
             return [Candidate(self._owner[tid], "fingerprint", score) for tid, score in hits
                     if score >= min_score and self._owner[tid] != exclude]
 

@@ -125,10 +125,9 @@ class FingerprintGallery:
         scored.sort(key=lambda kv: -kv[1])
         return scored[:top_k]
 
-
     def _build_descriptors(self, cand: NDArray[np.intp]) -> None:
         """Build the untouched candidates' descriptors in parallel (each template is cached by one thread only)."""
-        cold = [self._templates[int(i)] for i in cand if self._templates[int(i)]._descriptor_cache is None]
+        cold = [t for t in (self._templates[int(i)] for i in cand) if t._descriptor_cache is None]
         if len(cold) < _PARALLEL_FROM or _BUILD_THREADS == 1:
             return  # built one by one on first comparison
         with ThreadPoolExecutor(max_workers=_BUILD_THREADS, thread_name_prefix="fp-descriptors") as pool:
