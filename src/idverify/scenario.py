@@ -124,7 +124,7 @@ def _drive(app: Any, base: str, accounts: dict[str, str], samples: Samples, sett
     nurse = _Api(base)
     nurse.login("nurse1", accounts["nurse1"])
     sim = app.state.ctx.devices.simulators["ga467"]
-    cards = __import__("hardware_fixtures.ga467", fromlist=["load_cards"]).load_cards()
+    cards = sim.cards  # the simulated reader's cards (made-up records; the impostor's card appended last)
     female_idx = next(i for i, c in enumerate(cards) if c.get("kind") == "resident" and c["sex"] == "2"
                       and c["valid_to"] > time.strftime("%Y%m%d"))
     male_idx = next(i for i, c in enumerate(cards) if c.get("kind") == "resident" and c["sex"] == "1"
