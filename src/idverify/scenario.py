@@ -183,14 +183,14 @@ def _drive(app: Any, base: str, accounts: dict[str, str], samples: Samples, sett
 
 
 def _verify_ledger(app: Any, settings: Settings) -> bool:
-    from idverify.ledger import service
     from idverify.ledger.checkpoint import CheckpointSigner
     from idverify.ledger.export import export_jsonl
+    from idverify.ledger.proofs import create_checkpoint
     from idverify.ledger.verify import ExportInvalid, verify_export
 
     signer = CheckpointSigner.from_file(settings.resolved_signing_key_file)
     with app.state.ctx.session_factory() as db:
-        checkpoint = service.create_checkpoint(db, signer)
+        checkpoint = create_checkpoint(db, signer)
         db.commit()
         out = Path(tempfile.mkdtemp(prefix="idverify-scenario-")) / "ledger.jsonl"
         with out.open("w", encoding="utf-8") as fh:
