@@ -2,8 +2,8 @@
 ``pcscd`` through vsmartcard's ``vpcd`` driver, with a test PKI generated at run time and fault injection.
 
 Our own card side (the ``virtualsmartcard`` package's ePass card is BAC-only without an EF.SOD and broken on
-Python 3 in Debian). See README.md in this folder. Not shipped in the wheel; no private keys are committed:
-every CSCA/DS key pair is generated when a fixture starts.
+Python 3 in Debian). See README.md in this folder. Shipped in the wheel for ``idverify demo``; no private keys
+are committed: every CSCA/DS key pair is generated when a fixture starts.
 """
 
 from hardware_fixtures.emrtd.card import EmrtdChip, Faults, PaceConfig

@@ -30,7 +30,7 @@ def record(
     data: dict[str, Any] | None = None,
 ) -> int:
     """Append one event to the ledger (same transaction as ``db``); returns its ledger index."""
-    from idverify.ledger import service as ledger
+    from idverify.ledger.append import append
 
     payload = dict(data or {})
     if isinstance(actor, Principal):
@@ -45,5 +45,5 @@ def record(
         "subject": {k: v for k, v in (subject or {}).items() if v is not None},
         "data": payload,
     }
-    entry = ledger.append(db, event)
+    entry = append(db, event)
     return int(entry.index)

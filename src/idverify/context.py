@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from prometheus_client import CollectorRegistry
 from sqlalchemy import Engine
@@ -20,6 +20,9 @@ from idverify.store.base import utcnow
 from idverify.store.keys import Keys
 from idverify.workflow.galleries import Galleries
 from idverify.workflow.result_photos import LiveFrames
+
+if TYPE_CHECKING:
+    from idverify.devices.manager import DeviceManager
 
 
 class Lifecycle(Protocol):
@@ -43,7 +46,7 @@ class AppContext:
     registry: CollectorRegistry
     started_at: datetime = field(default_factory=utcnow)
     subsystems: list[Lifecycle] = field(default_factory=list)
-    devices: Any | None = None  # idverify.devices.manager.DeviceManager when devices are configured
+    devices: DeviceManager | None = None  # when devices are configured (or simulated)
     galleries: Galleries = field(default_factory=Galleries)
     live_frames: LiveFrames = field(default_factory=LiveFrames)  # recent checks' live frames, in memory only
 

@@ -124,7 +124,7 @@ def _drive(app: Any, base: str, accounts: dict[str, str], samples: Samples, sett
     nurse = _Api(base)
     nurse.login("nurse1", accounts["nurse1"])
     sim = app.state.ctx.devices.simulators["ga467"]
-    cards = __import__("hardware_fixtures.ga467", fromlist=["load_cards"]).load_cards()
+    cards = sim.cards  # the simulated reader's cards (made-up records; the impostor's card appended last)
     female_idx = next(i for i, c in enumerate(cards) if c.get("kind") == "resident" and c["sex"] == "2"
                       and c["valid_to"] > time.strftime("%Y%m%d"))
     male_idx = next(i for i, c in enumerate(cards) if c.get("kind") == "resident" and c["sex"] == "1"
@@ -183,14 +183,14 @@ def _drive(app: Any, base: str, accounts: dict[str, str], samples: Samples, sett
 
 
 def _verify_ledger(app: Any, settings: Settings) -> bool:
-    from idverify.ledger import service
     from idverify.ledger.checkpoint import CheckpointSigner
     from idverify.ledger.export import export_jsonl
+    from idverify.ledger.proofs import create_checkpoint
     from idverify.ledger.verify import ExportInvalid, verify_export
 
     signer = CheckpointSigner.from_file(settings.resolved_signing_key_file)
     with app.state.ctx.session_factory() as db:
-        checkpoint = service.create_checkpoint(db, signer)
+        checkpoint = create_checkpoint(db, signer)
         db.commit()
         out = Path(tempfile.mkdtemp(prefix="idverify-scenario-")) / "ledger.jsonl"
         with out.open("w", encoding="utf-8") as fh:

@@ -4,16 +4,19 @@ reports its health into ``/healthz``."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from idverify.context import AppContext
 from idverify.webhooks import WebhookDispatcher
+
+if TYPE_CHECKING:
+    from idverify.devices.manager import DeviceManager
 
 
 class DeviceSubsystem:
     name = "devices"
 
-    def __init__(self, manager: Any) -> None:
+    def __init__(self, manager: DeviceManager) -> None:
         self.manager = manager
 
     async def start(self) -> None:
@@ -27,16 +30,18 @@ class DeviceSubsystem:
 
 
 def wants_devices(ctx: AppContext) -> bool:
-    s = ctx.settings
-    return bool(s.simulate or s.id_reader_port or s.pcsc_reader or s.fingerprint_port or s.camera is not None)
+    """Simulating, or at least one registered device driver is configured."""
+    from idverify.devices.drivers import builtin_registry
+
+    return ctx.settings.simulate or builtin_registry().any_configured(ctx.settings)
 
 
 def attach(ctx: AppContext) -> None:
     """Create the subsystems this configuration asks for (idempotent)."""
     if ctx.devices is None and wants_devices(ctx):
-        from idverify.devices.manager import DeviceManager
+        from idverify.device_wiring import device_manager
 
-        ctx.devices = DeviceManager(ctx.settings)
+        ctx.devices = device_manager(ctx.settings)
         ctx.subsystems.append(DeviceSubsystem(ctx.devices))
     if ctx.subsystem("ledger") is None:
         from idverify.ledger.scheduler import LedgerScheduler

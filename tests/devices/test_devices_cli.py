@@ -8,10 +8,10 @@ from typing import Any
 
 import cv2
 import pytest
+from hardware_fixtures.wiring import SimulatedWorkstation
 from typer.testing import CliRunner
 
 from idverify.cli import app
-from idverify.devices.manager import DeviceManager
 
 runner = CliRunner()
 
@@ -29,7 +29,7 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
                 "IDVERIFY_PCSC_READER", "IDVERIFY_CONFIG_FILE"):
         monkeypatch.delenv(var, raising=False)
     # Leave the shared vpcd slot to the eMRTD tests: no virtual passport in these CLI runs.
-    monkeypatch.setattr(DeviceManager, "_start_emrtd", lambda self, tmp: None)
+    monkeypatch.setattr(SimulatedWorkstation, "_start_emrtd", lambda self, tmp: None)
     return tmp_path
 
 

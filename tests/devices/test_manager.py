@@ -10,9 +10,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from hardware_fixtures.wiring import SimulatedWorkstation, SimulationAssets
 
-from idverify.config import load_settings
-from idverify.devices.manager import DeviceManager, SimulationAssets
+from idverify.config import Settings, load_settings
+from idverify.devices.manager import DeviceManager
 from idverify.documents.mrz import BacKeys
 from idverify.errors import DeviceError
 
@@ -26,11 +27,14 @@ def frames(tmp_path: Path) -> Path:
     return d
 
 
+def _simulated(settings: Settings, assets: SimulationAssets) -> DeviceManager:
+    return DeviceManager(settings, wiring=SimulatedWorkstation(settings, assets))
+
+
 @pytest.fixture
 def manager(tmp_path: Path, synthetic_fingers: Path, frames: Path) -> Iterator[DeviceManager]:
     settings = load_settings(simulate=True, data_dir=tmp_path, camera_width=160, camera_height=120, camera_fps=30)
-    m = DeviceManager(settings, assets=SimulationAssets(fingerprint_images=synthetic_fingers, camera_images=frames,
-                                                            emrtd=False))
+    m = _simulated(settings, SimulationAssets(fingerprint_images=synthetic_fingers, camera_images=frames, emrtd=False))
     m.start_sync()
     yield m
     m.stop_sync()
@@ -104,8 +108,7 @@ def test_hot_plug_with_backoff(manager: DeviceManager) -> None:
 
 def test_monitor_brings_a_replugged_device_back(tmp_path: Path, synthetic_fingers: Path, frames: Path) -> None:
     settings = load_settings(simulate=True, data_dir=tmp_path)
-    m = DeviceManager(settings, assets=SimulationAssets(fingerprint_images=synthetic_fingers, camera_images=frames,
-                                                            emrtd=False))
+    m = _simulated(settings, SimulationAssets(fingerprint_images=synthetic_fingers, camera_images=frames, emrtd=False))
 
     async def run() -> None:
         await m.start(monitor_interval=0.1)
@@ -158,10 +161,8 @@ def test_simulate_mode_serves_the_virtual_passport(tmp_path: Path, synthetic_fin
     reason = pcscd.unavailable_reason()
     if reason:
         pytest.skip(reason)
-    m = DeviceManager(
-        load_settings(simulate=True, data_dir=tmp_path),
-        assets=SimulationAssets(fingerprint_images=synthetic_fingers, camera_images=frames),
-    )
+    m = _simulated(load_settings(simulate=True, data_dir=tmp_path),
+                   SimulationAssets(fingerprint_images=synthetic_fingers, camera_images=frames))
     m.start_sync()
     try:
         if "emrtd_keys" not in m.simulators:

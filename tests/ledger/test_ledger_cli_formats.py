@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from idverify.cli import app
-from idverify.ledger import service
+from idverify.ledger.append import append, append_many
 from idverify.ledger.export import CSV_COLUMNS, write_csv
 from idverify.ledger.fhir import to_fhir_audit_event, write_fhir_ndjson
 from idverify.ledger.models import LedgerEntry
@@ -36,7 +36,7 @@ def _last_json(output: str) -> dict[str, object]:
 def test_cli_export_verify_roundtrip_and_tamper(
     env: dict[str, str], session: Session, make_event: EventFactory, tmp_path: Path
 ) -> None:
-    service.append_many(session, [make_event(i) for i in range(12)])
+    append_many(session, [make_event(i) for i in range(12)])
     session.commit()
     runner = CliRunner()
     out = tmp_path / "audit.jsonl"
@@ -66,7 +66,7 @@ def test_cli_export_verify_roundtrip_and_tamper(
 
 def test_cli_csv_fhir_and_date_range(env: dict[str, str], session: Session, make_event: EventFactory,
                                       tmp_path: Path) -> None:
-    service.append_many(session, [make_event(i) for i in range(3)])
+    append_many(session, [make_event(i) for i in range(3)])
     session.commit()
     runner = CliRunner()
     for expected, (fmt, name) in enumerate((("csv", "a.csv"), ("fhir", "a.ndjson")), start=4):
@@ -79,7 +79,7 @@ def test_cli_csv_fhir_and_date_range(env: dict[str, str], session: Session, make
 
 
 def test_csv_rows_carry_ids_only(session: Session, make_event: EventFactory) -> None:
-    service.append_many(session, [make_event(i) for i in range(2)])
+    append_many(session, [make_event(i) for i in range(2)])
     session.commit()
     out = io.StringIO()
     assert write_csv(session.query(LedgerEntry).order_by(LedgerEntry.index), out) == 2
@@ -90,7 +90,7 @@ def test_csv_rows_carry_ids_only(session: Session, make_event: EventFactory) -> 
 
 
 def test_fhir_r5_audit_event_mapping(session: Session, make_event: EventFactory) -> None:
-    entry = service.append(session, make_event(7, etype="override.recorded"))
+    entry = append(session, make_event(7, etype="override.recorded"))
     session.commit()
     resource = to_fhir_audit_event(entry)
     assert resource["resourceType"] == "AuditEvent"

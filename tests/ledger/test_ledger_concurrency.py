@@ -9,10 +9,13 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DatabaseError
 
-from idverify.ledger import service
+from idverify.ledger.append import append, append_many
 from idverify.ledger.checkpoint import CheckpointSigner
+from idverify.ledger.entries import list_entries
 from idverify.ledger.export import export_jsonl
+from idverify.ledger.integrity import verify_stored_tree
 from idverify.ledger.merkle import tree_root
+from idverify.ledger.proofs import create_checkpoint, root_at, tree_size
 from idverify.ledger.verify import verify_export
 from idverify.store.db import make_engine, make_session_factory
 
@@ -34,11 +37,11 @@ def _hammer(url: str, make_event: EventFactory, signer: CheckpointSigner) -> lis
             for i in range(PER_WRITER):
                 with factory() as session:
                     if i % 5 == 4:
-                        service.append_many(session, [make_event(w * 100 + i, batch=k) for k in range(3)])
+                        append_many(session, [make_event(w * 100 + i, batch=k) for k in range(3)])
                     else:
-                        service.append(session, make_event(w * 100 + i))
+                        append(session, make_event(w * 100 + i))
                     if i == 7:
-                        service.create_checkpoint(session, signer)
+                        create_checkpoint(session, signer)
                     session.commit()
         except BaseException as exc:
             errors.append(exc)
@@ -58,14 +61,14 @@ def _check_single_tree(url: str, signer: CheckpointSigner, tmp_path: Path) -> No
     engine = make_engine(url)
     try:
         with make_session_factory(engine)() as session:
-            assert service.tree_size(session) == expected
-            entries = service.list_entries(session, descending=False, limit=1000).items
+            assert tree_size(session) == expected
+            entries = list_entries(session, descending=False, limit=1000).items
             assert [e.index for e in entries] == list(range(expected))
-            assert service.root_at(session, expected) == tree_root(e.leaf_hash for e in entries)
-            report = service.verify_stored_tree(session)
+            assert root_at(session, expected) == tree_root(e.leaf_hash for e in entries)
+            report = verify_stored_tree(session)
             assert report.ok, report.problems
             assert report.checkpoints_checked >= WRITERS  # each writer's checkpoint matched the tree at its size
-            service.create_checkpoint(session, signer)
+            create_checkpoint(session, signer)
             session.commit()
             with (tmp_path / "export.jsonl").open("w") as fh:
                 export_jsonl(session, fh)
@@ -94,7 +97,7 @@ def test_postgres_triggers_refuse_update_delete_truncate(postgres_url: str, make
     engine = make_engine(postgres_url)
     try:
         with make_session_factory(engine)() as session:
-            service.append_many(session, [make_event(i) for i in range(3)])
+            append_many(session, [make_event(i) for i in range(3)])
             session.commit()
         for sql in (
             "UPDATE ledger_entries SET event_type = 'x'",
@@ -105,7 +108,7 @@ def test_postgres_triggers_refuse_update_delete_truncate(postgres_url: str, make
             with pytest.raises(DatabaseError, match="append-only"), engine.begin() as conn:
                 conn.execute(text(sql))
         with make_session_factory(engine)() as session:
-            assert service.verify_stored_tree(session).ok
+            assert verify_stored_tree(session).ok
     finally:
         engine.dispose()
 
@@ -130,7 +133,7 @@ def test_postgres_grant_model_from_the_readme(postgres_url: str, make_event: Eve
         with engine.connect() as conn:
             conn.execute(text(f"SET ROLE {role}"))
             with Session(bind=conn) as session:
-                entry = service.append(session, make_event(0))
+                entry = append(session, make_event(0))
                 session.commit()
                 assert entry.index == 0
             for sql in (

@@ -15,10 +15,11 @@ import rfc8785
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy.orm import Session
 
-from idverify.ledger import service
+from idverify.ledger.append import append
 from idverify.ledger.checkpoint import CheckpointSigner, public_key_pem
 from idverify.ledger.export import export_jsonl
 from idverify.ledger.merkle import leaf_hash
+from idverify.ledger.proofs import create_checkpoint
 from idverify.ledger.verify import ExportInvalid, verify_export
 
 from .conftest import EventFactory
@@ -32,8 +33,8 @@ def ledger(session: Session, make_event: EventFactory, signer: CheckpointSigner)
     for day in range(3):
         now = DAY1 + timedelta(days=day)
         for i in range(10):
-            service.append(session, make_event(day * 10 + i), now=now + timedelta(minutes=i))
-        service.create_checkpoint(session, signer, now=now + timedelta(hours=1))
+            append(session, make_event(day * 10 + i), now=now + timedelta(minutes=i))
+        create_checkpoint(session, signer, now=now + timedelta(hours=1))
         session.commit()
     return session
 
@@ -229,7 +230,7 @@ def test_truncated_or_garbled_files_are_refused(ledger: Session, tmp_path: Path,
 def test_export_without_checkpoint_is_refused(session: Session, tmp_path: Path, make_event: EventFactory) -> None:
     from idverify.errors import NotFoundError
 
-    service.append(session, make_event(0))
+    append(session, make_event(0))
     with pytest.raises(NotFoundError), (tmp_path / "x.jsonl").open("w") as fh:
         export_jsonl(session, fh)
 
@@ -238,7 +239,9 @@ def test_offline_verifier_imports_no_database_code() -> None:
     code = (
         "import sys, idverify.ledger.verify\n"
         "bad = sorted(m for m in sys.modules if m.split('.')[0] in {'sqlalchemy', 'alembic', 'psycopg'}\n"
-        "             or m.startswith(('idverify.store', 'idverify.ledger.models', 'idverify.ledger.service')))\n"
+        "             or m.startswith(('idverify.store', 'idverify.ledger.models', 'idverify.ledger.repository',\n"
+        "                              'idverify.ledger.append', 'idverify.ledger.proofs', 'idverify.ledger.entries',\n"
+        "                              'idverify.ledger.integrity')))\n"
         "print(bad); sys.exit(1 if bad else 0)\n"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)

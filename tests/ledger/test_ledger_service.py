@@ -1,4 +1,4 @@
-"""Ledger service on a migrated SQLite database: appends, proofs, checkpoints, listing, immutability, integrity."""
+"""The ledger on a migrated SQLite database: appends, proofs, checkpoints, listing, immutability, integrity."""
 
 from __future__ import annotations
 
@@ -11,25 +11,35 @@ from sqlalchemy.exc import DatabaseError
 from sqlalchemy.orm import Session
 
 from idverify.errors import NotFoundError, ValidationFailed
-from idverify.ledger import service
+from idverify.ledger.append import append, append_many
 from idverify.ledger.canonical import canonical_bytes, leaf_document
 from idverify.ledger.checkpoint import CheckpointSigner, open_checkpoint
+from idverify.ledger.entries import entry_event, list_entries
+from idverify.ledger.integrity import verify_stored_tree
 from idverify.ledger.merkle import leaf_hash, tree_root, verify_consistency, verify_inclusion
 from idverify.ledger.models import LedgerEntry, LedgerImmutable
-from idverify.ledger.service import EntryFilter
+from idverify.ledger.proofs import (
+    consistency_proof,
+    create_checkpoint,
+    inclusion_proof,
+    latest_checkpoint,
+    root_at,
+    tree_size,
+)
+from idverify.ledger.repository import EntryFilter
 
 from .conftest import EventFactory
 
 
 def _fill(session: Session, make_event: EventFactory, n: int, start: int = 0) -> list[LedgerEntry]:
-    entries = service.append_many(session, [make_event(start + i) for i in range(n)])
+    entries = append_many(session, [make_event(start + i) for i in range(n)])
     session.commit()
     return entries
 
 
 def test_append_assigns_index_time_and_canonical_leaf(session: Session, make_event: EventFactory) -> None:
-    first = service.append(session, make_event(0))
-    second = service.append(session, make_event(1))
+    first = append(session, make_event(0))
+    second = append(session, make_event(1))
     session.commit()
     assert (first.index, second.index) == (0, 1)
     doc = json.loads(second.canonical)
@@ -38,14 +48,14 @@ def test_append_assigns_index_time_and_canonical_leaf(session: Session, make_eve
     assert second.leaf_hash == leaf_hash(second.canonical.encode())
     assert second.recorded_at >= first.recorded_at
     assert second.occurred_at == datetime(2026, 11, 23, 1, 30, tzinfo=UTC)  # +08:00 stored as UTC
-    assert service.entry_event(second)["data"]["n"] == 1
+    assert entry_event(second)["data"]["n"] == 1
 
 
 def test_append_is_part_of_the_callers_transaction(session: Session, make_event: EventFactory) -> None:
-    service.append(session, make_event(0))
+    append(session, make_event(0))
     session.rollback()
-    assert service.tree_size(session) == 0
-    again = service.append(session, make_event(1))
+    assert tree_size(session) == 0
+    again = append(session, make_event(1))
     session.commit()
     assert again.index == 0  # the rolled-back event left no gap and no orphan node
 
@@ -54,27 +64,27 @@ def test_stored_root_and_proofs_match_a_recomputed_tree(session: Session, make_e
     entries = _fill(session, make_event, 45)
     leaves = [e.leaf_hash for e in entries]
     for size in (1, 2, 7, 8, 31, 45):
-        assert service.root_at(session, size) == tree_root(leaves[:size])
+        assert root_at(session, size) == tree_root(leaves[:size])
     for index in (0, 13, 31, 44):
-        proof = service.inclusion_proof(session, index, 45)
+        proof = inclusion_proof(session, index, 45)
         assert proof.leaf_hash == leaves[index]
         verify_inclusion(index, 45, proof.leaf_hash, proof.hashes, tree_root(leaves))
     for old in (0, 1, 16, 17, 44, 45):
-        cons = service.consistency_proof(session, old, 45)
+        cons = consistency_proof(session, old, 45)
         assert cons.old_root == tree_root(leaves[:old])
         verify_consistency(old, 45, cons.old_root, cons.new_root, cons.hashes)
-    assert service.inclusion_proof(session, 3).tree_size == 45
+    assert inclusion_proof(session, 3).tree_size == 45
     with pytest.raises(NotFoundError):
-        service.inclusion_proof(session, 45, 45)
+        inclusion_proof(session, 45, 45)
     with pytest.raises(NotFoundError):
-        service.consistency_proof(session, 3, 46)
+        consistency_proof(session, 3, 46)
 
 
 def test_envelope_is_validated_without_echoing_values(session: Session, make_event: EventFactory) -> None:
     bad = make_event(0)
     bad["subject"] = {"patient_name": "张三"}
     with pytest.raises(ValidationFailed) as err:
-        service.append(session, bad)
+        append(session, bad)
     assert "张三" not in err.value.message and "patient_name" in err.value.message
     for mutate in (
         lambda e: e.pop("type"),
@@ -86,45 +96,45 @@ def test_envelope_is_validated_without_echoing_values(session: Session, make_eve
         event = make_event(0)
         mutate(event)
         with pytest.raises(ValidationFailed):
-            service.append(session, event)
-    assert service.tree_size(session) == 0
+            append(session, event)
+    assert tree_size(session) == 0
 
 
 def test_ledger_time_never_goes_backwards(session: Session, make_event: EventFactory) -> None:
     later = datetime(2030, 1, 1, tzinfo=UTC)
-    a = service.append(session, make_event(0), now=later)
-    b = service.append(session, make_event(1), now=later - timedelta(hours=1))
+    a = append(session, make_event(0), now=later)
+    b = append(session, make_event(1), now=later - timedelta(hours=1))
     assert b.recorded_at == a.recorded_at == later
 
 
 def test_checkpoint_signs_current_tree(session: Session, make_event: EventFactory, signer: CheckpointSigner) -> None:
-    assert service.latest_checkpoint(session) is None
+    assert latest_checkpoint(session) is None
     _fill(session, make_event, 10)
-    cp = service.create_checkpoint(session, signer)
+    cp = create_checkpoint(session, signer)
     session.commit()
     opened = open_checkpoint(cp.note, signer.public_key)
-    assert opened.tree_size == 10 and opened.root_hash == service.root_at(session, 10)
-    assert service.create_checkpoint(session, signer).id == cp.id  # unchanged tree: no new checkpoint
-    assert service.create_checkpoint(session, signer, force=True).id != cp.id
+    assert opened.tree_size == 10 and opened.root_hash == root_at(session, 10)
+    assert create_checkpoint(session, signer).id == cp.id  # unchanged tree: no new checkpoint
+    assert create_checkpoint(session, signer, force=True).id != cp.id
     _fill(session, make_event, 1, start=10)
-    newer = service.create_checkpoint(session, signer)
+    newer = create_checkpoint(session, signer)
     session.commit()
-    latest = service.latest_checkpoint(session)
+    latest = latest_checkpoint(session)
     assert latest is not None and latest.id == newer.id and latest.tree_size == 11
 
 
 def test_list_entries_filters_and_pages(session: Session, make_event: EventFactory) -> None:
     events = [make_event(i, patient="p-a" if i % 2 else "p-b") for i in range(9)]
     events.append(make_event(9, etype="override.recorded", patient="p-a"))
-    service.append_many(session, events)
+    append_many(session, events)
     session.commit()
-    page = service.list_entries(session, EntryFilter(patient_id="p-a"), limit=3)
+    page = list_entries(session, EntryFilter(patient_id="p-a"), limit=3)
     assert [e.index for e in page.items] == [9, 7, 5] and page.next_after == 5
-    page2 = service.list_entries(session, EntryFilter(patient_id="p-a"), limit=3, after=page.next_after)
+    page2 = list_entries(session, EntryFilter(patient_id="p-a"), limit=3, after=page.next_after)
     assert [e.index for e in page2.items] == [3, 1] and page2.next_after is None
-    overrides = service.list_entries(session, EntryFilter(event_type="override.recorded"))
+    overrides = list_entries(session, EntryFilter(event_type="override.recorded"))
     assert [e.index for e in overrides.items] == [9]
-    oldest = service.list_entries(session, descending=False, limit=2)
+    oldest = list_entries(session, descending=False, limit=2)
     assert [e.index for e in oldest.items] == [0, 1]
 
 
@@ -143,7 +153,7 @@ def test_database_triggers_refuse_update_and_delete(
     engine: Engine, session: Session, make_event: EventFactory, signer: CheckpointSigner
 ) -> None:
     _fill(session, make_event, 3)
-    service.create_checkpoint(session, signer)
+    create_checkpoint(session, signer)
     session.commit()
     statements = [
         "UPDATE ledger_entries SET event_type = 'x' WHERE idx = 1",
@@ -155,7 +165,7 @@ def test_database_triggers_refuse_update_and_delete(
     for sql in statements:
         with pytest.raises(DatabaseError, match="append-only"), engine.begin() as conn:
             conn.execute(text(sql))
-    assert service.verify_stored_tree(session).ok
+    assert verify_stored_tree(session).ok
 
 
 def _tamper(engine: Engine, sql: str) -> None:
@@ -181,14 +191,14 @@ def test_verify_stored_tree_finds_tampering(
     engine: Engine, session: Session, make_event: EventFactory, signer: CheckpointSigner, sql: str, first_bad: int
 ) -> None:
     _fill(session, make_event, 12)
-    service.create_checkpoint(session, signer)
+    create_checkpoint(session, signer)
     session.commit()
-    before = service.verify_stored_tree(session)
+    before = verify_stored_tree(session)
     assert before.ok and before.tree_size == 12 and before.checkpoints_checked == 1 and before.nodes_checked == 10
     session.commit()  # SQLite: every transaction holds the write lock (BEGIN IMMEDIATE)
     _tamper(engine, sql)
     session.expire_all()
-    report = service.verify_stored_tree(session)
+    report = verify_stored_tree(session)
     assert not report.ok
     assert report.first_bad_index == first_bad
     assert report.as_health()["status"] == "error"

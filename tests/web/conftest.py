@@ -158,9 +158,10 @@ def sim_daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveDaemon]
     (``hardware_fixtures.personas``), its own data dir and nothing seeded. Differences, for speed only: the
     fingerprint link at 115200 baud and no virtual passport (pcscd start-up is slow and the journey reads Chinese
     ID cards). Needs the public face and finger samples (../shared/data); skips visibly without them."""
+    from hardware_fixtures.wiring import SimulationAssets
+
     from idverify.app import create_app
     from idverify.config import load_settings
-    from idverify.devices.manager import SimulationAssets
     from idverify.runtime import bootstrap_demo, demo_accounts_file
 
     shared = Path(os.environ.get("IDVERIFY_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
@@ -176,7 +177,7 @@ def sim_daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveDaemon]
     bootstrap_demo(settings)
     accounts = json.loads(demo_accounts_file(data_dir).read_text())
     app = create_app(settings)
-    app.state.ctx.devices.assets = SimulationAssets(emrtd=False)
+    app.state.ctx.devices.wiring.assets = SimulationAssets(emrtd=False)
     server, thread = _serve(app, port)
     passwords = {a["username"]: a["password"] for a in accounts}
     private = {*passwords.values()}

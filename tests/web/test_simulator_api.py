@@ -10,8 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 from hardware_fixtures.ga467 import load_cards
 from hardware_fixtures.personas import FINGER_ORDER, IMPOSTOR_CARD, PersonaDesk, build_personas
-
-from idverify.devices.manager import SimulationAssets
+from hardware_fixtures.wiring import SimulationAssets
 
 
 class _Reader:
@@ -73,7 +72,7 @@ def test_the_switch_is_absent_unless_simulating(make_app: Any) -> None:
 
 def test_presenting_a_persona_puts_their_card_on_the_reader(make_app: Any) -> None:
     daemon = make_app(simulate=True)
-    daemon.app.state.ctx.devices.assets = SimulationAssets(emrtd=False)
+    daemon.app.state.ctx.devices.wiring.assets = SimulationAssets(emrtd=False)
     with TestClient(daemon.app, raise_server_exceptions=False) as client:
         h = _login(client, daemon.passwords["nurse1"])
         assert 'id="sim-panel"' in client.get("/nurse/enrol").text

@@ -14,7 +14,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, runtime_checkable
 
 import numpy as np
 import structlog
@@ -28,6 +28,7 @@ IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".
 Image = NDArray[np.uint8]
 
 
+@runtime_checkable
 class FrameSource(Protocol):
     """Something that yields frames. ``read`` returns None when no frame is available right now and raises
     :class:`DeviceUnavailable` when the device is gone (the camera then reopens it with backoff)."""

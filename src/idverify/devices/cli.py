@@ -1,9 +1,10 @@
 """``idverify devices``, ``idverify card read`` and ``idverify finger capture`` (SPEC).
 
-Thin wrappers over :class:`~idverify.devices.manager.DeviceManager`: each builds the manager from settings, does one
-thing, prints a human view or the SPEC JSON line, and always stops the devices (and simulators) again. Every
-failure becomes the SPEC error JSON with a non-zero exit; unexpected exceptions are reported as ``device_error``
-rather than a traceback. Heavy imports stay inside the functions so ``idverify --help`` stays instant.
+Thin wrappers over :class:`~idverify.devices.manager.DeviceManager`: each builds the manager from settings (with the
+simulators when simulating: :mod:`idverify.device_wiring`), does one thing, prints a human view or the SPEC JSON
+line, and always stops the devices (and simulators) again. Every failure becomes the SPEC error JSON with a non-zero
+exit; unexpected exceptions are reported as ``device_error`` rather than a traceback. Heavy imports stay inside the
+functions so ``idverify --help`` stays instant.
 """
 
 from __future__ import annotations
@@ -25,11 +26,11 @@ T = TypeVar("T")
 
 def _with_manager(fn: Callable[[DeviceManager], T], *, as_json: bool, simulate: bool = False) -> T:
     from idverify.config import load_settings
-    from idverify.devices.manager import DeviceManager
+    from idverify.device_wiring import device_manager
 
     try:
         settings = load_settings(simulate=True) if simulate else load_settings()
-        manager = DeviceManager(settings)
+        manager = device_manager(settings)
         try:
             manager.start_sync()
             return fn(manager)

@@ -2,6 +2,8 @@
 
 Owns the ``ledger_*`` tables, proofs, exports (JSON Lines, CSV, FHIR R5 AuditEvent) and the offline verifier.
 Knows nothing of biometrics or devices: an event is an opaque envelope of ids and free JSON
-(:mod:`idverify.ledger.canonical`). Entry points for other code are in :mod:`idverify.ledger.service`;
+(:mod:`idverify.ledger.canonical`). Entry points for other code: :mod:`~idverify.ledger.append`,
+:mod:`~idverify.ledger.proofs` (roots, checkpoints, proofs), :mod:`~idverify.ledger.entries` (listing) and
+:mod:`~idverify.ledger.integrity` (re-verifying the stored tree);
 the offline verifier (:mod:`idverify.ledger.verify`) deliberately imports no database code.
 """

@@ -24,10 +24,12 @@ from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from idverify.ledger import service
+from idverify.ledger.append import append, append_many
 from idverify.ledger.checkpoint import CheckpointSigner
 from idverify.ledger.export import export_jsonl
+from idverify.ledger.integrity import verify_stored_tree
 from idverify.ledger.merkle import verify_consistency, verify_inclusion
+from idverify.ledger.proofs import consistency_proof, create_checkpoint, inclusion_proof, root_at, tree_size
 from idverify.ledger.verify import verify_export
 from idverify.store.db import make_engine, make_session_factory, upgrade_database
 
@@ -123,7 +125,7 @@ def _append_all(
     t0 = time.perf_counter()
     with factory() as session:
         for i in range(single):
-            service.append(session, synthetic_event(i))
+            append(session, synthetic_event(i))
             session.commit()
     single_rate = single / (time.perf_counter() - t0)
     if progress:
@@ -133,7 +135,7 @@ def _append_all(
     with factory() as session:
         while done < events:
             n = min(batch, events - done)
-            service.append_many(session, [synthetic_event(done + k) for k in range(n)])
+            append_many(session, [synthetic_event(done + k) for k in range(n)])
             session.commit()
             done += n
             if progress:
@@ -145,19 +147,19 @@ def _append_all(
 
 def _proof_latencies(session: Session, rng: random.Random) -> tuple[float, float]:
     """Median inclusion and consistency proof times (ms) at the current size; every proof is verified."""
-    size = service.tree_size(session)
-    root = service.root_at(session, size)
+    size = tree_size(session)
+    root = root_at(session, size)
     inc: list[float] = []
     cons: list[float] = []
     for _ in range(PROOF_SAMPLES):
         idx = rng.randrange(size)
         t = time.perf_counter()
-        p = service.inclusion_proof(session, idx, size)
+        p = inclusion_proof(session, idx, size)
         inc.append(time.perf_counter() - t)
         verify_inclusion(idx, size, p.leaf_hash, p.hashes, root)
         old = rng.randrange(1, size + 1)
         t = time.perf_counter()
-        c = service.consistency_proof(session, old, size)
+        c = consistency_proof(session, old, size)
         cons.append(time.perf_counter() - t)
         verify_consistency(old, size, c.old_root, c.new_root, c.hashes)
     return statistics.median(inc) * 1000, statistics.median(cons) * 1000
@@ -181,7 +183,7 @@ def run_ledger_bench(
             group_rate, single_rate = _append_all(factory, events, batch, progress)
             export_path = Path(tmp) / "export.jsonl"
             with factory() as session:
-                service.create_checkpoint(session, signer)
+                create_checkpoint(session, signer)
                 session.commit()
                 inclusion_ms, consistency_ms = _proof_latencies(session, rng)
                 t = time.perf_counter()
@@ -189,7 +191,7 @@ def run_ledger_bench(
                     export_jsonl(session, fh, clinic="bench")
                 export_s = time.perf_counter() - t
                 t = time.perf_counter()
-                report = service.verify_stored_tree(session)
+                report = verify_stored_tree(session)
                 integrity_s = time.perf_counter() - t
                 if not report.ok:  # pragma: no cover - would be a bug
                     raise RuntimeError(f"integrity check failed: {report.problems[:3]}")

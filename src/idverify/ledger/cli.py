@@ -74,10 +74,12 @@ def audit_export(
 ) -> None:
     """Write a ledger export: JSON Lines with signed checkpoint and proofs (checked by `audit verify`)."""
     from idverify.cli import emit_json
-    from idverify.ledger import repository, service
+    from idverify.ledger import repository
+    from idverify.ledger.append import append
     from idverify.ledger.checkpoint import CheckpointSigner
     from idverify.ledger.export import export_jsonl, resolve_range, write_csv
     from idverify.ledger.fhir import write_fhir_ndjson
+    from idverify.ledger.proofs import create_checkpoint
     from idverify.store.base import utcnow
     from idverify.store.db import make_engine, make_session_factory
 
@@ -90,7 +92,7 @@ def audit_export(
             start, end = _parse_when(from_, end=False), _parse_when(to, end=True)
             with make_session_factory(engine)() as session:
                 # The export itself is an audited action, and a fresh checkpoint lets it cover everything so far.
-                service.append(session, {
+                append(session, {
                     "type": "export.created",
                     "occurred_at": utcnow().isoformat(),
                     "actor": {"staff_id": None, "role": "cli", "workstation": settings.workstation_id},
@@ -98,7 +100,7 @@ def audit_export(
                     "data": {"format": fmt, "from": from_, "to": to},
                 })
                 signer = CheckpointSigner.from_file(settings.resolved_signing_key_file)
-                checkpoint = service.create_checkpoint(session, signer)
+                checkpoint = create_checkpoint(session, signer)
                 session.commit()
                 out.parent.mkdir(parents=True, exist_ok=True)
                 with out.open("w", encoding="utf-8", newline="") as fh:
@@ -168,8 +170,8 @@ def audit_checkpoint(
 ) -> None:
     """Sign a checkpoint of the current ledger now (the daemon also does it every checkpoint_interval_s)."""
     from idverify.cli import emit_json
-    from idverify.ledger import service
     from idverify.ledger.checkpoint import CheckpointSigner
+    from idverify.ledger.proofs import create_checkpoint
     from idverify.store.db import make_engine, make_session_factory
 
     settings = _settings()
@@ -177,7 +179,7 @@ def audit_checkpoint(
     try:
         with _database(as_json), make_session_factory(engine)() as session:
             signer = CheckpointSigner.from_file(settings.resolved_signing_key_file)
-            cp = service.create_checkpoint(session, signer)
+            cp = create_checkpoint(session, signer)
             session.commit()
             note = cp.note
             size = int(cp.tree_size)
@@ -194,14 +196,14 @@ def audit_check(
 ) -> None:
     """Recompute the stored tree and compare it with every stored node and checkpoint (exit 1 on a problem)."""
     from idverify.cli import emit_json
-    from idverify.ledger import service
+    from idverify.ledger.integrity import verify_stored_tree
     from idverify.store.db import make_engine, make_session_factory
 
     settings = _settings()
     engine = make_engine(settings.resolved_database_url)
     try:
         with _database(as_json), make_session_factory(engine)() as session:
-            report = service.verify_stored_tree(session)
+            report = verify_stored_tree(session)
     finally:
         engine.dispose()
     summary = report.as_health() | {"problems": report.problems, "first_bad_index": report.first_bad_index}

@@ -24,7 +24,7 @@ from idverify.ledger.canonical import format_time
 from idverify.ledger.checkpoint import verifier_key
 from idverify.ledger.merkle import range_nodes
 from idverify.ledger.models import LedgerCheckpoint, LedgerEntry
-from idverify.ledger.service import consistency_proof, end_read_transaction, inclusion_proof
+from idverify.ledger.proofs import consistency_proof, inclusion_proof
 from idverify.ledger.verify import EXPORT_FORMAT, EXPORT_VERSION
 from idverify.store.base import utcnow
 
@@ -86,7 +86,7 @@ def export_jsonl(
     Anchored on ``checkpoint`` (default: the latest); entries after it are left out, because the verifier could
     not check them against a signature. Raises :class:`NotFoundError` when nothing has been signed yet.
     ``release_between_batches`` ends the session's read transaction between batches of entries
-    (:func:`~idverify.ledger.service.end_read_transaction`) so a long export does not hold up appends on SQLite.
+    (:func:`~idverify.ledger.repository.end_read_transaction`) so a long export does not hold up appends on SQLite.
     """
     anchor = checkpoint or repository.latest_checkpoint(session)
     if anchor is None:
@@ -160,7 +160,7 @@ def export_jsonl(
                 f'"entry":{row[2]}}}\n'
             )
     count = 0
-    between = (lambda: end_read_transaction(session)) if release_between_batches else None
+    between = (lambda: repository.end_read_transaction(session)) if release_between_batches else None
     for index, _rec, canonical, lh in repository.iter_entry_rows(session, first, last, between_batches=between):
         # The stored canonical text goes in verbatim: it is valid JSON and exactly what the leaf hash covers.
         out.write(f'{{"type":"entry","index":{index},"leaf_hash":"{_b64(lh)}","entry":{canonical}}}\n')

@@ -5,6 +5,8 @@ database append one after another and build a single tree; it is released by the
 SQLite needs nothing extra: :func:`idverify.store.db.make_engine` starts every transaction with
 ``BEGIN IMMEDIATE``, which holds the database write lock for the whole transaction. As a last line of defence the
 entry index and node keys are primary keys, so a writer that somehow raced would fail, never fork the tree.
+:func:`end_read_transaction` is the other side: long readers (integrity check, export) release the lock between
+batches.
 """
 
 from __future__ import annotations
@@ -29,6 +31,17 @@ def lock(session: Session) -> None:
     """Serialise ledger writers until the end of the caller's transaction."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK_KEY})
+
+
+def end_read_transaction(session: Session) -> None:
+    """Commit the session's transaction when it holds no pending changes, releasing its locks.
+
+    On SQLite every transaction starts with ``BEGIN IMMEDIATE`` (the database write lock), so a long read — an
+    integrity check or an export of a million entries — would otherwise stop all appends for its duration.
+    Reading the ledger across several transactions is safe: rows below a fixed size never change.
+    """
+    if session.in_transaction() and not (session.new or session.dirty or session.deleted):
+        session.commit()
 
 
 def tree_size(session: Session) -> int:

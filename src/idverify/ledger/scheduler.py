@@ -18,9 +18,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from idverify.config import Settings
 from idverify.errors import IdverifyError
-from idverify.ledger import service
 from idverify.ledger.checkpoint import CheckpointSigner
-from idverify.ledger.service import IntegrityReport
+from idverify.ledger.integrity import IntegrityReport, verify_stored_tree
+from idverify.ledger.proofs import create_checkpoint
 
 log = structlog.get_logger(__name__)
 
@@ -56,13 +56,13 @@ class LedgerScheduler:
     def checkpoint_now(self) -> int:
         """Sign a checkpoint of the current tree (no-op when nothing changed); returns its size."""
         with self._factory() as session:
-            cp = service.create_checkpoint(session, self._signer)
+            cp = create_checkpoint(session, self._signer)
             session.commit()
             return int(cp.tree_size)
 
     def check_now(self) -> IntegrityReport:
         with self._factory() as session:
-            report = service.verify_stored_tree(session, public_key=self._signer.public_key)
+            report = verify_stored_tree(session, public_key=self._signer.public_key)
         self.last_report = report
         return report
 

@@ -3,8 +3,9 @@
 The ledger indexes type, staff, patient and time (:class:`~idverify.ledger.repository.EntryFilter`); the stage
 and the decision live inside the event data. This module pages through the ledger with the indexed filters and
 applies the rest to each event, with a bound on how far one request scans (the next-page cursor then resumes
-where the scan stopped, so paging stays exact). It reads through the ledger service only and returns events as
-recorded — ids, decisions and scores, never names or biometric data (the workflow never records them).
+where the scan stopped, so paging stays exact). It reads the ledger through ``ledger.entries`` and
+``ledger.repository`` only and returns events as recorded — ids, decisions and scores, never names or biometric
+data (the workflow never records them).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from idverify.errors import ValidationFailed
 from idverify.ledger import repository as ledger_repo
-from idverify.ledger import service as ledger
+from idverify.ledger.entries import entry_event, list_entries
 from idverify.ledger.models import LedgerEntry
 
 SCAN_BATCH = 500
@@ -97,7 +98,7 @@ class EventQuery:
 
 def event_view(entry: LedgerEntry) -> dict[str, Any]:
     """One entry as the API shows it: the recorded event plus its place in the tree."""
-    event = ledger.entry_event(entry)
+    event = entry_event(entry)
     return {
         "index": int(entry.index),
         "recorded_at": entry.recorded_at,
@@ -126,11 +127,11 @@ def list_events(db: Session, query: EventQuery, *, limit: int = 50, after: int |
     # Only stage, decision and type prefixes are judged here; without them the database filters everything.
     batch = SCAN_BATCH if (query.stage or query.decision or query.type_prefix) else limit
     while True:
-        page = ledger.list_entries(db, query.ledger_filter, limit=batch, after=cursor, descending=True)
+        page = list_entries(db, query.ledger_filter, limit=batch, after=cursor, descending=True)
         for entry in page.items:
             scanned += 1
             cursor = int(entry.index)
-            if query.matches(ledger.entry_event(entry)):
+            if query.matches(entry_event(entry)):
                 items.append(event_view(entry))
                 if len(items) == limit:
                     more = entry is not page.items[-1] or page.next_after is not None
@@ -147,7 +148,7 @@ def iter_matching(db: Session, query: EventQuery, first: int, last: int) -> Iter
     Reads in batches and ends the read transaction between them (on SQLite a transaction holds the write lock,
     so a long export must not stop appends). The entries yielded are detached copies carrying the leaf content.
     """
-    between = partial(ledger.end_read_transaction, db)
+    between = partial(ledger_repo.end_read_transaction, db)
     for index, recorded_at, canonical, leaf in ledger_repo.iter_entry_rows(db, first, last, batch=2000,
                                                                          between_batches=between):
         doc = json.loads(canonical)

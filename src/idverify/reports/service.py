@@ -16,9 +16,9 @@ from sqlalchemy.orm import Session
 from idverify import audit
 from idverify.auth.roles import Principal
 from idverify.config import Settings
-from idverify.ledger import service as ledger
 from idverify.ledger.checkpoint import CheckpointSigner
 from idverify.ledger.models import LedgerCheckpoint
+from idverify.ledger.proofs import create_checkpoint
 
 log = structlog.get_logger(__name__)
 
@@ -30,7 +30,7 @@ def signer_for(settings: Settings) -> CheckpointSigner:
 
 def sign_now(db: Session, settings: Settings) -> LedgerCheckpoint:
     """A signed checkpoint of the current tree (the latest one when nothing changed). Commits."""
-    cp = ledger.create_checkpoint(db, signer_for(settings))
+    cp = create_checkpoint(db, signer_for(settings))
     db.commit()
     return cp
 

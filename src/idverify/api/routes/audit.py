@@ -3,7 +3,7 @@ re-verified, and exports (verifiable JSON Lines, FHIR R5 AuditEvent Bundle, CSV)
 
 Read-only except for two audited writes: creating a checkpoint on demand and recording ``export.created``.
 it_admin may read the integrity status only. Routes are thin: the work is in :mod:`idverify.reports` and the
-ledger service.
+ledger (:mod:`idverify.ledger.proofs`, :mod:`idverify.ledger.integrity`).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from idverify.api.schemas.audit import (
 )
 from idverify.auth.roles import Principal, Role
 from idverify.errors import ConflictError, NotFoundError
-from idverify.ledger import service as ledger
+from idverify.ledger import integrity, proofs
 from idverify.ledger.merkle import ProofError
 from idverify.reports import repository as reports_repo
 from idverify.reports import service
@@ -96,7 +96,7 @@ def get_checkpoints(
 
 @router.get("/checkpoints/latest", response_model=CheckpointOut, summary="The latest signed checkpoint")
 def get_latest_checkpoint(db: SessionDep, _inspector: Inspector) -> CheckpointOut:
-    cp = ledger.latest_checkpoint(db)
+    cp = proofs.latest_checkpoint(db)
     if cp is None:
         raise NotFoundError("the ledger has no signed checkpoint yet", code="no_checkpoint")
     return CheckpointOut.of(cp)
@@ -116,12 +116,12 @@ def get_inclusion_proof(
     tree_size: Annotated[int | None, Query(ge=1, le=MAX_INDEX, description="default: the latest checkpoint's")] = None,
 ) -> InclusionProofOut:
     if tree_size is None:
-        latest = ledger.latest_checkpoint(db)
+        latest = proofs.latest_checkpoint(db)
         if latest is None:
             raise NotFoundError("no signed checkpoint yet: pass tree_size or create a checkpoint", code="no_checkpoint")
         tree_size = int(latest.tree_size)
     try:
-        proof = ledger.inclusion_proof(db, index, tree_size)
+        proof = proofs.inclusion_proof(db, index, tree_size)
     except ProofError as exc:
         raise ConflictError(str(exc), code="ledger_damaged") from None
     cp = reports_repo.checkpoint_of_size(db, tree_size)
@@ -136,7 +136,7 @@ def get_consistency_proof(
     new_size: Annotated[int | None, Query(ge=0, le=MAX_INDEX, description="default: the whole ledger")] = None,
 ) -> ConsistencyProofOut:
     try:
-        proof = ledger.consistency_proof(db, old_size, new_size)
+        proof = proofs.consistency_proof(db, old_size, new_size)
     except ProofError as exc:
         raise ConflictError(str(exc), code="ledger_damaged") from None
     old_cp = reports_repo.checkpoint_of_size(db, proof.old_size)
@@ -148,7 +148,7 @@ def get_consistency_proof(
 @router.get("/integrity", response_model=IntegrityOut,
             summary="Re-verify the stored tree: every leaf, node and checkpoint signature (inspector, it_admin)")
 def get_integrity(db: SessionDep, settings: SettingsDep, _who: InspectorOrItAdmin) -> IntegrityOut:
-    report = ledger.verify_stored_tree(db, public_key=service.signer_for(settings).public_key)
+    report = integrity.verify_stored_tree(db, public_key=service.signer_for(settings).public_key)
     return IntegrityOut(ok=report.ok, tree_size=report.tree_size, checkpoints_checked=report.checkpoints_checked,
                         nodes_checked=report.nodes_checked, problems=report.problems,
                         first_bad_index=report.first_bad_index, checked_at=report.checked_at,

@@ -5,7 +5,7 @@ whose card it was (IT)."""
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING
 
 from fastapi import APIRouter, Response
 
@@ -21,10 +21,13 @@ from idverify.api.schemas.devices import (
 from idverify.api.schemas.workflow import BacKeysIn
 from idverify.errors import BiometricError, DeviceUnavailable
 
+if TYPE_CHECKING:
+    from idverify.devices.manager import DeviceManager
+
 router = APIRouter(prefix="/devices", tags=["devices"])
 
 
-def _manager(ctx: ContextDep) -> Any:
+def _manager(ctx: ContextDep) -> DeviceManager:
     if ctx.devices is None:
         raise DeviceUnavailable("no devices are configured on this workstation")
     return ctx.devices
@@ -85,13 +88,14 @@ async def test_camera(ctx: ContextDep, _p: NurseOrItAdmin) -> CameraTestOut:
     import asyncio
 
     import cv2
+    import numpy as np
 
     from idverify.biometrics.face import get_face_engine
 
     start = time.perf_counter()
     frame = await _manager(ctx).grab_frame(2.0)
     elapsed = round((time.perf_counter() - start) * 1000, 1)
-    rgb = cv2.cvtColor(frame.image, cv2.COLOR_BGR2RGB)
+    rgb = np.asarray(cv2.cvtColor(frame.image, cv2.COLOR_BGR2RGB), dtype=np.uint8)
     faces = await asyncio.to_thread(lambda: len(get_face_engine().detector.detect(rgb, fallback=False)))
     return CameraTestOut(status="ok", width=int(frame.image.shape[1]), height=int(frame.image.shape[0]), faces=faces,
                          elapsed_ms=elapsed)
