@@ -40,7 +40,8 @@ if TYPE_CHECKING:
 
     from idverify.bench.report import BenchResult, SystemRun
 
-from idverify.errors import ValidationFailed
+from idverify.console import fail
+from idverify.errors import IdverifyError, ValidationFailed
 
 _NAME = re.compile(r"^(?P<finger>[A-Za-z0-9]+)_(?P<imp>\d+)\.(?:tif|tiff|bmp|png|jpg|jpeg)$", re.IGNORECASE)
 OURS_FAIL_SCORE = 0.0  # the matcher's minimum
@@ -348,8 +349,6 @@ def bench_fingerprint(
 ) -> None:
     """Fingerprint accuracy (EER, FNMR at FMR 1 % / 0.1 % / 0) and speed on DATASET, with the NIST NBIS peer."""
 
-    from idverify.cli import fail
-    from idverify.errors import IdverifyError
 
     try:
         result = run_fingerprint_bench(dataset, protocol=protocol, dpi=dpi, with_peer=not no_peer, progress=True)
