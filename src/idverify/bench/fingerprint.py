@@ -194,8 +194,8 @@ def _batched_rate(descs: list[Any], pairs: list[tuple[int, int]], expected: Any)
 
 def _run_iso(dataset: Path, images: Sequence[FingerImage], genuine: list[tuple[int, int]],
              impostor: list[tuple[int, int]]) -> dict[str, Any] | None:
+    from idverify.biometrics.fingerprint import iso19794
     from idverify.biometrics.fingerprint.match import descriptors, match_descriptors
-    from idverify.biometrics.fingerprint.template import FingerprintTemplate
     from idverify.biometrics.metrics import error_rates
     from idverify.errors import IdverifyError
 
@@ -206,7 +206,7 @@ def _run_iso(dataset: Path, images: Sequence[FingerImage], genuine: list[tuple[i
     for im in images:
         path = folder / (im.path.stem + ".iso")
         try:
-            descs.append(descriptors(FingerprintTemplate.from_iso19794_2(path.read_bytes())))
+            descs.append(descriptors(iso19794.decode(path.read_bytes())))
         except (OSError, IdverifyError):
             descs.append(None)
 
