@@ -2,7 +2,7 @@
 
 Owns: reading a face dataset (one sub-folder per identity; ``_``/``.`` folders skipped), extracting every image
 with our engine and with the peer, forming the pairs, timing, and the SPEC result. Must not touch: thresholds
-(calibration lives in :mod:`idverify.biometrics.face.thresholds`), the database.
+(calibration lives in :mod:`idverify.bench.calibrate_face`), the database.
 
 Protocol (SPEC): genuine = every same-identity pair; impostor = every cross-identity pair, or a seeded random sample
 of at most ``max_impostors`` (reported in ``notes``). An image in which a system finds no face is a failure to

@@ -1,8 +1,8 @@
 """``idverify bench fingerprint``: fingerprint accuracy and speed on an FVC-style folder, next to NIST NBIS.
 
 Owns: reading an FVC folder (``<finger>_<impression>.<ext>``), extracting every image with our pipeline and with
-the peer, forming the pairs, timing, and the SPEC result. Must not touch: thresholds (``models/`` and the
-calibration script), the database.
+the peer, forming the pairs, timing, and the SPEC result. Must not touch: thresholds (``models/`` and
+:mod:`idverify.bench.calibrate_fingerprint`), the database.
 
 Protocol (SPEC): genuine = every impression against every later impression of the same finger; impostor = the
 first impression of each finger against the first of every other finger (``fvc``) or every cross-finger pair
@@ -95,7 +95,7 @@ def run_fingerprint_bench(dataset: Path, *, protocol: str = "fvc", dpi: int = 50
 
     images = list_dataset(dataset)
     genuine, impostor = make_pairs(images, protocol)
-    pixels = [_load(im.path) for im in images]
+    pixels = [load_grey(im.path) for im in images]
     notes: list[str] = [f"protocol {protocol}: {len(genuine)} genuine, {len(impostor)} impostor pairs"]
     with _Progress(progress) as bar:
         ours = _run_ours(pixels, dpi, genuine, impostor, bar)
@@ -299,7 +299,8 @@ def _score_pairs(score: Callable[[int, int], float], genuine: list[tuple[int, in
     return first[:len(genuine)], first[len(genuine):], max(rates), [round(r, 1) for r in rates]
 
 
-def _load(path: Path) -> NDArray[Any]:
+def load_grey(path: Path) -> NDArray[Any]:
+    """An FVC image as 8-bit greyscale pixels (also what calibration extracts from)."""
     import numpy as np
     from PIL import Image
 

@@ -7,9 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from idverify.bench.calibrate_face import simulate_chip_photo
 from idverify.biometrics.face.engine import ALGORITHM_VERSION, FaceEngine, compare
 from idverify.biometrics.face.image import load_image
-from idverify.biometrics.face.thresholds import simulate_chip_photo, threshold_for
+from idverify.biometrics.face.thresholds import threshold_for
 from idverify.errors import BiometricError
 
 OBAMA = "face_recognition_examples/barack_obama"

@@ -42,9 +42,9 @@ def test_missing_document_photo_is_an_acquisition_failure(engine: FaceEngine, fa
 
 
 def test_one_analysis_feeds_face_pad_and_document(engine: FaceEngine, face_dir: Path) -> None:
+    from idverify.bench.calibrate_face import simulate_chip_photo
     from idverify.biometrics.face.factor import face_factor_and_sample
     from idverify.biometrics.face.image import load_image
-    from idverify.biometrics.face.thresholds import simulate_chip_photo
 
     enrol = load_image(face_dir / OBAMA / "examples__obama-720p.jpg")
     enrol_sample = engine.analyse(enrol)
