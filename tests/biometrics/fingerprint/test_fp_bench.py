@@ -1,4 +1,4 @@
-"""The fingerprint benchmark's protocol and result shape, and the shipped thresholds file."""
+"""The fingerprint benchmark's protocol and result shape."""
 
 from __future__ import annotations
 
@@ -9,8 +9,7 @@ import pytest
 
 from idverify.bench.fingerprint import list_dataset, make_pairs, run_fingerprint_bench
 from idverify.biometrics.fingerprint import ALGORITHM_VERSION
-from idverify.biometrics.fingerprint.thresholds import load_thresholds, threshold_for
-from idverify.errors import ConfigError, ValidationFailed
+from idverify.errors import ValidationFailed
 
 
 def _fake_fvc(folder: Path, fingers: int, impressions: int) -> Path:
@@ -70,22 +69,3 @@ def test_bench_on_a_small_real_subset(shared_data: Path, tmp_path: Path) -> None
         assert spec["peer"]["genuine"] == 9 and spec["peer"]["impostor"] == 27
         assert len(spec["peer"]["match_per_s_passes"]) == 3
     json.dumps(spec)  # the SPEC line must serialise
-
-
-def test_shipped_thresholds_match_this_algorithm() -> None:
-    data = load_thresholds()
-    assert data["algorithm_version"] == ALGORITHM_VERSION
-    t3, t4 = threshold_for(1e-3), threshold_for(1e-4)
-    assert 0.0 < t3 <= t4 < 1.0
-    assert data["operating_points"]["fmr_0.001"]["dev_rates_at_threshold"]["pooled"]["fmr"] <= 1e-3
-
-
-def test_thresholds_of_another_version_are_refused(tmp_path: Path) -> None:
-    doc = json.loads(json.dumps(load_thresholds()))
-    doc["algorithm_version"] = "something-else/0"
-    path = tmp_path / "t.json"
-    path.write_text(json.dumps(doc))
-    with pytest.raises(ConfigError):
-        load_thresholds(path)
-    with pytest.raises(ConfigError):
-        threshold_for(1e-2)

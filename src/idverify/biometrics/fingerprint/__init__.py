@@ -9,7 +9,7 @@ Public interface (stable; record ``ALGORITHM_VERSION`` with every decision):
   ``from_bytes()`` (own compact versioned format, for encrypted storage);
 - ``iso19794.encode(template)`` / ``iso19794.decode(data)`` — ISO/IEC 19794-2:2005 minutiae records;
 - ``match(a, b) -> float`` — similarity in [0, 1], higher = same finger; thresholds in
-  ``models/thresholds_fingerprint.json`` (see ``load_thresholds``);
+  ``models/thresholds_fingerprint.json`` (read by :mod:`idverify.biometrics.operating_points`);
 - ``FingerprintGallery`` — ``add(key, template)``, ``remove(key)``, ``search(probe, top_k) -> [(key, score)]``.
 
 Pure computation: no devices, patients, storage or logging of biometric values.
@@ -24,7 +24,6 @@ from idverify.biometrics.fingerprint.template import (
     Minutia,
     MinutiaKind,
 )
-from idverify.biometrics.fingerprint.thresholds import load_thresholds
 
 __all__ = [
     "ALGORITHM_VERSION",
@@ -36,6 +35,5 @@ __all__ = [
     "MinutiaKind",
     "extract",
     "image_quality",
-    "load_thresholds",
     "match",
 ]
