@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -138,3 +140,24 @@ def test_factor_policy_takes_the_calibrated_points_it_is_given() -> None:
         factor_policy("fingerprint", points=own, required=True, target_fmr=0.0001)
     with pytest.raises(ConfigError, match="unknown factor"):
         factor_policy("iris", points=points, required=True)
+
+
+def test_fusion_imports_nothing_that_reads_files() -> None:
+    """The module docstring's promise (no models, files or storage), checked on its source: at run time fusion
+    imports only the standard library's data modules and the error types; the operating points come in as values."""
+    import ast
+
+    import idverify.biometrics.fusion as fusion
+
+    tree = ast.parse(Path(fusion.__file__).read_text(encoding="utf-8"))
+    type_only = {id(inner) for node in ast.walk(tree) if isinstance(node, ast.If)
+                 and ast.unparse(node.test) == "TYPE_CHECKING" for inner in ast.walk(node)}
+    imported: set[str] = set()
+    for node in ast.walk(tree):
+        if id(node) in type_only:
+            continue
+        if isinstance(node, ast.Import):
+            imported.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            imported.add(node.module or "")
+    assert imported <= {"__future__", "collections.abc", "dataclasses", "typing", "idverify.errors"}, imported

@@ -191,14 +191,10 @@ def decide(policy: StagePolicy, results: Iterable[FactorResult]) -> Decision:
 
 # --- policies at the calibrated operating points ------------------------------------------------------------------
 
-def factor_policy(factor: str, *, points: OperatingPoints | None = None, required: bool, target_fmr: float = 0.001,
+def factor_policy(factor: str, *, points: OperatingPoints, required: bool, target_fmr: float = 0.001,
                   require_liveness: bool = False, reject_on_mismatch: bool = True) -> FactorPolicy:
-    """A factor's policy at ``target_fmr``, its threshold taken from the calibrated ``points``
+    """A factor's policy at ``target_fmr``, its threshold taken from the calibrated ``points`` the caller loaded
     (:func:`idverify.biometrics.operating_points.load_operating_points`); ConfigError when there is none."""
-    if points is None:
-        from idverify.biometrics.operating_points import load_operating_points
-
-        points = load_operating_points()
     point = points.point(factor, target_fmr)
     return FactorPolicy(required=required, threshold=point.threshold, impostor_mean=point.impostor_mean,
                         target_fmr=target_fmr, require_liveness=require_liveness,
