@@ -167,3 +167,36 @@ def test_calibration_output_is_recorded_in_the_manifest_and_accepted(models_dir:
     (directory / FINGERPRINT_FILE).write_text(json.dumps(doc, indent=2) + "\n")
     with pytest.raises(ConfigError, match="recalibrate instead"):
         record([directory / FINGERPRINT_FILE])
+
+
+# --- the daemon checks the files at start-up (create_app, and so `idverify serve`) -------------------------------
+
+def test_the_daemon_starts_on_the_shipped_files(make_app: Any) -> None:
+    daemon = make_app()
+    assert daemon.client().get("/healthz").status_code == 200
+
+
+def test_the_daemon_refuses_a_thresholds_file_for_another_algorithm_version(
+        models_dir: ModelsDir, tmp_path: Path) -> None:
+    from idverify.app import create_app
+    from idverify.config import load_settings
+
+    directory = models_dir(edit={FINGERPRINT_FILE: lambda doc: doc.update(algorithm_version="idverify-fp/0.9")})
+    with pytest.raises(ConfigError) as err:
+        create_app(load_settings(data_dir=tmp_path / "data", models_dir=directory))
+    assert str(directory / FINGERPRINT_FILE) in err.value.message
+    assert "'idverify-fp/0.9'" in err.value.message and repr(FINGERPRINT_VERSION) in err.value.message
+
+
+def test_serve_refuses_a_tampered_thresholds_file_with_a_clear_message(
+        models_dir: ModelsDir, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from idverify.cli import app
+
+    shipped = (REPO_MODELS / FACE_FILE).read_text(encoding="utf-8")
+    models_dir(tamper={FACE_FILE: shipped.replace('"threshold": 0.9', '"threshold": 0.5', 1).encode()})
+    monkeypatch.setenv("IDVERIFY_DATA_DIR", str(tmp_path / "data"))
+    result = CliRunner().invoke(app, ["serve", "--port", "1"])  # never listens: start-up stops first
+    assert result.exit_code == 2, result.output
+    assert "error [config_error]: model thresholds_face.json failed its checksum" in result.output
