@@ -196,8 +196,3 @@ class Performance:
                                                           borderMode=cv2.BORDER_REFLECT)
         return out
 
-
-if __name__ == "__main__":  # the measurement this module's docstring cites (and older notes call it so)
-    from hardware_fixtures.turn_trial import main
-
-    raise SystemExit(main())

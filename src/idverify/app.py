@@ -1,7 +1,9 @@
 """The FastAPI application factory.
 
-``create_app(settings)`` opens the database, refuses an unmigrated schema, opens the key ring (failing loudly on a
-missing or wrong master key), and wires middleware, the error envelope and the versioned routers. Background
+``create_app(settings)`` checks the calibrated thresholds files (checksum and algorithm version, see
+:mod:`idverify.biometrics.operating_points`), opens the database, refuses an unmigrated schema, opens the key ring
+(failing loudly on a missing or wrong master key), and wires middleware, the error envelope and the versioned
+routers. Background
 subsystems (device manager, ledger checkpoints and integrity checks) are registered on the context by
 :func:`idverify.subsystems.attach` and started/stopped by the lifespan.
 """
@@ -59,8 +61,10 @@ OPENAPI_TAGS = [
 
 def build_context(settings: Settings) -> AppContext:
     from idverify.biometrics import models_path
+    from idverify.biometrics.operating_points import load_operating_points
 
     models_path.configure(settings.models_dir)
+    load_operating_points()  # a stale or altered thresholds file stops the daemon here, not at the first check
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.resolved_database_url)
     check_migrated(engine)

@@ -5,22 +5,29 @@ modules import heavy libraries (numpy, OpenCV, dlib) inside the command function
 ``idverify --help`` stays instant.
 
 Commands that take ``--json`` print exactly one JSON object as the last line of stdout; on failure they
-exit non-zero with ``{"error": {"code", "message"}}`` (SPEC). :func:`fail` does that consistently.
+exit non-zero with ``{"error": {"code", "message"}}`` (SPEC). The helpers for that live in the leaf module
+:mod:`idverify.console`, which command modules import instead of this one (this module imports them).
 """
 
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from idverify.config import Settings, load_settings
+from idverify.bench import check as bench_check
+from idverify.bench import face as bench_face
+from idverify.bench import fingerprint as bench_fingerprint
+from idverify.bench import pad as bench_pad
+from idverify.console import emit_json, fail, settings_or_exit
+from idverify.devices import cli as devices_cli
+from idverify.devices import pcsc_bench
 from idverify.errors import IdverifyError
+from idverify.ledger import cli as ledger_cli
+from idverify.reports import cli as reports_cli
 
 app = typer.Typer(
     name="idverify",
@@ -59,28 +66,6 @@ app.add_typer(card_app, name="card")
 app.add_typer(finger_app, name="finger")
 
 
-def emit_json(payload: dict[str, Any]) -> None:
-    """Print the machine-readable summary as the last line of stdout."""
-    sys.stdout.write(json.dumps(payload, ensure_ascii=False, default=str) + "\n")
-    sys.stdout.flush()
-
-
-def fail(error: IdverifyError, *, as_json: bool) -> NoReturn:
-    """Report an expected failure and exit non-zero (2 = usage/config, 1 = everything else)."""
-    if as_json:
-        emit_json({"error": {"code": error.code, "message": error.message}})
-    else:
-        typer.secho(f"error [{error.code}]: {error.message}", fg=typer.colors.RED, err=True)
-    raise typer.Exit(code=2 if error.code == "config_error" else 1)
-
-
-def _settings(**overrides: object) -> Settings:
-    try:
-        return load_settings(**{k: v for k, v in overrides.items() if v is not None})
-    except IdverifyError as exc:
-        fail(exc, as_json=False)
-
-
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Listen address (IDVERIFY_HOST).")] = None,
@@ -89,7 +74,7 @@ def serve(
     """Run the daemon on the configured devices and database (default 127.0.0.1:8700)."""
     from idverify.runtime import run_server
 
-    settings = _settings(host=host, port=port)
+    settings = settings_or_exit(host=host, port=port)
     try:
         run_server(settings)
     except IdverifyError as exc:
@@ -112,7 +97,7 @@ def demo(
 
     if data_dir is None and not os.environ.get("IDVERIFY_DATA_DIR"):
         data_dir = Path(tempfile.mkdtemp(prefix="idverify-demo-"))
-    settings = _settings(host=host, port=port, data_dir=data_dir, simulate=True)
+    settings = settings_or_exit(host=host, port=port, data_dir=data_dir, simulate=True)
     try:
         accounts = bootstrap_demo(settings)
     except IdverifyError as exc:
@@ -148,7 +133,7 @@ def db_upgrade() -> None:
     """Apply Alembic migrations to the configured database (IDVERIFY_DATABASE_URL)."""
     from idverify.store.db import upgrade_database
 
-    settings = _settings()
+    settings = settings_or_exit()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     upgrade_database(settings.resolved_database_url)
     typer.echo(f"database at the newest schema ({settings.resolved_database_url.split('://')[0]})")
@@ -173,7 +158,7 @@ def staff_add(
         fail(ValidationFailed(f"unknown role {role!r}; use nurse, it_admin or inspector"), as_json=False)
     if password is None:
         password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
-    settings = _settings()
+    settings = settings_or_exit()
     engine = make_engine(settings.resolved_database_url)
     try:
         with make_session_factory(engine)() as db:
@@ -193,7 +178,7 @@ def keys_rotate() -> None:
     from idverify.store.db import make_engine, make_session_factory
     from idverify.store.keys import rotate_master_key
 
-    settings = _settings()
+    settings = settings_or_exit()
     engine = make_engine(settings.resolved_database_url)
     try:
         with make_session_factory(engine)() as db:
@@ -206,37 +191,20 @@ def keys_rotate() -> None:
                "is in keys/retired/ — delete it once backups made before today have expired")
 
 
-# --- command registrations (one line per area; keep imports of heavy libraries inside commands) ---
-from idverify.devices import cli as _devices_cli  # noqa: E402  devices, card read, finger capture
-
-app.command("devices")(_devices_cli.devices)
-card_app.command("read")(_devices_cli.card_read)
-finger_app.command("capture")(_devices_cli.finger_capture)
-from idverify.bench import face as _bench_face  # noqa: E402  bench face
-
-bench_app.command("face")(_bench_face.bench_face)
-bench_app.command("search")(_bench_face.bench_search)
-from idverify.ledger import cli as _ledger_cli  # noqa: E402  audit export/verify/checkpoint/check, bench ledger
-
-audit_app.command("export")(_ledger_cli.audit_export)
-audit_app.command("verify")(_ledger_cli.audit_verify)
-audit_app.command("checkpoint")(_ledger_cli.audit_checkpoint)
-audit_app.command("check")(_ledger_cli.audit_check)
-audit_app.command("public-key")(_ledger_cli.audit_public_key)
-bench_app.command("ledger")(_ledger_cli.bench_ledger)
-from idverify.devices import pcsc_bench as _pcsc_bench  # noqa: E402  bench emrtd
-
-bench_app.command("emrtd")(_pcsc_bench.bench_emrtd)
-from idverify.bench import fingerprint as _bench_fingerprint  # noqa: E402  bench fingerprint
-
-bench_app.command("fingerprint")(_bench_fingerprint.bench_fingerprint)
-
-from idverify.bench import check as _bench_check  # noqa: E402  bench check (stage decision latency)
-
-bench_app.command("check")(_bench_check.bench_check)
-from idverify.reports import cli as _reports_cli  # noqa: E402  audit report (monthly statistics to a file)
-
-audit_app.command("report")(_reports_cli.audit_report)
-from idverify.bench import pad as _bench_pad  # noqa: E402  bench pad (liveness error rates)
-
-bench_app.command("pad")(_bench_pad.bench_pad)
+# --- the commands each room owns (heavy libraries are imported inside the command functions) ---
+app.command("devices")(devices_cli.devices)
+card_app.command("read")(devices_cli.card_read)
+finger_app.command("capture")(devices_cli.finger_capture)
+audit_app.command("export")(ledger_cli.audit_export)
+audit_app.command("verify")(ledger_cli.audit_verify)
+audit_app.command("checkpoint")(ledger_cli.audit_checkpoint)
+audit_app.command("check")(ledger_cli.audit_check)
+audit_app.command("public-key")(ledger_cli.audit_public_key)
+audit_app.command("report")(reports_cli.audit_report)
+bench_app.command("face")(bench_face.bench_face)
+bench_app.command("search")(bench_face.bench_search)
+bench_app.command("ledger")(ledger_cli.bench_ledger)
+bench_app.command("emrtd")(pcsc_bench.bench_emrtd)
+bench_app.command("fingerprint")(bench_fingerprint.bench_fingerprint)
+bench_app.command("check")(bench_check.bench_check)
+bench_app.command("pad")(bench_pad.bench_pad)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -17,6 +16,7 @@ from idverify.biometrics.fusion import (
     factor_policy,
     normalise,
 )
+from idverify.biometrics.operating_points import OperatingPoint, OperatingPoints, load_operating_points
 from idverify.errors import ConfigError
 
 FACE = FactorPolicy(required=True, threshold=0.94, impostor_mean=0.86, target_fmr=0.001, require_liveness=True,
@@ -123,19 +123,41 @@ def test_normalise_maps_threshold_to_zero_and_impostor_mean_to_minus_one() -> No
     assert normalise(45.0, FactorPolicy(required=True, threshold=40.0)) == pytest.approx(5.0)
 
 
-def test_factor_policy_from_calibrated_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    fp = factor_policy("face", required=True, target_fmr=0.001, require_liveness=True)
-    assert 0.5 < fp.threshold < 1.0
-    assert fp.source.startswith("thresholds_face.json:live/")
-    doc = factor_policy("document_photo", required=False, target_fmr=0.01)
-    assert doc.source.endswith("document/fmr_0.01")
-    # fingerprint thresholds come from the fingerprint engineer's file, in the same shape
-    (tmp_path / "thresholds_fingerprint.json").write_text(json.dumps(
-        {"operating_points": {"fmr_0.001": {"threshold": 33.5, "impostor_mean": 8.0}}}))
-    monkeypatch.setenv("IDVERIFY_MODELS_DIR", str(tmp_path))
-    fing = factor_policy("fingerprint", required=True)
-    assert fing.threshold == 33.5 and fing.impostor_mean == 8.0
-    with pytest.raises(ConfigError):
-        factor_policy("fingerprint", required=True, target_fmr=0.0001)
-    with pytest.raises(ConfigError):
-        factor_policy("iris", required=True)
+def test_factor_policy_takes_the_calibrated_points_it_is_given() -> None:
+    points = load_operating_points()
+    fp = factor_policy("face", points=points, required=True, target_fmr=0.001, require_liveness=True)
+    live = points.point("face", 0.001)
+    assert (fp.threshold, fp.impostor_mean, fp.target_fmr) == (live.threshold, live.impostor_mean, 0.001)
+    assert fp.source == "thresholds_face.json:live/fmr_0.001" and fp.required and fp.require_liveness
+    doc = factor_policy("document_photo", points=points, required=False, target_fmr=0.01)
+    assert doc.source.endswith("document/fmr_0.01") and not doc.required
+    # whatever points the caller passes are used as they are (fusion reads no file)
+    own = OperatingPoints(points={"fingerprint": {"fmr_0.001": OperatingPoint(33.5, 0.001, 8.0, "own:fmr_0.001")}},
+                          algorithm_versions={})
+    fing = factor_policy("fingerprint", points=own, required=True)
+    assert (fing.threshold, fing.impostor_mean, fing.source) == (33.5, 8.0, "own:fmr_0.001")
+    with pytest.raises(ConfigError, match=r"no operating point 'fmr_0\.0001'"):
+        factor_policy("fingerprint", points=own, required=True, target_fmr=0.0001)
+    with pytest.raises(ConfigError, match="unknown factor"):
+        factor_policy("iris", points=points, required=True)
+
+
+def test_fusion_imports_nothing_that_reads_files() -> None:
+    """The module docstring's promise (no models, files or storage), checked on its source: at run time fusion
+    imports only the standard library's data modules and the error types; the operating points come in as values."""
+    import ast
+
+    import idverify.biometrics.fusion as fusion
+
+    tree = ast.parse(Path(fusion.__file__).read_text(encoding="utf-8"))
+    type_only = {id(inner) for node in ast.walk(tree) if isinstance(node, ast.If)
+                 and ast.unparse(node.test) == "TYPE_CHECKING" for inner in ast.walk(node)}
+    imported: set[str] = set()
+    for node in ast.walk(tree):
+        if id(node) in type_only:
+            continue
+        if isinstance(node, ast.Import):
+            imported.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            imported.add(node.module or "")
+    assert imported <= {"__future__", "collections.abc", "dataclasses", "typing", "idverify.errors"}, imported

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from numpy.typing import NDArray
 
-from idverify.biometrics.metrics import det_curve, equal_error_rate, error_rates, fnmr_at_fmr
+from idverify.biometrics.metrics import det_curve, equal_error_rate, error_rates, fnmr_at_fmr, threshold_at_fmr
 
 
 def test_perfect_separation_has_zero_error() -> None:
@@ -53,3 +56,45 @@ def test_rejects_empty_or_nan_scores() -> None:
         error_rates([], [0.1])
     with pytest.raises(ValueError, match="NaN"):
         error_rates([0.5, float("nan")], [0.1])
+
+
+# The two copies calibration used before there was one (face: ascending sort, fingerprint: descending), verbatim.
+def _former_face_copy(impostor: NDArray[np.float64], target: float) -> float:
+    imp = np.sort(np.asarray(impostor, dtype=np.float64))
+    allowed = int(np.floor(target * imp.size + 1e-9))
+    if allowed >= imp.size:
+        return float(imp[0])
+    return float(np.nextafter(imp[imp.size - allowed - 1], np.inf))
+
+
+def _former_fingerprint_copy(impostor: NDArray[np.float64], target: float) -> float:
+    imp = np.sort(np.asarray(impostor, dtype=np.float64))[::-1]
+    allowed = int(np.floor(target * imp.size + 1e-9))
+    if allowed >= imp.size:
+        return float(imp[-1])
+    return float(np.nextafter(imp[allowed], np.inf))
+
+
+def test_threshold_at_fmr_known_answers() -> None:
+    imp = np.array([0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0])
+    t0 = threshold_at_fmr(imp, 0.0)
+    assert t0 > 1.0 and np.mean(imp >= t0) == 0.0
+    t10 = threshold_at_fmr(imp, 0.1)  # one impostor of ten may pass: just above the second highest
+    assert 0.9 < t10 <= 1.0 and np.mean(imp >= t10) == pytest.approx(0.1)
+    assert threshold_at_fmr(imp, 0.001) == t0  # unresolvable target → zero-FMR point
+    assert threshold_at_fmr(imp, 1.0) == pytest.approx(0.1)
+
+
+_scores = st.lists(st.one_of(st.floats(-1.0, 1.0), st.sampled_from([0.25, 0.5, 0.75])), min_size=1, max_size=80)
+_targets = st.one_of(st.sampled_from([0.0, 1e-4, 1e-3, 0.01, 0.1, 0.5, 1.0]), st.floats(0.0, 1.0))
+
+
+@given(_scores, _targets)
+def test_threshold_at_fmr_gives_the_thresholds_of_both_former_copies(scores: list[float], target: float) -> None:
+    imp = np.asarray(scores)  # ties included (the sampled values repeat), in the order they came
+    t = threshold_at_fmr(imp, target)
+    assert t == _former_face_copy(imp, target) == _former_fingerprint_copy(imp, target)
+    # and it is what its docstring says: FMR within the target, and the lowest such threshold among the scores
+    assert np.mean(imp >= t) <= target + 1e-9 or t == imp.min()
+    below = imp[imp < t]
+    assert below.size == 0 or np.mean(imp >= below.max()) > target + 1e-9 or np.mean(imp >= t) == 1.0

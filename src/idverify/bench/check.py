@@ -17,7 +17,7 @@ from typing import Annotated, Any
 
 import typer
 
-from idverify.cli import emit_json, fail
+from idverify.console import emit_json, fail
 from idverify.errors import IdverifyError
 
 

@@ -2,7 +2,7 @@
 
 Owns: reading a face dataset (one sub-folder per identity; ``_``/``.`` folders skipped), extracting every image
 with our engine and with the peer, forming the pairs, timing, and the SPEC result. Must not touch: thresholds
-(calibration lives in :mod:`idverify.biometrics.face.thresholds`), the database.
+(calibration lives in :mod:`idverify.bench.calibrate_face`), the database.
 
 Protocol (SPEC): genuine = every same-identity pair; impostor = every cross-identity pair, or a seeded random sample
 of at most ``max_impostors`` (reported in ``notes``). An image in which a system finds no face is a failure to
@@ -37,7 +37,8 @@ if TYPE_CHECKING:  # numpy loads inside the commands so that `idverify --help` s
     import numpy as np
     from numpy.typing import NDArray
 
-from idverify.errors import ValidationFailed
+from idverify.console import emit_json, fail
+from idverify.errors import IdverifyError, ValidationFailed
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".jp2"}
 OURS_FAIL_SCORE = -1.0  # cosine minimum
@@ -274,8 +275,6 @@ def bench_face(
     Speed is given per dataset image (decoding included) and per 640×480 camera-sized frame (frame_ms_median, CPU).
     """
 
-    from idverify.cli import fail
-    from idverify.errors import IdverifyError
 
     try:
         result = run_face_bench(dataset, max_impostors=max_impostors, seed=seed, with_peer=not no_peer,
@@ -319,8 +318,6 @@ def bench_search(
     from rich.console import Console
 
     from idverify.biometrics.face import search as face_search
-    from idverify.cli import emit_json, fail
-    from idverify.errors import IdverifyError
 
     runner: Callable[[int, int, int], dict[str, Any]]
     if modality == "face":

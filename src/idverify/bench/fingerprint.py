@@ -1,8 +1,8 @@
 """``idverify bench fingerprint``: fingerprint accuracy and speed on an FVC-style folder, next to NIST NBIS.
 
 Owns: reading an FVC folder (``<finger>_<impression>.<ext>``), extracting every image with our pipeline and with
-the peer, forming the pairs, timing, and the SPEC result. Must not touch: thresholds (``models/`` and the
-calibration script), the database.
+the peer, forming the pairs, timing, and the SPEC result. Must not touch: thresholds (``models/`` and
+:mod:`idverify.bench.calibrate_fingerprint`), the database.
 
 Protocol (SPEC): genuine = every impression against every later impression of the same finger; impostor = the
 first impression of each finger against the first of every other finger (``fvc``) or every cross-finger pair
@@ -40,7 +40,8 @@ if TYPE_CHECKING:
 
     from idverify.bench.report import BenchResult, SystemRun
 
-from idverify.errors import ValidationFailed
+from idverify.console import fail
+from idverify.errors import IdverifyError, ValidationFailed
 
 _NAME = re.compile(r"^(?P<finger>[A-Za-z0-9]+)_(?P<imp>\d+)\.(?:tif|tiff|bmp|png|jpg|jpeg)$", re.IGNORECASE)
 OURS_FAIL_SCORE = 0.0  # the matcher's minimum
@@ -94,7 +95,7 @@ def run_fingerprint_bench(dataset: Path, *, protocol: str = "fvc", dpi: int = 50
 
     images = list_dataset(dataset)
     genuine, impostor = make_pairs(images, protocol)
-    pixels = [_load(im.path) for im in images]
+    pixels = [load_grey(im.path) for im in images]
     notes: list[str] = [f"protocol {protocol}: {len(genuine)} genuine, {len(impostor)} impostor pairs"]
     with _Progress(progress) as bar:
         ours = _run_ours(pixels, dpi, genuine, impostor, bar)
@@ -193,8 +194,8 @@ def _batched_rate(descs: list[Any], pairs: list[tuple[int, int]], expected: Any)
 
 def _run_iso(dataset: Path, images: Sequence[FingerImage], genuine: list[tuple[int, int]],
              impostor: list[tuple[int, int]]) -> dict[str, Any] | None:
+    from idverify.biometrics.fingerprint import iso19794
     from idverify.biometrics.fingerprint.match import descriptors, match_descriptors
-    from idverify.biometrics.fingerprint.template import FingerprintTemplate
     from idverify.biometrics.metrics import error_rates
     from idverify.errors import IdverifyError
 
@@ -205,7 +206,7 @@ def _run_iso(dataset: Path, images: Sequence[FingerImage], genuine: list[tuple[i
     for im in images:
         path = folder / (im.path.stem + ".iso")
         try:
-            descs.append(descriptors(FingerprintTemplate.from_iso19794_2(path.read_bytes())))
+            descs.append(descriptors(iso19794.decode(path.read_bytes())))
         except (OSError, IdverifyError):
             descs.append(None)
 
@@ -298,7 +299,8 @@ def _score_pairs(score: Callable[[int, int], float], genuine: list[tuple[int, in
     return first[:len(genuine)], first[len(genuine):], max(rates), [round(r, 1) for r in rates]
 
 
-def _load(path: Path) -> NDArray[Any]:
+def load_grey(path: Path) -> NDArray[Any]:
+    """An FVC image as 8-bit greyscale pixels (also what calibration extracts from)."""
     import numpy as np
     from PIL import Image
 
@@ -348,8 +350,6 @@ def bench_fingerprint(
 ) -> None:
     """Fingerprint accuracy (EER, FNMR at FMR 1 % / 0.1 % / 0) and speed on DATASET, with the NIST NBIS peer."""
 
-    from idverify.cli import fail
-    from idverify.errors import IdverifyError
 
     try:
         result = run_fingerprint_bench(dataset, protocol=protocol, dpi=dpi, with_peer=not no_peer, progress=True)

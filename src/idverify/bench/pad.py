@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from idverify.cli import emit_json, fail
+from idverify.console import emit_json, fail
 from idverify.errors import IdverifyError
 
 

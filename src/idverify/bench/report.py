@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from idverify.biometrics.metrics import DetCurve, det_curve, error_rates, plot_det
+from idverify.console import emit_json
 
 
 @dataclass
@@ -84,8 +85,6 @@ class BenchResult:
     def publish(self, *, plot: Path | None, as_json: bool) -> None:
         """What every biometric bench command ends with: the table (on stderr when stdout carries JSON), the DET
         plot if asked, and the SPEC JSON object as the last line of stdout."""
-        from idverify.cli import emit_json
-
         self.render(Console(stderr=as_json))
         if plot is not None:
             self.plot(plot)

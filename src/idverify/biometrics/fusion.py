@@ -23,14 +23,14 @@ face+finger+document data yet to calibrate it.
 
 from __future__ import annotations
 
-import functools
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from idverify.errors import ConfigError
+
+if TYPE_CHECKING:
+    from idverify.biometrics.operating_points import OperatingPoints
 
 Outcome = Literal["accept", "reject", "retry"]
 FactorStatus = Literal["ok", "quality_failed", "acquisition_failed", "not_captured"]
@@ -189,47 +189,13 @@ def decide(policy: StagePolicy, results: Iterable[FactorResult]) -> Decision:
                     policy=policy.as_dict())
 
 
-# --- policies from the calibrated threshold files ---------------------------------------------------------------
+# --- policies at the calibrated operating points ------------------------------------------------------------------
 
-def _fingerprint_point(target_fmr: float) -> tuple[float, float | None, str]:
-    from idverify.biometrics.fingerprint.thresholds import thresholds_path
-
-    return _point_from_file(thresholds_path(), "fmr_" + f"{target_fmr:g}", kind=None)
-
-
-@functools.lru_cache(maxsize=16)
-def _read_json(path: Path, _mtime_ns: int) -> Any:
-    # Stage checks resolve their policy on every request; parse each calibration file once per version of it.
-    return json.loads(path.read_text(encoding="utf-8"))
-
-
-def _point_from_file(path: Path, key: str, kind: str | None) -> tuple[float, float | None, str]:
-    """(threshold, impostor_mean, source) from ``{"operating_points": {[kind:] {key: {"threshold": t}}}}``."""
-    try:
-        data = _read_json(path, path.stat().st_mtime_ns)
-        points = data["operating_points"]
-        if kind is not None:
-            points = points[kind]
-        point = points[key]
-        threshold = float(point["threshold"] if isinstance(point, dict) else point)
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise ConfigError(f"{path.name} has no operating point {key!r}" + (f" for {kind!r}" if kind else "")) \
-            from exc
-    mean = point.get("impostor_mean") if isinstance(point, dict) else None
-    return threshold, None if mean is None else float(mean), f"{path.name}:{kind + '/' if kind else ''}{key}"
-
-
-def factor_policy(factor: str, *, required: bool, target_fmr: float = 0.001, require_liveness: bool = False,
-                  reject_on_mismatch: bool = True) -> FactorPolicy:
-    """A factor's policy at ``target_fmr`` with the threshold taken from the calibrated files in ``models/``."""
-    if factor in ("face", "document_photo"):
-        from idverify.biometrics.face.thresholds import thresholds_path
-
-        kind = "live" if factor == "face" else "document"
-        threshold, mean, source = _point_from_file(thresholds_path(), f"fmr_{target_fmr:g}", kind)
-    elif factor == "fingerprint":
-        threshold, mean, source = _fingerprint_point(target_fmr)
-    else:
-        raise ConfigError(f"unknown factor {factor!r}; use face, fingerprint or document_photo")
-    return FactorPolicy(required=required, threshold=threshold, impostor_mean=mean, target_fmr=target_fmr,
-                        require_liveness=require_liveness, reject_on_mismatch=reject_on_mismatch, source=source)
+def factor_policy(factor: str, *, points: OperatingPoints, required: bool, target_fmr: float = 0.001,
+                  require_liveness: bool = False, reject_on_mismatch: bool = True) -> FactorPolicy:
+    """A factor's policy at ``target_fmr``, its threshold taken from the calibrated ``points`` the caller loaded
+    (:func:`idverify.biometrics.operating_points.load_operating_points`); ConfigError when there is none."""
+    point = points.point(factor, target_fmr)
+    return FactorPolicy(required=required, threshold=point.threshold, impostor_mean=point.impostor_mean,
+                        target_fmr=target_fmr, require_liveness=require_liveness,
+                        reject_on_mismatch=reject_on_mismatch, source=point.source)

@@ -67,6 +67,20 @@ def fnmr_at_fmr(curve: DetCurve, target_fmr: float) -> tuple[float, float]:
     return float(curve.fnmr[i]), float(curve.thresholds[i])
 
 
+def threshold_at_fmr(impostor: ArrayLike, target: float) -> float:
+    """Lowest threshold t with FMR(t) = share(impostor >= t) <= ``target``: a value just above a score.
+
+    ``floor(target × n)`` impostor scores may lie at or above t, so t is the next float above the score that
+    would be one too many; when the target allows every score, t is the lowest score. Calibration sets the
+    shipped operating points with it (``idverify.bench.calibrate_face`` / ``calibrate_fingerprint``).
+    """
+    imp = np.sort(np.asarray(impostor, dtype=np.float64).ravel())
+    allowed = int(np.floor(target * imp.size + 1e-9))  # impostor scores that may lie at or above t
+    if allowed >= imp.size:
+        return float(imp[0])
+    return float(np.nextafter(imp[imp.size - allowed - 1], np.inf))
+
+
 def equal_error_rate(curve: DetCurve) -> tuple[float, float]:
     """EER and its threshold: where FMR and FNMR cross, interpolating between the two bracketing points."""
     diff = curve.fmr - curve.fnmr  # decreasing from >=0 to <=0 as the threshold rises

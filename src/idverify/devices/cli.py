@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 import typer
 
-from idverify.cli import emit_json, fail
+from idverify.console import emit_json, fail
 from idverify.errors import DeviceError, IdverifyError
 
 if TYPE_CHECKING:

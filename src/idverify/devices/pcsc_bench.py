@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from idverify.console import emit_json, fail, settings_or_exit
+
 if TYPE_CHECKING:  # the PC/SC and crypto stack loads only when a command runs
     from idverify.devices.pcsc import PcscReader
     from idverify.documents.mrz import BacKeys
@@ -58,12 +60,11 @@ def bench_emrtd(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object on the last line.")] = False,
 ) -> None:
     """Time complete passport reads (BAC + DG1 + DG2 + SOD + passive auth) on a PC/SC reader."""
-    from idverify.cli import _settings, emit_json, fail
     from idverify.devices.pcsc import PcscReader
     from idverify.documents.mrz import BacKeys
     from idverify.errors import IdverifyError
 
-    settings = _settings()
+    settings = settings_or_exit()
     try:
         keys = BacKeys(document_number, birth_date, expiry_date)
         name = reader or settings.pcsc_reader

@@ -10,10 +10,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
 
+from idverify.console import emit_json, fail, settings_or_exit
 from idverify.errors import IdverifyError, ValidationFailed
 
 
@@ -37,18 +38,6 @@ def _parse_when(value: str | None, *, end: bool) -> datetime | None:
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
-def _settings() -> Any:
-    from idverify.cli import _settings as cli_settings
-
-    return cli_settings()
-
-
-def _fail(exc: IdverifyError, as_json: bool) -> NoReturn:
-    from idverify.cli import fail
-
-    fail(exc, as_json=as_json)
-
-
 @contextmanager
 def _database(as_json: bool) -> Iterator[None]:
     """Turn expected failures — and a database that is down or not migrated — into the SPEC error output."""
@@ -59,10 +48,10 @@ def _database(as_json: bool) -> Iterator[None]:
     try:
         yield
     except IdverifyError as exc:
-        _fail(exc, as_json)
+        fail(exc, as_json=as_json)
     except SQLAlchemyError as exc:
-        _fail(DatabaseNotMigrated(f"the database is unreachable or lacks the ledger tables ({type(exc).__name__}); "
-                                  "run `idverify db upgrade`"), as_json)
+        fail(DatabaseNotMigrated(f"the database is unreachable or lacks the ledger tables ({type(exc).__name__}); "
+                                 "run `idverify db upgrade`"), as_json=as_json)
 
 
 def audit_export(
@@ -73,7 +62,6 @@ def audit_export(
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary on the last line.")] = False,
 ) -> None:
     """Write a ledger export: JSON Lines with signed checkpoint and proofs (checked by `audit verify`)."""
-    from idverify.cli import emit_json
     from idverify.ledger import repository
     from idverify.ledger.append import append
     from idverify.ledger.checkpoint import CheckpointSigner
@@ -83,7 +71,7 @@ def audit_export(
     from idverify.store.base import utcnow
     from idverify.store.db import make_engine, make_session_factory
 
-    settings = _settings()
+    settings = settings_or_exit()
     engine = make_engine(settings.resolved_database_url)
     try:
         with _database(as_json):
@@ -140,11 +128,10 @@ def audit_verify(
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary on the last line.")] = False,
 ) -> None:
     """Check an export offline: exit 0 when intact, else 1 naming the first bad entry."""
-    from idverify.cli import emit_json
     from idverify.ledger.verify import ExportInvalid, verify_export
 
     if not file.is_file():
-        _fail(ValidationFailed(f"no such file: {file}"), as_json)
+        fail(ValidationFailed(f"no such file: {file}"), as_json=as_json)
     try:
         result = verify_export(file, _read_key_arg(public_key) if public_key else None)
     except ExportInvalid as exc:
@@ -169,12 +156,11 @@ def audit_checkpoint(
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary on the last line.")] = False,
 ) -> None:
     """Sign a checkpoint of the current ledger now (the daemon also does it every checkpoint_interval_s)."""
-    from idverify.cli import emit_json
     from idverify.ledger.checkpoint import CheckpointSigner
     from idverify.ledger.proofs import create_checkpoint
     from idverify.store.db import make_engine, make_session_factory
 
-    settings = _settings()
+    settings = settings_or_exit()
     engine = make_engine(settings.resolved_database_url)
     try:
         with _database(as_json), make_session_factory(engine)() as session:
@@ -195,11 +181,10 @@ def audit_check(
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary on the last line.")] = False,
 ) -> None:
     """Recompute the stored tree and compare it with every stored node and checkpoint (exit 1 on a problem)."""
-    from idverify.cli import emit_json
     from idverify.ledger.integrity import verify_stored_tree
     from idverify.store.db import make_engine, make_session_factory
 
-    settings = _settings()
+    settings = settings_or_exit()
     engine = make_engine(settings.resolved_database_url)
     try:
         with _database(as_json), make_session_factory(engine)() as session:
@@ -224,11 +209,11 @@ def audit_public_key(
     """Print the clinic's ledger public key (PEM and signed-note verifier key) to hand to inspectors."""
     from idverify.ledger.checkpoint import CheckpointSigner, public_key_pem, verifier_key
 
-    settings = _settings()
+    settings = settings_or_exit()
     try:
         signer = CheckpointSigner.from_file(settings.resolved_signing_key_file)
     except IdverifyError as exc:
-        _fail(exc, False)
+        fail(exc, as_json=False)
     pem = public_key_pem(signer.public_key)
     if out is not None:
         out.write_text(pem, encoding="utf-8")
@@ -253,11 +238,10 @@ def bench_ledger(
     from rich.table import Table
     from sqlalchemy.exc import OperationalError
 
-    from idverify.cli import emit_json
     from idverify.ledger.bench import run_ledger_bench
 
     if backend not in {"sqlite", "postgresql"}:
-        _fail(ValidationFailed("--backend must be sqlite or postgresql"), as_json)
+        fail(ValidationFailed("--backend must be sqlite or postgresql"), as_json=as_json)
     console = Console(stderr=True)
     with Progress(TextColumn("appending"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                   console=console, transient=True, disable=as_json and not console.is_terminal) as bar:
@@ -266,8 +250,8 @@ def bench_ledger(
             result = run_ledger_bench(events, backend=backend, batch=batch, postgres_url=postgres_url,
                                       progress=lambda n: bar.advance(task, n))
         except OperationalError as exc:
-            _fail(IdverifyError(f"database unreachable: {type(exc.orig).__name__}", code="database_unavailable"),
-                  as_json)
+            fail(IdverifyError(f"database unreachable: {type(exc.orig).__name__}", code="database_unavailable"),
+                 as_json=as_json)
     spec = result.as_spec()
     if as_json:
         emit_json(spec)

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
+from idverify.console import emit_json, fail, settings_or_exit
 from idverify.errors import IdverifyError, ValidationFailed
 
 
@@ -26,13 +27,12 @@ def audit_report(
     """Write the monthly statistics report (figures, charts, ledger checkpoint root) for the health commission."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from idverify.cli import _settings, emit_json, fail
     from idverify.errors import DatabaseNotMigrated
     from idverify.reports import service
     from idverify.reports.monthly import monthly_statistics, parse_month
     from idverify.store.db import make_engine, make_session_factory
 
-    settings = _settings()
+    settings = settings_or_exit()
     engine = make_engine(settings.resolved_database_url)
     try:
         if fmt not in {"pdf", "csv", "json"}:

@@ -66,7 +66,7 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
 
 
 def _alembic_config(url: str) -> Config:
-    script_location = str(resources.files("idverify.store") / "migrations")
+    script_location = str(resources.files("idverify") / "migrations")
     config = Config()
     config.set_main_option("script_location", script_location)
     # ConfigParser interpolation: a literal % in a password must be doubled.

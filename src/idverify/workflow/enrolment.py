@@ -24,6 +24,7 @@ from idverify.biometrics.face import get_face_engine
 from idverify.biometrics.face.detect import Detection
 from idverify.biometrics.fingerprint.template import ALGORITHM_VERSION as FINGER_VERSION
 from idverify.biometrics.fusion import factor_policy
+from idverify.biometrics.operating_points import load_operating_points
 from idverify.errors import ConflictError
 from idverify.store.base import utcnow
 from idverify.store.keys import Keys
@@ -81,7 +82,7 @@ def _face_step(captures: Captures, result: dict[str, Any], prompts: list[str]) -
     doc_factor = factors.document_photo_factor(samples[0], captures.document)
     result["document_photo"] = {"status": doc_factor.status, "score": doc_factor.score}
     if doc_factor.status == "ok" and doc_factor.score is not None:
-        point = factor_policy("document_photo", required=True, target_fmr=0.01)
+        point = factor_policy("document_photo", points=load_operating_points(), required=True, target_fmr=0.01)
         result["document_photo"]["threshold"] = point.threshold
         if doc_factor.score < point.threshold:
             return FaceStep(rejection="face does not match the ID document photo")
@@ -109,10 +110,10 @@ def _duplicates(galleries: Galleries, patient_id: str, face_tpl: Any,
                 finger_tpls: list[tuple[str, Any]]) -> list[Candidate]:
     candidates: list[Candidate] = []
     if face_tpl is not None:
-        point = factor_policy("face", required=True, target_fmr=0.001)
+        point = factor_policy("face", points=load_operating_points(), required=True, target_fmr=0.001)
         candidates += galleries.face_candidates(face_tpl, exclude=patient_id, min_score=point.threshold)
     if finger_tpls:
-        point = factor_policy("fingerprint", required=True, target_fmr=0.001)
+        point = factor_policy("fingerprint", points=load_operating_points(), required=True, target_fmr=0.001)
         for _, tpl in finger_tpls:
             candidates += galleries.finger_candidates(tpl, exclude=patient_id, min_score=point.threshold)
     best: dict[str, Candidate] = {}

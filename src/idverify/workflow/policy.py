@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from idverify.biometrics.fusion import StagePolicy, factor_policy
+from idverify.biometrics.operating_points import load_operating_points
 from idverify.errors import ConfigError, ValidationFailed
 from idverify.store.models import ConsentRecord, Setting
 from idverify.workflow.stages import DEFAULT_SUBJECT, Stage, Subject
@@ -100,8 +101,9 @@ def resolve(db: Session, stage: Stage, consent: ConsentRecord | None) -> Resolve
     if "face" in refused and "fingerprint" in factors_conf:
         factors_conf["fingerprint"]["required"] = True
     try:
+        points = load_operating_points()  # checked at start-up; cached until a thresholds file changes
         policies = {
-            name: factor_policy(name, required=bool(f.get("required", False)),
+            name: factor_policy(name, points=points, required=bool(f.get("required", False)),
                                 target_fmr=float(f.get("target_fmr", 0.001)),
                                 require_liveness=bool(f.get("liveness", False)),
                                 reject_on_mismatch=bool(f.get("reject_on_mismatch", True)))

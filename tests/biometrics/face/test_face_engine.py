@@ -7,9 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from idverify.bench.calibrate_face import simulate_chip_photo
 from idverify.biometrics.face.engine import ALGORITHM_VERSION, FaceEngine, compare
 from idverify.biometrics.face.image import load_image
-from idverify.biometrics.face.thresholds import simulate_chip_photo, threshold_for
+from idverify.biometrics.operating_points import load_operating_points
 from idverify.errors import BiometricError
 
 OBAMA = "face_recognition_examples/barack_obama"
@@ -37,7 +38,7 @@ def test_exif_rotated_capture_is_found(engine: FaceEngine, face_dir: Path) -> No
 
 
 def test_same_person_scores_above_threshold_and_others_below(engine: FaceEngine, face_dir: Path) -> None:
-    thr = threshold_for("live", 0.001)
+    thr = load_operating_points().point("face", 0.001).threshold
     a = engine.analyse(face_dir / OBAMA / "examples__obama-720p.jpg")
     b = engine.analyse(face_dir / OBAMA / "examples__knn_examples__train__obama__obama2.jpg")
     c = engine.analyse(face_dir / BIDEN / "examples__biden.jpg")
@@ -56,7 +57,7 @@ def test_enrolment_template_from_several_captures(engine: FaceEngine, face_dir: 
     probe = engine.analyse(face_dir / OBAMA / "examples__knn_examples__test__obama1.jpg")
     impostor = engine.analyse(face_dir / BIDEN / "examples__knn_examples__train__biden__biden2.jpg")
     assert compare(probe, tpl) > compare(impostor, tpl)
-    assert compare(probe, tpl) >= threshold_for("live", 0.001)
+    assert compare(probe, tpl) >= load_operating_points().point("face", 0.001).threshold
 
 
 def test_person_to_document_photo(engine: FaceEngine, face_dir: Path) -> None:
@@ -67,7 +68,7 @@ def test_person_to_document_photo(engine: FaceEngine, face_dir: Path) -> None:
     same_chip = simulate_chip_photo(same_rgb, engine.analyse(same_rgb).box)
     other_chip = simulate_chip_photo(other_rgb, engine.analyse(other_rgb).box)
     assert load_image(same_chip).shape == (126, 102, 3)
-    thr = threshold_for("document", 0.001)
+    thr = load_operating_points().point("document_photo", 0.001).threshold
     assert engine.compare_to_document(live, same_chip) >= thr
     assert engine.compare_to_document(live, other_chip) < thr
 

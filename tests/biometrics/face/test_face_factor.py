@@ -9,6 +9,7 @@ import numpy as np
 from idverify.biometrics.face.engine import FaceEngine
 from idverify.biometrics.face.factor import document_photo_factor, face_factor
 from idverify.biometrics.fusion import StagePolicy, decide, factor_policy
+from idverify.biometrics.operating_points import load_operating_points
 
 OBAMA = "face_recognition_examples/barack_obama"
 
@@ -18,7 +19,8 @@ def test_blank_frame_is_a_quality_failure_and_the_decision_says_retry(engine: Fa
     result = face_factor(np.full((480, 640, 3), 120, dtype=np.uint8), tpl, liveness=False, engine=engine)
     assert result.status == "quality_failed"
     assert result.details["quality_reason"] == "no_face"
-    policy = StagePolicy("egg_retrieval", {"face": factor_policy("face", required=True)})
+    policy = StagePolicy("egg_retrieval",
+                         {"face": factor_policy("face", points=load_operating_points(), required=True)})
     decision = decide(policy, [result])
     assert decision.outcome == "retry"
     assert "no face found" in decision.reasons[0]
@@ -29,7 +31,7 @@ def test_genuine_capture_is_accepted_with_versions_recorded(engine: FaceEngine, 
     result = face_factor(face_dir / OBAMA / "examples__knn_examples__train__obama__obama2.jpg", tpl,
                          liveness=False, engine=engine)
     assert result.status == "ok" and result.score is not None and result.live is None
-    policy = StagePolicy("iui", {"face": factor_policy("face", required=True)})
+    policy = StagePolicy("iui", {"face": factor_policy("face", points=load_operating_points(), required=True)})
     decision = decide(policy, [result])
     assert decision.outcome == "accept", decision.reasons
     assert decision.factors["face"]["model_version"] == result.model_version
@@ -42,9 +44,9 @@ def test_missing_document_photo_is_an_acquisition_failure(engine: FaceEngine, fa
 
 
 def test_one_analysis_feeds_face_pad_and_document(engine: FaceEngine, face_dir: Path) -> None:
+    from idverify.bench.calibrate_face import simulate_chip_photo
     from idverify.biometrics.face.factor import face_factor_and_sample
     from idverify.biometrics.face.image import load_image
-    from idverify.biometrics.face.thresholds import simulate_chip_photo
 
     enrol = load_image(face_dir / OBAMA / "examples__obama-720p.jpg")
     enrol_sample = engine.analyse(enrol)
@@ -57,7 +59,7 @@ def test_one_analysis_feeds_face_pad_and_document(engine: FaceEngine, face_dir: 
     doc = document_photo_factor(sample, chip, engine=engine)
     assert doc.status == "ok" and doc.score is not None
     policy = StagePolicy("embryo_transfer", {
-        "face": factor_policy("face", required=True),
-        "document_photo": factor_policy("document_photo", required=True)})
+        "face": factor_policy("face", points=load_operating_points(), required=True),
+        "document_photo": factor_policy("document_photo", points=load_operating_points(), required=True)})
     decision = decide(policy, [face, doc])
     assert decision.outcome == "accept", decision.reasons

@@ -1,17 +1,15 @@
-"""The fingerprint benchmark's protocol and result shape, and the threshold calibration maths."""
+"""The fingerprint benchmark's protocol and result shape."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from idverify.bench.fingerprint import list_dataset, make_pairs, run_fingerprint_bench
 from idverify.biometrics.fingerprint import ALGORITHM_VERSION
-from idverify.biometrics.fingerprint.thresholds import load_thresholds, threshold_at_fmr, threshold_for
-from idverify.errors import ConfigError, ValidationFailed
+from idverify.errors import ValidationFailed
 
 
 def _fake_fvc(folder: Path, fingers: int, impressions: int) -> Path:
@@ -71,30 +69,3 @@ def test_bench_on_a_small_real_subset(shared_data: Path, tmp_path: Path) -> None
         assert spec["peer"]["genuine"] == 9 and spec["peer"]["impostor"] == 27
         assert len(spec["peer"]["match_per_s_passes"]) == 3
     json.dumps(spec)  # the SPEC line must serialise
-
-
-def test_threshold_at_fmr_known_answers() -> None:
-    imp = np.array([0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0])
-    t = threshold_at_fmr(imp, 0.1)  # one of ten may pass: just above the second highest
-    assert 0.9 < t <= 1.0 and np.mean(imp >= t) == pytest.approx(0.1)
-    t0 = threshold_at_fmr(imp, 0.0)
-    assert t0 > 1.0 and np.mean(imp >= t0) == 0.0
-
-
-def test_shipped_thresholds_match_this_algorithm() -> None:
-    data = load_thresholds()
-    assert data["algorithm_version"] == ALGORITHM_VERSION
-    t3, t4 = threshold_for(1e-3), threshold_for(1e-4)
-    assert 0.0 < t3 <= t4 < 1.0
-    assert data["operating_points"]["fmr_0.001"]["dev_rates_at_threshold"]["pooled"]["fmr"] <= 1e-3
-
-
-def test_thresholds_of_another_version_are_refused(tmp_path: Path) -> None:
-    doc = json.loads(json.dumps(load_thresholds()))
-    doc["algorithm_version"] = "something-else/0"
-    path = tmp_path / "t.json"
-    path.write_text(json.dumps(doc))
-    with pytest.raises(ConfigError):
-        load_thresholds(path)
-    with pytest.raises(ConfigError):
-        threshold_for(1e-2)

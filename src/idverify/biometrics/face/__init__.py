@@ -12,7 +12,8 @@ Public interface::
     compare(a, b) -> float                            # cosine similarity, higher = same person
     FaceEngine.compare_to_document(live, document_photo) -> float
     FaceGallery (idverify.biometrics.face.search)     # in-memory 1:N, add/remove/search top-k
-    face_thresholds() / threshold_for(kind, target_fmr) (idverify.biometrics.face.thresholds)
+    thresholds: load_operating_points().point("face" | "document_photo", target_fmr)
+                                                      (idverify.biometrics.operating_points)
     face_factor_and_sample(frames, template, liveness=True, challenge=None) -> (FactorResult, FaceSample | None)
     document_photo_factor(live_sample, chip_photo_bytes) -> FactorResult   (idverify.biometrics.face.factor)
 """

@@ -6,10 +6,10 @@ Public interface (stable; record ``ALGORITHM_VERSION`` with every decision):
   actionable message when the capture is unusable;
 - ``image_quality(image, dpi=500) -> int`` — 0..100 without minutiae extraction (capture loops);
 - ``FingerprintTemplate`` — ``.quality`` (0..100), ``.minutiae`` (list of ``Minutia``), ``to_bytes()`` /
-  ``from_bytes()`` (own compact versioned format, for encrypted storage), ``to_iso19794_2()`` /
-  ``from_iso19794_2()``;
+  ``from_bytes()`` (own compact versioned format, for encrypted storage);
+- ``iso19794.encode(template)`` / ``iso19794.decode(data)`` — ISO/IEC 19794-2:2005 minutiae records;
 - ``match(a, b) -> float`` — similarity in [0, 1], higher = same finger; thresholds in
-  ``models/thresholds_fingerprint.json`` (see ``load_thresholds``);
+  ``models/thresholds_fingerprint.json`` (read by :mod:`idverify.biometrics.operating_points`);
 - ``FingerprintGallery`` — ``add(key, template)``, ``remove(key)``, ``search(probe, top_k) -> [(key, score)]``.
 
 Pure computation: no devices, patients, storage or logging of biometric values.
@@ -24,7 +24,6 @@ from idverify.biometrics.fingerprint.template import (
     Minutia,
     MinutiaKind,
 )
-from idverify.biometrics.fingerprint.thresholds import load_thresholds
 
 __all__ = [
     "ALGORITHM_VERSION",
@@ -36,6 +35,5 @@ __all__ = [
     "MinutiaKind",
     "extract",
     "image_quality",
-    "load_thresholds",
     "match",
 ]

@@ -138,17 +138,6 @@ class FingerprintTemplate:
         return cls(xy, rec["a"].astype(np.float64) / _ANGLE_SCALE, rec["k"], rec["q"],
                    width=width, height=height, quality=quality)
 
-    # -- ISO/IEC 19794-2 ---------------------------------------------------------------------------------------
-    def to_iso19794_2(self) -> bytes:
-        from idverify.biometrics.fingerprint.iso19794 import encode
-
-        return encode(self)
-
-    @classmethod
-    def from_iso19794_2(cls, data: bytes) -> FingerprintTemplate:
-        from idverify.biometrics.fingerprint.iso19794 import decode
-
-        return decode(data)
 
 
 def _u16(value: int) -> int:

@@ -7,7 +7,7 @@ the caller can match the face on those. Must not touch: cameras (the workflow gr
 A burst is subsampled evenly to at most :data:`MAX_JUDGED_FRAMES` frames: a 3.5 s burst at 15 fps is ~50 frames; a
 head turn held ~1 s is still sampled 3–4 times by 16 frames spread over the burst. After the first face, each frame
 is searched only around the previous face box (2× its size, full resolution; whole frame if the face is not there):
-YuNet's cost scales with the pixels it sees. Measured with ``python -m hardware_fixtures.performance
+YuNet's cost scales with the pixels it sees. Measured with ``python -m hardware_fixtures.turn_trial
 ../shared/data/face/asian_dev`` (CPU time per 16-frame judgement, median): whole 640×480 frames 631 ms, 3× box 429
 ms, 2× box 266–319 ms (two runs), with the same verdicts (14 of 44 simulated turns pass at 2×, 13 of 44 on whole
 frames). Downscaling the frames instead (320 px) lost the landmark precision the yaw proxy needs (2 of 44 passed).

@@ -1,25 +1,28 @@
-"""Calibrated face thresholds: reading them from ``models/thresholds_face.json`` and producing that file.
+"""Face threshold calibration: ``models/thresholds_face.json`` from public dev sets (run by hand, not at run time).
 
-Owns: the operating points (score threshold per target false-match rate, for live-to-enrolment and
-live-to-document comparisons) and the evidence they were derived from. Must not touch: decisions (fusion reads
-these numbers), images beyond the calibration run.
+Owns: the calibration of the face operating points (score threshold per target false-match rate, for
+live-to-enrolment and live-to-document comparisons) and the evidence written with them. Must not touch: reading
+the thresholds at run time (:mod:`idverify.biometrics.operating_points`), decisions.
 
 Why calibrate: dlib's customary 0.6 distance accepts about 40 % of impostor pairs among Chinese adults; the
 impostor score distribution depends on the population, so thresholds must come from data of the population served.
-Rule used: for each dev set separately, the lowest threshold whose FMR on that set is ≤ the target; the shipped
-threshold is the maximum over the sets (the hardest population decides). The dev sets are tiny (hundreds to a few
-thousand impostor pairs), so FMR 0.1 % cannot be resolved: on asian_dev that point is the zero-FMR point. The file
-therefore also carries a leave-one-identity-out estimate (thresholds set without an identity, errors counted on
-that identity's pairs), which is the honest figure to quote.
+Rule used: for each dev set separately, the lowest threshold whose FMR on that set is ≤ the target
+(:func:`idverify.biometrics.metrics.threshold_at_fmr`); the shipped threshold is the maximum over the sets (the
+hardest population decides). The dev sets are tiny (hundreds to a few thousand impostor pairs), so FMR 0.1 % cannot
+be resolved: on asian_dev that point is the zero-FMR point. The file therefore also carries a
+leave-one-identity-out estimate (thresholds set without an identity, errors counted on that identity's pairs),
+which is the honest figure to quote.
+
+Run: ``python -m idverify.bench.calibrate_face models/thresholds_face.json DATASET [DATASET ...]`` (SPEC face
+folders, one sub-folder per identity; ~1–2 min per 100 images). The file's checksum is recorded in the
+``manifest.json`` beside it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import io
-import json
 import math
-import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -27,55 +30,13 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from idverify.biometrics.models_path import model_file
-from idverify.errors import ConfigError
+from idverify.bench.calibration import write_thresholds
+from idverify.bench.face import list_dataset
+from idverify.biometrics.metrics import threshold_at_fmr
 
 THRESHOLDS_FILE = "thresholds_face.json"
 TARGET_FMRS = (0.01, 0.001)
-_cache: dict[Path, dict[str, Any]] = {}
-_lock = threading.Lock()
-
-
-def thresholds_path(override: Path | None = None) -> Path:
-    """The calibration file: ``override``, else the first model directory holding it (see ``models_path``)."""
-    return override if override is not None else model_file(THRESHOLDS_FILE, verify=False)
-
-
-def face_thresholds(path: Path | None = None) -> dict[str, Any]:
-    """The parsed thresholds file (cached per path)."""
-    p = thresholds_path(path)
-    with _lock:
-        if p not in _cache:
-            try:
-                data = json.loads(p.read_text(encoding="utf-8"))
-                data["operating_points"]["live"]
-            except (OSError, ValueError, KeyError, TypeError) as exc:
-                raise ConfigError(f"face thresholds file unreadable or malformed: {p}") from exc
-            _cache[p] = data
-        return _cache[p]
-
-
-def threshold_for(kind: str = "live", target_fmr: float = 0.001, path: Path | None = None) -> float:
-    """Score threshold (accept when ``score >= threshold``) for ``kind`` ``live``/``document`` at ``target_fmr``."""
-    points = face_thresholds(path)["operating_points"].get(kind)
-    if not points:
-        raise ConfigError(f"no calibrated face operating points for {kind!r}")
-    key = f"fmr_{target_fmr:g}"
-    if key not in points:
-        raise ConfigError(f"no calibrated face threshold for {kind!r} at FMR {target_fmr:g}; "
-                          f"available: {', '.join(sorted(points))}")
-    return float(points[key]["threshold"])
-
-
-# --- calibration -------------------------------------------------------------------------------------------------
-
-def threshold_at_fmr(impostor: NDArray[np.float64], target: float) -> float:
-    """Lowest threshold t with FMR(t) = share(impostor >= t) <= target (a value just above a score)."""
-    imp = np.sort(np.asarray(impostor, dtype=np.float64))
-    allowed = int(np.floor(target * imp.size + 1e-9))  # impostor scores that may lie at or above t
-    if allowed >= imp.size:
-        return float(imp[0])
-    return float(np.nextafter(imp[imp.size - allowed - 1], np.inf))
+SOURCE = "python -m idverify.bench.calibrate_face (data sets and rule in the file's evidence)"
 
 
 def _rates(gen: NDArray[np.float64], imp: NDArray[np.float64], thr: float) -> dict[str, float]:
@@ -160,7 +121,6 @@ def simulate_chip_photo(rgb: NDArray[np.uint8], box: tuple[float, float, float, 
 
 def calibrate(datasets: Sequence[Path], *, with_documents: bool = True) -> dict[str, Any]:
     """Compute the thresholds file content from SPEC face folders (run once, by hand; ~1–2 min per 100 images)."""
-    from idverify.bench.face import list_dataset
     from idverify.biometrics.face.engine import ALGORITHM_VERSION, get_face_engine, model_versions
     from idverify.biometrics.face.image import load_image
     from idverify.errors import BiometricError
@@ -206,7 +166,7 @@ def calibrate(datasets: Sequence[Path], *, with_documents: bool = True) -> dict[
                                            "counted on its genuine pairs and on the impostor pairs it takes part "
                                            "in (every impostor pair is counted twice, once per held-out identity)",
             "created": dt.date.today().isoformat(),
-            "tool": "idverify.biometrics.face.thresholds.calibrate",
+            "tool": "idverify.bench.calibrate_face.calibrate",
         },
     }
     if with_documents:
@@ -219,15 +179,15 @@ def calibrate(datasets: Sequence[Path], *, with_documents: bool = True) -> dict[
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """``python -m idverify.biometrics.face.thresholds OUT.json DATASET...`` — write a calibration file."""
+    """``python -m idverify.bench.calibrate_face OUT.json DATASET...`` — write a calibration file."""
     import sys
 
     args = list(sys.argv[1:] if argv is None else argv)
     if len(args) < 2:
-        raise SystemExit("usage: python -m idverify.biometrics.face.thresholds OUT.json DATASET [DATASET ...]")
+        raise SystemExit("usage: python -m idverify.bench.calibrate_face OUT.json DATASET [DATASET ...]")
     out = Path(args[0])
     data = calibrate([Path(a) for a in args[1:]])
-    out.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    write_thresholds(out, data, source=SOURCE)
     print(f"wrote {out}")
 
 

@@ -1,75 +1,39 @@
-"""Calibrated fingerprint operating thresholds: reading ``models/thresholds_fingerprint.json`` and producing it.
+"""Fingerprint threshold calibration: ``models/thresholds_fingerprint.json`` from FVC folders (run by hand).
 
-Owns the operating points of :func:`idverify.biometrics.fingerprint.match` (accept when ``score >= threshold``)
-and the evidence behind them. Must not touch decisions (fusion reads these numbers) or storage.
+Owns: the calibration of the operating points of :func:`idverify.biometrics.fingerprint.match` (accept when
+``score >= threshold``) and the evidence written with them. Must not touch: reading the thresholds at run time
+(:mod:`idverify.biometrics.operating_points`), decisions, storage.
 
 Rule: on each dev set (FVC folder, every cross-finger impostor pair) and on all sets pooled (which adds the
-cross-set impostor pairs), take the lowest threshold whose FMR is at or below the target; ship the largest of
-these (the hardest set decides). The dev sets are small: FMR 1e-4 is resolved only by the pooled impostors, and
-with few impostors such a point is in practice the zero-FMR point of the data — treat it as optimistic.
-Regenerate with ``python -m idverify.biometrics.fingerprint.calibrate DIR [DIR ...]`` after any change of
-``ALGORITHM_VERSION``; loading refuses a file written for another algorithm version.
+cross-set impostor pairs), take the lowest threshold whose FMR is at or below the target
+(:func:`idverify.biometrics.metrics.threshold_at_fmr`); ship the largest of these (the hardest set decides). The
+dev sets are small: FMR 1e-4 is resolved only by the pooled impostors, and with few impostors such a point is in
+practice the zero-FMR point of the data — treat it as optimistic.
+
+Run after any change of the fingerprint ``ALGORITHM_VERSION`` (the daemon refuses a file written for another
+version): ``python -m idverify.bench.calibrate_fingerprint FVC_DIR [FVC_DIR ...] [--out FILE]`` (default: the
+repository's ``models/thresholds_fingerprint.json``; its checksum is recorded in the ``manifest.json`` beside it).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-import threading
+import sys
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
+from idverify.bench.calibration import write_thresholds
+from idverify.bench.fingerprint import list_dataset, load_grey
 from idverify.biometrics.fingerprint.template import ALGORITHM_VERSION
-from idverify.biometrics.models_path import model_file
-from idverify.errors import ConfigError
+from idverify.biometrics.metrics import threshold_at_fmr
 
 THRESHOLDS_FILE = "thresholds_fingerprint.json"
 TARGET_FMRS = (1e-3, 1e-4)
-_cache: dict[Path, dict[str, Any]] = {}
-_lock = threading.Lock()
-
-
-def thresholds_path(override: Path | None = None) -> Path:
-    """The calibration file: ``override``, else the first model directory holding it (see ``models_path``)."""
-    return override if override is not None else model_file(THRESHOLDS_FILE, verify=False)
-
-
-def load_thresholds(path: Path | None = None) -> dict[str, Any]:
-    """The parsed thresholds file (cached per path); refuses one written for another algorithm version."""
-    p = thresholds_path(path)
-    with _lock:
-        if p not in _cache:
-            try:
-                data = json.loads(p.read_text(encoding="utf-8"))
-                data["operating_points"]["fmr_0.001"]["threshold"]
-            except (OSError, ValueError, KeyError, TypeError) as exc:
-                raise ConfigError(f"fingerprint thresholds file unreadable or malformed: {p}") from exc
-            if data.get("algorithm_version") != ALGORITHM_VERSION:
-                raise ConfigError("fingerprint thresholds were calibrated for another algorithm version; recalibrate")
-            _cache[p] = data
-        return _cache[p]
-
-
-def threshold_for(target_fmr: float = 1e-3, path: Path | None = None) -> float:
-    """Score threshold (accept when ``match(a, b) >= threshold``) at ``target_fmr`` (1e-3 or 1e-4)."""
-    points = load_thresholds(path)["operating_points"]
-    key = f"fmr_{target_fmr:g}"
-    if key not in points:
-        raise ConfigError(f"no calibrated fingerprint threshold at FMR {target_fmr:g}; available: {sorted(points)}")
-    return float(points[key]["threshold"])
-
-
-# -- calibration ----------------------------------------------------------------------------------------------
-def threshold_at_fmr(impostor: NDArray[np.float64], target: float) -> float:
-    """Lowest threshold t with share(impostor >= t) <= target: just above the (allowed+1)-th highest score."""
-    imp = np.sort(np.asarray(impostor, dtype=np.float64))[::-1]
-    allowed = int(np.floor(target * imp.size + 1e-9))
-    if allowed >= imp.size:
-        return float(imp[-1])
-    return float(np.nextafter(imp[allowed], np.inf))
+SOURCE = "python -m idverify.bench.calibrate_fingerprint (data sets and protocol in the file's evidence)"
 
 
 def _rates(genuine: NDArray[np.float64], impostor: NDArray[np.float64], t: float) -> dict[str, Any]:
@@ -79,7 +43,6 @@ def _rates(genuine: NDArray[np.float64], impostor: NDArray[np.float64], t: float
 
 def calibrate(datasets: list[Path]) -> dict[str, Any]:
     """Extract every image of the FVC folders, score all pairs, and return the thresholds document."""
-    from idverify.bench.fingerprint import _load, list_dataset
     from idverify.biometrics.fingerprint.extract import extract
     from idverify.biometrics.fingerprint.match import descriptors, match_descriptors
     from idverify.errors import BiometricError
@@ -89,7 +52,7 @@ def calibrate(datasets: list[Path]) -> dict[str, Any]:
     for ds in datasets:
         for im in list_dataset(ds):
             try:
-                d = descriptors(extract(_load(im.path)))
+                d = descriptors(extract(load_grey(im.path)))
             except BiometricError:
                 d = None
             labels.append((ds.name, im.finger))
@@ -140,16 +103,19 @@ def calibrate(datasets: list[Path]) -> dict[str, Any]:
 
 def main(argv: list[str]) -> int:
     if not argv:
-        print("usage: python -m idverify.biometrics.fingerprint.calibrate FVC_DIR [FVC_DIR ...] [--out FILE]")
+        print("usage: python -m idverify.bench.calibrate_fingerprint FVC_DIR [FVC_DIR ...] [--out FILE]")
         return 2
-    out = Path(__file__).resolve().parents[4] / "models" / THRESHOLDS_FILE
+    out = Path(__file__).resolve().parents[3] / "models" / THRESHOLDS_FILE
     if "--out" in argv:
         k = argv.index("--out")
         out = Path(argv[k + 1])
         argv = argv[:k] + argv[k + 2 :]
     dirs = [Path(a) for a in argv]
     doc = calibrate(dirs)
-    out.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
+    write_thresholds(out, doc, source=SOURCE)
     print(json.dumps(doc["operating_points"], indent=2))
     return 0
 
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

@@ -1,4 +1,9 @@
-"""Alembic environment: runs against the URL given by :func:`idverify.store.db.upgrade_database`."""
+"""Alembic environment: runs against the URL given by :func:`idverify.store.db.upgrade_database`.
+
+The migrations manage the tables of several rooms (store's core tables, the ledger's, the webhook outbox), so
+they sit at the top of the package, beside ``app.py``, rather than inside ``store/``: importing every room's
+models here is a composition root's job, and ``store`` itself imports no room above it.
+"""
 
 from __future__ import annotations
 
