@@ -17,10 +17,12 @@ from sqlalchemy.orm import Session
 
 from idverify import audit
 from idverify.auth.roles import Principal
+from idverify.documents.model import IdentityDocument
 from idverify.errors import ConflictError, NotFoundError, ValidationFailed
 from idverify.store.base import new_id, utcnow
 from idverify.store.keys import Keys
 from idverify.store.models import BiometricSample, BiometricTemplate, Patient
+from idverify.workflow.rules import Verdict, document_rule
 
 IDENTITY_FIELDS = ("name", "birth_date", "document_number", "nation", "nationality", "address", "issuer",
                    "valid_from", "valid_to", "phone")
@@ -58,6 +60,18 @@ def find_by_document(db: Session, keys: Keys, document_type: str, document_numbe
     digest = keys.lookup.digest(document_number)
     return db.scalar(select(Patient).where(Patient.document_type == document_type,
                                            Patient.document_lookup == digest, Patient.status == "active"))
+
+
+def document_verdict(db: Session, keys: Keys, patient: Patient, document: IdentityDocument | None, *,
+                     required: bool) -> Verdict:
+    """:func:`~idverify.workflow.rules.document_rule` for the card presented for ``patient`` (at enrolment or a
+    check), the card's owner looked up only when it is not hers."""
+
+    def owner_of(document_type: str, document_number: str) -> str | None:
+        owner = find_by_document(db, keys, document_type, document_number)
+        return owner.id if owner is not None else None
+
+    return document_rule(document, patient, required=required, digest=keys.lookup.digest, owner_of=owner_of)
 
 
 def get_patient(db: Session, patient_id: str) -> Patient:
