@@ -13,9 +13,8 @@ from idverify import audit
 from idverify.api.deps import ItAdmin, KeysDep, SessionDep
 from idverify.api.schemas import RequestModel, ResponseModel
 from idverify.errors import NotFoundError
-from idverify.store.models import Setting
 from idverify.webhooks import WebhookEndpoint, create_endpoint
-from idverify.workflow.policy import POLICY_SETTING, stage_overrides, validate_overrides
+from idverify.workflow.policy import set_stage_overrides, stage_overrides
 
 router = APIRouter(tags=["configuration"])
 
@@ -53,17 +52,9 @@ def get_policy(db: SessionDep, _admin: ItAdmin) -> PolicyOut:
 
 @router.put("/settings/policy", response_model=PolicyOut, summary="Replace the per-stage policy overrides")
 def put_policy(body: PolicyIn, db: SessionDep, admin: ItAdmin) -> PolicyOut:
-    validate_overrides(body.stages)
-    row = db.get(Setting, POLICY_SETTING)
-    if row is None:
-        db.add(Setting(key=POLICY_SETTING, value=body.stages, updated_by=admin.staff_id))
-    else:
-        row.value = body.stages
-        row.updated_by = admin.staff_id
-    db.flush()
-    audit.record(db, admin, "configuration.changed", data={"setting": POLICY_SETTING, "value": body.stages})
+    stages = set_stage_overrides(db, body.stages, actor=admin)
     db.commit()
-    return PolicyOut(stages=body.stages)
+    return PolicyOut(stages=stages)
 
 
 @router.get("/webhooks", response_model=list[WebhookOut], summary="Webhook endpoints")
