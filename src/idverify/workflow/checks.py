@@ -24,7 +24,6 @@ import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from idverify import audit
@@ -34,7 +33,7 @@ from idverify.biometrics.pad.active import judge
 from idverify.errors import ConflictError, ValidationFailed
 from idverify.store.base import utcnow
 from idverify.store.keys import Keys
-from idverify.store.models import Cycle, Enrollment, Patient, Verification
+from idverify.store.models import Cycle, Patient, Verification
 from idverify.workflow import factors, rules, templates
 from idverify.workflow.captures import Captures
 from idverify.workflow.challenges import ChallengeStore, IssuedChallenge
@@ -42,6 +41,7 @@ from idverify.workflow.consent import active_consent
 from idverify.workflow.cycles import get_couple, get_cycle
 from idverify.workflow.patients import document_verdict, get_patient
 from idverify.workflow.policy import resolve, stage_subject
+from idverify.workflow.repositories import enrolments, verifications
 from idverify.workflow.stages import Stage, Subject
 
 REPEATED_REJECTS = 3
@@ -69,8 +69,7 @@ def subject_patient(db: Session, cycle: Cycle, subject: Subject, partner: Subjec
 
 def is_enrolled(db: Session, patient_id: str) -> bool:
     """A completed enrolment exists: a check has something to compare with."""
-    return db.scalar(select(Enrollment.id).where(Enrollment.patient_id == patient_id,
-                                                 Enrollment.status == "complete").limit(1)) is not None
+    return enrolments.has_completed(db, patient_id)
 
 
 @dataclass(frozen=True)
@@ -168,7 +167,7 @@ def run_check(db: Session, keys: Keys, *, cycle_id: str, stage: Stage, captures:
         devices=captures.devices, staff_id=actor.staff_id, workstation_id=actor.workstation_id,
         started_at=started, decided_at=utcnow(),
     )
-    db.add(verification)
+    verifications.add(db, verification)
     db.flush()
     audit.record(db, actor, "verification.completed",
                  subject={"patient_id": patient.id, "couple_id": cycle.couple_id, "cycle_id": cycle.id},
@@ -177,9 +176,7 @@ def run_check(db: Session, keys: Keys, *, cycle_id: str, stage: Stage, captures:
                        "devices": captures.devices, "timings_ms": timings})
     alert = None
     if outcome == "reject":
-        recent = db.scalar(select(func.count()).select_from(Verification).where(
-            Verification.patient_id == patient.id, Verification.decision == "reject",
-            Verification.decided_at >= utcnow() - REJECT_WINDOW)) or 0
+        recent = verifications.count_rejects(db, patient.id, since=utcnow() - REJECT_WINDOW)
         if recent >= REPEATED_REJECTS:
             alert = f"{recent} rejected checks for this patient in 24 h — inform the supervisor"
             audit.record(db, actor, "alert.repeated_rejects",

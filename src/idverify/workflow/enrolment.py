@@ -34,6 +34,7 @@ from idverify.workflow.captures import Captures
 from idverify.workflow.consent import active_consent
 from idverify.workflow.galleries import Candidate, Galleries
 from idverify.workflow.patients import document_verdict, get_patient
+from idverify.workflow.repositories import enrolments
 from idverify.workflow.rules import Reason, RuleOutcome
 
 MIN_FINGERS = 2
@@ -50,7 +51,7 @@ def _finish(db: Session, actor: Principal, patient: Patient, status: str, result
     enrollment = Enrollment(patient_id=patient.id, consent_id=consent_id, status=status, result=result,
                             staff_id=actor.staff_id, workstation_id=actor.workstation_id,
                             completed_at=utcnow() if status == "complete" else None)
-    db.add(enrollment)
+    enrolments.add(db, enrollment)
     db.flush()
     event = "enrollment.duplicate_suspected" if status == "duplicate_suspected" else f"enrollment.{status}"
     audit.record(db, actor, event, subject={"patient_id": patient.id},
