@@ -7,13 +7,11 @@ from typing import Any, Literal
 
 from fastapi import APIRouter
 from pydantic import Field
-from sqlalchemy import select
 
 from idverify import audit
 from idverify.api.deps import ItAdmin, KeysDep, SessionDep
 from idverify.api.schemas import RequestModel, ResponseModel
-from idverify.errors import NotFoundError
-from idverify.webhooks import WebhookEndpoint, create_endpoint
+from idverify.webhooks import create_endpoint, disable_endpoint, list_endpoints
 from idverify.workflow.policy import set_stage_overrides, stage_overrides
 
 router = APIRouter(tags=["configuration"])
@@ -59,7 +57,7 @@ def put_policy(body: PolicyIn, db: SessionDep, admin: ItAdmin) -> PolicyOut:
 
 @router.get("/webhooks", response_model=list[WebhookOut], summary="Webhook endpoints")
 def list_webhooks(db: SessionDep, _admin: ItAdmin) -> list[WebhookOut]:
-    return [WebhookOut.model_validate(e) for e in db.scalars(select(WebhookEndpoint))]
+    return [WebhookOut.model_validate(e) for e in list_endpoints(db)]
 
 
 @router.post("/webhooks", response_model=WebhookCreated, status_code=201, summary="Add a signed webhook endpoint")
@@ -72,10 +70,7 @@ def add_webhook(body: WebhookIn, db: SessionDep, keys: KeysDep, admin: ItAdmin) 
 
 @router.delete("/webhooks/{endpoint_id}", response_model=WebhookOut, summary="Disable a webhook endpoint")
 def remove_webhook(endpoint_id: str, db: SessionDep, admin: ItAdmin) -> WebhookOut:
-    endpoint = db.get(WebhookEndpoint, endpoint_id)
-    if endpoint is None:
-        raise NotFoundError("no such webhook endpoint")
-    endpoint.active = False
+    endpoint = disable_endpoint(db, endpoint_id)
     audit.record(db, admin, "configuration.changed", data={"setting": "webhooks", "disabled": endpoint.id})
     db.commit()
     return WebhookOut.model_validate(endpoint)

@@ -8,7 +8,6 @@ from __future__ import annotations
 from dataclasses import asdict
 
 from fastapi import APIRouter
-from sqlalchemy import select
 
 from idverify.api.deps import ContextDep, KeysDep, Nurse, NurseOrInspector, SessionDep
 from idverify.api.schemas.workflow import (
@@ -27,7 +26,7 @@ from idverify.auth.roles import Principal, Role
 from idverify.errors import NotFoundError
 from idverify.store.db import reclaim_deleted
 from idverify.store.keys import Keys
-from idverify.store.models import BiometricTemplate, Patient
+from idverify.store.models import Patient
 from idverify.workflow import consent, his, patients
 from idverify.workflow.patients import PatientIdentity
 
@@ -36,8 +35,7 @@ ERASED_TABLES = ("biometric_templates", "biometric_samples", "patients", "consen
 
 
 def _out(db: SessionDep, keys: Keys, patient: Patient, principal: Principal) -> PatientOut:
-    enrolled = sorted(set(db.scalars(select(BiometricTemplate.modality)
-                                     .where(BiometricTemplate.patient_id == patient.id))))
+    enrolled = patients.enrolled_modalities(db, patient.id)
     identity = patients.identity_of(keys, patient) if principal.role is Role.NURSE else None
     return PatientOut(id=patient.id, sex=patient.sex, document_type=patient.document_type,
                       external_id=patient.external_id, source=patient.source, status=patient.status,
