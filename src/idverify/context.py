@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from idverify.config import Settings
 from idverify.store.base import utcnow
 from idverify.store.keys import Keys
+from idverify.workflow.challenges import ChallengeStore
 from idverify.workflow.galleries import Galleries
 from idverify.workflow.result_photos import LiveFrames
 
@@ -49,6 +50,7 @@ class AppContext:
     devices: DeviceManager | None = None  # when devices are configured (or simulated)
     galleries: Galleries = field(default_factory=Galleries)
     live_frames: LiveFrames = field(default_factory=LiveFrames)  # recent checks' live frames, in memory only
+    challenges: ChallengeStore = field(default_factory=ChallengeStore)  # issued liveness challenges, in memory
 
     def subsystem(self, name: str) -> Lifecycle | None:
         return next((s for s in self.subsystems if s.name == name), None)

@@ -27,6 +27,7 @@ import structlog
 from sqlalchemy import JSON, Boolean, ForeignKey, Integer, LargeBinary, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
+from idverify.errors import NotFoundError
 from idverify.periodic import PeriodicJob
 from idverify.store.base import Base, new_id, utcnow
 from idverify.store.keys import Keys
@@ -91,6 +92,19 @@ def create_endpoint(db: Session, keys: Keys, *, url: str, events: list[str]) -> 
     db.add(endpoint)
     db.flush()
     return endpoint, secret
+
+
+def list_endpoints(db: Session) -> list[WebhookEndpoint]:
+    return list(db.scalars(select(WebhookEndpoint)))
+
+
+def disable_endpoint(db: Session, endpoint_id: str) -> WebhookEndpoint:
+    """Stop delivering to an endpoint (the row stays: deliveries refer to it)."""
+    endpoint = db.get(WebhookEndpoint, endpoint_id)
+    if endpoint is None:
+        raise NotFoundError("no such webhook endpoint")
+    endpoint.active = False
+    return endpoint
 
 
 def enqueue_check_result(db: Session, verification: dict[str, Any]) -> int:

@@ -17,7 +17,6 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from idverify.ledger.models import LedgerEntry
-from idverify.workflow.challenges import default_store
 
 FACE = Path("face/asian_dev/cn_s3")
 TURNING = "abff0a46f21fbe09ef4d043d6b600c338744adb9.jpg"  # the photo the simulated turn passes both ways
@@ -190,7 +189,7 @@ def test_challenge_ids_are_single_use_and_bound(make_app: Any, data: Path) -> No
         assert other_stage.json()["error"]["code"] == "challenge_mismatch"
 
         # expired: the store's clock moved past the lifetime
-        store = default_store()
+        store = daemon.app.state.ctx.challenges
         issued = _challenge(client, cycle, h2)
         real_clock = store.clock
         store.clock = lambda: real_clock() + store.ttl_s + 1

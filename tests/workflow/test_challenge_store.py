@@ -86,3 +86,11 @@ def test_policy_rejects_bad_active_liveness(factors: dict[str, Any]) -> None:
 def test_policy_accepts_the_kinds_and_null() -> None:
     for value in ("head_turn", "blink", None):
         validate_overrides({"embryo_transfer": {"factors": {"face": {"active_liveness": value}}}})
+
+
+def test_one_store_per_daemon(make_app: Any) -> None:
+    """Two daemons in one process (tests, the hub demo) never answer each other's challenges."""
+    first, second = make_app().app.state.ctx.challenges, make_app().app.state.ctx.challenges
+    issued = first.issue("head_turn", cycle_id="c", stage="egg_retrieval", partner=None, actor=NURSE)
+    assert _code(lambda: _redeem(second, issued.id)) == ("challenge_unknown", 422)
+    assert _redeem(first, issued.id).id == issued.id

@@ -1,5 +1,6 @@
-"""At the HTTP edge: building :class:`~idverify.workflow.captures.Captures` from a request: uploaded images, or this
-workstation's devices (document reader, camera ring buffer, fingerprint sensor — one capture per finger asked).
+"""At the HTTP edge: building :class:`~idverify.workflow.captures.Captures` from a request: uploaded images (base64
+decoded here, see :mod:`idverify.api.uploads`), or this workstation's devices (document reader, camera ring
+buffer, fingerprint sensor — one capture per finger asked).
 
 When the check answers an active liveness challenge, the camera is filmed first, for :data:`CHALLENGE_BURST_S`
 seconds from the moment the request arrives (the nurse's screen shows the prompt from the same moment), before
@@ -10,8 +11,6 @@ burst is filmed (:class:`~idverify.biometrics.pad.active.FaceTracker`), so the j
 
 from __future__ import annotations
 
-import base64
-import binascii
 import time
 from typing import Any
 
@@ -19,10 +18,11 @@ import cv2
 import numpy as np
 
 from idverify.api.schemas.workflow import CaptureIn
+from idverify.api.uploads import decode_base64, decode_image
 from idverify.biometrics.pad.active import MAX_JUDGED_FRAMES, FaceTracker
 from idverify.documents.model import DocumentChecks, IdentityDocument
-from idverify.errors import DeviceUnavailable, ValidationFailed
-from idverify.workflow.captures import Captures, decode_image
+from idverify.errors import DeviceUnavailable
+from idverify.workflow.captures import Captures
 
 FACE_FRAMES = 5
 FACE_WAIT_S = 2.0  # 5 frames take 0.33 s at 15 fps; a slower camera gives what it has by then
@@ -39,17 +39,17 @@ def from_request(body: CaptureIn, devices: Any | None, *, challenge: bool = Fals
             raise DeviceUnavailable("this daemon has no devices configured")
         _from_devices(captures, body, devices, challenge=challenge)
     for i, data in enumerate(body.face_images_base64):
-        captures.face_frames.append(decode_image(data, what=f"face_images_base64[{i}]"))
+        captures.face_frames.append(decode_image(data, ("face_images_base64", i)))
     for i, data in enumerate(getattr(body, "challenge_frames_base64", [])):
-        captures.challenge_frames.append(decode_image(data, what=f"challenge_frames_base64[{i}]"))
+        captures.challenge_frames.append(decode_image(data, ("challenge_frames_base64", i)))
     if captures.challenge_frames:
         captures.devices.setdefault("challenge", "upload")
     for i, finger in enumerate(body.fingerprints):
-        captures.fingerprints.append((finger.position, decode_image(finger.image_base64, what=f"fingerprints[{i}]",
-                                                                    grey=True)))
+        image = decode_image(finger.image_base64, ("fingerprints", i, "image_base64"), grey=True)
+        captures.fingerprints.append((finger.position, image))
     if body.document is not None:
         doc = body.document
-        photo = _b64(doc.photo_base64, "document.photo_base64") if doc.photo_base64 else None
+        photo = decode_base64(doc.photo_base64, ("document", "photo_base64")) if doc.photo_base64 else None
         captures.document = IdentityDocument(
             document_type=doc.document_type, document_number=doc.document_number, photo=photo,
             photo_format="jpeg" if photo else None,
@@ -62,13 +62,6 @@ def from_request(body: CaptureIn, devices: Any | None, *, challenge: bool = Fals
     if body.fingerprints:
         captures.devices.setdefault("fingerprint", "upload")
     return captures
-
-
-def _b64(data: str, what: str) -> bytes:
-    try:
-        return base64.b64decode(data, validate=True)
-    except (binascii.Error, ValueError):
-        raise ValidationFailed(f"{what}: not valid base64") from None
 
 
 def burst(devices: Any, mark: int, seconds: float = CHALLENGE_BURST_S,

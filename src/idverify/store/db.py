@@ -18,7 +18,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -86,6 +86,12 @@ def head_revisions(url: str) -> set[str]:
 def current_revisions(engine: Engine) -> set[str]:
     with engine.connect() as conn:
         return set(MigrationContext.configure(conn).get_current_heads())
+
+
+def ping(engine: Engine) -> None:
+    """One round trip to the database; raises :class:`sqlalchemy.exc.SQLAlchemyError` when it does not answer."""
+    with engine.connect() as conn:
+        conn.execute(text("SELECT 1"))
 
 
 def check_migrated(engine: Engine) -> None:

@@ -1,14 +1,15 @@
 """Active liveness challenges for stage checks: issue one, then redeem it once with the check.
 
-Owns: the per-daemon store of issued challenges and the rules for redeeming one. Must not touch: cameras, the
-challenge judgement (:mod:`idverify.biometrics.pad.active`), decisions (:mod:`idverify.workflow.checks`).
+Owns: the store of issued challenges and the rules for redeeming one. Must not touch: cameras, the challenge
+judgement (:mod:`idverify.biometrics.pad.active`), decisions (:mod:`idverify.workflow.rules`).
 
 Why two steps: the direction must be unpredictable (a replayed video cannot know it) yet known to the nurse's
 screen before the capture, so the daemon draws it, shows it, and only accepts an answer to a challenge it issued.
 A challenge is bound to the cycle, stage, partner, workstation and staff member that asked for it, lives
 :data:`CHALLENGE_TTL_S` seconds and is single use; each refusal has its own code (``challenge_unknown`` 422,
 ``challenge_expired`` / ``challenge_used`` / ``challenge_mismatch`` 409) so an integration can tell a slow user
-from a replay. The store is in memory: a daemon restart simply makes the nurse ask for a new challenge.
+from a replay. The store is in memory, one per daemon (``AppContext.challenges``, so daemons in one process —
+tests, the hub demo — never answer each other's): a restart simply makes the nurse ask for a new challenge.
 
 Blink is issued only where the face-mesh runtime is installed
 (:func:`idverify.biometrics.pad.blink.blink_available`); elsewhere a stage that asks for a blink gets a head turn
@@ -125,10 +126,3 @@ class ChallengeStore:
         with self._lock:
             return len(self._items)
 
-
-_store = ChallengeStore()
-
-
-def default_store() -> ChallengeStore:
-    """The daemon's store (one process is one daemon)."""
-    return _store

@@ -2,8 +2,9 @@
 
 The policy names the subject (e.g. the female partner at embryo transfer) and the factors; the captures are
 matched against that patient's enrolment; :func:`idverify.biometrics.fusion.decide` makes the biometric decision
-and the document rule is applied on top: a card that belongs to someone else rejects the check outright. The
-verification row and its ledger event commit together. Repeated rejects of one patient raise an alert event.
+and the document and challenge rules (:mod:`idverify.workflow.rules`) are applied on top: a card that belongs to
+someone else rejects the check outright. The verification row and its ledger event commit together. Repeated
+rejects of one patient raise an alert event.
 
 Active liveness (:mod:`idverify.workflow.challenges`): when the stage policy asks for a challenge, the check must
 answer one the daemon issued; the burst of frames is judged by :func:`idverify.biometrics.pad.active.judge` and
@@ -14,38 +15,33 @@ every retry anyway, each attempt is in the ledger with its frames count and reas
 match still rejects. A challenge answered at a stage that does not require one is recorded and only noted.
 The result goes into the face factor's record (``factors.face.challenge``) and the ledger event; the fingerprint
 factor always records ``pad: "not available"`` (the sensor has no presentation-attack detection), and a face factor
-without a passive PAD result says why (``pad: "not run: …"``).
+without a passive PAD result says why (``pad: "not run: …"``) — :func:`idverify.workflow.factors.check_record`.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
 
-import numpy as np
-from numpy.typing import NDArray
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from idverify import audit
 from idverify.auth.roles import Principal
 from idverify.biometrics.fusion import FactorResult, decide
-from idverify.biometrics.pad.active import ActiveJudgement, FaceTracker, judge
-from idverify.documents.model import IdentityDocument
+from idverify.biometrics.pad.active import judge
 from idverify.errors import ConflictError, ValidationFailed
 from idverify.store.base import utcnow
 from idverify.store.keys import Keys
-from idverify.store.models import Cycle, Enrollment, Patient, Verification
-from idverify.workflow import factors, templates
+from idverify.store.models import Cycle, Patient, Verification
+from idverify.workflow import factors, rules, templates
 from idverify.workflow.captures import Captures
 from idverify.workflow.challenges import ChallengeStore, IssuedChallenge
 from idverify.workflow.consent import active_consent
 from idverify.workflow.cycles import get_couple, get_cycle
-from idverify.workflow.patients import find_by_document, get_patient
+from idverify.workflow.patients import document_verdict, get_patient
 from idverify.workflow.policy import resolve, stage_subject
+from idverify.workflow.repositories import enrolments, verifications
 from idverify.workflow.stages import Stage, Subject
 
 REPEATED_REJECTS = 3
@@ -73,8 +69,7 @@ def subject_patient(db: Session, cycle: Cycle, subject: Subject, partner: Subjec
 
 def is_enrolled(db: Session, patient_id: str) -> bool:
     """A completed enrolment exists: a check has something to compare with."""
-    return db.scalar(select(Enrollment.id).where(Enrollment.patient_id == patient_id,
-                                                 Enrollment.status == "complete").limit(1)) is not None
+    return enrolments.has_completed(db, patient_id)
 
 
 @dataclass(frozen=True)
@@ -102,33 +97,6 @@ def stage_people(db: Session, cycle_id: str, stage: Stage) -> tuple[Subject, lis
     return subject, people
 
 
-def document_result(db: Session, keys: Keys, patient: Patient, document: IdentityDocument | None,
-                    required: bool) -> tuple[str, str | None, dict[str, Any]]:
-    """('pass'|'retry'|'reject'|'skip', reason, record) for the card presented at the check."""
-    if document is None:
-        if required:
-            return "retry", "ID document not read — place the card on the reader", {"status": "not_captured"}
-        return "skip", None, {"status": "not_captured"}
-    record: dict[str, Any] = {"document_type": document.document_type, "checks": document.checks.as_dict(),
-                              "source": document.source}
-    if document.document_number is None:
-        return "retry", "the document number could not be read — read the card again", {**record, "status": "bad"}
-    if document.checks.passive_auth == "failed":
-        return "reject", "document chip signature invalid (possible forgery)", {**record, "status": "invalid"}
-    if not document.checks.checksum:
-        return "reject", "document failed its checksum (misread or forged) — check the card", \
-            {**record, "status": "invalid"}
-    digest = keys.lookup.digest(document.document_number)
-    if document.document_type != patient.document_type or digest != patient.document_lookup:
-        owner = find_by_document(db, keys, document.document_type, document.document_number)
-        return "reject", "card belongs to another patient" if owner else "card does not belong to this patient", \
-            {**record, "status": "mismatch", "card_owner_patient_id": owner.id if owner else None}
-    record["status"] = "ok"
-    if document.checks.expired:
-        record["note"] = "document expired"
-    return "pass", None, record
-
-
 def _open_cycle_stage(db: Session, cycle_id: str, stage: Stage) -> Cycle:
     cycle = get_cycle(db, cycle_id)
     if cycle.status != "open":
@@ -151,46 +119,6 @@ def issue_challenge(db: Session, store: ChallengeStore, *, cycle_id: str, stage:
                        partner=partner.value if partner else None, actor=actor)
 
 
-def challenge_result(challenge: IssuedChallenge | None, required: bool, frames: Sequence[NDArray[np.uint8]],
-                     tracker: FaceTracker | None = None
-                     ) -> tuple[str, str | None, dict[str, Any] | None, ActiveJudgement | None]:
-    """('pass'|'retry'|'note'|'skip', reason, record, judgement) for the active liveness challenge."""
-    if challenge is None:
-        if required:
-            return "retry", "liveness challenge required at this stage — start the check again and ask the " \
-                            "patient to follow the prompt on the screen", {"status": "not_answered"}, None
-        return "skip", None, None, None
-    if not frames:
-        record = {**challenge.record(), "status": "not_captured", "passed": False, "frames": 0}
-        reason = "no camera frames for the liveness challenge — check the camera and repeat the challenge"
-        return ("retry" if required else "note"), reason, record, None
-    judgement = judge(frames, challenge.core(), tracked=tracker)
-    record = {**challenge.record(), "status": "judged", "required": required, **judgement.record()}
-    if judgement.result.passed:
-        return "pass", None, record, judgement
-    reason = f"liveness challenge failed — {judgement.result.reason}"
-    return ("retry" if required else "note"), reason, record, judgement
-
-
-def _overlay(outcome: str, reasons: list[str], document: tuple[str, str | None],
-             challenge: tuple[str, str | None]) -> tuple[str, list[str]]:
-    """The biometric decision with the document rule, then the challenge rule, applied on top."""
-    doc_outcome, doc_reason = document
-    if doc_outcome == "reject":
-        outcome, reasons = "reject", [doc_reason or "document rejected", *[r for r in reasons
-                                                                          if r != "identity confirmed"]]
-    elif doc_outcome == "retry" and outcome == "accept":
-        outcome, reasons = "retry", [doc_reason or "read the card again"]
-    elif doc_outcome == "retry" and doc_reason:
-        reasons.append(doc_reason)
-    ch_outcome, ch_reason = challenge
-    if ch_outcome == "retry" and outcome == "accept":
-        outcome, reasons = "retry", [ch_reason or "repeat the liveness challenge"]
-    elif ch_outcome in ("retry", "note") and ch_reason:
-        reasons.append(ch_reason)
-    return outcome, reasons
-
-
 def run_check(db: Session, keys: Keys, *, cycle_id: str, stage: Stage, captures: Captures, actor: Principal,
               partner: Subject | None = None, challenge: IssuedChallenge | None = None) -> CheckOutcome:
     started = utcnow()
@@ -205,11 +133,11 @@ def run_check(db: Session, keys: Keys, *, cycle_id: str, stage: Stage, captures:
     results: list[FactorResult] = []
     timings: dict[str, float] = {}
     t = time.perf_counter()
-    ch_outcome, ch_reason, ch_record, judgement = challenge_result(challenge, policy.challenge is not None,
-                                                                   captures.challenge_frames,
-                                                                   captures.challenge_tracker)
-    if judgement is not None:
+    judgement = None
+    if challenge is not None and captures.challenge_frames:
+        judgement = judge(captures.challenge_frames, challenge.core(), tracked=captures.challenge_tracker)
         timings["challenge_ms"] = round((time.perf_counter() - t) * 1000, 1)
+    challenge_verdict = rules.challenge_rule(challenge, judgement, required=policy.challenge is not None)
     face_frames = captures.face_frames
     if not face_frames and judgement is not None:
         face_frames = judgement.frontal_frames(factors.MAX_FACE_FRAMES)
@@ -227,26 +155,19 @@ def run_check(db: Session, keys: Keys, *, cycle_id: str, stage: Stage, captures:
             and captures.document.photo_available:
         results.append(factors.document_photo_factor(face_frames[0], captures.document))
     decision = decide(policy.biometric, results)
-    doc_outcome, doc_reason, doc_record = document_result(db, keys, patient, captures.document,
-                                                          policy.document_required)
-    outcome, reasons = _overlay(decision.outcome, list(decision.reasons), (doc_outcome, doc_reason),
-                                (ch_outcome, ch_reason))
+    document = document_verdict(db, keys, patient, captures.document, required=policy.document_required)
+    verdict = rules.overlay(decision.outcome, decision.reasons, document, challenge_verdict)
+    outcome, reasons = verdict.outcome, verdict.reasons
     timings["total_ms"] = round((time.perf_counter() - t0) * 1000, 1)
-    factor_record = {**decision.factors, "document": doc_record}
-    if ch_record is not None:
-        factor_record.setdefault("face", {"required": False, "status": "not_captured"})["challenge"] = ch_record
-    if "fingerprint" in factor_record:
-        factor_record["fingerprint"].setdefault("pad", "not available")
-    if "face" in wants and "pad" not in factor_record["face"]:  # say why there is no passive PAD result
-        factor_record["face"]["pad"] = "not run: " + ("not required by the stage policy"
-                                                      if not wants["face"].require_liveness else "no usable face")
+    factor_record = factors.check_record(decision.factors, policy.biometric, document=document.record or {},
+                                          challenge=challenge_verdict.record)
     verification = Verification(
         cycle_id=cycle.id, patient_id=patient.id, stage=stage.value, decision=outcome, reasons=reasons,
         factors=factor_record, policy={**policy.as_dict(), "fused_score": decision.fused_score},
         devices=captures.devices, staff_id=actor.staff_id, workstation_id=actor.workstation_id,
         started_at=started, decided_at=utcnow(),
     )
-    db.add(verification)
+    verifications.add(db, verification)
     db.flush()
     audit.record(db, actor, "verification.completed",
                  subject={"patient_id": patient.id, "couple_id": cycle.couple_id, "cycle_id": cycle.id},
@@ -255,9 +176,7 @@ def run_check(db: Session, keys: Keys, *, cycle_id: str, stage: Stage, captures:
                        "devices": captures.devices, "timings_ms": timings})
     alert = None
     if outcome == "reject":
-        recent = db.scalar(select(func.count()).select_from(Verification).where(
-            Verification.patient_id == patient.id, Verification.decision == "reject",
-            Verification.decided_at >= utcnow() - REJECT_WINDOW)) or 0
+        recent = verifications.count_rejects(db, patient.id, since=utcnow() - REJECT_WINDOW)
         if recent >= REPEATED_REJECTS:
             alert = f"{recent} rejected checks for this patient in 24 h — inform the supervisor"
             audit.record(db, actor, "alert.repeated_rejects",

@@ -7,7 +7,6 @@ A patient who refuses face capture is verified by document + fingerprint instead
 
 from __future__ import annotations
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from idverify import audit
@@ -17,6 +16,7 @@ from idverify.store.base import utcnow
 from idverify.store.keys import Keys
 from idverify.store.models import ConsentRecord
 from idverify.workflow.patients import erase_biometrics, get_patient
+from idverify.workflow.repositories import consent as repo
 
 MODALITIES = ("face", "fingerprint", "document_photo")
 PURPOSES = ("identity_verification_at_procedure_stages", "duplicate_identity_check")
@@ -44,7 +44,7 @@ def record_consent(
         refused=sorted(refused), purposes=list(PURPOSES), retention_days=retention_days,
         recorded_by=actor.staff_id, workstation_id=actor.workstation_id,
     )
-    db.add(record)
+    repo.add(db, record)
     db.flush()
     if signature_png:
         record.signature = keys.ring.encrypt(signature_png, f"consent:{record.id}")
@@ -59,9 +59,7 @@ def record_consent(
 
 
 def active_consent(db: Session, patient_id: str) -> ConsentRecord | None:
-    return db.scalar(select(ConsentRecord).where(ConsentRecord.patient_id == patient_id,
-                                                 ConsentRecord.withdrawn_at.is_(None))
-                     .order_by(ConsentRecord.signed_at.desc()))
+    return repo.active(db, patient_id)
 
 
 def withdraw_consent(db: Session, patient_id: str, *, actor: Principal) -> int:

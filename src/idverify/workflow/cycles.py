@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from idverify import audit
@@ -13,6 +12,7 @@ from idverify.errors import ConflictError, NotFoundError, ValidationFailed
 from idverify.store.base import utcnow
 from idverify.store.models import Couple, Cycle
 from idverify.workflow.patients import get_patient
+from idverify.workflow.repositories import cycles as repo
 from idverify.workflow.stages import DEFAULT_STAGES, OPTIONAL_STAGES, CycleKind, Stage, needs_male_partner
 
 
@@ -26,7 +26,7 @@ def create_couple(db: Session, *, female_id: str | None, male_id: str | None, ac
     if female_id and female_id == male_id:
         raise ValidationFailed("the two partners must be different people")
     couple = Couple(female_patient_id=female_id, male_patient_id=male_id, created_by=actor.staff_id)
-    db.add(couple)
+    repo.add_couple(db, couple)
     db.flush()
     audit.record(db, actor, "couple.registered", subject={"couple_id": couple.id},
                  data={"female_patient_id": female_id, "male_patient_id": male_id})
@@ -34,7 +34,7 @@ def create_couple(db: Session, *, female_id: str | None, male_id: str | None, ac
 
 
 def get_couple(db: Session, couple_id: str) -> Couple:
-    couple = db.get(Couple, couple_id)
+    couple = repo.get_couple(db, couple_id)
     if couple is None:
         raise NotFoundError("no such couple")
     return couple
@@ -50,13 +50,11 @@ def open_cycle(db: Session, *, couple_id: str, kind: CycleKind, extra_stages: Se
     bad = [s for s in extra_stages if s not in OPTIONAL_STAGES]
     if bad:
         raise ValidationFailed(f"only {', '.join(OPTIONAL_STAGES)} can be added to a cycle")
-    open_count = db.scalar(select(func.count()).select_from(Cycle).where(Cycle.couple_id == couple_id,
-                                                                          Cycle.status == "open")) or 0
-    if open_count:
+    if repo.count_open(db, couple_id):
         raise ConflictError("this couple already has an open cycle; close it first", code="cycle_open")
     stages = [s.value for s in DEFAULT_STAGES[kind]] + [s.value for s in extra_stages]
     cycle = Cycle(couple_id=couple_id, kind=kind.value, stages=stages, created_by=actor.staff_id)
-    db.add(cycle)
+    repo.add_cycle(db, cycle)
     db.flush()
     audit.record(db, actor, "cycle.opened", subject={"couple_id": couple_id, "cycle_id": cycle.id},
                  data={"kind": kind.value, "stages": stages})
@@ -64,7 +62,7 @@ def open_cycle(db: Session, *, couple_id: str, kind: CycleKind, extra_stages: Se
 
 
 def get_cycle(db: Session, cycle_id: str) -> Cycle:
-    cycle = db.get(Cycle, cycle_id)
+    cycle = repo.get_cycle(db, cycle_id)
     if cycle is None:
         raise NotFoundError("no such cycle")
     return cycle
@@ -72,15 +70,9 @@ def get_cycle(db: Session, cycle_id: str) -> Cycle:
 
 def list_cycles(db: Session, *, status: str | None, offset: int, limit: int,
                 patient_id: str | None = None) -> tuple[Sequence[Cycle], int]:
-    stmt = select(Cycle)
-    if status:
-        stmt = stmt.where(Cycle.status == status)
-    if patient_id:  # the cycles of either partner's couples (the nurse scanned this patient's card)
-        stmt = stmt.join(Couple, Couple.id == Cycle.couple_id).where(
-            (Couple.female_patient_id == patient_id) | (Couple.male_patient_id == patient_id))
-    total = db.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = db.scalars(stmt.order_by(Cycle.opened_at.desc(), Cycle.id).offset(offset).limit(limit)).all()
-    return rows, total
+    """Newest first; ``patient_id``: the cycles of either partner's couples (the nurse scanned this patient's
+    card)."""
+    return repo.page(db, status=status, patient_id=patient_id, offset=offset, limit=limit)
 
 
 def close_cycle(db: Session, cycle_id: str, *, actor: Principal) -> Cycle:

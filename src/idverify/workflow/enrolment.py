@@ -31,10 +31,11 @@ from idverify.store.keys import Keys
 from idverify.store.models import Enrollment, Patient
 from idverify.workflow import factors, result_photos, templates
 from idverify.workflow.captures import Captures
-from idverify.workflow.checks import document_result
 from idverify.workflow.consent import active_consent
 from idverify.workflow.galleries import Candidate, Galleries
-from idverify.workflow.patients import get_patient
+from idverify.workflow.patients import document_verdict, get_patient
+from idverify.workflow.repositories import enrolments
+from idverify.workflow.rules import Reason, RuleOutcome
 
 MIN_FINGERS = 2
 
@@ -50,7 +51,7 @@ def _finish(db: Session, actor: Principal, patient: Patient, status: str, result
     enrollment = Enrollment(patient_id=patient.id, consent_id=consent_id, status=status, result=result,
                             staff_id=actor.staff_id, workstation_id=actor.workstation_id,
                             completed_at=utcnow() if status == "complete" else None)
-    db.add(enrollment)
+    enrolments.add(db, enrollment)
     db.flush()
     event = "enrollment.duplicate_suspected" if status == "duplicate_suspected" else f"enrollment.{status}"
     audit.record(db, actor, event, subject={"patient_id": patient.id},
@@ -134,13 +135,13 @@ def enrol(db: Session, keys: Keys, galleries: Galleries, *, patient_id: str, cap
     prompts: list[str] = []
 
     # 1. the document must be this patient's, valid and unexpired
-    doc_outcome, doc_reason, doc_record = document_result(db, keys, patient, captures.document, required=True)
-    result["document"] = doc_record
-    if doc_outcome == "reject":
-        return _finish(db, actor, patient, "rejected", {**result, "reasons": [doc_reason]}, consent.id)
-    if doc_outcome == "retry":
-        prompts.append(doc_reason or "read the card again")
-    elif captures.document is not None and captures.document.checks.expired:
+    document = document_verdict(db, keys, patient, captures.document, required=True)
+    result["document"] = dict(document.record or {})
+    if document.outcome is RuleOutcome.REJECT:
+        return _finish(db, actor, patient, "rejected", {**result, "reasons": [document.message]}, consent.id)
+    if document.outcome is RuleOutcome.RETRY:
+        prompts.append(document.message or "read the card again")
+    elif document.reason is Reason.DOCUMENT_EXPIRED:
         return _finish(db, actor, patient, "rejected",
                        {**result, "reasons": ["document expired — enrol with a valid document"]}, consent.id)
 

@@ -1,4 +1,5 @@
-"""Turning captures into per-factor results for :func:`idverify.biometrics.fusion.decide`.
+"""Turning captures into per-factor results for :func:`idverify.biometrics.fusion.decide`, and the decision's
+per-factor record into the complete record a stage check stores (:func:`check_record`).
 
 Each function runs the matchers and PAD, catches the capture problems the biometric core reports (no face, two
 faces, blurred, finger quality too low) and turns them into ``quality_failed`` results with the nurse-readable
@@ -8,7 +9,7 @@ message, so one bad capture leads to RETRY with an instruction, never an error p
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -22,7 +23,7 @@ from idverify.biometrics.fingerprint.extract import extract
 from idverify.biometrics.fingerprint.match import match
 from idverify.biometrics.fingerprint.template import ALGORITHM_VERSION as FINGER_VERSION
 from idverify.biometrics.fingerprint.template import FingerprintTemplate
-from idverify.biometrics.fusion import FactorResult
+from idverify.biometrics.fusion import FactorResult, StagePolicy
 from idverify.documents.model import IdentityDocument
 from idverify.errors import BiometricError
 
@@ -140,3 +141,29 @@ def document_photo_factor(frame: NDArray[np.uint8] | FaceSample | None, document
         return FactorResult(factor="document_photo", status="not_captured", message="document or live face missing")
     photo = document.photo if document.photo_available else None
     return core_document_factor(frame, photo)
+
+
+def _missing_pad(factor: str, policy: StagePolicy) -> str | None:
+    """Why a factor's record has no PAD result (None: nothing to say)."""
+    if factor == "fingerprint":
+        return "not available"  # the sensor has no presentation-attack detection
+    face = policy.factors.get("face") if factor == "face" else None
+    if face is None:
+        return None
+    return "not run: " + ("no usable face" if face.require_liveness else "not required by the stage policy")
+
+
+def check_record(decided: Mapping[str, Mapping[str, Any]], policy: StagePolicy, *, document: Mapping[str, Any],
+                 challenge: Mapping[str, Any] | None) -> dict[str, dict[str, Any]]:
+    """The per-factor record of a stage check: the decision's record of each factor, the document's, the active
+    liveness challenge's under the face factor (a face entry is made for it when the stage does not use the
+    face), and, for a factor without a PAD result, why (``pad``)."""
+    record = {name: dict(entry) for name, entry in decided.items()}
+    record["document"] = dict(document)
+    if challenge is not None:
+        record.setdefault("face", {"required": False, "status": "not_captured"})["challenge"] = dict(challenge)
+    for name, entry in record.items():
+        note = _missing_pad(name, policy) if "pad" not in entry else None
+        if note is not None:
+            entry["pad"] = note
+    return record

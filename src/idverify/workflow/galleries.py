@@ -17,7 +17,6 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from idverify.biometrics.face.search import FaceGallery
@@ -25,7 +24,7 @@ from idverify.biometrics.face.template import FaceTemplate
 from idverify.biometrics.fingerprint.search import FingerprintGallery
 from idverify.biometrics.fingerprint.template import FingerprintTemplate
 from idverify.store.keys import Keys
-from idverify.store.models import BiometricTemplate
+from idverify.workflow.repositories import templates as templates_repo
 
 
 def template_aad(template_id: str) -> str:
@@ -48,16 +47,14 @@ class Galleries:
         self._modality: dict[str, str] = {}
 
     def sync(self, db: Session, keys: Keys) -> None:
-        rows = db.execute(select(BiometricTemplate.id, BiometricTemplate.patient_id, BiometricTemplate.modality)
-                          .where(BiometricTemplate.modality.in_(("face", "fingerprint")))).all()
-        wanted = {r.id: (r.patient_id, r.modality) for r in rows}
+        wanted = templates_repo.gallery_index(db)
         with self._lock:
             for gone in set(self._owner) - set(wanted):
                 self._drop(gone)
             missing = [tid for tid in wanted if tid not in self._owner]
         if not missing:
             return
-        for row in db.scalars(select(BiometricTemplate).where(BiometricTemplate.id.in_(missing))):
+        for row in templates_repo.by_ids(db, missing):
             self.add(row.id, row.patient_id, row.modality, keys.ring.decrypt(row.envelope, template_aad(row.id)))
 
     def add(self, template_id: str, patient_id: str, modality: str, plaintext: bytes) -> None:

@@ -14,7 +14,8 @@ from idverify.auth.roles import Principal, Role
 from idverify.auth.service import check_credentials
 from idverify.errors import ConflictError, NotFoundError, PermissionDenied
 from idverify.store.models import Override, Verification
-from idverify.workflow.repository import get_verification
+from idverify.workflow.repositories import overrides as repo
+from idverify.workflow.repositories.verifications import get_verification
 
 
 class OverrideReason(StrEnum):
@@ -49,7 +50,7 @@ def record_override(db: Session, *, verification_id: str, reason: OverrideReason
     override = Override(verification_id=verification.id, reason_code=reason.value, note=note,
                         requested_by=actor.staff_id or "", witness_id=witness.id,
                         workstation_id=actor.workstation_id)
-    db.add(override)
+    repo.add(db, override)
     verification.overridden = True
     db.flush()
     audit.record(db, actor, "override.recorded",
@@ -61,6 +62,4 @@ def record_override(db: Session, *, verification_id: str, reason: OverrideReason
 
 
 def overrides_for(db: Session, verification: Verification) -> list[Override]:
-    from sqlalchemy import select
-
-    return list(db.scalars(select(Override).where(Override.verification_id == verification.id)))
+    return repo.for_verification(db, verification.id)

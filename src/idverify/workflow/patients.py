@@ -12,15 +12,18 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from idverify import audit
 from idverify.auth.roles import Principal
+from idverify.documents.model import IdentityDocument
 from idverify.errors import ConflictError, NotFoundError, ValidationFailed
 from idverify.store.base import new_id, utcnow
 from idverify.store.keys import Keys
-from idverify.store.models import BiometricSample, BiometricTemplate, Patient
+from idverify.store.models import Patient
+from idverify.workflow.repositories import patients as repo
+from idverify.workflow.repositories import samples, templates
+from idverify.workflow.rules import Verdict, document_rule
 
 IDENTITY_FIELDS = ("name", "birth_date", "document_number", "nation", "nationality", "address", "issuer",
                    "valid_from", "valid_to", "phone")
@@ -55,13 +58,23 @@ def _aad(patient_id: str) -> str:
 
 
 def find_by_document(db: Session, keys: Keys, document_type: str, document_number: str) -> Patient | None:
-    digest = keys.lookup.digest(document_number)
-    return db.scalar(select(Patient).where(Patient.document_type == document_type,
-                                           Patient.document_lookup == digest, Patient.status == "active"))
+    return repo.active_by_document(db, document_type, keys.lookup.digest(document_number))
+
+
+def document_verdict(db: Session, keys: Keys, patient: Patient, document: IdentityDocument | None, *,
+                     required: bool) -> Verdict:
+    """:func:`~idverify.workflow.rules.document_rule` for the card presented for ``patient`` (at enrolment or a
+    check), the card's owner looked up only when it is not hers."""
+
+    def owner_of(document_type: str, document_number: str) -> str | None:
+        owner = find_by_document(db, keys, document_type, document_number)
+        return owner.id if owner is not None else None
+
+    return document_rule(document, patient, required=required, digest=keys.lookup.digest, owner_of=owner_of)
 
 
 def get_patient(db: Session, patient_id: str) -> Patient:
-    patient = db.get(Patient, patient_id)
+    patient = repo.get(db, patient_id)
     if patient is None or patient.status != "active":
         raise NotFoundError("no such patient")
     return patient
@@ -90,7 +103,7 @@ def register(
         identity=keys.ring.encrypt(json.dumps(identity.sealed_fields()).encode(), _aad(patient_id)),
         kek_id=keys.ring.active_id, external_id=identity.external_id, source=source,
     )
-    db.add(patient)
+    repo.add(db, patient)
     db.flush()
     audit.record(db, actor, "patient.registered", subject={"patient_id": patient.id},
                  data={"source": source, "document_type": identity.document_type})
@@ -114,16 +127,15 @@ def update_identity(db: Session, keys: Keys, patient: Patient, identity: Patient
     return patient
 
 
+def enrolled_modalities(db: Session, patient_id: str) -> list[str]:
+    """The modalities the patient has a template on file for (sorted; no template is opened)."""
+    return templates.modalities_of(db, patient_id)
+
+
 def erase_biometrics(db: Session, patient_id: str, modalities: list[str] | None = None) -> int:
     """Delete templates (optionally only some modalities) and every raw sample of a patient. Returns rows removed.
     Rows are deleted, not flagged; SQLite runs with ``secure_delete`` so the freed pages are zeroed."""
-    stmt = delete(BiometricTemplate).where(BiometricTemplate.patient_id == patient_id)
-    if modalities is not None:
-        stmt = stmt.where(BiometricTemplate.modality.in_(modalities))
-    removed: int = db.execute(stmt).rowcount or 0  # type: ignore[attr-defined]
-    samples = delete(BiometricSample).where(BiometricSample.patient_id == patient_id)
-    removed += db.execute(samples).rowcount or 0  # type: ignore[attr-defined]
-    return removed
+    return templates.delete_of_patient(db, patient_id, modalities) + samples.delete_of_patient(db, patient_id)
 
 
 def delete_patient(db: Session, keys: Keys, patient_id: str, *, reason: str, actor: Principal) -> int:

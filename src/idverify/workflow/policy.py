@@ -3,8 +3,9 @@
 Defaults: the stage's subject from :data:`~idverify.workflow.stages.DEFAULT_SUBJECT`; document present and
 belonging to the patient, face (with passive liveness) and fingerprint all required, each at the calibrated
 threshold for FMR 0.1 %; the person-to-document photo comparison recorded but optional. Clinics override any of
-it per stage through the ``policy.stages`` setting (IT role). A patient who refused face capture in their
-consent is verified by document + fingerprint: face drops out and fingerprint stays required.
+it per stage through the ``policy.stages`` setting (IT role, :func:`set_stage_overrides`: validated, stored and
+audited in one transaction). A patient who refused face capture in their consent is verified by document +
+fingerprint: face drops out and fingerprint stays required.
 
 Active liveness: the face factor's ``active_liveness`` option (``"head_turn"``, ``"blink"`` or ``null``, the
 default for every stage) makes the stage check demand an answered challenge (:mod:`idverify.workflow.challenges`)
@@ -19,10 +20,13 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from idverify import audit
+from idverify.auth.roles import Principal
 from idverify.biometrics.fusion import StagePolicy, factor_policy
 from idverify.biometrics.operating_points import load_operating_points
 from idverify.errors import ConfigError, ValidationFailed
-from idverify.store.models import ConsentRecord, Setting
+from idverify.store.models import ConsentRecord
+from idverify.workflow.repositories import settings as settings_repo
 from idverify.workflow.stages import DEFAULT_SUBJECT, Stage, Subject
 
 POLICY_SETTING = "policy.stages"
@@ -51,8 +55,17 @@ class ResolvedPolicy:
 
 
 def stage_overrides(db: Session) -> dict[str, Any]:
-    row = db.get(Setting, POLICY_SETTING)
-    return dict(row.value) if row is not None else {}
+    value = settings_repo.get_value(db, POLICY_SETTING)
+    return dict(value) if value is not None else {}
+
+
+def set_stage_overrides(db: Session, value: dict[str, Any], *, actor: Principal) -> dict[str, Any]:
+    """Replace the clinic's per-stage overrides, validated first, with a ``configuration.changed`` event in the
+    same transaction (the caller commits). Returns what is now stored."""
+    validate_overrides(value)
+    settings_repo.put_value(db, POLICY_SETTING, value, updated_by=actor.staff_id)
+    audit.record(db, actor, "configuration.changed", data={"setting": POLICY_SETTING, "value": value})
+    return stage_overrides(db)
 
 
 def validate_overrides(value: dict[str, Any]) -> None:

@@ -25,13 +25,13 @@ from collections.abc import Callable, Sequence
 import cv2
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from idverify.biometrics.face.detect import Detection
 from idverify.store.base import new_id
 from idverify.store.keys import Keys
 from idverify.store.models import BiometricSample
+from idverify.workflow.repositories import samples
 
 KIND = "enrolment_photo"
 PHOTO_WIDTH = 160
@@ -81,26 +81,21 @@ def store_enrolment_photo(db: Session, keys: Keys, *, patient_id: str, frames: S
     crop = next((c for c in crops if c is not None), None)
     if crop is None:
         return None
-    db.execute(delete(BiometricSample).where(BiometricSample.patient_id == patient_id,
-                                             BiometricSample.kind == KIND))
+    samples.delete_of_patient(db, patient_id, KIND)
     sample_id = new_id()
     row = BiometricSample(id=sample_id, patient_id=patient_id, kind=KIND, media_type="image/jpeg",
                           envelope=keys.ring.encrypt(_jpeg(crop, PHOTO_WIDTH), sample_aad(sample_id)),
                           kek_id=keys.ring.active_id)
-    db.add(row)
-    return row
+    return samples.add(db, row)
 
 
 def enrolment_photo(db: Session, keys: Keys, patient_id: str) -> bytes | None:
-    row = db.scalar(select(BiometricSample).where(BiometricSample.patient_id == patient_id,
-                                                  BiometricSample.kind == KIND)
-                    .order_by(BiometricSample.created_at.desc()))
+    row = samples.latest(db, patient_id, KIND)
     return None if row is None else keys.ring.decrypt(row.envelope, sample_aad(row.id))
 
 
 def has_enrolment_photo(db: Session, patient_id: str) -> bool:
-    return db.scalar(select(BiometricSample.id).where(BiometricSample.patient_id == patient_id,
-                                                      BiometricSample.kind == KIND).limit(1)) is not None
+    return samples.exists(db, patient_id, KIND)
 
 
 class LiveFrames:

@@ -14,7 +14,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from idverify import audit
@@ -22,7 +21,7 @@ from idverify.config import Settings
 from idverify.periodic import PeriodicJob
 from idverify.store.base import utcnow
 from idverify.store.db import reclaim_deleted
-from idverify.store.models import BiometricSample, BiometricTemplate, Couple, Cycle
+from idverify.workflow.repositories import cycles, samples, templates
 
 
 @dataclass(frozen=True)
@@ -33,23 +32,20 @@ class PurgeReport:
 
 
 def _patients_past_retention(db: Session, cutoff: datetime) -> list[str]:
-    enrolled = set(db.scalars(select(BiometricTemplate.patient_id).distinct()))
+    enrolled = templates.enrolled_patient_ids(db)
     if not enrolled:
         return []
     due: list[str] = []
     for patient_id in enrolled:
-        cycles = db.execute(
-            select(Cycle.status, Cycle.closed_at).join(Couple, Couple.id == Cycle.couple_id).where(
-                or_(Couple.female_patient_id == patient_id, Couple.male_patient_id == patient_id))).all()
-        if any(c.status == "open" for c in cycles):
+        states = cycles.states_of_patient(db, patient_id)
+        if any(status == "open" for status, _ in states):
             continue
-        if cycles:
-            last_closed = max(c.closed_at for c in cycles if c.closed_at is not None)
+        if states:
+            last_closed = max(closed for _, closed in states if closed is not None)
             if last_closed < cutoff:
                 due.append(patient_id)
         else:
-            newest = db.scalar(select(func.max(BiometricTemplate.created_at))
-                               .where(BiometricTemplate.patient_id == patient_id))
+            newest = templates.newest_created_at(db, patient_id)
             if newest is not None and newest < cutoff:
                 due.append(patient_id)
     return due
@@ -57,18 +53,15 @@ def _patients_past_retention(db: Session, cutoff: datetime) -> list[str]:
 
 def purge(db: Session, settings: Settings, *, now: datetime | None = None) -> PurgeReport:
     now = now or utcnow()
-    samples = db.execute(delete(BiometricSample).where(BiometricSample.delete_after.is_not(None),
-                                                       BiometricSample.delete_after <= now)).rowcount or 0  # type: ignore[attr-defined]
+    removed_samples = samples.delete_expired(db, now)
     due = _patients_past_retention(db, now - timedelta(days=settings.template_retention_days))
-    templates = 0
+    removed_templates = 0
     for patient_id in due:
-        removed = db.execute(delete(BiometricTemplate).where(BiometricTemplate.patient_id == patient_id))
-        templates += removed.rowcount or 0  # type: ignore[attr-defined]
+        removed_templates += templates.delete_of_patient(db, patient_id)
         # the enrolment photo (a sample without delete_after) lives exactly as long as the templates
-        photos = db.execute(delete(BiometricSample).where(BiometricSample.patient_id == patient_id))
-        samples += photos.rowcount or 0  # type: ignore[attr-defined]
-    report = PurgeReport(samples=int(samples), templates=int(templates), patients=len(due))
-    if samples or templates:
+        removed_samples += samples.delete_of_patient(db, patient_id)
+    report = PurgeReport(samples=removed_samples, templates=removed_templates, patients=len(due))
+    if removed_samples or removed_templates:
         audit.record(db, audit.system_actor(settings.workstation_id), "retention.purged",
                      data={"samples": report.samples, "templates": report.templates, "patients": due,
                            "template_retention_days": settings.template_retention_days})

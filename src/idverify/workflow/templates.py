@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from idverify.biometrics.face import FaceTemplate
@@ -13,6 +12,7 @@ from idverify.store.base import new_id
 from idverify.store.keys import Keys
 from idverify.store.models import BiometricTemplate
 from idverify.workflow.galleries import template_aad
+from idverify.workflow.repositories import templates as repo
 
 
 def store(db: Session, keys: Keys, *, patient_id: str, modality: str, plaintext: bytes, algorithm_version: str,
@@ -23,17 +23,11 @@ def store(db: Session, keys: Keys, *, patient_id: str, modality: str, plaintext:
                             algorithm_version=algorithm_version, quality=quality,
                             envelope=keys.ring.encrypt(plaintext, template_aad(template_id)),
                             kek_id=keys.ring.active_id, expires_at=expires_at)
-    db.add(row)
-    return row
-
-
-def _rows(db: Session, patient_id: str, modality: str) -> list[BiometricTemplate]:
-    return list(db.scalars(select(BiometricTemplate).where(BiometricTemplate.patient_id == patient_id,
-                                                           BiometricTemplate.modality == modality)))
+    return repo.add(db, row)
 
 
 def face_template(db: Session, keys: Keys, patient_id: str) -> FaceTemplate | None:
-    rows = _rows(db, patient_id, "face")
+    rows = repo.of_patient(db, patient_id, "face")
     if not rows:
         return None
     row = max(rows, key=lambda r: r.created_at)
@@ -42,4 +36,4 @@ def face_template(db: Session, keys: Keys, patient_id: str) -> FaceTemplate | No
 
 def finger_templates(db: Session, keys: Keys, patient_id: str) -> list[tuple[str | None, FingerprintTemplate]]:
     return [(row.position, FingerprintTemplate.from_bytes(keys.ring.decrypt(row.envelope, template_aad(row.id))))
-            for row in _rows(db, patient_id, "fingerprint")]
+            for row in repo.of_patient(db, patient_id, "fingerprint")]

@@ -7,15 +7,12 @@ from typing import Any, Literal
 
 from fastapi import APIRouter
 from pydantic import Field
-from sqlalchemy import select
 
 from idverify import audit
 from idverify.api.deps import ItAdmin, KeysDep, SessionDep
 from idverify.api.schemas import RequestModel, ResponseModel
-from idverify.errors import NotFoundError
-from idverify.store.models import Setting
-from idverify.webhooks import WebhookEndpoint, create_endpoint
-from idverify.workflow.policy import POLICY_SETTING, stage_overrides, validate_overrides
+from idverify.webhooks import create_endpoint, disable_endpoint, list_endpoints
+from idverify.workflow.policy import set_stage_overrides, stage_overrides
 
 router = APIRouter(tags=["configuration"])
 
@@ -53,22 +50,14 @@ def get_policy(db: SessionDep, _admin: ItAdmin) -> PolicyOut:
 
 @router.put("/settings/policy", response_model=PolicyOut, summary="Replace the per-stage policy overrides")
 def put_policy(body: PolicyIn, db: SessionDep, admin: ItAdmin) -> PolicyOut:
-    validate_overrides(body.stages)
-    row = db.get(Setting, POLICY_SETTING)
-    if row is None:
-        db.add(Setting(key=POLICY_SETTING, value=body.stages, updated_by=admin.staff_id))
-    else:
-        row.value = body.stages
-        row.updated_by = admin.staff_id
-    db.flush()
-    audit.record(db, admin, "configuration.changed", data={"setting": POLICY_SETTING, "value": body.stages})
+    stages = set_stage_overrides(db, body.stages, actor=admin)
     db.commit()
-    return PolicyOut(stages=body.stages)
+    return PolicyOut(stages=stages)
 
 
 @router.get("/webhooks", response_model=list[WebhookOut], summary="Webhook endpoints")
 def list_webhooks(db: SessionDep, _admin: ItAdmin) -> list[WebhookOut]:
-    return [WebhookOut.model_validate(e) for e in db.scalars(select(WebhookEndpoint))]
+    return [WebhookOut.model_validate(e) for e in list_endpoints(db)]
 
 
 @router.post("/webhooks", response_model=WebhookCreated, status_code=201, summary="Add a signed webhook endpoint")
@@ -81,10 +70,7 @@ def add_webhook(body: WebhookIn, db: SessionDep, keys: KeysDep, admin: ItAdmin) 
 
 @router.delete("/webhooks/{endpoint_id}", response_model=WebhookOut, summary="Disable a webhook endpoint")
 def remove_webhook(endpoint_id: str, db: SessionDep, admin: ItAdmin) -> WebhookOut:
-    endpoint = db.get(WebhookEndpoint, endpoint_id)
-    if endpoint is None:
-        raise NotFoundError("no such webhook endpoint")
-    endpoint.active = False
+    endpoint = disable_endpoint(db, endpoint_id)
     audit.record(db, admin, "configuration.changed", data={"setting": "webhooks", "disabled": endpoint.id})
     db.commit()
     return WebhookOut.model_validate(endpoint)

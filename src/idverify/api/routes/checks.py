@@ -25,7 +25,6 @@ from idverify.errors import AuthenticationError
 from idverify.store.finger_positions import enrolled_finger_positions
 from idverify.webhooks import enqueue_check_result
 from idverify.workflow import checks, enrolment, overrides, patients
-from idverify.workflow.challenges import default_store
 from idverify.workflow.stages import Stage, Subject
 
 router = APIRouter(tags=["checks"])
@@ -43,8 +42,8 @@ def enrol(patient_id: str, body: CaptureIn, db: SessionDep, keys: KeysDep, ctx: 
 
 @router.post("/cycles/{cycle_id}/checks/challenge", response_model=ChallengeOut, status_code=201,
              summary="Issue the active liveness challenge (head turn or blink) a stage check must answer")
-def challenge(cycle_id: str, body: ChallengeIn, db: SessionDep, nurse: Nurse) -> ChallengeOut:
-    issued = checks.issue_challenge(db, default_store(), cycle_id=cycle_id, stage=body.stage, actor=nurse,
+def challenge(cycle_id: str, body: ChallengeIn, db: SessionDep, ctx: ContextDep, nurse: Nurse) -> ChallengeOut:
+    issued = checks.issue_challenge(db, ctx.challenges, cycle_id=cycle_id, stage=body.stage, actor=nurse,
                                     partner=Subject(body.partner) if body.partner else None)
     return ChallengeOut(challenge_id=issued.id, kind=issued.kind, direction=issued.direction,
                         prompt_key=issued.prompt_key, instruction=issued.core().instruction,
@@ -57,7 +56,7 @@ def challenge(cycle_id: str, body: ChallengeIn, db: SessionDep, nurse: Nurse) ->
 def check(cycle_id: str, body: CheckIn, db: SessionDep, keys: KeysDep, ctx: ContextDep, nurse: Nurse) -> CheckOut:
     issued = None
     if body.challenge_id is not None:  # refused before filming, so a stale id costs no capture
-        issued = default_store().redeem(body.challenge_id, cycle_id=cycle_id, stage=body.stage.value,
+        issued = ctx.challenges.redeem(body.challenge_id, cycle_id=cycle_id, stage=body.stage.value,
                                         partner=body.partner, actor=nurse)
     captures = from_request(body, ctx.devices, challenge=issued is not None)
     outcome = checks.run_check(db, keys, cycle_id=cycle_id, stage=body.stage, captures=captures, actor=nurse,

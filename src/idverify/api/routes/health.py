@@ -11,11 +11,11 @@ from typing import Any
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from idverify import __version__
 from idverify.api.deps import ContextDep
+from idverify.store.db import ping
 
 router = APIRouter(tags=["health"])
 
@@ -24,8 +24,7 @@ router = APIRouter(tags=["health"])
 def healthz(ctx: ContextDep) -> JSONResponse:
     body: dict[str, Any] = {"version": __version__, "workstation": ctx.settings.workstation_id}
     try:
-        with ctx.engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
+        ping(ctx.engine)
         body["database"] = {"status": "ok", "backend": ctx.engine.dialect.name}
     except SQLAlchemyError as exc:
         body["database"] = {"status": "unavailable", "detail": type(exc).__name__}

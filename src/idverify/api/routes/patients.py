@@ -5,12 +5,9 @@ Document lookups are POSTs so that ID numbers never appear in URLs or access log
 
 from __future__ import annotations
 
-import base64
-import binascii
 from dataclasses import asdict
 
 from fastapi import APIRouter
-from sqlalchemy import select
 
 from idverify.api.deps import ContextDep, KeysDep, Nurse, NurseOrInspector, SessionDep
 from idverify.api.schemas.workflow import (
@@ -24,11 +21,12 @@ from idverify.api.schemas.workflow import (
     PatientOut,
     PatientRegistered,
 )
+from idverify.api.uploads import decode_base64
 from idverify.auth.roles import Principal, Role
-from idverify.errors import NotFoundError, ValidationFailed
+from idverify.errors import NotFoundError
 from idverify.store.db import reclaim_deleted
 from idverify.store.keys import Keys
-from idverify.store.models import BiometricTemplate, Patient
+from idverify.store.models import Patient
 from idverify.workflow import consent, his, patients
 from idverify.workflow.patients import PatientIdentity
 
@@ -37,8 +35,7 @@ ERASED_TABLES = ("biometric_templates", "biometric_samples", "patients", "consen
 
 
 def _out(db: SessionDep, keys: Keys, patient: Patient, principal: Principal) -> PatientOut:
-    enrolled = sorted(set(db.scalars(select(BiometricTemplate.modality)
-                                     .where(BiometricTemplate.patient_id == patient.id))))
+    enrolled = patients.enrolled_modalities(db, patient.id)
     identity = patients.identity_of(keys, patient) if principal.role is Role.NURSE else None
     return PatientOut(id=patient.id, sex=patient.sex, document_type=patient.document_type,
                       external_id=patient.external_id, source=patient.source, status=patient.status,
@@ -106,12 +103,8 @@ def delete_patient(patient_id: str, body: DeletionRequest, db: SessionDep, keys:
 @router.post("/{patient_id}/consent", response_model=ConsentOut, status_code=201,
              summary="Record separate biometric consent (refusals allowed per modality)")
 def record_consent(patient_id: str, body: ConsentIn, db: SessionDep, keys: KeysDep, nurse: Nurse) -> ConsentOut:
-    signature = None
-    if body.signature_png_base64:
-        try:
-            signature = base64.b64decode(body.signature_png_base64, validate=True)
-        except (binascii.Error, ValueError):
-            raise ValidationFailed("signature_png_base64 is not valid base64") from None
+    signature = decode_base64(body.signature_png_base64, ("signature_png_base64",)) \
+        if body.signature_png_base64 else None
     record = consent.record_consent(db, keys, patient_id=patient_id, accepted=list(body.accepted),
                                     refused=list(body.refused), retention_days=body.retention_days,
                                     signature_png=signature, actor=nurse)

@@ -15,6 +15,7 @@ from idverify.api.deps import ContextDep, KeysDep, Nurse, SessionDep
 from idverify.errors import NotFoundError
 from idverify.store.models import Verification
 from idverify.workflow import result_photos
+from idverify.workflow.repositories import verifications
 
 router = APIRouter(tags=["verifications"])
 
@@ -37,9 +38,9 @@ def photo_urls(ctx: ContextDep, db: SessionDep, verification: Verification) -> d
             responses={200: {"content": {"image/jpeg": {}}}, 404: {"description": "no such image here"}})
 def photo(verification_id: str, kind: PhotoKind, db: SessionDep, keys: KeysDep, ctx: ContextDep,
           nurse: Nurse) -> Response:
-    verification = db.get(Verification, verification_id)
+    verification = verifications.get_verification(db, verification_id, workstation_id=nurse.workstation_id)
     data: bytes | None = None
-    if verification is not None and verification.workstation_id == nurse.workstation_id:
+    if verification is not None:
         data = (result_photos.enrolment_photo(db, keys, verification.patient_id) if kind == "enrolment"
                 else ctx.live_frames.get(verification.id, nurse.workstation_id))
     if data is None:

@@ -12,7 +12,7 @@ from idverify.api.schemas import Page
 from idverify.api.schemas.verifications import VerificationOut
 from idverify.auth.roles import Principal, Role
 from idverify.errors import NotFoundError
-from idverify.workflow import repository as repo
+from idverify.workflow.repositories import verifications as repo
 
 router = APIRouter(prefix="/verifications", tags=["verifications"])
 

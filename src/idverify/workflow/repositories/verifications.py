@@ -1,4 +1,5 @@
-"""Queries on verifications. Workstation scoping is applied here, in one place, so no route can forget it."""
+"""Stage-check results (``verifications``). Workstation scoping is applied here, in one place, so no route can
+forget it."""
 
 from __future__ import annotations
 
@@ -37,3 +38,15 @@ def list_verifications(
     total = db.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     rows = db.scalars(stmt.order_by(Verification.decided_at.desc(), Verification.id).offset(offset).limit(limit))
     return rows.all(), total
+
+
+def add(db: Session, verification: Verification) -> Verification:
+    db.add(verification)
+    return verification
+
+
+def count_rejects(db: Session, patient_id: str, *, since: datetime) -> int:
+    """The patient's rejected checks decided at or after ``since`` (every workstation)."""
+    return db.scalar(select(func.count()).select_from(Verification).where(
+        Verification.patient_id == patient_id, Verification.decision == "reject",
+        Verification.decided_at >= since)) or 0

@@ -1,0 +1,23 @@
+"""Patient rows: by id, by the keyed hash of their document number, and new ones."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from idverify.store.models import Patient
+
+
+def get(db: Session, patient_id: str) -> Patient | None:
+    """The row whatever its status (a deleted patient's row stays, ids only)."""
+    return db.get(Patient, patient_id)
+
+
+def active_by_document(db: Session, document_type: str, document_lookup: str) -> Patient | None:
+    return db.scalar(select(Patient).where(Patient.document_type == document_type,
+                                           Patient.document_lookup == document_lookup, Patient.status == "active"))
+
+
+def add(db: Session, patient: Patient) -> Patient:
+    db.add(patient)
+    return patient
