@@ -16,6 +16,41 @@ REPO = Path(__file__).resolve().parents[1]
 # rooms the matching core, the drivers, the ledger and storage must not reach up into
 LOWER = ("biometrics", "devices", "ledger", "store")
 UPPER = ("cli", "api", "web", "bench", "workflow")
+COMMANDS = "commands"  # the room of every ``<room>/cli.py``: Typer commands sit on top of the room they serve
+
+
+def room_levels(text: str) -> dict[str, int]:
+    """Room -> its line in ARCHITECTURE.md's ``rooms`` block (0 = top). Rooms on one line share a level."""
+    block = text.split("```rooms\n", 1)[1].split("```", 1)[0]
+    levels: dict[str, int] = {}
+    for level, line in enumerate(raw for raw in block.splitlines() if raw.split("#")[0].strip()):
+        for name in line.split("#")[0].split(","):
+            levels[name.strip()] = level
+    return levels
+
+
+def room_of(module: str) -> str:
+    """``idverify.ledger.proofs`` -> ``ledger``; ``idverify.devices.cli`` -> ``commands``; ``idverify`` itself ->
+    ``__init__``."""
+    parts = module.split(".")
+    if len(parts) > 2 and parts[-1] == "cli":
+        return COMMANDS
+    return parts[1] if len(parts) > 1 else "__init__"
+
+
+def against_the_direction(graph: dict[str, set[str]], levels: dict[str, int]) -> list[str]:
+    """Imports of a room on the same line or above (``a -> b``), and modules whose room the list does not name."""
+    wrong = []
+    for module, targets in sorted(graph.items()):
+        source = room_of(module)
+        if source not in levels:
+            wrong.append(f"{module}: room {source!r} is not in ARCHITECTURE.md")
+            continue
+        for target in sorted(targets):
+            room = room_of(target)
+            if room != source and room in levels and levels[room] <= levels[source]:
+                wrong.append(f"{module} -> {target}")
+    return wrong
 
 
 def import_graph(root: Path) -> dict[str, set[str]]:
@@ -125,3 +160,27 @@ def test_only_the_entry_point_imports_the_root_cli() -> None:
     """Command modules use the leaf ``idverify.console`` for output helpers; the root ``cli`` imports them."""
     importers = sorted(m for m, targets in import_graph(REPO / "src" / "idverify").items() if "idverify.cli" in targets)
     assert importers == ["idverify.__main__"]
+
+
+def test_the_direction_checker_flags_upward_sideways_and_unlisted(tmp_path: Path) -> None:
+    levels = room_levels("```rooms\napi   # routes\nworkflow, reports\nstore\n```\n")
+    assert levels == {"api": 0, "workflow": 1, "reports": 1, "store": 2}
+    graph = {
+        "idverify.api.routes": {"idverify.workflow.checks", "idverify.store.db"},  # downward: fine
+        "idverify.workflow.checks": {"idverify.reports.monthly", "idverify.store.db"},  # sideways
+        "idverify.store.db": {"idverify.api.routes"},  # upward
+        "idverify.store.cli": {"idverify.api.routes"},  # a command module: its own room, not in this list
+        "idverify.extra": set(),
+    }
+    assert against_the_direction(graph, levels) == [
+        "idverify.extra: room 'extra' is not in ARCHITECTURE.md",
+        "idverify.store.cli: room 'commands' is not in ARCHITECTURE.md",
+        "idverify.store.db -> idverify.api.routes",
+        "idverify.workflow.checks -> idverify.reports.monthly",
+    ]
+
+
+def test_imports_follow_the_rooms_of_architecture_md() -> None:
+    """Every module of the package belongs to a room of ARCHITECTURE.md and imports only rooms listed below it."""
+    levels = room_levels((REPO / "ARCHITECTURE.md").read_text(encoding="utf-8"))
+    assert against_the_direction(import_graph(REPO / "src" / "idverify"), levels) == []
