@@ -187,7 +187,7 @@ class BiometricTemplate(Base):
     patient_id: Mapped[str] = mapped_column(ForeignKey("patients.id"), nullable=False)
     modality: Mapped[str] = mapped_column(String(24), nullable=False)  # face / fingerprint / document_face
     position: Mapped[str | None] = mapped_column(String(24))  # finger position (ISO 19794-2 code name)
-    algorithm_version: Mapped[str] = mapped_column(String(64), nullable=False)
+    algorithm_version: Mapped[str] = mapped_column(String(255), nullable=False)
     quality: Mapped[float | None] = mapped_column(Float)
     envelope: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
     kek_id: Mapped[str] = mapped_column(String(16), nullable=False, index=True)
