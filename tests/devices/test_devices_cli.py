@@ -1,4 +1,4 @@
-"""``idverify devices``, ``card read`` and ``finger capture``: SPEC JSON on the last line, error JSON on failure."""
+"""``idverify devices``, ``card read`` and ``finger capture``: JSON summary on the last line, error JSON on failure."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """PC/SC failure mapping without pcscd: a scripted stand-in for pyscard's ``scard`` module (real constants)
-checks that each PC/SC result code becomes the SPEC device error the nurse's screen and the API show."""
+checks that each PC/SC result code becomes the device error the nurse's screen and the API show."""
 
 from __future__ import annotations
 

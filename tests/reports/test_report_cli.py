@@ -1,4 +1,4 @@
-"""``idverify audit report``: the monthly report to a file, recorded in the ledger; SPEC error output on misuse."""
+"""``idverify audit report``: the monthly report to a file, recorded in the ledger; the error JSON on misuse."""
 
 from __future__ import annotations
 
