@@ -20,7 +20,7 @@ from idverify.ledger.merkle import verify_consistency, verify_inclusion
 from idverify.ledger.models import LedgerEntry
 from idverify.ledger.verify import verify_export
 
-from .conftest import seeding  # type: ignore[import-not-found]
+from ..reports import seeding
 
 NAMES = [p["name"] for p in (seeding.ZHANG, seeding.LI, seeding.WANG)]
 NUMBERS = [p["document_number"] for p in (seeding.ZHANG, seeding.LI, seeding.WANG)]

@@ -19,7 +19,7 @@ from idverify.reports.estimates import wilson_interval
 from idverify.reports.monthly import parse_month
 from idverify.reports.tabular import CSV_HEADER
 
-from .conftest import seeding  # type: ignore[import-not-found]
+from . import seeding
 
 
 def test_month_boundaries_follow_the_time_zone() -> None:

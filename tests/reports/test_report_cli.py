@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from idverify.cli import app
 from idverify.ledger.models import LedgerEntry
 
-from .conftest import seeding  # type: ignore[import-not-found]
+from . import seeding
 
 
 def test_cli_writes_pdf_csv_json_and_records_each(make_app: Any, tmp_path: Path,
