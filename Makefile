@@ -71,7 +71,7 @@ peer:
 lint: venv  ## ruff
 	$(BIN)/ruff check src tests hardware_fixtures
 
-typecheck: venv  ## mypy --strict on the package
+typecheck: venv  ## mypy --strict on the package, its simulators and its tests
 	$(BIN)/mypy
 
 check: lint typecheck  ## lint + types
