@@ -71,12 +71,12 @@ peer:
 lint: venv  ## ruff
 	$(BIN)/ruff check src tests hardware_fixtures
 
-typecheck: venv  ## mypy --strict on the package
+typecheck: venv  ## mypy --strict on the package, its simulators and its tests
 	$(BIN)/mypy
 
 check: lint typecheck  ## lint + types
 
-bench: venv  ## the SPEC benchmarks on the sample data beside the checkout (../shared/data)
+bench: venv  ## the biometric benchmarks on the public sample sets beside the checkout (../shared/data)
 	$(BIN)/idverify bench fingerprint --dataset ../shared/data/fingerprint/FVC2002_DB1_B --protocol full
 	$(BIN)/idverify bench face --dataset ../shared/data/face/asian_dev
 

@@ -1,7 +1,7 @@
 """Simulated camera: a frame source made of image files, with faults on command.
 
 In-process (tests, ``idverify demo``): :class:`SimulatedCamera` is a :class:`idverify.devices.camera.FrameSource`
-serving the images of a file or folder in a loop (the face data in /work/shared/data/face, read at run time, never
+serving the images of a file or folder in a loop (e.g. the public face sample sets, read at run time, never
 copied). Faults: ``no_frames`` (the device stays open but delivers nothing) and ``unplug`` (open/read fail until
 ``replug``).
 

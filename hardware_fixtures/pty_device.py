@@ -21,7 +21,7 @@ import time
 import tty
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 _SPEEDS = {
     getattr(termios, f"B{b}"): b for b in (9600, 19200, 38400, 57600, 115200, 230400) if hasattr(termios, f"B{b}")
@@ -52,7 +52,7 @@ class PtyDevice:
         """The path a driver should open: the stable link if one was asked for, else the pty slave."""
         return str(self.link) if self.link else self._slave_path
 
-    def start(self) -> PtyDevice:
+    def start(self) -> Self:
         self._open_pty()
         self._stop.clear()
         self._thread = threading.Thread(target=self._serve, name=f"{type(self).__name__}", daemon=True)
@@ -102,7 +102,7 @@ class PtyDevice:
             self._thread = None
         self.unplug()
 
-    def __enter__(self) -> PtyDevice:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

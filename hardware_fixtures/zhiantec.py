@@ -1,6 +1,6 @@
 """ZhianTec / R30x fingerprint sensor simulator on a pseudo-terminal.
 
-Serves real fingerprint images (an image file or a directory of them, e.g. /work/shared/data/fingerprint/...,
+Serves real fingerprint images (an image file or a directory of them, e.g. an FVC set such as FVC2004_DB4_B,
 read at run time and never copied) centre-cropped or padded to the sensor's 256×288 and quantised to its 4 bits.
 A finger is placed and lifted on command, or automatically (``auto_finger``: every capture finds the next image,
 for demos). On-sensor templates are simulated by the image's *finger label* (``101`` of ``101_3.tif``): a search

@@ -8,12 +8,13 @@ so both signature paths of passive authentication are exercised.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from asn1crypto import cms, core
+from asn1crypto import cms, core  # type: ignore[import-untyped]
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -23,7 +24,8 @@ from cryptography.x509.oid import NameOID
 from idverify.documents.emrtd.passive_auth import OID_LDS_SECURITY_OBJECT, LdsSecurityObject
 from idverify.documents.emrtd.tlv import tlv
 
-_HASHES = {"sha1": hashes.SHA1, "sha256": hashes.SHA256, "sha384": hashes.SHA384, "sha512": hashes.SHA512}
+_HASHES: dict[str, Callable[[], hashes.HashAlgorithm]] = {
+    "sha1": hashes.SHA1, "sha256": hashes.SHA256, "sha384": hashes.SHA384, "sha512": hashes.SHA512}
 
 
 def _name(common_name: str, country: str) -> x509.Name:

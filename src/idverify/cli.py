@@ -5,7 +5,7 @@ modules import heavy libraries (numpy, OpenCV, dlib) inside the command function
 ``idverify --help`` stays instant.
 
 Commands that take ``--json`` print exactly one JSON object as the last line of stdout; on failure they
-exit non-zero with ``{"error": {"code", "message"}}`` (SPEC). The helpers for that live in the leaf module
+exit non-zero with ``{"error": {"code", "message"}}``. The helpers for that live in the leaf module
 :mod:`idverify.console`, which command modules import instead of this one (this module imports them).
 """
 
@@ -36,7 +36,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-bench_app = typer.Typer(help="Accuracy and speed benchmarks on public data (SPEC output).", no_args_is_help=True)
+bench_app = typer.Typer(help="Accuracy and speed benchmarks on public data, next to a peer.", no_args_is_help=True)
 audit_app = typer.Typer(help="Export the audit ledger and verify exports offline.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema management.", no_args_is_help=True)
 staff_app = typer.Typer(help="Staff accounts for real installations.", no_args_is_help=True)

@@ -1,7 +1,7 @@
 """What a running daemon holds: settings, database, keys, metrics and the optional subsystems.
 
 One :class:`AppContext` per app instance (stored on ``app.state.ctx``), so tests can run several daemons with
-different settings in one process. Subsystems that other issues add (device manager, ledger scheduler) attach
+different settings in one process. Optional subsystems (device manager, ledger scheduler) attach
 here and are started/stopped by the app's lifespan.
 """
 

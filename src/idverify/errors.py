@@ -1,7 +1,7 @@
 """Domain errors with stable machine-readable codes.
 
 Every failure that can reach a user — over HTTP, the CLI's ``--json`` output or a log line — is an
-:class:`IdverifyError` carrying a ``code`` from SPEC (``device_unavailable``, ``card_removed`` …), a message a
+:class:`IdverifyError` carrying a stable ``code`` (``device_unavailable``, ``card_removed`` …), a message a
 person can act on, and the HTTP status it maps to. The API layer renders them as the one error envelope
 ``{"error": {"code", "message", "details"}}``; nothing here knows about HTTP frameworks.
 
@@ -36,7 +36,7 @@ class IdverifyError(Exception):
         self.details = details
 
     def to_dict(self) -> dict[str, Any]:
-        """The SPEC error envelope."""
+        """The error envelope of the API and of ``--json`` output."""
         return {"error": {"code": self.code, "message": self.message, "details": self.details}}
 
 
@@ -85,7 +85,7 @@ class CryptoError(IdverifyError):
 
 
 class DeviceError(IdverifyError):
-    """A hardware failure. ``code`` is one of SPEC's device codes, e.g. ``device_unavailable``,
+    """A hardware failure. ``code`` is one of the device codes, e.g. ``device_unavailable``,
     ``card_removed``, ``checksum_error``, ``capture_timeout``, ``bac_failed``, ``no_card``, ``no_finger``.
     Status 503 for a missing device, 504 for timeouts, 422 for what the patient or card can fix."""
 

@@ -5,7 +5,7 @@ reads each partner's ID card on the simulated GA 467 reader, registers the coupl
 and fingers (images from the public sample sets beside the checkout, uploaded through the API), opens an IVF cycle,
 passes sperm retrieval, egg retrieval and embryo transfer, presents an impostor at embryo transfer (rejected),
 records an override with a second nurse as witness, then exports the ledger and verifies the export offline.
-The last line of stdout is the SPEC JSON summary. It doubles as a smoke test and a demo for clinic IT.
+The last line of stdout is the JSON summary. It doubles as a smoke test and a demo for clinic IT.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""`idverify bench fingerprint|face --json --plot` (SPEC): one JSON object with the SPEC keys on the last line of
+"""`idverify bench fingerprint|face --json --plot`: one JSON object with the documented keys on the last line of
 stdout, the table on stderr, and the DET plot written — on a two-identity slice of the sample sets."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from idverify.cli import app
 
-SPEC_KEYS = {"modality", "dataset", "genuine", "impostor", "fta", "eer", "fmr100", "fmr1000", "zero_fmr",
+SUMMARY_KEYS = {"modality", "dataset", "genuine", "impostor", "fta", "eer", "fmr100", "fmr1000", "zero_fmr",
              "extract_ms_median", "match_per_s", "peer"}
 
 
@@ -35,7 +35,7 @@ def test_bench_fingerprint_cli(shared_data: Path, tmp_path: Path) -> None:
     plot = tmp_path / "det.png"
     summary = _run(["bench", "fingerprint", "--dataset", str(data), "--protocol", "full", "--no-peer", "--json",
                     "--plot", str(plot)])
-    assert set(summary) >= SPEC_KEYS
+    assert set(summary) >= SUMMARY_KEYS
     assert summary["modality"] == "fingerprint" and summary["peer"] is None
     assert summary["genuine"] == 6 and summary["impostor"] == 9  # 2 x C(3,2); 3 x 3 cross-finger pairs
     assert plot.is_file() and plot.read_bytes()[:4] == b"\x89PNG"
@@ -51,5 +51,5 @@ def test_bench_face_cli(shared_data: Path, tmp_path: Path) -> None:
         for image in sorted((src / person).glob("*.jpg"))[:2]:
             shutil.copy(image, data / person)
     summary = _run(["bench", "face", "--dataset", str(data), "--no-peer", "--json"])
-    assert set(summary) >= SPEC_KEYS
+    assert set(summary) >= SUMMARY_KEYS
     assert summary["modality"] == "face" and summary["genuine"] == 2 and summary["impostor"] == 4

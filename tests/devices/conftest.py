@@ -1,21 +1,14 @@
-"""Fixtures for device tests: the pty simulators from ``hardware_fixtures`` (not an installed package, so the
-repository root is put on ``sys.path``)."""
+"""Fixtures for device tests: the pty simulators from ``hardware_fixtures``."""
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-if str(REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT))
-
-from hardware_fixtures.ga467 import Ga467Simulator  # noqa: E402
-from hardware_fixtures.synthetic import synthetic_images  # noqa: E402
-from hardware_fixtures.zhiantec import ZhianTecSimulator  # noqa: E402
+from hardware_fixtures.ga467 import Ga467Simulator
+from hardware_fixtures.synthetic import synthetic_images
+from hardware_fixtures.zhiantec import ZhianTecSimulator
 
 
 @pytest.fixture

@@ -109,7 +109,7 @@ def test_jpeg_preview_decodes_and_is_downscaled() -> None:
     jpeg = encode_jpeg(image, quality=70, max_width=640)
     assert jpeg[:2] == b"\xff\xd8"
     decoded = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
-    assert decoded.shape == (480, 640, 3)
+    assert decoded is not None and decoded.shape == (480, 640, 3)
     assert decoded[240, 320, 1] > 200  # the green disc survived
 
 
@@ -122,7 +122,7 @@ def test_source_selection(frames_dir: Path) -> None:
 
 def test_video_file_through_opencv(tmp_path: Path) -> None:
     path = tmp_path / "clip.avi"
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 10, (64, 48))
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"MJPG"), 10, (64, 48))
     for i in range(5):
         writer.write(np.full((48, 64, 3), i * 50, np.uint8))
     writer.release()

@@ -1,4 +1,4 @@
-"""``idverify devices``, ``card read`` and ``finger capture``: SPEC JSON on the last line, error JSON on failure."""
+"""``idverify devices``, ``card read`` and ``finger capture``: JSON summary on the last line, error JSON on failure."""
 
 from __future__ import annotations
 
@@ -88,7 +88,7 @@ def test_finger_capture_simulated(env: Path, monkeypatch: pytest.MonkeyPatch) ->
     summary = _last_json(result.output)
     assert (summary["width"], summary["height"]) == (256, 288)
     image = cv2.imread(str(out), cv2.IMREAD_UNCHANGED)
-    assert image.shape == (288, 256) and image.dtype.name == "uint8"
+    assert image is not None and image.shape == (288, 256) and image.dtype.name == "uint8"
 
 
 def test_finger_capture_without_sensor(env: Path) -> None:

@@ -1,4 +1,4 @@
-"""Device manager: simulate mode end to end, health, faults surfacing with SPEC codes, hot-plug with backoff."""
+"""Device manager: simulate mode end to end, health, faults surfacing with their error codes, hot-plug with backoff."""
 
 from __future__ import annotations
 

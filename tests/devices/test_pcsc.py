@@ -5,25 +5,19 @@ vpcd or pyscard the module is skipped with the reason. The tests use vpcd's seco
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from hardware_fixtures.emrtd import EmrtdChip, Faults, TestIdentity, TestPki, VirtualCard, build_files
+from hardware_fixtures.emrtd.card import PaceConfig
+from hardware_fixtures.emrtd.pcscd import VPCD_READER, Pcscd, unavailable_reason
+from hardware_fixtures.emrtd.pcscd import VPCD_TEST_PORT as PORT
+from hardware_fixtures.emrtd.pcscd import VPCD_TEST_READER as READER
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-if str(REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT))
-
-from hardware_fixtures.emrtd import EmrtdChip, Faults, TestIdentity, TestPki, VirtualCard, build_files  # noqa: E402
-from hardware_fixtures.emrtd.card import PaceConfig  # noqa: E402
-from hardware_fixtures.emrtd.pcscd import VPCD_READER, Pcscd, unavailable_reason  # noqa: E402
-from hardware_fixtures.emrtd.pcscd import VPCD_TEST_PORT as PORT  # noqa: E402
-from hardware_fixtures.emrtd.pcscd import VPCD_TEST_READER as READER  # noqa: E402
-
-from idverify.devices import pcsc  # noqa: E402
-from idverify.documents.mrz import BacKeys  # noqa: E402
-from idverify.errors import DeviceError  # noqa: E402
+from idverify.devices import pcsc
+from idverify.documents.mrz import BacKeys
+from idverify.errors import DeviceError
 
 _reason = unavailable_reason()
 pytestmark = pytest.mark.skipif(_reason is not None, reason=_reason or "")

@@ -1,5 +1,5 @@
 """PC/SC failure mapping without pcscd: a scripted stand-in for pyscard's ``scard`` module (real constants)
-checks that each PC/SC result code becomes the SPEC device error the nurse's screen and the API show."""
+checks that each PC/SC result code becomes the device error the nurse's screen and the API show."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ class FakeScard:
         return scard.SCARD_S_SUCCESS, 1
 
     def SCardReleaseContext(self, _ctx: int) -> int:
-        return scard.SCARD_S_SUCCESS
+        return int(scard.SCARD_S_SUCCESS)
 
     def SCardListReaders(self, _ctx: int, _groups: list[str]) -> tuple[int, list[str]]:
         return self.readers_result
@@ -56,7 +56,7 @@ class FakeScard:
 
     def SCardDisconnect(self, _card: int, _disposition: int) -> int:
         self.disconnected += 1
-        return scard.SCARD_S_SUCCESS
+        return int(scard.SCARD_S_SUCCESS)
 
 
 @pytest.fixture
@@ -145,7 +145,7 @@ def test_presence_and_waiting(fake: FakeScard) -> None:
     assert reader.wait_for_removal(0)
 
 
-def test_t0_get_response_and_wrong_length_are_handled(fake: FakeScard) -> None:
+def test_t0_get_response_and_wrong_length_are_handled(fake: FakeScard, monkeypatch: pytest.MonkeyPatch) -> None:
     sent: list[list[int]] = []
     replies = [(scard.SCARD_S_SUCCESS, [0x61, 0x04]), (scard.SCARD_S_SUCCESS, [1, 2, 3, 4, 0x90, 0x00]),
                (scard.SCARD_S_SUCCESS, [0x6C, 0x02]), (scard.SCARD_S_SUCCESS, [9, 9, 0x90, 0x00])]
@@ -154,7 +154,7 @@ def test_t0_get_response_and_wrong_length_are_handled(fake: FakeScard) -> None:
         sent.append(apdu)
         return replies.pop(0)
 
-    fake.SCardTransmit = transmit  # type: ignore[method-assign]
+    monkeypatch.setattr(fake, "SCardTransmit", transmit)
     with pcsc.PcscReader("acme").connect() as conn:
         assert conn.transmit(b"\x00\x84\x00\x00\x00") == (b"\x01\x02\x03\x04", 0x9000)
         assert sent[-1] == [0x00, 0xC0, 0x00, 0x00, 0x04]  # GET RESPONSE for the 4 waiting bytes

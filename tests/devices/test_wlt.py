@@ -38,7 +38,7 @@ def test_decoder_output_becomes_png_of_documented_size() -> None:
     image, fmt = wlt.decode_photo(bytes(1024), GoodDecoder())
     assert fmt == "png"
     decoded = cv2.imdecode(np.frombuffer(image, np.uint8), cv2.IMREAD_COLOR)
-    assert decoded.shape == (126, 102, 3)
+    assert decoded is not None and decoded.shape == (126, 102, 3)
 
 
 def test_failing_decoder_degrades_to_unavailable() -> None:

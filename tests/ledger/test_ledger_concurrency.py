@@ -125,7 +125,7 @@ def test_postgres_grant_model_from_the_readme(postgres_url: str, make_event: Eve
     tables = "ledger_entries, ledger_nodes, ledger_checkpoints"
     try:
         with engine.begin() as conn:
-            schema = conn.execute(text("SELECT current_schema()")).scalar_one()
+            schema: str = conn.execute(text("SELECT current_schema()")).scalar_one()
             conn.execute(text(f"CREATE ROLE {role} NOLOGIN"))
             conn.execute(text(f'GRANT USAGE ON SCHEMA "{schema}" TO {role}'))
             conn.execute(text(f"GRANT SELECT, INSERT ON {tables} TO {role}"))

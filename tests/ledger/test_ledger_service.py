@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, text
@@ -86,13 +88,14 @@ def test_envelope_is_validated_without_echoing_values(session: Session, make_eve
     with pytest.raises(ValidationFailed) as err:
         append(session, bad)
     assert "张三" not in err.value.message and "patient_name" in err.value.message
-    for mutate in (
+    mutations: list[Callable[[dict[str, Any]], object]] = [
         lambda e: e.pop("type"),
         lambda e: e.update(occurred_at="2026-11-23 10:00"),
         lambda e: e.update(data={"x": float("nan")}),
         lambda e: e.update(data={"x": 2**60}),
         lambda e: e.update(extra=1),
-    ):
+    ]
+    for mutate in mutations:
         event = make_event(0)
         mutate(event)
         with pytest.raises(ValidationFailed):

@@ -19,7 +19,7 @@ from idverify.reports.estimates import wilson_interval
 from idverify.reports.monthly import parse_month
 from idverify.reports.tabular import CSV_HEADER
 
-from .conftest import seeding  # type: ignore[import-not-found]
+from . import seeding
 
 
 def test_month_boundaries_follow_the_time_zone() -> None:
@@ -39,7 +39,7 @@ def test_wilson_interval() -> None:
     low, high = wilson_interval(0, 10)
     assert low == 0.0 and high == pytest.approx(0.2775, abs=1e-4)
     low, high = wilson_interval(5, 10)
-    assert (low, high) == (pytest.approx(0.2366, abs=1e-4), pytest.approx(0.7634, abs=1e-4))
+    assert (low, high) == pytest.approx((0.2366, 0.7634), abs=1e-4)
     with pytest.raises(ValueError):
         wilson_interval(3, 2)
 
@@ -144,9 +144,13 @@ def test_monthly_csv_and_pdf(seeded: Any, tmp_path: Path) -> None:
         subprocess.run(["pdftoppm", "-r", "40", "-f", "1", "-l", "1", "-png", str(path), str(tmp_path / "p")],
                        check=True)
         page = Image.open(next(tmp_path.glob("p*.png"))).convert("RGB")
-        colours = {colour: n for n, colour in page.getcolors(maxcolors=1 << 24) or []}
+        colours: dict[tuple[int, ...], int] = {  # RGB page: every colour is a tuple
+            colour: n for n, colour in page.getcolors(maxcolors=1 << 24) or [] if isinstance(colour, tuple)}
         green, red = (0x2E, 0x7D, 0x32), (0xC6, 0x28, 0x28)  # accept / reject bars
-        near = lambda c, ref: sum(abs(a - b) for a, b in zip(c, ref, strict=True)) < 30  # noqa: E731
+
+        def near(c: tuple[int, ...], ref: tuple[int, int, int]) -> bool:
+            return sum(abs(a - b) for a, b in zip(c, ref, strict=True)) < 30
+
         assert sum(n for c, n in colours.items() if near(c, green)) > 200
         assert sum(n for c, n in colours.items() if near(c, red)) > 100
 

@@ -1,4 +1,4 @@
-"""``idverify audit report``: the monthly report to a file, recorded in the ledger; SPEC error output on misuse."""
+"""``idverify audit report``: the monthly report to a file, recorded in the ledger; the error JSON on misuse."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from idverify.cli import app
 from idverify.ledger.models import LedgerEntry
 
-from .conftest import seeding  # type: ignore[import-not-found]
+from . import seeding
 
 
 def test_cli_writes_pdf_csv_json_and_records_each(make_app: Any, tmp_path: Path,

@@ -562,7 +562,7 @@ def test_devices_page_runs_a_fingerprint_test_capture(page: Any, login: Login) -
 def _seed_audit_events(live_daemon: LiveDaemon, count: int) -> None:
     from idverify.audit import record
 
-    actor = {"staff_id": "s-web-test", "role": "nurse", "workstation": "ws-web"}
+    actor: dict[str, str | None] = {"staff_id": "s-web-test", "role": "nurse", "workstation": "ws-web"}
     with live_daemon.app.state.ctx.session_factory() as db:
         for i in range(count):
             decision = DECISIONS_CYCLE[i % 3]

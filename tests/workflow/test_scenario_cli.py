@@ -1,4 +1,4 @@
-"""`idverify demo --scenario` (SPEC): a full cycle through the REST API of a live daemon with simulated devices,
+"""`idverify demo --scenario`: a full cycle through the REST API of a live daemon with simulated devices,
 summarised as one JSON object on the last line of stdout."""
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ def test_face_template_with_the_full_version_string_round_trips(db_url: str, mak
     assert len(ALGORITHM_VERSION) > 64
     daemon = make_app(db_url)
     ctx = daemon.app.state.ctx
-    vector = np.random.default_rng(0).standard_normal(128)
+    vector = np.random.default_rng(0).standard_normal(128).astype(np.float32)
     tpl = combine([vector], ALGORITHM_VERSION)
     with ctx.session_factory() as db:
         patient = Patient(id="p-1", sex="F", document_type="cn_resident_id", document_lookup="0" * 64,

@@ -1,4 +1,5 @@
-"""One error envelope for every failure: ``{"error": {"code", "message", "details"}}`` (SPEC).
+"""One error envelope for every failure: ``{"error": {"code", "message", "details"}}``
+(the API contract in the README).
 
 Validation details keep the location and the reason but never echo the submitted value: a malformed request may
 carry a name or an ID number, and error bodies end up in client logs.

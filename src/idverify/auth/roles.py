@@ -1,4 +1,5 @@
-"""The three roles of SPEC and what an authenticated caller looks like to the rest of the code."""
+"""The three roles (nurse, IT administrator, inspector: the README's *API overview* says what each may do) and
+what an authenticated caller looks like to the rest of the code."""
 
 from __future__ import annotations
 

@@ -13,7 +13,7 @@ be resolved: on asian_dev that point is the zero-FMR point. The file therefore a
 leave-one-identity-out estimate (thresholds set without an identity, errors counted on that identity's pairs),
 which is the honest figure to quote.
 
-Run: ``python -m idverify.bench.calibrate_face models/thresholds_face.json DATASET [DATASET ...]`` (SPEC face
+Run: ``python -m idverify.bench.calibrate_face models/thresholds_face.json DATASET [DATASET ...]`` (face
 folders, one sub-folder per identity; ~1–2 min per 100 images). The file's checksum is recorded in the
 ``manifest.json`` beside it.
 """
@@ -120,7 +120,7 @@ def simulate_chip_photo(rgb: NDArray[np.uint8], box: tuple[float, float, float, 
 
 
 def calibrate(datasets: Sequence[Path], *, with_documents: bool = True) -> dict[str, Any]:
-    """Compute the thresholds file content from SPEC face folders (run once, by hand; ~1–2 min per 100 images)."""
+    """Compute the thresholds file content from face folders (run once, by hand; ~1–2 min per 100 images)."""
     from idverify.biometrics.face.engine import ALGORITHM_VERSION, get_face_engine, model_versions
     from idverify.biometrics.face.image import load_image
     from idverify.errors import BiometricError
@@ -157,7 +157,7 @@ def calibrate(datasets: Sequence[Path], *, with_documents: bool = True) -> dict[
         "default_target_fmr": 0.001,
         "operating_points": {"live": _operating_points(live_sets)},
         "evidence": {
-            "datasets": [str(d) for d in datasets],
+            "datasets": [d.name for d in datasets],  # the public set, not a path on the calibrating machine
             "images_without_face": skipped,
             "rule": "per dev set: lowest threshold with FMR <= target; shipped threshold = max over sets",
             "caveat": "dev sets hold 336-1,743 impostor pairs each: FMR 0.1 % is not resolvable and equals the "

@@ -1,10 +1,10 @@
-"""``idverify bench face``: face accuracy and speed on a SPEC face folder, next to plain face_recognition.
+"""``idverify bench face``: face accuracy and speed on a face folder, next to plain face_recognition.
 
 Owns: reading a face dataset (one sub-folder per identity; ``_``/``.`` folders skipped), extracting every image
-with our engine and with the peer, forming the pairs, timing, and the SPEC result. Must not touch: thresholds
+with our engine and with the peer, forming the pairs, timing, and the ``--json`` result. Must not touch: thresholds
 (calibration lives in :mod:`idverify.bench.calibrate_face`), the database.
 
-Protocol (SPEC): genuine = every same-identity pair; impostor = every cross-identity pair, or a seeded random sample
+Protocol: genuine = every same-identity pair; impostor = every cross-identity pair, or a seeded random sample
 of at most ``max_impostors`` (reported in ``notes``). An image in which a system finds no face is a failure to
 acquire for that system (``fta``); following the FVC rule its pairs stay in the set and score as non-matches (the
 lowest possible score), so both systems are measured on exactly the same pairs. Our engine runs without the quality
@@ -52,7 +52,7 @@ class FaceImage:
 
 
 def list_dataset(dataset: Path) -> list[FaceImage]:
-    """Every image of a SPEC face folder, in a stable order."""
+    """Every image of a face folder (one sub-folder per identity), in a stable order."""
     if not dataset.is_dir():
         raise ValidationFailed(f"dataset folder not found: {dataset}")
     images: list[FaceImage] = []
@@ -264,7 +264,7 @@ def run_face_bench(dataset: Path, *, max_impostors: int = 100_000, seed: int = 0
 
 def bench_face(
     dataset: Annotated[Path, typer.Option("--dataset", help="Folder with one sub-folder per identity.")],
-    as_json: Annotated[bool, typer.Option("--json", help="Print the SPEC JSON summary as the last line.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary as the last line.")] = False,
     plot: Annotated[Path | None, typer.Option("--plot", help="Write DET curves (PNG).")] = None,
     max_impostors: Annotated[int, typer.Option(help="Cap on impostor pairs (seeded sample).")] = 100_000,
     seed: Annotated[int, typer.Option(help="Seed of the impostor sample.")] = 0,
@@ -285,7 +285,7 @@ def bench_face(
 
 
 def template_model(datasets: Sequence[Path]) -> Any:
-    """A :class:`~idverify.biometrics.face.search.TemplateModel` fitted on our encodings of SPEC face folders."""
+    """A :class:`~idverify.biometrics.face.search.TemplateModel` fitted on our encodings of face folders."""
     from idverify.biometrics.face.search import TemplateModel
 
     encodings: list[Any] = []
@@ -308,11 +308,11 @@ def bench_search(
     queries: Annotated[int, typer.Option(help="Number of timed queries.")] = 50,
     seed: Annotated[int, typer.Option(help="Seed of the synthetic templates.")] = 0,
     dataset: Annotated[list[Path] | None, typer.Option(
-        "--dataset", help="Face only, repeatable: SPEC face folder(s) whose encodings give the synthetic templates "
+        "--dataset", help="Face only, repeatable: face folder(s) whose encodings give the synthetic templates "
                           "their covariance (without it: isotropic random vectors, no structure).")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the SPEC JSON summary as the last line.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary as the last line.")] = False,
 ) -> None:
-    """1:N search speed over N synthetic templates (SPEC ``bench search``); each modality runs its own search."""
+    """1:N search speed over N synthetic templates (``idverify bench search``); each modality runs its own search."""
     import functools
 
     from rich.console import Console

@@ -1,10 +1,10 @@
 """``idverify bench fingerprint``: fingerprint accuracy and speed on an FVC-style folder, next to NIST NBIS.
 
 Owns: reading an FVC folder (``<finger>_<impression>.<ext>``), extracting every image with our pipeline and with
-the peer, forming the pairs, timing, and the SPEC result. Must not touch: thresholds (``models/`` and
+the peer, forming the pairs, timing, and the ``--json`` result. Must not touch: thresholds (``models/`` and
 :mod:`idverify.bench.calibrate_fingerprint`), the database.
 
-Protocol (SPEC): genuine = every impression against every later impression of the same finger; impostor = the
+Protocol (FVC): genuine = every impression against every later impression of the same finger; impostor = the
 first impression of each finger against the first of every other finger (``fvc``) or every cross-finger pair
 (``full``). An image a system cannot extract is a failure (``fta``); as in FVC its pairs stay in the set and
 score as non-matches (the lowest score), so both systems are measured on exactly the same pairs. Our extractor
@@ -343,7 +343,7 @@ class _Progress:
 def bench_fingerprint(
     dataset: Annotated[Path, typer.Option("--dataset", help="FVC folder: <finger>_<impression>.<ext> images.")],
     protocol: Annotated[str, typer.Option("--protocol", help="fvc (first impressions as impostors) or full.")] = "fvc",
-    as_json: Annotated[bool, typer.Option("--json", help="Print the SPEC JSON summary as the last line.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary as the last line.")] = False,
     plot: Annotated[Path | None, typer.Option("--plot", help="Write DET curves (PNG).")] = None,
     dpi: Annotated[int, typer.Option(help="Resolution of the images (FVC2002 DB2 is 569).")] = 500,
     no_peer: Annotated[bool, typer.Option("--no-peer", help="Skip the NIST NBIS peer.")] = False,

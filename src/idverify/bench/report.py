@@ -1,8 +1,8 @@
-"""The shared shape of a biometric benchmark result (SPEC) and how it is shown.
+"""The shared shape of a biometric benchmark result (the ``--json`` keys) and how it is shown.
 
 A :class:`BenchResult` is built from raw score arrays so every benchmark computes its error rates the same way
-(:mod:`idverify.biometrics.metrics`). ``as_spec()`` is the SPEC ``--json`` object; ``render()`` prints the
-human table comparing our system with the peer; ``plot()`` writes the DET curves of both.
+(:mod:`idverify.biometrics.metrics`). ``as_spec()`` is the ``--json`` object (keys in the README, *Command line*);
+``render()`` prints the human table comparing our system with the peer; ``plot()`` writes the DET curves of both.
 """
 
 from __future__ import annotations
@@ -84,7 +84,7 @@ class BenchResult:
 
     def publish(self, *, plot: Path | None, as_json: bool) -> None:
         """What every biometric bench command ends with: the table (on stderr when stdout carries JSON), the DET
-        plot if asked, and the SPEC JSON object as the last line of stdout."""
+        plot if asked, and the JSON object as the last line of stdout."""
         self.render(Console(stderr=as_json))
         if plot is not None:
             self.plot(plot)

@@ -1,8 +1,8 @@
-"""``idverify devices``, ``idverify card read`` and ``idverify finger capture`` (SPEC).
+"""``idverify devices``, ``idverify card read`` and ``idverify finger capture`` .
 
 Thin wrappers over :class:`~idverify.devices.manager.DeviceManager`: each builds the manager from settings (with the
-simulators when simulating: :mod:`idverify.device_wiring`), does one thing, prints a human view or the SPEC JSON
-line, and always stops the devices (and simulators) again. Every failure becomes the SPEC error JSON with a non-zero
+simulators when simulating: :mod:`idverify.device_wiring`), does one thing, prints a human view or the JSON
+summary line, and always stops the devices (and simulators) again. Every failure becomes the error JSON with a non-zero
 exit; unexpected exceptions are reported as ``device_error`` rather than a traceback. Heavy imports stay inside the
 functions so ``idverify --help`` stays instant.
 """
@@ -44,7 +44,7 @@ def _with_manager(fn: Callable[[DeviceManager], T], *, as_json: bool, simulate: 
 
 def devices(
     simulate: bool = typer.Option(False, "--simulate", help="Start the built-in simulators and list them."),
-    as_json: bool = typer.Option(False, "--json", help="Print the SPEC JSON summary."),
+    as_json: bool = typer.Option(False, "--json", help="Print a JSON summary as the last line."),
 ) -> None:
     """List the configured devices and their health."""
     health = _with_manager(lambda m: m.probe_sync(), as_json=as_json, simulate=simulate)
@@ -65,7 +65,7 @@ def card_read(
     document_number: str | None = typer.Option(None, "--document-number", help="eMRTD: document number (BAC)."),
     birth_date: str | None = typer.Option(None, "--birth-date", help="eMRTD: birth date YYMMDD (BAC)."),
     expiry_date: str | None = typer.Option(None, "--expiry-date", help="eMRTD: expiry date YYMMDD (BAC)."),
-    as_json: bool = typer.Option(False, "--json", help="Print the SPEC JSON summary."),
+    as_json: bool = typer.Option(False, "--json", help="Print a JSON summary as the last line."),
 ) -> None:
     """Read the document on the configured reader (GA 467 ID card, or an eMRTD with the three BAC fields)."""
     keys = None
@@ -93,7 +93,7 @@ def card_read(
 def finger_capture(
     out: Path = typer.Option(..., "--out", help="PNG file to write (256×288, 8-bit grey)."),
     timeout: float = typer.Option(15.0, "--timeout", min=0.5, help="Seconds to wait for a finger."),
-    as_json: bool = typer.Option(False, "--json", help="Print the SPEC JSON summary."),
+    as_json: bool = typer.Option(False, "--json", help="Print a JSON summary as the last line."),
 ) -> None:
     """Wait for a finger on the configured sensor and save its image at the sensor's native size."""
 

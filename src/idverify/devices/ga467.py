@@ -1,13 +1,14 @@
 """GA 467 ID-card reader ("SAM" module) over a serial link: frame codec and the find/select/read sequence.
 
-Owns: the wire format (``AA AA AA 96 69 | LEN(2, BE) | body | XOR``), the SAM status words and their mapping
-onto SPEC error codes, and the read sequence that yields the 256-byte text block and the 1024-byte WLT photo.
+Owns: the wire format (``AA AA AA 96 69 | LEN(2, BE) | body | XOR``), the SAM status words and their mapping onto
+idverify's device error codes, and the read sequence that yields the 256-byte text block and the 1024-byte WLT photo.
 Parsing the text block is :mod:`idverify.documents.cn_id`; decoding the photo is a vendor plug-in
 (:mod:`idverify.devices.wlt`). Knows nothing of patients; logs never carry card contents.
 
-Frame format and status words: /work/shared/research/id-documents.md §1.1–1.2 (vendor SDK headers). A command
-body is ``CMD PARA DATA…``; a response body is ``SW1 SW2 SW3 DATA…``; LEN counts the body plus the check byte; the
-check byte is the XOR of LEN and body (not the preamble).
+Frame format and status words: the SAM interface of GA 467-2013 (居民身份证验证安全控制模块接口技术规范), as
+the reader vendors' SDK headers implement it (SAM command and SW3 tables; open-source reader drivers agree byte for
+byte on the frames below). A command body is ``CMD PARA DATA…``; a response body is ``SW1 SW2 SW3 DATA…``; LEN
+counts the body plus the check byte; the check byte is the XOR of LEN and body (not the preamble).
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ SW_NO_CARD = 0x80
 SW_SELECT_FAILED = 0x81
 SW_READ_FAILED = 0x41
 
-#: SW3 → (SPEC error code, message). Messages name the condition, never the card.
+#: SW3 → (device error code, message). Messages name the condition, never the card.
 _SW_ERRORS: dict[int, tuple[str, str]] = {
     0x10: ("checksum_error", "reader rejected the command frame's check byte"),
     0x11: ("checksum_error", "reader rejected the command frame's length"),

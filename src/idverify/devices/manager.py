@@ -3,7 +3,7 @@
 Owns: the lifecycle of one workstation's devices — starting the injected :class:`~idverify.devices.registry.
 DeviceWiring` (the demo's simulators), opening every registered driver that is configured, stopping them again —
 running all blocking I/O in worker threads, the hot-plug monitor, the health list, and the operations (read a
-document, capture a finger, grab frames) with :class:`~idverify.errors.DeviceError` and its SPEC codes.
+document, capture a finger, grab frames) with :class:`~idverify.errors.DeviceError` and its stable codes.
 Must not touch: wire protocols, locking and backoff (:mod:`idverify.devices.slots`), which devices exist
 (:mod:`idverify.devices.drivers` and the registry: a new device needs no edit here unless it adds an operation),
 and where simulators come from (injected; this package never imports ``hardware_fixtures``). Devices know nothing

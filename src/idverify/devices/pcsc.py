@@ -1,7 +1,7 @@
 """PC/SC card readers (pcscd through pyscard) and reading an eMRTD passport on one.
 
 Owns: reader discovery, card presence and insert/remove events, connecting and transmitting APDUs with
-timeouts, and mapping PC/SC failures to SPEC device error codes (``device_unavailable`` when pcscd or the
+timeouts, and mapping PC/SC failures to idverify's device error codes (``device_unavailable`` when pcscd or the
 reader is missing, ``no_card``, ``card_removed`` when the card leaves mid-read, ``capture_timeout``).
 The eMRTD protocol itself lives in :mod:`idverify.documents.emrtd`; this module knows nothing of
 patients and never logs document contents.
@@ -329,6 +329,6 @@ def read_emrtd(
 ) -> IdentityDocument:
     """Read a passport (BAC, DG1 + DG2, passive authentication against ``csca_dir``).
 
-    Raises DeviceError subclasses with SPEC codes: ``device_unavailable``, ``no_card`` (none within
+    Raises DeviceError subclasses with the codes ``device_unavailable``, ``no_card`` (none within
     ``card_wait`` seconds), ``card_removed``, ``bac_failed``, ``capture_timeout``."""
     return read_emrtd_result(reader, mrz_keys, csca_dir, card_wait=card_wait, timeout=timeout).document

@@ -5,12 +5,13 @@ handshake, finger detection with a timeout, image capture and upload (4-bit pack
 grey for host-side matching), and the optional on-sensor template store/search used only as a fallback.
 Knows nothing of patients or of our matcher.
 
-Why not pyfingerprint's packet layer: it reads one byte at a time with a 2 s timeout and stores the *empty*
-timeout result in its buffer instead of raising, so a silent sensor looks like a ~24 s hang followed by a misleading
-"invalid header" exception, and a cut image stream ends in an IndexError (pyfingerprint 1.5,
-/work/shared/research/zhiantec-protocol.md §1, §4). The daemon must never hang and must report SPEC codes, so this
-module speaks the same protocol with an overall deadline per call. The simulator in ``hardware_fixtures`` is
-checked against unmodified pyfingerprint in the tests, which keeps both sides honest about the wire format.
+Why not pyfingerprint's packet layer: it reads one byte at a time with a 2 s timeout and stores the *empty* timeout
+result in its buffer instead of raising, so a silent sensor looks like a ~24 s hang followed by a misleading "invalid
+header" exception, and a cut image stream ends in an IndexError (pyfingerprint 1.5, its packet reader and
+``downloadImage``). The daemon must never hang and must report a device error code, so this module speaks the same
+protocol (the ZhianTec ZFM-20 / R30x datasheet's packets) with an overall deadline per call. The simulator in
+``hardware_fixtures`` is checked against unmodified pyfingerprint in the tests, which keeps both sides honest about the
+wire format.
 """
 
 from __future__ import annotations
@@ -184,7 +185,7 @@ class SearchResult:
 class ZhianTecSensor:
     """One sensor on a serial port. Not thread-safe: the device manager serialises calls.
 
-    Every method returns or raises a :class:`DeviceError` (SPEC code) within its deadline."""
+    Every method returns or raises a :class:`DeviceError` (with its error code) within its deadline."""
 
     def __init__(
         self,

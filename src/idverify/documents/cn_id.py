@@ -6,8 +6,9 @@ residence card (2017 ``I`` and 2023 ``Y`` layouts); the GB 11643 check character
 consistency checks between the number, the birth date and the sex code. Knows nothing of serial ports (that is
 :mod:`idverify.devices.ga467`) nor of patients.
 
-Layouts follow the vendor SDK headers summarised in /work/shared/research/id-documents.md §1.3; the 2023 ``Y``
-layout is not verified against a real card. Errors never quote field values: they reach logs.
+Layouts follow the GA 467 reader vendors' SDK headers (the 256-byte ``IDCARD`` text-block structs; several open-source
+reader programs agree on every offset); the 2023 ``Y`` layout is not verified against a real card. Errors never quote
+field values: they reach logs.
 """
 
 from __future__ import annotations

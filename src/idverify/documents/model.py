@@ -1,8 +1,8 @@
 """The parsed identity document every reader returns (GA 467 ID cards, eMRTD passports).
 
-One shape for all document types, matching SPEC's ``idverify card read --json``: fields a document lacks are
-``None``. The photo stays as encoded bytes (JPEG, JPEG 2000, or decoded WLT → PNG) because the face core decodes
-it; only ``photo: "available"|"unavailable"`` leaves the process in summaries.
+One shape for all document types, matching ``idverify card read --json`` (README, *Command line*): fields a document
+lacks are ``None``. The photo stays as encoded bytes (JPEG, JPEG 2000, or decoded WLT → PNG) because the face core
+decodes it; only ``photo: "available"|"unavailable"`` leaves the process in summaries.
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ class IdentityDocument:
         return self.photo is not None and self.photo_format not in (None, "wlt")
 
     def to_summary(self) -> dict[str, Any]:
-        """The SPEC ``card read --json`` object (dates as ISO strings; the photo only as availability)."""
+        """The ``card read --json`` object (dates as ISO strings; the photo only as availability)."""
 
         def iso(d: date | None) -> str | None:
             return d.isoformat() if d else None

@@ -40,7 +40,7 @@ def _parse_when(value: str | None, *, end: bool) -> datetime | None:
 
 @contextmanager
 def _database(as_json: bool) -> Iterator[None]:
-    """Turn expected failures — and a database that is down or not migrated — into the SPEC error output."""
+    """Turn expected failures — and a database that is down or not migrated — into the ``--json`` error output."""
     from sqlalchemy.exc import SQLAlchemyError
 
     from idverify.errors import DatabaseNotMigrated
@@ -230,9 +230,9 @@ def bench_ledger(
     postgres_url: Annotated[
         str | None, typer.Option("--postgres-url", envvar="IDVERIFY_TEST_POSTGRES_URL", help="PostgreSQL server.")
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the SPEC JSON on the last line.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary as the last line.")] = False,
 ) -> None:
-    """Ledger append rate, proof latency and offline verification time at N entries (SPEC JSON)."""
+    """Ledger append rate, proof latency and offline verification time at N entries."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
     from rich.table import Table

@@ -46,7 +46,7 @@ def test_greyscale_and_arrays() -> None:
     grey = np.full((5, 6), 7, dtype=np.uint8)
     assert as_rgb_array(grey).shape == (5, 6, 3)
     with pytest.raises(BiometricError):
-        as_rgb_array(np.zeros((5, 6, 3), dtype=np.float32))  # type: ignore[arg-type]
+        as_rgb_array(np.zeros((5, 6, 3), dtype=np.float32))
 
 
 def test_garbage_is_refused_with_code() -> None:

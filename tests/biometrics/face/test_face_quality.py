@@ -73,7 +73,7 @@ def test_document_gates_are_relaxed_for_chip_photos() -> None:
 def test_degraded_captures_get_actionable_reasons(engine: FaceEngine, face_dir: Path) -> None:
     rgb = load_image(face_dir / "face_recognition_examples/barack_obama/examples__obama-720p.jpg")
     assert engine.analyse(rgb).quality.ok
-    blurred = cv2.GaussianBlur(rgb, (0, 0), 6)
+    blurred = cv2.GaussianBlur(rgb, (0, 0), 6).astype(np.uint8)
     dark = (rgb.astype(np.float32) * 0.2).astype(np.uint8)
     for image, reason in ((blurred, "blurred"), (dark, "too_dark")):
         with pytest.raises(BiometricError) as err:

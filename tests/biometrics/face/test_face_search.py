@@ -186,7 +186,7 @@ def test_coarse_copy_follows_growth_and_refits_when_the_gallery_doubles(monkeypa
 
 
 def test_bench_search_cli_with_a_template_model(shared_data: Path, tmp_path: Path) -> None:
-    """`idverify bench search --json --dataset …` (SPEC keys), with templates fitted on three sample identities."""
+    """`idverify bench search --json --dataset …` (its documented keys), templates fitted on three sample identities."""
     import json
     import shutil
 

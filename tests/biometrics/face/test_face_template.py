@@ -6,15 +6,16 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from numpy.typing import NDArray
 
 from idverify.biometrics.face.engine import ALGORITHM_VERSION, compare
 from idverify.biometrics.face.template import FaceTemplate, combine
 from idverify.errors import BiometricError, ConfigError, ValidationFailed
 
 
-def _vec(seed: int) -> np.ndarray:
+def _vec(seed: int) -> NDArray[np.float32]:
     v = np.random.default_rng(seed).standard_normal(128).astype(np.float32)
-    return v / np.linalg.norm(v)
+    return (v / np.linalg.norm(v)).astype(np.float32)
 
 
 @given(st.integers(0, 10_000), st.integers(1, 5))
@@ -30,7 +31,7 @@ def test_bytes_round_trip(seed: int, n: int) -> None:
 
 def test_template_is_closer_to_its_samples_than_to_others() -> None:
     base = _vec(1)
-    captures = [base + 0.3 * _vec(10 + i) for i in range(4)]
+    captures = [(base + 0.3 * _vec(10 + i)).astype(np.float32) for i in range(4)]
     tpl = combine(captures, ALGORITHM_VERSION)
     assert compare(tpl, base) > max(compare(c, base) for c in captures) - 1e-6
     assert compare(tpl, _vec(99)) < 0.5

@@ -68,4 +68,4 @@ def test_bench_on_a_small_real_subset(shared_data: Path, tmp_path: Path) -> None
     else:
         assert spec["peer"]["genuine"] == 9 and spec["peer"]["impostor"] == 27
         assert len(spec["peer"]["match_per_s_passes"]) == 3
-    json.dumps(spec)  # the SPEC line must serialise
+    json.dumps(spec)  # the --json line must serialise

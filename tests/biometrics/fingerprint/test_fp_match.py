@@ -178,7 +178,9 @@ def _reference_cylinder_bits(x: NDArray[np.float64], y: NDArray[np.float64], th:
                        if t != m and (x[t] - x[m]) ** 2 + (y[t] - y[m]) ** 2 <= (_mcc.R + 3 * _mcc.SIGMA_S) ** 2])
     if others.size < _mcc.MIN_M:  # too few neighbours: no cylinder at all
         return np.zeros(inside.size, dtype=bool), np.zeros((inside.size, _mcc.ND), dtype=bool)
-    wrap = lambda a: a - 2 * math.pi * np.floor((a + math.pi) / (2 * math.pi))  # noqa: E731
+    def wrap(a: NDArray[np.float64]) -> NDArray[np.float64]:
+        return a - 2 * math.pi * np.floor((a + math.pi) / (2 * math.pi))
+
     dth = wrap(th[m] - th[others])
     alpha = -math.pi + (np.arange(_mcc.ND) + 0.5) * dd
     diff = wrap(alpha[None, :] - dth[:, None])

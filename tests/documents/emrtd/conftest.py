@@ -1,23 +1,17 @@
-"""Fixtures for the eMRTD tests: the virtual chip from ``hardware_fixtures.emrtd`` (not an installed
-package, so the repository root goes on ``sys.path``) with a freshly generated test PKI."""
+"""Fixtures for the eMRTD tests: the virtual chip from ``hardware_fixtures.emrtd`` with a freshly generated test
+PKI."""
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from hardware_fixtures.emrtd import EmrtdChip, Faults, TestIdentity, TestPki, build_files
+from hardware_fixtures.emrtd.card import CardPulled, PaceConfig
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
-if str(REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT))
-
-from hardware_fixtures.emrtd import EmrtdChip, Faults, TestIdentity, TestPki, build_files  # noqa: E402
-from hardware_fixtures.emrtd.card import CardPulled, PaceConfig  # noqa: E402
-
-from idverify.documents.emrtd.reader import CardError  # noqa: E402
-from idverify.documents.mrz import BacKeys  # noqa: E402
+from idverify.documents.emrtd.reader import CardError
+from idverify.documents.mrz import BacKeys
 
 
 class DirectChannel:

@@ -103,7 +103,7 @@ def test_trust_store_reads_pem_and_der_and_skips_junk(tmp_path: Path) -> None:
 
 
 def test_trust_store_reads_icao_master_list(tmp_path: Path, identity: TestIdentity) -> None:
-    from asn1crypto import cms, core
+    from asn1crypto import cms, core  # type: ignore[import-untyped]
     from asn1crypto import x509 as asn1_x509
     from cryptography.hazmat.primitives.serialization import Encoding
 

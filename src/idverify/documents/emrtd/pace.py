@@ -6,7 +6,7 @@ key agreement on the mapped generator, mutual authentication tokens) and the res
 domain parameters 12 (NIST P-256) and 13 (brainpoolP256r1) — what passports carry in practice. Not here:
 DH (non-EC) mapping, integrated mapping, chip authentication mapping (CAM), CAN passwords.
 
-A chip that rejects the MRZ-derived password fails the token step: that is ``bac_failed`` (the SPEC code for
+A chip that rejects the MRZ-derived password fails the token step: that is ``bac_failed`` (the error code for
 "the access keys typed from the data page do not open this chip"), as with BAC.
 """
 

@@ -1,5 +1,5 @@
 """Property-based run of the whole OpenAPI schema against the in-process app: no input may cause a server
-error, and every error body must be the SPEC envelope. Bounded examples keep it to seconds.
+error, and every error body must be the ``{"error": …}`` envelope. Bounded examples keep it to seconds.
 
 This daemon has no devices configured, so device endpoints answer 503/504 with a device error code
 (``device_unavailable`` …): the documented answer for "the hardware is not there", not a server fault. Any other

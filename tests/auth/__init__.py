@@ -1,0 +1,1 @@
+"""Staff login, sessions, CSRF, API keys and the role matrix."""

@@ -1,0 +1,1 @@
+"""The matching core: face, fingerprint, presentation-attack detection, fusion, metrics, benchmarks."""

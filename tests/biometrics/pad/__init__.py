@@ -1,0 +1,1 @@
+"""Presentation-attack detection: passive (MiniFASNet), head-turn and blink challenges."""

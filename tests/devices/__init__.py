@@ -1,0 +1,1 @@
+"""Device drivers against wire-level simulators (pcscd + vpcd, ptys, image-file cameras) and the manager."""

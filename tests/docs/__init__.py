@@ -1,0 +1,1 @@
+"""The README keeps up with the code."""

@@ -1,0 +1,1 @@
+"""Identity documents: Chinese ID-card text blocks, MRZ and the eMRTD chip protocol."""

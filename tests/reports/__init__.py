@@ -1,0 +1,1 @@
+"""Inspector reports: monthly statistics and the report command."""

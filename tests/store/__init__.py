@@ -1,0 +1,1 @@
+"""Storage: envelope encryption at rest and key rotation."""

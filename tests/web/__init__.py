@@ -1,0 +1,1 @@
+"""The web UI: pages, accessibility and browser journeys (Chromium)."""

@@ -1,0 +1,1 @@
+"""Enrolment, stage checks, policies, challenges, retention and the demo scenario."""
