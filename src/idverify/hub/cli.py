@@ -1,0 +1,118 @@
+"""``idverify hub …``: serve the regional hub, migrate its database, register clinics, print the witness key.
+
+Registered on the root CLI by :mod:`idverify.cli` (one line). Heavy imports stay inside the commands.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, NoReturn
+
+import typer
+
+from idverify.errors import IdverifyError
+
+hub_app = typer.Typer(help="The regional supervision hub (run by the health commission).", no_args_is_help=True)
+hub_db_app = typer.Typer(help="The hub's database schema.", no_args_is_help=True)
+hub_clinic_app = typer.Typer(help="Clinic logs the hub witnesses.", no_args_is_help=True)
+hub_app.add_typer(hub_db_app, name="db")
+hub_app.add_typer(hub_clinic_app, name="clinic")
+
+
+def _fail(exc: IdverifyError, as_json: bool = False) -> NoReturn:
+    from idverify.console import fail
+
+    fail(exc, as_json=as_json)
+
+
+def _emit(payload: dict[str, Any]) -> None:
+    from idverify.console import emit_json
+
+    emit_json(payload)
+
+
+def _settings(**overrides: Any) -> Any:
+    from idverify.config import load_hub_settings
+
+    try:
+        return load_hub_settings(**{k: v for k, v in overrides.items() if v is not None})
+    except IdverifyError as exc:
+        _fail(exc)
+
+
+@hub_app.command("serve")
+def hub_serve(
+    host: Annotated[str | None, typer.Option(help="Listen address (IDVERIFY_HUB_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Listen port (IDVERIFY_HUB_PORT, default 8800).")] = None,
+) -> None:
+    """Run the regional hub on its configured database (default 127.0.0.1:8800)."""
+    import uvicorn
+
+    from idverify.hub.app import create_hub_app
+    from idverify.logging import configure_logging
+
+    settings = _settings(host=host, port=port)
+    configure_logging(settings.log_level, json=settings.log_json)
+    try:
+        app = create_hub_app(settings)
+    except IdverifyError as exc:
+        _fail(exc)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, access_log=False,
+                server_header=False, proxy_headers=False)
+
+
+@hub_db_app.command("upgrade")
+def hub_db_upgrade() -> None:
+    """Apply the hub's migrations to IDVERIFY_HUB_DATABASE_URL (its own database, never a clinic's)."""
+    from idverify.hub.db import upgrade_hub_database
+
+    settings = _settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        upgrade_hub_database(settings.resolved_database_url)
+    except IdverifyError as exc:
+        _fail(exc)
+    typer.echo(f"hub database at the newest schema ({settings.resolved_database_url.split('://')[0]})")
+
+
+@hub_app.command("witness-key")
+def hub_witness_key() -> None:
+    """Print the witness's verifier key (give it to clinics as IDVERIFY_HUB_WITNESS_KEY, and to inspectors)."""
+    from idverify.hub.keys import witness_signer
+
+    settings = _settings()
+    try:
+        signer = witness_signer(settings)
+    except IdverifyError as exc:
+        _fail(exc)
+    typer.echo(signer.key.vkey)
+
+
+@hub_clinic_app.command("add")
+def hub_clinic_add(
+    name: Annotated[str, typer.Option("--name", help="The clinic's name as the commission knows it.")],
+    verifier_key: Annotated[str, typer.Option(
+        "--verifier-key", help="The clinic's ledger verifier key (`idverify audit public-key`, last line).")],
+) -> None:
+    """Register a clinic log; prints {"clinic_id", "origin"} as JSON on the last line."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from idverify.errors import DatabaseNotMigrated
+    from idverify.hub.clinics import add_clinic
+    from idverify.hub.db import check_hub_migrated
+    from idverify.store.db import make_engine, make_session_factory
+
+    settings = _settings()
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        check_hub_migrated(engine)
+        with make_session_factory(engine)() as session:
+            clinic = add_clinic(session, name=name, verifier=verifier_key, actor=None, role="cli")
+            session.commit()
+            result = {"clinic_id": clinic.id, "origin": clinic.origin}
+    except IdverifyError as exc:
+        _fail(exc, as_json=True)
+    except SQLAlchemyError as exc:
+        _fail(DatabaseNotMigrated(f"the hub database is unreachable ({type(exc).__name__})"), as_json=True)
+    finally:
+        engine.dispose()
+    _emit(result)

@@ -1,0 +1,128 @@
+"""The hub's tables. They live in the hub's own database, under their own metadata and migration history
+(``hub/migrations``, version table ``hub_alembic_version``), never in a clinic's database.
+
+* ``hub_clinics`` — one row per registered clinic log: its origin and Ed25519 key, the witness state (the latest
+  cosigned size and root, which the witness compares-and-swaps atomically) and the feed state (how many entries
+  of the log the hub holds, and the left frontier of that prefix).
+* ``hub_cosignatures`` — every checkpoint the witness cosigned (append-only history: evidence and the roots that
+  feed batches are checked against).
+* ``hub_refusals`` — every refused submission that carried a valid clinic signature (evidence of a rewritten or
+  forked history), with the request body as received.
+* ``hub_alerts`` — alerts with status (open, acknowledged, closed + note) and links to the evidence.
+* ``hub_actions`` — the outbox of hub actions, written in the same transaction as the action and appended to
+  the hub's own ledger (the ``ledger_*`` tables of :mod:`idverify.ledger`) by :mod:`idverify.hub.audit`.
+
+Ids are opaque; nothing here holds a name, a document number or an image.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from idverify.ledger.merkle import EMPTY_ROOT
+from idverify.store.base import NAMING_CONVENTION, new_id, utcnow
+from idverify.store.types import UTCDateTime
+
+
+class HubBase(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class HubClinic(HubBase):
+    __tablename__ = "hub_clinics"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    origin: Mapped[str] = mapped_column(String(255), unique=True, nullable=False)
+    public_key: Mapped[bytes] = mapped_column(LargeBinary(32), nullable=False)
+    verifier_key: Mapped[str] = mapped_column(Text, nullable=False)
+    status: Mapped[str] = mapped_column(String(16), default="active", nullable=False)  # active / suspended
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
+    # witness state: the latest cosigned checkpoint (compare-and-swap on size and root)
+    witness_size: Mapped[int] = mapped_column(BigInteger, default=0, nullable=False)
+    witness_root: Mapped[bytes] = mapped_column(LargeBinary(32), default=EMPTY_ROOT, nullable=False)
+    witness_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # feed state: entries [0, feed_size) are held and proven; feed_frontier = their compact range (32 B per node)
+    feed_size: Mapped[int] = mapped_column(BigInteger, default=0, nullable=False)
+    feed_frontier: Mapped[bytes] = mapped_column(LargeBinary, default=b"", nullable=False)
+    feed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class HubCosignature(HubBase):
+    __tablename__ = "hub_cosignatures"
+    __table_args__ = (Index("ix_hub_cosignatures_clinic_size", "clinic_id", "tree_size"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+                                    autoincrement=True)
+    clinic_id: Mapped[str] = mapped_column(String(36), nullable=False)
+    tree_size: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    root_hash: Mapped[bytes] = mapped_column(LargeBinary(32), nullable=False)
+    old_size: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    note: Mapped[str] = mapped_column(Text, nullable=False)  # the checkpoint as submitted (clinic-signed)
+    cosignature: Mapped[str] = mapped_column(Text, nullable=False)  # our signature line
+    timestamp: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
+
+
+class HubRefusal(HubBase):
+    __tablename__ = "hub_refusals"
+    __table_args__ = (Index("ix_hub_refusals_clinic", "clinic_id", "id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+                                    autoincrement=True)
+    clinic_id: Mapped[str] = mapped_column(String(36), nullable=False)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
+    status_code: Mapped[int] = mapped_column(Integer, nullable=False)
+    reason: Mapped[str] = mapped_column(String(32), nullable=False)
+    old_size: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    tree_size: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    root_hash: Mapped[bytes] = mapped_column(LargeBinary(32), nullable=False)
+    witness_size: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    witness_root: Mapped[bytes] = mapped_column(LargeBinary(32), nullable=False)
+    body: Mapped[str] = mapped_column(Text, nullable=False)  # the request as received: the evidence
+
+
+class HubAlert(HubBase):
+    __tablename__ = "hub_alerts"
+    __table_args__ = (Index("ix_hub_alerts_status", "status", "id"), Index("ix_hub_alerts_clinic", "clinic_id"))
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+                                    autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(40), nullable=False)
+    dedupe_key: Mapped[str] = mapped_column(String(200), unique=True, nullable=False)
+    status: Mapped[str] = mapped_column(String(16), default="open", nullable=False)
+    clinic_id: Mapped[str | None] = mapped_column(String(36))
+    summary: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)
+    evidence: Mapped[list[dict[str, Any]]] = mapped_column(JSON, nullable=False, default=list)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
+    updated_by: Mapped[str | None] = mapped_column(String(64))
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class HubAction(HubBase):
+    """Outbox of hub actions; ``ledger_index`` is set once the action is in the hub ledger."""
+
+    __tablename__ = "hub_actions"
+    __table_args__ = (Index("ix_hub_actions_pending", "ledger_index", "id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+                                    autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(64), nullable=False)
+    actor: Mapped[str | None] = mapped_column(String(64))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
+    ledger_index: Mapped[int | None] = mapped_column(BigInteger)
