@@ -46,7 +46,7 @@ def attach(ctx: AppContext) -> None:
     if ctx.subsystem("ledger") is None:
         from idverify.ledger.scheduler import LedgerScheduler
 
-        ctx.subsystems.append(LedgerScheduler.from_settings(ctx.settings, ctx.session_factory))
+        ctx.subsystems.append(LedgerScheduler.from_settings(ctx.settings, ctx.session_factory, ctx.keys.ring))
     if ctx.subsystem("retention") is None:
         from idverify.workflow.retention import RetentionJob
 

@@ -64,7 +64,6 @@ def audit_export(
     """Write a ledger export: JSON Lines with signed checkpoint and proofs (checked by `audit verify`)."""
     from idverify.ledger import repository
     from idverify.ledger.append import append
-    from idverify.ledger.checkpoint import CheckpointSigner
     from idverify.ledger.export import export_jsonl, resolve_range, write_csv
     from idverify.ledger.fhir import write_fhir_ndjson
     from idverify.ledger.proofs import create_checkpoint
@@ -87,7 +86,7 @@ def audit_export(
                     "subject": {},
                     "data": {"format": fmt, "from": from_, "to": to},
                 })
-                signer = CheckpointSigner.from_file(settings.resolved_signing_key_file)
+                signer = _clinic_signer(settings, session)
                 checkpoint = create_checkpoint(session, signer)
                 session.commit()
                 out.parent.mkdir(parents=True, exist_ok=True)
@@ -108,6 +107,14 @@ def audit_export(
         emit_json(summary)
     else:
         typer.echo(f"wrote {summary['entries']} entries ({summary['start']}..{summary['end']}) to {out}")
+
+
+def _clinic_signer(settings: Any, session: Any) -> Any:
+    """The clinic's shared ledger signer (synchronised with the database, see ``ledger/signing_key.py``)."""
+    from idverify.ledger.signing_key import sync_signing_key
+    from idverify.store.keys import open_keys
+
+    return sync_signing_key(settings, session, open_keys(settings, session).ring)
 
 
 def _read_key_arg(value: str) -> str:
@@ -156,7 +163,6 @@ def audit_checkpoint(
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary on the last line.")] = False,
 ) -> None:
     """Sign a checkpoint of the current ledger now (the daemon also does it every checkpoint_interval_s)."""
-    from idverify.ledger.checkpoint import CheckpointSigner
     from idverify.ledger.proofs import create_checkpoint
     from idverify.store.db import make_engine, make_session_factory
 
@@ -164,7 +170,7 @@ def audit_checkpoint(
     engine = make_engine(settings.resolved_database_url)
     try:
         with _database(as_json), make_session_factory(engine)() as session:
-            signer = CheckpointSigner.from_file(settings.resolved_signing_key_file)
+            signer = _clinic_signer(settings, session)
             cp = create_checkpoint(session, signer)
             session.commit()
             note = cp.note
@@ -206,14 +212,18 @@ def audit_check(
 def audit_public_key(
     out: Annotated[Path | None, typer.Option("--out", help="Also write the PEM public key to this file.")] = None,
 ) -> None:
-    """Print the clinic's ledger public key (PEM and signed-note verifier key) to hand to inspectors."""
-    from idverify.ledger.checkpoint import CheckpointSigner, public_key_pem, verifier_key
+    """Print the clinic's ledger public key (PEM and signed-note verifier key) to hand to inspectors and to the
+    regional hub (`idverify hub clinic add --verifier-key`). Every workstation of the clinic prints the same key."""
+    from idverify.ledger.checkpoint import public_key_pem, verifier_key
+    from idverify.store.db import make_engine, make_session_factory
 
     settings = settings_or_exit()
+    engine = make_engine(settings.resolved_database_url)
     try:
-        signer = CheckpointSigner.from_file(settings.resolved_signing_key_file)
-    except IdverifyError as exc:
-        fail(exc, as_json=False)
+        with _database(False), make_session_factory(engine)() as session:
+            signer = _clinic_signer(settings, session)
+    finally:
+        engine.dispose()
     pem = public_key_pem(signer.public_key)
     if out is not None:
         out.write_text(pem, encoding="utf-8")

@@ -84,10 +84,11 @@ def rotate_master_key(settings: Settings, db: Session) -> RotationReport:
         assert consent.signature is not None
         consent.signature = ring.rewrap(consent.signature)
         count += 1
-    row = db.get(Setting, LOOKUP_SETTING)
-    if row is not None:
-        row.value = {"envelope": base64.b64encode(ring.rewrap(base64.b64decode(row.value["envelope"]))).decode()}
-        count += 1
+    for row in db.scalars(select(Setting)):  # the lookup secret, the ledger signing key, …
+        if isinstance(row.value, dict) and isinstance(row.value.get("envelope"), str):
+            rewrapped = ring.rewrap(base64.b64decode(row.value["envelope"]))
+            row.value = {**row.value, "envelope": base64.b64encode(rewrapped).decode()}
+            count += 1
     # Key files change only once the new wrapping is durable: retire the old key, then install the new one.
     db.flush()
     retired = key_file.parent / "retired" / f"{key_id(old)}.key"
