@@ -59,6 +59,9 @@ def audit_export(
     from_: Annotated[str | None, typer.Option("--from", help="First day (YYYY-MM-DD, UTC) or timestamp.")] = None,
     to: Annotated[str | None, typer.Option("--to", help="Last day included (YYYY-MM-DD, UTC) or end time.")] = None,
     fmt: Annotated[str, typer.Option("--format", help="jsonl (verifiable), csv or fhir (R5 NDJSON).")] = "jsonl",
+    witnessed: Annotated[bool, typer.Option(
+        "--witnessed", help="Anchor on the newest checkpoint the regional hub's witness cosigned (so `audit verify "
+        "--witness-key` passes); entries after it are left out.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary on the last line.")] = False,
 ) -> None:
     """Write a ledger export: JSON Lines with signed checkpoint and proofs (checked by `audit verify`)."""
@@ -89,6 +92,8 @@ def audit_export(
                 signer = _clinic_signer(settings, session)
                 checkpoint = create_checkpoint(session, signer)
                 session.commit()
+                if witnessed:
+                    checkpoint = repository.latest_cosigned(session) or _no_cosigned()
                 out.parent.mkdir(parents=True, exist_ok=True)
                 with out.open("w", encoding="utf-8", newline="") as fh:
                     if fmt == "jsonl":
@@ -107,6 +112,13 @@ def audit_export(
         emit_json(summary)
     else:
         typer.echo(f"wrote {summary['entries']} entries ({summary['start']}..{summary['end']}) to {out}")
+
+
+def _no_cosigned() -> NoReturn:
+    from idverify.errors import NotFoundError
+
+    raise NotFoundError("no checkpoint has been cosigned by a witness yet (is IDVERIFY_HUB_URL set and the hub "
+                        "reachable? see /healthz)", code="not_cosigned")
 
 
 def _clinic_signer(settings: Any, session: Any) -> Any:
@@ -132,15 +144,27 @@ def audit_verify(
     public_key: Annotated[
         str | None, typer.Option("--public-key", help="The clinic's public key: file or text (PEM, base64, vkey).")
     ] = None,
+    witness_key: Annotated[list[str] | None, typer.Option(
+        "--witness-key", help="A witness's verifier key (file or text; repeatable): the anchor checkpoint must "
+        "carry its valid cosignature.")] = None,
+    quorum: Annotated[int | None, typer.Option(
+        "--quorum", min=1, help="Valid cosignatures required among the --witness-key witnesses (default: all).")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary on the last line.")] = False,
 ) -> None:
     """Check an export offline: exit 0 when intact, else 1 naming the first bad entry."""
+    from idverify.ledger.cosignature import CosignatureError, parse_witness_key
     from idverify.ledger.verify import ExportInvalid, verify_export
 
     if not file.is_file():
         fail(ValidationFailed(f"no such file: {file}"), as_json=as_json)
     try:
-        result = verify_export(file, _read_key_arg(public_key) if public_key else None)
+        witnesses = [parse_witness_key(_read_key_arg(k)) for k in witness_key or []]
+    except CosignatureError as exc:
+        fail(ValidationFailed(f"--witness-key: {exc}"), as_json=as_json)
+    try:
+        result = verify_export(file, _read_key_arg(public_key) if public_key else None, witnesses=witnesses,
+                               quorum=quorum)
     except ExportInvalid as exc:
         message = exc.message if exc.line is None else f"{exc.message} (line {exc.line})"
         if as_json:
@@ -153,9 +177,10 @@ def audit_verify(
         return
     for warning in result.warnings:
         typer.secho(f"warning: {warning}", fg=typer.colors.YELLOW, err=True)
+    witnessed = f", cosigned by {', '.join(result.witnesses)}" if result.witnesses else ""
     typer.echo(
         f"OK: entries {result.start}..{result.end - 1} of {result.tree_size} verified against "
-        f"{result.checkpoints} signed checkpoint(s) of {result.origin} in {result.seconds:.2f} s"
+        f"{result.checkpoints} signed checkpoint(s) of {result.origin}{witnessed} in {result.seconds:.2f} s"
     )
 
 
