@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from idverify.ledger.canonical import canonical_bytes, leaf_bytes, normalise_event
 from idverify.ledger.checkpoint import CheckpointSigner, verifier_key
-from idverify.ledger.merkle import consistency_ranges, inclusion_ranges, tree_root
+from idverify.ledger.merkle import consistency_ranges, inclusion_ranges, leaf_hash, tree_root
 
 
 @dataclass
@@ -21,6 +23,7 @@ class MemoryLog:
     signer: CheckpointSigner = field(default_factory=lambda: CheckpointSigner(Ed25519PrivateKey.generate()))
     leaves: list[bytes] = field(default_factory=list)
     notes: dict[tuple[int, bytes], str] = field(default_factory=dict)  # one signed note per (size, root)
+    texts: list[str] = field(default_factory=list)  # leaf documents, when the log holds real ledger entries
 
     @property
     def origin(self) -> str:
@@ -29,6 +32,14 @@ class MemoryLog:
     @property
     def vkey(self) -> str:
         return verifier_key(self.signer.origin, self.signer.public_key)
+
+    def add_events(self, events: list[dict[str, Any]], recorded_at: str = "2026-12-01T08:00:00.000000Z") -> None:
+        """Append real ledger leaves (RFC 8785 leaf documents) for these events."""
+        assert len(self.texts) == len(self.leaves), "a log of real entries cannot mix in synthetic leaves"
+        for event in events:
+            text = leaf_bytes(len(self.leaves), recorded_at, canonical_bytes(normalise_event(event)))
+            self.texts.append(text.decode())
+            self.leaves.append(leaf_hash(text))
 
     def grow(self, n: int, tag: str = "") -> None:
         start = len(self.leaves)

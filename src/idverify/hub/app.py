@@ -17,7 +17,7 @@ from idverify import __version__
 from idverify.api.errors import install_error_handlers
 from idverify.api.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from idverify.config import HubSettings, load_hub_settings
-from idverify.hub.api import health, witness
+from idverify.hub.api import feed, health, witness
 from idverify.hub.context import HubContext, build_hub_context
 from idverify.hub.scheduler import HubLedgerJob
 
@@ -25,6 +25,7 @@ log = structlog.get_logger(__name__)
 
 OPENAPI_TAGS = [
     {"name": "witness", "description": "C2SP tlog-witness: cosign clinic checkpoints that are consistent."},
+    {"name": "feed", "description": "Clinics push their ledger entries, proven against cosigned checkpoints."},
     {"name": "health", "description": "Liveness and Prometheus metrics."},
 ]
 
@@ -33,7 +34,8 @@ def attach_jobs(hub: HubContext) -> None:
     if not any(job.name == "hub_ledger" for job in hub.jobs):
         hub.jobs.append(HubLedgerJob(hub.session_factory, hub.ledger_signer,
                                      interval_s=hub.settings.ledger_interval_s,
-                                     checkpoint_interval_s=hub.settings.checkpoint_interval_s))
+                                     checkpoint_interval_s=hub.settings.checkpoint_interval_s,
+                                     skew_s=hub.settings.request_skew_s))
 
 
 def create_hub_app(settings: HubSettings | None = None, *, context: HubContext | None = None) -> FastAPI:
@@ -66,5 +68,6 @@ def create_hub_app(settings: HubSettings | None = None, *, context: HubContext |
     app.add_middleware(BodyLimitMiddleware, max_bytes=hub.settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware, registry=hub.registry)
     app.include_router(witness.router)
+    app.include_router(feed.router)
     app.include_router(health.router)
     return app

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from idverify.config import HubSettings
 from idverify.hub.db import check_hub_migrated
+from idverify.hub.feed import Projector
 from idverify.hub.keys import ledger_signer, witness_signer
 from idverify.ledger.checkpoint import CheckpointSigner
 from idverify.ledger.cosignature import CosignatureSigner
@@ -59,6 +60,7 @@ class HubContext:
     metrics: HubMetrics
     started_at: datetime = field(default_factory=utcnow)
     jobs: list[Job] = field(default_factory=list)
+    projector: Projector | None = None  # what accepted feed entries update (alerts, statistics)
 
 
 def build_hub_context(settings: HubSettings) -> HubContext:

@@ -113,6 +113,31 @@ class HubAlert(HubBase):
     note: Mapped[str | None] = mapped_column(Text)
 
 
+class HubEntry(HubBase):
+    """A clinic's ledger entry as the feed delivered it — exactly the leaf bytes its tree commits to — after the
+    hub verified it against a checkpoint its witness cosigned."""
+
+    __tablename__ = "hub_entries"
+    __table_args__ = (Index("ix_hub_entries_type", "event_type", "recorded_at"),)
+
+    clinic_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    index: Mapped[int] = mapped_column("idx", BigInteger, primary_key=True, autoincrement=False)
+    leaf_hash: Mapped[bytes] = mapped_column(LargeBinary(32), nullable=False)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    event_type: Mapped[str] = mapped_column(String(64), nullable=False)
+    canonical: Mapped[str] = mapped_column(Text, nullable=False)
+
+
+class HubNonce(HubBase):
+    """Nonces of signed clinic requests seen within the clock-skew window (replay protection)."""
+
+    __tablename__ = "hub_nonces"
+
+    clinic_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    nonce: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, index=True)
+
+
 class HubAction(HubBase):
     """Outbox of hub actions; ``ledger_index`` is set once the action is in the hub ledger."""
 

@@ -13,15 +13,20 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from idverify.hub import audit
+from idverify.hub.request_auth import purge_nonces
 from idverify.ledger import service as ledger
 from idverify.ledger.checkpoint import CheckpointSigner
 from idverify.periodic import PeriodicJob
 
 
-def drain_and_checkpoint(factory: sessionmaker[Session], signer: CheckpointSigner, *, checkpoint: bool) -> int:
-    """Move every pending action into the hub ledger; optionally sign a checkpoint. Returns actions moved."""
+def drain_and_checkpoint(factory: sessionmaker[Session], signer: CheckpointSigner, *, checkpoint: bool,
+                         skew_s: int = 300) -> int:
+    """Move every pending action into the hub ledger; optionally sign a checkpoint. Returns actions moved.
+    Also forgets request nonces that fell out of the replay window."""
     moved = 0
     with factory() as session:
+        purge_nonces(session, skew_s=skew_s)
+        session.commit()
         while True:
             n = audit.drain(session)
             session.commit()
@@ -38,8 +43,9 @@ class HubLedgerJob(PeriodicJob):
     name = "hub_ledger"
 
     def __init__(self, factory: sessionmaker[Session], signer: CheckpointSigner, *, interval_s: float,
-                 checkpoint_interval_s: float) -> None:
+                 checkpoint_interval_s: float, skew_s: int = 300) -> None:
         super().__init__(interval_s)
+        self._skew = skew_s
         self._factory = factory
         self._signer = signer
         self._checkpoint_interval = checkpoint_interval_s
@@ -47,7 +53,7 @@ class HubLedgerJob(PeriodicJob):
 
     def run_once(self) -> int:
         due = time.monotonic() - self._last_checkpoint >= self._checkpoint_interval
-        moved = drain_and_checkpoint(self._factory, self._signer, checkpoint=due)
+        moved = drain_and_checkpoint(self._factory, self._signer, checkpoint=due, skew_s=self._skew)
         if due:
             self._last_checkpoint = time.monotonic()
         return moved
