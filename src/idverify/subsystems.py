@@ -1,6 +1,6 @@
 """Background subsystems a daemon runs next to the API: device manager and webhook dispatcher (the ledger's
-checkpoint/integrity scheduler registers here too). Each is started and stopped by the app's lifespan and
-reports its health into ``/healthz``."""
+checkpoint/integrity scheduler and, with ``IDVERIFY_HUB_URL``, the regional hub sync register here too). Each is
+started and stopped by the app's lifespan and reports its health into ``/healthz``."""
 
 from __future__ import annotations
 
@@ -47,6 +47,10 @@ def attach(ctx: AppContext) -> None:
         from idverify.ledger.scheduler import LedgerScheduler
 
         ctx.subsystems.append(LedgerScheduler.from_settings(ctx.settings, ctx.session_factory, ctx.keys.ring))
+    if ctx.settings.hub_url and ctx.subsystem("hub") is None:
+        from idverify.hub.sync import HubSync
+
+        ctx.subsystems.append(HubSync.from_context(ctx))
     if ctx.subsystem("retention") is None:
         from idverify.workflow.retention import RetentionJob
 

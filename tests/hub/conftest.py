@@ -33,10 +33,14 @@ class Hub:
         return self.ctx.session_factory()
 
     def register(self, log: MemoryLog, name: str = "Clinic") -> str:
+        return self.register_key(log.signer, name)
+
+    def register_key(self, signer: Any, name: str = "Clinic") -> str:
         from idverify.hub.clinics import add_clinic
+        from idverify.ledger.checkpoint import verifier_key
 
         with self.session() as s:
-            clinic = add_clinic(s, name=name, verifier=log.vkey)
+            clinic = add_clinic(s, name=name, verifier=verifier_key(signer.origin, signer.public_key))
             s.commit()
             return str(clinic.id)
 
