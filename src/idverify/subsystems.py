@@ -51,6 +51,10 @@ def attach(ctx: AppContext) -> None:
         from idverify.hub.sync import HubSync
 
         ctx.subsystems.append(HubSync.from_context(ctx))
+    if ctx.keys.region is not None and ctx.subsystem("pseudonyms") is None:
+        from idverify.workflow.pseudonyms import PseudonymBackfill
+
+        ctx.subsystems.append(PseudonymBackfill(ctx.session_factory, ctx.keys, ctx.settings))
     if ctx.subsystem("retention") is None:
         from idverify.workflow.retention import RetentionJob
 
