@@ -260,8 +260,8 @@ class HubSettings(BaseSettings):
         "rate is judged (misconfigured regional key)."
     )
     region_key_ids: str = Field(
-        default="", description="Accepted regional key ids (comma-separated, printed by `idverify region "
-        "key-id`); empty = any. The hub never holds the key itself."
+        default="", description="Accepted regional pseudonymisation key ids (comma-separated, printed by "
+        "`idverify hub region-key`); empty = the key most clinics use. The hub never holds the key itself."
     )
 
     @field_validator("log_level")

@@ -60,3 +60,15 @@ def test_serving_an_unmigrated_hub_database_is_refused(tmp_path: Path) -> None:
 
     with pytest.raises(DatabaseNotMigrated, match="idverify hub db upgrade"):
         create_hub_app(load_hub_settings(data_dir=tmp_path))
+
+
+def test_region_key_is_created_once(tmp_path: Path) -> None:
+    from idverify.store.region import load_region_key
+
+    runner = CliRunner()
+    out = tmp_path / "region.key"
+    made = runner.invoke(app, ["hub", "region-key", "--out", str(out)])
+    assert made.exit_code == 0
+    assert json.loads(made.output.strip().splitlines()[-1])["key_id"] == load_region_key(out).key_id
+    again = runner.invoke(app, ["hub", "region-key", "--out", str(out)])
+    assert again.exit_code == 1 and "never overwritten" in again.output

@@ -20,6 +20,7 @@ from idverify.config import HubSettings, load_hub_settings
 from idverify.hub.api import feed, health, witness
 from idverify.hub.context import HubContext, build_hub_context
 from idverify.hub.scheduler import HubLedgerJob
+from idverify.hub.sweep import AlertSweepJob
 
 log = structlog.get_logger(__name__)
 
@@ -31,6 +32,8 @@ OPENAPI_TAGS = [
 
 
 def attach_jobs(hub: HubContext) -> None:
+    if not any(job.name == "alert_sweep" for job in hub.jobs):
+        hub.jobs.append(AlertSweepJob(hub.session_factory, hub.settings))
     if not any(job.name == "hub_ledger" for job in hub.jobs):
         hub.jobs.append(HubLedgerJob(hub.session_factory, hub.ledger_signer,
                                      interval_s=hub.settings.ledger_interval_s,

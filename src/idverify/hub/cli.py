@@ -5,6 +5,7 @@ Registered on the root CLI by :mod:`idverify.cli` (one line). Heavy imports stay
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
@@ -85,6 +86,24 @@ def hub_witness_key() -> None:
     except IdverifyError as exc:
         _fail(exc)
     typer.echo(signer.key.vkey)
+
+
+@hub_app.command("region-key")
+def hub_region_key(
+    out: Annotated[Path, typer.Option("--out", help="Where to write the new key (mode 0600; never overwritten).")],
+) -> None:
+    """Create the region's pseudonymisation key for the commission to hand to its clinics
+    (IDVERIFY_REGION_KEY_FILE); prints {"key_id", "out"}. The hub itself never needs the key, only its id
+    (IDVERIFY_HUB_REGION_KEY_IDS)."""
+    from idverify.store.region import create_region_key
+
+    try:
+        key = create_region_key(out)
+    except FileExistsError:
+        from idverify.errors import ConflictError
+
+        _fail(ConflictError(f"{out} exists; a region key is never overwritten"), as_json=True)
+    _emit({"key_id": key.key_id, "out": str(out)})
 
 
 @hub_clinic_app.command("add")

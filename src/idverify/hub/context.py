@@ -16,8 +16,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from idverify.config import HubSettings
 from idverify.hub.db import check_hub_migrated
-from idverify.hub.feed import Projector
+from idverify.hub.feed import ProjectFn
 from idverify.hub.keys import ledger_signer, witness_signer
+from idverify.hub.projection import Projector
 from idverify.ledger.checkpoint import CheckpointSigner
 from idverify.ledger.cosignature import CosignatureSigner
 from idverify.store.base import utcnow
@@ -60,7 +61,7 @@ class HubContext:
     metrics: HubMetrics
     started_at: datetime = field(default_factory=utcnow)
     jobs: list[Job] = field(default_factory=list)
-    projector: Projector | None = None  # what accepted feed entries update (alerts, statistics)
+    projector: ProjectFn | None = None  # what accepted feed entries update (alerts, statistics)
 
 
 def build_hub_context(settings: HubSettings) -> HubContext:
@@ -71,5 +72,5 @@ def build_hub_context(settings: HubSettings) -> HubContext:
     return HubContext(
         settings=settings, engine=engine, session_factory=make_session_factory(engine),
         witness=witness_signer(settings), ledger_signer=ledger_signer(settings), registry=registry,
-        metrics=HubMetrics.create(registry),
+        metrics=HubMetrics.create(registry), projector=Projector(settings),
     )

@@ -71,7 +71,7 @@ class FeedResult:
         return {"accepted": self.accepted, "feed_size": self.feed_size}
 
 
-Projector = Callable[[Session, HubClinic, Sequence[FeedItem]], None]
+ProjectFn = Callable[[Session, HubClinic, Sequence[FeedItem]], None]
 
 
 def parse_batch(body: bytes, *, max_batch: int) -> FeedBatch:
@@ -126,7 +126,7 @@ def _parse_leaf(text: str, index: int) -> FeedItem:
         raise ValidationFailed(f"entry {index} is not a ledger leaf for index {index}", code="bad_entry") from None
 
 
-def ingest(session: Session, clinic: HubClinic, batch: FeedBatch, *, project: Projector | None = None
+def ingest(session: Session, clinic: HubClinic, batch: FeedBatch, *, project: ProjectFn | None = None
            ) -> FeedResult:
     """Verify and store one batch (commits). Raises ValidationFailed (422) / ConflictError (409)."""
     root = repo.cosigned_root(session, clinic.id, batch.checkpoint_size)

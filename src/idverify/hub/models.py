@@ -138,6 +138,83 @@ class HubNonce(HubBase):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, index=True)
 
 
+# ------------------------------------------------------------------------ projections of the fed entries
+# What the alert rules and the monthly statistics query, derived from accepted feed entries in index order.
+# Ids are the clinic's own opaque ids; a person is known across clinics only by the regional pseudonym.
+
+
+class HubPatient(HubBase):
+    """A clinic patient's regional pseudonym under one regional key (from ``patient.registered`` or
+    ``patient.pseudonym_assigned``)."""
+
+    __tablename__ = "hub_patients"
+    __table_args__ = (Index("ix_hub_patients_pseudonym", "pseudonym", "clinic_id"),)
+
+    clinic_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    patient_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key_id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    pseudonym: Mapped[str] = mapped_column(String(64), nullable=False)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    entry_index: Mapped[int] = mapped_column(BigInteger, nullable=False)
+
+
+class HubCouple(HubBase):
+    __tablename__ = "hub_couples"
+    __table_args__ = (
+        Index("ix_hub_couples_female", "clinic_id", "female_patient_id"),
+        Index("ix_hub_couples_male", "clinic_id", "male_patient_id"),
+    )
+
+    clinic_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    couple_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    female_patient_id: Mapped[str | None] = mapped_column(String(64))
+    male_patient_id: Mapped[str | None] = mapped_column(String(64))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    entry_index: Mapped[int] = mapped_column(BigInteger, nullable=False)
+
+
+class HubCycle(HubBase):
+    __tablename__ = "hub_cycles"
+    __table_args__ = (Index("ix_hub_cycles_couple", "clinic_id", "couple_id", "closed_at"),)
+
+    clinic_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    cycle_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    couple_id: Mapped[str | None] = mapped_column(String(64))
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    opened_index: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class HubRetrieval(HubBase):
+    """An egg retrieval that happened: an accepted (or overridden) egg-retrieval check, one per cycle."""
+
+    __tablename__ = "hub_retrievals"
+    __table_args__ = (Index("ix_hub_retrievals_patient", "clinic_id", "patient_id", "occurred_at"),)
+
+    clinic_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    cycle_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    patient_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    entry_index: Mapped[int] = mapped_column(BigInteger, nullable=False)
+
+
+class HubMonthly(HubBase):
+    """Stage-check counts per clinic, month (Asia/Shanghai) and staff member (``""`` = the whole clinic)."""
+
+    __tablename__ = "hub_monthly"
+
+    clinic_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)
+    staff_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    checks: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    accepts: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    rejects: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    retries: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    overrides: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    enrolments: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    registrations: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+
+
 class HubAction(HubBase):
     """Outbox of hub actions; ``ledger_index`` is set once the action is in the hub ledger."""
 

@@ -1,0 +1,138 @@
+"""SQL of the feed's projections: bulk inserts at ingest, and the per-person lookups the alert rules need.
+
+Every lookup is driven by an index (``hub_patients(pseudonym)``, then the clinic-scoped ids), so it costs a few
+index probes however many entries the region holds; the bench (``idverify bench hub``) measures them at 5 million.
+A person is found only through the regional pseudonym; pseudonyms under different regional keys never collide.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, aliased
+
+from idverify.hub.models import HubBase, HubClinic, HubCouple, HubCycle, HubMonthly, HubPatient, HubRetrieval
+
+MONTHLY_FIELDS = ("checks", "accepts", "rejects", "retries", "overrides", "enrolments", "registrations")
+
+
+def insert_ignore(session: Session, model: type[HubBase], rows: Sequence[dict[str, Any]]) -> None:
+    """Insert rows, skipping those whose primary key exists (a projection row is written once)."""
+    if not rows:
+        return
+    dialect = session.get_bind().dialect.name
+    stmt = (postgresql.insert(model) if dialect == "postgresql" else sqlite.insert(model)).on_conflict_do_nothing()
+    session.execute(stmt, list(rows))
+
+
+def add_monthly(session: Session, counts: dict[tuple[str, str, str], dict[str, int]]) -> None:
+    """Add ``counts`` (by clinic, month, staff) to ``hub_monthly`` (upsert)."""
+    if not counts:
+        return
+    dialect = session.get_bind().dialect.name
+    table = HubMonthly.__table__.c
+    rows = [{"clinic_id": c, "month": m, "staff_id": s, **{f: n.get(f, 0) for f in MONTHLY_FIELDS}}
+            for (c, m, s), n in counts.items()]
+    ins = postgresql.insert(HubMonthly) if dialect == "postgresql" else sqlite.insert(HubMonthly)
+    stmt = ins.on_conflict_do_update(
+        index_elements=["clinic_id", "month", "staff_id"],
+        set_={f: getattr(table, f) + getattr(ins.excluded, f) for f in MONTHLY_FIELDS},
+    )
+    session.execute(stmt, rows)
+
+
+def close_cycles(session: Session, clinic_id: str, closes: Iterable[tuple[str, datetime]]) -> None:
+    for cycle_id, when in closes:
+        session.execute(update(HubCycle).where(HubCycle.clinic_id == clinic_id, HubCycle.cycle_id == cycle_id,
+                                               HubCycle.closed_at.is_(None)).values(closed_at=when))
+
+
+def pseudonyms_of(session: Session, clinic_id: str, patient_ids: Iterable[str]) -> dict[str, list[str]]:
+    ids = sorted(set(patient_ids))
+    out: dict[str, list[str]] = {}
+    for start in range(0, len(ids), 500):
+        rows = session.execute(select(HubPatient.patient_id, HubPatient.pseudonym).where(
+            HubPatient.clinic_id == clinic_id, HubPatient.patient_id.in_(ids[start:start + 500]))).all()
+        for pid, ps in rows:
+            out.setdefault(str(pid), []).append(str(ps))
+    return out
+
+
+def couple_partners(session: Session, clinic_id: str, couple_ids: Iterable[str]) -> dict[str, list[str]]:
+    """Patient ids of each couple (female first)."""
+    ids = sorted(set(couple_ids))
+    out: dict[str, list[str]] = {}
+    for start in range(0, len(ids), 500):
+        rows = session.execute(select(HubCouple.couple_id, HubCouple.female_patient_id, HubCouple.male_patient_id)
+                               .where(HubCouple.clinic_id == clinic_id,
+                                      HubCouple.couple_id.in_(ids[start:start + 500]))).all()
+        for cid, female, male in rows:
+            out[str(cid)] = [p for p in (female, male) if p]
+    return out
+
+
+@dataclass(frozen=True)
+class EvidenceRow:
+    clinic_id: str
+    ref: str  # the clinic's cycle or couple id
+    index: int  # the ledger entry that shows it
+    at: datetime
+    other: str | None = None  # the male partner's pseudonym, for couples
+
+
+def open_cycles_of(session: Session, pseudonym: str) -> list[EvidenceRow]:
+    """The person's open cycles at every clinic (as the female or the male partner)."""
+    p, k, c = aliased(HubPatient), aliased(HubCouple), aliased(HubCycle)
+    parts = [
+        select(c.clinic_id, c.cycle_id, c.opened_index, c.opened_at).select_from(p)
+        .join(k, and_(k.clinic_id == p.clinic_id, partner == p.patient_id))
+        .join(c, and_(c.clinic_id == k.clinic_id, c.couple_id == k.couple_id, c.closed_at.is_(None)))
+        .where(p.pseudonym == pseudonym)
+        for partner in (k.female_patient_id, k.male_patient_id)
+    ]
+    rows = {(str(r[0]), str(r[1]), int(r[2]), r[3]) for part in parts for r in session.execute(part).all()}
+    return sorted((EvidenceRow(*r) for r in rows), key=_order)
+
+
+def retrievals_of(session: Session, pseudonym: str, since: datetime, until: datetime) -> list[EvidenceRow]:
+    rows = session.execute(
+        select(HubRetrieval.clinic_id, HubRetrieval.cycle_id, HubRetrieval.entry_index, HubRetrieval.occurred_at)
+        .select_from(HubRetrieval).join(HubPatient, and_(HubPatient.clinic_id == HubRetrieval.clinic_id,
+                               HubPatient.patient_id == HubRetrieval.patient_id))
+        .where(HubPatient.pseudonym == pseudonym, HubRetrieval.occurred_at >= since, HubRetrieval.occurred_at <= until)
+    ).all()
+    return sorted({EvidenceRow(str(r[0]), str(r[1]), int(r[2]), r[3]) for r in rows}, key=_order)
+
+
+def couples_of_female(session: Session, pseudonym: str, since: datetime, until: datetime) -> list[EvidenceRow]:
+    """Couples registered in the window with this person as the female partner, with the male's pseudonym."""
+    p, m = aliased(HubPatient), aliased(HubPatient)
+    rows = session.execute(
+        select(HubCouple.clinic_id, HubCouple.couple_id, HubCouple.entry_index, HubCouple.recorded_at, m.pseudonym)
+        .select_from(HubCouple)
+        .join(p, and_(p.clinic_id == HubCouple.clinic_id, p.patient_id == HubCouple.female_patient_id))
+        .outerjoin(m, and_(m.clinic_id == HubCouple.clinic_id, m.patient_id == HubCouple.male_patient_id,
+                           m.key_id == p.key_id))
+        .where(p.pseudonym == pseudonym, HubCouple.recorded_at >= since, HubCouple.recorded_at <= until)
+    ).all()
+    return sorted({EvidenceRow(str(r[0]), str(r[1]), int(r[2]), r[3], r[4]) for r in rows}, key=_order)
+
+
+def _order(row: EvidenceRow) -> tuple[datetime, str, int]:
+    return (row.at, row.clinic_id, row.index)
+
+
+def origins(session: Session, clinic_ids: Iterable[str]) -> dict[str, str]:
+    ids = sorted(set(clinic_ids))
+    return {str(i): str(o) for i, o in session.execute(
+        select(HubClinic.id, HubClinic.origin).where(HubClinic.id.in_(ids))).all()} if ids else {}
+
+
+def registration_entry(session: Session, clinic_id: str, pseudonym: str) -> int | None:
+    return session.scalar(select(HubPatient.entry_index).where(
+        and_(HubPatient.clinic_id == clinic_id, HubPatient.pseudonym == pseudonym)).limit(1))
