@@ -27,8 +27,8 @@ def test_migrations_match_the_models(hub_db_url: str) -> None:
             ledger = {*LEDGER_TABLES, VERSION_TABLE}  # not in HubBase: the ledger package owns them
             diffs: list[Any] = [d for d in compare_metadata(ctx, HubBase.metadata)
                                 if not (d[0] in {"remove_table", "remove_index"} and
-                                        (d[1].name in ledger or getattr(d[1], "table", None) is not None
-                                         and d[1].table.name in ledger))]
+                                        (d[1].name in ledger or (getattr(d[1], "table", None) is not None
+                                         and d[1].table.name in ledger)))]
             assert diffs == []
     finally:
         engine.dispose()

@@ -58,3 +58,9 @@ def open_counts_by_clinic(session: Session) -> dict[str, int]:
         select(HubAlert.clinic_id, func.count()).where(HubAlert.status != "closed").group_by(HubAlert.clinic_id)
     ).all()
     return {str(c): int(n) for c, n in rows if c is not None}
+
+
+def clinics_with(session: Session, kind: str) -> set[str]:
+    """Clinics that ever had an alert of this kind (whatever its status)."""
+    return {str(c) for (c,) in session.execute(
+        select(HubAlert.clinic_id).where(HubAlert.kind == kind, HubAlert.clinic_id.is_not(None)).distinct()).all()}

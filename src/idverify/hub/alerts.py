@@ -10,6 +10,7 @@ The rules that decide *when* to raise live in :mod:`idverify.hub.rules` (pure) a
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -48,8 +49,10 @@ def raise_alert(
     if kind not in KINDS:
         raise ValueError(f"unknown alert kind {kind!r}")
     now = utcnow()
+    if len(key) > 150:  # long keys (many cycles) are hashed, never truncated into a collision
+        key = "sha256:" + hashlib.sha256(key.encode()).hexdigest()
     alert = repo.insert_once(session, HubAlert(
-        kind=kind, dedupe_key=f"{kind}:{key}"[:200], status="open", clinic_id=clinic_id, summary=summary,
+        kind=kind, dedupe_key=f"{kind}:{key}", status="open", clinic_id=clinic_id, summary=summary,
         evidence=evidence, created_at=now, updated_at=now,
     ))
     if alert is not None:

@@ -11,22 +11,27 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import structlog
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 
 from idverify import __version__
 from idverify.api.errors import install_error_handlers
 from idverify.api.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from idverify.config import HubSettings, load_hub_settings
-from idverify.hub.api import feed, health, witness
+from idverify.hub import web
+from idverify.hub.api import admin, auth, feed, health, inspector, witness
 from idverify.hub.context import HubContext, build_hub_context
 from idverify.hub.scheduler import HubLedgerJob
 from idverify.hub.sweep import AlertSweepJob
 
 log = structlog.get_logger(__name__)
+API_PREFIX = "/api/v1"
 
 OPENAPI_TAGS = [
     {"name": "witness", "description": "C2SP tlog-witness: cosign clinic checkpoints that are consistent."},
     {"name": "feed", "description": "Clinics push their ledger entries, proven against cosigned checkpoints."},
+    {"name": "auth", "description": "Commission users' login (regional_inspector, hub_admin)."},
+    {"name": "inspection", "description": "Clinics, alerts with evidence, statistics, exports (regional_inspector)."},
+    {"name": "administration", "description": "Clinic logs and commission users (hub_admin)."},
     {"name": "health", "description": "Liveness and Prometheus metrics."},
 ]
 
@@ -72,5 +77,11 @@ def create_hub_app(settings: HubSettings | None = None, *, context: HubContext |
     app.add_middleware(RequestContextMiddleware, registry=hub.registry)
     app.include_router(witness.router)
     app.include_router(feed.router)
+    api = APIRouter(prefix=API_PREFIX)
+    api.include_router(auth.router)
+    api.include_router(inspector.router)
+    api.include_router(admin.router)
+    app.include_router(api)
+    web.mount(app)  # the regional inspector's pages, /static and /hub-static
     app.include_router(health.router)
     return app

@@ -16,7 +16,9 @@ hub_app = typer.Typer(help="The regional supervision hub (run by the health comm
 hub_db_app = typer.Typer(help="The hub's database schema.", no_args_is_help=True)
 hub_clinic_app = typer.Typer(help="Clinic logs the hub witnesses.", no_args_is_help=True)
 hub_app.add_typer(hub_db_app, name="db")
+hub_user_app = typer.Typer(help="Commission users of the hub (regional_inspector, hub_admin).", no_args_is_help=True)
 hub_app.add_typer(hub_clinic_app, name="clinic")
+hub_app.add_typer(hub_user_app, name="user")
 
 
 def _fail(exc: IdverifyError, as_json: bool = False) -> NoReturn:
@@ -135,3 +137,32 @@ def hub_clinic_add(
     finally:
         engine.dispose()
     _emit(result)
+
+
+@hub_user_app.command("add")
+def hub_user_add(
+    username: Annotated[str, typer.Argument(help="Login name.")],
+    role: Annotated[str, typer.Option(help="regional_inspector or hub_admin.")],
+    display_name: Annotated[str | None, typer.Option(help="Name shown in the UI.")] = None,
+    password: Annotated[str | None, typer.Option(envvar="IDVERIFY_NEW_HUB_PASSWORD", hidden=True)] = None,
+) -> None:
+    """Create a commission user; the password is asked for twice (or read from IDVERIFY_NEW_HUB_PASSWORD)."""
+    from idverify.hub.db import check_hub_migrated
+    from idverify.hub.users import create_user
+    from idverify.store.db import make_engine, make_session_factory
+
+    if password is None:
+        password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    settings = _settings()
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        check_hub_migrated(engine)
+        with make_session_factory(engine)() as session:
+            user = create_user(session, username=username, display_name=display_name or username, role=role,
+                               password=password)
+            session.commit()
+            typer.echo(f"created {user.role} account {user.username} ({user.id})")
+    except IdverifyError as exc:
+        _fail(exc)
+    finally:
+        engine.dispose()

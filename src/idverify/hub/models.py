@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Index,
     Integer,
     LargeBinary,
@@ -213,6 +214,37 @@ class HubMonthly(HubBase):
     overrides: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
     enrolments: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
     registrations: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+
+
+# ------------------------------------------------------------------------ the hub's own users
+class HubUser(HubBase):
+    """A commission user: ``regional_inspector`` (alerts, statistics, exports) or ``hub_admin`` (clinics, users)."""
+
+    __tablename__ = "hub_users"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    username: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
+    display_name: Mapped[str] = mapped_column(String(128), nullable=False)
+    role: Mapped[str] = mapped_column(String(24), nullable=False)
+    password_hash: Mapped[str] = mapped_column(String(256), nullable=False)
+    active: Mapped[bool] = mapped_column(Boolean, default=True, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class HubSession(HubBase):
+    """A browser login; only the SHA-256 of the cookie's token is stored."""
+
+    __tablename__ = "hub_sessions"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
+    csrf_token: Mapped[str] = mapped_column(String(64), nullable=False)
+    user_id: Mapped[str] = mapped_column(String(36), nullable=False, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class HubAction(HubBase):

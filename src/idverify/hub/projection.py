@@ -208,7 +208,8 @@ class _Checks:
             return
         alerts.raise_alert(
             self.session, "open_cycles_two_clinics",
-            key=f"{person_ref(pseudonym)}:" + ",".join(sorted(f"{r.clinic_id[:8]}/{r.ref[:8]}" for r in rows)),
+            # keyed by the cycles, not the person: a couple treated at two clinics is one alert, not two
+            key=",".join(sorted(f"{r.clinic_id[:8]}/{r.ref}" for r in rows)),
             clinic_id=self.clinic.id,
             summary={"person": person_ref(pseudonym), "clinics": clinics, "open_cycles": len(rows)},
             evidence=[self._entry(r.clinic_id, r.index, "cycle.opened") for r in rows],

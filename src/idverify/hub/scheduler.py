@@ -67,3 +67,16 @@ class HubLedgerJob(PeriodicJob):
 
     def health(self) -> list[dict[str, Any]]:
         return [{"kind": "hub_ledger", "status": "error" if self.last_error else "ok", "detail": self.last_error}]
+
+
+def latest_anchor(session: Session) -> dict[str, Any] | None:
+    """The hub ledger's latest signed checkpoint, as printed on PDFs."""
+    import base64
+
+    from idverify.ledger.canonical import format_time
+
+    cp = ledger.latest_checkpoint(session)
+    if cp is None:
+        return None
+    return {"tree_size": int(cp.tree_size), "root_hash": base64.b64encode(bytes(cp.root_hash)).decode(),
+            "signed_at": format_time(cp.signed_at), "origin": cp.origin}
