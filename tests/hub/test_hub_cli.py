@@ -72,3 +72,24 @@ def test_region_key_is_created_once(tmp_path: Path) -> None:
     assert json.loads(made.output.strip().splitlines()[-1])["key_id"] == load_region_key(out).key_id
     again = runner.invoke(app, ["hub", "region-key", "--out", str(out)])
     assert again.exit_code == 1 and "never overwritten" in again.output
+
+
+def test_the_hub_ledger_exports_and_verifies_offline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    env = {"IDVERIFY_HUB_DATA_DIR": str(tmp_path / "hub")}
+    runner = CliRunner()
+    assert runner.invoke(app, ["hub", "db", "upgrade"], env=env).exit_code == 0
+    for i in range(3):
+        log = MemoryLog()
+        assert runner.invoke(app, ["hub", "clinic", "add", "--name", f"C{i}", "--verifier-key", log.vkey],
+                             env=env).exit_code == 0
+    out = tmp_path / "hub-ledger.jsonl"
+    exported = runner.invoke(app, ["hub", "ledger", "export", "--out", str(out)], env=env)
+    assert exported.exit_code == 0, exported.output
+    summary = json.loads(exported.output.strip().splitlines()[-1])
+    assert summary["entries"] == 3
+    key = runner.invoke(app, ["hub", "ledger", "public-key"], env=env).output.strip()
+    assert key == summary["public_key"]
+    verified = runner.invoke(app, ["audit", "verify", str(out), "--public-key", key, "--json"])
+    assert verified.exit_code == 0, verified.output
+    assert json.loads(verified.output.strip().splitlines()[-1])["entries"] == 3

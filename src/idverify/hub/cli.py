@@ -19,6 +19,8 @@ hub_app.add_typer(hub_db_app, name="db")
 hub_user_app = typer.Typer(help="Commission users of the hub (regional_inspector, hub_admin).", no_args_is_help=True)
 hub_app.add_typer(hub_clinic_app, name="clinic")
 hub_app.add_typer(hub_user_app, name="user")
+hub_ledger_app = typer.Typer(help="The hub's own ledger of its actions.", no_args_is_help=True)
+hub_app.add_typer(hub_ledger_app, name="ledger")
 
 
 def _fail(exc: IdverifyError, as_json: bool = False) -> NoReturn:
@@ -166,3 +168,47 @@ def hub_user_add(
         _fail(exc)
     finally:
         engine.dispose()
+
+
+@hub_ledger_app.command("export")
+def hub_ledger_export(
+    out: Annotated[Path, typer.Option("--out", help="File to write (verifiable JSON Lines).")],
+) -> None:
+    """Write the hub's own ledger (every hub action) as an export `idverify audit verify` checks offline; prints
+    {"entries", "tree_size", "out", "public_key"} on the last line."""
+    from idverify.hub.db import check_hub_migrated
+    from idverify.hub.keys import ledger_signer
+    from idverify.hub.scheduler import drain_and_checkpoint
+    from idverify.ledger import service
+    from idverify.ledger.checkpoint import verifier_key
+    from idverify.ledger.export import export_jsonl
+    from idverify.store.db import make_engine, make_session_factory
+
+    settings = _settings()
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        check_hub_migrated(engine)
+        factory = make_session_factory(engine)
+        signer = ledger_signer(settings)
+        drain_and_checkpoint(factory, signer, checkpoint=True)
+        with factory() as session:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            with out.open("w", encoding="utf-8", newline="") as fh:
+                anchor = service.latest_checkpoint(session)
+                summary = export_jsonl(session, fh, clinic="regional hub", checkpoint=anchor)
+    except IdverifyError as exc:
+        _fail(exc, as_json=True)
+    finally:
+        engine.dispose()
+    _emit({"entries": summary.entries, "tree_size": summary.tree_size, "out": str(out),
+           "public_key": verifier_key(signer.origin, signer.public_key)})
+
+
+@hub_ledger_app.command("public-key")
+def hub_ledger_public_key() -> None:
+    """Print the verifier key of the hub's own ledger (for `idverify audit verify --public-key`)."""
+    from idverify.hub.keys import ledger_signer
+    from idverify.ledger.checkpoint import verifier_key
+
+    signer = ledger_signer(_settings())
+    typer.echo(verifier_key(signer.origin, signer.public_key))

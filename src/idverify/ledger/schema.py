@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 LEDGER_TABLES = ("ledger_entries", "ledger_nodes", "ledger_checkpoints")
+COSIGNATURE_TABLE = "ledger_cosignatures"
 _MESSAGE = "ledger rows are append-only"
 
 
@@ -115,3 +116,29 @@ def drop_ledger_tables() -> None:
     for name in ("cycle_id", "actor_staff_id", "patient_id", "event_type", "recorded_at"):
         op.drop_index(f"ix_ledger_entries_{name}", table_name="ledger_entries")
     op.drop_table("ledger_entries")
+
+
+def create_cosignature_table() -> None:
+    """``ledger_cosignatures``: witnesses' cosignature/v1 lines on checkpoints (append-only)."""
+    op.create_table(
+        "ledger_cosignatures",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("checkpoint_id", sa.Integer(), nullable=False),
+        sa.Column("witness", sa.String(length=255), nullable=False),
+        sa.Column("key_id", sa.String(length=8), nullable=False),
+        sa.Column("timestamp", sa.BigInteger(), nullable=False),
+        sa.Column("line", sa.Text(), nullable=False),
+        sa.Column("received_at", _utc(), nullable=False),
+        sa.ForeignKeyConstraint(["checkpoint_id"], ["ledger_checkpoints.id"],
+                                name=op.f("fk_ledger_cosignatures_checkpoint_id_ledger_checkpoints")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_ledger_cosignatures")),
+        sa.UniqueConstraint("checkpoint_id", "witness", "key_id", name=op.f("uq_ledger_cosignatures_checkpoint_id")),
+    )
+    op.create_index("ix_ledger_cosignatures_checkpoint_id", "ledger_cosignatures", ["checkpoint_id"])
+    make_append_only(("ledger_cosignatures",))
+
+
+def drop_cosignature_table() -> None:
+    drop_append_only(("ledger_cosignatures",), drop_function=False)
+    op.drop_index("ix_ledger_cosignatures_checkpoint_id", table_name="ledger_cosignatures")
+    op.drop_table("ledger_cosignatures")
