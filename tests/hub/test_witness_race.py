@@ -23,7 +23,7 @@ from idverify.hub.models import HubClinic, HubCosignature, HubRefusal
 from .conftest import MemoryLog
 
 WORKER = Path(__file__).with_name("witness_race_worker.py")
-LOG_SIZE = 400
+LOG_SIZE = 240
 
 
 def test_two_processes_racing_never_roll_back(make_hub: Any, hub_db_url: str, tmp_path: Path) -> None:
@@ -33,7 +33,7 @@ def test_two_processes_racing_never_roll_back(make_hub: Any, hub_db_url: str, tm
     key_file = tmp_path / "clinic.key"
     key_file.write_bytes(log.signer.private_key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
-    start_at = time.time() + 2.5  # both interpreters are up and connected by then
+    start_at = time.time() + 2.0  # both interpreters are up and connected by then
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
     procs = []
     for offset in (0, 1):

@@ -212,3 +212,45 @@ def hub_ledger_public_key() -> None:
 
     signer = ledger_signer(_settings())
     typer.echo(verifier_key(signer.origin, signer.public_key))
+
+
+@hub_app.command("demo")
+def hub_demo(
+    scenario: Annotated[bool, typer.Option(
+        "--scenario", help="Run the scenario (shared patient, rewritten ledger) and print one JSON line.")] = False,
+    data_dir: Annotated[Path | None, typer.Option(help="Where the hub and clinics keep their data (default: temp).")
+                        ] = None,
+) -> None:
+    """A regional hub and two clinic daemons on free local ports (SQLite, no devices)."""
+    import tempfile
+
+    from idverify.hub import demo
+    from idverify.logging import configure_logging
+
+    workdir = data_dir or Path(tempfile.mkdtemp(prefix="idverify-hub-demo-"))
+    configure_logging("WARNING", json=True)
+    if scenario:
+        try:
+            summary = demo.run_scenario(workdir)
+        except IdverifyError as exc:
+            _fail(exc, as_json=True)
+        _emit(summary)
+        kinds = {a["kind"] for a in summary["alerts"]}
+        ok = summary["rewrite_detected"] and summary["verify_with_witness"] and "open_cycles_two_clinics" in kinds
+        raise typer.Exit(0 if ok else 1)
+    hub, clinics = demo.start(workdir)
+    typer.echo(f"regional hub: {hub.url}/  (regional_inspector: inspector / {hub.accounts['inspector']}, "
+               f"hub_admin: hubadmin / {hub.accounts['hubadmin']})")
+    for clinic in clinics:
+        typer.echo(f"{clinic.name}: {clinic.url}/  (nurse1 / {clinic.accounts['nurse1']})")
+    typer.echo(f"data: {workdir}  — Ctrl-C stops everything")
+    try:
+        while True:
+            import time
+
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for service in [*clinics, hub]:
+            service.stop()
