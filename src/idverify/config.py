@@ -77,7 +77,9 @@ class Settings(BaseSettings):
     )
     master_key: str | None = Field(default=None, description="Master key as base64 (overrides key_file).")
     signing_key_file: Path | None = Field(
-        default=None, description="Ed25519 key signing ledger checkpoints; default <data_dir>/keys/ledger.key."
+        default=None, description="Ed25519 key signing ledger checkpoints; default <data_dir>/keys/ledger.key, "
+        "synced from the clinic's one key kept in the database (all workstations share it); set it only to "
+        "distribute one key file yourself."
     )
     # --- devices
     simulate: bool = Field(default=False, description="Start the built-in device simulators (demo mode).")

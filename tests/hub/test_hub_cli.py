@@ -93,3 +93,11 @@ def test_the_hub_ledger_exports_and_verifies_offline(tmp_path: Path, monkeypatch
     verified = runner.invoke(app, ["audit", "verify", str(out), "--public-key", key, "--json"])
     assert verified.exit_code == 0, verified.output
     assert json.loads(verified.output.strip().splitlines()[-1])["entries"] == 3
+
+
+def test_readme_lists_every_hub_setting() -> None:
+    from idverify.config import HubSettings
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    missing = [n for n in HubSettings.model_fields if f"IDVERIFY_HUB_{n.upper()}" not in readme]
+    assert missing == []
