@@ -185,12 +185,21 @@ class _Checks:
         for ps in b.new_people:  # a pseudonym that arrives late can connect what was already there
             partner_check.setdefault(ps, None)
             retrieval_check.setdefault(ps, None)
-        for ps in sorted(open_check):
-            self.open_cycles(ps)
-        for ps, at in sorted(partner_check.items()):
-            self.partners(ps, at)
-        for ps, at in sorted(retrieval_check.items()):
-            self.retrievals(ps, at)
+        # one query per rule for everybody the batch touched (not one per person): the feed's hot path
+        opened = repo.open_cycles_of(s, open_check)
+        for ps in sorted(opened):
+            self.open_cycles(ps, opened[ps])
+        for check, fetch, rule in ((partner_check, repo.couples_of_female, self.partners),
+                                   (retrieval_check, repo.retrievals_of, self.retrievals)):
+            if not check:
+                continue
+            windows = {ps: self._window(at) for ps, at in check.items()}
+            since = min(w[0] for w in windows.values())
+            until = max(w[1] for w in windows.values())
+            rows = fetch(s, check, since, until)
+            for ps in sorted(rows):
+                low, high = windows[ps]
+                rule(ps, [r for r in rows[ps] if low <= r.at <= high])
 
     def _origin(self, clinic_id: str) -> str:
         if clinic_id not in self._origins:
@@ -201,8 +210,7 @@ class _Checks:
         return {"type": "entry", "clinic_id": clinic_id, "origin": self._origin(clinic_id), "index": index,
                 "what": what}
 
-    def open_cycles(self, pseudonym: str) -> None:
-        rows = repo.open_cycles_of(self.session, pseudonym)
+    def open_cycles(self, pseudonym: str, rows: list[repo.EvidenceRow]) -> None:
         clinics = sorted({r.clinic_id for r in rows})
         if len(clinics) < 2:
             return
@@ -221,9 +229,7 @@ class _Checks:
         until = at or utcnow() + timedelta(days=1)
         return until - rules.YEAR, until
 
-    def partners(self, pseudonym: str, at: datetime | None) -> None:
-        since, until = self._window(at)
-        rows = repo.couples_of_female(self.session, pseudonym, since, until)
+    def partners(self, pseudonym: str, rows: list[repo.EvidenceRow]) -> None:
         partners = rules.different_partners([r.other for r in rows], [f"{r.clinic_id}/{r.ref}" for r in rows])
         if partners < 2:
             return
@@ -236,9 +242,7 @@ class _Checks:
             evidence=[self._entry(r.clinic_id, r.index, "couple.registered") for r in rows],
         )
 
-    def retrievals(self, pseudonym: str, at: datetime | None) -> None:
-        since, until = self._window(at)
-        rows = repo.retrievals_of(self.session, pseudonym, since, until)
+    def retrievals(self, pseudonym: str, rows: list[repo.EvidenceRow]) -> None:
         limit = self.settings.egg_retrieval_limit
         if not rules.too_many_retrievals(len(rows), limit):
             return

@@ -85,42 +85,71 @@ class EvidenceRow:
     other: str | None = None  # the male partner's pseudonym, for couples
 
 
-def open_cycles_of(session: Session, pseudonym: str) -> list[EvidenceRow]:
-    """The person's open cycles at every clinic (as the female or the male partner)."""
+_CHUNK = 400
+
+
+def _chunks(pseudonyms: Iterable[str]) -> Iterable[list[str]]:
+    values = sorted(set(pseudonyms))
+    for start in range(0, len(values), _CHUNK):
+        yield values[start:start + _CHUNK]
+
+
+def _group(rows: Iterable[tuple[str, EvidenceRow]]) -> dict[str, list[EvidenceRow]]:
+    out: dict[str, set[EvidenceRow]] = {}
+    for ps, row in rows:
+        out.setdefault(ps, set()).add(row)
+    return {ps: sorted(found, key=_order) for ps, found in out.items()}
+
+
+def open_cycles_of(session: Session, pseudonyms: Iterable[str]) -> dict[str, list[EvidenceRow]]:
+    """Each person's open cycles at every clinic (as the female or the male partner), in one query per chunk."""
     p, k, c = aliased(HubPatient), aliased(HubCouple), aliased(HubCycle)
-    parts = [
-        select(c.clinic_id, c.cycle_id, c.opened_index, c.opened_at).select_from(p)
-        .join(k, and_(k.clinic_id == p.clinic_id, partner == p.patient_id))
-        .join(c, and_(c.clinic_id == k.clinic_id, c.couple_id == k.couple_id, c.closed_at.is_(None)))
-        .where(p.pseudonym == pseudonym)
-        for partner in (k.female_patient_id, k.male_patient_id)
-    ]
-    rows = {(str(r[0]), str(r[1]), int(r[2]), r[3]) for part in parts for r in session.execute(part).all()}
-    return sorted((EvidenceRow(*r) for r in rows), key=_order)
+    found: list[tuple[str, EvidenceRow]] = []
+    for chunk in _chunks(pseudonyms):
+        for partner in (k.female_patient_id, k.male_patient_id):
+            stmt = (select(p.pseudonym, c.clinic_id, c.cycle_id, c.opened_index, c.opened_at).select_from(p)
+                    .join(k, and_(k.clinic_id == p.clinic_id, partner == p.patient_id))
+                    .join(c, and_(c.clinic_id == k.clinic_id, c.couple_id == k.couple_id, c.closed_at.is_(None)))
+                    .where(p.pseudonym.in_(chunk)))
+            found += [(str(r[0]), EvidenceRow(str(r[1]), str(r[2]), int(r[3]), r[4]))
+                      for r in session.execute(stmt).all()]
+    return _group(found)
 
 
-def retrievals_of(session: Session, pseudonym: str, since: datetime, until: datetime) -> list[EvidenceRow]:
-    rows = session.execute(
-        select(HubRetrieval.clinic_id, HubRetrieval.cycle_id, HubRetrieval.entry_index, HubRetrieval.occurred_at)
-        .select_from(HubRetrieval).join(HubPatient, and_(HubPatient.clinic_id == HubRetrieval.clinic_id,
-                               HubPatient.patient_id == HubRetrieval.patient_id))
-        .where(HubPatient.pseudonym == pseudonym, HubRetrieval.occurred_at >= since, HubRetrieval.occurred_at <= until)
-    ).all()
-    return sorted({EvidenceRow(str(r[0]), str(r[1]), int(r[2]), r[3]) for r in rows}, key=_order)
+def retrievals_of(session: Session, pseudonyms: Iterable[str], since: datetime, until: datetime
+                  ) -> dict[str, list[EvidenceRow]]:
+    """Each person's egg retrievals between ``since`` and ``until``."""
+    found: list[tuple[str, EvidenceRow]] = []
+    for chunk in _chunks(pseudonyms):
+        rows = session.execute(
+            select(HubPatient.pseudonym, HubRetrieval.clinic_id, HubRetrieval.cycle_id, HubRetrieval.entry_index,
+                   HubRetrieval.occurred_at)
+            .select_from(HubRetrieval).join(HubPatient, and_(HubPatient.clinic_id == HubRetrieval.clinic_id,
+                                                             HubPatient.patient_id == HubRetrieval.patient_id))
+            .where(HubPatient.pseudonym.in_(chunk), HubRetrieval.occurred_at >= since,
+                   HubRetrieval.occurred_at <= until)
+        ).all()
+        found += [(str(r[0]), EvidenceRow(str(r[1]), str(r[2]), int(r[3]), r[4])) for r in rows]
+    return _group(found)
 
 
-def couples_of_female(session: Session, pseudonym: str, since: datetime, until: datetime) -> list[EvidenceRow]:
-    """Couples registered in the window with this person as the female partner, with the male's pseudonym."""
+def couples_of_female(session: Session, pseudonyms: Iterable[str], since: datetime, until: datetime
+                      ) -> dict[str, list[EvidenceRow]]:
+    """Couples registered in the window with each person as the female partner, with the male's pseudonym."""
     p, m = aliased(HubPatient), aliased(HubPatient)
-    rows = session.execute(
-        select(HubCouple.clinic_id, HubCouple.couple_id, HubCouple.entry_index, HubCouple.recorded_at, m.pseudonym)
-        .select_from(HubCouple)
-        .join(p, and_(p.clinic_id == HubCouple.clinic_id, p.patient_id == HubCouple.female_patient_id))
-        .outerjoin(m, and_(m.clinic_id == HubCouple.clinic_id, m.patient_id == HubCouple.male_patient_id,
-                           m.key_id == p.key_id))
-        .where(p.pseudonym == pseudonym, HubCouple.recorded_at >= since, HubCouple.recorded_at <= until)
-    ).all()
-    return sorted({EvidenceRow(str(r[0]), str(r[1]), int(r[2]), r[3], r[4]) for r in rows}, key=_order)
+    found: list[tuple[str, EvidenceRow]] = []
+    for chunk in _chunks(pseudonyms):
+        rows = session.execute(
+            select(p.pseudonym, HubCouple.clinic_id, HubCouple.couple_id, HubCouple.entry_index,
+                   HubCouple.recorded_at, m.pseudonym)
+            .select_from(HubCouple)
+            .join(p, and_(p.clinic_id == HubCouple.clinic_id, p.patient_id == HubCouple.female_patient_id))
+            .outerjoin(m, and_(m.clinic_id == HubCouple.clinic_id, m.patient_id == HubCouple.male_patient_id,
+                               m.key_id == p.key_id))
+            .where(p.pseudonym.in_(chunk), HubCouple.recorded_at >= since, HubCouple.recorded_at <= until)
+        ).all()
+        found += [(str(r[0]), EvidenceRow(str(r[1]), str(r[2]), int(r[3]), r[4], r[5])) for r in rows]
+    return _group(found)
 
 
 def _order(row: EvidenceRow) -> tuple[datetime, str, int]:
