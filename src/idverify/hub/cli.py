@@ -5,6 +5,7 @@ Registered on the root CLI by :mod:`idverify.cli` (one line). Heavy imports stay
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -254,3 +255,35 @@ def hub_demo(
     finally:
         for service in [*clinics, hub]:
             service.stop()
+
+
+def bench_hub(
+    clinics: Annotated[int | None, typer.Option("--clinics", min=1, help="Clinics (default 600 PostgreSQL, 40 SQLite).")
+                       ] = None,
+    events: Annotated[int | None, typer.Option(
+        "--events", min=100, help="Ledger entries over all clinics (default 5,000,000 PostgreSQL, 200,000 SQLite).")
+    ] = None,
+    backend: Annotated[str, typer.Option("--backend", help="postgresql (scratch schema) or sqlite (temp file).")
+                       ] = "postgresql",
+    processes: Annotated[int, typer.Option("--processes", min=1, help="Hub processes / workers.")] = 2,
+    rounds: Annotated[int, typer.Option("--rounds", min=2, help="Checkpoints per clinic (half via HTTP).")] = 10,
+    postgres_url: Annotated[str | None, typer.Option(
+        "--postgres-url", envvar="IDVERIFY_TEST_POSTGRES_URL", help="PostgreSQL server.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the JSON summary on the last line.")] = False,
+) -> None:
+    """The hub at region scale: witness requests/s (HTTP and in-process), feed entries/s with proof checks,
+    alert query times, two processes racing one origin."""
+    from idverify.errors import ValidationFailed
+    from idverify.hub.bench import BenchConfig, run_hub_bench
+
+    if backend not in {"sqlite", "postgresql"}:
+        _fail(ValidationFailed("--backend must be postgresql or sqlite"), as_json=as_json)
+    big = backend == "postgresql"
+    cfg = BenchConfig(clinics=clinics or (600 if big else 40), events=events or (5_000_000 if big else 200_000),
+                      backend=backend, postgres_url=postgres_url, processes=processes, rounds=rounds)
+    result = run_hub_bench(cfg, progress=lambda m: typer.echo(f"… {m}", err=True))
+    if as_json:
+        _emit(result)
+        return
+    for key, value in result.items():
+        typer.echo(f"{key}: {json.dumps(value, ensure_ascii=False)}")

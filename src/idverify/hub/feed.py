@@ -25,12 +25,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from idverify.errors import ConflictError, IdverifyError, ValidationFailed
-from idverify.hub import audit
+from idverify.hub import audit, bulk
 from idverify.hub import repository as repo
 from idverify.hub.models import HubClinic, HubEntry
 from idverify.ledger.canonical import parse_time
@@ -38,6 +37,9 @@ from idverify.ledger.merkle import CompactRange, ProofError, leaf_hash, verify_c
 from idverify.store.base import utcnow
 
 MAX_ENTRY_BYTES = 256 * 1024
+ENTRY_COLUMNS = ("clinic_id", "idx", "leaf_hash", "recorded_at", "event_type", "canonical")
+_ADVANCE = text("UPDATE hub_clinics SET feed_size = :size, feed_frontier = :frontier, feed_at = :at "
+                "WHERE id = :clinic_id AND feed_size = :held")
 MAX_PROOF = 63
 
 
@@ -155,37 +157,27 @@ def ingest(session: Session, clinic: HubClinic, batch: FeedBatch, *, project: Pr
     new = batch.entries[max(overlap, 0):]
     frontier = _frontier(clinic)
     items: list[FeedItem] = []
-    rows: list[dict[str, Any]] = []
-    for offset, text in enumerate(new):
+    rows: list[tuple[Any, ...]] = []
+    for offset, leaf_text in enumerate(new):
         index = held + offset
-        item = _parse_leaf(text, index)
-        lh = leaf_hash(text.encode())
+        item = _parse_leaf(leaf_text, index)
+        lh = leaf_hash(leaf_text.encode())
         frontier.append(lh)
         items.append(item)
-        rows.append({"clinic_id": clinic.id, "index": index, "leaf_hash": lh, "recorded_at": item.recorded_at,
-                     "event_type": str(item.event["type"])[:64], "canonical": text})
+        rows.append((clinic.id, index, lh, item.recorded_at, str(item.event["type"])[:64], leaf_text))
     try:
         verify_consistency(batch.end, batch.checkpoint_size, frontier.root(), root, batch.proof)
     except ProofError as exc:
         raise ValidationFailed(f"entries {held}..{batch.end - 1} do not verify against the cosigned checkpoint of "
                                f"{batch.checkpoint_size} entries: {exc}", code="proof_failed") from None
-    now = utcnow()
-    moved = session.execute(
-        update(HubClinic)
-        .where(HubClinic.id == clinic.id, HubClinic.feed_size == held)
-        .values(feed_size=batch.end, feed_frontier=b"".join(frontier.hashes), feed_at=now)
-        .execution_options(synchronize_session=False)
-    )
+    moved = session.execute(_ADVANCE, {"size": batch.end, "frontier": b"".join(frontier.hashes), "at": utcnow(),
+                                       "clinic_id": clinic.id, "held": held})
     if not moved.rowcount:  # type: ignore[attr-defined]
         session.rollback()
         raise ConflictError("another request advanced this clinic's feed first; resume from its size",
                             code="feed_gap", details={"feed_size": _current_size(session, clinic.id)})
-    try:
-        session.execute(insert(HubEntry), rows)
-    except IntegrityError:
-        session.rollback()
-        raise ConflictError("another request stored these entries first", code="feed_gap",
-                            details={"feed_size": _current_size(session, clinic.id)}) from None
+    # The compare-and-swap above holds the clinic row until COMMIT: no other request can store these indexes.
+    bulk.copy_rows(session, "hub_entries", ENTRY_COLUMNS, rows)
     if project is not None:
         project(session, clinic, items)
     audit.record(session, "feed.accepted", {"clinic_id": clinic.id, "start": held, "end": batch.end,

@@ -27,12 +27,20 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from idverify.config import HubSettings
-from idverify.hub import alerts, rules
+from idverify.hub import alerts, bulk, rules
 from idverify.hub import projection_repository as repo
 from idverify.hub.feed import FeedItem
-from idverify.hub.models import HubClinic, HubCouple, HubCycle, HubPatient, HubRetrieval
+from idverify.hub.models import HubClinic
 from idverify.store.base import utcnow
 
+PATIENT_COLUMNS = (("clinic_id", "text"), ("patient_id", "text"), ("key_id", "text"), ("pseudonym", "text"),
+                   ("recorded_at", "timestamptz"), ("entry_index", "bigint"))
+COUPLE_COLUMNS = (("clinic_id", "text"), ("couple_id", "text"), ("female_patient_id", "text"),
+                  ("male_patient_id", "text"), ("recorded_at", "timestamptz"), ("entry_index", "bigint"))
+CYCLE_COLUMNS = (("clinic_id", "text"), ("cycle_id", "text"), ("couple_id", "text"), ("opened_at", "timestamptz"),
+                 ("opened_index", "bigint"))
+RETRIEVAL_COLUMNS = (("clinic_id", "text"), ("cycle_id", "text"), ("patient_id", "text"),
+                     ("occurred_at", "timestamptz"), ("entry_index", "bigint"))
 REGION_TZ = ZoneInfo("Asia/Shanghai")  # months of the statistics, as the clinics' monthly reports
 _PSEUDONYM = re.compile(r"^[0-9a-f]{64}$")
 _KEY_ID = re.compile(r"^[0-9a-f]{16}$")
@@ -115,7 +123,7 @@ class _Batch:
             cyc, cid = _id(subject.get("cycle_id")), _id(subject.get("couple_id"))
             if cyc:
                 self.cycles.append({**base, "cycle_id": cyc, "couple_id": cid, "opened_at": at,
-                                    "opened_index": item.index, "closed_at": None})
+                                    "opened_index": item.index})
                 if cid:
                     self.opened_couples[cid] = at
         elif etype == "cycle.closed":
@@ -144,11 +152,15 @@ class _Batch:
             self.retrieval_patients[pid] = at
 
     def write(self, session: Session) -> None:
-        repo.insert_ignore(session, HubPatient, self.patients)
-        repo.insert_ignore(session, HubCouple, self.couples)
-        repo.insert_ignore(session, HubCycle, self.cycles)
-        repo.close_cycles(session, self.clinic_id, self.closes)
-        repo.insert_ignore(session, HubRetrieval, self.retrievals)
+        bulk.insert_ignore(session, "hub_patients", PATIENT_COLUMNS,
+                           [tuple(r[c] for c, _t in PATIENT_COLUMNS) for r in self.patients])
+        bulk.insert_ignore(session, "hub_couples", COUPLE_COLUMNS,
+                           [tuple(r[c] for c, _t in COUPLE_COLUMNS) for r in self.couples])
+        bulk.insert_ignore(session, "hub_cycles", CYCLE_COLUMNS,
+                           [tuple(r[c] for c, _t in CYCLE_COLUMNS) for r in self.cycles])
+        bulk.close_cycles(session, self.clinic_id, self.closes)
+        bulk.insert_ignore(session, "hub_retrievals", RETRIEVAL_COLUMNS,
+                           [tuple(r[c] for c, _t in RETRIEVAL_COLUMNS) for r in self.retrievals])
         repo.add_monthly(session, self.monthly)
 
 

@@ -7,27 +7,18 @@ A person is found only through the regional pseudonym; pseudonyms under differen
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, select, update
+from sqlalchemy import String, and_, any_, bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
-from idverify.hub.models import HubBase, HubClinic, HubCouple, HubCycle, HubMonthly, HubPatient, HubRetrieval
+from idverify.hub.models import HubClinic, HubCouple, HubCycle, HubMonthly, HubPatient, HubRetrieval
 
 MONTHLY_FIELDS = ("checks", "accepts", "rejects", "retries", "overrides", "enrolments", "registrations")
-
-
-def insert_ignore(session: Session, model: type[HubBase], rows: Sequence[dict[str, Any]]) -> None:
-    """Insert rows, skipping those whose primary key exists (a projection row is written once)."""
-    if not rows:
-        return
-    dialect = session.get_bind().dialect.name
-    stmt = (postgresql.insert(model) if dialect == "postgresql" else sqlite.insert(model)).on_conflict_do_nothing()
-    session.execute(stmt, list(rows))
 
 
 def add_monthly(session: Session, counts: dict[tuple[str, str, str], dict[str, int]]) -> None:
@@ -35,21 +26,24 @@ def add_monthly(session: Session, counts: dict[tuple[str, str, str], dict[str, i
     if not counts:
         return
     dialect = session.get_bind().dialect.name
-    table = HubMonthly.__table__.c
     rows = [{"clinic_id": c, "month": m, "staff_id": s, **{f: n.get(f, 0) for f in MONTHLY_FIELDS}}
             for (c, m, s), n in counts.items()]
-    ins = postgresql.insert(HubMonthly) if dialect == "postgresql" else sqlite.insert(HubMonthly)
+    table = HubMonthly.__table__
+    ins = (postgresql.insert(table) if dialect == "postgresql"  # type: ignore[arg-type]
+           else sqlite.insert(table))  # type: ignore[arg-type]
     stmt = ins.on_conflict_do_update(
         index_elements=["clinic_id", "month", "staff_id"],
-        set_={f: getattr(table, f) + getattr(ins.excluded, f) for f in MONTHLY_FIELDS},
+        set_={f: getattr(table.c, f) + getattr(ins.excluded, f) for f in MONTHLY_FIELDS},
     )
     session.execute(stmt, rows)
 
 
-def close_cycles(session: Session, clinic_id: str, closes: Iterable[tuple[str, datetime]]) -> None:
-    for cycle_id, when in closes:
-        session.execute(update(HubCycle).where(HubCycle.clinic_id == clinic_id, HubCycle.cycle_id == cycle_id,
-                                               HubCycle.closed_at.is_(None)).values(closed_at=when))
+def _among(session: Session, column: Any, values: list[str]) -> Any:
+    """``column`` is one of ``values``: ``= ANY(array)`` on PostgreSQL — one parameter, so the statement is
+    prepared once whatever the count — and an expanding ``IN`` on SQLite."""
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam(f"{column.key}_any", values, type_=postgresql.ARRAY(String)))
+    return column.in_(values)
 
 
 def pseudonyms_of(session: Session, clinic_id: str, patient_ids: Iterable[str]) -> dict[str, list[str]]:
@@ -57,7 +51,7 @@ def pseudonyms_of(session: Session, clinic_id: str, patient_ids: Iterable[str]) 
     out: dict[str, list[str]] = {}
     for start in range(0, len(ids), 500):
         rows = session.execute(select(HubPatient.patient_id, HubPatient.pseudonym).where(
-            HubPatient.clinic_id == clinic_id, HubPatient.patient_id.in_(ids[start:start + 500]))).all()
+            HubPatient.clinic_id == clinic_id, _among(session, HubPatient.patient_id, ids[start:start + 500]))).all()
         for pid, ps in rows:
             out.setdefault(str(pid), []).append(str(ps))
     return out
@@ -70,7 +64,7 @@ def couple_partners(session: Session, clinic_id: str, couple_ids: Iterable[str])
     for start in range(0, len(ids), 500):
         rows = session.execute(select(HubCouple.couple_id, HubCouple.female_patient_id, HubCouple.male_patient_id)
                                .where(HubCouple.clinic_id == clinic_id,
-                                      HubCouple.couple_id.in_(ids[start:start + 500]))).all()
+                                      _among(session, HubCouple.couple_id, ids[start:start + 500]))).all()
         for cid, female, male in rows:
             out[str(cid)] = [p for p in (female, male) if p]
     return out
@@ -110,7 +104,7 @@ def open_cycles_of(session: Session, pseudonyms: Iterable[str]) -> dict[str, lis
             stmt = (select(p.pseudonym, c.clinic_id, c.cycle_id, c.opened_index, c.opened_at).select_from(p)
                     .join(k, and_(k.clinic_id == p.clinic_id, partner == p.patient_id))
                     .join(c, and_(c.clinic_id == k.clinic_id, c.couple_id == k.couple_id, c.closed_at.is_(None)))
-                    .where(p.pseudonym.in_(chunk)))
+                    .where(_among(session, p.pseudonym, chunk)))
             found += [(str(r[0]), EvidenceRow(str(r[1]), str(r[2]), int(r[3]), r[4]))
                       for r in session.execute(stmt).all()]
     return _group(found)
@@ -126,7 +120,7 @@ def retrievals_of(session: Session, pseudonyms: Iterable[str], since: datetime, 
                    HubRetrieval.occurred_at)
             .select_from(HubRetrieval).join(HubPatient, and_(HubPatient.clinic_id == HubRetrieval.clinic_id,
                                                              HubPatient.patient_id == HubRetrieval.patient_id))
-            .where(HubPatient.pseudonym.in_(chunk), HubRetrieval.occurred_at >= since,
+            .where(_among(session, HubPatient.pseudonym, chunk), HubRetrieval.occurred_at >= since,
                    HubRetrieval.occurred_at <= until)
         ).all()
         found += [(str(r[0]), EvidenceRow(str(r[1]), str(r[2]), int(r[3]), r[4])) for r in rows]
@@ -146,7 +140,8 @@ def couples_of_female(session: Session, pseudonyms: Iterable[str], since: dateti
             .join(p, and_(p.clinic_id == HubCouple.clinic_id, p.patient_id == HubCouple.female_patient_id))
             .outerjoin(m, and_(m.clinic_id == HubCouple.clinic_id, m.patient_id == HubCouple.male_patient_id,
                                m.key_id == p.key_id))
-            .where(p.pseudonym.in_(chunk), HubCouple.recorded_at >= since, HubCouple.recorded_at <= until)
+            .where(_among(session, p.pseudonym, chunk), HubCouple.recorded_at >= since,
+                   HubCouple.recorded_at <= until)
         ).all()
         found += [(str(r[0]), EvidenceRow(str(r[1]), str(r[2]), int(r[3]), r[4], r[5])) for r in rows]
     return _group(found)

@@ -1,7 +1,7 @@
 """Every SQL statement of the hub's witness and clinic registry.
 
 Concurrency: several hub processes may serve one PostgreSQL database. The witness state is changed only by
-:func:`advance_witness`, a single compare-and-swap ``UPDATE … WHERE witness_size = :old AND witness_root =
+:func:`record_cosignature`, a compare-and-swap ``UPDATE … WHERE witness_size = :old AND witness_root =
 :old_root``: the row lock it takes serialises concurrent submissions for one origin, and a submission whose
 premise (the size and root it was checked against) changed in between updates nothing and is answered 409. So a
 smaller checkpoint can never overwrite a larger one (the rollback race of the tlog-witness spec).
@@ -9,11 +9,12 @@ smaller checkpoint can never overwrite a larger one (the rollback race of the tl
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from idverify.hub.models import HubClinic, HubCosignature, HubRefusal
@@ -28,32 +29,68 @@ class WitnessState:
     root: bytes
 
 
+_STATE = text("SELECT id, status, public_key, witness_size, witness_root FROM hub_clinics WHERE origin = :origin")
+
+
 def witness_state(session: Session, origin: str) -> WitnessState | None:
-    row = session.execute(
-        select(HubClinic.id, HubClinic.status, HubClinic.public_key, HubClinic.witness_size, HubClinic.witness_root)
-        .where(HubClinic.origin == origin)
-    ).first()
+    row = session.execute(_STATE, {"origin": origin}).first()
     if row is None:
         return None
     return WitnessState(row[0], row[1], bytes(row[2]), int(row[3]), bytes(row[4]))
 
 
-def advance_witness(
-    session: Session, clinic_id: str, *, old_size: int, old_root: bytes, new_size: int, new_root: bytes,
-    at: datetime,
-) -> bool:
-    """Compare-and-swap the witness state; False when another request changed it first."""
-    result = session.execute(
-        update(HubClinic)
-        .where(HubClinic.id == clinic_id, HubClinic.witness_size == old_size, HubClinic.witness_root == old_root)
-        .values(witness_size=new_size, witness_root=new_root, witness_at=at)
-        .execution_options(synchronize_session=False)
-    )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+@dataclass(frozen=True)
+class NewCosignature:
+    clinic_id: str
+    old_size: int
+    old_root: bytes
+    tree_size: int
+    root_hash: bytes
+    note: str
+    cosignature: str
+    timestamp: int
+    at: datetime
+    action: dict[str, object]  # the hub action (outbox row) recording it
 
 
-def add_cosignature(session: Session, row: HubCosignature) -> None:
-    session.add(row)
+# The witness's hot path is one statement on PostgreSQL: compare-and-swap the state, append the cosignature to
+# the history and the action to the outbox, or do nothing at all when the state moved (no row comes back).
+_RECORD_PG = text("""
+WITH moved AS (
+  UPDATE hub_clinics SET witness_size = :tree_size, witness_root = :root_hash, witness_at = :at
+   WHERE id = :clinic_id AND witness_size = :old_size AND witness_root = :old_root
+  RETURNING id),
+cosigned AS (
+  INSERT INTO hub_cosignatures (clinic_id, tree_size, root_hash, old_size, note, cosignature, timestamp, created_at)
+  SELECT id, :tree_size, :root_hash, :old_size, :note, :cosignature, :timestamp, :at FROM moved
+  RETURNING id)
+INSERT INTO hub_actions (kind, actor, data, created_at)
+SELECT 'witness.cosigned', NULL, CAST(:action AS JSON), :at FROM cosigned
+RETURNING id
+""")
+_CAS = text("""UPDATE hub_clinics SET witness_size = :tree_size, witness_root = :root_hash, witness_at = :at
+ WHERE id = :clinic_id AND witness_size = :old_size AND witness_root = :old_root""")
+_HISTORY = text("""INSERT INTO hub_cosignatures (clinic_id, tree_size, root_hash, old_size, note, cosignature,
+ timestamp, created_at) VALUES (:clinic_id, :tree_size, :root_hash, :old_size, :note, :cosignature, :timestamp, :at)""")
+_ACTION = text("INSERT INTO hub_actions (kind, actor, data, created_at) "
+               "VALUES ('witness.cosigned', NULL, :action, :at)")
+
+
+def record_cosignature(session: Session, new: NewCosignature) -> bool:
+    """Compare-and-swap the witness state and append the history and outbox rows; False (and nothing written)
+    when another request changed the state first."""
+    params = {
+        "clinic_id": new.clinic_id, "old_size": new.old_size, "old_root": new.old_root, "tree_size": new.tree_size,
+        "root_hash": new.root_hash, "note": new.note, "cosignature": new.cosignature, "timestamp": new.timestamp,
+        "at": new.at, "action": json.dumps({"role": "system", **new.action}, separators=(",", ":")),
+    }
+    if session.get_bind().dialect.name == "postgresql":
+        return session.execute(_RECORD_PG, params).first() is not None
+    if not session.execute(_CAS, params).rowcount:  # type: ignore[attr-defined]
+        return False
+    session.execute(_HISTORY, params)
+    session.execute(_ACTION, params)
+    return True
 
 
 def add_refusal(session: Session, row: HubRefusal) -> None:

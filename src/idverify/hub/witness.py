@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from idverify.hub import alerts, audit
 from idverify.hub import repository as repo
-from idverify.hub.models import HubCosignature, HubRefusal
+from idverify.hub.models import HubRefusal
 from idverify.hub.protocol import AddCheckpoint
 from idverify.ledger.checkpoint import CheckpointError, verify_ed25519
 from idverify.ledger.cosignature import CosignatureSigner
@@ -91,21 +91,18 @@ def add_checkpoint(session: Session, signer: CosignatureSigner, req: AddCheckpoi
     now = utcnow()
     timestamp = int(time.time())
     line = signer.cosign(req.note.text, timestamp)
-    if not repo.advance_witness(session, state.clinic_id, old_size=state.size, old_root=state.root,
-                                new_size=cp.tree_size, new_root=cp.root_hash, at=now):
+    recorded = repo.record_cosignature(session, repo.NewCosignature(
+        clinic_id=state.clinic_id, old_size=state.size, old_root=state.root, tree_size=cp.tree_size,
+        root_hash=cp.root_hash, note=req.note_text, cosignature=line, timestamp=timestamp, at=now,
+        action={"clinic_id": state.clinic_id, "old_size": req.old_size, "tree_size": cp.tree_size,
+                "root_hash": base64.b64encode(cp.root_hash).decode(), "timestamp": timestamp},
+    ))
+    if not recorded:
         session.rollback()
         current = repo.witness_state(session, cp.origin)
         size = current.size if current is not None else state.size
         _refuse(session, req, state, 409, "concurrent_update",
                 f"another submission advanced this log to {size} first", size=size)
-    repo.add_cosignature(session, HubCosignature(
-        clinic_id=state.clinic_id, tree_size=cp.tree_size, root_hash=cp.root_hash, old_size=req.old_size,
-        note=req.note_text, cosignature=line, timestamp=timestamp, created_at=now,
-    ))
-    audit.record(session, "witness.cosigned", {
-        "clinic_id": state.clinic_id, "old_size": req.old_size, "tree_size": cp.tree_size,
-        "root_hash": base64.b64encode(cp.root_hash).decode(), "timestamp": timestamp,
-    })
     session.commit()
     return Cosigned(line, cp.tree_size)
 
