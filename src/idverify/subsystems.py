@@ -48,7 +48,7 @@ def attach(ctx: AppContext) -> None:
 
         ctx.subsystems.append(LedgerScheduler.from_settings(ctx.settings, ctx.session_factory, ctx.keys.ring))
     if ctx.settings.hub_url and ctx.subsystem("hub") is None:
-        from idverify.hub.sync import HubSync
+        from idverify.ledger.hub_sync import HubSync
 
         ctx.subsystems.append(HubSync.from_context(ctx))
     if ctx.keys.region is not None and ctx.subsystem("pseudonyms") is None:

@@ -8,8 +8,8 @@ import itertools
 from datetime import UTC, datetime
 from typing import Any
 
-from idverify.hub.client import FEED_ENTRIES_PATH, HubClient
 from idverify.ledger.canonical import format_time
+from idverify.ledger.witness_client import FEED_ENTRIES_PATH, HubClient
 from idverify.store.region import RegionKey
 
 from .memlog import MemoryLog

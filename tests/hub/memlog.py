@@ -64,7 +64,7 @@ class MemoryLog:
         return [tree_root(self.leaves[s:e]) for s, e in inclusion_ranges(index, size)]
 
     def body(self, old: int, size: int | None = None, *, proof: list[bytes] | None = None) -> bytes:
-        from idverify.hub.protocol import add_checkpoint_body
+        from idverify.ledger.witness_protocol import add_checkpoint_body
 
         size = len(self.leaves) if size is None else size
         return add_checkpoint_body(old, self.consistency(old, size) if proof is None else proof, self.note(size))

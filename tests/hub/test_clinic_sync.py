@@ -11,13 +11,13 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import func, select
 
-from idverify.hub.client import HubClient, HubUnavailable
 from idverify.hub.models import HubClinic, HubEntry
-from idverify.ledger import service
+from idverify.ledger import append, proofs
 from idverify.ledger.cosignature import CosignatureSigner
 from idverify.ledger.export import export_jsonl
 from idverify.ledger.models import LedgerCosignature
 from idverify.ledger.verify import ExportInvalid, verify_export
+from idverify.ledger.witness_client import HubClient, HubUnavailable
 
 from .conftest import Hub
 
@@ -39,7 +39,7 @@ def _clinic(make_app: Any, hub: Hub, db_url: str | None = None) -> Any:
 def _append(daemon: Any, n: int, start: int = 0) -> int:
     ctx = daemon.app.state.ctx
     with ctx.session_factory() as s:
-        service.append_many(s, [_event(start + i) for i in range(n)])
+        append.append_many(s, [_event(start + i) for i in range(n)])
         s.commit()
     return int(ctx.subsystem("ledger").checkpoint_now())
 
@@ -115,8 +115,8 @@ def test_unreachable_hub_backlog_then_catch_up_and_resume_after_409(make_app: An
     # meanwhile another workstation of the clinic got a newer checkpoint cosigned: our known size is stale
     third = _append(daemon, 4, start=11)
     with ctx.session_factory() as s:
-        latest = service.latest_checkpoint(s)
-        proof = service.consistency_proof(s, first, third).hashes
+        latest = proofs.latest_checkpoint(s)
+        proof = proofs.consistency_proof(s, first, third).hashes
     assert online.add_checkpoint(first, proof, latest.note).status == 200
     fourth = _append(daemon, 3, start=15)
     sync.client = online

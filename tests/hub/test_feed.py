@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from idverify.hub.client import FEED_ENTRIES_PATH, FEED_STATE_PATH, HubClient
 from idverify.hub.models import HubClinic, HubEntry
+from idverify.ledger.witness_client import FEED_ENTRIES_PATH, FEED_STATE_PATH, HubClient
 
 from .conftest import Hub, MemoryLog
 

@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import func, select
 
 from idverify.hub.models import HubAction, HubAlert, HubClinic, HubCosignature, HubRefusal
-from idverify.hub.protocol import add_checkpoint_body
 from idverify.ledger.cosignature import verify_cosignatures
+from idverify.ledger.witness_protocol import add_checkpoint_body
 
 from .conftest import MemoryLog
 

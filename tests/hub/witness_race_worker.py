@@ -18,8 +18,8 @@ from memlog import MemoryLog  # type: ignore[import-not-found]
 from idverify.config import load_hub_settings
 from idverify.hub import witness
 from idverify.hub.keys import witness_signer
-from idverify.hub.protocol import parse_add_checkpoint
 from idverify.ledger.checkpoint import CheckpointSigner
+from idverify.ledger.witness_protocol import parse_add_checkpoint
 from idverify.store.db import make_engine, make_session_factory
 
 

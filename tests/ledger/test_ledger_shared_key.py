@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from idverify.errors import ConfigError
-from idverify.ledger import service
+from idverify.ledger import append, proofs
 from idverify.ledger.checkpoint import CheckpointSigner
 from idverify.store.db import make_engine, make_session_factory, upgrade_database
 
@@ -43,7 +43,7 @@ def test_two_daemons_share_one_key_and_verify_each_others_checkpoints(db_url: st
             (tmp_path / "ws-b" / "keys" / "ledger.key").read_bytes()
         for i, (app, sched) in enumerate([(a, sched_a), (b, sched_b), (a, sched_a)]):
             with app.state.ctx.session_factory() as s:
-                service.append(s, _event(i, app.state.ctx.settings.workstation_id))
+                append.append(s, _event(i, app.state.ctx.settings.workstation_id))
                 s.commit()
             sched.checkpoint_now()
         for sched in (sched_a, sched_b):
@@ -62,8 +62,8 @@ def test_a_workstation_that_signed_alone_before_keeps_its_checkpoints_verifiable
     own = CheckpointSigner.from_file(tmp_path / "ws-b" / "keys" / "ledger.key")
     engine = make_engine(db_url)
     with make_session_factory(engine)() as s:
-        service.append(s, _event(0, "ws-b"))
-        service.create_checkpoint(s, own)
+        append.append(s, _event(0, "ws-b"))
+        proofs.create_checkpoint(s, own)
         s.commit()
     engine.dispose()
     a = _daemon(tmp_path, db_url, "ws-a", master)  # the first to start stores its key for the clinic
@@ -73,7 +73,7 @@ def test_a_workstation_that_signed_alone_before_keeps_its_checkpoints_verifiable
         assert sched_b.signer.public_key == sched_a.signer.public_key != own.public_key
         assert list((tmp_path / "ws-b" / "keys" / "retired").glob("ledger-*.key"))
         with a.state.ctx.session_factory() as s:
-            service.append(s, _event(1, "ws-a"))
+            append.append(s, _event(1, "ws-a"))
             s.commit()
         sched_a.checkpoint_now()
         assert sched_a.check_now().ok and sched_b.check_now().ok
@@ -92,8 +92,8 @@ def test_a_stranger_key_is_flagged_and_an_explicit_mismatching_key_file_stops_st
         stranger = CheckpointSigner.from_file(tmp_path / "stranger.key")
         factory = a.state.ctx.session_factory
         with factory() as s:
-            service.append(s, _event(0, "x"))
-            service.create_checkpoint(s, stranger)
+            append.append(s, _event(0, "x"))
+            proofs.create_checkpoint(s, stranger)
             s.commit()
         report = a.state.ctx.subsystem("ledger").check_now()
         assert not report.ok and "not this clinic's" in report.problems[-1]

@@ -6,6 +6,7 @@ records every action of its own in its own ledger, and serves the regional inspe
 out to it; it never reaches into a clinic. Own FastAPI app, own database and migrations (``hub/migrations``).
 
 May import :mod:`idverify.ledger`'s pure modules and services, :mod:`idverify.store` helpers and
-:mod:`idverify.config`; nothing in the clinic daemon imports the hub's server side. The clinic's client of the
-hub lives in :mod:`idverify.hub.client` / :mod:`idverify.hub.sync`. See ``hub/README.md``.
+:mod:`idverify.config`; nothing in the clinic daemon imports the hub's server side. The clinic's client of
+the hub lives in the ledger room (:mod:`idverify.ledger.witness_client`, :mod:`idverify.ledger.hub_sync`).
+See ``hub/README.md``.
 """

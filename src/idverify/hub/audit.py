@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from idverify.hub.models import HubAction
-from idverify.ledger import service as ledger
+from idverify.ledger.append import append_many
 from idverify.ledger.canonical import format_time
 from idverify.store.base import utcnow
 
@@ -55,7 +55,7 @@ def drain(session: Session, *, limit: int = 5000) -> int:
             "subject": {},
             "data": {"action_id": action.id, **data},
         })
-    entries = ledger.append_many(session, events)
+    entries = append_many(session, events)
     for action, entry in zip(pending, entries, strict=True):
         action.ledger_index = entry.index
     session.flush()

@@ -144,10 +144,10 @@ class _Tree:
 
 def generate_clinic(i: int, n: int, out: Path, cfg: BenchConfig, region_key: bytes, shared: int) -> None:
     """Write clinic ``i``'s witness bodies (``w<i>.bin``, length-prefixed) and feed batches (``f<i>.jsonl``)."""
-    from idverify.hub.protocol import add_checkpoint_body
     from idverify.ledger.canonical import canonical_bytes, format_time, leaf_bytes, normalise_event
     from idverify.ledger.checkpoint import CheckpointSigner
     from idverify.ledger.merkle import leaf_hash
+    from idverify.ledger.witness_protocol import add_checkpoint_body
 
     signer = CheckpointSigner(clinic_key(i))
     tree = _Tree()
@@ -210,7 +210,7 @@ def _witness_worker(url: str, data_dir: str, files: list[str], rounds: range, st
                     queue: Any) -> None:
     from idverify.hub import witness
     from idverify.hub.keys import witness_signer
-    from idverify.hub.protocol import parse_add_checkpoint
+    from idverify.ledger.witness_protocol import parse_add_checkpoint
     from idverify.store.db import make_engine, make_session_factory
 
     signer = witness_signer(_settings(url, data_dir))
@@ -253,15 +253,15 @@ def _http_client(base: str, files: list[str], rounds: range, start_at: float, qu
 def _feed_worker(url: str, data_dir: str, files: list[tuple[int, str]], start_at: float, queue: Any) -> None:
     from idverify.hub import feed
     from idverify.hub.projection import Projector
-    from idverify.hub.protocol import (
+    from idverify.hub.request_auth import authenticate
+    from idverify.ledger.checkpoint import CheckpointSigner
+    from idverify.ledger.witness_protocol import (
         NONCE_HEADER,
         ORIGIN_HEADER,
         SIGNATURE_HEADER,
         TIMESTAMP_HEADER,
         request_message,
     )
-    from idverify.hub.request_auth import authenticate
-    from idverify.ledger.checkpoint import CheckpointSigner
     from idverify.store.db import make_engine, make_session_factory
 
     settings = _settings(url, data_dir)
@@ -415,9 +415,9 @@ def _race(url: str, data_dir: str, requests: int) -> dict[str, Any]:
 def _race_worker(url: str, data_dir: str, i: int, requests: int, parity: int, start_at: float, queue: Any) -> None:
     from idverify.hub import witness
     from idverify.hub.keys import witness_signer
-    from idverify.hub.protocol import add_checkpoint_body, parse_add_checkpoint
     from idverify.ledger.checkpoint import CheckpointSigner
     from idverify.ledger.merkle import leaf_hash
+    from idverify.ledger.witness_protocol import add_checkpoint_body, parse_add_checkpoint
     from idverify.store.db import make_engine, make_session_factory
 
     signer = CheckpointSigner(clinic_key(i))

@@ -180,7 +180,7 @@ def hub_ledger_export(
     from idverify.hub.db import check_hub_migrated
     from idverify.hub.keys import ledger_signer
     from idverify.hub.scheduler import drain_and_checkpoint
-    from idverify.ledger import service
+    from idverify.ledger import proofs as service
     from idverify.ledger.checkpoint import verifier_key
     from idverify.ledger.export import export_jsonl
     from idverify.store.db import make_engine, make_session_factory

@@ -177,7 +177,7 @@ def _token() -> str:
 
 
 def _tree_size(clinic: Service) -> int:
-    from idverify.ledger import service as ledger
+    from idverify.ledger import proofs as ledger
 
     with clinic.app.state.ctx.session_factory() as s:
         return int(ledger.tree_size(s))

@@ -1,8 +1,8 @@
 """Authenticating a clinic's signed request (the feed): which clinic sent it, that it is fresh and not a replay.
 
-The clinic signs :func:`idverify.hub.protocol.request_message` with its ledger key — the key whose verifier key the
-commission registered, so no second credential needs distributing or rotating. The hub checks, in order: the
-origin is a registered, active clinic; the timestamp is within ``IDVERIFY_HUB_REQUEST_SKEW_S`` of the hub's clock;
+The clinic signs :func:`idverify.ledger.witness_protocol.request_message` with its ledger key — the key whose
+verifier key the commission registered, so no second credential needs distributing or rotating. The hub checks,
+in order: the origin is a registered, active clinic; the timestamp is within ``IDVERIFY_HUB_REQUEST_SKEW_S`` of the hub's clock;
 the Ed25519 signature over method, path, origin, time, nonce and body hash verifies; and (for requests that change
 something) the nonce was not seen from this clinic within the window. Every failure is a 401 that names the check
 but never echoes the request.
@@ -25,7 +25,13 @@ from sqlalchemy.orm import Session
 from idverify.errors import AuthenticationError, ConflictError
 from idverify.hub import repository as repo
 from idverify.hub.models import HubClinic, HubNonce
-from idverify.hub.protocol import NONCE_HEADER, ORIGIN_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, request_message
+from idverify.ledger.witness_protocol import (
+    NONCE_HEADER,
+    ORIGIN_HEADER,
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    request_message,
+)
 
 
 def authenticate(session: Session, *, method: str, path: str, headers: Mapping[str, str], body: bytes,

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from idverify.hub import audit
 from idverify.hub.request_auth import purge_nonces
-from idverify.ledger import service as ledger
+from idverify.ledger import proofs as ledger
 from idverify.ledger.checkpoint import CheckpointSigner
 from idverify.periodic import PeriodicJob
 

@@ -1,6 +1,6 @@
 """The witness: cosign a clinic's checkpoint only when it is consistent with the last one cosigned for its origin.
 
-C2SP tlog-witness, checked in the spec's order: framing (400, :mod:`idverify.hub.protocol`) → origin known
+C2SP tlog-witness, checked in the spec's order: framing (400, :mod:`idverify.ledger.witness_protocol`) → origin known
 (404) → a signature by the origin's registered key verifies (403) → old size ≤ checkpoint size (400) → old size
 is the latest cosigned size (409 + ``text/x.tlog.size``) → equal sizes need equal roots (409) → the RFC 6962
 consistency proof from the stored root verifies (422). Then the new state is compare-and-swapped (see
@@ -26,10 +26,10 @@ from sqlalchemy.orm import Session
 from idverify.hub import alerts, audit
 from idverify.hub import repository as repo
 from idverify.hub.models import HubRefusal
-from idverify.hub.protocol import AddCheckpoint
 from idverify.ledger.checkpoint import CheckpointError, verify_ed25519
 from idverify.ledger.cosignature import CosignatureSigner
 from idverify.ledger.merkle import ProofError, verify_consistency
+from idverify.ledger.witness_protocol import AddCheckpoint
 from idverify.store.base import utcnow
 
 log = structlog.get_logger(__name__)

@@ -1,6 +1,6 @@
 """The ledger tables' DDL, shared by every migration history that holds a ledger.
 
-The clinic database (``store/migrations``, revision ``ledger_0001``) and the regional hub's own database
+The clinic database (``idverify/migrations``, revision ``ledger_0001``) and the regional hub's own database
 (``hub/migrations``) both keep an append-only ledger with exactly these tables, indexes and triggers, so the
 ledger service, exports and the offline verifier work on either. Call these functions from inside an Alembic
 migration (they use :data:`alembic.op`).

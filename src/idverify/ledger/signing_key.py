@@ -35,8 +35,8 @@ from sqlalchemy.orm import Session
 from idverify.config import Settings
 from idverify.errors import ConfigError
 from idverify.ledger.checkpoint import CheckpointSigner, load_or_create_signing_key, public_key_bytes
+from idverify.ledger.integrity import IntegrityReport, verify_stored_tree
 from idverify.ledger.models import LedgerCheckpoint
-from idverify.ledger.service import IntegrityReport, verify_stored_tree
 from idverify.store.crypto import KeyRing
 from idverify.store.models import Setting
 
@@ -128,7 +128,7 @@ def foreign_checkpoint_keys(session: Session, signer: CheckpointSigner) -> list[
 
 
 def verify_clinic_tree(session: Session, signer: CheckpointSigner) -> IntegrityReport:
-    """:func:`~idverify.ledger.service.verify_stored_tree` with every checkpoint checked against its own key, and
+    """:func:`~idverify.ledger.integrity.verify_stored_tree` with every checkpoint checked against its own key, and
     that key required to be the clinic's or one it retired."""
     report = verify_stored_tree(session)
     foreign = foreign_checkpoint_keys(session, signer)

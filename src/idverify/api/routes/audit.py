@@ -26,7 +26,7 @@ from idverify.api.schemas.audit import (
 )
 from idverify.auth.roles import Principal, Role
 from idverify.errors import ConflictError, NotFoundError
-from idverify.ledger import integrity, proofs
+from idverify.ledger import proofs
 from idverify.ledger.merkle import ProofError
 from idverify.ledger.signing_key import verify_clinic_tree
 from idverify.reports import repository as reports_repo

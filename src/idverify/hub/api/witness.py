@@ -14,7 +14,7 @@ from idverify.api.errors import envelope
 from idverify.hub import witness
 from idverify.hub.api.deps import HubDep
 from idverify.hub.context import HubContext
-from idverify.hub.protocol import (
+from idverify.ledger.witness_protocol import (
     COSIGNATURE_CONTENT_TYPE,
     SIZE_CONTENT_TYPE,
     WITNESS_PATH,

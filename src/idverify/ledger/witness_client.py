@@ -1,8 +1,9 @@
-"""The clinic's HTTP client of the regional hub: add-checkpoint (tlog-witness) and the signed feed requests.
+"""The clinic's HTTP client of the regional hub (the ledger's outside interface: it has its checkpoints witnessed
+and its entries fed): add-checkpoint (tlog-witness) and the signed feed requests.
 
 Transport failures and 5xx answers raise :class:`HubUnavailable` (the sync backs off and retries); protocol
 answers (200, 409 …) come back as values. The client never retries by itself and never blocks a clinic request:
-only the background sync (:mod:`idverify.hub.sync`) and the export command use it.
+only the background sync (:mod:`idverify.ledger.hub_sync`) and the export command use it.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from typing import Any
 import httpx
 
 from idverify.errors import IdverifyError
-from idverify.hub.protocol import (
+from idverify.ledger.checkpoint import CheckpointSigner
+from idverify.ledger.witness_protocol import (
     NONCE_HEADER,
     ORIGIN_HEADER,
     SIGNATURE_HEADER,
@@ -29,7 +31,6 @@ from idverify.hub.protocol import (
     parse_size_body,
     request_message,
 )
-from idverify.ledger.checkpoint import CheckpointSigner
 
 FEED_STATE_PATH = "/feed/state"
 FEED_ENTRIES_PATH = "/feed/entries"
@@ -90,7 +91,7 @@ class HubClient:
 
     def signed(self, signer: CheckpointSigner, method: str, path: str, payload: dict[str, Any] | None = None
                ) -> httpx.Response:
-        """A request signed with the clinic's ledger key (see :func:`idverify.hub.protocol.request_message`)."""
+        """A request signed with the clinic's ledger key (:func:`~idverify.ledger.witness_protocol.request_message`)."""
         body = b"" if payload is None else json.dumps(payload, separators=(",", ":")).encode()
         timestamp = int(time.time())
         nonce = secrets.token_urlsafe(18)

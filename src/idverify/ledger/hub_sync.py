@@ -32,13 +32,19 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from idverify.errors import ConfigError, IdverifyError
-from idverify.hub.client import FEED_ENTRIES_PATH, FEED_STATE_PATH, HubClient, HubProtocolError, HubUnavailable
+from idverify.ledger import proofs as ledger
 from idverify.ledger import repository
-from idverify.ledger import service as ledger
 from idverify.ledger.canonical import format_time
 from idverify.ledger.checkpoint import CheckpointSigner
 from idverify.ledger.cosignature import CosignatureError, WitnessKey, parse_witness_key, verify_cosignatures
 from idverify.ledger.models import LedgerCosignature
+from idverify.ledger.witness_client import (
+    FEED_ENTRIES_PATH,
+    FEED_STATE_PATH,
+    HubClient,
+    HubProtocolError,
+    HubUnavailable,
+)
 from idverify.store.base import utcnow
 
 log = structlog.get_logger(__name__)
