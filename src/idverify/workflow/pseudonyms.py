@@ -8,15 +8,14 @@ The document number is read from the sealed identity (never logged); only the ke
 
 from __future__ import annotations
 
-from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from idverify import audit
 from idverify.config import Settings
 from idverify.periodic import PeriodicJob
 from idverify.store.keys import Keys
-from idverify.store.models import Patient
 from idverify.workflow.patients import identity_of
+from idverify.workflow.repositories import patients as repo
 
 BATCH = 200
 
@@ -26,11 +25,7 @@ def assign_pseudonyms(db: Session, keys: Keys, workstation: str, *, limit: int =
     region = keys.region
     if region is None:
         return 0
-    patients = db.scalars(
-        select(Patient).where(Patient.status == "active",
-                              or_(Patient.region_key_id.is_(None), Patient.region_key_id != region.key_id))
-        .order_by(Patient.created_at, Patient.id).limit(limit)
-    ).all()
+    patients = repo.without_region_pseudonym(db, region.key_id, limit=limit)
     for patient in patients:
         number = identity_of(keys, patient).get("document_number")
         if not number:
