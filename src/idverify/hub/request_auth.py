@@ -3,9 +3,9 @@
 The clinic signs :func:`idverify.ledger.witness_protocol.request_message` with its ledger key — the key whose
 verifier key the commission registered, so no second credential needs distributing or rotating. The hub checks,
 in order: the origin is a registered, active clinic; the timestamp is within ``IDVERIFY_HUB_REQUEST_SKEW_S`` of
-the hub's clock; the Ed25519 signature over method, path, origin, time, nonce and body hash verifies; and (for requests that change
-something) the nonce was not seen from this clinic within the window. Every failure is a 401 that names the check
-but never echoes the request.
+the hub's clock; the Ed25519 signature over method, path, origin, time, nonce and body hash verifies; and (for
+requests that change something) the nonce was not seen from this clinic within the window. Every failure is a
+401 that names the check but never echoes the request.
 """
 
 from __future__ import annotations
