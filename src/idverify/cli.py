@@ -26,6 +26,7 @@ from idverify.console import emit_json, fail, settings_or_exit
 from idverify.devices import cli as devices_cli
 from idverify.devices import pcsc_bench
 from idverify.errors import IdverifyError
+from idverify.hub import cli as hub_cli
 from idverify.ledger import cli as ledger_cli
 from idverify.reports import cli as reports_cli
 
@@ -208,3 +209,5 @@ bench_app.command("emrtd")(pcsc_bench.bench_emrtd)
 bench_app.command("fingerprint")(bench_fingerprint.bench_fingerprint)
 bench_app.command("check")(bench_check.bench_check)
 bench_app.command("pad")(bench_pad.bench_pad)
+app.add_typer(hub_cli.hub_app, name="hub")
+bench_app.command("hub")(hub_cli.bench_hub)

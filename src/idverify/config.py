@@ -77,7 +77,9 @@ class Settings(BaseSettings):
     )
     master_key: str | None = Field(default=None, description="Master key as base64 (overrides key_file).")
     signing_key_file: Path | None = Field(
-        default=None, description="Ed25519 key signing ledger checkpoints; default <data_dir>/keys/ledger.key."
+        default=None, description="Ed25519 key signing ledger checkpoints; default <data_dir>/keys/ledger.key, "
+        "synced from the clinic's one key kept in the database (all workstations share it); set it only to "
+        "distribute one key file yourself."
     )
     # --- devices
     simulate: bool = Field(default=False, description="Start the built-in device simulators (demo mode).")
@@ -104,6 +106,21 @@ class Settings(BaseSettings):
     # --- ledger
     checkpoint_interval_s: int = Field(default=300, ge=1, description="Seconds between signed ledger checkpoints.")
     integrity_check_interval_s: int = Field(default=3600, ge=10, description="Seconds between ledger re-verifies.")
+    # --- regional hub (the clinic side; see idverify/hub/README.md)
+    hub_url: str | None = Field(
+        default=None, description="Regional hub base URL (https://…); empty = no witness, no feed."
+    )
+    hub_witness_key: str | None = Field(
+        default=None, description="The hub witness's verifier key (name+keyid+base64, from `idverify hub "
+        "witness-key`); cosignatures are checked against it."
+    )
+    hub_sync_interval_s: int = Field(
+        default=30, ge=1, description="Seconds between hub synchronisations (cosignature, then feed)."
+    )
+    region_key_file: Path | None = Field(
+        default=None, description="Regional pseudonymisation key from the health commission (32+ random bytes, "
+        "base64); empty = no regional pseudonyms."
+    )
     # --- retention
     raw_image_retention_hours: int = Field(
         default=0, ge=0, description="Keep raw captures this long; 0 = delete right after template extraction."
@@ -166,6 +183,13 @@ class Settings(BaseSettings):
     def resolved_signing_key_file(self) -> Path:
         return self.signing_key_file or self.keys_dir / "ledger.key"
 
+    @field_validator("hub_url")
+    @classmethod
+    def _hub_url(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with https:// (or http:// on a trusted network)")
+        return value.rstrip("/") if value else None
+
 
 def load_settings(**overrides: Any) -> Settings:
     """Build settings, turning validation errors into one :class:`ConfigError` that names each setting."""
@@ -177,3 +201,127 @@ def load_settings(**overrides: Any) -> Settings:
             field = ".".join(str(p) for p in err["loc"]) or "settings"
             problems.append(f"{ENV_PREFIX}{field.upper()}: {err['msg']}")
         raise ConfigError("invalid configuration: " + "; ".join(problems)) from None
+
+
+HUB_ENV_PREFIX = "IDVERIFY_HUB_"
+
+
+def _default_hub_data_dir() -> Path:
+    return _default_data_dir().with_name("idverify-hub")
+
+
+class HubSettings(BaseSettings):
+    """Settings of the regional hub (``idverify hub …``): environment ``IDVERIFY_HUB_*`` over an optional TOML
+    file (``$IDVERIFY_HUB_CONFIG_FILE``, else ``/etc/idverify/hub.toml``) over defaults."""
+
+    model_config = SettingsConfigDict(env_prefix=HUB_ENV_PREFIX, extra="forbid", validate_default=True)
+
+    data_dir: Path = Field(default_factory=_default_hub_data_dir, description="Hub keys and SQLite database.")
+    database_url: str = Field(
+        default="", description="SQLAlchemy URL of the hub's own database; empty = SQLite in the hub data dir."
+    )
+    host: str = Field(default="127.0.0.1", description="Hub listen address.")
+    port: int = Field(default=8800, ge=1, le=65535, description="Hub listen port.")
+    name: str = Field(
+        default="", max_length=200, description="Witness key name (a schema-less URL such as "
+        "hub.example-health.gov.cn/witness); empty = idverify-hub/<key hash>."
+    )
+    witness_key_file: Path | None = Field(
+        default=None, description="Witness Ed25519 key; default <hub data dir>/keys/witness.key."
+    )
+    ledger_key_file: Path | None = Field(
+        default=None, description="Key signing the hub's own ledger; default <hub data dir>/keys/hub-ledger.key."
+    )
+    log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING or ERROR.")
+    log_json: bool = Field(default=True, description="JSON log lines.")
+    max_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1024, description="Largest accepted request body.")
+    session_ttl_minutes: int = Field(default=8 * 60, ge=1, description="Inspector login lifetime.")
+    secure_cookies: bool = Field(default=False, description="Mark cookies Secure (enable behind HTTPS).")
+    request_skew_s: int = Field(
+        default=300, ge=5, description="Largest clock difference accepted on a clinic's signed request."
+    )
+    feed_max_batch: int = Field(default=2000, ge=1, le=100_000, description="Most entries in one feed batch.")
+    ledger_interval_s: int = Field(
+        default=10, ge=1, description="Seconds between writes of pending hub actions to the hub ledger."
+    )
+    checkpoint_interval_s: int = Field(default=300, ge=1, description="Seconds between hub ledger checkpoints.")
+    alert_interval_s: int = Field(default=300, ge=1, description="Seconds between region-wide alert sweeps.")
+    silence_hours: float = Field(
+        default=24.0, gt=0, description="A clinic with no cosigned checkpoint for this long is flagged silent."
+    )
+    egg_retrieval_limit: int = Field(
+        default=3, ge=1, description="Most egg retrievals for one person within 12 months, across clinics."
+    )
+    rate_min_checks: int = Field(
+        default=20, ge=1, description="Monthly checks a clinic or staff member needs before its rates are judged."
+    )
+    rate_factor: float = Field(default=2.0, ge=1.0, description="Rate must exceed the rest of the region × this.")
+    rate_z: float = Field(default=3.0, ge=0.0, description="…and lie this many binomial standard errors above it.")
+    pseudonym_min_patients: int = Field(
+        default=30, ge=1, description="Patients a clinic must register in 30 days before its pseudonyms' match "
+        "rate is judged (misconfigured regional key)."
+    )
+    region_key_ids: str = Field(
+        default="", description="Accepted regional pseudonymisation key ids (comma-separated, printed by "
+        "`idverify hub region-key`); empty = the key most clinics use. The hub never holds the key itself."
+    )
+
+    @field_validator("log_level")
+    @classmethod
+    def _log_level(cls, value: str) -> str:
+        return Settings._log_level(value)
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        return Settings._database_url(value)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        explicit = os.environ.get(f"{HUB_ENV_PREFIX}CONFIG_FILE")
+        path = Path(explicit) if explicit else Path("/etc/idverify/hub.toml")
+        if explicit and not path.is_file():
+            raise ConfigError(f"{HUB_ENV_PREFIX}CONFIG_FILE: no such file: {path}")
+        if path.is_file():
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
+        return tuple(sources)
+
+    @cached_property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'hub.db'}"
+
+    @property
+    def keys_dir(self) -> Path:
+        return self.data_dir / "keys"
+
+    @property
+    def resolved_witness_key_file(self) -> Path:
+        return self.witness_key_file or self.keys_dir / "witness.key"
+
+    @property
+    def resolved_ledger_key_file(self) -> Path:
+        return self.ledger_key_file or self.keys_dir / "hub-ledger.key"
+
+    @property
+    def accepted_region_key_ids(self) -> frozenset[str]:
+        return frozenset(k.strip() for k in self.region_key_ids.split(",") if k.strip())
+
+
+def load_hub_settings(**overrides: Any) -> HubSettings:
+    """Build hub settings; validation errors become one :class:`ConfigError` naming each ``IDVERIFY_HUB_*``."""
+    try:
+        return HubSettings(**overrides)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            field = ".".join(str(p) for p in err["loc"]) or "settings"
+            problems.append(f"{HUB_ENV_PREFIX}{field.upper()}: {err['msg']}")
+        raise ConfigError("invalid hub configuration: " + "; ".join(problems)) from None

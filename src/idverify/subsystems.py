@@ -1,6 +1,6 @@
 """Background subsystems a daemon runs next to the API: device manager and webhook dispatcher (the ledger's
-checkpoint/integrity scheduler registers here too). Each is started and stopped by the app's lifespan and
-reports its health into ``/healthz``."""
+checkpoint/integrity scheduler and, with ``IDVERIFY_HUB_URL``, the regional hub sync register here too). Each is
+started and stopped by the app's lifespan and reports its health into ``/healthz``."""
 
 from __future__ import annotations
 
@@ -46,7 +46,15 @@ def attach(ctx: AppContext) -> None:
     if ctx.subsystem("ledger") is None:
         from idverify.ledger.scheduler import LedgerScheduler
 
-        ctx.subsystems.append(LedgerScheduler.from_settings(ctx.settings, ctx.session_factory))
+        ctx.subsystems.append(LedgerScheduler.from_settings(ctx.settings, ctx.session_factory, ctx.keys.ring))
+    if ctx.settings.hub_url and ctx.subsystem("hub") is None:
+        from idverify.ledger.hub_sync import HubSync
+
+        ctx.subsystems.append(HubSync.from_context(ctx))
+    if ctx.keys.region is not None and ctx.subsystem("pseudonyms") is None:
+        from idverify.workflow.pseudonyms import PseudonymBackfill
+
+        ctx.subsystems.append(PseudonymBackfill(ctx.session_factory, ctx.keys, ctx.settings))
     if ctx.subsystem("retention") is None:
         from idverify.workflow.retention import RetentionJob
 

@@ -34,7 +34,7 @@ from idverify.ledger.verify import verify_export
 from idverify.store.db import make_engine, make_session_factory, upgrade_database
 
 # The scratch database needs the ledger tables only; later revisions of other areas are not its concern.
-LEDGER_REVISION = "ledger_0001"
+LEDGER_REVISION = "ledger_0002"  # entries, nodes, checkpoints and their cosignatures
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 SINGLE_SAMPLE = 200
 PROOF_SAMPLES = 200

@@ -32,9 +32,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from idverify.errors import CryptoError
 from idverify.ledger.canonical import format_time, parse_time
+from idverify.ledger.note import Note, NoteError, parse_note, signature_line, valid_key_name
 
 ED25519_ALG = b"\x01"
-SIGNATURE_PREFIX = "\u2014 "  # em dash + space, per signed-note
 TIME_PREFIX = "time "
 
 
@@ -68,6 +68,25 @@ def public_key_pem(public_key: bytes) -> str:
     )
 
 
+def parse_verifier_key(text: str) -> tuple[str, bytes]:
+    """A signed-note Ed25519 verifier key ``name+keyid+base64(0x01‖key)`` -> (key name, raw public key)."""
+    parts = text.strip().split("+", 2)  # a key name cannot contain "+"; base64 can
+    if len(parts) != 3 or len(parts[1]) != 8 or not all(c in "0123456789abcdefABCDEF" for c in parts[1]):
+        raise CheckpointError("a verifier key is 'name+keyid+base64'")
+    name, kid, b64 = parts
+    if not valid_key_name(name):
+        raise CheckpointError("a verifier key's name must be non-empty and contain no spaces or '+'")
+    try:
+        raw = base64.b64decode(b64, validate=True)
+    except (ValueError, binascii.Error):
+        raise CheckpointError("the verifier key is not base64") from None
+    if raw[:1] != ED25519_ALG or len(raw) != 33:
+        raise CheckpointError("the verifier key is not an Ed25519 key")
+    if key_id(name, raw[1:]).hex() != kid.lower():
+        raise CheckpointError("the verifier key's id does not match its key")
+    return name, raw[1:]
+
+
 def parse_public_key(text: str) -> bytes:
     """Accept a PEM public key, a raw 32-byte key in base64, or a signed-note verifier key; return raw bytes."""
     text = text.strip()
@@ -77,15 +96,9 @@ def parse_public_key(text: str) -> bytes:
             if not isinstance(loaded, Ed25519PublicKey):
                 raise CheckpointError("the PEM key is not an Ed25519 public key")
             return public_key_bytes(loaded)
-        parts = text.split("+", 2)  # a key name cannot contain "+"; base64 can
+        parts = text.split("+", 2)
         if len(parts) == 3 and len(parts[1]) == 8 and all(c in "0123456789abcdefABCDEF" for c in parts[1]):
-            name, kid, b64 = parts
-            raw = base64.b64decode(b64, validate=True)
-            if raw[:1] != ED25519_ALG or len(raw) != 33:
-                raise CheckpointError("the verifier key is not an Ed25519 key")
-            if key_id(name, raw[1:]).hex() != kid.lower():
-                raise CheckpointError("the verifier key's id does not match its key")
-            return raw[1:]
+            return parse_verifier_key(text)[1]
         raw = base64.b64decode(text, validate=True)
     except (ValueError, binascii.Error) as exc:
         if isinstance(exc, CheckpointError):
@@ -146,7 +159,7 @@ class CheckpointSigner:
     def sign(self, tree_size: int, root_hash: bytes, time: datetime) -> SignedCheckpoint:
         body = checkpoint_body(self.origin, tree_size, root_hash, time)
         signature = self.private_key.sign(body.encode())
-        line = f"{SIGNATURE_PREFIX}{self.origin} {base64.b64encode(self.key_id + signature).decode()}\n"
+        line = signature_line(self.origin, self.key_id, signature)
         return SignedCheckpoint(self.origin, tree_size, root_hash, parse_time(format_time(time)), body + "\n" + line)
 
     @classmethod
@@ -167,44 +180,78 @@ class SignedCheckpoint:
     note: str
 
 
-def open_checkpoint(note: str, public_key: bytes) -> SignedCheckpoint:
-    """Verify the note's signature by ``public_key`` and parse it. Raises :class:`CheckpointError`."""
-    body, sep, sigs = note.partition("\n\n")
-    if not sep or not body:
-        raise CheckpointError("checkpoint note has no signature block")
-    body += "\n"
-    lines = body.split("\n")[:-1]
-    if len(lines) < 4:
-        raise CheckpointError("checkpoint body needs origin, size, root and time lines")
-    origin = lines[0]
-    expected_id = key_id(origin, public_key)
+@dataclass(frozen=True)
+class CheckpointText:
+    """The body of a C2SP tlog-checkpoint: origin, size, root hash and the optional extension lines."""
+
+    origin: str
+    tree_size: int
+    root_hash: bytes
+    extensions: tuple[str, ...]
+
+
+def parse_checkpoint_text(text: str) -> CheckpointText:
+    """Strictly parse a checkpoint body (final newline included): tlog-checkpoint's rules, nothing assumed."""
+    lines = text.split("\n")
+    if lines[-1] != "" or len(lines) < 4:
+        raise CheckpointError("a checkpoint has an origin, a size and a root hash line, each ending in a newline")
+    lines = lines[:-1]
+    origin, size_text, root_text, *extensions = lines
+    if not origin:
+        raise CheckpointError("the checkpoint origin is empty")
+    if not size_text.isascii() or not size_text.isdigit() or (size_text != "0" and size_text.startswith("0")):
+        raise CheckpointError("the checkpoint size must be a decimal without leading zeroes")
+    try:
+        root = base64.b64decode(root_text, validate=True)
+    except (ValueError, binascii.Error):
+        raise CheckpointError("the checkpoint root hash is not base64") from None
+    if len(root) != 32:
+        raise CheckpointError("the checkpoint root hash must be 32 bytes")
+    if any(not line for line in extensions):
+        raise CheckpointError("checkpoint extension lines must not be empty")
+    size = int(size_text)
+    if size >= 2**63:
+        raise CheckpointError("the checkpoint size is too large")
+    return CheckpointText(origin, size, root, tuple(extensions))
+
+
+def verify_ed25519(note: Note, name: str, public_key: bytes) -> bool | None:
+    """Check ``note``'s signatures by the Ed25519 key (``name``, ``public_key``).
+
+    True when one verifies, None when the note carries no signature by that key, and :class:`CheckpointError`
+    when one claims the key's name and id but does not verify (signed-note: reject the whole note).
+    """
+    expected = key_id(name, public_key)
     verifier = Ed25519PublicKey.from_public_bytes(public_key)
-    verified = False
-    for sig_line in sigs.splitlines():
-        if not sig_line.startswith(SIGNATURE_PREFIX):
-            raise CheckpointError("malformed signature line")
-        name, _, b64 = sig_line[len(SIGNATURE_PREFIX):].rpartition(" ")
-        try:
-            blob = base64.b64decode(b64, validate=True)
-        except (ValueError, binascii.Error):
-            raise CheckpointError("signature is not base64") from None
-        if name != origin or blob[:4] != expected_id:
+    verified: bool | None = None
+    body = note.text.encode()
+    for sig in note.signatures:
+        if sig.name != name or sig.key_id != expected:
             continue  # a different key's signature (e.g. a witness); not ours to check
         try:
-            verifier.verify(blob[4:], body.encode())
+            verifier.verify(sig.signature, body)
         except InvalidSignature:
             raise CheckpointError("checkpoint signature does not verify with the given public key") from None
         verified = True
-    if not verified:
+    return verified
+
+
+def open_checkpoint(note: str, public_key: bytes) -> SignedCheckpoint:
+    """Verify the note's signature by ``public_key`` and parse it. Raises :class:`CheckpointError`."""
+    try:
+        parsed = parse_note(note)
+    except NoteError as exc:
+        raise CheckpointError(f"checkpoint note is malformed: {exc}") from None
+    lines = parsed.lines()
+    if len(lines) < 4:
+        raise CheckpointError("checkpoint body needs origin, size, root and time lines")
+    if not verify_ed25519(parsed, lines[0], public_key):
         raise CheckpointError("checkpoint carries no signature by the given public key")
     try:
-        size = int(lines[1])
-        root = base64.b64decode(lines[2], validate=True)
-        if not lines[3].startswith(TIME_PREFIX):
+        body = parse_checkpoint_text(parsed.text)
+        if not body.extensions or not body.extensions[0].startswith(TIME_PREFIX):
             raise ValueError("no time line")
-        time = parse_time(lines[3][len(TIME_PREFIX):])
-    except (ValueError, binascii.Error):
+        time = parse_time(body.extensions[0][len(TIME_PREFIX):])
+    except (ValueError, CheckpointError):
         raise CheckpointError("checkpoint body is malformed") from None
-    if size < 0 or len(root) != 32 or lines[1] != str(size):
-        raise CheckpointError("checkpoint size or root is malformed")
-    return SignedCheckpoint(origin, size, root, time, note)
+    return SignedCheckpoint(body.origin, body.tree_size, body.root_hash, time, note)

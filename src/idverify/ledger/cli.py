@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 
@@ -59,12 +59,14 @@ def audit_export(
     from_: Annotated[str | None, typer.Option("--from", help="First day (YYYY-MM-DD, UTC) or timestamp.")] = None,
     to: Annotated[str | None, typer.Option("--to", help="Last day included (YYYY-MM-DD, UTC) or end time.")] = None,
     fmt: Annotated[str, typer.Option("--format", help="jsonl (verifiable), csv or fhir (R5 NDJSON).")] = "jsonl",
+    witnessed: Annotated[bool, typer.Option(
+        "--witnessed", help="Anchor on the newest checkpoint the regional hub's witness cosigned (so `audit verify "
+        "--witness-key` passes); entries after it are left out.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary on the last line.")] = False,
 ) -> None:
     """Write a ledger export: JSON Lines with signed checkpoint and proofs (checked by `audit verify`)."""
     from idverify.ledger import repository
     from idverify.ledger.append import append
-    from idverify.ledger.checkpoint import CheckpointSigner
     from idverify.ledger.export import export_jsonl, resolve_range, write_csv
     from idverify.ledger.fhir import write_fhir_ndjson
     from idverify.ledger.proofs import create_checkpoint
@@ -87,9 +89,11 @@ def audit_export(
                     "subject": {},
                     "data": {"format": fmt, "from": from_, "to": to},
                 })
-                signer = CheckpointSigner.from_file(settings.resolved_signing_key_file)
+                signer = _clinic_signer(settings, session)
                 checkpoint = create_checkpoint(session, signer)
                 session.commit()
+                if witnessed:
+                    checkpoint = repository.latest_cosigned(session) or _no_cosigned()
                 out.parent.mkdir(parents=True, exist_ok=True)
                 with out.open("w", encoding="utf-8", newline="") as fh:
                     if fmt == "jsonl":
@@ -110,6 +114,21 @@ def audit_export(
         typer.echo(f"wrote {summary['entries']} entries ({summary['start']}..{summary['end']}) to {out}")
 
 
+def _no_cosigned() -> NoReturn:
+    from idverify.errors import NotFoundError
+
+    raise NotFoundError("no checkpoint has been cosigned by a witness yet (is IDVERIFY_HUB_URL set and the hub "
+                        "reachable? see /healthz)", code="not_cosigned")
+
+
+def _clinic_signer(settings: Any, session: Any) -> Any:
+    """The clinic's shared ledger signer (synchronised with the database, see ``ledger/signing_key.py``)."""
+    from idverify.ledger.signing_key import sync_signing_key
+    from idverify.store.keys import open_keys
+
+    return sync_signing_key(settings, session, open_keys(settings, session).ring)
+
+
 def _read_key_arg(value: str) -> str:
     path = Path(value)
     try:
@@ -125,15 +144,27 @@ def audit_verify(
     public_key: Annotated[
         str | None, typer.Option("--public-key", help="The clinic's public key: file or text (PEM, base64, vkey).")
     ] = None,
+    witness_key: Annotated[list[str] | None, typer.Option(
+        "--witness-key", help="A witness's verifier key (file or text; repeatable): the anchor checkpoint must "
+        "carry its valid cosignature.")] = None,
+    quorum: Annotated[int | None, typer.Option(
+        "--quorum", min=1, help="Valid cosignatures required among the --witness-key witnesses (default: all).")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary on the last line.")] = False,
 ) -> None:
     """Check an export offline: exit 0 when intact, else 1 naming the first bad entry."""
+    from idverify.ledger.cosignature import CosignatureError, parse_witness_key
     from idverify.ledger.verify import ExportInvalid, verify_export
 
     if not file.is_file():
         fail(ValidationFailed(f"no such file: {file}"), as_json=as_json)
     try:
-        result = verify_export(file, _read_key_arg(public_key) if public_key else None)
+        witnesses = [parse_witness_key(_read_key_arg(k)) for k in witness_key or []]
+    except CosignatureError as exc:
+        fail(ValidationFailed(f"--witness-key: {exc}"), as_json=as_json)
+    try:
+        result = verify_export(file, _read_key_arg(public_key) if public_key else None, witnesses=witnesses,
+                               quorum=quorum)
     except ExportInvalid as exc:
         message = exc.message if exc.line is None else f"{exc.message} (line {exc.line})"
         if as_json:
@@ -146,9 +177,10 @@ def audit_verify(
         return
     for warning in result.warnings:
         typer.secho(f"warning: {warning}", fg=typer.colors.YELLOW, err=True)
+    witnessed = f", cosigned by {', '.join(result.witnesses)}" if result.witnesses else ""
     typer.echo(
         f"OK: entries {result.start}..{result.end - 1} of {result.tree_size} verified against "
-        f"{result.checkpoints} signed checkpoint(s) of {result.origin} in {result.seconds:.2f} s"
+        f"{result.checkpoints} signed checkpoint(s) of {result.origin}{witnessed} in {result.seconds:.2f} s"
     )
 
 
@@ -156,7 +188,6 @@ def audit_checkpoint(
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary on the last line.")] = False,
 ) -> None:
     """Sign a checkpoint of the current ledger now (the daemon also does it every checkpoint_interval_s)."""
-    from idverify.ledger.checkpoint import CheckpointSigner
     from idverify.ledger.proofs import create_checkpoint
     from idverify.store.db import make_engine, make_session_factory
 
@@ -164,7 +195,7 @@ def audit_checkpoint(
     engine = make_engine(settings.resolved_database_url)
     try:
         with _database(as_json), make_session_factory(engine)() as session:
-            signer = CheckpointSigner.from_file(settings.resolved_signing_key_file)
+            signer = _clinic_signer(settings, session)
             cp = create_checkpoint(session, signer)
             session.commit()
             note = cp.note
@@ -206,14 +237,18 @@ def audit_check(
 def audit_public_key(
     out: Annotated[Path | None, typer.Option("--out", help="Also write the PEM public key to this file.")] = None,
 ) -> None:
-    """Print the clinic's ledger public key (PEM and signed-note verifier key) to hand to inspectors."""
-    from idverify.ledger.checkpoint import CheckpointSigner, public_key_pem, verifier_key
+    """Print the clinic's ledger public key (PEM and signed-note verifier key) to hand to inspectors and to the
+    regional hub (`idverify hub clinic add --verifier-key`). Every workstation of the clinic prints the same key."""
+    from idverify.ledger.checkpoint import public_key_pem, verifier_key
+    from idverify.store.db import make_engine, make_session_factory
 
     settings = settings_or_exit()
+    engine = make_engine(settings.resolved_database_url)
     try:
-        signer = CheckpointSigner.from_file(settings.resolved_signing_key_file)
-    except IdverifyError as exc:
-        fail(exc, as_json=False)
+        with _database(False), make_session_factory(engine)() as session:
+            signer = _clinic_signer(settings, session)
+    finally:
+        engine.dispose()
     pem = public_key_pem(signer.public_key)
     if out is not None:
         out.write_text(pem, encoding="utf-8")

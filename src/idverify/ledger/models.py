@@ -1,4 +1,5 @@
-"""Ledger tables: entries (leaves), complete Merkle nodes, signed checkpoints. All three are append-only.
+"""Ledger tables: entries (leaves), complete Merkle nodes, signed checkpoints and the witnesses' cosignatures of
+them. All four are append-only.
 
 The application refuses to change them twice over: these ORM classes raise on flush of a modified or deleted
 row (:func:`_refuse`), and the migration ``ledger_0001`` installs database triggers that raise on UPDATE/DELETE
@@ -12,7 +13,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Index, Integer, LargeBinary, SmallInteger, String, Text, event
+from sqlalchemy import (
+    BigInteger,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+    event,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from idverify.errors import IdverifyError
@@ -74,10 +86,25 @@ class LedgerCheckpoint(Base):
     note: Mapped[str] = mapped_column(Text, nullable=False)
 
 
+class LedgerCosignature(Base):
+    """A witness's cosignature/v1 line on one checkpoint, as the witness returned it (verified before storing)."""
+
+    __tablename__ = "ledger_cosignatures"
+    __table_args__ = (UniqueConstraint("checkpoint_id", "witness", "key_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    checkpoint_id: Mapped[int] = mapped_column(ForeignKey("ledger_checkpoints.id"), nullable=False, index=True)
+    witness: Mapped[str] = mapped_column(String(255), nullable=False)  # the witness's key name
+    key_id: Mapped[str] = mapped_column(String(8), nullable=False)
+    timestamp: Mapped[int] = mapped_column(BigInteger, nullable=False)  # the cosignature's POSIX time
+    line: Mapped[str] = mapped_column(Text, nullable=False)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+
+
 def _refuse(_mapper: Any, _connection: Any, target: Any) -> None:
     raise LedgerImmutable(f"{type(target).__tablename__} rows are append-only and cannot be changed or deleted")
 
 
-for _model in (LedgerEntry, LedgerNode, LedgerCheckpoint):
+for _model in (LedgerEntry, LedgerNode, LedgerCheckpoint, LedgerCosignature):
     event.listen(_model, "before_update", _refuse)
     event.listen(_model, "before_delete", _refuse)

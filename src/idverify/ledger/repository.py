@@ -19,7 +19,7 @@ from sqlalchemy import func, insert, select, text, tuple_
 from sqlalchemy.orm import Session
 
 from idverify.ledger.merkle import Node
-from idverify.ledger.models import LedgerCheckpoint, LedgerEntry, LedgerNode
+from idverify.ledger.models import LedgerCheckpoint, LedgerCosignature, LedgerEntry, LedgerNode
 
 # pg_advisory_xact_lock key: "idvldg" as an integer; any constant works as long as every daemon uses the same.
 ADVISORY_LOCK_KEY = 0x6964766C6467
@@ -98,6 +98,41 @@ def insert_nodes(session: Session, nodes: Sequence[tuple[Node, bytes]]) -> None:
 
 def add_checkpoint(session: Session, checkpoint: LedgerCheckpoint) -> None:
     session.add(checkpoint)
+
+
+def add_cosignature(session: Session, cosignature: LedgerCosignature) -> None:
+    session.add(cosignature)
+
+
+def cosignature_lines(session: Session, checkpoint_ids: Sequence[int]) -> dict[int, list[str]]:
+    """The stored cosignature lines of each checkpoint (by checkpoint id, in the order received)."""
+    out: dict[int, list[str]] = {}
+    for start in range(0, len(checkpoint_ids), _IN_CHUNK):
+        chunk = list(checkpoint_ids[start:start + _IN_CHUNK])
+        rows = session.execute(
+            select(LedgerCosignature.checkpoint_id, LedgerCosignature.line)
+            .where(LedgerCosignature.checkpoint_id.in_(chunk)).order_by(LedgerCosignature.id)
+        ).all()
+        for cid, line in rows:
+            out.setdefault(int(cid), []).append(str(line))
+    return out
+
+
+def latest_cosigned(session: Session, witness: str | None = None, key_id: str | None = None
+                    ) -> LedgerCheckpoint | None:
+    """The largest checkpoint this witness (name, key id) — or any witness — has cosigned."""
+    stmt = select(LedgerCheckpoint).join(LedgerCosignature, LedgerCosignature.checkpoint_id == LedgerCheckpoint.id)
+    if witness is not None:
+        stmt = stmt.where(LedgerCosignature.witness == witness, LedgerCosignature.key_id == key_id)
+    return session.scalar(stmt.order_by(LedgerCheckpoint.tree_size.desc(), LedgerCheckpoint.id.desc()).limit(1))
+
+
+def has_cosignature(session: Session, checkpoint_id: int, witness: str, key_id: str) -> bool:
+    return session.scalar(
+        select(LedgerCosignature.id).where(LedgerCosignature.checkpoint_id == checkpoint_id,
+                                           LedgerCosignature.witness == witness,
+                                           LedgerCosignature.key_id == key_id).limit(1)
+    ) is not None
 
 
 def latest_checkpoint(session: Session) -> LedgerCheckpoint | None:

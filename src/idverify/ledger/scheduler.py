@@ -19,8 +19,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from idverify.config import Settings
 from idverify.errors import IdverifyError
 from idverify.ledger.checkpoint import CheckpointSigner
-from idverify.ledger.integrity import IntegrityReport, verify_stored_tree
-from idverify.ledger.proofs import create_checkpoint
+from idverify.ledger.integrity import IntegrityReport
+from idverify.ledger.proofs import create_checkpoint, latest_checkpoint
+from idverify.ledger.signing_key import sync_signing_key, verify_clinic_tree
+from idverify.store.crypto import KeyRing
 
 log = structlog.get_logger(__name__)
 
@@ -43,12 +45,23 @@ class LedgerScheduler:
         self._tasks: list[asyncio.Task[None]] = []
         self.last_report: IntegrityReport | None = None
         self.last_error: str | None = None
+        # called (in the worker thread) with the new size after each checkpoint — the hub sync listens here
+        self.listeners: list[Callable[[int], None]] = []
+
+    @property
+    def signer(self) -> CheckpointSigner:
+        return self._signer
 
     @classmethod
-    def from_settings(cls, settings: Settings, session_factory: sessionmaker[Session]) -> LedgerScheduler:
+    def from_settings(
+        cls, settings: Settings, session_factory: sessionmaker[Session], ring: KeyRing
+    ) -> LedgerScheduler:
+        """The scheduler signing with the clinic's shared key (:mod:`idverify.ledger.signing_key`)."""
+        with session_factory() as session:
+            signer = sync_signing_key(settings, session, ring)
         return cls(
             session_factory,
-            CheckpointSigner.from_file(settings.resolved_signing_key_file),
+            signer,
             checkpoint_interval_s=settings.checkpoint_interval_s,
             integrity_interval_s=settings.integrity_check_interval_s,
         )
@@ -56,13 +69,18 @@ class LedgerScheduler:
     def checkpoint_now(self) -> int:
         """Sign a checkpoint of the current tree (no-op when nothing changed); returns its size."""
         with self._factory() as session:
+            latest = latest_checkpoint(session)
             cp = create_checkpoint(session, self._signer)
             session.commit()
-            return int(cp.tree_size)
+            size = int(cp.tree_size)
+        if latest is None or latest.id != cp.id:
+            for listener in self.listeners:
+                listener(size)
+        return size
 
     def check_now(self) -> IntegrityReport:
         with self._factory() as session:
-            report = verify_stored_tree(session, public_key=self._signer.public_key)
+            report = verify_clinic_tree(session, self._signer)
         self.last_report = report
         return report
 

@@ -34,7 +34,7 @@ import binascii
 import json
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,6 +42,7 @@ from typing import Any
 import rfc8785
 
 from idverify.ledger.checkpoint import CheckpointError, SignedCheckpoint, open_checkpoint, parse_public_key
+from idverify.ledger.cosignature import CosignatureError, WitnessKey, verify_cosignatures
 from idverify.ledger.merkle import (
     CompactRange,
     ProofError,
@@ -78,6 +79,8 @@ class VerifyResult:
     date_to: str | None = None
     seconds: float = 0.0
     warnings: list[str] = field(default_factory=list)
+    witnesses: list[str] = field(default_factory=list)  # witnesses whose cosignature on the anchor verified
+    quorum: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -92,6 +95,8 @@ class VerifyResult:
             "from": self.date_from,
             "to": self.date_to,
             "seconds": round(self.seconds, 3),
+            "cosigned_by": self.witnesses,
+            "quorum": self.quorum,
         }
 
 
@@ -148,16 +153,35 @@ def _open(obj: dict[str, Any], key: bytes, line: int) -> SignedCheckpoint:
         raise ExportInvalid(f"checkpoint on line {line}: {exc}", line=line) from None
 
 
-def verify_export(path: Path, public_key: str | bytes | None = None) -> VerifyResult:
+def verify_export(
+    path: Path,
+    public_key: str | bytes | None = None,
+    *,
+    witnesses: Sequence[WitnessKey] = (),
+    quorum: int | None = None,
+) -> VerifyResult:
     """Check the export at ``path``; raise :class:`ExportInvalid` at the first problem, else return a summary.
 
     ``public_key`` is the key the inspector trusts (PEM, base64 or verifier-key text, or raw 32 bytes). Without
     it the header's key is used — which proves integrity of the file but not that the clinic signed it.
+
+    With ``witnesses`` the signed checkpoint the export is anchored on — the one every entry is finally checked
+    against — must carry valid cosignature/v1 signatures of at least ``quorum`` of them (default: all of them):
+    then the clinic cannot have shown this history to the inspector and another to the witnesses. A cosignature
+    that claims a trusted witness but does not verify fails the export (a forged cosignature is not just absent).
     """
     started = time.perf_counter()
+    if witnesses:
+        needed = len(witnesses) if quorum is None else quorum
+        if not 1 <= needed <= len(witnesses):
+            raise ExportInvalid(f"--quorum must be between 1 and the {len(witnesses)} witness key(s) given")
+    elif quorum:
+        raise ExportInvalid("--quorum needs at least one --witness-key")
     run = _Run(_lines(path))
     run.header(public_key)
     run.checkpoints_and_proofs()
+    if witnesses:
+        _check_quorum(run, list(witnesses), needed)
     run.entries()
     run.finish()
     run.result.seconds = time.perf_counter() - started
@@ -175,6 +199,7 @@ class _Run:
         self.key = b""
         self.origin: Any = None
         self.checkpoints: list[SignedCheckpoint] = []
+        self.anchor_line = 0
         self.proofs: dict[str, list[dict[str, Any]]] = {}
         self.frontier = CompactRange()
         self.last_time = ""
@@ -236,6 +261,7 @@ class _Run:
             ):
                 raise ExportInvalid(f"checkpoint on line {self.line} is older than the one before it", line=self.line)
             self.checkpoints.append(cp)
+            self.anchor_line = self.line
             self.advance()
         if not self.checkpoints:
             raise ExportInvalid("the export has no signed checkpoint", line=self.line)
@@ -341,6 +367,23 @@ class _Run:
         _check_boundaries(self)
         self.result.entries = end - start
         self.result.root_hash = base64.b64encode(anchor.root_hash).decode()
+
+
+def _check_quorum(run: _Run, witnesses: list[WitnessKey], needed: int) -> None:
+    """The anchor's note must carry ``needed`` valid cosignatures of the given witnesses."""
+    anchor, line = run.anchor, run.anchor_line
+    try:
+        found = verify_cosignatures(anchor.note, witnesses)
+    except CosignatureError as exc:
+        raise ExportInvalid(f"checkpoint on line {line}: {exc}", line=line) from None
+    run.result.witnesses = sorted(c.witness.name for c in found)
+    run.result.quorum = needed
+    if len(found) < needed:
+        raise ExportInvalid(
+            f"the signed checkpoint of {anchor.tree_size} entries carries {len(found)} valid cosignature(s) of the "
+            f"{len(witnesses)} witness key(s) given; {needed} required",
+            line=line,
+        )
 
 
 def _check_boundaries(run: _Run) -> None:

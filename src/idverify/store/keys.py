@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from idverify.config import Settings
 from idverify.store.crypto import KeyRing, LookupHasher, generate_key, key_id, load_keyring, write_key_file
 from idverify.store.models import BiometricSample, BiometricTemplate, ConsentRecord, Patient, Setting
+from idverify.store.region import RegionKey, load_region_key
 
 LOOKUP_SETTING = "crypto.lookup_secret"
 _LOOKUP_AAD = "setting:" + LOOKUP_SETTING
@@ -29,6 +30,7 @@ _LOOKUP_AAD = "setting:" + LOOKUP_SETTING
 class Keys:
     ring: KeyRing
     lookup: LookupHasher
+    region: RegionKey | None = None  # the regional pseudonymisation key, when the commission issued one
 
 
 def open_keys(settings: Settings, db: Session) -> Keys:
@@ -41,7 +43,8 @@ def open_keys(settings: Settings, db: Session) -> Keys:
         db.commit()
     else:
         secret = ring.decrypt(base64.b64decode(row.value["envelope"]), _LOOKUP_AAD)
-    return Keys(ring=ring, lookup=LookupHasher(secret))
+    region = load_region_key(settings.region_key_file) if settings.region_key_file else None
+    return Keys(ring=ring, lookup=LookupHasher(secret), region=region)
 
 
 @dataclass(frozen=True)
@@ -84,10 +87,11 @@ def rotate_master_key(settings: Settings, db: Session) -> RotationReport:
         assert consent.signature is not None
         consent.signature = ring.rewrap(consent.signature)
         count += 1
-    row = db.get(Setting, LOOKUP_SETTING)
-    if row is not None:
-        row.value = {"envelope": base64.b64encode(ring.rewrap(base64.b64decode(row.value["envelope"]))).decode()}
-        count += 1
+    for row in db.scalars(select(Setting)):  # the lookup secret, the ledger signing key, …
+        if isinstance(row.value, dict) and isinstance(row.value.get("envelope"), str):
+            rewrapped = ring.rewrap(base64.b64decode(row.value["envelope"]))
+            row.value = {**row.value, "envelope": base64.b64encode(rewrapped).decode()}
+            count += 1
     # Key files change only once the new wrapping is durable: retire the old key, then install the new one.
     db.flush()
     retired = key_file.parent / "retired" / f"{key_id(old)}.key"

@@ -106,6 +106,7 @@ class Patient(Base):
     identity: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)  # encrypted JSON envelope
     kek_id: Mapped[str] = mapped_column(String(16), nullable=False)
     external_id: Mapped[str | None] = mapped_column(String(64), index=True)  # HIS medical record number
+    region_key_id: Mapped[str | None] = mapped_column(String(16))  # regional key its pseudonym was recorded under
     source: Mapped[str] = mapped_column(String(16), default="manual", nullable=False)  # manual/card/his
     status: Mapped[str] = mapped_column(String(16), default="active", nullable=False)  # active/deleted
     created_at: Mapped[datetime] = _created()

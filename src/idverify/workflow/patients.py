@@ -103,10 +103,14 @@ def register(
         identity=keys.ring.encrypt(json.dumps(identity.sealed_fields()).encode(), _aad(patient_id)),
         kek_id=keys.ring.active_id, external_id=identity.external_id, source=source,
     )
+    data: dict[str, Any] = {"source": source, "document_type": identity.document_type}
+    if keys.region is not None:  # the regional pseudonym travels in the event to the hub (store/region.py)
+        patient.region_key_id = keys.region.key_id
+        data |= {"region_pseudonym": keys.region.pseudonym(identity.document_type, identity.document_number),
+                 "region_key_id": keys.region.key_id}
     repo.add(db, patient)
     db.flush()
-    audit.record(db, actor, "patient.registered", subject={"patient_id": patient.id},
-                 data={"source": source, "document_type": identity.document_type})
+    audit.record(db, actor, "patient.registered", subject={"patient_id": patient.id}, data=data)
     return patient, True
 
 

@@ -26,8 +26,9 @@ from idverify.api.schemas.audit import (
 )
 from idverify.auth.roles import Principal, Role
 from idverify.errors import ConflictError, NotFoundError
-from idverify.ledger import integrity, proofs
+from idverify.ledger import proofs
 from idverify.ledger.merkle import ProofError
+from idverify.ledger.signing_key import verify_clinic_tree
 from idverify.reports import repository as reports_repo
 from idverify.reports import service
 from idverify.reports.events import EventQuery, list_events, parse_when
@@ -148,7 +149,7 @@ def get_consistency_proof(
 @router.get("/integrity", response_model=IntegrityOut,
             summary="Re-verify the stored tree: every leaf, node and checkpoint signature (inspector, it_admin)")
 def get_integrity(db: SessionDep, settings: SettingsDep, _who: InspectorOrItAdmin) -> IntegrityOut:
-    report = integrity.verify_stored_tree(db, public_key=service.signer_for(settings).public_key)
+    report = verify_clinic_tree(db, service.signer_for(settings))
     return IntegrityOut(ok=report.ok, tree_size=report.tree_size, checkpoints_checked=report.checkpoints_checked,
                         nodes_checked=report.nodes_checked, problems=report.problems,
                         first_bad_index=report.first_bad_index, checked_at=report.checked_at,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from idverify.store.models import Patient
@@ -21,3 +21,12 @@ def active_by_document(db: Session, document_type: str, document_lookup: str) ->
 def add(db: Session, patient: Patient) -> Patient:
     db.add(patient)
     return patient
+
+
+def without_region_pseudonym(db: Session, key_id: str, *, limit: int) -> list[Patient]:
+    """Active patients with no pseudonym recorded under the regional key ``key_id`` yet (oldest first)."""
+    return list(db.scalars(
+        select(Patient).where(Patient.status == "active",
+                              or_(Patient.region_key_id.is_(None), Patient.region_key_id != key_id))
+        .order_by(Patient.created_at, Patient.id).limit(limit)
+    ))

@@ -1,0 +1,86 @@
+"""Bulk writes for the feed's hot path, one round trip per table and batch, in each database's fastest form.
+
+The feed stores a thousand entries and their projections per batch; the ORM's per-row machinery costs more than
+the verification itself (profiled at ~200 µs of Python per entry). So, on PostgreSQL: ``COPY`` for the entries
+(append-only, the primary key already guarded by the feed's compare-and-swap), ``INSERT … SELECT FROM unnest(arrays)
+ON CONFLICT DO NOTHING`` for projections, ``UPDATE … FROM unnest(arrays)`` for closing cycles; on SQLite the
+driver's ``executemany`` with ``INSERT OR IGNORE``. Values are passed as parameters, never interpolated; only the
+fixed table and column names of the callers are.
+
+Callers pass rows as tuples in ``columns`` order; datetimes timezone-aware UTC (stored as SQLAlchemy's
+``UTCDateTime`` stores them, so ORM reads see the same values).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+PG_TYPES = {"text": "text[]", "bigint": "bigint[]", "int": "integer[]", "bytea": "bytea[]",
+            "timestamptz": "timestamptz[]"}
+
+
+def _sqlite_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    return value
+
+
+def _driver(session: Session) -> tuple[str, Any]:
+    conn = session.connection()
+    return conn.dialect.name, conn.connection.driver_connection
+
+
+def copy_rows(session: Session, table: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> None:
+    """Append rows (COPY on PostgreSQL). A duplicate key fails the transaction, as an INSERT would."""
+    if not rows:
+        return
+    dialect, driver = _driver(session)
+    cols = ", ".join(columns)
+    if dialect == "postgresql":
+        with driver.cursor() as cur, cur.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        return
+    marks = ", ".join("?" * len(columns))
+    driver.executemany(f"INSERT INTO {table} ({cols}) VALUES ({marks})",  # noqa: S608 - fixed names
+                       [tuple(_sqlite_value(v) for v in row) for row in rows])
+
+
+def insert_ignore(session: Session, table: str, columns: Sequence[tuple[str, str]],
+                  rows: Sequence[tuple[Any, ...]]) -> None:
+    """Insert rows, skipping those whose primary key exists. ``columns`` are (name, PostgreSQL scalar type)."""
+    if not rows:
+        return
+    dialect, driver = _driver(session)
+    names = ", ".join(c for c, _t in columns)
+    if dialect == "postgresql":
+        arrays = ", ".join(f"%(c{i})s::{PG_TYPES[t]}" for i, (_c, t) in enumerate(columns))
+        params = {f"c{i}": [row[i] for row in rows] for i in range(len(columns))}
+        with driver.cursor() as cur:
+            cur.execute(f"INSERT INTO {table} ({names}) SELECT * FROM unnest({arrays}) "  # noqa: S608
+                        "ON CONFLICT DO NOTHING", params)
+        return
+    marks = ", ".join("?" * len(columns))
+    driver.executemany(f"INSERT OR IGNORE INTO {table} ({names}) VALUES ({marks})",  # noqa: S608
+                       [tuple(_sqlite_value(v) for v in row) for row in rows])
+
+
+def close_cycles(session: Session, clinic_id: str, closes: Sequence[tuple[str, datetime]]) -> None:
+    """Set ``closed_at`` of still-open cycles."""
+    if not closes:
+        return
+    dialect, driver = _driver(session)
+    if dialect == "postgresql":
+        with driver.cursor() as cur:
+            cur.execute(
+                "UPDATE hub_cycles AS c SET closed_at = v.at FROM unnest(%(ids)s::text[], %(ats)s::timestamptz[]) "
+                "AS v(cycle_id, at) WHERE c.clinic_id = %(clinic)s AND c.cycle_id = v.cycle_id "
+                "AND c.closed_at IS NULL",
+                {"ids": [c for c, _a in closes], "ats": [a for _c, a in closes], "clinic": clinic_id})
+        return
+    driver.executemany("UPDATE hub_cycles SET closed_at = ? WHERE clinic_id = ? AND cycle_id = ? "
+                       "AND closed_at IS NULL", [(_sqlite_value(a), clinic_id, c) for c, a in closes])

@@ -1,0 +1,144 @@
+"""Exports for the commission: alerts and monthly statistics as CSV (UTF-8 with BOM, so spreadsheet programs
+read the Chinese clinic names), alerts as a FHIR R5 ``Bundle`` of ``AuditEvent`` resources, statistics as a PDF.
+
+Layout only: the rows come from :mod:`idverify.hub.inspection` and :mod:`idverify.hub.stats`. Ids, counts and
+pseudonym references only — the hub holds no names or ID numbers to leak. Every export is recorded as a hub action
+by the route that serves it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Any
+from xml.sax.saxutils import escape
+
+from idverify.ledger.canonical import format_time
+from idverify.store.base import utcnow
+
+BOM = "\ufeff"
+SYSTEM = "urn:idverify:hub"
+ALERT_COLUMNS = ("id", "kind", "status", "clinic_id", "clinic_name", "created_at", "updated_at", "person",
+                 "summary", "evidence_entries", "note")
+MONTHLY_COLUMNS = ("clinic_id", "name", "checks", "accepts", "rejects", "retries", "overrides", "reject_rate",
+                   "override_rate", "enrolments", "registrations", "alerts")
+
+
+def _csv(header: tuple[str, ...], rows: list[list[Any]]) -> str:
+    out = io.StringIO()
+    out.write(BOM)
+    writer = csv.writer(out)
+    writer.writerow(header)
+    writer.writerows(rows)
+    return out.getvalue()
+
+
+def alerts_csv(alerts: list[dict[str, Any]]) -> str:
+    return _csv(ALERT_COLUMNS, [[
+        a["id"], a["kind"], a["status"], a["clinic_id"] or "", a.get("clinic_name") or "", a["created_at"],
+        a["updated_at"], a["summary"].get("person", ""),
+        json.dumps(a["summary"], ensure_ascii=False, sort_keys=True, separators=(",", ":")),
+        sum(1 for e in a.get("evidence", []) if e.get("type") == "entry"), a["note"] or "",
+    ] for a in alerts])
+
+
+def monthly_csv(stats: dict[str, Any]) -> str:
+    rows = [[c.get(col) if c.get(col) is not None else "" for col in MONTHLY_COLUMNS] for c in stats["clinics"]]
+    region = stats["region"]
+    rows.append(["region", f"all {region['clinics']} clinics", *[
+        region.get(col) if region.get(col) is not None else "" for col in MONTHLY_COLUMNS[2:]]])
+    return _csv(MONTHLY_COLUMNS, rows)
+
+
+def alert_audit_event(alert: dict[str, Any], *, hub_name: str) -> dict[str, Any]:
+    """One alert as a validated FHIR R5 AuditEvent (the evidence entries as ``entity``)."""
+    from fhir.resources.auditevent import AuditEvent
+
+    entities = [{
+        "what": {"identifier": {"system": f"urn:idverify:log:{e['origin']}", "value": str(e["index"])}},
+        "role": {"coding": [{"system": f"{SYSTEM}:evidence", "code": e.get("what", "entry")}]},
+    } for e in alert.get("evidence", []) if e.get("type") == "entry"]
+    resource: dict[str, Any] = {
+        "resourceType": "AuditEvent",
+        "id": f"hub-alert-{alert['id']}",
+        "category": [{"coding": [{"system": f"{SYSTEM}:alert-kind", "code": alert["kind"]}]}],
+        "code": {"coding": [{"system": f"{SYSTEM}:alert-status", "code": alert["status"]}]},
+        "action": "E",
+        "severity": "alert",
+        "recorded": alert["created_at"],
+        "agent": [{"who": {"display": hub_name}, "requestor": False}],
+        "source": {"observer": {"display": hub_name}},
+    }
+    if alert.get("clinic_id"):
+        resource["agent"].append({"who": {"identifier": {"system": f"{SYSTEM}:clinic", "value": alert["clinic_id"]}},
+                                  "requestor": False})
+    if entities:
+        resource["entity"] = entities
+    return AuditEvent.model_validate(resource).model_dump(mode="json", exclude_none=True)
+
+
+def alerts_fhir_bundle(alerts: list[dict[str, Any]], *, hub_name: str) -> dict[str, Any]:
+    from fhir.resources.bundle import Bundle
+
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "timestamp": format_time(utcnow()),
+        "entry": [{"fullUrl": f"urn:uuid:hub-alert-{a['id']}", "resource": alert_audit_event(a, hub_name=hub_name)}
+                  for a in alerts],
+    }
+    return Bundle.model_validate(bundle).model_dump(mode="json", exclude_none=True)
+
+
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{100 * value:.2f} %"
+
+
+def monthly_pdf(stats: dict[str, Any], *, hub_name: str, anchor: dict[str, Any] | None) -> bytes:
+    """The month's statistics per clinic and for the region, with the hub ledger checkpoint in the footer."""
+    from reportlab.lib import colors
+    from reportlab.lib.pagesizes import A4, landscape
+    from reportlab.lib.styles import getSampleStyleSheet
+    from reportlab.lib.units import mm
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+    from reportlab.pdfgen.canvas import Canvas
+    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+    from idverify.reports.pdf import CJK_FONT
+
+    if CJK_FONT not in pdfmetrics.getRegisteredFontNames():
+        pdfmetrics.registerFont(UnicodeCIDFont(CJK_FONT))
+    styles = getSampleStyleSheet()
+    buf = io.BytesIO()
+    footer = (f"hub ledger checkpoint: {anchor['tree_size']} entries, root {anchor['root_hash']}, "
+              f"{anchor['signed_at']}" if anchor else "hub ledger: no checkpoint yet")
+
+    def on_page(canvas: Canvas, _doc: Any) -> None:
+        canvas.setFont("Helvetica", 7)
+        canvas.drawString(12 * mm, 8 * mm, footer)
+        canvas.drawRightString(285 * mm, 8 * mm, f"page {canvas.getPageNumber()}")
+
+    doc = SimpleDocTemplate(buf, pagesize=landscape(A4), leftMargin=12 * mm, rightMargin=12 * mm,
+                            topMargin=12 * mm, bottomMargin=15 * mm, title=f"Regional statistics {stats['month']}")
+    header = ["clinic", "checks", "accept", "reject", "retry", "overrides", "reject rate", "override rate",
+              "enrolments", "registrations", "alerts"]
+    rows: list[list[Any]] = [header]
+    region = stats["region"]
+    for c in [*stats["clinics"], {**region, "name": f"REGION ({region['clinics']} clinics)"}]:
+        rows.append([Paragraph(escape(str(c["name"])), styles["BodyText"].clone("cjk", fontName=CJK_FONT)),
+                     c["checks"], c["accepts"], c["rejects"], c["retries"], c["overrides"], _pct(c["reject_rate"]),
+                     _pct(c["override_rate"]), c["enrolments"], c["registrations"], c.get("alerts", 0)])
+    table = Table(rows, repeatRows=1, colWidths=[70 * mm] + [19 * mm] * 10)
+    table.setStyle(TableStyle([
+        ("FONT", (0, 0), (-1, 0), "Helvetica-Bold", 8), ("FONT", (1, 1), (-1, -1), "Helvetica", 8),
+        ("GRID", (0, 0), (-1, -1), 0.25, colors.grey), ("BACKGROUND", (0, 0), (-1, 0), colors.lightgrey),
+        ("BACKGROUND", (0, -1), (-1, -1), colors.whitesmoke), ("ALIGN", (1, 1), (-1, -1), "RIGHT"),
+    ]))
+    story = [Paragraph(f"Regional supervision — monthly statistics {escape(stats['month'])}", styles["Title"]),
+             Paragraph(escape(f"Witness {hub_name}; months in Asia/Shanghai; counts from ledger entries the hub "
+                              "verified against cosigned checkpoints."), styles["BodyText"]),
+             Spacer(1, 4 * mm), table]
+    doc.build(story, onFirstPage=on_page, onLaterPages=on_page)
+    return buf.getvalue()

@@ -1,0 +1,151 @@
+"""Every SQL statement of the hub's witness and clinic registry.
+
+Concurrency: several hub processes may serve one PostgreSQL database. The witness state is changed only by
+:func:`record_cosignature`, a compare-and-swap ``UPDATE … WHERE witness_size = :old AND witness_root =
+:old_root``: the row lock it takes serialises concurrent submissions for one origin, and a submission whose
+premise (the size and root it was checked against) changed in between updates nothing and is answered 409. So a
+smaller checkpoint can never overwrite a larger one (the rollback race of the tlog-witness spec).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
+
+from idverify.hub.models import HubClinic, HubCosignature, HubRefusal
+
+
+@dataclass(frozen=True)
+class WitnessState:
+    clinic_id: str
+    status: str
+    public_key: bytes
+    size: int
+    root: bytes
+
+
+_STATE = text("SELECT id, status, public_key, witness_size, witness_root FROM hub_clinics WHERE origin = :origin")
+
+
+def witness_state(session: Session, origin: str) -> WitnessState | None:
+    row = session.execute(_STATE, {"origin": origin}).first()
+    if row is None:
+        return None
+    return WitnessState(row[0], row[1], bytes(row[2]), int(row[3]), bytes(row[4]))
+
+
+@dataclass(frozen=True)
+class NewCosignature:
+    clinic_id: str
+    old_size: int
+    old_root: bytes
+    tree_size: int
+    root_hash: bytes
+    note: str
+    cosignature: str
+    timestamp: int
+    at: datetime
+    action: dict[str, object]  # the hub action (outbox row) recording it
+
+
+# The witness's hot path is one statement on PostgreSQL: compare-and-swap the state, append the cosignature to
+# the history and the action to the outbox, or do nothing at all when the state moved (no row comes back).
+_RECORD_PG = text("""
+WITH moved AS (
+  UPDATE hub_clinics SET witness_size = :tree_size, witness_root = :root_hash, witness_at = :at
+   WHERE id = :clinic_id AND witness_size = :old_size AND witness_root = :old_root
+  RETURNING id),
+cosigned AS (
+  INSERT INTO hub_cosignatures (clinic_id, tree_size, root_hash, old_size, note, cosignature, timestamp, created_at)
+  SELECT id, :tree_size, :root_hash, :old_size, :note, :cosignature, :timestamp, :at FROM moved
+  RETURNING id)
+INSERT INTO hub_actions (kind, actor, data, created_at)
+SELECT 'witness.cosigned', NULL, CAST(:action AS JSON), :at FROM cosigned
+RETURNING id
+""")
+_CAS = text("""UPDATE hub_clinics SET witness_size = :tree_size, witness_root = :root_hash, witness_at = :at
+ WHERE id = :clinic_id AND witness_size = :old_size AND witness_root = :old_root""")
+_HISTORY = text("""INSERT INTO hub_cosignatures (clinic_id, tree_size, root_hash, old_size, note, cosignature,
+ timestamp, created_at) VALUES (:clinic_id, :tree_size, :root_hash, :old_size, :note, :cosignature, :timestamp, :at)""")
+_ACTION = text("INSERT INTO hub_actions (kind, actor, data, created_at) "
+               "VALUES ('witness.cosigned', NULL, :action, :at)")
+
+
+def record_cosignature(session: Session, new: NewCosignature) -> bool:
+    """Compare-and-swap the witness state and append the history and outbox rows; False (and nothing written)
+    when another request changed the state first."""
+    params = {
+        "clinic_id": new.clinic_id, "old_size": new.old_size, "old_root": new.old_root, "tree_size": new.tree_size,
+        "root_hash": new.root_hash, "note": new.note, "cosignature": new.cosignature, "timestamp": new.timestamp,
+        "at": new.at, "action": json.dumps({"role": "system", **new.action}, separators=(",", ":")),
+    }
+    if session.get_bind().dialect.name == "postgresql":
+        return session.execute(_RECORD_PG, params).first() is not None
+    if not session.execute(_CAS, params).rowcount:  # type: ignore[attr-defined]
+        return False
+    session.execute(_HISTORY, params)
+    session.execute(_ACTION, params)
+    return True
+
+
+def add_refusal(session: Session, row: HubRefusal) -> None:
+    session.add(row)
+    session.flush()
+
+
+def cosigned_root(session: Session, clinic_id: str, tree_size: int) -> bytes | None:
+    """The root the witness cosigned for ``tree_size`` entries of this clinic's log, if it ever did."""
+    root = session.scalar(
+        select(HubCosignature.root_hash)
+        .where(HubCosignature.clinic_id == clinic_id, HubCosignature.tree_size == tree_size)
+        .limit(1)
+    )
+    return None if root is None else bytes(root)
+
+
+def cosignatures(session: Session, clinic_id: str, *, limit: int = 100) -> Sequence[HubCosignature]:
+    return session.scalars(
+        select(HubCosignature).where(HubCosignature.clinic_id == clinic_id)
+        .order_by(HubCosignature.id.desc()).limit(limit)
+    ).all()
+
+
+def latest_cosignature(session: Session, clinic_id: str) -> HubCosignature | None:
+    return session.scalar(
+        select(HubCosignature).where(HubCosignature.clinic_id == clinic_id)
+        .order_by(HubCosignature.tree_size.desc(), HubCosignature.id.desc()).limit(1)
+    )
+
+
+def refusals(session: Session, clinic_id: str | None = None, *, limit: int = 100) -> Sequence[HubRefusal]:
+    stmt = select(HubRefusal).order_by(HubRefusal.id.desc()).limit(limit)
+    if clinic_id is not None:
+        stmt = stmt.where(HubRefusal.clinic_id == clinic_id)
+    return session.scalars(stmt).all()
+
+
+def refusal_counts(session: Session) -> dict[str, int]:
+    rows = session.execute(select(HubRefusal.clinic_id, func.count()).group_by(HubRefusal.clinic_id)).all()
+    return {str(c): int(n) for c, n in rows}
+
+
+def clinic(session: Session, clinic_id: str) -> HubClinic | None:
+    return session.get(HubClinic, clinic_id)
+
+
+def clinic_by_origin(session: Session, origin: str) -> HubClinic | None:
+    return session.scalar(select(HubClinic).where(HubClinic.origin == origin))
+
+
+def clinics(session: Session) -> Sequence[HubClinic]:
+    return session.scalars(select(HubClinic).order_by(HubClinic.name, HubClinic.id)).all()
+
+
+def add_clinic(session: Session, row: HubClinic) -> None:
+    session.add(row)
+    session.flush()

@@ -1,0 +1,143 @@
+"""The witness: cosign a clinic's checkpoint only when it is consistent with the last one cosigned for its origin.
+
+C2SP tlog-witness, checked in the spec's order: framing (400, :mod:`idverify.ledger.witness_protocol`) → origin known
+(404) → a signature by the origin's registered key verifies (403) → old size ≤ checkpoint size (400) → old size
+is the latest cosigned size (409 + ``text/x.tlog.size``) → equal sizes need equal roots (409) → the RFC 6962
+consistency proof from the stored root verifies (422). Then the new state is compare-and-swapped (see
+:mod:`idverify.hub.repository`), the cosignature (``cosignature/v1``, timestamped Ed25519) is stored in the
+history, and everything commits *before* the answer.
+
+A refused submission that carries a valid clinic signature is evidence — the clinic signed something the witness
+could not reconcile with what it cosigned before — so it is recorded with its full body (``hub_refusals``),
+and the unambiguous cases (same size with another root, a failing consistency proof, or a root that differs from
+one the witness cosigned at that size) raise a ``checkpoint_refused`` alert. A stale old size alone is not: two
+workstations of one clinic racing, or a clinic resuming after losing its state, produce it legitimately.
+"""
+
+from __future__ import annotations
+
+import base64
+import time
+from dataclasses import dataclass
+
+import structlog
+from sqlalchemy.orm import Session
+
+from idverify.hub import alerts, audit
+from idverify.hub import repository as repo
+from idverify.hub.models import HubRefusal
+from idverify.ledger.checkpoint import CheckpointError, verify_ed25519
+from idverify.ledger.cosignature import CosignatureSigner
+from idverify.ledger.merkle import ProofError, verify_consistency
+from idverify.ledger.witness_protocol import AddCheckpoint
+from idverify.store.base import utcnow
+
+log = structlog.get_logger(__name__)
+
+
+class WitnessRefused(Exception):
+    """The answer is not a cosignature. ``size`` is set for the 409 ``text/x.tlog.size`` answers."""
+
+    def __init__(self, status: int, code: str, message: str, *, size: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.size = size
+
+
+@dataclass(frozen=True)
+class Cosigned:
+    lines: str  # the response body: our signature line(s)
+    tree_size: int
+
+
+_ALERTING = frozenset({"root_conflict", "bad_proof", "cosigned_root_conflict"})
+
+
+def add_checkpoint(session: Session, signer: CosignatureSigner, req: AddCheckpoint) -> Cosigned:
+    """Answer one add-checkpoint request; raises :class:`WitnessRefused` for every non-200 answer."""
+    cp = req.checkpoint
+    state = repo.witness_state(session, cp.origin)
+    if state is None or state.status != "active":
+        raise WitnessRefused(404, "unknown_origin", "this witness does not know the checkpoint's origin")
+    try:
+        signed = verify_ed25519(req.note, cp.origin, state.public_key)
+    except CheckpointError:
+        signed = None
+    if not signed:
+        raise WitnessRefused(403, "untrusted_signature", "no signature by the origin's registered key verifies")
+    if req.old_size > cp.tree_size:
+        _refuse(session, req, state, 400, "old_size_above_checkpoint",
+                f"old size {req.old_size} is above the checkpoint size {cp.tree_size}")
+    if req.old_size != state.size:
+        reason = "stale_old_size"
+        earlier = repo.cosigned_root(session, state.clinic_id, cp.tree_size) if cp.tree_size < state.size else None
+        if earlier is not None and earlier != cp.root_hash:
+            reason = "cosigned_root_conflict"  # we cosigned another root at this very size: a fork
+        _refuse(session, req, state, 409, reason,
+                f"the latest cosigned size is {state.size}, not {req.old_size}", size=state.size)
+    if req.old_size == cp.tree_size:
+        if cp.root_hash != state.root:
+            _refuse(session, req, state, 409, "root_conflict",
+                    f"size {cp.tree_size} was cosigned with a different root hash", size=state.size)
+        if req.proof:
+            _refuse(session, req, state, 422, "bad_proof", "a proof between equal sizes must be empty")
+    else:
+        try:
+            verify_consistency(state.size, cp.tree_size, state.root, cp.root_hash, req.proof)
+        except ProofError as exc:
+            _refuse(session, req, state, 422, "bad_proof", f"the consistency proof does not verify: {exc}")
+    now = utcnow()
+    timestamp = int(time.time())
+    line = signer.cosign(req.note.text, timestamp)
+    recorded = repo.record_cosignature(session, repo.NewCosignature(
+        clinic_id=state.clinic_id, old_size=state.size, old_root=state.root, tree_size=cp.tree_size,
+        root_hash=cp.root_hash, note=req.note_text, cosignature=line, timestamp=timestamp, at=now,
+        action={"clinic_id": state.clinic_id, "old_size": req.old_size, "tree_size": cp.tree_size,
+                "root_hash": base64.b64encode(cp.root_hash).decode(), "timestamp": timestamp},
+    ))
+    if not recorded:
+        session.rollback()
+        current = repo.witness_state(session, cp.origin)
+        size = current.size if current is not None else state.size
+        _refuse(session, req, state, 409, "concurrent_update",
+                f"another submission advanced this log to {size} first", size=size)
+    session.commit()
+    return Cosigned(line, cp.tree_size)
+
+
+def _refuse(session: Session, req: AddCheckpoint, state: repo.WitnessState, status: int, reason: str,
+            message: str, *, size: int | None = None) -> None:
+    """Record a validly signed refused submission (and alert when it proves misbehaviour), then refuse."""
+    cp = req.checkpoint
+    session.rollback()
+    refusal = HubRefusal(
+        clinic_id=state.clinic_id, received_at=utcnow(), status_code=status, reason=reason,
+        old_size=req.old_size, tree_size=cp.tree_size, root_hash=cp.root_hash, witness_size=state.size,
+        witness_root=state.root, body=_body_text(req),
+    )
+    repo.add_refusal(session, refusal)
+    audit.record(session, "witness.refused", {
+        "clinic_id": state.clinic_id, "refusal_id": refusal.id, "status": status, "reason": reason,
+        "old_size": req.old_size, "tree_size": cp.tree_size,
+    })
+    if reason in _ALERTING:
+        root = base64.b64encode(cp.root_hash).decode()
+        alerts.raise_alert(
+            session, "checkpoint_refused", key=f"{state.clinic_id}:{cp.tree_size}:{cp.root_hash.hex()[:32]}",
+            clinic_id=state.clinic_id,
+            summary={"reason": reason, "tree_size": cp.tree_size, "root_hash": root,
+                     "cosigned_size": state.size, "cosigned_root": base64.b64encode(state.root).decode()},
+            evidence=[{"type": "refusal", "refusal_id": refusal.id, "clinic_id": state.clinic_id,
+                       "tree_size": cp.tree_size, "cosigned_size": state.size}],
+        )
+        log.warning("witness.inconsistent_checkpoint", clinic_id=state.clinic_id, reason=reason,
+                    tree_size=cp.tree_size, cosigned_size=state.size)
+    session.commit()
+    raise WitnessRefused(status, reason, message, size=size)
+
+
+def _body_text(req: AddCheckpoint) -> str:
+    proof = "".join(base64.b64encode(h).decode() + "\n" for h in req.proof)
+    return f"old {req.old_size}\n{proof}\n{req.note_text}"

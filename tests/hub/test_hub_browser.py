@@ -1,0 +1,179 @@
+"""The regional inspector's UI in Debian's chromium (Playwright): log in, alerts with drill-down to a verified
+proof, the status workflow, clinics, statistics, the language switch; the hub administrator registers a clinic.
+Run under the suite lock (``flock /tmp/idverify-suite.lock``), like tests/web."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from idverify.store.region import create_region_key
+
+from .clinicsim import SimClinic, now
+from .memlog import MemoryLog
+
+CHROMIUM = Path(os.environ.get("IDVERIFY_TEST_CHROMIUM", "/usr/bin/chromium"))
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
+PASSWORD = "pw-hub-browser-0123"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def live_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Any]]:
+    import uvicorn
+    from fastapi.testclient import TestClient
+
+    from idverify.config import load_hub_settings
+    from idverify.hub.app import create_hub_app
+    from idverify.hub.db import upgrade_hub_database
+    from idverify.hub.users import create_user
+
+    if not (CHROMIUM.is_file() or shutil.which(str(CHROMIUM))):
+        pytest.skip(f"chromium not found at {CHROMIUM}")
+    pytest.importorskip("playwright.sync_api")
+    data = tmp_path_factory.mktemp("hub-browser")
+    url = f"sqlite:///{data / 'hub.db'}"
+    upgrade_hub_database(url)
+    app = create_hub_app(load_hub_settings(data_dir=data, database_url=url))
+    hub = type("H", (), {})()
+    hub.ctx = app.state.hub
+    hub.client = lambda: TestClient(app)
+    hub.session = app.state.hub.session_factory
+
+    def register(log: MemoryLog, name: str) -> str:
+        from idverify.hub.clinics import add_clinic
+
+        with hub.session() as s:
+            clinic = add_clinic(s, name=name, verifier=log.vkey)
+            s.commit()
+            return str(clinic.id)
+
+    hub.register = register
+    region = create_region_key(data / "region.key")
+    a, b = SimClinic(hub, "北京甲医院生殖中心", region), SimClinic(hub, "上海乙医院生殖中心", region)
+    t = now() - timedelta(days=2)
+    for clinic in (a, b):
+        f, m = clinic.patient("11010119900307457X", t), clinic.patient("110101198805061234", t)
+        cycle = clinic.open_cycle(clinic.couple(f, m, t), t)
+        clinic.check(f, cycle, "egg_retrieval", "accept", t)
+        clinic.sync()
+    with hub.session() as s:
+        create_user(s, username="insp", display_name="监督员王", role="regional_inspector", password=PASSWORD)
+        create_user(s, username="hubadmin", display_name="Admin", role="hub_admin", password=PASSWORD)
+        s.commit()
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "the hub did not start"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}", app
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        app.state.hub.engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        instance = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
+        try:
+            yield instance
+        finally:
+            instance.close()
+
+
+def _tab(browser: Any, base: str, problems: list[str]) -> Any:
+    context = browser.new_context(base_url=base, viewport={"width": 1280, "height": 800}, locale="zh-CN")
+    context.set_default_timeout(10_000)
+    tab = context.new_page()
+    tab.on("pageerror", lambda exc: problems.append(f"script error: {exc}"))
+    tab.on("console", lambda msg: problems.append(msg.text) if "Content Security Policy" in msg.text else None)
+    return tab
+
+
+def _login(tab: Any, username: str) -> None:
+    tab.goto("/login")
+    tab.fill("#login-username", username)
+    tab.fill("#login-password", PASSWORD)
+    tab.click("#login-submit")
+
+
+def test_inspector_works_an_alert_in_both_languages(browser: Any, live_hub: tuple[str, Any]) -> None:
+    base, _app = live_hub
+    problems: list[str] = []
+    tab = _tab(browser, base, problems)
+    _login(tab, "insp")
+    tab.wait_for_url("**/alerts")
+    row = tab.locator("#alerts-body tr[data-kind='open_cycles_two_clinics']")
+    row.wait_for()
+    assert "同一人在两家机构同时开周期" in row.inner_text()  # Chinese by default
+    tab.click("a[data-locale='en']")
+    tab.wait_for_url("**/alerts")
+    row = tab.locator("#alerts-body tr[data-kind='open_cycles_two_clinics']")
+    assert "Open cycles at two clinics" in row.inner_text()
+    row.locator("a").first.click()
+    tab.wait_for_url("**/alerts/*")
+    tab.locator("#evidence-body tr").first.wait_for()
+    assert tab.locator("#evidence-body tr").count() == 2
+    assert "北京甲医院生殖中心" in tab.inner_text("#evidence-body")
+    tab.locator(".proof-button").first.click()
+    tab.locator("#proof-verified").wait_for()
+    assert '"tree_size"' in tab.inner_text("#proof-json")
+    tab.click("#close-button")  # no note yet
+    tab.locator("#status-error[data-code='note_required']").wait_for()
+    assert "needs a note" in tab.inner_text("#status-error")
+    tab.click("#ack-button")
+    tab.locator("#alert-status[data-status='acknowledged']").wait_for()
+    tab.fill("#status-note", "Both clinics contacted; the couple moved.")
+    tab.click("#close-button")
+    tab.locator("#alert-status[data-status='closed']").wait_for()
+    assert tab.is_disabled("#close-button")
+
+    tab.goto("/clinics")
+    tab.locator("#clinics-body tr[data-clinic-id]").nth(1).wait_for()
+    assert tab.locator("#clinics-body tr[data-clinic-id]").count() == 2
+    assert tab.inner_text("#clinics-body").count("Consistent") == 2
+    tab.goto("/stats")
+    tab.locator("#stats-body tr[data-region]").wait_for()
+    assert "Region (2 clinics)" in tab.inner_text("#stats-body")
+    assert problems == []
+
+
+def test_hub_admin_registers_a_clinic(browser: Any, live_hub: tuple[str, Any]) -> None:
+    base, _app = live_hub
+    problems: list[str] = []
+    tab = _tab(browser, base, problems)
+    _login(tab, "hubadmin")
+    tab.wait_for_url("**/clinics")
+    tab.goto("/admin")
+    log = MemoryLog()
+    tab.fill("#clinic-name", "广州丙医院")
+    tab.fill("#clinic-key", log.vkey)
+    tab.click("#clinic-form button[type=submit]")
+    tab.locator("#clinic-ok").wait_for()
+    assert log.origin in tab.inner_text("#clinic-ok")
+    forbidden = tab.goto("/alerts")
+    assert forbidden is not None and forbidden.status == 403  # the administrator reads no alerts
+    assert tab.locator("#forbidden-heading").count() == 1
+    assert problems == []

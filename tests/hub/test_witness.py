@@ -1,0 +1,181 @@
+"""The witness endpoint, by the C2SP tlog-witness rules, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from idverify.hub.models import HubAction, HubAlert, HubClinic, HubCosignature, HubRefusal
+from idverify.ledger.cosignature import verify_cosignatures
+from idverify.ledger.witness_protocol import add_checkpoint_body
+
+from .conftest import MemoryLog
+
+PATH = "/witness/add-checkpoint"
+
+
+def _post(client: Any, body: bytes) -> Any:
+    return client.post(PATH, content=body, headers={"content-type": "text/plain"})
+
+
+def _state(hub: Any, origin: str) -> tuple[int, int, int, int]:
+    with hub.session() as s:
+        clinic = s.scalar(select(HubClinic).where(HubClinic.origin == origin))
+        cos = s.scalar(select(func.count()).select_from(HubCosignature)) or 0
+        ref = s.scalar(select(func.count()).select_from(HubRefusal)) or 0
+        alerts = s.scalar(select(func.count()).select_from(HubAlert)) or 0
+        return int(clinic.witness_size), cos, ref, alerts
+
+
+def test_cosigns_a_consistent_history_and_answers_by_the_protocol(make_hub: Any, hub_db_url: str) -> None:
+    hub = make_hub(hub_db_url)
+    log = MemoryLog()
+    hub.register(log)
+    client = hub.client()
+    witness_key = hub.ctx.witness.key
+
+    log.grow(5)
+    resp = _post(client, log.body(0))
+    assert resp.status_code == 200, resp.text
+    lines = resp.text
+    assert lines.startswith("\u2014 ") and lines.endswith("\n")
+    # the answer is a cosignature/v1 line that verifies on the checkpoint we sent
+    found = verify_cosignatures(log.note(5) + lines, [witness_key])
+    assert len(found) == 1
+    assert _state(hub, log.origin)[:2] == (5, 1)
+
+    log.grow(8)
+    assert _post(client, log.body(5)).status_code == 200
+    # the same size again with the same root is cosigned again (a re-submission), nothing rolls back
+    assert _post(client, log.body(13, 13)).status_code == 200
+    assert _state(hub, log.origin) == (13, 3, 0, 0)
+
+    # stale old size: 409 with exactly text/x.tlog.size and the latest cosigned size
+    stale = _post(client, log.body(5))
+    assert stale.status_code == 409
+    assert stale.headers["content-type"] == "text/x.tlog.size"
+    assert stale.text == "13\n"
+    # a client without state asks with old 0 and learns the size
+    first = _post(client, log.body(0))
+    assert (first.status_code, first.text) == (409, "13\n")
+    # the stale submissions were recorded (valid signature) but raised no alert
+    assert _state(hub, log.origin) == (13, 3, 2, 0)
+
+
+def test_a_rewritten_history_is_refused_recorded_and_alerted(make_hub: Any, hub_db_url: str) -> None:
+    hub = make_hub(hub_db_url)
+    log = MemoryLog()
+    hub.register(log, "Clinic B")
+    client = hub.client()
+    log.grow(10)
+    assert _post(client, log.body(0)).status_code == 200
+    # the clinic rewrites entry 3 and re-signs: its tree at 10 (and later) no longer extends the cosigned one
+    forged = MemoryLog(signer=log.signer, leaves=list(log.leaves))  # notes signed afresh
+    forged.leaves[3] = b"\x07" * 32
+    forged.grow(4, tag="more")
+    resp = _post(client, forged.body(10))
+    assert resp.status_code == 422
+    assert resp.json()["error"]["code"] == "bad_proof"
+    # same size, different root: 409 with the size body
+    same = _post(client, forged.body(10, 10))
+    assert (same.status_code, same.text, same.headers["content-type"]) == (409, "10\n", "text/x.tlog.size")
+    size, cosigned, refused, alerts = _state(hub, log.origin)
+    assert (size, cosigned, refused, alerts) == (10, 1, 2, 2)
+    with hub.session() as s:
+        refusal = s.scalars(select(HubRefusal).order_by(HubRefusal.id)).first()
+        assert refusal.reason == "bad_proof" and refusal.tree_size == 14 and refusal.witness_size == 10
+        assert refusal.body.startswith("old 10\n") and forged.origin in refusal.body  # the evidence, verbatim
+        alert = s.scalars(select(HubAlert).order_by(HubAlert.id)).first()
+        assert alert.kind == "checkpoint_refused" and alert.status == "open"
+        assert alert.evidence[0]["refusal_id"] == refusal.id
+    # the genuine log continues to be cosigned
+    log.grow(2)
+    assert _post(client, log.body(10)).status_code == 200
+
+
+def test_bad_input_is_answered_4xx_and_changes_nothing(make_hub: Any, hub_db_url: str) -> None:
+    hub = make_hub(hub_db_url)
+    log = MemoryLog()
+    hub.register(log)
+    client = hub.client()
+    log.grow(6)
+    assert _post(client, log.body(0, 4)).status_code == 200
+    before = _state(hub, log.origin)
+
+    stranger = MemoryLog()
+    stranger.grow(6)
+    assert _post(client, stranger.body(0)).status_code == 404  # unknown origin
+
+    impostor = MemoryLog(leaves=list(log.leaves))  # right origin line, wrong key
+    note = impostor.note(6).replace(impostor.origin, log.origin)
+    assert _post(client, add_checkpoint_body(4, log.consistency(4, 6), note)).status_code == 403
+
+    good = log.note(6)
+    tampered = good.replace(base64.b64encode(log.root(6)).decode(), base64.b64encode(b"\x01" * 32).decode())
+    assert _post(client, add_checkpoint_body(4, log.consistency(4, 6), tampered)).status_code == 403
+
+    assert _post(client, add_checkpoint_body(7, [], good)).status_code == 400  # old size above checkpoint size
+    malformed = [
+        b"",
+        b"old 04\n\n" + good.encode(),
+        b"old 4\n" + b"AAAA\n" * 2 + b"\n" + good.encode(),  # proof hash not 32 bytes
+        b"old 4\n" + (base64.b64encode(b"\x00" * 32) + b"\n") * 64 + b"\n" + good.encode(),  # 64 proof lines
+        b"old 4\n" + good.encode(),  # no blank line after the proof
+        b"old 4\n\n" + good.replace("\n\n", "\n").encode(),  # checkpoint without signature block
+        b"old 4\n\n\xff\xfe" + good.encode(),  # not UTF-8
+        b"old 0\n" + base64.b64encode(b"\x00" * 32) + b"\n\n" + good.encode(),  # proof with old 0
+    ]
+    for body in malformed:
+        resp = _post(client, body)
+        assert resp.status_code == 400, body[:40]
+        assert resp.json()["error"]["code"] == "malformed_request"
+    bad_proof = _post(client, add_checkpoint_body(4, [b"\x00" * 32] * len(log.consistency(4, 6)), good))
+    assert bad_proof.status_code == 422
+    size, cosigned, _refused, _alerts = _state(hub, log.origin)
+    assert (size, cosigned) == before[:2]  # nothing cosigned, state unchanged
+    # only validly signed refusals are recorded: the 400 (old above size) and the 422; not 403/404/malformed
+    with hub.session() as s:
+        reasons = sorted(r.reason for r in s.scalars(select(HubRefusal)))
+    assert reasons == ["bad_proof", "old_size_above_checkpoint"]
+
+
+def test_every_witness_action_lands_in_the_hub_ledger(make_hub: Any, hub_db_url: str, tmp_path: Any) -> None:
+    from idverify.hub.scheduler import drain_and_checkpoint
+    from idverify.ledger.checkpoint import verifier_key
+    from idverify.ledger.export import export_jsonl
+    from idverify.ledger.verify import verify_export
+
+    hub = make_hub(hub_db_url)
+    log = MemoryLog()
+    hub.register(log)
+    client = hub.client()
+    log.grow(3)
+    assert _post(client, log.body(0)).status_code == 200
+    assert _post(client, log.body(0)).status_code == 409
+    moved = drain_and_checkpoint(hub.ctx.session_factory, hub.ctx.ledger_signer, checkpoint=True)
+    assert moved == 3  # clinic.registered, witness.cosigned, witness.refused
+    with hub.session() as s:
+        assert s.scalar(select(func.count()).select_from(HubAction).where(HubAction.ledger_index.is_(None))) == 0
+        out = tmp_path / "hub-ledger.jsonl"
+        with out.open("w") as fh:
+            export_jsonl(s, fh, clinic="hub")
+    signer = hub.ctx.ledger_signer
+    result = verify_export(out, verifier_key(signer.origin, signer.public_key))
+    assert result.entries == 3
+    types = [line for line in out.read_text().splitlines() if '"type":"entry"' in line]
+    assert '"type":"hub.witness.cosigned"' in types[1] and '"type":"hub.witness.refused"' in types[2]
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 7, 8, 9, 100])
+def test_consistency_from_every_earlier_size(make_hub: Any, size: int) -> None:
+    hub = make_hub()
+    log = MemoryLog()
+    hub.register(log)
+    client = hub.client()
+    log.grow(size)
+    assert _post(client, log.body(0)).status_code == 200
+    log.grow(37)
+    assert _post(client, log.body(size)).status_code == 200
