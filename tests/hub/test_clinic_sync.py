@@ -117,6 +117,7 @@ def test_unreachable_hub_backlog_then_catch_up_and_resume_after_409(make_app: An
     with ctx.session_factory() as s:
         latest = proofs.latest_checkpoint(s)
         proof = proofs.consistency_proof(s, first, third).hashes
+    assert latest is not None
     assert online.add_checkpoint(first, proof, latest.note).status == 200
     fourth = _append(daemon, 3, start=15)
     sync.client = online

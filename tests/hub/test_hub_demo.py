@@ -1,6 +1,6 @@
 """``idverify hub demo --scenario``: a hub and two real clinic daemons over HTTP; the shared couple raises the
 cross-clinic alert, clinic B's rewritten and re-signed history is refused, clinic A's export verifies with the
-witness key. The SPEC JSON line is the contract."""
+witness key. The one JSON line (README, "Output for scripts") is the contract."""
 
 from __future__ import annotations
 

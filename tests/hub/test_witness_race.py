@@ -92,4 +92,6 @@ def test_the_compare_and_swap_refuses_a_stale_premise(make_hub: Any, hub_db_url:
         a.commit()
     with hub.session() as s:
         assert [int(r.tree_size) for r in repo.cosignatures(s, clinic_id)] == [8]
-        assert repo.witness_state(s, log.origin).size == 8
+        state = repo.witness_state(s, log.origin)
+        assert state is not None
+        assert state.size == 8
