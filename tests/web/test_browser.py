@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from idverify.auth.roles import Role
-from idverify.web.i18n import catalogue
+from idverify.i18n import catalogue
 from idverify.web.pages import HOME, MENUS, SCREENS
 
 from .conftest import OTHER_WORKSTATION, PATIENT_IDENTITY, SEEDED, WORKSTATION, LiveDaemon, screenshot
