@@ -29,9 +29,10 @@ RUN python -m venv /opt/idverify \
 FROM ${PYTHON_IMAGE}
 # libpcsclite1: the PC/SC client library pyscard loads. pcscd + libccid let the container run its own PC/SC
 # daemon when the host's socket is not mounted (then it needs --device for the USB reader and runs pcscd as root:
-# prefer the host socket). tini reaps children and forwards signals.
+# prefer the host socket). tini reaps children and forwards signals. fonts-wqy-microhei: the CJK font embedded
+# in the monthly PDF report.
 RUN apt-get update \
- && apt-get install -y --no-install-recommends libpcsclite1 pcscd libccid tini \
+ && apt-get install -y --no-install-recommends libpcsclite1 pcscd libccid tini fonts-wqy-microhei \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --gid nogroup --groups dialout,video --home-dir /var/lib/idverify \
       --create-home --shell /usr/sbin/nologin idverify

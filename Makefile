@@ -8,11 +8,12 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # pcscd + vpcd: the virtual passport chip talks to the real PC/SC daemon; libpcsclite-dev + swig build pyscard
-# when no wheel fits; pcsc-tools for `pcsc_scan` when debugging readers.
-APT_PACKAGES ?= pcscd libpcsclite-dev swig vsmartcard-vpcd pcsc-tools
-# test-only: chromium for the browser tests (Playwright), a CJK font so Chinese pages render, poppler-utils to
-# render the PDF report in its tests
-APT_BROWSER ?= chromium fonts-wqy-microhei poppler-utils
+# when no wheel fits; pcsc-tools for `pcsc_scan` when debugging readers; fonts-wqy-microhei is the CJK font
+# embedded in the monthly PDF (Apache-2.0).
+APT_PACKAGES ?= pcscd libpcsclite-dev swig vsmartcard-vpcd pcsc-tools fonts-wqy-microhei
+# test-only: chromium for the browser tests (Playwright; the CJK font above renders its Chinese pages),
+# poppler-utils to read the PDF report's text and fonts in its tests
+APT_BROWSER ?= chromium poppler-utils
 HOST ?= 127.0.0.1
 PORT ?= 8700
 PYTEST_ARGS ?=

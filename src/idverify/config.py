@@ -103,6 +103,11 @@ class Settings(BaseSettings):
         default=None, description="Model files and calibrated thresholds (manifest.json with checksums); "
         "default: the models shipped in the package."
     )
+    # --- reports
+    report_font: Path | None = Field(
+        default=None, description="TrueType CJK font (.ttf/.ttc) embedded in PDF reports; default: WenQuanYi Micro "
+        "Hei from the Debian package fonts-wqy-microhei."
+    )
     # --- ledger
     checkpoint_interval_s: int = Field(default=300, ge=1, description="Seconds between signed ledger checkpoints.")
     integrity_check_interval_s: int = Field(default=3600, ge=10, description="Seconds between ledger re-verifies.")

@@ -12,7 +12,7 @@ from idverify.hub.alerts import KINDS, STATUSES
 from idverify.hub.users import HubRole
 from idverify.hub.web import HUB_STATIC_DIR
 from idverify.hub.web.i18n import hub_catalogue, hub_own
-from idverify.web.i18n import placeholders
+from idverify.i18n import placeholders
 
 TEMPLATES = Path(HUB_STATIC_DIR).parent / "templates"
 PASSWORD = "pw-hub-pages-0123"

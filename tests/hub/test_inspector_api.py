@@ -126,6 +126,7 @@ def test_alert_drill_down_proof_status_and_exports(seeded: Any) -> None:
     assert monthly_csv.content.decode("utf-8").startswith("\ufeffclinic_id") and "北京甲医院" in monthly_csv.text
     pdf = inspector.get("/api/v1/exports/monthly", params={"month": month, "format": "pdf"})
     assert pdf.content.startswith(b"%PDF") and pdf.headers["content-type"] == "application/pdf"
+    assert b"/FontFile2" in pdf.content and b"/BaseFont /Helvetica" not in pdf.content  # the CJK font travels
     assert inspector.get("/api/v1/stats/monthly", params={"month": "2026-13"}).status_code == 422
     with hub.session() as s:
         kinds = [a.kind for a in s.scalars(select(HubAction).order_by(HubAction.id))]

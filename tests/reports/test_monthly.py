@@ -122,7 +122,7 @@ def test_monthly_csv_and_pdf(seeded: Any, tmp_path: Path) -> None:
     events = client.get("/api/v1/audit/events?type=export.created").json()["items"]
     assert [e["data"]["format"] for e in events] == ["monthly.csv"]
 
-    resp = client.get(f"/api/v1/reports/monthly.pdf?month={seeding.MONTH}")
+    resp = client.get(f"/api/v1/reports/monthly.pdf?month={seeding.MONTH}&lang=en")
     assert resp.status_code == 200 and resp.headers["content-type"] == "application/pdf"
     pdf = resp.content
     assert pdf.startswith(b"%PDF-") and len(pdf) > 20_000  # three charts and tables
@@ -153,6 +153,57 @@ def test_monthly_csv_and_pdf(seeded: Any, tmp_path: Path) -> None:
 
         assert sum(n for c, n in colours.items() if near(c, green)) > 200
         assert sum(n for c, n in colours.items() if near(c, red)) > 100
+
+
+def _pdf_fonts(path: Path) -> list[dict[str, str]]:
+    """``pdffonts`` as rows: name, type, emb, sub (poppler-utils; installed by ``make test``)."""
+    if shutil.which("pdffonts") is None:
+        pytest.fail("pdffonts (poppler-utils) is needed to check the report's fonts: run `make test`")
+    out = subprocess.run(["pdffonts", str(path)], capture_output=True, text=True, check=True).stdout.splitlines()
+    header = out[0].split()
+    cols = {name: out[0].index(name) for name in ("name", "type", "emb", "sub")}
+    rows = []
+    for line in out[2:]:
+        rows.append({"name": line[:cols["type"]].strip(), "emb": line[cols["emb"]:cols["emb"] + 3].strip(),
+                     "sub": line[cols["sub"]:cols["sub"] + 3].strip()})
+    assert header[0] == "name" and rows
+    return rows
+
+
+def test_monthly_pdf_is_written_in_chinese_with_every_font_embedded(seeded: Any, tmp_path: Path) -> None:
+    """The commission's copy: Chinese headings, one CJK font embedded as a subset, no font left to the reader."""
+    client = _inspector(seeded)
+    for lang in ("zh-CN", "en"):
+        resp = client.get(f"/api/v1/reports/monthly.pdf?month={seeding.MONTH}&lang={lang}")
+        assert resp.status_code == 200, resp.text
+        path = tmp_path / f"report-{lang}.pdf"
+        path.write_bytes(resp.content)
+        fonts = _pdf_fonts(path)
+        assert all(f["emb"] == "yes" for f in fonts), fonts  # Helvetica and STSong-Light were references before
+        assert all(f["sub"] == "yes" for f in fonts), fonts  # only the glyphs used travel with the file
+    zh = subprocess.run(["pdftotext", "-layout", str(tmp_path / "report-zh-CN.pdf"), "-"], capture_output=True,
+                        text=True, check=True).stdout
+    for heading in ("患者身份核验月度报告", "主要数据", "各环节核验次数", "设备：采集失败", "审计账本锚点", "取卵"):
+        assert heading in zh, heading
+    assert "Key figures" not in zh and "Checks per stage" not in zh
+    # a heading never ends a page: the text that follows each one is on the same page
+    pages = zh.split("\f")
+    for page in pages:
+        lines = [ln.strip() for ln in page.splitlines() if ln.strip()]
+        for heading in ("各环节核验次数", "设备：采集失败", "各员工工作量（员工编号）", "审计账本锚点"):
+            if lines and lines[-1] == heading:
+                pytest.fail(f"heading {heading} alone at the bottom of a page")
+    bad = client.get(f"/api/v1/reports/monthly.pdf?month={seeding.MONTH}&lang=fr")
+    assert bad.status_code == 422
+
+
+def test_missing_report_font_is_a_clear_503_not_a_pdf_without_chinese(make_app: Any, tmp_path: Path) -> None:
+    daemon = make_app(report_font=tmp_path / "no-such-font.ttf")
+    client, _ = daemon.login("inspector")
+    resp = client.get("/api/v1/reports/monthly.pdf?month=2026-02")
+    assert resp.status_code == 503
+    err = resp.json()["error"]
+    assert err["code"] == "report_font_missing" and "IDVERIFY_REPORT_FONT" in err["message"]
 
 
 def test_reports_refused_to_nurse_and_it_admin_and_bad_parameters_are_4xx(make_app: Any) -> None:

@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from idverify.auth.roles import Role
-from idverify.web.i18n import catalogue
+from idverify.i18n import catalogue
 from idverify.web.pages import HOME, MENUS, SCREENS
 
 from .conftest import OTHER_WORKSTATION, PATIENT_IDENTITY, SEEDED, WORKSTATION, LiveDaemon, screenshot
@@ -648,12 +648,14 @@ def test_inspector_monthly_report_matches_the_api(page: Any, login: Login, live_
         for decision in ("accept", "reject", "retry"):
             segment = row.locator(f".bar-seg[data-decision='{decision}']")
             expect(segment).to_have_count(1 if counts.get(decision) else 0)
-    for link, suffix in (("#report-csv", "monthly.csv"), ("#report-pdf", "monthly.pdf")):
-        assert page.get_attribute(link, "href") == f"/api/v1/reports/{suffix}?month={month}"
+    assert page.get_attribute("#report-csv", "href") == f"/api/v1/reports/monthly.csv?month={month}"
+    # the PDF is written in the language of the screen it was asked from
+    assert page.get_attribute("#report-pdf", "href") == f"/api/v1/reports/monthly.pdf?month={month}&lang=en"
     screenshot(page, "inspector-report")
     with page.expect_download() as download_info:
         page.click("#report-pdf")
-    assert Path(download_info.value.path()).read_bytes().startswith(b"%PDF")
+    pdf = Path(download_info.value.path()).read_bytes()
+    assert pdf.startswith(b"%PDF") and b"/FontFile2" in pdf
 
 
 def test_admin_settings_webhooks_and_stage_policy(page: Any, login: Login, live_daemon: LiveDaemon) -> None:

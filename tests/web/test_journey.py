@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from idverify.web.i18n import catalogue
+from idverify.i18n import catalogue
 
 from . import a11y
 from .conftest import LiveDaemon, checked_page, screenshot

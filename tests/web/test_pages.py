@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from idverify.auth.roles import Role
+from idverify.i18n import LOCALES, Translator, catalogue, interpolate, negotiate, placeholders
 from idverify.web import STATIC_DIR
-from idverify.web.i18n import LOCALES, Translator, catalogue, interpolate, negotiate, placeholders
 from idverify.web.pages import HOME, MENUS, SCREENS, TEMPLATE_DIR, safe_return_path
 
 WEB_DIR = Path(STATIC_DIR).parent

@@ -101,38 +101,37 @@ def monthly_pdf(stats: dict[str, Any], *, hub_name: str, anchor: dict[str, Any] 
     from reportlab.lib.pagesizes import A4, landscape
     from reportlab.lib.styles import getSampleStyleSheet
     from reportlab.lib.units import mm
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
     from reportlab.pdfgen.canvas import Canvas
     from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-    from idverify.reports.pdf import CJK_FONT
+    from idverify.reports import fonts
 
-    if CJK_FONT not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(UnicodeCIDFont(CJK_FONT))
-    styles = getSampleStyleSheet()
+    font = fonts.register(fonts.find_font(None))  # embedded like the clinic's report: clinic names are Chinese
+    styles = {name: style.clone(f"hub-{name}", fontName=font) for name, style in
+              ((n, getSampleStyleSheet()[n]) for n in ("Title", "BodyText"))}
     buf = io.BytesIO()
     footer = (f"hub ledger checkpoint: {anchor['tree_size']} entries, root {anchor['root_hash']}, "
               f"{anchor['signed_at']}" if anchor else "hub ledger: no checkpoint yet")
 
     def on_page(canvas: Canvas, _doc: Any) -> None:
-        canvas.setFont("Helvetica", 7)
+        canvas.setFont(font, 7)
         canvas.drawString(12 * mm, 8 * mm, footer)
         canvas.drawRightString(285 * mm, 8 * mm, f"page {canvas.getPageNumber()}")
 
     doc = SimpleDocTemplate(buf, pagesize=landscape(A4), leftMargin=12 * mm, rightMargin=12 * mm,
-                            topMargin=12 * mm, bottomMargin=15 * mm, title=f"Regional statistics {stats['month']}")
+                            topMargin=12 * mm, bottomMargin=15 * mm, title=f"Regional statistics {stats['month']}",
+                            initialFontName=font)
     header = ["clinic", "checks", "accept", "reject", "retry", "overrides", "reject rate", "override rate",
               "enrolments", "registrations", "alerts"]
     rows: list[list[Any]] = [header]
     region = stats["region"]
     for c in [*stats["clinics"], {**region, "name": f"REGION ({region['clinics']} clinics)"}]:
-        rows.append([Paragraph(escape(str(c["name"])), styles["BodyText"].clone("cjk", fontName=CJK_FONT)),
+        rows.append([Paragraph(escape(str(c["name"])), styles["BodyText"]),
                      c["checks"], c["accepts"], c["rejects"], c["retries"], c["overrides"], _pct(c["reject_rate"]),
                      _pct(c["override_rate"]), c["enrolments"], c["registrations"], c.get("alerts", 0)])
     table = Table(rows, repeatRows=1, colWidths=[70 * mm] + [19 * mm] * 10)
     table.setStyle(TableStyle([
-        ("FONT", (0, 0), (-1, 0), "Helvetica-Bold", 8), ("FONT", (1, 1), (-1, -1), "Helvetica", 8),
+        ("FONT", (0, 0), (-1, -1), font, 8),
         ("GRID", (0, 0), (-1, -1), 0.25, colors.grey), ("BACKGROUND", (0, 0), (-1, 0), colors.lightgrey),
         ("BACKGROUND", (0, -1), (-1, -1), colors.whitesmoke), ("ALIGN", (1, 1), (-1, -1), "RIGHT"),
     ]))

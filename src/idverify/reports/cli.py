@@ -15,6 +15,7 @@ import typer
 
 from idverify.console import emit_json, fail, settings_or_exit
 from idverify.errors import IdverifyError, ValidationFailed
+from idverify.i18n import LOCALES
 
 
 def audit_report(
@@ -22,6 +23,7 @@ def audit_report(
     out: Annotated[Path, typer.Option("--out", help="File to write.")],
     fmt: Annotated[str, typer.Option("--format", help="pdf, csv or json.")] = "pdf",
     tz: Annotated[str, typer.Option("--tz", help="IANA time zone the month is counted in.")] = "Asia/Shanghai",
+    lang: Annotated[str, typer.Option("--lang", help="Language of the PDF: zh-CN or en.")] = "zh-CN",
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary on the last line.")] = False,
 ) -> None:
     """Write the monthly statistics report (figures, charts, ledger checkpoint root) for the health commission."""
@@ -37,6 +39,8 @@ def audit_report(
     try:
         if fmt not in {"pdf", "csv", "json"}:
             raise ValidationFailed("--format must be pdf, csv or json")
+        if lang not in LOCALES:
+            raise ValidationFailed("--lang must be zh-CN or en")
         period = parse_month(month, tz)
         actor: dict[str, str | None] = {"staff_id": None, "role": "cli", "workstation": settings.workstation_id}
         with make_session_factory(engine)() as db:
@@ -47,7 +51,8 @@ def audit_report(
         if fmt == "pdf":
             from idverify.reports.pdf import Anchor, render_monthly_pdf
 
-            out.write_bytes(render_monthly_pdf(report, Anchor.of(checkpoint)))
+            out.write_bytes(render_monthly_pdf(report, Anchor.of(checkpoint), locale=lang,
+                                               font_file=settings.report_font))
         elif fmt == "csv":
             from idverify.reports.tabular import write_monthly_csv
 

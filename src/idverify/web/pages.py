@@ -27,7 +27,7 @@ from idverify.auth import repository as auth_repo
 from idverify.auth import service as auth_service
 from idverify.auth.roles import Role
 from idverify.errors import AuthenticationError
-from idverify.web.i18n import LOCALE_COOKIE, LOCALES, Translator, catalogue, negotiate
+from idverify.i18n import LOCALE_COOKIE, LOCALES, Translator, catalogue, negotiate
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 templates = Jinja2Templates(directory=TEMPLATE_DIR)

@@ -7,7 +7,7 @@ as ``export.created`` (data leaving the system), and the PDF prints the signed c
 from __future__ import annotations
 
 import io
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
@@ -21,6 +21,7 @@ from idverify.reports.tabular import write_monthly_csv
 router = APIRouter(prefix="/reports", tags=["reports"])
 
 MonthQ = Annotated[str, Query(max_length=7, description="YYYY-MM", examples=["2026-11"])]
+LangQ = Annotated[Literal["zh-CN", "en"], Query(description="Language the PDF is written in")]
 TzQ = Annotated[str, Query(max_length=64, pattern=r"^[A-Za-z0-9_+\-/]+$",
                            description="IANA time zone the month is counted in")]
 
@@ -46,10 +47,10 @@ def get_monthly_csv(db: SessionDep, settings: SettingsDep, inspector: Inspector,
 @router.get("/monthly.pdf", summary="The month's report as PDF with charts and the ledger checkpoint root",
             response_class=Response, responses={200: {"content": {"application/pdf": {}}}})
 def get_monthly_pdf(db: SessionDep, settings: SettingsDep, inspector: Inspector, month: MonthQ,
-                    tz: TzQ = DEFAULT_TZ) -> Response:
+                    tz: TzQ = DEFAULT_TZ, lang: LangQ = "zh-CN") -> Response:
     period = parse_month(month, tz)
     checkpoint = service.record_export(db, settings, inspector, {"format": "monthly.pdf", "month": month, "tz": tz})
     report = monthly_statistics(db, period, clinic=settings.clinic_name)
-    pdf = render_monthly_pdf(report, Anchor.of(checkpoint))
+    pdf = render_monthly_pdf(report, Anchor.of(checkpoint), locale=lang, font_file=settings.report_font)
     return Response(pdf, media_type="application/pdf",
                     headers={"Content-Disposition": f'attachment; filename="idverify-monthly-{month}.pdf"'})

@@ -1,6 +1,6 @@
 """The hub UI's catalogues: the hub's own ``locales/<locale>.json`` over the clinic UI's shared keys (common
 words, error codes, login, language switch), so one translation of "Wrong username or password." serves both.
-Locale negotiation and interpolation are the clinic UI's (:mod:`idverify.web.i18n`).
+Locale negotiation and interpolation are the clinic UI's (:mod:`idverify.i18n`).
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from idverify.web.i18n import LOCALES, interpolate
-from idverify.web.i18n import catalogue as clinic_catalogue
+from idverify.i18n import LOCALES, interpolate
+from idverify.i18n import catalogue as clinic_catalogue
 
 LOCALE_DIR = Path(__file__).parent / "locales"
 SHARED_PREFIXES = ("a11y.", "locale.", "common.", "login.", "error.", "field.", "forbidden.", "nav.label",

@@ -54,7 +54,8 @@
     document.getElementById("r-month").value = month;
     const q = "month=" + encodeURIComponent(month);
     document.getElementById("report-csv").href = "/api/v1/reports/monthly.csv?" + q;
-    document.getElementById("report-pdf").href = "/api/v1/reports/monthly.pdf?" + q;
+    document.getElementById("report-pdf").href =
+      "/api/v1/reports/monthly.pdf?" + q + "&lang=" + encodeURIComponent(IV.locale);
     try {
       render(await IV.api("GET", "/reports/monthly?" + q));
     } catch (err) {

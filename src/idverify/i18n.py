@@ -1,11 +1,14 @@
-"""Translation catalogues for the web UI (zh-CN and English) and choosing the locale of a request.
+"""Translation catalogues (zh-CN and English) and choosing the locale of a request.
 
-Every user-visible string of the pages and their scripts lives in ``locales/<locale>.json``: flat ``key -> text``
+Every user-visible string — the pages and their scripts, error messages, the monthly PDF — lives in
+``locales/<locale>.json``: flat ``key -> text``
 maps with ``{name}`` placeholders. Templates call ``t("key", name=value)``; scripts get the same catalogue embedded
 in the page and call ``IV.t("key", {...})``. A missing key renders as the key itself (visible, never a crash) and the
 test suite fails when the two catalogues differ or a template uses an unknown key.
 
-This module owns strings and locale negotiation only; it knows nothing of roles, sessions or the API.
+It sits at the bottom of the house (it imports nothing of idverify) so that the web pages, the API's error
+envelope and the reports all read one catalogue. It owns strings and locale negotiation only; it knows nothing of
+roles, sessions or the API.
 """
 
 from __future__ import annotations
