@@ -154,7 +154,7 @@ def test_unplugged_sensor(zhiantec_sim: ZhianTecSimulator) -> None:
 
 
 def test_on_sensor_store_and_search_fallback(zhiantec_sim: ZhianTecSimulator) -> None:
-    # Synthetic images are <finger>_<impression>: indexes 0,1 are finger 101; 2,3 finger 102.
+    # Synthetic images are <finger>_<impression>, four impressions each: indexes 0–3 are finger 101, 4–7 finger 102.
     with ZhianTecSensor(zhiantec_sim.port) as sensor:
         sensor.clear_library()
         zhiantec_sim.place(0)
@@ -167,7 +167,7 @@ def test_on_sensor_store_and_search_fallback(zhiantec_sim: ZhianTecSimulator) ->
         sensor.to_template(1)
         hit = sensor.search()
         assert hit is not None and hit.position == 7
-        zhiantec_sim.place(2)
+        zhiantec_sim.place(4)
         sensor.wait_for_finger(1.0)
         sensor.to_template(1)
         assert sensor.search() is None
