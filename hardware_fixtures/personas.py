@@ -9,7 +9,10 @@ time a persona is presented, so "present, then check" always captures the right 
 
 Images come from the public samples beside the checkout (``../shared/data``: ``face/asian_dev`` and
 ``fingerprint/FVC2002_DB1_B``, the identities ``idverify demo --scenario`` uses) or, when those are absent, from
-synthetic patterns (enough to drive the devices; the face matcher finds no face in them).
+generated ones: synthetic fingers (:mod:`hardware_fixtures.fingerprint_synth`) that enrol and match like real
+ones, so the fingerprint journey works from the repository alone. Faces cannot be generated that way: without
+photos the camera shows a drawing in which no face is found, and the desk says so (``faces_missing``) until
+``IDVERIFY_DEMO_FACES`` points at a folder with one sub-folder of photos per person (three people at least).
 
 The impostor carries a card of their own, or — the interesting case — holds a patient's card (``card_of``).
 """
@@ -61,14 +64,26 @@ class Persona:
     card_index: int
     faces: list[Path]
     fingers: dict[str, list[Path]]  # finger position -> impressions
+    real_face: bool = True  # False: a drawing stands in for the face (no photos configured)
 
     def as_dict(self) -> dict[str, Any]:
         return {"key": self.key, "label": self.label, "sex": self.sex, "card_index": self.card_index,
-                "fingers": list(self.fingers)}
+                "fingers": list(self.fingers), "real_face": self.real_face}
 
 
 def _images(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+
+
+def _face_folder(root: Path | None, identity: str, n: int) -> Path | None:
+    """The persona's photo folder: the sample identity by name, else the n-th person folder of ``root``."""
+    if root is None or not root.is_dir():
+        return None
+    named = root / identity
+    if named.is_dir() and _images(named):
+        return named
+    people = sorted(d for d in root.iterdir() if d.is_dir() and _images(d))
+    return people[n] if n < len(people) else None
 
 
 def build_personas(cards: list[dict[str, str]], *, faces_root: Path | None, fingers_root: Path | None,
@@ -82,8 +97,8 @@ def build_personas(cards: list[dict[str, str]], *, faces_root: Path | None, fing
     for n, spec in enumerate(SPECS):
         wanted = spec.card_id_number or IMPOSTOR_CARD["id_number"]
         card_index = next(i for i, c in enumerate(cards) if c.get("id_number") == wanted)
-        face_dir = faces_root / spec.face_identity if faces_root else None
-        if face_dir is not None and face_dir.is_dir():
+        face_dir = _face_folder(faces_root, spec.face_identity, n)
+        if face_dir is not None:
             faces = _images(face_dir)
         else:
             synthetic_faces = synthetic_faces or synthetic_images(scratch, kind="face", count=len(SPECS))
@@ -95,7 +110,8 @@ def build_personas(cards: list[dict[str, str]], *, faces_root: Path | None, fing
                 synthetic_fingers = synthetic_fingers or synthetic_images(scratch, count=2 * len(SPECS))
                 real = sorted(synthetic_fingers.glob(f"{101 + 2 * n + f}_*"))
             fingers[position] = real
-        personas.append(Persona(spec.key, spec.label, spec.sex, card_index, faces, fingers))
+        personas.append(Persona(spec.key, spec.label, spec.sex, card_index, faces, fingers,
+                                real_face=face_dir is not None))
     return personas, cards
 
 
@@ -151,4 +167,9 @@ class PersonaDesk:
 
     def state(self) -> dict[str, Any]:
         return {"personas": [p.as_dict() for p in self.personas], "current": self.current,
-                "card_of": self.card_of}
+                "card_of": self.card_of, "faces_missing": faces_missing(self.personas)}
+
+
+def faces_missing(personas: list[Persona]) -> bool:
+    """True when some simulated person has no photos: the face factor cannot be demonstrated."""
+    return any(not p.real_face for p in personas)

@@ -48,6 +48,11 @@ def default_shared(sub: str) -> Path | None:
     return path if path.exists() else None
 
 
+def demo_faces(settings: Settings) -> Path | None:
+    """Where the simulated people's photos come from: ``IDVERIFY_DEMO_FACES``, else the public samples."""
+    return settings.demo_faces or default_shared("face/asian_dev")
+
+
 class SimulatedWorkstation:
     """Every device of a workstation simulated. ``assets`` may be replaced until :meth:`start`."""
 
@@ -60,7 +65,7 @@ class SimulatedWorkstation:
     def start(self) -> Endpoints:
         from hardware_fixtures.camera import SimulatedCamera
         from hardware_fixtures.ga467 import Ga467Simulator, load_cards
-        from hardware_fixtures.personas import PersonaDesk, build_personas
+        from hardware_fixtures.personas import PersonaDesk, build_personas, faces_missing
         from hardware_fixtures.synthetic import synthetic_images
         from hardware_fixtures.zhiantec import ZhianTecSimulator
 
@@ -69,8 +74,10 @@ class SimulatedWorkstation:
         s, a = self.settings, self.assets
         cards, personas = a.cards, None
         if a.personas and cards is None:
-            personas, cards = build_personas(load_cards(), faces_root=default_shared("face/asian_dev"),
+            personas, cards = build_personas(load_cards(), faces_root=demo_faces(s),
                                              fingers_root=default_shared("fingerprint/FVC2002_DB1_B"), scratch=tmp)
+            if faces_missing(personas):
+                log.warning("demo_faces_missing", setting="IDVERIFY_DEMO_FACES")
         ga = Ga467Simulator(cards, link=tmp / "ga467", baud=s.id_reader_baud).start()
         self.simulators["ga467"] = ga
         fp_images = a.fingerprint_images or default_shared("fingerprint/FVC2004_DB4_B") or synthetic_images(tmp)

@@ -123,6 +123,12 @@ def demo(
     console.print(table)
     url = f"http://{settings.host}:{settings.port}"
     console.print(f"data dir: {settings.data_dir}\nUI: {url}/   API docs: {url}/docs   health: {url}/healthz")
+    from idverify.device_wiring import demo_faces_folder
+
+    if demo_faces_folder(settings) is None:
+        console.print("[yellow]faces: no photos for the simulated people, so the camera finds no face and the face "
+                      "factor cannot be shown (fingerprints are generated and work). Set IDVERIFY_DEMO_FACES to a "
+                      "folder with one sub-folder of photos per person (three people at least).[/yellow]")
     try:
         run_server(settings)
     except IdverifyError as exc:

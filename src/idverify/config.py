@@ -83,6 +83,10 @@ class Settings(BaseSettings):
     )
     # --- devices
     simulate: bool = Field(default=False, description="Start the built-in device simulators (demo mode).")
+    demo_faces: Path | None = Field(
+        default=None, description="Demo only: folder of face photos for the simulated people, one sub-folder per "
+        "person (three at least); default: the public samples beside a source checkout, when present."
+    )
     id_reader_port: str | None = Field(default=None, description="GA 467 ID-card reader serial device.")
     id_reader_baud: int = Field(default=115200, description="GA 467 reader baud rate.")
     wlt_library: Path | None = Field(

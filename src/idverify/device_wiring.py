@@ -32,6 +32,14 @@ def simulated_workstation(settings: Settings) -> DeviceWiring:
     return SimulatedWorkstation(settings)
 
 
+def demo_faces_folder(settings: Settings) -> Path | None:
+    """The folder the demo's simulated people take their photos from, or None: then no face can be shown."""
+    _fixtures_importable()
+    from hardware_fixtures.wiring import demo_faces
+
+    return demo_faces(settings)
+
+
 def _fixtures_importable() -> None:
     """``hardware_fixtures`` ships in the wheel beside ``idverify``; in a source checkout run with only ``src`` on
     the path it sits at the repository root: put that on the path."""

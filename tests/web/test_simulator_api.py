@@ -34,7 +34,7 @@ def test_personas_carry_their_card_face_and_fingers(tmp_path: Path) -> None:
     by_key = {p.key: p for p in personas}
     assert cards[by_key["female"].card_index]["sex"] == "2" and cards[by_key["male"].card_index]["sex"] == "1"
     fingers = {path for p in personas for f in p.fingers.values() for path in f}
-    assert len(fingers) == 2 * len(FINGER_ORDER) * len(personas)  # nobody shares a finger image
+    assert len(fingers) == 4 * len(FINGER_ORDER) * len(personas)  # four impressions each, nobody shares one
     sensor = ZhianTecSimulator(tmp_path / "synthetic-fingerprint")
     camera = SimulatedCamera(tmp_path / "synthetic-face")
     reader = _Reader()

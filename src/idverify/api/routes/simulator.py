@@ -23,12 +23,14 @@ class PersonaOut(ResponseModel):
     label: str
     sex: str
     fingers: list[str]
+    real_face: bool  # False: no photos, the camera shows a drawing in which no face is found
 
 
 class SimulatorOut(ResponseModel):
     personas: list[PersonaOut]
     current: str | None
     card_of: str | None
+    faces_missing: bool  # the demo cannot show the face factor (IDVERIFY_DEMO_FACES not set, no sample photos)
 
 
 class PresentIn(RequestModel):

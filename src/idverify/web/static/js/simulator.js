@@ -23,6 +23,7 @@
       for (const p of state.personas) select.append(IV.el("option", { value: p.key }, name(p.key)));
     }
     const status = document.getElementById("sim-status");
+    document.getElementById("sim-faces-missing").hidden = !state.faces_missing;
     status.dataset.current = state.current || "";
     if (!state.current) status.textContent = IV.t("sim.nobody");
     else if (state.card_of) status.textContent = IV.t("sim.now_with_card", { who: name(state.current), holder: name(state.card_of) });
