@@ -1,7 +1,8 @@
 """Device-path timings against the simulators with wire pacing at the real baud rates (not a test: numbers).
 
 * GA 467: find + select + read base message (1295-byte answer) at 115200 baud (``--ga467-baud``).
-* ZhianTec: GenImg + UpImage (36,864 image bytes in 288 packets of 128 bytes, ~40 kB on the wire) at 57600 baud.
+* ZhianTec: GenImg + UpImage (36,864 image bytes in 288 packets of 128 bytes, ~40 kB on the wire) at 57600 baud,
+  and again after the driver switched the module to 115200 (``fast_baud``, what the daemon does by default).
 
 The simulators answer instantly apart from the wire time, so these are lower bounds for real hardware: a real SAM
 spends a few hundred milliseconds on the card's RF exchange, and a real sensor ~0.3–0.5 s taking the image.
@@ -46,8 +47,11 @@ def bench_ga467(reads: int, baud: int, realtime: bool = True) -> dict[str, float
     return {**_stats(samples), "baud": baud}
 
 
-def bench_zhiantec(captures: int, images: Path, baud: int, realtime: bool = True) -> dict[str, float]:
-    with ZhianTecSimulator(images, baud=baud, realtime=realtime) as sim, ZhianTecSensor(sim.port, baud) as sensor:
+def bench_zhiantec(captures: int, images: Path, baud: int, realtime: bool = True,
+                   fast_baud: int | None = None) -> dict[str, float]:
+    with ZhianTecSimulator(images, baud=baud, realtime=realtime, strict_baud=True) as sim, \
+            ZhianTecSensor(sim.port, baud, fast_baud=fast_baud) as sensor:
+        baud = sensor.baud  # after the switch, when one was asked for
         samples = []
         for i in range(captures):
             sim.place(i % len(sim.paths))
@@ -74,6 +78,8 @@ def main(argv: list[str] | None = None) -> int:
         result = {
             "ga467_read": bench_ga467(args.reads, args.ga467_baud, realtime),
             "fingerprint_capture_upload": bench_zhiantec(args.captures, images, args.fingerprint_baud, realtime),
+            "fingerprint_capture_upload_switched": bench_zhiantec(args.captures, images, args.fingerprint_baud,
+                                                                  realtime, fast_baud=115200),
             "paced": realtime,
         }
     if args.json:

@@ -161,6 +161,10 @@ class PtyDevice:
             if self.realtime:
                 time.sleep(n * byte_time)
 
+    def set_baud(self, baud: int) -> None:
+        """The device now talks at ``baud`` (after a command that changes its rate, answered at the old one)."""
+        self.baud = baud
+
     def handle(self, data: bytes) -> None:
         raise NotImplementedError
 

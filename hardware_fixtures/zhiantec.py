@@ -27,6 +27,7 @@ from numpy.typing import NDArray
 from hardware_fixtures.pty_device import PtyDevice, control_loop
 from idverify.devices.zhiantec import (
     AURA_LED,
+    BAUD_REGISTER,
     CAPTURE_FAILED,
     DELETE,
     EMPTY,
@@ -44,6 +45,7 @@ from idverify.devices.zhiantec import (
     READ_SYS_PARA,
     REG_MODEL,
     SEARCH,
+    SET_SYS_PARA,
     STORE,
     TEMPLATE_NUM,
     UP_IMAGE,
@@ -107,9 +109,11 @@ class ZhianTecSimulator(PtyDevice):
         password: int = 0,
         auto_finger: bool = False,
         strict_baud: bool = False,
+        max_baud: int = 115200,
     ) -> None:
         super().__init__(baud=baud, realtime=realtime, link=link, strict_baud=strict_baud)
         self.paths = image_paths(images)
+        self.max_baud = max_baud  # a module that refuses faster rates (some clones stop at 57600)
         self.password = password
         self.auto_finger = auto_finger
         self._finger: int | None = None  # index into paths of the finger on the platen
@@ -274,6 +278,12 @@ class ZhianTecSimulator(PtyDevice):
                 v.to_bytes(2, "big") for v in (0, 0x0009, CAPACITY, 3)
             ) + (0xFFFFFFFF).to_bytes(4, "big") + (2).to_bytes(2, "big") + (self.baud // 9600).to_bytes(2, "big")
             self._ack(OK, params_out)
+        elif ins == SET_SYS_PARA:
+            if len(params) >= 2 and params[0] == BAUD_REGISTER and 1 <= params[1] <= self.max_baud // 9600:
+                self._ack(OK)  # answered at the old rate, then the module listens at the new one
+                self.set_baud(params[1] * 9600)
+            else:
+                self._ack(0x1A)  # invalid register
         elif ins == AURA_LED:
             self._ack(OK)
         else:

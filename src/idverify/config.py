@@ -17,7 +17,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -96,6 +96,10 @@ class Settings(BaseSettings):
     pcsc_reader: str | None = Field(default=None, description="PC/SC reader name or substring (eMRTD).")
     fingerprint_port: str | None = Field(default=None, description="ZhianTec/R30x sensor serial device.")
     fingerprint_baud: int = Field(default=57600, description="Fingerprint sensor baud rate (9600×N).")
+    fingerprint_fast_baud: int = Field(
+        default=115200, ge=0, le=115200, description="Switch a sensor found at a slower rate to this one (9600×N; "
+        "halves the image upload at 115200); 0 keeps the configured rate."
+    )
     fingerprint_password: int = Field(default=0, ge=0, le=0xFFFFFFFF, description="Sensor handshake password.")
     camera: str | None = Field(default=None, description="Camera: index, video/image file, folder of frames or URL.")
     camera_width: int = Field(default=640, ge=64, description="Requested frame width.")
@@ -145,6 +149,14 @@ class Settings(BaseSettings):
         if upper not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
             raise ValueError("must be DEBUG, INFO, WARNING or ERROR")
         return upper
+
+    @field_validator("fingerprint_baud", "fingerprint_fast_baud")
+    @classmethod
+    def _fingerprint_baud(cls, value: int, info: ValidationInfo) -> int:
+        off = value == 0 and info.field_name == "fingerprint_fast_baud"  # 0: keep the configured rate
+        if not off and (value % 9600 or not 9600 <= value <= 115200):
+            raise ValueError("must be a multiple of 9600 between 9600 and 115200")
+        return value
 
     @field_validator("database_url")
     @classmethod

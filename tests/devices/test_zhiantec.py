@@ -221,3 +221,39 @@ def test_wrong_baud_rate_and_detection(synthetic_fingers: Path) -> None:
         assert sensor.baud == 57600
         with ZhianTecSensor(sim.port, 115200) as right:
             assert right.system_parameters().baud == 115200
+
+
+def test_a_slow_sensor_is_switched_to_the_fast_rate_and_found_there_next_time(synthetic_fingers: Path) -> None:
+    """SetSysPara register 4: the module answers at 57600, then talks at 115200 (strict: a wrong rate hears
+    nothing); a later open with the configured 57600 finds it at the fast rate; the image still arrives intact."""
+    with ZhianTecSimulator(synthetic_fingers, baud=57600, strict_baud=True) as sim:
+        with ZhianTecSensor(sim.port, 57600, fast_baud=115200) as sensor:
+            assert sensor.baud == 115200 and sim.baud == 115200
+            assert sensor.system_parameters().baud == 115200
+            sim.place(1)
+            assert np.array_equal(sensor.capture_image(2.0), sim.expected_image(1))
+        with ZhianTecSensor(sim.port, 57600, fast_baud=115200) as again:  # the rate survived (flash)
+            assert again.baud == 115200
+        with pytest.raises(DeviceError) as err:
+            ZhianTecSensor(sim.port, 57600).open()  # without fast_baud the configured rate is all it tries
+        assert err.value.code == "device_timeout"
+
+
+def test_a_sensor_that_refuses_the_fast_rate_keeps_working_at_its_own(synthetic_fingers: Path) -> None:
+    with ZhianTecSimulator(synthetic_fingers, baud=57600, strict_baud=True, max_baud=57600) as sim, \
+            ZhianTecSensor(sim.port, 57600, fast_baud=115200) as sensor:
+        assert sensor.baud == 57600 and sim.baud == 57600
+        sim.place(0)
+        assert np.array_equal(sensor.capture_image(2.0), sim.expected_image(0))
+    with pytest.raises(ValueError, match="9600"):
+        ZhianTecSensor("/dev/null", 57600, fast_baud=100000)
+
+
+def test_fingerprint_baud_settings_are_checked() -> None:
+    from idverify.config import load_settings
+    from idverify.errors import ConfigError
+
+    assert load_settings(fingerprint_fast_baud=0).fingerprint_fast_baud == 0
+    for bad in ({"fingerprint_fast_baud": 100000}, {"fingerprint_baud": 0}):
+        with pytest.raises(ConfigError):
+            load_settings(**bad)

@@ -94,7 +94,8 @@ GA467: SerialDriver[Ga467Reader] = SerialDriver(
 def _zhiantec(port: str, settings: Settings) -> ZhianTecSensor:
     from idverify.devices.zhiantec import ZhianTecSensor
 
-    return ZhianTecSensor(port, settings.fingerprint_baud, password=settings.fingerprint_password)
+    return ZhianTecSensor(port, settings.fingerprint_baud, password=settings.fingerprint_password,
+                          fast_baud=settings.fingerprint_fast_baud or None)
 
 
 def _zhiantec_check(sensor: ZhianTecSensor) -> object:
