@@ -30,12 +30,18 @@ from idverify.hub import cli as hub_cli
 from idverify.ledger import cli as ledger_cli
 from idverify.reports import cli as reports_cli
 
+HELP_OPTIONS = {"help_option_names": ["-h", "--help"]}
+
 app = typer.Typer(
     name="idverify",
-    help="Patient identity verification for ART clinics: ID documents, face, fingerprint, tamper-evident audit.",
+    help="Patient identity verification for ART clinics: ID documents, face, fingerprint, tamper-evident audit.\n\n"
+         "Exit codes: 0 ok, 1 failed (a check found a problem, an operation was refused), 2 bad usage or settings, "
+         "3 the audit ledger or an export does not verify (altered, truncated, forged), 4 a database, file, key or "
+         "device could not be reached.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    context_settings=HELP_OPTIONS,
 )
 bench_app = typer.Typer(help="Accuracy and speed benchmarks on public data, next to a peer.", no_args_is_help=True)
 audit_app = typer.Typer(help="Export the audit ledger and verify exports offline.", no_args_is_help=True)
@@ -46,8 +52,19 @@ card_app = typer.Typer(help="ID-card and passport readers.", no_args_is_help=Tru
 finger_app = typer.Typer(help="Fingerprint sensor.", no_args_is_help=True)
 
 
+def _version(value: bool) -> None:
+    if value:
+        from idverify import __version__
+
+        typer.echo(f"idverify {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
-def _cli() -> None:
+def _cli(
+    _show_version: Annotated[bool, typer.Option(
+        "--version", "-V", callback=_version, is_eager=True, help="Print the version and exit.")] = False,
+) -> None:
     """Logs of every command go to stderr at WARNING until a command that serves reconfigures them.
 
     Left unconfigured, structlog prints every level to stdout, where the engines' load and per-image debug lines
@@ -109,7 +126,7 @@ def demo(
 
         configure_logging("WARNING", json=True)
         try:
-            summary = run(settings, {a.username: a.password for a in accounts})
+            summary = run(settings, {a.username: a.password for a in accounts}, port=port)
         except IdverifyError as exc:
             fail(exc, as_json=True)
         emit_json(summary)

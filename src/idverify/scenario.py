@@ -99,11 +99,20 @@ def _card_patient(api: _Api, sim: Any, index: int) -> tuple[dict[str, Any], dict
     return patient, {"document_type": card["document_type"], "document_number": card["document_number"]}
 
 
-def run(settings: Settings, accounts: dict[str, str]) -> dict[str, Any]:
+def run(settings: Settings, accounts: dict[str, str], *, port: int | None = None) -> dict[str, Any]:
+    """Drive the cycle against a daemon on ``port`` (``--port``), or on a free port when none was asked for."""
     from idverify.app import create_app
 
     samples = find_samples()
-    port = _free_port()
+    if port is None:
+        port = _free_port()
+    else:
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                raise ScenarioError(f"port {port} is in use: choose another --port or leave it out",
+                                    code="port_in_use") from None
     app = create_app(settings)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False))
     thread = threading.Thread(target=server.run, daemon=True)
@@ -114,7 +123,7 @@ def run(settings: Settings, accounts: dict[str, str]) -> dict[str, Any]:
             raise ScenarioError("the daemon did not start")
         time.sleep(0.1)
     try:
-        return _drive(app, f"http://127.0.0.1:{port}", accounts, samples, settings)
+        return {**_drive(app, f"http://127.0.0.1:{port}", accounts, samples, settings), "port": port}
     finally:
         server.should_exit = True
         thread.join(timeout=30)

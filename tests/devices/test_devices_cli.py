@@ -62,21 +62,21 @@ def test_card_read_simulated(env: Path, monkeypatch: pytest.MonkeyPatch) -> None
 
 def test_card_read_without_reader_is_spec_error(env: Path) -> None:
     result = runner.invoke(app, ["card", "read", "--json"])
-    assert result.exit_code == 1
+    assert result.exit_code == 4  # a device that cannot be reached
     assert _last_json(result.output)["error"]["code"] == "device_unavailable"
 
 
 def test_card_read_missing_port_is_spec_error(env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("IDVERIFY_ID_READER_PORT", str(env / "ttyUSB7"))
     result = runner.invoke(app, ["card", "read", "--json"])
-    assert result.exit_code == 1
+    assert result.exit_code == 4
     error = _last_json(result.output)["error"]
     assert error["code"] == "device_unavailable" and "Traceback" not in result.output
 
 
 def test_card_read_partial_bac_fields_rejected(env: Path) -> None:
     result = runner.invoke(app, ["card", "read", "--document-number", "L898902C", "--json"])
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # usage: BAC needs all three fields
     assert _last_json(result.output)["error"]["code"] == "validation_error"
 
 
@@ -93,5 +93,5 @@ def test_finger_capture_simulated(env: Path, monkeypatch: pytest.MonkeyPatch) ->
 
 def test_finger_capture_without_sensor(env: Path) -> None:
     result = runner.invoke(app, ["finger", "capture", "--out", str(env / "f.png"), "--json"])
-    assert result.exit_code == 1
+    assert result.exit_code == 4
     assert _last_json(result.output)["error"]["code"] == "device_unavailable"

@@ -179,11 +179,11 @@ def test_cli_exports_the_witnessed_checkpoint_and_verifies_with_the_witness_key(
     other = CosignatureSigner("other.example/w", Ed25519PrivateKey.generate()).key.vkey
     short = runner.invoke(app, ["audit", "verify", str(out), "--public-key", clinic_key, "--witness-key",
                                 str(wkey), "--witness-key", other, "--json"], env=env)
-    assert short.exit_code == 1
+    assert short.exit_code == 3  # too few valid cosignatures: the export does not verify
     assert "1 valid cosignature" in json.loads(short.output.strip().splitlines()[-1])["error"]["message"]
     # the plain export (fresh, not yet cosigned checkpoint) fails a witness check, passes without one
     plain = tmp_path / "p.jsonl"
     assert runner.invoke(app, ["audit", "export", "--out", str(plain)], env=env).exit_code == 0
     assert runner.invoke(app, ["audit", "verify", str(plain), "--public-key", clinic_key, "--witness-key",
-                               str(wkey)], env=env).exit_code == 1
+                               str(wkey)], env=env).exit_code == 3
     assert runner.invoke(app, ["audit", "verify", str(plain), "--public-key", clinic_key], env=env).exit_code == 0

@@ -37,7 +37,7 @@ def test_migrate_print_witness_key_and_register_a_clinic(tmp_path: Path, monkeyp
     assert again.exit_code == 1
     assert json.loads(again.output.strip().splitlines()[-1])["error"]["code"] == "origin_registered"
     bad = runner.invoke(app, ["hub", "clinic", "add", "--name", "A", "--verifier-key", "nonsense"], env=env)
-    assert bad.exit_code == 1
+    assert bad.exit_code == 2  # a malformed key: usage
     assert json.loads(bad.output.strip().splitlines()[-1])["error"]["code"] == "validation_error"
 
 

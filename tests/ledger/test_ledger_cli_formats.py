@@ -57,7 +57,7 @@ def test_cli_export_verify_roundtrip_and_tamper(
     bad = tmp_path / "bad.jsonl"
     bad.write_text("\n".join(tampered) + "\n")
     res = runner.invoke(app, ["audit", "verify", str(bad), "--public-key", str(key_file), "--json"], env=env)
-    assert res.exit_code == 1
+    assert res.exit_code == 3  # tampered, not a usage or I/O error
     error = _last_json(res.output)["error"]
     assert isinstance(error, dict) and error["code"] == "ledger_tampered" and error["first_bad_index"] == 4
     res = runner.invoke(app, ["audit", "check", "--json"], env=env)

@@ -47,5 +47,5 @@ def test_cli_writes_pdf_csv_json_and_records_each(make_app: Any, tmp_path: Path,
         ("cli", "ws-cli", "monthly.pdf"), ("cli", "ws-cli", "monthly.csv"), ("cli", "ws-cli", "monthly.json")]
     bad = runner.invoke(app, ["audit", "report", "--month", "2026-13", "--out", str(tmp_path / "x"), "--json"],
                         env=env)
-    assert bad.exit_code == 1
+    assert bad.exit_code == 2  # a wrong argument: usage
     assert json.loads(bad.output.strip().splitlines()[-1])["error"]["code"] == "bad_month"

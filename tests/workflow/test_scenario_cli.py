@@ -5,16 +5,24 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
 
 
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 def test_scenario_summary(shared_data: Path, tmp_path: Path) -> None:
     env = {**os.environ, "IDVERIFY_DATA_DIR": str(tmp_path / "data"), "IDVERIFY_SHARED_DATA": str(shared_data)}
     env.pop("IDVERIFY_DATABASE_URL", None)
-    proc = subprocess.run([sys.executable, "-m", "idverify", "demo", "--scenario"], capture_output=True,
-                          text=True, env=env, timeout=600, check=False)
+    port = _free_port()
+    proc = subprocess.run([sys.executable, "-m", "idverify", "demo", "--scenario", "--port", str(port)],
+                          capture_output=True, text=True, env=env, timeout=600, check=False)
     last = proc.stdout.strip().splitlines()[-1]
     summary = json.loads(last)
     assert proc.returncode == 0, proc.stderr[-2000:]
@@ -24,4 +32,19 @@ def test_scenario_summary(shared_data: Path, tmp_path: Path) -> None:
     assert summary["impostor_decision"] == "reject"
     assert summary["override_recorded"] is True and summary["ledger_verified"] is True
     assert summary["data_dir"] == str(tmp_path / "data")
+    assert summary["port"] == port  # --port is honoured
     assert (tmp_path / "data" / "idverify.db").is_file()
+
+
+def test_scenario_on_a_busy_port_is_a_clear_error(shared_data: Path, tmp_path: Path) -> None:
+    env = {**os.environ, "IDVERIFY_DATA_DIR": str(tmp_path / "data"), "IDVERIFY_SHARED_DATA": str(shared_data)}
+    env.pop("IDVERIFY_DATABASE_URL", None)
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        proc = subprocess.run([sys.executable, "-m", "idverify", "demo", "--scenario", "--port", str(port)],
+                              capture_output=True, text=True, env=env, timeout=120, check=False)
+    assert proc.returncode == 1
+    error = json.loads(proc.stdout.strip().splitlines()[-1])["error"]
+    assert error["code"] == "port_in_use" and str(port) in error["message"]

@@ -14,7 +14,7 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 
-from idverify.console import emit_json, fail, settings_or_exit
+from idverify.console import Exit, emit_json, fail, settings_or_exit
 from idverify.errors import IdverifyError, ValidationFailed
 
 
@@ -152,7 +152,7 @@ def audit_verify(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary on the last line.")] = False,
 ) -> None:
-    """Check an export offline: exit 0 when intact, else 1 naming the first bad entry."""
+    """Check an export offline: exit 0 when intact, else 3 naming the first bad entry (2: bad arguments)."""
     from idverify.ledger.cosignature import CosignatureError, parse_witness_key
     from idverify.ledger.verify import ExportInvalid, verify_export
 
@@ -171,7 +171,7 @@ def audit_verify(
             emit_json({"error": {"code": LedgerTampered.code, "message": message, "first_bad_index": exc.index}})
         else:
             typer.secho(f"INVALID: {message}", fg=typer.colors.RED, err=True)
-        raise typer.Exit(code=1) from None
+        raise typer.Exit(code=Exit.TAMPERED) from None
     if as_json:
         emit_json(result.as_dict())
         return
@@ -211,7 +211,7 @@ def audit_checkpoint(
 def audit_check(
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary on the last line.")] = False,
 ) -> None:
-    """Recompute the stored tree and compare it with every stored node and checkpoint (exit 1 on a problem)."""
+    """Recompute the stored tree and compare it with every stored node and checkpoint (exit 3 on a problem)."""
     from idverify.ledger.integrity import verify_stored_tree
     from idverify.store.db import make_engine, make_session_factory
 
@@ -231,7 +231,7 @@ def audit_check(
         for problem in report.problems:
             typer.secho(f"  {problem}", fg=typer.colors.RED, err=True)
     if not report.ok:
-        raise typer.Exit(code=1)
+        raise typer.Exit(code=Exit.TAMPERED)
 
 
 def audit_public_key(
