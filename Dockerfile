@@ -1,12 +1,15 @@
 # syntax=docker/dockerfile:1
 # idverify daemon image. Build: docker build -t idverify .
-# Run (real devices; see README "Devices" and drivers/):
+# Run (real devices; see README "Devices" and drivers/). /run/pcscd is the host's pcscd socket (recommended for
+# PC/SC passport readers); /dev/idverify-* are the stable names from drivers/99-idverify.rules. The lines below
+# paste into a shell as they are (without the leading "# "):
 #   docker run -d --name idverify -p 127.0.0.1:8700:8700 -v idverify-data:/var/lib/idverify \
-#     -v /run/pcscd:/run/pcscd \                      # host pcscd socket (recommended) for PC/SC passport readers
-#     --device /dev/idverify-idreader --device /dev/idverify-finger \   # stable names from drivers/99-idverify.rules
-#     --group-add dialout \
+#     -v /run/pcscd:/run/pcscd \
+#     --device /dev/idverify-idreader --device /dev/idverify-finger --device /dev/video0 \
+#     --group-add dialout --group-add video \
 #     -e IDVERIFY_ID_READER_PORT=/dev/idverify-idreader -e IDVERIFY_FINGERPRINT_PORT=/dev/idverify-finger \
-#     -e IDVERIFY_CAMERA=0 --device /dev/video0 idverify
+#     -e IDVERIFY_CAMERA=0 \
+#     idverify
 # The image holds no sample data and downloads nothing at run time; models ship inside the package.
 
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
@@ -16,13 +19,13 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends build-essential libpcsclite-dev swig \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md constraints.txt ./
 COPY src ./src
 COPY models ./models
 COPY hardware_fixtures ./hardware_fixtures
 RUN python -m venv /opt/idverify \
  && /opt/idverify/bin/pip install --no-cache-dir --upgrade pip wheel \
- && /opt/idverify/bin/pip install --no-cache-dir . \
+ && /opt/idverify/bin/pip install --no-cache-dir -c constraints.txt . \
  # face_recognition asks for the dlib sdist (a long compile); dlib-bin already provides the module.
  && /opt/idverify/bin/pip install --no-cache-dir --no-deps 'face_recognition>=1.3,<1.4'
 
@@ -48,8 +51,9 @@ USER idverify
 WORKDIR /var/lib/idverify
 VOLUME ["/var/lib/idverify"]
 EXPOSE 8700
+# The check follows IDVERIFY_PORT (docker run -e IDVERIFY_PORT=9000 moves both).
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s \
-  CMD ["python", "-c", "import sys, urllib.request; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8700/healthz', timeout=4).status == 200 else 1)"]
+  CMD ["python", "-c", "import os, sys, urllib.request; port = os.environ.get('IDVERIFY_PORT', '8700'); sys.exit(0 if urllib.request.urlopen(f'http://127.0.0.1:{port}/healthz', timeout=4).status == 200 else 1)"]
 ENTRYPOINT ["/usr/bin/tini", "--"]
 # Migrate, then serve; the daemon itself refuses an unmigrated database.
 CMD ["sh", "-c", "idverify db upgrade && exec idverify serve"]

@@ -18,7 +18,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8700
 PYTEST_ARGS ?=
 
-.PHONY: help run test setup apt venv peer lint typecheck check bench clean
+.PHONY: help run test setup apt venv peer lint typecheck check bench clean constraints
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -70,7 +70,10 @@ peer:
 	rm -rf $$tmp
 
 lint: venv  ## ruff
-	$(BIN)/ruff check src tests hardware_fixtures
+	$(BIN)/ruff check src tests hardware_fixtures tools
+
+constraints: venv  ## pin the runtime dependencies the image is built with (constraints.txt)
+	$(BIN)/python tools/constraints.py constraints.txt
 
 typecheck: venv  ## mypy --strict on the package, its simulators and its tests
 	$(BIN)/mypy

@@ -207,14 +207,15 @@ def test_exports_parse_and_verify(seeded: Any, tmp_path: Path) -> None:
     assert not any(x in fhir.text for x in NAMES + NUMBERS)
 
     table = _export(client, "format=csv")
-    rows = list(csv.reader(io.StringIO(table.text)))
+    assert table.content.startswith(b"\xef\xbb\xbf")  # Excel on Chinese Windows
+    rows = list(csv.reader(io.StringIO(table.content.decode("utf-8-sig"))))
     assert tuple(rows[0]) == CSV_COLUMNS
     assert len(rows) - 1 == int(table.headers["x-export-entries"]) == size_before + 4
     assert [r[3] for r in rows[1:]].count("export.created") == 4
 
     nurse1 = seeded.staff["nurse1"]
     filtered = _export(client, f"format=csv&type=verification.completed&decision=reject&staff_id={nurse1}")
-    rows = list(csv.reader(io.StringIO(filtered.text)))[1:]
+    rows = list(csv.reader(io.StringIO(filtered.content.decode("utf-8-sig"))))[1:]
     expected = [c for c in seeding.CHECKS if c.decision == "reject" and c.staff == "nurse1"]
     assert len(rows) == len(expected) and {json.loads(r[10])["verification_id"] for r in rows} == {
         seeded.verifications[c.key] for c in expected}

@@ -83,7 +83,8 @@ def test_csv_rows_carry_ids_only(session: Session, make_event: EventFactory) -> 
     session.commit()
     out = io.StringIO()
     assert write_csv(session.query(LedgerEntry).order_by(LedgerEntry.index), out) == 2
-    rows = list(csv.DictReader(io.StringIO(out.getvalue())))
+    assert out.getvalue().startswith("\ufeff")  # the BOM: Excel on Chinese Windows reads UTF-8
+    rows = list(csv.DictReader(io.StringIO(out.getvalue().removeprefix("\ufeff"))))
     assert list(rows[0]) == list(CSV_COLUMNS)
     assert rows[1]["patient_id"] == "patient-1" and rows[1]["role"] == "nurse"
     assert json.loads(rows[1]["data"])["n"] == 1

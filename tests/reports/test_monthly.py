@@ -109,7 +109,8 @@ def test_monthly_csv_and_pdf(seeded: Any, tmp_path: Path) -> None:
     client = _inspector(seeded)
     resp = client.get(f"/api/v1/reports/monthly.csv?month={seeding.MONTH}")
     assert resp.status_code == 200 and resp.headers["content-type"].startswith("text/csv")
-    rows = list(csv.reader(io.StringIO(resp.text)))
+    assert resp.content.startswith(b"\xef\xbb\xbf")  # UTF-8 BOM: Excel on Chinese Windows reads it as UTF-8
+    rows = list(csv.reader(io.StringIO(resp.content.decode("utf-8-sig"))))
     assert tuple(rows[0]) == CSV_HEADER
     table = {(s, k, m): v for s, k, m, v in rows[1:]}
     assert table[("checks", "", "total")] == "8"

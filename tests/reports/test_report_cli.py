@@ -35,7 +35,8 @@ def test_cli_writes_pdf_csv_json_and_records_each(make_app: Any, tmp_path: Path,
         summary = json.loads(res.output.strip().splitlines()[-1])
         assert summary["checks"] == len(seeding.in_month()) and summary["format"] == fmt
     assert (tmp_path / "report.pdf").read_bytes().startswith(b"%PDF-")
-    with (tmp_path / "report.csv").open(encoding="utf-8") as fh:
+    assert (tmp_path / "report.csv").read_bytes().startswith(b"\xef\xbb\xbf")
+    with (tmp_path / "report.csv").open(encoding="utf-8-sig") as fh:
         assert next(csv.reader(fh)) == ["section", "key", "metric", "value"]
     doc = json.loads((tmp_path / "report.json").read_text())
     assert doc["checks"]["by_decision"] == {"accept": 4, "reject": 3, "retry": 1}

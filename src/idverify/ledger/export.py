@@ -186,8 +186,14 @@ CSV_COLUMNS = (
 )
 
 
+#: Excel on a Chinese Windows reads a CSV as GBK unless it starts with the UTF-8 byte order mark; Python reads it
+#: with ``encoding="utf-8-sig"``, pandas and LibreOffice skip it.
+CSV_BOM = "\ufeff"
+
+
 def write_csv(entries: Iterable[LedgerEntry], out: IO[str]) -> int:
-    """One row per entry (ids only; ``data`` as compact JSON). Returns the number of rows written."""
+    """One row per entry (ids only; ``data`` as compact JSON), after the UTF-8 BOM. Returns the number of rows."""
+    out.write(CSV_BOM)
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS)
     rows = 0

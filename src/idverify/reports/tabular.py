@@ -10,6 +10,7 @@ import csv
 from collections.abc import Iterator
 from typing import IO, Any
 
+from idverify.ledger.export import CSV_BOM
 from idverify.reports.monthly import MonthlyReport
 
 CSV_HEADER = ("section", "key", "metric", "value")
@@ -65,7 +66,8 @@ def _rows(report: MonthlyReport) -> Iterator[tuple[str, str, str, Any]]:
 
 
 def write_monthly_csv(report: MonthlyReport, out: IO[str]) -> int:
-    """Write the header and one row per figure; returns the number of data rows."""
+    """Write the UTF-8 BOM (Excel on Chinese Windows), the header and one row per figure; returns the data rows."""
+    out.write(CSV_BOM)
     writer = csv.writer(out)
     writer.writerow(CSV_HEADER)
     count = 0
