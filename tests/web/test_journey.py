@@ -216,7 +216,7 @@ def _inspector(browser: Any, daemon: LiveDaemon, cycle_id: str) -> None:
         assert sum(e["event"]["type"] == "override.recorded" for e in entries) == 1
         with page.expect_download() as dl:
             page.click("#export-csv")
-        table = list(csv.DictReader(io.StringIO(dl.value.path().read_text(encoding="utf-8"))))
+        table = list(csv.DictReader(io.StringIO(dl.value.path().read_text(encoding="utf-8-sig"))))
         # the same ledger, row for row; the JSONL download itself was recorded since (export.created)
         assert [(int(r["index"]), r["type"]) for r in table[:len(entries)]] == \
             [(e["index"], e["event"]["type"]) for e in entries]
