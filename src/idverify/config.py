@@ -118,7 +118,9 @@ class Settings(BaseSettings):
     )
     # --- ledger
     checkpoint_interval_s: int = Field(default=300, ge=1, description="Seconds between signed ledger checkpoints.")
-    integrity_check_interval_s: int = Field(default=3600, ge=10, description="Seconds between ledger re-verifies.")
+    integrity_check_interval_s: int = Field(
+        default=300, ge=10, description="Seconds between full ledger re-verifies (new entries are verified before "
+        "every checkpoint).")
     # --- regional hub (the clinic side; see idverify/hub/README.md)
     hub_url: str | None = Field(
         default=None, description="Regional hub base URL (https://…); empty = no witness, no feed."

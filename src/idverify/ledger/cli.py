@@ -211,15 +211,18 @@ def audit_checkpoint(
 def audit_check(
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary on the last line.")] = False,
 ) -> None:
-    """Recompute the stored tree and compare it with every stored node and checkpoint (exit 3 on a problem)."""
-    from idverify.ledger.integrity import verify_stored_tree
+    """Recompute the stored tree and compare it with every stored node and checkpoint (exit 3 on a problem).
+
+    Checkpoint signatures are checked against the clinic's configured key (and the keys it retired), exactly as
+    the daemon checks them — never merely against the key stored beside each checkpoint."""
+    from idverify.ledger.signing_key import verify_clinic_tree
     from idverify.store.db import make_engine, make_session_factory
 
     settings = settings_or_exit()
     engine = make_engine(settings.resolved_database_url)
     try:
         with _database(as_json), make_session_factory(engine)() as session:
-            report = verify_stored_tree(session)
+            report = verify_clinic_tree(session, _clinic_signer(settings, session))
     finally:
         engine.dispose()
     summary = report.as_health() | {"problems": report.problems, "first_bad_index": report.first_bad_index}
