@@ -95,16 +95,20 @@ def audit_export(
                 if witnessed:
                     checkpoint = repository.latest_cosigned(session) or _no_cosigned()
                 out.parent.mkdir(parents=True, exist_ok=True)
-                with out.open("w", encoding="utf-8", newline="") as fh:
-                    if fmt == "jsonl":
-                        written = export_jsonl(session, fh, start=start, end=end, clinic=settings.clinic_name,
-                                               checkpoint=checkpoint)
-                        summary: dict[str, Any] = written.as_dict()
-                    else:
-                        first, last = resolve_range(session, int(checkpoint.tree_size), start, end)
-                        entries = repository.iter_entries(session, first, last)
-                        writer = write_csv if fmt == "csv" else write_fhir_ndjson
-                        summary = {"start": first, "end": last, "entries": writer(entries, fh)}
+                try:
+                    with out.open("w", encoding="utf-8", newline="") as fh:
+                        if fmt == "jsonl":
+                            written = export_jsonl(session, fh, start=start, end=end, clinic=settings.clinic_name,
+                                                   checkpoint=checkpoint)
+                            summary: dict[str, Any] = written.as_dict()
+                        else:
+                            first, last = resolve_range(session, int(checkpoint.tree_size), start, end)
+                            entries = repository.iter_entries(session, first, last)
+                            writer = write_csv if fmt == "csv" else write_fhir_ndjson
+                            summary = {"start": first, "end": last, "entries": writer(entries, fh)}
+                except BaseException:
+                    out.unlink(missing_ok=True)  # never leave half an export that looks like a whole one
+                    raise
     finally:
         engine.dispose()
     summary |= {"out": str(out), "format": fmt}

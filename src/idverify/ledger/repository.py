@@ -159,6 +159,16 @@ def checkpoints(session: Session, *, limit: int | None = None) -> list[LedgerChe
     return list(session.scalars(stmt))
 
 
+def count_entries(session: Session, start: int, end: int) -> int:
+    """How many entries with ``start <= index < end`` are stored (``end - start`` unless rows are missing)."""
+    if end <= start:
+        return 0
+    count = session.scalar(
+        select(func.count()).select_from(LedgerEntry).where(LedgerEntry.index >= start, LedgerEntry.index < end)
+    )
+    return int(count or 0)
+
+
 def index_at_or_after(session: Session, when: datetime) -> int | None:
     """First entry recorded at or after ``when`` (recorded times never decrease along the index)."""
     return session.scalar(select(func.min(LedgerEntry.index)).where(LedgerEntry.recorded_at >= when))
