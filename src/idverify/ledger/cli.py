@@ -40,18 +40,18 @@ def _parse_when(value: str | None, *, end: bool) -> datetime | None:
 
 @contextmanager
 def _database(as_json: bool) -> Iterator[None]:
-    """Turn expected failures — and a database that is down or not migrated — into the ``--json`` error output."""
+    """Turn expected failures — and a database that is locked, down or not migrated — into the ``--json`` error
+    output."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from idverify.errors import DatabaseNotMigrated
+    from idverify.store.db import database_error
 
     try:
         yield
     except IdverifyError as exc:
         fail(exc, as_json=as_json)
     except SQLAlchemyError as exc:
-        fail(DatabaseNotMigrated(f"the database is unreachable or lacks the ledger tables ({type(exc).__name__}); "
-                                 "run `idverify db upgrade`"), as_json=as_json)
+        fail(database_error(exc), as_json=as_json)
 
 
 def audit_export(
