@@ -22,7 +22,7 @@ from idverify.bench import check as bench_check
 from idverify.bench import face as bench_face
 from idverify.bench import fingerprint as bench_fingerprint
 from idverify.bench import pad as bench_pad
-from idverify.console import emit_json, fail, settings_or_exit
+from idverify.console import Exit, emit_json, fail, settings_or_exit
 from idverify.devices import cli as devices_cli
 from idverify.devices import pcsc_bench
 from idverify.errors import IdverifyError
@@ -165,17 +165,18 @@ def db_upgrade(
 
     from sqlalchemy.exc import SQLAlchemyError
 
+    from idverify.errors import ValidationFailed
     from idverify.store.db import database_error, upgrade_database, upgrade_sql
 
     settings = settings_or_exit()
     if sql:
         if not settings.resolved_database_url.startswith("postgresql"):
-            fail(IdverifyError("--sql writes PostgreSQL for a DBA to apply; SQLite is migrated in place with "
-                               "`idverify db upgrade`", code="config_error"), as_json=False)
+            fail(ValidationFailed("--sql writes PostgreSQL for a DBA to apply; SQLite is migrated in place with "
+                                  "`idverify db upgrade`"), as_json=False)
         upgrade_sql(settings.resolved_database_url, sys.stdout, from_revision=from_revision)
         return
     if from_revision is not None:
-        fail(IdverifyError("--from goes with --sql", code="config_error"), as_json=False)
+        fail(ValidationFailed("--from goes with --sql"), as_json=False)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     try:
         upgrade_database(settings.resolved_database_url)
@@ -188,7 +189,7 @@ def db_upgrade(
 def db_current(
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary on the last line.")] = False,
 ) -> None:
-    """The database's schema revision and whether it is the one this version needs (exit 1 when it is not)."""
+    """The database's schema revision and whether it is the one this version needs (exit 4 when it is not)."""
     from sqlalchemy.exc import SQLAlchemyError
 
     from idverify.store.db import current_revisions, database_error, head_revisions, make_engine
@@ -210,7 +211,7 @@ def db_current(
         state = "up to date" if current == heads else "outdated: run `idverify db upgrade`"
         typer.echo(f"current: {', '.join(current) or '(empty)'}; this version needs: {', '.join(heads)} — {state}")
     if current != heads:
-        raise typer.Exit(code=1)
+        raise typer.Exit(code=Exit.UNAVAILABLE)  # as the daemon itself would: not migrated
 
 
 @db_app.command("history")

@@ -162,6 +162,6 @@ def test_audit_check_trusts_the_configured_key_not_the_row(db_url: str, cli_env:
     finally:
         engine.dispose()
     res = runner.invoke(cli_app, ["audit", "check", "--json"], env=env)
-    assert res.exit_code == 1, res.output
+    assert res.exit_code == 3, res.output
     summary = json.loads(res.output.strip().splitlines()[-1])
     assert any("not this clinic's" in p for p in summary["problems"])

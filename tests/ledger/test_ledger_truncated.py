@@ -49,7 +49,7 @@ def test_a_truncated_ledger_is_a_one_line_error(db_url: str, make_app: Any, tmp_
     env = {"IDVERIFY_DATA_DIR": str(daemon.settings.data_dir), "IDVERIFY_DATABASE_URL": db_url}
     out = tmp_path / "audit.jsonl"
     res = CliRunner().invoke(cli_app, ["audit", "export", "--out", str(out)], env=env)
-    assert res.exit_code == 1 and isinstance(res.exception, SystemExit), res.output  # an exit, not a traceback
+    assert res.exit_code == 3 and isinstance(res.exception, SystemExit), res.output  # an exit, not a traceback
     lines = [line for line in res.output.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("error [ledger_damaged]: the audit ledger"), res.output
     assert "missing" in lines[0] and not out.exists()
@@ -63,4 +63,4 @@ def test_a_truncated_ledger_is_a_one_line_error(db_url: str, make_app: Any, tmp_
                                                               "password": daemon.passwords["nurse1"]})
     assert nurse.status_code == 409 and nurse.json()["error"]["code"] == "ledger_damaged"
     check = CliRunner().invoke(cli_app, ["audit", "check"], env=env)
-    assert check.exit_code == 1 and "entries but only 15 exist" in check.output
+    assert check.exit_code == 3 and "entries but only 15 exist" in check.output

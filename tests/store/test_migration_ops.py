@@ -105,7 +105,7 @@ def test_db_current_history_and_offline_sql(db_url: str, tmp_path: Path, monkeyp
     env = {"IDVERIFY_DATA_DIR": str(tmp_path / "data"), "IDVERIFY_DATABASE_URL": db_url}
     runner = CliRunner()
     before = runner.invoke(cli_app, ["db", "current", "--json"], env=env)
-    assert before.exit_code == 1 and json.loads(before.output.splitlines()[-1])["current"] == []
+    assert before.exit_code == 4 and json.loads(before.output.splitlines()[-1])["current"] == []
     history = json.loads(runner.invoke(cli_app, ["db", "history", "--json"], env=env).output.splitlines()[-1])
     assert {r["revision"] for r in history["revisions"]} >= {"0001", "ledger_0001"}
     assert runner.invoke(cli_app, ["db", "upgrade"], env=env).exit_code == 0
