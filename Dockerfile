@@ -10,6 +10,9 @@
 #     -e IDVERIFY_ID_READER_PORT=/dev/idverify-idreader -e IDVERIFY_FINGERPRINT_PORT=/dev/idverify-finger \
 #     -e IDVERIFY_CAMERA=0 \
 #     idverify
+# Migrate explicitly — once, after installing or updating the image, from one machine — before starting it:
+#   docker run --rm -v idverify-data:/var/lib/idverify idverify idverify db upgrade
+# (PostgreSQL: add -e IDVERIFY_DATABASE_URL=…; `idverify db upgrade --sql` prints the SQL for a DBA instead.)
 # The image holds no sample data and downloads nothing at run time; models ship inside the package.
 
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
@@ -55,5 +58,6 @@ EXPOSE 8700
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s \
   CMD ["python", "-c", "import os, sys, urllib.request; port = os.environ.get('IDVERIFY_PORT', '8700'); sys.exit(0 if urllib.request.urlopen(f'http://127.0.0.1:{port}/healthz', timeout=4).status == 200 else 1)"]
 ENTRYPOINT ["/usr/bin/tini", "--"]
-# Migrate, then serve; the daemon itself refuses an unmigrated database.
-CMD ["sh", "-c", "idverify db upgrade && exec idverify serve"]
+# Serve only: starting never migrates (two workstations starting at once must not both alter one schema); the
+# daemon refuses an outdated database and names `idverify db upgrade`.
+CMD ["idverify", "serve"]

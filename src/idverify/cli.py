@@ -22,7 +22,7 @@ from idverify.bench import check as bench_check
 from idverify.bench import face as bench_face
 from idverify.bench import fingerprint as bench_fingerprint
 from idverify.bench import pad as bench_pad
-from idverify.console import emit_json, fail, settings_or_exit
+from idverify.console import Exit, emit_json, fail, settings_or_exit
 from idverify.devices import cli as devices_cli
 from idverify.devices import pcsc_bench
 from idverify.errors import IdverifyError
@@ -153,14 +153,81 @@ def demo(
 
 
 @db_app.command("upgrade")
-def db_upgrade() -> None:
-    """Apply Alembic migrations to the configured database (IDVERIFY_DATABASE_URL)."""
-    from idverify.store.db import upgrade_database
+def db_upgrade(
+    sql: Annotated[bool, typer.Option(
+        "--sql", help="Print the SQL instead of running it (offline, for a DBA).")] = False,
+    from_revision: Annotated[str | None, typer.Option(
+        "--from", help="With --sql: the revision the database is at (`idverify db current`); default: empty.")] = None,
+) -> None:
+    """Apply the migrations to the configured database (IDVERIFY_DATABASE_URL), one workstation at a time (a
+    database lock is held). Run it after installing or updating; the daemon refuses an outdated schema."""
+    import sys
+
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from idverify.errors import ValidationFailed
+    from idverify.store.db import database_error, upgrade_database, upgrade_sql
 
     settings = settings_or_exit()
+    if sql:
+        if not settings.resolved_database_url.startswith("postgresql"):
+            fail(ValidationFailed("--sql writes PostgreSQL for a DBA to apply; SQLite is migrated in place with "
+                                  "`idverify db upgrade`"), as_json=False)
+        upgrade_sql(settings.resolved_database_url, sys.stdout, from_revision=from_revision)
+        return
+    if from_revision is not None:
+        fail(ValidationFailed("--from goes with --sql"), as_json=False)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    upgrade_database(settings.resolved_database_url)
+    try:
+        upgrade_database(settings.resolved_database_url)
+    except SQLAlchemyError as exc:
+        fail(database_error(exc), as_json=False)
     typer.echo(f"database at the newest schema ({settings.resolved_database_url.split('://')[0]})")
+
+
+@db_app.command("current")
+def db_current(
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary on the last line.")] = False,
+) -> None:
+    """The database's schema revision and whether it is the one this version needs (exit 4 when it is not)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from idverify.store.db import current_revisions, database_error, head_revisions, make_engine
+
+    settings = settings_or_exit()
+    url = settings.resolved_database_url
+    engine = make_engine(url)
+    try:
+        current = sorted(current_revisions(engine))
+    except SQLAlchemyError as exc:
+        fail(database_error(exc), as_json=as_json)
+    finally:
+        engine.dispose()
+    heads = sorted(head_revisions(url))
+    summary = {"current": current, "head": heads, "up_to_date": current == heads}
+    if as_json:
+        emit_json(summary)
+    else:
+        state = "up to date" if current == heads else "outdated: run `idverify db upgrade`"
+        typer.echo(f"current: {', '.join(current) or '(empty)'}; this version needs: {', '.join(heads)} — {state}")
+    if current != heads:
+        raise typer.Exit(code=Exit.UNAVAILABLE)  # as the daemon itself would: not migrated
+
+
+@db_app.command("history")
+def db_history(
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary on the last line.")] = False,
+) -> None:
+    """Every migration of this version, newest first (no database connection needed)."""
+    from idverify.store.db import history
+
+    settings = settings_or_exit()
+    revisions = history(settings.resolved_database_url)
+    if as_json:
+        emit_json({"revisions": revisions})
+        return
+    for rev in revisions:
+        typer.echo(f"{', '.join(rev['down_revision']) or '<base>'} -> {rev['revision']}: {rev['doc'].splitlines()[0]}")
 
 
 @staff_app.command("add")

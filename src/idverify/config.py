@@ -68,6 +68,12 @@ class Settings(BaseSettings):
     log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING or ERROR.")
     log_json: bool = Field(default=True, description="JSON log lines (false: human-readable console).")
     max_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024, description="Largest accepted request body.")
+    max_image_pixels: int = Field(
+        default=4096 * 4096, ge=64 * 64, description="Largest uploaded image (width × height), read from its header "
+        "before any decoding.")
+    max_request_pixels: int = Field(
+        default=50_000_000, ge=64 * 64, description="Most image pixels one request may upload in total (faces, "
+        "challenge frames, fingerprints, document photo).")
     session_ttl_minutes: int = Field(default=12 * 60, ge=1, description="Web login lifetime.")
     secure_cookies: bool = Field(default=False, description="Mark cookies Secure (enable behind HTTPS).")
     # --- keys
@@ -118,7 +124,9 @@ class Settings(BaseSettings):
     )
     # --- ledger
     checkpoint_interval_s: int = Field(default=300, ge=1, description="Seconds between signed ledger checkpoints.")
-    integrity_check_interval_s: int = Field(default=3600, ge=10, description="Seconds between ledger re-verifies.")
+    integrity_check_interval_s: int = Field(
+        default=300, ge=10, description="Seconds between full ledger re-verifies (new entries are verified before "
+        "every checkpoint).")
     # --- regional hub (the clinic side; see idverify/hub/README.md)
     hub_url: str | None = Field(
         default=None, description="Regional hub base URL (https://…); empty = no witness, no feed."

@@ -42,6 +42,8 @@ class Exit(IntEnum):
 
 #: Error codes that mean the evidence itself is bad, whatever exception class carried them.
 TAMPER_CODES = frozenset({"ledger_tampered", "ledger_damaged", "ledger_truncated", "integrity_failed"})
+#: A database that is locked, unreachable or refusing (``idverify.store.db.database_error``): try again later.
+UNAVAILABLE_CODES = frozenset({"database_busy", "database_unavailable", "database_error"})
 
 
 def exit_code(error: IdverifyError) -> Exit:
@@ -50,7 +52,7 @@ def exit_code(error: IdverifyError) -> Exit:
         return Exit.TAMPERED
     if isinstance(error, ConfigError | ValidationFailed):
         return Exit.USAGE
-    if isinstance(error, DatabaseNotMigrated | DeviceError | CryptoError):
+    if isinstance(error, DatabaseNotMigrated | DeviceError | CryptoError) or error.code in UNAVAILABLE_CODES:
         return Exit.UNAVAILABLE
     return Exit.FAILED
 

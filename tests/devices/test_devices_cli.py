@@ -39,7 +39,7 @@ def test_devices_simulated_json(env: Path) -> None:
     devices = {d["kind"]: d for d in _last_json(result.output)["devices"]}
     assert devices["id_reader"]["status"] == "ok"
     assert devices["fingerprint"]["status"] == "ok"
-    assert devices["card_reader"]["status"] == "unavailable"
+    assert devices["card_reader"]["status"] == "not_configured"
     assert set(devices["camera"]) == {"kind", "name", "status", "detail"}
 
 

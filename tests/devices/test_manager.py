@@ -52,7 +52,7 @@ def test_simulate_mode_health(manager: DeviceManager) -> None:
     assert health["id_reader"].status == "ok" and health["id_reader"].name.startswith("ga467:")
     assert health["fingerprint"].status == "ok" and health["fingerprint"].name.startswith("zhiantec:")
     assert health["camera"].status == "ok"
-    assert health["card_reader"].status == "unavailable" and "IDVERIFY_PCSC_READER" in (health["card_reader"].detail
+    assert health["card_reader"].status == "not_configured" and "IDVERIFY_PCSC_READER" in (health["card_reader"].detail
                                                                                           or "")
     assert health["id_reader"].as_dict().keys() == {"kind", "name", "status", "detail"}
 
@@ -135,7 +135,7 @@ def test_nothing_configured(tmp_path: Path) -> None:
     m.start_sync()
     try:
         health = m.probe_sync()
-        assert [h.status for h in health] == ["unavailable"] * 4
+        assert [h.status for h in health] == ["not_configured"] * 4
         assert _code(m.read_document_sync) == "device_unavailable"
         assert _code(lambda: m.capture_fingerprint_sync(1.0)) == "device_unavailable"
         assert _code(lambda: m.read_document_sync(BacKeys("L898902C", "690806", "940623"))) == "device_unavailable"

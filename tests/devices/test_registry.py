@@ -110,7 +110,7 @@ def test_a_registered_driver_shows_up_in_health(scale: tuple[DeviceManager, Scal
     line = health[-1]
     assert (line.name, line.status, line.detail) == (f"scale:{sim.port}", "ok", None)
     assert manager.simulators["scale"] is sim
-    assert all(h.status == "unavailable" for h in health[:-1])  # nothing else configured
+    assert all(h.status == "not_configured" for h in health[:-1])  # nothing else configured
 
 
 def test_a_registered_serial_device_is_reconnected_with_backoff(scale: tuple[DeviceManager, ScaleSimulator]) -> None:
@@ -143,7 +143,7 @@ def test_an_unconfigured_driver_names_its_setting(settings: Settings) -> None:
         line = manager.health()[-1]
     finally:
         manager.stop_sync()
-    assert (line.kind, line.status) == ("scale", "unavailable")
+    assert (line.kind, line.status) == ("scale", "not_configured")
     assert (line.detail or "").startswith("not configured (IDVERIFY_SCALE_PORT)")
 
 

@@ -98,7 +98,7 @@ DYNAMIC_FAMILIES = {
     "result.summary_": ["accept", "reject", "retry"],
     "result.photo_": ["enrolment", "live"],
     "keys.status_": ["active", "revoked", "expired"],
-    "health.": ["ok", "degraded", "unavailable", "unknown"],
+    "health.": ["ok", "degraded", "unavailable", "not_configured", "error", "unknown"],
     "sim.persona.": ["female", "male", "impostor"],
     "sim.act_": ["turn_left", "turn_right", "still", "release"],
     "settings.challenge_": ["none", "head_turn", "blink"],

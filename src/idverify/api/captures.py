@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 
 from idverify.api.schemas.workflow import CaptureIn
-from idverify.api.uploads import decode_base64, decode_image
+from idverify.api.uploads import ImageLimits, Loc, check_sizes, decode_base64, decode_image
 from idverify.biometrics.pad.active import MAX_JUDGED_FRAMES, FaceTracker
 from idverify.documents.model import DocumentChecks, IdentityDocument
 from idverify.errors import DeviceUnavailable
@@ -31,25 +31,38 @@ CHALLENGE_BURST_S = 3.5
 BURST_POLL_S = 0.03
 
 
-def from_request(body: CaptureIn, devices: Any | None, *, challenge: bool = False) -> Captures:
-    """``challenge``: the request answers an active liveness challenge (film a burst when using the devices)."""
+def from_request(body: CaptureIn, devices: Any | None, *, challenge: bool = False,
+                 limits: ImageLimits | None = None) -> Captures:
+    """``challenge``: the request answers an active liveness challenge (film a burst when using the devices).
+
+    Every uploaded image's header is checked against ``limits`` — each image, and all of them together — before
+    the first one is decoded (see :mod:`idverify.api.uploads`)."""
+    limits = limits or ImageLimits()
+    def named(field: str, values: list[str]) -> list[tuple[bytes, Loc]]:
+        return [(decode_base64(v, (field, i)), (field, i)) for i, v in enumerate(values)]
+
+    faces = named("face_images_base64", body.face_images_base64)
+    frames = named("challenge_frames_base64", getattr(body, "challenge_frames_base64", []))
+    fingers: list[tuple[bytes, Loc]] = [
+        (decode_base64(f.image_base64, ("fingerprints", i, "image_base64")), ("fingerprints", i, "image_base64"))
+        for i, f in enumerate(body.fingerprints)]
+    doc = body.document
+    photo = decode_base64(doc.photo_base64, ("document", "photo_base64")) if doc and doc.photo_base64 else None
+    check_sizes([*faces, *frames, *fingers, *([(photo, ("document", "photo_base64"))] if photo else [])], limits)
     captures = Captures()
     if body.use_devices:
         if devices is None:
             raise DeviceUnavailable("this daemon has no devices configured")
         _from_devices(captures, body, devices, challenge=challenge)
-    for i, data in enumerate(body.face_images_base64):
-        captures.face_frames.append(decode_image(data, ("face_images_base64", i)))
-    for i, data in enumerate(getattr(body, "challenge_frames_base64", [])):
-        captures.challenge_frames.append(decode_image(data, ("challenge_frames_base64", i)))
+    for raw, loc in faces:
+        captures.face_frames.append(decode_image(raw, loc, limits=limits))
+    for raw, loc in frames:
+        captures.challenge_frames.append(decode_image(raw, loc, limits=limits))
     if captures.challenge_frames:
         captures.devices.setdefault("challenge", "upload")
-    for i, finger in enumerate(body.fingerprints):
-        image = decode_image(finger.image_base64, ("fingerprints", i, "image_base64"), grey=True)
-        captures.fingerprints.append((finger.position, image))
-    if body.document is not None:
-        doc = body.document
-        photo = decode_base64(doc.photo_base64, ("document", "photo_base64")) if doc.photo_base64 else None
+    for (raw, loc), finger in zip(fingers, body.fingerprints, strict=True):
+        captures.fingerprints.append((finger.position, decode_image(raw, loc, grey=True, limits=limits)))
+    if doc is not None:
         captures.document = IdentityDocument(
             document_type=doc.document_type, document_number=doc.document_number, photo=photo,
             photo_format="jpeg" if photo else None,

@@ -55,7 +55,7 @@ def devices(
     from rich.table import Table
 
     table = Table("kind", "name", "status", "detail")
-    colours = {"ok": "green", "unavailable": "yellow", "error": "red"}
+    colours = {"ok": "green", "not_configured": "white", "unavailable": "yellow", "error": "red"}
     for h in health:
         table.add_row(h.kind, h.name, f"[{colours[h.status]}]{h.status}[/]", h.detail or "")
     Console().print(table)

@@ -12,7 +12,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-DeviceStatus = Literal["ok", "unavailable", "error"]
+# "not_configured": nobody set the device up — not a fault (``/healthz`` stays ``ok``); "unavailable": configured
+# but not answering.
+DeviceStatus = Literal["ok", "not_configured", "unavailable", "error"]
 
 
 @dataclass(frozen=True)
@@ -34,7 +36,7 @@ def not_configured(kind: str, setting: str, serial_ports: Sequence[str] = ()) ->
     note = f"not configured ({setting})"
     if serial_ports:
         note += f"; serial ports present: {', '.join(serial_ports)}"
-    return DeviceHealth(kind, "none", "unavailable", note)
+    return DeviceHealth(kind, "none", "not_configured", note)
 
 
 def detected_serial_ports() -> list[str]:

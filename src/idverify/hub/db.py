@@ -16,7 +16,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, inspect
 
 from idverify.errors import ConfigError, DatabaseNotMigrated
-from idverify.store.db import make_engine
+from idverify.store.db import make_engine, migration_lock
 
 VERSION_TABLE = "hub_alembic_version"
 CLINIC_VERSION_TABLE = "alembic_version"
@@ -41,7 +41,8 @@ def upgrade_hub_database(url: str, revision: str = "head") -> None:
                 )
     finally:
         engine.dispose()
-    command.upgrade(_alembic_config(url), revision)
+    with migration_lock(url):
+        command.upgrade(_alembic_config(url), revision)
 
 
 def hub_head_revisions(url: str) -> set[str]:

@@ -6,7 +6,8 @@ every second, get them cosigned by the hub and feed it their entries — over HT
 husband are registered and treated at both clinics at once (the cross-clinic alert). Then clinic B does what a
 clinic with database superuser rights could do: it rewrites an entry its witness has already cosigned — the
 woman's registration, to hide her regional pseudonym — recomputes its tree and signs a checkpoint of the rewritten
-history. The witness refuses it, keeps the signed submission as evidence and raises an alert.
+history with the clinic's key file (its own daemon's integrity check caught the rewrite and signs nothing more).
+The witness refuses it, keeps the signed submission as evidence and raises an alert.
 
 With ``--scenario`` the last line of stdout is::
 
@@ -195,10 +196,10 @@ def _caught_up(hub: Service, clinics: list[Service]) -> bool:
     return all(state.get(c.name, (0, 0, ""))[1] >= _tree_size(c) for c in clinics)
 
 
-def rewrite_and_resign(clinic: Service, pseudonym: str) -> int:
+def rewrite_history(clinic: Service, pseudonym: str) -> int:
     """What a clinic with database superuser rights could do: change an entry already cosigned — here the
     registration that carries ``pseudonym``, to hide that person from cross-clinic checks — recompute every hash
-    of its tree, and let its own key sign the result at the next checkpoint. Returns the rewritten index."""
+    of its tree (then :func:`sign_as_the_clinic`). Returns the rewritten index."""
     from idverify.ledger.canonical import canonical_bytes
     from idverify.ledger.merkle import CompactRange, leaf_hash
 
@@ -227,6 +228,16 @@ def rewrite_and_resign(clinic: Service, pseudonym: str) -> int:
     return target
 
 
+def sign_as_the_clinic(clinic: Service) -> None:
+    """The rewriter signs the current tree with the clinic's key file itself: the daemon signs nothing once its
+    integrity check has caught the rewrite."""
+    from idverify.ledger.proofs import create_checkpoint
+
+    with clinic.app.state.ctx.session_factory() as session:
+        create_checkpoint(session, clinic.app.state.ctx.subsystem("ledger").signer)
+        session.commit()
+
+
 def run_scenario(workdir: Path) -> dict[str, Any]:
     from idverify.hub.models import HubAlert, HubRefusal
     from idverify.hub.sweep import sweep
@@ -242,8 +253,9 @@ def run_scenario(workdir: Path) -> dict[str, Any]:
         _wait("the hub to hold every entry", lambda: _caught_up(hub, clinics))
         region = b.app.state.ctx.keys.region
         assert region is not None
-        rewritten = rewrite_and_resign(b, region.pseudonym(WOMAN["document_type"], WOMAN["document_number"]))
-        nurses[b.name].patient(OTHERS[0][0])  # any new entry: B's next checkpoint signs the rewritten tree
+        rewritten = rewrite_history(b, region.pseudonym(WOMAN["document_type"], WOMAN["document_number"]))
+        nurses[b.name].patient(OTHERS[0][0])  # audited writes go on at B, its daemon signs nothing more
+        sign_as_the_clinic(b)
         _wait("the hub to refuse clinic B's rewritten history",
               lambda: _refusals(hub, HubRefusal) > 0)
         with hub.app.state.hub.session_factory() as s:

@@ -21,8 +21,9 @@ from sqlalchemy.orm import Session
 
 from idverify.ledger import repository
 from idverify.ledger.canonical import canonical_bytes, format_time, leaf_bytes, normalise_event, parse_time
-from idverify.ledger.merkle import CompactRange, Node, ProofError, leaf_hash
-from idverify.ledger.models import LedgerEntry
+from idverify.ledger.merkle import CompactRange, Node, leaf_hash
+from idverify.ledger.models import LedgerDamaged, LedgerEntry
+from idverify.ledger.proofs import missing_tail
 from idverify.store.base import utcnow
 
 
@@ -46,10 +47,16 @@ def append_many(
         return []
     repository.lock(session)
     size = repository.tree_size(session)
+    signed = repository.latest_checkpoint(session)
+    if signed is not None and signed.tree_size > size:
+        # The tail was cut off. Appending would put new events at indices already signed for others — a fork, and
+        # restoring the deleted rows from a backup would then collide with genuine records.
+        raise missing_tail(size, signed)
     wanted = CompactRange.nodes_for(size)
     stored = repository.node_hashes(session, wanted)
     if len(stored) != len(wanted):
-        raise ProofError(f"ledger nodes for size {size} are missing; run the integrity check")
+        raise LedgerDamaged(f"the audit ledger is damaged: tree nodes for its {size} entries are missing, so no "
+                            "event can be appended; restore it from a backup (`idverify audit check` names the gap)")
     frontier = CompactRange(size, [stored[n] for n in wanted])
     recorded = now or utcnow()
     last = repository.last_recorded_at(session) if size else None

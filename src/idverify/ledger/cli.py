@@ -40,18 +40,18 @@ def _parse_when(value: str | None, *, end: bool) -> datetime | None:
 
 @contextmanager
 def _database(as_json: bool) -> Iterator[None]:
-    """Turn expected failures — and a database that is down or not migrated — into the ``--json`` error output."""
+    """Turn expected failures — and a database that is locked, down or not migrated — into the ``--json`` error
+    output."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from idverify.errors import DatabaseNotMigrated
+    from idverify.store.db import database_error
 
     try:
         yield
     except IdverifyError as exc:
         fail(exc, as_json=as_json)
     except SQLAlchemyError as exc:
-        fail(DatabaseNotMigrated(f"the database is unreachable or lacks the ledger tables ({type(exc).__name__}); "
-                                 "run `idverify db upgrade`"), as_json=as_json)
+        fail(database_error(exc), as_json=as_json)
 
 
 def audit_export(
@@ -95,16 +95,20 @@ def audit_export(
                 if witnessed:
                     checkpoint = repository.latest_cosigned(session) or _no_cosigned()
                 out.parent.mkdir(parents=True, exist_ok=True)
-                with out.open("w", encoding="utf-8", newline="") as fh:
-                    if fmt == "jsonl":
-                        written = export_jsonl(session, fh, start=start, end=end, clinic=settings.clinic_name,
-                                               checkpoint=checkpoint)
-                        summary: dict[str, Any] = written.as_dict()
-                    else:
-                        first, last = resolve_range(session, int(checkpoint.tree_size), start, end)
-                        entries = repository.iter_entries(session, first, last)
-                        writer = write_csv if fmt == "csv" else write_fhir_ndjson
-                        summary = {"start": first, "end": last, "entries": writer(entries, fh)}
+                try:
+                    with out.open("w", encoding="utf-8", newline="") as fh:
+                        if fmt == "jsonl":
+                            written = export_jsonl(session, fh, start=start, end=end, clinic=settings.clinic_name,
+                                                   checkpoint=checkpoint)
+                            summary: dict[str, Any] = written.as_dict()
+                        else:
+                            first, last = resolve_range(session, int(checkpoint.tree_size), start, end)
+                            entries = repository.iter_entries(session, first, last)
+                            writer = write_csv if fmt == "csv" else write_fhir_ndjson
+                            summary = {"start": first, "end": last, "entries": writer(entries, fh)}
+                except BaseException:
+                    out.unlink(missing_ok=True)  # never leave half an export that looks like a whole one
+                    raise
     finally:
         engine.dispose()
     summary |= {"out": str(out), "format": fmt}
@@ -211,15 +215,18 @@ def audit_checkpoint(
 def audit_check(
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary on the last line.")] = False,
 ) -> None:
-    """Recompute the stored tree and compare it with every stored node and checkpoint (exit 3 on a problem)."""
-    from idverify.ledger.integrity import verify_stored_tree
+    """Recompute the stored tree and compare it with every stored node and checkpoint (exit 3 on a problem).
+
+    Checkpoint signatures are checked against the clinic's configured key (and the keys it retired), exactly as
+    the daemon checks them — never merely against the key stored beside each checkpoint."""
+    from idverify.ledger.signing_key import verify_clinic_tree
     from idverify.store.db import make_engine, make_session_factory
 
     settings = settings_or_exit()
     engine = make_engine(settings.resolved_database_url)
     try:
         with _database(as_json), make_session_factory(engine)() as session:
-            report = verify_stored_tree(session)
+            report = verify_clinic_tree(session, _clinic_signer(settings, session))
     finally:
         engine.dispose()
     summary = report.as_health() | {"problems": report.problems, "first_bad_index": report.first_bad_index}

@@ -23,8 +23,8 @@ from idverify.ledger import repository
 from idverify.ledger.canonical import format_time
 from idverify.ledger.checkpoint import verifier_key
 from idverify.ledger.merkle import range_nodes
-from idverify.ledger.models import LedgerCheckpoint, LedgerEntry
-from idverify.ledger.proofs import consistency_proof, inclusion_proof
+from idverify.ledger.models import LedgerCheckpoint, LedgerDamaged, LedgerEntry
+from idverify.ledger.proofs import consistency_proof, inclusion_proof, missing_tail
 from idverify.ledger.verify import EXPORT_FORMAT, EXPORT_VERSION
 from idverify.store.base import utcnow
 
@@ -84,7 +84,8 @@ def export_jsonl(
     """Write a verifiable export of the entries recorded in ``[start, end)`` (all when both are None).
 
     Anchored on ``checkpoint`` (default: the latest); entries after it are left out, because the verifier could
-    not check them against a signature. Raises :class:`NotFoundError` when nothing has been signed yet.
+    not check them against a signature. Raises :class:`NotFoundError` when nothing has been signed yet, and
+    :class:`LedgerDamaged` — before writing anything — when rows the export needs are missing.
     ``release_between_batches`` ends the session's read transaction between batches of entries
     (:func:`~idverify.ledger.repository.end_read_transaction`) so a long export does not hold up appends on SQLite.
     """
@@ -92,7 +93,14 @@ def export_jsonl(
     if anchor is None:
         raise NotFoundError("the ledger has no signed checkpoint yet; create one before exporting")
     size = int(anchor.tree_size)
+    stored = repository.tree_size(session)
+    if stored < size:
+        raise missing_tail(stored, anchor)
     first, last = resolve_range(session, size, start, end)
+    present = repository.count_entries(session, first, last)
+    if present != last - first:
+        raise LedgerDamaged(f"the audit ledger lacks {last - first - present} of entries {first}..{last - 1}; "
+                            "restore them from a backup (`idverify audit check` names them)")
     public_key = bytes(anchor.public_key)
     _line(
         out,
@@ -156,7 +164,9 @@ def export_jsonl(
     # recorded inside [from, to) was left out (recorded times never decrease along the index).
     for side, idx, wanted in (("before", first - 1, start is not None), ("after", last, end is not None)):
         if wanted and 0 <= idx < size:
-            row = next(repository.iter_entry_rows(session, idx, idx + 1))
+            row = next(repository.iter_entry_rows(session, idx, idx + 1), None)
+            if row is None:
+                raise LedgerDamaged(f"the audit ledger lacks entry {idx}; restore it from a backup")
             proof = inclusion_proof(session, idx, size)
             out.write(
                 f'{{"type":"proof","kind":"boundary","side":"{side}","index":{idx},"tree_size":{size},'
@@ -177,6 +187,8 @@ def _left_frontier(session: Session, size: int) -> list[bytes]:
     """Hashes of the complete subtrees left of ``size`` (one per set bit), largest first."""
     nodes = range_nodes(0, size)
     found = repository.node_hashes(session, nodes)
+    if len(found) != len(nodes):
+        raise LedgerDamaged(f"the audit ledger lacks tree nodes below entry {size}; run `idverify audit check`")
     return [found[n] for n in nodes]
 
 

@@ -39,6 +39,14 @@ class LedgerImmutable(IdverifyError):
     status_code = 409
 
 
+class LedgerDamaged(IdverifyError):
+    """The stored tree lacks rows it needs (entries or nodes deleted, a tail cut off): it cannot be extended, signed
+    or exported until it is restored. The message names what is missing."""
+
+    code = "ledger_damaged"
+    status_code = 409
+
+
 class LedgerEntry(Base):
     __tablename__ = "ledger_entries"
 

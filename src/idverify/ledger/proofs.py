@@ -22,8 +22,8 @@ from sqlalchemy.orm import Session
 from idverify.errors import NotFoundError, ValidationFailed
 from idverify.ledger import repository
 from idverify.ledger.checkpoint import CheckpointSigner
-from idverify.ledger.merkle import ProofError, consistency_ranges, fold, inclusion_ranges, range_nodes
-from idverify.ledger.models import LedgerCheckpoint
+from idverify.ledger.merkle import consistency_ranges, fold, inclusion_ranges, range_nodes
+from idverify.ledger.models import LedgerCheckpoint, LedgerDamaged
 from idverify.store.base import utcnow
 
 log = structlog.get_logger(__name__)
@@ -43,7 +43,7 @@ def _range_hashes(session: Session, ranges: Sequence[tuple[int, int]]) -> list[b
     found = repository.node_hashes(session, wanted)
     missing = [n for n in wanted if n not in found]
     if missing:
-        raise ProofError(f"ledger is missing {len(missing)} tree node(s); run the integrity check")
+        raise LedgerDamaged(f"the audit ledger is missing {len(missing)} tree node(s); run `idverify audit check`")
     return [fold([found[n] for n in nodes]) for nodes in per_range]
 
 
@@ -128,6 +128,14 @@ def latest_checkpoint(session: Session) -> LedgerCheckpoint | None:
     return repository.latest_checkpoint(session)
 
 
+def missing_tail(size: int, checkpoint: LedgerCheckpoint) -> LedgerDamaged:
+    """The ledger is shorter than a checkpoint already signed: its tail was cut off. Signing the shorter tree would
+    hide that, so nothing is signed or exported until the rows are restored."""
+    return LedgerDamaged(f"the audit ledger has {size} entries but checkpoint {checkpoint.id} signed "
+                         f"{checkpoint.tree_size}: entries {size}..{int(checkpoint.tree_size) - 1} are missing; "
+                         "restore them from a backup")
+
+
 def create_checkpoint(
     session: Session, signer: CheckpointSigner, *, now: datetime | None = None, force: bool = False
 ) -> LedgerCheckpoint:
@@ -139,6 +147,8 @@ def create_checkpoint(
     repository.lock(session)
     size = repository.tree_size(session)
     latest = repository.latest_checkpoint(session)
+    if latest is not None and latest.tree_size > size:
+        raise missing_tail(size, latest)
     if latest is not None and latest.tree_size == size and not force:
         return latest
     signed_at = now or utcnow()

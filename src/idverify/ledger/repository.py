@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, insert, select, text, tuple_
 from sqlalchemy.orm import Session
@@ -158,6 +159,16 @@ def checkpoints(session: Session, *, limit: int | None = None) -> list[LedgerChe
     return list(session.scalars(stmt))
 
 
+def count_entries(session: Session, start: int, end: int) -> int:
+    """How many entries with ``start <= index < end`` are stored (``end - start`` unless rows are missing)."""
+    if end <= start:
+        return 0
+    count = session.scalar(
+        select(func.count()).select_from(LedgerEntry).where(LedgerEntry.index >= start, LedgerEntry.index < end)
+    )
+    return int(count or 0)
+
+
 def index_at_or_after(session: Session, when: datetime) -> int | None:
     """First entry recorded at or after ``when`` (recorded times never decrease along the index)."""
     return session.scalar(select(func.min(LedgerEntry.index)).where(LedgerEntry.recorded_at >= when))
@@ -189,6 +200,48 @@ def iter_entry_rows(
             return
         for idx, rec, canonical, lh in rows:
             yield int(idx), rec, canonical, bytes(lh)
+        pos = int(rows[-1][0]) + 1
+
+
+def checkpoints_since(session: Session, tree_size: int, checkpoint_id: int) -> list[LedgerCheckpoint]:
+    """Checkpoints over more than ``tree_size`` entries or stored after checkpoint ``checkpoint_id``."""
+    stmt = (
+        select(LedgerCheckpoint)
+        .where((LedgerCheckpoint.tree_size > tree_size) | (LedgerCheckpoint.id > checkpoint_id))
+        .order_by(LedgerCheckpoint.tree_size, LedgerCheckpoint.id)
+    )
+    return list(session.scalars(stmt))
+
+
+_CHECKED_COLUMNS = (
+    LedgerEntry.index, LedgerEntry.recorded_at, LedgerEntry.canonical, LedgerEntry.leaf_hash, LedgerEntry.occurred_at,
+    LedgerEntry.event_type, LedgerEntry.actor_staff_id, LedgerEntry.workstation, LedgerEntry.patient_id,
+    LedgerEntry.couple_id, LedgerEntry.cycle_id,
+)
+
+
+def iter_stored_entries(
+    session: Session, start: int, end: int, *, batch: int = 5000, between_batches: Callable[[], None] | None = None
+) -> Iterator[Any]:
+    """Every stored column of the entries ``start <= index < end`` in index order, in keyset batches: what the
+    integrity check compares with the leaf content (the copies are what searches and screens use).
+
+    Rows carry the index (first, by position), ``recorded_at``, ``canonical``, ``leaf_hash``, ``occurred_at``,
+    ``event_type``, ``actor_staff_id``, ``workstation``, ``patient_id``, ``couple_id`` and ``cycle_id``.
+    """
+    pos = start
+    while pos < end:
+        if between_batches is not None and pos != start:
+            between_batches()
+        rows = session.execute(
+            select(*_CHECKED_COLUMNS)
+            .where(LedgerEntry.index >= pos, LedgerEntry.index < end)
+            .order_by(LedgerEntry.index)
+            .limit(batch)
+        ).all()
+        if not rows:
+            return
+        yield from rows
         pos = int(rows[-1][0]) + 1
 
 

@@ -28,15 +28,13 @@ from pathlib import Path
 import structlog
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from idverify.config import Settings
 from idverify.errors import ConfigError
 from idverify.ledger.checkpoint import CheckpointSigner, load_or_create_signing_key, public_key_bytes
-from idverify.ledger.integrity import IntegrityReport, verify_stored_tree
-from idverify.ledger.models import LedgerCheckpoint
+from idverify.ledger.integrity import IntegrityReport, VerifiedPrefix, verify_new_entries, verify_stored_tree
 from idverify.store.crypto import KeyRing
 from idverify.store.models import Setting
 
@@ -120,19 +118,12 @@ def accepted_public_keys(session: Session, signer: CheckpointSigner) -> set[byte
     return {signer.public_key, *(base64.b64decode(k) for k in retired)}
 
 
-def foreign_checkpoint_keys(session: Session, signer: CheckpointSigner) -> list[int]:
-    """Ids of stored checkpoints signed by a key that is neither the clinic's nor a retired one of its own."""
+def verify_clinic_tree(session: Session, signer: CheckpointSigner, *, since: VerifiedPrefix | None = None
+                       ) -> IntegrityReport:
+    """The integrity check with every checkpoint required to be signed by the clinic's key or one it retired —
+    never merely by the key stored beside it. ``since``: only what was appended after that passed check
+    (:func:`~idverify.ledger.integrity.verify_new_entries`)."""
     accepted = accepted_public_keys(session, signer)
-    rows = session.execute(select(LedgerCheckpoint.id, LedgerCheckpoint.public_key)).all()
-    return [int(cid) for cid, key in rows if bytes(key) not in accepted]
-
-
-def verify_clinic_tree(session: Session, signer: CheckpointSigner) -> IntegrityReport:
-    """:func:`~idverify.ledger.integrity.verify_stored_tree` with every checkpoint checked against its own key, and
-    that key required to be the clinic's or one it retired."""
-    report = verify_stored_tree(session)
-    foreign = foreign_checkpoint_keys(session, signer)
-    if foreign:
-        report.fail(f"{len(foreign)} checkpoint(s) are signed by a key that is not this clinic's "
-                    f"(first: checkpoint {foreign[0]})")
-    return report
+    if since is None:
+        return verify_stored_tree(session, public_keys=accepted)
+    return verify_new_entries(session, since, public_keys=accepted)

@@ -42,9 +42,10 @@ def run_migrations_online() -> None:
         engine.dispose()
 
 
-if context.is_offline_mode():
+if context.is_offline_mode():  # `idverify db upgrade --sql`: the SQL for a DBA, no connection
     context.configure(
-        url=context.config.get_main_option("sqlalchemy.url"), target_metadata=target_metadata, literal_binds=True
+        url=context.config.get_main_option("sqlalchemy.url"), target_metadata=target_metadata, literal_binds=True,
+        dialect_opts={"paramstyle": "named"},  # else psycopg's pyformat doubles every % in the trigger function
     )
     with context.begin_transaction():
         context.run_migrations()

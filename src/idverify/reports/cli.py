@@ -29,10 +29,9 @@ def audit_report(
     """Write the monthly statistics report (figures, charts, ledger checkpoint root) for the health commission."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from idverify.errors import DatabaseNotMigrated
     from idverify.reports import service
     from idverify.reports.monthly import monthly_statistics, parse_month
-    from idverify.store.db import make_engine, make_session_factory
+    from idverify.store.db import database_error, make_engine, make_session_factory
 
     settings = settings_or_exit()
     engine = make_engine(settings.resolved_database_url)
@@ -63,8 +62,7 @@ def audit_report(
     except IdverifyError as exc:
         fail(exc, as_json=as_json)
     except SQLAlchemyError as exc:
-        fail(DatabaseNotMigrated(f"the database is unreachable or not migrated ({type(exc).__name__}); "
-                                 "run `idverify db upgrade`"), as_json=as_json)
+        fail(database_error(exc), as_json=as_json)
     finally:
         engine.dispose()
     summary: dict[str, Any] = {"out": str(out), "format": fmt, "month": month, "checks": report.checks_total,

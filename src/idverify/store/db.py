@@ -5,14 +5,21 @@ committed audit record survives a power cut, foreign keys on, and a busy timeout
 the daemon) on one data dir queue instead of failing. PostgreSQL needs nothing special here.
 
 :func:`check_migrated` is the gate the daemon passes before serving: an unmigrated or outdated database stops
-start-up with a message that names the command to run, instead of failing later on a missing column.
+start-up with a message that names the command to run, instead of failing later on a missing column. Migrating is
+an explicit step (``idverify db upgrade``), never part of starting the service: :func:`upgrade_database` holds
+:func:`migration_lock` so two workstations upgrading at once run the migrations one after the other (the second
+finds nothing left to do). :func:`database_error` tells a locked, an unreachable and an unmigrated database apart.
 """
 
 from __future__ import annotations
 
+import fcntl
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from alembic import command
 from alembic.config import Config
@@ -20,9 +27,11 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import NullPool
 
-from idverify.errors import ConfigError, DatabaseNotMigrated
+from idverify.errors import ConfigError, DatabaseNotMigrated, IdverifyError
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 
@@ -65,18 +74,78 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)
 
 
-def _alembic_config(url: str) -> Config:
+def _alembic_config(url: str, output: TextIO | None = None) -> Config:
     script_location = str(resources.files("idverify") / "migrations")
-    config = Config()
+    config = Config(output_buffer=output) if output is not None else Config()
     config.set_main_option("script_location", script_location)
     # ConfigParser interpolation: a literal % in a password must be doubled.
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return config
 
 
+# pg_advisory_lock key of migrations: "idvmig" as an integer (the ledger's writer lock uses another key).
+MIGRATION_LOCK_KEY = 0x6964766D6967
+
+
+@contextmanager
+def migration_lock(url: str) -> Iterator[None]:
+    """Hold the database's migration lock (blocking until another migration finishes).
+
+    PostgreSQL: a session-level advisory lock on a connection of its own, so it spans the migrations'
+    transactions and is released even if this process dies. SQLite: ``flock`` on ``<database>.migrate-lock``
+    beside the file (workstations sharing a SQLite file share its host).
+    """
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "postgresql":
+        engine = create_engine(url, poolclass=NullPool)
+        try:
+            with engine.connect() as conn:
+                conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": MIGRATION_LOCK_KEY})
+                conn.commit()
+                try:
+                    yield
+                finally:
+                    conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": MIGRATION_LOCK_KEY})
+                    conn.commit()
+        finally:
+            engine.dispose()
+        return
+    database = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:":
+        yield
+        return
+    lock_path = Path(database).with_name(Path(database).name + ".migrate-lock")
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
 def upgrade_database(url: str, revision: str = "head") -> None:
-    """Apply migrations up to ``revision`` (what ``idverify db upgrade`` runs)."""
-    command.upgrade(_alembic_config(url), revision)
+    """Apply migrations up to ``revision`` under :func:`migration_lock` (what ``idverify db upgrade`` runs)."""
+    with migration_lock(url):
+        command.upgrade(_alembic_config(url), revision)
+
+
+def upgrade_sql(url: str, out: TextIO, *, from_revision: str | None = None, revision: str = "head") -> None:
+    """Write the SQL of the migrations from ``from_revision`` (default: an empty database) to ``revision``
+    without connecting — for a DBA who applies changes by hand (Alembic's offline mode, in the URL's dialect)."""
+    span = f"{from_revision}:{revision}" if from_revision else revision
+    command.upgrade(_alembic_config(url, out), span, sql=True)
+
+
+def history(url: str) -> list[dict[str, Any]]:
+    """Every migration, newest first: ``revision``, ``down_revision`` (a list: merges have several), ``doc``."""
+    script = ScriptDirectory.from_config(_alembic_config(url))
+    out = []
+    for rev in script.walk_revisions():
+        down = rev.down_revision
+        downs = [] if down is None else [down] if isinstance(down, str) else list(down)
+        out.append({"revision": rev.revision, "down_revision": downs, "doc": (rev.doc or "").strip()})
+    return out
 
 
 def head_revisions(url: str) -> set[str]:
@@ -94,16 +163,38 @@ def ping(engine: Engine) -> None:
         conn.execute(text("SELECT 1"))
 
 
+def database_error(exc: SQLAlchemyError) -> IdverifyError:
+    """What a failed database call means for the person running the command: locked by another process (wait and
+    retry), unreachable (check the server and URL), or lacking tables (run the migrations) — never the last for
+    the first two."""
+    text_ = str(getattr(exc, "orig", None) or exc).lower()
+    sqlstate = getattr(getattr(exc, "orig", None), "sqlstate", None)
+    if "database is locked" in text_ or "database table is locked" in text_ or sqlstate in {"55P03", "40P01"}:
+        return IdverifyError("the database is locked by another process (a migration or a long write); try again "
+                             "in a moment", code="database_busy", status_code=503)
+    if "no such table" in text_ or "no such column" in text_ or sqlstate in {"42P01", "42703"}:
+        return DatabaseNotMigrated(f"the database lacks tables this version needs ({type(exc).__name__}); run "
+                                   "`idverify db upgrade`")
+    if isinstance(exc, OperationalError | DBAPIError) and (sqlstate is None or sqlstate.startswith("08")):
+        return IdverifyError(f"the database is unreachable ({type(exc).__name__}); check IDVERIFY_DATABASE_URL "
+                             "and that the server is running", code="database_unavailable", status_code=503)
+    return IdverifyError(f"the database refused the operation ({type(exc).__name__})", code="database_error",
+                         status_code=503)
+
+
 def check_migrated(engine: Engine) -> None:
-    """Refuse to serve on a database that is not at the newest schema."""
+    """Refuse to serve on a database that is not at the newest schema (or that cannot be read at all)."""
     url = engine.url.render_as_string(hide_password=False)
-    current = current_revisions(engine)
+    try:
+        current = current_revisions(engine)
+    except SQLAlchemyError as exc:
+        raise database_error(exc) from None
     heads = head_revisions(url)
     if current != heads:
         state = "empty (never migrated)" if not current else f"at revision {', '.join(sorted(current))}"
         raise DatabaseNotMigrated(
             f"the database is {state} but this version needs {', '.join(sorted(heads))}; "
-            "run `idverify db upgrade` (or `make run`, which does it) and start again"
+            "run `idverify db upgrade` (an explicit step, not part of starting the service) and start again"
         )
 
 

@@ -21,6 +21,7 @@ from idverify.api.schemas.workflow import (
     StagePersonOut,
     StageSubjectOut,
 )
+from idverify.api.uploads import ImageLimits
 from idverify.errors import AuthenticationError
 from idverify.store.finger_positions import enrolled_finger_positions
 from idverify.webhooks import enqueue_check_result
@@ -34,7 +35,7 @@ router = APIRouter(tags=["checks"])
              summary="Enrol face and fingers (consent first; duplicate identities are blocked)")
 def enrol(patient_id: str, body: CaptureIn, db: SessionDep, keys: KeysDep, ctx: ContextDep,
           nurse: Nurse) -> EnrolmentOut:
-    captures = from_request(body, ctx.devices)
+    captures = from_request(body, ctx.devices, limits=ImageLimits.of(ctx.settings))
     outcome = enrolment.enrol(db, keys, ctx.galleries, patient_id=patient_id, captures=captures, actor=nurse)
     db.commit()
     return EnrolmentOut.model_validate(outcome.enrollment)
@@ -58,7 +59,7 @@ def check(cycle_id: str, body: CheckIn, db: SessionDep, keys: KeysDep, ctx: Cont
     if body.challenge_id is not None:  # refused before filming, so a stale id costs no capture
         issued = ctx.challenges.redeem(body.challenge_id, cycle_id=cycle_id, stage=body.stage.value,
                                         partner=body.partner, actor=nurse)
-    captures = from_request(body, ctx.devices, challenge=issued is not None)
+    captures = from_request(body, ctx.devices, challenge=issued is not None, limits=ImageLimits.of(ctx.settings))
     outcome = checks.run_check(db, keys, cycle_id=cycle_id, stage=body.stage, captures=captures, actor=nurse,
                                partner=Subject(body.partner) if body.partner else None, challenge=issued)
     verification = VerificationOut.model_validate(outcome.verification).model_dump(mode="json")

@@ -1,7 +1,10 @@
 """Liveness/readiness (``/healthz``) and Prometheus metrics (``/metrics``), both unauthenticated.
 
-``/healthz`` answers 200 while the database answers (status ``ok``, or ``degraded`` when a device or the ledger
-integrity check reports a problem) and 503 when the database does not. It names device kinds and states only.
+``/healthz`` answers 503 when the daemon cannot be trusted to do its job — the database does not answer
+(``unavailable``) or the audit ledger failed its integrity check (``error``, ``failing`` names the component) —
+and 200 otherwise: ``degraded`` when something configured is not working (a device that fails, a background job
+that cannot reach the database), ``ok`` when nothing is wrong. A device nobody configured is ``not_configured``
+and degrades nothing. It names device kinds and states only.
 """
 
 from __future__ import annotations
@@ -18,6 +21,9 @@ from idverify.api.deps import ContextDep
 from idverify.store.db import ping
 
 router = APIRouter(tags=["health"])
+# A broken audit trail stops the daemon being fit for purpose: every check it records would be unverifiable.
+CRITICAL_KINDS = frozenset({"ledger"})
+FINE = frozenset({"ok", "not_configured", None})
 
 
 @router.get("/healthz", summary="Liveness, database and device health")
@@ -35,7 +41,12 @@ def healthz(ctx: ContextDep) -> JSONResponse:
         components.extend(sub.health())
     body["components"] = components
     body["devices"] = [c for c in components if c.get("kind") in {"card_reader", "id_reader", "fingerprint", "camera"}]
-    degraded = any(c.get("status") not in ("ok", None) for c in components)
+    failing = [c["name"] for c in components if c.get("kind") in CRITICAL_KINDS and c.get("status") == "error"]
+    if failing:
+        body["status"] = "error"
+        body["failing"] = failing
+        return JSONResponse(body, status_code=503)
+    degraded = any(c.get("status") not in FINE for c in components)
     body["status"] = "degraded" if degraded else "ok"
     return JSONResponse(body)
 

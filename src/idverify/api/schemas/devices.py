@@ -10,7 +10,7 @@ from idverify.api.schemas import ResponseModel
 class DeviceOut(ResponseModel):
     kind: str
     name: str | None
-    status: Literal["ok", "unavailable", "error"]
+    status: Literal["ok", "not_configured", "unavailable", "error"]
     detail: str | None
 
 
