@@ -101,6 +101,7 @@ def test_bench_fingerprint_several_sets(shared_data: Path, tmp_path: Path, monke
     vs_iso = sets[0]["minutiae_vs_iso"]
     assert vs_iso["images"] == 4 and 0 < vs_iso["paired"] <= min(vs_iso["ours"], vs_iso["theirs"])
     assert vs_iso["recall"] == round(vs_iso["paired"] / vs_iso["theirs"], 4)
+    assert vs_iso["same_frame"] is False and vs_iso["frames"] == ["iso 300x400, image 388x374"]
     assert "minutiae_vs_iso" not in sets[1]  # no iso/ folder
 
 

@@ -25,7 +25,9 @@ When the folder has an ``iso/`` sub-folder of ISO 19794-2 templates, our matcher
 minutiae are compared with theirs (``minutiae_vs_iso``): a minutia of ours and one of theirs pair when they lie
 within 10 px (at 500 dpi) and 20° of each other, one-to-one (closest candidate pairs first); recall = paired /
 theirs, precision = paired / ours, summed over the images both have. A measurement, not a ground truth: the
-commercial extractor makes its own mistakes.
+commercial extractor makes its own mistakes. The coordinates are compared as they are: where the ISO records
+carry another frame than the image (the shared sets' records all say 300×400, whatever the image size),
+``same_frame`` is False and the figure measures the misregistration, not the extractor.
 
 Resolution: ``--dpi`` applies to every set; without it a ``dataset.json`` beside the images may state
 ``{"dpi": 569}``, and the extractors (ours resamples to 500 dpi, NBIS takes the ppi) get that value; a set with
@@ -61,6 +63,7 @@ _PASSES = 3  # timed passes over the pairs for the comparison rate (the best cou
 DEFAULT_DPI = 500
 PAIR_DISTANCE_PX = 10.0  # minutia pairing against the ISO minutiae: within 10 px (500 dpi) ...
 PAIR_ANGLE_DEG = 20.0  # ... and 20 degrees
+FRAME_TOLERANCE = 0.05  # an ISO record's frame within 5 % of its image's counts as the same frame
 
 
 @dataclass(frozen=True)
@@ -223,10 +226,17 @@ def pair_minutiae(ours: Any, theirs: Any) -> int:
 
 
 def minutiae_vs_iso(dataset: Path, images: Sequence[FingerImage], templates: Sequence[Any]) -> dict[str, Any]:
-    """Our extractor's minutia recall and precision against the set's ISO 19794-2 minutiae (module docstring)."""
+    """Our extractor's minutia recall and precision against the set's ISO 19794-2 minutiae (module docstring).
+
+    The pairing compares coordinates as they are, so it only means something where the ISO record's frame (its
+    width × height at 500 dpi) is the image's: ``frames`` lists the frames met, and ``same_frame`` is False when
+    any record's frame differs from its image's by more than ``FRAME_TOLERANCE`` (the SDK then rescaled or cropped
+    the image, and a registration step this measurement does not make would be needed)."""
     from idverify.biometrics.fingerprint import iso19794
 
     paired = ours_total = theirs_total = compared = 0
+    frames: set[str] = set()
+    same_frame = True
     for im, tpl in zip(images, templates, strict=True):
         path = dataset / "iso" / (im.path.stem + ".iso")
         if tpl is None or not path.is_file():
@@ -239,9 +249,13 @@ def minutiae_vs_iso(dataset: Path, images: Sequence[FingerImage], templates: Seq
         paired += pair_minutiae(tpl, theirs)
         ours_total += len(tpl)
         theirs_total += len(theirs)
+        frames.add(f"iso {theirs.width}x{theirs.height}, image {tpl.width}x{tpl.height}")
+        same_frame &= (abs(theirs.width - tpl.width) <= FRAME_TOLERANCE * tpl.width
+                       and abs(theirs.height - tpl.height) <= FRAME_TOLERANCE * tpl.height)
     return {"recall": round(paired / theirs_total, 4) if theirs_total else None,
             "precision": round(paired / ours_total, 4) if ours_total else None,
             "images": compared, "paired": paired, "ours": ours_total, "theirs": theirs_total,
+            "same_frame": same_frame, "frames": sorted(frames),
             "rule": f"one-to-one within {PAIR_DISTANCE_PX:g} px (500 dpi) and {PAIR_ANGLE_DEG:g} degrees"}
 
 
