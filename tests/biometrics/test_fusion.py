@@ -9,6 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from idverify.biometrics.fusion import (
+    FACE_ALONE,
+    FACE_ALONE_MISMATCH,
     FactorPolicy,
     FactorResult,
     StagePolicy,
@@ -161,3 +163,60 @@ def test_fusion_imports_nothing_that_reads_files() -> None:
         elif isinstance(node, ast.ImportFrom):
             imported.add(node.module or "")
     assert imported <= {"__future__", "collections.abc", "dataclasses", "typing", "idverify.errors"}, imported
+
+
+# --- the face deciding alone ---------------------------------------------------------------------------------------
+FACE_ALONE_POINT = FactorPolicy(required=True, threshold=0.94, impostor_mean=0.86, target_fmr=0.001,
+                                alone_threshold=0.96, alone_target_fmr=0.0001, alone_source="test:alone")
+OPTIONAL_FINGER = FactorPolicy(required=False, threshold=40.0, impostor_mean=10.0, target_fmr=0.001)
+
+
+def test_a_face_between_the_two_thresholds_passes_beside_a_fingerprint_only() -> None:
+    both = StagePolicy("egg_retrieval", {"face": FACE_ALONE_POINT, "fingerprint": FINGER})
+    beside = decide(both, [face(0.95, live=None), finger()])
+    assert beside.outcome == "accept" and not beside.face_alone and FACE_ALONE not in beside.reasons
+    assert beside.factors["face"]["threshold"] == 0.94 and "decided_alone" not in beside.factors["face"]
+
+    refused = StagePolicy("egg_retrieval", {"face": FACE_ALONE_POINT})  # fingerprint refused in the consent
+    alone = decide(refused, [face(0.95, live=None)])
+    assert alone.outcome == "reject" and alone.face_alone
+    assert alone.reasons == [FACE_ALONE_MISMATCH, FACE_ALONE]
+    record = alone.factors["face"]
+    assert (record["threshold"], record["target_fmr"], record["threshold_source"]) == (0.96, 0.0001, "test:alone")
+    assert record["decided_alone"] and alone.as_record()["face_alone"] is True
+
+    sure = decide(refused, [face(0.97, live=None)])
+    assert sure.outcome == "accept" and sure.reasons == ["identity confirmed", FACE_ALONE]
+
+
+def test_an_optional_fingerprint_missing_or_unusable_leaves_the_face_alone() -> None:
+    policy = StagePolicy("iui", {"face": FACE_ALONE_POINT, "fingerprint": OPTIONAL_FINGER})
+    for missing in ([], [finger(status="not_captured", message="no fingerprint enrolled for this patient")],
+                    [finger(status="quality_failed", message="place again")]):
+        d = decide(policy, [face(0.95, live=None), *missing])
+        assert d.outcome == "reject" and d.face_alone and FACE_ALONE_MISMATCH in d.reasons, missing
+    assert decide(policy, [face(0.95, live=None), finger()]).outcome == "accept"
+
+
+def test_a_required_fingerprint_missing_is_a_retry_not_a_face_alone_decision() -> None:
+    d = decide(StagePolicy("iui", {"face": FACE_ALONE_POINT, "fingerprint": FINGER}),
+               [face(0.97, live=None), finger(status="not_captured")])
+    assert d.outcome == "retry" and not d.face_alone and FACE_ALONE not in d.reasons
+
+
+def test_a_face_below_both_thresholds_is_a_plain_mismatch() -> None:
+    d = decide(StagePolicy("iui", {"face": FACE_ALONE_POINT}), [face(0.90, live=None)])
+    assert d.outcome == "reject" and d.reasons == ["face does not match enrolment", FACE_ALONE]
+
+
+def test_factor_policy_takes_the_face_alone_point() -> None:
+    points = load_operating_points()
+    fp = factor_policy("face", points=points, required=True, target_fmr=0.001, alone_target_fmr=0.0001)
+    strict = points.point("face", 0.0001)
+    assert fp.alone_threshold == strict.threshold > fp.threshold
+    assert fp.alone_source == "thresholds_face.json:live/fmr_0.0001" and fp.alone_target_fmr == 0.0001
+    assert fp.alone().threshold == strict.threshold and fp.alone().target_fmr == 0.0001
+    with pytest.raises(ConfigError, match="looser"):
+        factor_policy("face", points=points, required=True, target_fmr=0.001, alone_target_fmr=0.01)
+    with pytest.raises(ConfigError, match="face option"):
+        factor_policy("fingerprint", points=points, required=True, alone_target_fmr=0.0001)

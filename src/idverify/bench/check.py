@@ -4,6 +4,8 @@ What is timed is :func:`idverify.workflow.checks.run_check` plus its commit — 
 analysis + passive PAD + comparison, fingerprint extraction + matching, document rule, fusion, the verification
 row and its ledger entry (durable commit) — on a scratch SQLite database in a temp dir, after one warm-up check
 that loads the models. Captures come from the public sample sets (face: asian_dev cn_s10, finger: FVC2002 101).
+``--fusion`` adds the decision's error rates — every factor, fingerprint missing, face missing — on every public
+face and fingerprint set (:mod:`idverify.bench.fusion_rates`, a few minutes).
 """
 
 from __future__ import annotations
@@ -103,14 +105,26 @@ def bench_check(
         "../shared/data"),
     checks: Annotated[int, typer.Option(min=5, max=1000, help="Timed checks (after one warm-up).")] = 30,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object on the last line.")] = False,
+    fusion: Annotated[bool, typer.Option(
+        "--fusion", help="Also the decision's FMR/FNMR with every factor and with one missing (minutes).")] = False,
 ) -> None:
     """Time a stage-check decision end to end (captures in hand, all factors, durable commit)."""
     try:
         result = run_check_bench(dataset, checks)
+        if fusion:
+            from idverify.bench.fusion_rates import run_fusion_rates
+
+            result["fusion"] = run_fusion_rates(dataset)
     except IdverifyError as exc:
         fail(exc, as_json=as_json)
     if as_json:
         emit_json(result)
-    else:
-        typer.echo(f"stage check: median {result['median_ms']} ms, p95 {result['p95_ms']} ms over "
-                   f"{result['checks']} checks ({result['decisions']})")
+        return
+    typer.echo(f"stage check: median {result['median_ms']} ms, p95 {result['p95_ms']} ms over "
+               f"{result['checks']} checks ({result['decisions']})")
+    for group in ("fingerprint_seen", "fingerprint_unseen"):
+        rates = result.get("fusion", {}).get(group)
+        if rates is not None:
+            typer.echo(f"decision on {group.replace('_', ' ')} sets ({', '.join(rates['sets'])}): " + "; ".join(
+                f"{name.replace('_', ' ')} FMR {r['fmr']:.2e} FNMR {r['fnmr']:.2%}" for name, r in rates.items()
+                if name in ("every_factor", "fingerprint_missing", "face_missing")))

@@ -21,11 +21,23 @@ as the best of three passes (``match_per_s_passes`` lists them);
 its partners, the 1:N path); the bench checks that both give identical scores. The peer's timings are taken
 the same way.
 When the folder has an ``iso/`` sub-folder of ISO 19794-2 templates, our matcher is also run on them
-(``iso_templates`` in the result: a matcher-only cross-check on a commercial SDK's minutiae).
+(``iso_templates`` in the result: a matcher-only cross-check on a commercial SDK's minutiae), and our extractor's
+minutiae are compared with theirs (``minutiae_vs_iso``): a minutia of ours and one of theirs pair when they lie
+within 10 px (at 500 dpi) and 20° of each other, one-to-one (closest candidate pairs first); recall = paired /
+theirs, precision = paired / ours, summed over the images both have. A measurement, not a ground truth: the
+commercial extractor makes its own mistakes. The coordinates are compared as they are: where the ISO records
+carry another frame than the image (the shared sets' records all say 300×400, whatever the image size),
+``same_frame`` is False and the figure measures the misregistration, not the extractor.
+
+Resolution: ``--dpi`` applies to every set; without it a ``dataset.json`` beside the images may state
+``{"dpi": 569}``, and the extractors (ours resamples to 500 dpi, NBIS takes the ppi) get that value; a set with
+neither is read at 500 dpi and the result says the resolution was assumed (``dpi_source``).
+Several ``--dataset``: one result per set and a pooled one (:func:`idverify.bench.report.publish_many`).
 """
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Callable, Sequence
@@ -48,6 +60,10 @@ OURS_FAIL_SCORE = 0.0  # the matcher's minimum
 PEER_FAIL_SCORE = 0.0  # bozorth3's minimum
 _BAR_STEP = 256
 _PASSES = 3  # timed passes over the pairs for the comparison rate (the best counts)
+DEFAULT_DPI = 500
+PAIR_DISTANCE_PX = 10.0  # minutia pairing against the ISO minutiae: within 10 px (500 dpi) ...
+PAIR_ANGLE_DEG = 20.0  # ... and 20 degrees
+FRAME_TOLERANCE = 0.05  # an ISO record's frame within 5 % of its image's counts as the same frame
 
 
 @dataclass(frozen=True)
@@ -89,19 +105,43 @@ def make_pairs(images: Sequence[FingerImage], protocol: str) -> tuple[list[tuple
     return genuine, impostor
 
 
-def run_fingerprint_bench(dataset: Path, *, protocol: str = "fvc", dpi: int = 500, with_peer: bool = True,
+def dataset_dpi(dataset: Path) -> int | None:
+    """The resolution a set's ``dataset.json`` states (``{"dpi": 569}``), or None when it has none."""
+    path = dataset / "dataset.json"
+    if not path.is_file():
+        return None
+    try:
+        dpi = json.loads(path.read_text(encoding="utf-8")).get("dpi")
+    except (OSError, ValueError, AttributeError):
+        raise ValidationFailed(f"{path}: not a JSON object") from None
+    if dpi is None:
+        return None
+    if not isinstance(dpi, int | float) or isinstance(dpi, bool) or not 100 <= dpi <= 2000:
+        raise ValidationFailed(f"{path}: dpi must be a number of dots per inch between 100 and 2000")
+    return round(dpi)
+
+
+def run_fingerprint_bench(dataset: Path, *, protocol: str = "fvc", dpi: int | None = None, with_peer: bool = True,
                           progress: bool = False) -> BenchResult:
+    """One set: ours and the peer on the same pairs. ``dpi`` None: the set's ``dataset.json``, else 500."""
     from idverify.bench.report import BenchResult
 
+    stated = dataset_dpi(dataset)
+    source = "option" if dpi is not None else "dataset.json" if stated is not None else "assumed"
+    dpi = dpi if dpi is not None else stated if stated is not None else DEFAULT_DPI
     images = list_dataset(dataset)
     genuine, impostor = make_pairs(images, protocol)
     pixels = [load_grey(im.path) for im in images]
     notes: list[str] = [f"protocol {protocol}: {len(genuine)} genuine, {len(impostor)} impostor pairs"]
+    if source == "assumed":
+        notes.append(f"resolution not stated (no --dpi, no dataset.json): {DEFAULT_DPI} dpi assumed")
     with _Progress(progress) as bar:
-        ours = _run_ours(pixels, dpi, genuine, impostor, bar)
+        ours, templates = _run_ours(pixels, dpi, genuine, impostor, bar)
+        ours.extra.update(dpi=dpi, dpi_source=source)
         iso = _run_iso(dataset, images, genuine, impostor)
         if iso is not None:
             ours.extra["iso_templates"] = iso
+            ours.extra["minutiae_vs_iso"] = minutiae_vs_iso(dataset, images, templates)
         peer = None
         if with_peer:
             peer_ops = _peer_ops()
@@ -119,7 +159,8 @@ def run_fingerprint_bench(dataset: Path, *, protocol: str = "fvc", dpi: int = 50
 
 # -- systems ---------------------------------------------------------------------------------------------------
 def _run_ours(pixels: list[NDArray[Any]], dpi: int, genuine: list[tuple[int, int]],
-              impostor: list[tuple[int, int]], bar: _Progress) -> SystemRun:
+              impostor: list[tuple[int, int]], bar: _Progress) -> tuple[SystemRun, list[Any]]:
+    """Our run, and each image's template (None where extraction failed) for the minutia comparison."""
     import numpy as np
 
     from idverify.bench.report import SystemRun
@@ -130,6 +171,7 @@ def _run_ours(pixels: list[NDArray[Any]], dpi: int, genuine: list[tuple[int, int
     from idverify.errors import BiometricError
 
     descs: list[Any] = []
+    templates: list[Any] = []
     times: list[float] = []
     refusals = 0
     fta = 0
@@ -144,9 +186,11 @@ def _run_ours(pixels: list[NDArray[Any]], dpi: int, genuine: list[tuple[int, int
             times.append((time.process_time() - t0) * 1000)
             refusals += int(a.quality < MIN_QUALITY or len(tpl) < MIN_MINUTIAE)
             descs.append(descriptors(tpl) if len(tpl) >= 2 else None)
+            templates.append(tpl)
         except BiometricError:
             times.append((time.process_time() - t0) * 1000)
             descs.append(None)
+            templates.append(None)
         fta += int(descs[-1] is None)
         bar.advance(task)
 
@@ -158,7 +202,61 @@ def _run_ours(pixels: list[NDArray[Any]], dpi: int, genuine: list[tuple[int, int
     batched_per_s = _batched_rate(descs, genuine + impostor, np.concatenate([gen, imp]) if gen or imp else [])
     return SystemRun(ALGORITHM_VERSION.split(" ")[0], np.asarray(gen), np.asarray(imp), fta, times,
                      per_s, {"quality_refusals": refusals, "algorithm_version": ALGORITHM_VERSION,
-                             "match_per_s_passes": passes, "match_per_s_batched": round(batched_per_s, 1)})
+                             "match_per_s_passes": passes, "match_per_s_batched": round(batched_per_s, 1)}), templates
+
+
+def pair_minutiae(ours: Any, theirs: Any) -> int:
+    """How many minutiae of two templates (both at 500 dpi) pair one-to-one within 10 px and 20°."""
+    import numpy as np
+
+    if len(ours) == 0 or len(theirs) == 0:
+        return 0
+    d = np.linalg.norm(ours.xy[:, None, :].astype(np.float64) - theirs.xy[None, :, :], axis=2)
+    turn = np.abs(ours.angle[:, None].astype(np.float64) - theirs.angle[None, :])
+    turn = np.minimum(turn, 2 * np.pi - turn)
+    rows, cols = np.nonzero((d <= PAIR_DISTANCE_PX) & (turn <= np.radians(PAIR_ANGLE_DEG)))
+    used_ours: set[int] = set()
+    used_theirs: set[int] = set()
+    for k in np.argsort(d[rows, cols], kind="stable"):  # closest candidate pairs first, each minutia used once
+        i, j = int(rows[k]), int(cols[k])
+        if i not in used_ours and j not in used_theirs:
+            used_ours.add(i)
+            used_theirs.add(j)
+    return len(used_ours)
+
+
+def minutiae_vs_iso(dataset: Path, images: Sequence[FingerImage], templates: Sequence[Any]) -> dict[str, Any]:
+    """Our extractor's minutia recall and precision against the set's ISO 19794-2 minutiae (module docstring).
+
+    The pairing compares coordinates as they are, so it only means something where the ISO record's frame (its
+    width × height at 500 dpi) is the image's: ``frames`` lists the frames met, and ``same_frame`` is False when
+    any record's frame differs from its image's by more than ``FRAME_TOLERANCE`` (the SDK then rescaled or cropped
+    the image, and a registration step this measurement does not make would be needed)."""
+    from idverify.biometrics.fingerprint import iso19794
+
+    paired = ours_total = theirs_total = compared = 0
+    frames: set[str] = set()
+    same_frame = True
+    for im, tpl in zip(images, templates, strict=True):
+        path = dataset / "iso" / (im.path.stem + ".iso")
+        if tpl is None or not path.is_file():
+            continue
+        try:
+            theirs = iso19794.decode(path.read_bytes())
+        except IdverifyError:
+            continue
+        compared += 1
+        paired += pair_minutiae(tpl, theirs)
+        ours_total += len(tpl)
+        theirs_total += len(theirs)
+        frames.add(f"iso {theirs.width}x{theirs.height}, image {tpl.width}x{tpl.height}")
+        same_frame &= (abs(theirs.width - tpl.width) <= FRAME_TOLERANCE * tpl.width
+                       and abs(theirs.height - tpl.height) <= FRAME_TOLERANCE * tpl.height)
+    return {"recall": round(paired / theirs_total, 4) if theirs_total else None,
+            "precision": round(paired / ours_total, 4) if ours_total else None,
+            "images": compared, "paired": paired, "ours": ours_total, "theirs": theirs_total,
+            "same_frame": same_frame, "frames": sorted(frames),
+            "rule": f"one-to-one within {PAIR_DISTANCE_PX:g} px (500 dpi) and {PAIR_ANGLE_DEG:g} degrees"}
 
 
 def _batched_rate(descs: list[Any], pairs: list[tuple[int, int]], expected: Any) -> float:
@@ -341,18 +439,22 @@ class _Progress:
 
 # -- command ----------------------------------------------------------------------------------------------------
 def bench_fingerprint(
-    dataset: Annotated[Path, typer.Option("--dataset", help="FVC folder: <finger>_<impression>.<ext> images.")],
+    dataset: Annotated[list[Path], typer.Option(
+        "--dataset", help="FVC folder: <finger>_<impression>.<ext> images (repeat for several sets).")],
     protocol: Annotated[str, typer.Option("--protocol", help="fvc (first impressions as impostors) or full.")] = "fvc",
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary as the last line.")] = False,
-    plot: Annotated[Path | None, typer.Option("--plot", help="Write DET curves (PNG).")] = None,
-    dpi: Annotated[int, typer.Option(help="Resolution of the images (FVC2002 DB2 is 569).")] = 500,
+    plot: Annotated[Path | None, typer.Option("--plot", help="Write DET curves (PNG; the pooled ones).")] = None,
+    dpi: Annotated[int | None, typer.Option(
+        min=100, max=2000, help="Resolution of every set (default: each set's dataset.json, else 500).")] = None,
     no_peer: Annotated[bool, typer.Option("--no-peer", help="Skip the NIST NBIS peer.")] = False,
 ) -> None:
-    """Fingerprint accuracy (EER, FNMR at FMR 1 % / 0.1 % / 0) and speed on DATASET, with the NIST NBIS peer."""
-
+    """Fingerprint accuracy (EER, FNMR at FMR 1 % / 0.1 % / 0) and speed on each DATASET and pooled, with the
+    NIST NBIS peer; our minutiae against the set's ISO minutiae where it has them."""
+    from idverify.bench.report import publish_many
 
     try:
-        result = run_fingerprint_bench(dataset, protocol=protocol, dpi=dpi, with_peer=not no_peer, progress=True)
+        results = [run_fingerprint_bench(d, protocol=protocol, dpi=dpi, with_peer=not no_peer, progress=True)
+                   for d in dataset]
     except IdverifyError as exc:
         fail(exc, as_json=as_json)
-    result.publish(plot=plot, as_json=as_json)
+    publish_many(results, plot=plot, as_json=as_json)

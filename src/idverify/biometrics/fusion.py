@@ -14,6 +14,14 @@ Rules of :func:`decide`, in order:
 3. **accept** only when every required factor passed (and, if the policy sets ``fused_min``, the fused score of
    all captured factors reaches it).
 
+Face alone: when the face was compared and no fingerprint result stands beside it (fingerprint refused in the
+consent or left out of the stage policy, not captured, not enrolled, or unusable), the face decides alone and is
+judged at its policy's stricter ``alone_threshold`` (the face-alone target FMR the policy names). A face score
+between the two thresholds would pass beside a fingerprint but not alone: it rejects with
+:data:`FACE_ALONE_MISMATCH`. Every accept or reject decided so carries the reason code :data:`FACE_ALONE`
+(``reason.face_alone`` in the catalogues) and ``Decision.face_alone``, so the nurse sees that only the face
+vouched for the patient. An unanswered required fingerprint still means retry: then nothing was decided alone.
+
 Normalisation: each factor's score is mapped to ``(score - threshold) / (threshold - impostor_mean)``, so 0 is the
 factor's own operating point and −1 its typical impostor, whatever the matcher's scale (cosine for face, the
 fingerprint matcher's own score). The fused score is the mean of the normalised scores of the factors that were
@@ -24,7 +32,7 @@ face+finger+document data yet to calibrate it.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal
 
 from idverify.errors import ConfigError
@@ -46,6 +54,8 @@ RETRY_REASONS: dict[str, str] = {
     "fingerprint": "finger quality too low — place again",
     "document_photo": "document photo unavailable or unusable — read the card again",
 }
+FACE_ALONE = "face_alone"  # reason code: the decision rests on the face alone
+FACE_ALONE_MISMATCH = "face_alone_mismatch"  # reason code: the face passes beside a fingerprint, not alone
 MISSING_REASONS: dict[str, str] = {
     "face": "face not captured — capture the face",
     "fingerprint": "fingerprint not captured — place the finger on the sensor",
@@ -64,6 +74,17 @@ class FactorPolicy:
     require_liveness: bool = False
     reject_on_mismatch: bool = True  # applies to optional factors; required ones always reject on mismatch
     source: str = "manual"  # where the threshold came from (calibration file and key)
+    # face only: the stricter point used when the face decides alone (no fingerprint result beside it)
+    alone_threshold: float | None = None
+    alone_target_fmr: float | None = None
+    alone_source: str | None = None
+
+    def alone(self) -> FactorPolicy:
+        """This policy at its face-alone point (itself when it has none; never looser than its own threshold)."""
+        if self.alone_threshold is None:
+            return self
+        return replace(self, threshold=max(self.threshold, self.alone_threshold),
+                       target_fmr=self.alone_target_fmr, source=self.alone_source or self.source)
 
 
 @dataclass(frozen=True)
@@ -106,6 +127,7 @@ class Decision:
     factors: dict[str, dict[str, Any]]
     fused_score: float | None
     policy: dict[str, Any]
+    face_alone: bool = False  # the face decided without a fingerprint result beside it
 
     @property
     def message(self) -> str:
@@ -114,7 +136,7 @@ class Decision:
     def as_record(self) -> dict[str, Any]:
         """JSON-ready record for the audit ledger (scores, thresholds, versions; no personal data)."""
         return {"outcome": self.outcome, "reasons": self.reasons, "factors": self.factors,
-                "fused_score": self.fused_score, "policy": self.policy}
+                "fused_score": self.fused_score, "policy": self.policy, "face_alone": self.face_alone}
 
 
 def normalise(score: float, policy: FactorPolicy) -> float:
@@ -150,6 +172,15 @@ def _judge(name: str, fp: FactorPolicy, r: FactorResult) -> tuple[str, str | Non
     return "pass", None
 
 
+def decides_alone(policy: StagePolicy, by_factor: Mapping[str, FactorResult]) -> bool:
+    """Whether the face decides alone: it was compared, and no usable fingerprint result stands beside it."""
+    face = by_factor.get("face")
+    if "face" not in policy.factors or face is None or face.status != "ok":
+        return False
+    finger = by_factor.get("fingerprint")
+    return "fingerprint" not in policy.factors or finger is None or finger.status != "ok"
+
+
 def decide(policy: StagePolicy, results: Iterable[FactorResult]) -> Decision:
     """The stage decision. Pure: same inputs, same output; no I/O, no clock, no randomness."""
     by_factor: dict[str, FactorResult] = {}
@@ -160,16 +191,20 @@ def decide(policy: StagePolicy, results: Iterable[FactorResult]) -> Decision:
     verdicts: dict[str, list[str]] = {"reject": [], "retry": [], "note": []}
     record: dict[str, dict[str, Any]] = {}
     normalised: list[float] = []
-    for name, fp in policy.factors.items():
+    alone = decides_alone(policy, by_factor)
+    for name, given in policy.factors.items():
         r = by_factor.get(name) or FactorResult(factor=name, status="not_captured")
+        fp = given.alone() if alone and name == "face" else given
         verdict, reason = _judge(name, fp, r)
+        if fp is not given and verdict == "reject" and r.score is not None and r.score >= given.threshold:
+            reason = FACE_ALONE_MISMATCH  # enough beside a fingerprint, not alone
         norm = round(normalise(r.score, fp), 4) if r.status == "ok" and r.score is not None else None
         if norm is not None:
             normalised.append(norm)
         record[name] = {"required": fp.required, "status": r.status, "score": r.score, "threshold": fp.threshold,
                         "target_fmr": fp.target_fmr, "threshold_source": fp.source, "live": r.live,
                         "model_version": r.model_version, "passed": verdict == "pass", "normalised": norm,
-                        **dict(r.details)}
+                        **({"decided_alone": True} if fp is not given else {}), **dict(r.details)}
         if reason is not None:
             verdicts[verdict].append(reason)
     for extra in sorted(set(by_factor) - set(policy.factors)):
@@ -185,17 +220,30 @@ def decide(policy: StagePolicy, results: Iterable[FactorResult]) -> Decision:
         outcome, reasons = "reject", ["combined evidence below the stage's required level"]
     else:
         outcome, reasons = "accept", ["identity confirmed"]
-    return Decision(outcome=outcome, reasons=reasons + verdicts["note"], factors=record, fused_score=fused,
-                    policy=policy.as_dict())
+    face_alone = alone and outcome != "retry"
+    return Decision(outcome=outcome, reasons=reasons + ([FACE_ALONE] if face_alone else []) + verdicts["note"],
+                    factors=record, fused_score=fused, policy=policy.as_dict(), face_alone=face_alone)
 
 
 # --- policies at the calibrated operating points ------------------------------------------------------------------
 
 def factor_policy(factor: str, *, points: OperatingPoints, required: bool, target_fmr: float = 0.001,
-                  require_liveness: bool = False, reject_on_mismatch: bool = True) -> FactorPolicy:
+                  require_liveness: bool = False, reject_on_mismatch: bool = True,
+                  alone_target_fmr: float | None = None) -> FactorPolicy:
     """A factor's policy at ``target_fmr``, its threshold taken from the calibrated ``points`` the caller loaded
-    (:func:`idverify.biometrics.operating_points.load_operating_points`); ConfigError when there is none."""
+    (:func:`idverify.biometrics.operating_points.load_operating_points`); ConfigError when there is none.
+    ``alone_target_fmr`` (face only) adds the stricter point the face is judged at when it decides alone."""
     point = points.point(factor, target_fmr)
+    alone = None
+    if alone_target_fmr is not None:
+        if factor != "face":
+            raise ConfigError(f"alone_target_fmr is a face option, not one of {factor!r}")
+        if alone_target_fmr > target_fmr:
+            raise ConfigError(f"face alone_target_fmr {alone_target_fmr:g} is looser than its target_fmr "
+                              f"{target_fmr:g}; the face alone must be held at least as strictly")
+        alone = points.point(factor, alone_target_fmr)
     return FactorPolicy(required=required, threshold=point.threshold, impostor_mean=point.impostor_mean,
                         target_fmr=target_fmr, require_liveness=require_liveness,
-                        reject_on_mismatch=reject_on_mismatch, source=point.source)
+                        reject_on_mismatch=reject_on_mismatch, source=point.source,
+                        alone_threshold=None if alone is None else alone.threshold,
+                        alone_target_fmr=alone_target_fmr, alone_source=None if alone is None else alone.source)

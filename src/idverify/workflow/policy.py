@@ -7,6 +7,13 @@ it per stage through the ``policy.stages`` setting (IT role, :func:`set_stage_ov
 audited in one transaction). A patient who refused face capture in their consent is verified by document +
 fingerprint: face drops out and fingerprint stays required.
 
+Face alone: whenever the face decides without a fingerprint beside it (fingerprint refused in the consent, left
+out of the stage, optional and not captured, not enrolled), it is judged at a stricter point, the face factor's
+``alone_target_fmr`` — by default FMR 0.01 % (:data:`FACE_ALONE_TARGET_FMR`) against 0.1 % beside a fingerprint —
+and the check says so (reason ``face_alone``, :mod:`idverify.biometrics.fusion`). A clinic may set it per stage,
+e.g. ``{"egg_retrieval": {"factors": {"face": {"alone_target_fmr": 0.001}}}}``, never looser than the face's
+``target_fmr``. The resolved policy of every check names both FMRs (``factors.face.alone_target_fmr``).
+
 Active liveness: the face factor's ``active_liveness`` option (``"head_turn"``, ``"blink"`` or ``null``, the
 default for every stage) makes the stage check demand an answered challenge (:mod:`idverify.workflow.challenges`)
 on top of the passive PAD of ``liveness``; e.g. ``{"embryo_transfer": {"factors": {"face": {"active_liveness":
@@ -32,8 +39,10 @@ from idverify.workflow.stages import DEFAULT_SUBJECT, Stage, Subject
 POLICY_SETTING = "policy.stages"
 BIOMETRIC_FACTORS = ("face", "fingerprint", "document_photo")
 ACTIVE_LIVENESS = ("head_turn", "blink")
+TARGET_FMRS = (0.01, 0.001, 0.0001)
+FACE_ALONE_TARGET_FMR = 0.0001
 DEFAULT_FACTORS: dict[str, dict[str, Any]] = {
-    "face": {"required": True, "target_fmr": 0.001, "liveness": True},
+    "face": {"required": True, "target_fmr": 0.001, "alone_target_fmr": FACE_ALONE_TARGET_FMR, "liveness": True},
     "fingerprint": {"required": True, "target_fmr": 0.001},
     "document_photo": {"required": False, "target_fmr": 0.01, "reject_on_mismatch": False},
 }
@@ -83,8 +92,13 @@ def validate_overrides(value: dict[str, Any]) -> None:
             if name not in BIOMETRIC_FACTORS or not isinstance(factor, dict):
                 raise ValidationFailed(f"policy for {stage}: unknown factor {name!r}")
             fmr = factor.get("target_fmr", 0.001)
-            if fmr not in (0.01, 0.001, 0.0001):
+            if fmr not in TARGET_FMRS:
                 raise ValidationFailed(f"policy for {stage}: target_fmr must be 0.01, 0.001 or 0.0001")
+            alone = factor.get("alone_target_fmr")
+            if alone is not None and (name != "face" or alone not in TARGET_FMRS or alone > fmr):
+                raise ValidationFailed(f"policy for {stage}: alone_target_fmr is a face option, 0.01, 0.001 or "
+                                       "0.0001, and never looser than the face's target_fmr",
+                                       code="invalid_alone_target_fmr")
             active = factor.get("active_liveness")
             if active is not None and (name != "face" or active not in ACTIVE_LIVENESS):
                 raise ValidationFailed(f"policy for {stage}: active_liveness is a face option and must be "
@@ -95,6 +109,15 @@ def stage_subject(db: Session, stage: Stage) -> Subject:
     """Who a stage verifies (the clinic's override, else the default)."""
     conf = stage_overrides(db).get(stage.value, {})
     return Subject(conf.get("subject", DEFAULT_SUBJECT[stage].value))
+
+
+def _alone_fmr(name: str, conf: dict[str, Any]) -> float | None:
+    """The face's face-alone FMR: its setting, held no looser than the face's own target (an override of
+    ``target_fmr`` stricter than the default face-alone point takes the face-alone point with it)."""
+    if name != "face":
+        return None
+    target = float(conf.get("target_fmr", 0.001))
+    return min(float(conf.get("alone_target_fmr", FACE_ALONE_TARGET_FMR)), target)
 
 
 def resolve(db: Session, stage: Stage, consent: ConsentRecord | None) -> ResolvedPolicy:
@@ -119,7 +142,8 @@ def resolve(db: Session, stage: Stage, consent: ConsentRecord | None) -> Resolve
             name: factor_policy(name, points=points, required=bool(f.get("required", False)),
                                 target_fmr=float(f.get("target_fmr", 0.001)),
                                 require_liveness=bool(f.get("liveness", False)),
-                                reject_on_mismatch=bool(f.get("reject_on_mismatch", True)))
+                                reject_on_mismatch=bool(f.get("reject_on_mismatch", True)),
+                                alone_target_fmr=_alone_fmr(name, f))
             for name, f in factors_conf.items() if f.get("enabled", True)
         }
         biometric = StagePolicy(stage=stage.value, factors=policies)
