@@ -60,4 +60,4 @@ def attach(ctx: AppContext) -> None:
 
         ctx.subsystems.append(RetentionJob(ctx.session_factory, ctx.settings))
     if ctx.subsystem("webhooks") is None:
-        ctx.subsystems.append(WebhookDispatcher(ctx.session_factory, ctx.keys))
+        ctx.subsystems.append(WebhookDispatcher(ctx.session_factory, ctx.keys, registry=ctx.registry))

@@ -28,7 +28,7 @@ from idverify.api.uploads import ImageLimits
 from idverify.errors import AuthenticationError
 from idverify.store.db import begin_read
 from idverify.store.finger_positions import enrolled_finger_positions
-from idverify.webhooks import enqueue_check_result
+from idverify.webhooks import enqueue
 from idverify.workflow import checks, enrolment, overrides, patients
 from idverify.workflow.captures import Captures
 from idverify.workflow.stages import Stage, Subject
@@ -91,7 +91,7 @@ def _check(cycle_id: str, body: CheckIn, db: SessionDep, keys: KeysDep, ctx: Con
     outcome = checks.run_check(db, keys, cycle_id=cycle_id, stage=body.stage, capture=capture, actor=nurse,
                                partner=Subject(body.partner) if body.partner else None, challenge=issued)
     verification = VerificationOut.model_validate(outcome.verification).model_dump(mode="json")
-    enqueue_check_result(db, verification)
+    enqueue(db, "verification.completed", verification)
     db.commit()
     captures = taken[0]
     if captures.face_frames:  # in memory for a few minutes, for the result screen; never persisted
@@ -111,8 +111,10 @@ def override(verification_id: str, body: OverrideIn, db: SessionDep, nurse: Nurs
     except AuthenticationError:
         db.commit()  # keep the witness's failed-login count (lockout applies to witnesses too)
         raise
+    out = OverrideOut.model_validate(record)
+    enqueue(db, "verification.overridden", out.model_dump(mode="json"))
     db.commit()
-    return OverrideOut.model_validate(record)
+    return out
 
 
 @router.get("/cycles/{cycle_id}/stages/{stage}/subject", response_model=StageSubjectOut,
