@@ -53,6 +53,7 @@ class CheckSlots:
     def __init__(self, running: int, queued: int, wait_s: float) -> None:
         self.running, self.queued, self.wait_s = running, queued, wait_s
         self._semaphore: asyncio.Semaphore | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self.waiting = 0
         self.active = 0
 
@@ -62,14 +63,16 @@ class CheckSlots:
     @asynccontextmanager
     async def slot(self) -> AsyncIterator[None]:
         """Hold one slot for the body; :class:`ServiceBusy` when the queue is full or the wait runs out."""
-        if self._semaphore is None:  # created on the serving loop
-            self._semaphore = asyncio.Semaphore(self.running)
-        if self._semaphore.locked() and self.waiting >= self.queued:
+        loop = asyncio.get_running_loop()
+        if self._semaphore is None or self._loop is not loop:  # made on the serving loop (a test client's differ)
+            self._semaphore, self._loop = asyncio.Semaphore(self.running), loop
+        semaphore = self._semaphore
+        if semaphore.locked() and self.waiting >= self.queued:
             raise ServiceBusy(f"{self.active} checks are running and {self.waiting} waiting; try again shortly",
                               retry_after_s=self._retry_after())
         self.waiting += 1
         try:
-            await asyncio.wait_for(self._semaphore.acquire(), self.wait_s)
+            await asyncio.wait_for(semaphore.acquire(), self.wait_s)
         except TimeoutError:
             raise ServiceBusy(f"no check slot came free within {self.wait_s:g} s; try again shortly",
                               retry_after_s=self._retry_after()) from None
@@ -80,7 +83,7 @@ class CheckSlots:
             yield
         finally:
             self.active -= 1
-            self._semaphore.release()
+            semaphore.release()
 
 
 @dataclass
