@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 
 from idverify import audit
 from idverify.auth.roles import Principal
+from idverify.biometrics import workers
 from idverify.biometrics.face import FaceTemplate
 from idverify.biometrics.fingerprint.template import FingerprintTemplate
 from idverify.biometrics.fusion import Decision, FactorResult, decide
@@ -165,7 +166,8 @@ def _match(prepared: _Prepared, captures: Captures, challenge: IssuedChallenge |
         face_frames = judgement.frontal_frames(factors.MAX_FACE_FRAMES)
     if "face" in wants:
         t = time.perf_counter()
-        results.append(factors.face_factor(face_frames, prepared.face, check_liveness=wants["face"].require_liveness))
+        results.append(workers.run(factors.face_factor, face_frames, prepared.face,
+                                   check_liveness=wants["face"].require_liveness))
         timings["face_ms"] = round((time.perf_counter() - t) * 1000, 1)
     if "fingerprint" in wants:
         t = time.perf_counter()
