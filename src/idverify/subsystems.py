@@ -17,8 +17,8 @@ if TYPE_CHECKING:
 
 
 class BiometricWorkers:
-    """The face-analysis worker processes (:mod:`idverify.biometrics.workers`), one per core; spawned on the first
-    face a check analyses, so a daemon that checks no face starts none."""
+    """The biometric worker processes (:mod:`idverify.biometrics.workers`), one per core; spawned on the first
+    check, so a daemon that runs no check starts none."""
 
     name = "biometric_workers"
 

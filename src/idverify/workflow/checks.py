@@ -171,7 +171,7 @@ def _match(prepared: _Prepared, captures: Captures, challenge: IssuedChallenge |
         timings["face_ms"] = round((time.perf_counter() - t) * 1000, 1)
     if "fingerprint" in wants:
         t = time.perf_counter()
-        results.append(factors.fingerprint_factor(captures.fingerprints, prepared.fingers))
+        results.append(workers.run(factors.fingerprint_factor, captures.fingerprints, prepared.fingers))
         timings["fingerprint_ms"] = round((time.perf_counter() - t) * 1000, 1)
     if "document_photo" in wants and face_frames and captures.document is not None \
             and captures.document.photo_available:
