@@ -21,6 +21,7 @@ from rich.table import Table
 from idverify.bench import check as bench_check
 from idverify.bench import face as bench_face
 from idverify.bench import fingerprint as bench_fingerprint
+from idverify.bench import load as bench_load
 from idverify.bench import pad as bench_pad
 from idverify.console import Exit, emit_json, fail, settings_or_exit
 from idverify.devices import cli as devices_cli
@@ -298,6 +299,7 @@ bench_app.command("ledger")(ledger_cli.bench_ledger)
 bench_app.command("emrtd")(pcsc_bench.bench_emrtd)
 bench_app.command("fingerprint")(bench_fingerprint.bench_fingerprint)
 bench_app.command("check")(bench_check.bench_check)
+bench_app.command("load")(bench_load.bench_load)
 bench_app.command("pad")(bench_pad.bench_pad)
 app.add_typer(hub_cli.hub_app, name="hub")
 bench_app.command("hub")(hub_cli.bench_hub)

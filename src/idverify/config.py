@@ -143,6 +143,16 @@ class Settings(BaseSettings):
         "base64); empty = no regional pseudonyms."
     )
     # --- retention
+    max_concurrent_checks: int = Field(
+        default_factory=lambda: 2 * (os.cpu_count() or 1), ge=1, le=256,
+        description="Checks and enrolments matched at once (default 2 × CPU cores); the rest wait in a queue.",
+    )
+    check_queue: int = Field(
+        default=32, ge=0, le=10_000, description="Checks that may wait for a slot; beyond it: 503 busy + Retry-After."
+    )
+    check_queue_timeout_s: float = Field(
+        default=60.0, gt=0, le=600, description="Longest wait for a check slot before a 503 busy + Retry-After."
+    )
     raw_image_retention_hours: int = Field(
         default=0, ge=0, description="Keep raw captures this long; 0 = delete right after template extraction."
     )

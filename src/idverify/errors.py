@@ -108,3 +108,15 @@ class BiometricError(IdverifyError):
 
     code = "biometric_quality"
     status_code = 422
+
+
+class ServiceBusy(IdverifyError):
+    """More work than the daemon can take now (every check slot taken and the queue full, or the database busy):
+    answered 503 with ``Retry-After``, so a client waits and retries instead of seeing a failure."""
+
+    code = "busy"
+    status_code = 503
+
+    def __init__(self, message: str, *, retry_after_s: int = 2, code: str | None = None) -> None:
+        super().__init__(message, code=code, details={"retry_after_s": retry_after_s})
+        self.retry_after_s = retry_after_s

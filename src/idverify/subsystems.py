@@ -4,13 +4,36 @@ started and stopped by the app's lifespan and reports its health into ``/healthz
 
 from __future__ import annotations
 
+import asyncio
+import os
 from typing import TYPE_CHECKING, Any
 
+from idverify.biometrics import workers
 from idverify.context import AppContext
 from idverify.webhooks import WebhookDispatcher
 
 if TYPE_CHECKING:
     from idverify.devices.manager import DeviceManager
+
+
+class BiometricWorkers:
+    """The biometric worker processes (:mod:`idverify.biometrics.workers`), one per core; spawned on the first
+    check, so a daemon that runs no check starts none."""
+
+    name = "biometric_workers"
+
+    def __init__(self, ctx: AppContext) -> None:
+        self.workers = max(1, min(os.cpu_count() or 1, ctx.settings.max_concurrent_checks))
+        self.models_dir = ctx.settings.models_dir
+
+    async def start(self) -> None:
+        workers.start(self.workers, self.models_dir)
+
+    async def stop(self) -> None:
+        await asyncio.to_thread(workers.stop)
+
+    def health(self) -> list[dict[str, Any]]:
+        return []
 
 
 class DeviceSubsystem:
@@ -59,5 +82,7 @@ def attach(ctx: AppContext) -> None:
         from idverify.workflow.retention import RetentionJob
 
         ctx.subsystems.append(RetentionJob(ctx.session_factory, ctx.settings))
+    if ctx.subsystem("biometric_workers") is None:
+        ctx.subsystems.append(BiometricWorkers(ctx))
     if ctx.subsystem("webhooks") is None:
-        ctx.subsystems.append(WebhookDispatcher(ctx.session_factory, ctx.keys))
+        ctx.subsystems.append(WebhookDispatcher(ctx.session_factory, ctx.keys, registry=ctx.registry))

@@ -658,6 +658,21 @@ def test_inspector_monthly_report_matches_the_api(page: Any, login: Login, live_
     assert pdf.startswith(b"%PDF") and b"/FontFile2" in pdf
 
 
+def _failed_delivery(live_daemon: LiveDaemon) -> str:
+    from sqlalchemy import select
+
+    from idverify.webhooks import MAX_ATTEMPTS, WebhookDelivery, enqueue
+
+    with live_daemon.app.state.ctx.session_factory() as db:
+        assert enqueue(db, "verification.completed", {"id": "v-browser", "decision": "accept"}) == 1
+        db.flush()
+        delivery = db.scalars(select(WebhookDelivery).order_by(WebhookDelivery.created_at.desc())).first()
+        assert delivery is not None
+        delivery.status, delivery.attempts, delivery.last_status = "failed", MAX_ATTEMPTS, 500
+        db.commit()
+        return str(delivery.id)
+
+
 def test_admin_settings_webhooks_and_stage_policy(page: Any, login: Login, live_daemon: LiveDaemon) -> None:
     with httpx.Client(base_url=live_daemon.base_url) as api:
         if api.get("/api/v1/webhooks").status_code == 404:
@@ -674,6 +689,15 @@ def test_admin_settings_webhooks_and_stage_policy(page: Any, login: Login, live_
     row = page.locator("#webhooks-table tr", has_text="http://127.0.0.1:9/idverify-hook")
     expect(row).to_have_attribute("data-active", "true")
     expect(row).to_contain_text("verification.completed")
+    # a delivery the receiver refused until the schedule gave up: shown with its last answer, and sent again
+    failed_id = _failed_delivery(live_daemon)
+    page.reload()
+    failed = page.locator(f"#deliveries-table tr[data-delivery-id='{failed_id}']")
+    expect(failed).to_have_attribute("data-status", "failed")
+    expect(failed).to_contain_text("500")
+    expect(page.locator("#deliveries-summary")).to_contain_text("1 failed")
+    failed.locator("button[data-action='redeliver']").click()
+    expect(failed).to_have_attribute("data-status", re.compile("pending|sending"))
     row.locator("button[data-action='disable']").click()
     page.click("#confirm-ok")
     expect(row).to_have_attribute("data-active", "false")

@@ -1,6 +1,6 @@
 """A full cycle through the REST API with real biometric samples (../shared/data): consent, enrolment with
 duplicate blocking, the three stage checks, an impostor and a wrong card rejected, an override with a witness,
-and a signed webhook for each result."""
+and a signed webhook for each result and for the override."""
 
 from __future__ import annotations
 
@@ -193,7 +193,13 @@ def test_full_cycle(data: dict[str, Path], make_app: Any) -> None:
     with httpx.Client() as client:
         attempted = deliver_due(daemon.app.state.ctx.session_factory, daemon.app.state.ctx.keys, client=client)
     server.shutdown()
-    assert attempted == 6 and len(_Receiver.received) == 6
+    assert attempted == 7 and len(_Receiver.received) == 7  # six check results and the override
+    types = [json.loads(b)["type"] for _h, b in _Receiver.received]
+    assert types.count("verification.completed") == 6 and types.count("verification.overridden") == 1
+    overridden = next(json.loads(b)["data"] for _h, b in _Receiver.received
+                      if json.loads(b)["type"] == "verification.overridden")
+    assert overridden["verification_id"] == vid and overridden["reason_code"] == "injury"
+    assert "bandaged" not in json.dumps(overridden)  # the note may name things: not sent
     headers, body = _Receiver.received[0]
     assert verify(secret, headers, body)
     assert not verify(secret, headers, body + b" ")

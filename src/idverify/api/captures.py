@@ -31,6 +31,13 @@ CHALLENGE_BURST_S = 3.5
 BURST_POLL_S = 0.03
 
 
+def require_devices(body: CaptureIn, devices: Any | None) -> None:
+    """A request that asks for this workstation's devices on a daemon without any is refused first, before
+    anything is looked up or filmed."""
+    if body.use_devices and devices is None:
+        raise DeviceUnavailable("this daemon has no devices configured")
+
+
 def from_request(body: CaptureIn, devices: Any | None, *, challenge: bool = False,
                  limits: ImageLimits | None = None) -> Captures:
     """``challenge``: the request answers an active liveness challenge (film a burst when using the devices).
@@ -50,9 +57,8 @@ def from_request(body: CaptureIn, devices: Any | None, *, challenge: bool = Fals
     photo = decode_base64(doc.photo_base64, ("document", "photo_base64")) if doc and doc.photo_base64 else None
     check_sizes([*faces, *frames, *fingers, *([(photo, ("document", "photo_base64"))] if photo else [])], limits)
     captures = Captures()
+    require_devices(body, devices)
     if body.use_devices:
-        if devices is None:
-            raise DeviceUnavailable("this daemon has no devices configured")
         _from_devices(captures, body, devices, challenge=challenge)
     for raw, loc in faces:
         captures.face_frames.append(decode_image(raw, loc, limits=limits))

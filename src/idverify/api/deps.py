@@ -8,7 +8,10 @@ them on their own.
 
 Transactions: a route gets a session with an open transaction; services flush, and the route (or service) calls
 ``db.commit()`` before it reports success, so a response never claims what the database does not hold. Anything
-uncommitted is rolled back when the request ends.
+uncommitted is rolled back when the request ends. A GET (HEAD, OPTIONS) request's session only reads: on SQLite
+its transactions take no lock and never wait for a writer. An API key's ``last_used_at`` is written in its own
+short transaction and a web session is looked up in its own read, both before the route's session begins, so
+authenticating never holds a lock into the route.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from idverify.auth.roles import Principal, Role
 from idverify.config import Settings
 from idverify.context import AppContext
 from idverify.errors import AuthenticationError, PermissionDenied
+from idverify.store.db import read_session
 from idverify.store.keys import Keys
 
 SESSION_COOKIE = "idverify_session"
@@ -51,8 +55,8 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 KeysDep = Annotated[Keys, Depends(get_keys)]
 
 
-def get_db(ctx: ContextDep) -> Iterator[Session]:
-    db = ctx.session_factory()
+def get_db(request: Request, ctx: ContextDep) -> Iterator[Session]:
+    db = read_session(ctx.session_factory) if request.method in _SAFE_METHODS else ctx.session_factory()
     try:
         yield db
     finally:
@@ -64,19 +68,22 @@ def get_db(ctx: ContextDep) -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_db)]
 
 
-def get_principal(request: Request, db: SessionDep, settings: SettingsDep) -> Principal:
+def get_principal(request: Request, ctx: ContextDep) -> Principal:
     auth = request.headers.get("authorization")
     if auth:
         scheme, _, token = auth.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise AuthenticationError("use 'Authorization: Bearer <API key>'", code="invalid_token")
-        principal = auth_service.authenticate_api_key(db, token.strip(), default_workstation=settings.workstation_id)
-        db.commit()  # last_used_at
+        with ctx.session_factory() as auth_db:  # a write (last_used_at), committed at once
+            principal = auth_service.authenticate_api_key(auth_db, token.strip(),
+                                                          default_workstation=ctx.settings.workstation_id)
+            auth_db.commit()
         return principal
     cookie = request.cookies.get(SESSION_COOKIE)
     if not cookie:
         raise AuthenticationError("log in or send an API key", code="not_authenticated")
-    principal = auth_service.authenticate_session(db, cookie)
+    with read_session(ctx.session_factory) as auth_db:
+        principal = auth_service.authenticate_session(auth_db, cookie)
     if request.method not in _SAFE_METHODS:
         sent = request.headers.get(CSRF_HEADER, "")
         if not principal.csrf_token or sent != principal.csrf_token:

@@ -13,9 +13,13 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from idverify.errors import IdverifyError
+from idverify.errors import IdverifyError, ServiceBusy
+from idverify.store.db import is_busy
+
+DATABASE_RETRY_AFTER_S = 2
 
 log = structlog.get_logger(__name__)
 
@@ -54,7 +58,9 @@ def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
 async def _idverify_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, IdverifyError)
     headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
-    if exc.status_code >= 500:
+    if isinstance(exc, ServiceBusy):
+        headers = {"Retry-After": str(exc.retry_after_s)}
+    if exc.status_code >= 500 and not isinstance(exc, ServiceBusy):
         log.error("request_failed", code=exc.code, error=exc.message)
     return envelope(exc.status_code, exc.code, exc.message, exc.details, headers)
 
@@ -74,6 +80,20 @@ async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     return envelope(exc.status_code, code, message, headers=getattr(exc, "headers", None))
 
 
+async def _database_error(_request: Request, exc: Exception) -> JSONResponse:
+    # A database that is busy (a lock wait ran out) or gone is a 503 the client may retry, never a 500: nothing
+    # was committed (the transaction rolled back with the exception), so a retry cannot double-record.
+    assert isinstance(exc, OperationalError)
+    headers = {"Retry-After": str(DATABASE_RETRY_AFTER_S)}
+    if is_busy(exc):
+        log.warning("database_busy")
+        return envelope(503, "database_busy", "the database is busy; try again shortly",
+                        {"retry_after_s": DATABASE_RETRY_AFTER_S}, headers)
+    log.error("database_unavailable", exc_type=type(exc.orig).__name__)
+    return envelope(503, "database_unavailable", "the database does not answer; try again shortly",
+                    {"retry_after_s": DATABASE_RETRY_AFTER_S}, headers)
+
+
 async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
     # The only path to a 500. The exception type is logged (with the request id from the context), never its
     # arguments, which could hold personal data.
@@ -85,4 +105,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(IdverifyError, _idverify_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(OperationalError, _database_error)
     app.add_exception_handler(Exception, _unexpected)

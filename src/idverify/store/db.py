@@ -4,6 +4,12 @@ SQLite is tuned for an audit workload: WAL so readers never block the writer, ``
 committed audit record survives a power cut, foreign keys on, and a busy timeout so two daemons (or the CLI and
 the daemon) on one data dir queue instead of failing. PostgreSQL needs nothing special here.
 
+Readers and writers on SQLite: a transaction begins ``BEGIN IMMEDIATE`` (it takes the one write lock at once, so
+writers queue in order and never fail half-way on a lock upgrade — the ledger's appends depend on that), unless it
+was opened as a reader (:func:`begin_read`, :func:`read_session`, :func:`ping`): then it is a deferred ``BEGIN``,
+which in WAL mode takes no lock and never waits for a writer. Work that takes time (a capture, matching, an HTTP
+call) happens outside any transaction, so the write lock is held for the length of a commit, not of a request.
+
 :func:`check_migrated` is the gate the daemon passes before serving: an unmigrated or outdated database stops
 start-up with a message that names the command to run, instead of failing later on a missing column. Migrating is
 an explicit step (``idverify db upgrade``), never part of starting the service: :func:`upgrade_database` holds
@@ -47,11 +53,18 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def _sqlite_begin_immediate(conn: Any) -> None:
-    # pysqlite defers BEGIN until the first write, so two writers can both read then deadlock on upgrade.
-    # Taking the write lock at BEGIN serialises writers (the ledger depends on that) and avoids SQLITE_BUSY
-    # half-way through a transaction.
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+READ_ONLY = "idverify_read_only"  # execution option: this transaction only reads
+
+
+def _sqlite_begin(conn: Any) -> None:
+    # A deferred transaction that reads and then writes fails with SQLITE_BUSY when another writer committed in
+    # between (the busy timeout cannot help: its snapshot is stale). Taking the write lock at BEGIN serialises
+    # writers (the ledger depends on that) and avoids SQLITE_BUSY half-way through a transaction; a transaction
+    # opened as a reader never writes, so it needs no lock at all.
+    if conn.get_execution_options().get(READ_ONLY):
+        conn.exec_driver_sql("BEGIN")
+    else:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -63,7 +76,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             Path(database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"check_same_thread": False, "isolation_level": None}, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
-        event.listen(engine, "begin", _sqlite_begin_immediate)
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     if parsed.get_backend_name() == "postgresql":
         return create_engine(url, pool_pre_ping=True, **kwargs)
@@ -72,6 +85,28 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)
+
+
+def read_session(factory: sessionmaker[Session]) -> Session:
+    """A session whose every transaction is a reader (a GET request, a listing): on SQLite it takes no lock and
+    never waits for a writer. Writing through it is a bug (and fails on a busy database)."""
+    return factory(execution_options={READ_ONLY: True})
+
+
+def begin_read(db: Session) -> None:
+    """Open ``db``'s next transaction as a reader (the short read before a stage check's matching, say); the
+    caller ends it (``rollback``/``commit``) before anything slow and before writing."""
+    if db.in_transaction():
+        raise RuntimeError("begin_read needs a session without an open transaction")
+    db.connection(execution_options={"idverify_read_only": True})  # READ_ONLY
+
+
+def is_busy(exc: BaseException) -> bool:
+    """A database error that means "busy, try again" (SQLite's lock wait ran out, a PostgreSQL lock or statement
+    timeout, a serialisation failure) rather than a broken database."""
+    text_ = str(getattr(exc, "orig", exc)).lower()
+    return any(m in text_ for m in ("database is locked", "database table is locked", "lock timeout",
+                                    "canceling statement", "could not serialize", "deadlock detected"))
 
 
 def _alembic_config(url: str, output: TextIO | None = None) -> Config:
@@ -160,6 +195,7 @@ def current_revisions(engine: Engine) -> set[str]:
 def ping(engine: Engine) -> None:
     """One round trip to the database; raises :class:`sqlalchemy.exc.SQLAlchemyError` when it does not answer."""
     with engine.connect() as conn:
+        conn.execution_options(idverify_read_only=True)  # READ_ONLY: /healthz must never queue behind a writer
         conn.execute(text("SELECT 1"))
 
 

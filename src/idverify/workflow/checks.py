@@ -4,7 +4,8 @@ The policy names the subject (e.g. the female partner at embryo transfer) and th
 matched against that patient's enrolment; :func:`idverify.biometrics.fusion.decide` makes the biometric decision
 and the document and challenge rules (:mod:`idverify.workflow.rules`) are applied on top: a card that belongs to
 someone else rejects the check outright. The verification row and its ledger event commit together. Repeated
-rejects of one patient raise an alert event.
+rejects of one patient raise an alert event. A check holds no transaction while it captures and matches
+(:func:`run_check`): a short read, the slow part with nothing open, a short write.
 
 Active liveness (:mod:`idverify.workflow.challenges`): when the stage policy asks for a challenge, the check must
 answer one the daemon issued; the burst of frames is judged by :func:`idverify.biometrics.pad.active.judge` and
@@ -21,6 +22,7 @@ without a passive PAD result says why (``pad: "not run: …"``) — :func:`idver
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -28,10 +30,14 @@ from sqlalchemy.orm import Session
 
 from idverify import audit
 from idverify.auth.roles import Principal
-from idverify.biometrics.fusion import FactorResult, decide
+from idverify.biometrics import workers
+from idverify.biometrics.face import FaceTemplate
+from idverify.biometrics.fingerprint.template import FingerprintTemplate
+from idverify.biometrics.fusion import Decision, FactorResult, decide
 from idverify.biometrics.pad.active import judge
 from idverify.errors import ConflictError, ValidationFailed
 from idverify.store.base import utcnow
+from idverify.store.db import begin_read
 from idverify.store.keys import Keys
 from idverify.store.models import Cycle, Patient, Verification
 from idverify.workflow import factors, rules, templates
@@ -40,8 +46,9 @@ from idverify.workflow.challenges import ChallengeStore, IssuedChallenge
 from idverify.workflow.consent import active_consent
 from idverify.workflow.cycles import get_couple, get_cycle
 from idverify.workflow.patients import document_verdict, get_patient
-from idverify.workflow.policy import resolve, stage_subject
+from idverify.workflow.policy import ResolvedPolicy, resolve, stage_subject
 from idverify.workflow.repositories import enrolments, verifications
+from idverify.workflow.rules import Verdict
 from idverify.workflow.stages import Stage, Subject
 
 REPEATED_REJECTS = 3
@@ -119,19 +126,35 @@ def issue_challenge(db: Session, store: ChallengeStore, *, cycle_id: str, stage:
                        partner=partner.value if partner else None, actor=actor)
 
 
-def run_check(db: Session, keys: Keys, *, cycle_id: str, stage: Stage, captures: Captures, actor: Principal,
-              partner: Subject | None = None, challenge: IssuedChallenge | None = None) -> CheckOutcome:
-    started = utcnow()
-    t0 = time.perf_counter()
+@dataclass
+class _Prepared:
+    """What a check reads before its captures: the cycle, whom it verifies, the policy and the enrolled templates."""
+
+    cycle: Cycle
+    patient: Patient
+    policy: ResolvedPolicy
+    face: FaceTemplate | None
+    fingers: list[tuple[str | None, FingerprintTemplate]]
+
+
+def _prepare(db: Session, keys: Keys, cycle_id: str, stage: Stage, partner: Subject | None) -> _Prepared:
     cycle = _open_cycle_stage(db, cycle_id, stage)
     patient = subject_patient(db, cycle, stage_subject(db, stage), partner)
     if not is_enrolled(db, patient.id):
         raise ConflictError("this patient has no completed enrolment; enrol first", code="not_enrolled")
-    consent = active_consent(db, patient.id)
-    policy = resolve(db, stage, consent)
+    policy = resolve(db, stage, active_consent(db, patient.id))
+    wants = policy.biometric.factors
+    return _Prepared(cycle=cycle, patient=patient, policy=policy,
+                     face=templates.face_template(db, keys, patient.id) if "face" in wants else None,
+                     fingers=templates.finger_templates(db, keys, patient.id) if "fingerprint" in wants else [])
+
+
+def _match(prepared: _Prepared, captures: Captures, challenge: IssuedChallenge | None,
+           timings: dict[str, float]) -> tuple[Decision, Verdict]:
+    """The slow part, with no transaction open: the challenge judged, the factors matched, fused."""
+    policy = prepared.policy
     wants = policy.biometric.factors
     results: list[FactorResult] = []
-    timings: dict[str, float] = {}
     t = time.perf_counter()
     judgement = None
     if challenge is not None and captures.challenge_frames:
@@ -143,18 +166,44 @@ def run_check(db: Session, keys: Keys, *, cycle_id: str, stage: Stage, captures:
         face_frames = judgement.frontal_frames(factors.MAX_FACE_FRAMES)
     if "face" in wants:
         t = time.perf_counter()
-        results.append(factors.face_factor(face_frames, templates.face_template(db, keys, patient.id),
-                                           check_liveness=wants["face"].require_liveness))
+        results.append(workers.run(factors.face_factor, face_frames, prepared.face,
+                                   check_liveness=wants["face"].require_liveness))
         timings["face_ms"] = round((time.perf_counter() - t) * 1000, 1)
     if "fingerprint" in wants:
         t = time.perf_counter()
-        results.append(factors.fingerprint_factor(captures.fingerprints,
-                                                  templates.finger_templates(db, keys, patient.id)))
+        results.append(workers.run(factors.fingerprint_factor, captures.fingerprints, prepared.fingers))
         timings["fingerprint_ms"] = round((time.perf_counter() - t) * 1000, 1)
     if "document_photo" in wants and face_frames and captures.document is not None \
             and captures.document.photo_available:
         results.append(factors.document_photo_factor(face_frames[0], captures.document))
-    decision = decide(policy.biometric, results)
+    return decide(policy.biometric, results), challenge_verdict
+
+
+def run_check(db: Session, keys: Keys, *, cycle_id: str, stage: Stage, capture: Callable[[], Captures],
+              actor: Principal, partner: Subject | None = None,
+              challenge: IssuedChallenge | None = None) -> CheckOutcome:
+    """Read → capture and match → write, with no transaction open in the middle.
+
+    The read is one short reader transaction (on SQLite it takes no lock); ``capture`` (the devices, or the decoded
+    uploads) and the matching run with none open, for however long they take; the write — document rule, the
+    verification row, its ledger event and a repeated-rejects alert — is one short write transaction, left open
+    for the caller to add its outbox rows and commit, so the record and its audit event are never half-written.
+    A cycle closed while the patient was being captured is caught by the write (409 ``cycle_closed``).
+    """
+    started = utcnow()
+    t0 = time.perf_counter()
+    begin_read(db)
+    try:
+        prepared = _prepare(db, keys, cycle_id, stage, partner)
+    finally:
+        db.commit()  # end the read before the slow part (no write happened: it only releases the snapshot)
+    captures = capture()
+    policy = prepared.policy
+    timings: dict[str, float] = {}
+    decision, challenge_verdict = _match(prepared, captures, challenge, timings)
+    db.expire(prepared.cycle)  # read it again, in the write transaction (which begins here)
+    cycle = _open_cycle_stage(db, cycle_id, stage)
+    patient = prepared.patient
     document = document_verdict(db, keys, patient, captures.document, required=policy.document_required)
     verdict = rules.overlay(decision.outcome, decision.reasons, document, challenge_verdict)
     outcome, reasons = verdict.outcome, verdict.reasons

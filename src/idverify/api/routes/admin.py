@@ -5,13 +5,20 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from pydantic import Field
 
 from idverify import audit
 from idverify.api.deps import ItAdmin, KeysDep, SessionDep
 from idverify.api.schemas import RequestModel, ResponseModel
-from idverify.webhooks import create_endpoint, disable_endpoint, list_endpoints
+from idverify.webhooks import (
+    counts_by_status,
+    create_endpoint,
+    disable_endpoint,
+    list_deliveries,
+    list_endpoints,
+    redeliver,
+)
 from idverify.workflow.policy import set_stage_overrides, stage_overrides
 
 router = APIRouter(tags=["configuration"])
@@ -27,7 +34,8 @@ class PolicyOut(ResponseModel):
 
 class WebhookIn(RequestModel):
     url: str = Field(min_length=8, max_length=512, pattern=r"^https?://")
-    events: list[Literal["verification.completed"]] = Field(default=["verification.completed"], min_length=1)
+    events: list[Literal["verification.completed", "verification.overridden"]] = Field(
+        default=["verification.completed", "verification.overridden"], min_length=1)
 
 
 class WebhookOut(ResponseModel):
@@ -41,6 +49,23 @@ class WebhookOut(ResponseModel):
 class WebhookCreated(ResponseModel):
     endpoint: WebhookOut
     secret: str = Field(description="whsec_… signing secret, shown once")
+
+
+class DeliveryOut(ResponseModel):
+    id: str
+    endpoint_id: str
+    event_type: str
+    status: str = Field(description="pending, sending, delivered, failed (gave up) or cancelled (endpoint disabled)")
+    attempts: int
+    last_status: int | None = Field(description="The receiver's last HTTP status; null: not reached")
+    next_attempt_at: datetime
+    created_at: datetime
+    delivered_at: datetime | None
+
+
+class DeliveriesOut(ResponseModel):
+    counts: dict[str, int] = Field(description="Deliveries by status")
+    deliveries: list[DeliveryOut]
 
 
 @router.get("/settings/policy", response_model=PolicyOut, summary="Per-stage verification policy overrides")
@@ -74,3 +99,22 @@ def remove_webhook(endpoint_id: str, db: SessionDep, admin: ItAdmin) -> WebhookO
     audit.record(db, admin, "configuration.changed", data={"setting": "webhooks", "disabled": endpoint.id})
     db.commit()
     return WebhookOut.model_validate(endpoint)
+
+
+@router.get("/webhooks/deliveries", response_model=DeliveriesOut,
+            summary="Recent webhook deliveries (newest first) and counts by status: failures to look into")
+def webhook_deliveries(db: SessionDep, _admin: ItAdmin,
+                       status: Literal["pending", "sending", "delivered", "failed", "cancelled"] | None = None,
+                       limit: int = Query(default=50, ge=1, le=500)) -> DeliveriesOut:
+    return DeliveriesOut(counts=counts_by_status(db),
+                         deliveries=[DeliveryOut.model_validate(d) for d in list_deliveries(db, status=status,
+                                                                                             limit=limit)])
+
+
+@router.post("/webhooks/deliveries/{delivery_id}/redeliver", response_model=DeliveryOut,
+             summary="Send a webhook delivery again (a failed one, or one the receiver lost); audited")
+def redeliver_webhook(delivery_id: str, db: SessionDep, admin: ItAdmin) -> DeliveryOut:
+    delivery = redeliver(db, delivery_id)
+    audit.record(db, admin, "configuration.changed", data={"setting": "webhooks", "redelivered": delivery.id})
+    db.commit()
+    return DeliveryOut.model_validate(delivery)

@@ -1,11 +1,14 @@
-"""Enrolment, stage checks and overrides (role nurse). Extraction and matching run in the worker thread pool
-(these routes are plain ``def``), so the event loop keeps serving other requests meanwhile."""
+"""Enrolment, stage checks and overrides (role nurse). Captures, extraction and matching run in the worker thread
+pool, so the event loop keeps serving other requests meanwhile; enrolments and checks first take one of the
+daemon's check slots (:class:`~idverify.context.CheckSlots`, waited for on the event loop, never in a thread),
+and beyond its queue the answer is 503 ``busy`` with ``Retry-After``."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
+from starlette.concurrency import run_in_threadpool
 
-from idverify.api.captures import CHALLENGE_BURST_S, from_request
+from idverify.api.captures import CHALLENGE_BURST_S, from_request, require_devices
 from idverify.api.deps import ContextDep, KeysDep, Nurse, SessionDep
 from idverify.api.routes.result_photos import photo_urls
 from idverify.api.schemas.verifications import VerificationOut
@@ -23,9 +26,11 @@ from idverify.api.schemas.workflow import (
 )
 from idverify.api.uploads import ImageLimits
 from idverify.errors import AuthenticationError
+from idverify.store.db import begin_read
 from idverify.store.finger_positions import enrolled_finger_positions
-from idverify.webhooks import enqueue_check_result
+from idverify.webhooks import enqueue
 from idverify.workflow import checks, enrolment, overrides, patients
+from idverify.workflow.captures import Captures
 from idverify.workflow.stages import Stage, Subject
 
 router = APIRouter(tags=["checks"])
@@ -33,8 +38,14 @@ router = APIRouter(tags=["checks"])
 
 @router.post("/patients/{patient_id}/enrolment", response_model=EnrolmentOut, status_code=201,
              summary="Enrol face and fingers (consent first; duplicate identities are blocked)")
-def enrol(patient_id: str, body: CaptureIn, db: SessionDep, keys: KeysDep, ctx: ContextDep,
-          nurse: Nurse) -> EnrolmentOut:
+async def enrol(patient_id: str, body: CaptureIn, db: SessionDep, keys: KeysDep, ctx: ContextDep,
+                nurse: Nurse) -> EnrolmentOut:
+    async with ctx.check_slots.slot():
+        return await run_in_threadpool(_enrol, patient_id, body, db, keys, ctx, nurse)
+
+
+def _enrol(patient_id: str, body: CaptureIn, db: SessionDep, keys: KeysDep, ctx: ContextDep,
+           nurse: Nurse) -> EnrolmentOut:
     captures = from_request(body, ctx.devices, limits=ImageLimits.of(ctx.settings))
     outcome = enrolment.enrol(db, keys, ctx.galleries, patient_id=patient_id, captures=captures, actor=nurse)
     db.commit()
@@ -54,19 +65,38 @@ def challenge(cycle_id: str, body: ChallengeIn, db: SessionDep, ctx: ContextDep,
 
 @router.post("/cycles/{cycle_id}/checks", response_model=CheckOut, status_code=201,
              summary="Verify the patient at a procedure stage: accept, reject or retry")
-def check(cycle_id: str, body: CheckIn, db: SessionDep, keys: KeysDep, ctx: ContextDep, nurse: Nurse) -> CheckOut:
+async def check(cycle_id: str, body: CheckIn, db: SessionDep, keys: KeysDep, ctx: ContextDep,
+                nurse: Nurse) -> CheckOut:
+    async with ctx.check_slots.slot():
+        return await run_in_threadpool(_check, cycle_id, body, db, keys, ctx, nurse)
+
+
+def _check(cycle_id: str, body: CheckIn, db: SessionDep, keys: KeysDep, ctx: ContextDep, nurse: Nurse) -> CheckOut:
+    require_devices(body, ctx.devices)
     issued = None
     if body.challenge_id is not None:  # refused before filming, so a stale id costs no capture
         issued = ctx.challenges.redeem(body.challenge_id, cycle_id=cycle_id, stage=body.stage.value,
                                         partner=body.partner, actor=nurse)
-    captures = from_request(body, ctx.devices, challenge=issued is not None, limits=ImageLimits.of(ctx.settings))
-    outcome = checks.run_check(db, keys, cycle_id=cycle_id, stage=body.stage, captures=captures, actor=nurse,
+    # Uploads are decoded (and refused when bad) first; the devices film after the check's short read (a patient
+    # who is not enrolled is refused before filming), and neither holds a transaction open.
+    limits = ImageLimits.of(ctx.settings)
+    uploaded = None if body.use_devices else from_request(body, ctx.devices, limits=limits)
+    taken: list[Captures] = []
+
+    def capture() -> Captures:
+        taken.append(uploaded if uploaded is not None else
+                     from_request(body, ctx.devices, challenge=issued is not None, limits=limits))
+        return taken[0]
+
+    outcome = checks.run_check(db, keys, cycle_id=cycle_id, stage=body.stage, capture=capture, actor=nurse,
                                partner=Subject(body.partner) if body.partner else None, challenge=issued)
     verification = VerificationOut.model_validate(outcome.verification).model_dump(mode="json")
-    enqueue_check_result(db, verification)
+    enqueue(db, "verification.completed", verification)
     db.commit()
+    captures = taken[0]
     if captures.face_frames:  # in memory for a few minutes, for the result screen; never persisted
         ctx.live_frames.put(outcome.verification.id, nurse.workstation_id, captures.face_frames[0])
+    begin_read(db)
     return CheckOut(verification=verification, alert=outcome.alert, timings_ms=outcome.timings_ms,
                     images=photo_urls(ctx, db, outcome.verification))
 
@@ -81,8 +111,10 @@ def override(verification_id: str, body: OverrideIn, db: SessionDep, nurse: Nurs
     except AuthenticationError:
         db.commit()  # keep the witness's failed-login count (lockout applies to witnesses too)
         raise
+    out = OverrideOut.model_validate(record)
+    enqueue(db, "verification.overridden", out.model_dump(mode="json"))
     db.commit()
-    return OverrideOut.model_validate(record)
+    return out
 
 
 @router.get("/cycles/{cycle_id}/stages/{stage}/subject", response_model=StageSubjectOut,

@@ -1,4 +1,5 @@
-/* Clinic settings (it_admin): webhook endpoints (add — the signing secret is shown once —, list, disable) and the
+/* Clinic settings (it_admin): webhook endpoints (add — the signing secret is shown once —, list, disable), their
+ * recent deliveries (counts by status, failures with the receiver's last answer, redeliver) and the
  * per-stage policy overrides, validated by the daemon before it stores them. Every change is audited by the API.
  *
  * The policy is edited in a table (a row per stage: document required; per factor required, target FMR, and
@@ -42,6 +43,56 @@
       try {
         await IV.api("DELETE", "/webhooks/" + encodeURIComponent(hook.id));
         await loadWebhooks();
+      } catch (err) {
+        IV.pageError(err);
+      }
+    });
+  }
+
+  const DELIVERY_BADGE = { delivered: "badge-ok", pending: "badge-warn", sending: "badge-warn", failed: "badge-reject",
+    cancelled: "badge-unknown" };
+
+  function deliveryRow(d) {
+    const canRedeliver = d.status === "failed" || d.status === "delivered";
+    const action = canRedeliver
+      ? IV.el("button", { type: "button", class: "btn btn-small", dataset: { action: "redeliver", deliveryId: d.id },
+        onclick: (e) => redeliver(d, e.currentTarget) }, IV.t("settings.delivery_redeliver"))
+      : null;
+    const waiting = d.status === "pending" || d.status === "sending";
+    return IV.el("tr", { dataset: { deliveryId: d.id, status: d.status } },
+      IV.el("td", { class: "mono" }, d.event_type),
+      IV.el("td", {}, IV.el("span", { class: "badge " + (DELIVERY_BADGE[d.status] || "badge-off") },
+        IV.t("settings.delivery_status_" + d.status))),
+      IV.el("td", {}, String(d.attempts)),
+      IV.el("td", { class: "mono" }, d.last_status === null ? (d.attempts ? IV.t("settings.delivery_unreachable") : "—")
+        : String(d.last_status)),
+      IV.el("td", {}, waiting ? IV.fmtDateTime(d.next_attempt_at, true) : "—"),
+      IV.el("td", {}, IV.fmtDateTime(d.created_at, true)),
+      IV.el("td", {}, action));
+  }
+
+  async function loadDeliveries() {
+    try {
+      const page = await IV.api("GET", "/webhooks/deliveries?limit=20");
+      const counts = page.counts || {};
+      document.getElementById("deliveries-summary").textContent = IV.t("settings.deliveries_summary", {
+        delivered: counts.delivered || 0, waiting: (counts.pending || 0) + (counts.sending || 0),
+        failed: counts.failed || 0 });
+      const tbody = document.querySelector("#deliveries-table tbody");
+      tbody.replaceChildren(...page.deliveries.map(deliveryRow));
+      if (!page.deliveries.length) {
+        tbody.append(IV.el("tr", {}, IV.el("td", { colspan: "7", class: "muted" }, IV.t("list.empty"))));
+      }
+    } catch (err) {
+      IV.pageError(err);
+    }
+  }
+
+  async function redeliver(delivery, button) {
+    await IV.busy(button, async () => {
+      try {
+        await IV.api("POST", "/webhooks/deliveries/" + encodeURIComponent(delivery.id) + "/redeliver");
+        await loadDeliveries();
       } catch (err) {
         IV.pageError(err);
       }
@@ -183,6 +234,7 @@
       if (stages) fillPolicyTable(stages);
     });
     loadWebhooks();
+    loadDeliveries();
     loadPolicy();
   });
 })();
