@@ -23,7 +23,7 @@ from idverify.auth import service as auth_service
 from idverify.auth.roles import Principal, Role
 from idverify.config import Settings
 from idverify.context import AppContext
-from idverify.errors import AuthenticationError, PermissionDenied
+from idverify.errors import AuthenticationError, ErrorCode, PermissionDenied
 from idverify.store.keys import Keys
 
 SESSION_COOKIE = "idverify_session"
@@ -69,18 +69,18 @@ def get_principal(request: Request, db: SessionDep, settings: SettingsDep) -> Pr
     if auth:
         scheme, _, token = auth.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
-            raise AuthenticationError("use 'Authorization: Bearer <API key>'", code="invalid_token")
+            raise AuthenticationError("use 'Authorization: Bearer <API key>'", code=ErrorCode.INVALID_TOKEN)
         principal = auth_service.authenticate_api_key(db, token.strip(), default_workstation=settings.workstation_id)
         db.commit()  # last_used_at
         return principal
     cookie = request.cookies.get(SESSION_COOKIE)
     if not cookie:
-        raise AuthenticationError("log in or send an API key", code="not_authenticated")
+        raise AuthenticationError("log in or send an API key", code=ErrorCode.NOT_AUTHENTICATED)
     principal = auth_service.authenticate_session(db, cookie)
     if request.method not in _SAFE_METHODS:
         sent = request.headers.get(CSRF_HEADER, "")
         if not principal.csrf_token or sent != principal.csrf_token:
-            raise PermissionDenied("missing or wrong CSRF token (X-CSRF-Token header)", code="csrf_failed")
+            raise PermissionDenied("missing or wrong CSRF token (X-CSRF-Token header)", code=ErrorCode.CSRF_FAILED)
     return principal
 
 
@@ -93,7 +93,7 @@ def require_roles(*roles: Role) -> Callable[[Principal], Principal]:
     def check(principal: CurrentPrincipal) -> Principal:
         if principal.role not in allowed:
             names = ", ".join(sorted(r.value for r in allowed))
-            raise PermissionDenied(f"this action needs the role {names}", code="forbidden")
+            raise PermissionDenied(f"this action needs the role {names}", code=ErrorCode.FORBIDDEN)
         return principal
 
     return check
