@@ -11,7 +11,14 @@ from typer.testing import CliRunner
 from idverify import __version__
 from idverify.cli import app
 from idverify.console import Exit, exit_code
-from idverify.errors import ConfigError, DatabaseNotMigrated, DeviceUnavailable, IdverifyError, ValidationFailed
+from idverify.errors import (
+    ConfigError,
+    DatabaseNotMigrated,
+    DeviceUnavailable,
+    ErrorCode,
+    IdverifyError,
+    ValidationFailed,
+)
 
 
 def test_version_and_short_help() -> None:
@@ -26,13 +33,13 @@ def test_version_and_short_help() -> None:
 
 
 @pytest.mark.parametrize(("error", "code"), [
-    (IdverifyError("the ledger was rewritten", code="ledger_tampered"), Exit.TAMPERED),
-    (IdverifyError("truncated", code="ledger_truncated"), Exit.TAMPERED),
+    (IdverifyError("the ledger was rewritten", code=ErrorCode.LEDGER_TAMPERED), Exit.TAMPERED),
+    (IdverifyError("truncated", code=ErrorCode.LEDGER_TRUNCATED), Exit.TAMPERED),
     (ValidationFailed("--month must be YYYY-MM"), Exit.USAGE),
     (ConfigError("IDVERIFY_PORT: not a number"), Exit.USAGE),
     (DatabaseNotMigrated("database locked"), Exit.UNAVAILABLE),
     (DeviceUnavailable("no sensor"), Exit.UNAVAILABLE),
-    (IdverifyError("refused", code="conflict"), Exit.FAILED),
+    (IdverifyError("refused", code=ErrorCode.CONFLICT), Exit.FAILED),
 ])
 def test_exit_code_by_kind_of_failure(error: IdverifyError, code: Exit) -> None:
     assert exit_code(error) == code

@@ -102,7 +102,7 @@ def create_app(settings: Settings | None = None, *, context: AppContext | None =
             "Verifies that the person at a procedure stage is the enrolled patient (ID document, face, fingerprint) "
             "and records every decision in a tamper-evident ledger. Authenticate with the `idverify_session` cookie "
             "(web UI; send `X-CSRF-Token` on changes) or `Authorization: Bearer <API key>`. Every error body is "
-            '`{"error": {"code", "message", "details"}}`.'
+            '`{"error": {"code", "message", "message_key", "details"}}`; the codes are listed in docs/errors.md.'
         ),
         openapi_tags=OPENAPI_TAGS,
         lifespan=lifespan,

@@ -25,6 +25,7 @@ from idverify.errors import (
     CryptoError,
     DatabaseNotMigrated,
     DeviceError,
+    ErrorCode,
     IdverifyError,
     ValidationFailed,
 )
@@ -41,9 +42,10 @@ class Exit(IntEnum):
 
 
 #: Error codes that mean the evidence itself is bad, whatever exception class carried them.
-TAMPER_CODES = frozenset({"ledger_tampered", "ledger_damaged", "ledger_truncated", "integrity_failed"})
+TAMPER_CODES = frozenset({ErrorCode.LEDGER_TAMPERED, ErrorCode.LEDGER_DAMAGED, ErrorCode.LEDGER_TRUNCATED,
+                          ErrorCode.INTEGRITY_FAILED})
 #: A database that is locked, unreachable or refusing (``idverify.store.db.database_error``): try again later.
-UNAVAILABLE_CODES = frozenset({"database_busy", "database_unavailable", "database_error"})
+UNAVAILABLE_CODES = frozenset({ErrorCode.DATABASE_BUSY, ErrorCode.DATABASE_UNAVAILABLE, ErrorCode.DATABASE_ERROR})
 
 
 def exit_code(error: IdverifyError) -> Exit:

@@ -23,7 +23,7 @@ import httpx
 import uvicorn
 
 from idverify.config import Settings
-from idverify.errors import IdverifyError
+from idverify.errors import ErrorCode, IdverifyError
 
 FEMALE_FACE = ("cn_s10", ["10_12.jpg", "10_5.jpg", "10_9.jpg"], "0-LEyP4d.jpg")
 MALE_FACE = ("cn_s2", ["2_1.jpg", "2_25.jpg", "2_8.jpg"], "2_4.jpg")
@@ -34,7 +34,7 @@ IMPOSTOR_FINGER = "105"
 
 
 class ScenarioError(IdverifyError):
-    code = "scenario_failed"
+    code = ErrorCode.SCENARIO_FAILED
 
 
 @dataclass
@@ -57,7 +57,7 @@ def find_samples() -> Samples:
     faces, fingers = root / "face" / "asian_dev", root / "fingerprint" / "FVC2002_DB1_B"
     if not (faces.is_dir() and fingers.is_dir()):
         raise ScenarioError("the scenario needs the public sample sets in ../shared/data (face/asian_dev and "
-                            "fingerprint/FVC2002_DB1_B) beside the checkout", code="sample_data_missing")
+                            "fingerprint/FVC2002_DB1_B) beside the checkout", code=ErrorCode.SAMPLE_DATA_MISSING)
     return Samples(faces=faces, fingers=fingers)
 
 
@@ -112,7 +112,7 @@ def run(settings: Settings, accounts: dict[str, str], *, port: int | None = None
                 sock.bind(("127.0.0.1", port))
             except OSError:
                 raise ScenarioError(f"port {port} is in use: choose another --port or leave it out",
-                                    code="port_in_use") from None
+                                    code=ErrorCode.PORT_IN_USE) from None
     app = create_app(settings)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False))
     thread = threading.Thread(target=server.run, daemon=True)

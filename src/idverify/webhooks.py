@@ -38,7 +38,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge
 from sqlalchemy import JSON, Boolean, ForeignKey, Integer, LargeBinary, String, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
-from idverify.errors import ConflictError, NotFoundError
+from idverify.errors import ConflictError, ErrorCode, NotFoundError
 from idverify.periodic import PeriodicJob
 from idverify.store.base import Base, new_id, utcnow
 from idverify.store.db import read_session
@@ -239,10 +239,10 @@ def redeliver(db: Session, delivery_id: str) -> WebhookDelivery:
     if delivery is None:
         raise NotFoundError("no such webhook delivery")
     if delivery.status == "sending":
-        raise ConflictError("this delivery is being sent now", code="delivery_in_progress")
+        raise ConflictError("this delivery is being sent now", code=ErrorCode.DELIVERY_IN_PROGRESS)
     endpoint = db.get(WebhookEndpoint, delivery.endpoint_id)
     if endpoint is None or not endpoint.active:
-        raise ConflictError("the endpoint of this delivery is disabled", code="endpoint_disabled")
+        raise ConflictError("the endpoint of this delivery is disabled", code=ErrorCode.ENDPOINT_DISABLED)
     delivery.status, delivery.attempts, delivery.next_attempt_at = "pending", 0, utcnow()
     db.flush()
     return delivery

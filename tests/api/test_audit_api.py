@@ -141,7 +141,7 @@ def test_checkpoints_proofs_and_integrity(seeded: Any) -> None:
                         ("inclusion?index=abc", 422), ("inclusion", 422), (f"consistency?old_size={2**63}", 422)):
         bad = client.get(f"/api/v1/audit/proofs/{url}")
         assert bad.status_code == status, (url, bad.text)
-        assert set(bad.json()["error"]) == {"code", "message", "details"}
+        assert set(bad.json()["error"]) == {"code", "message", "message_key", "details"}
 
     # the stored tree re-verified: intact, then a rewritten row is found
     report = client.get("/api/v1/audit/integrity").json()

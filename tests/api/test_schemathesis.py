@@ -55,7 +55,7 @@ def test_no_server_errors(case: Any) -> None:
         response = case.call(headers={"Authorization": f"Bearer {_TOKENS[role]}"})
         if response.status_code >= 400:
             body = response.json()
-            assert set(body) == {"error"} and {"code", "message", "details"} <= set(body["error"]), body
+            assert set(body) == {"error"} and {"code", "message", "message_key", "details"} <= set(body["error"]), body
             if response.status_code >= 500:
                 assert response.status_code in (503, 504) and body["error"]["code"] in DEVICE_CODES, (
                     role, case.method, case.path, response.status_code, response.text[:300])

@@ -13,8 +13,9 @@ from idverify.store.models import ApiKey, Couple, Cycle, Patient, Verification
 
 def _err(resp: Any) -> str:
     body = resp.json()
-    assert set(body) == {"error"} and set(body["error"]) == {"code", "message", "details"}, body
+    assert set(body) == {"error"} and set(body["error"]) == {"code", "message", "message_key", "details"}, body
     code: str = body["error"]["code"]
+    assert body["error"]["message_key"] == f"error.{code}"  # the UI's text for the code, in the user's language
     return code
 
 

@@ -15,7 +15,7 @@ from idverify.devices.drivers import SerialDriver, builtin_registry
 from idverify.devices.manager import DeviceManager
 from idverify.devices.registry import DriverRegistry, Endpoints
 from idverify.devices.serial_link import SerialLink, detect_baud
-from idverify.errors import DeviceError
+from idverify.errors import DeviceError, ErrorCode
 
 
 class ScaleSimulator(PtyDevice):
@@ -50,7 +50,7 @@ class Scale:
         self._link.discard_input()
         self._link.write(b"PING\n")
         if self._link.read_exact(5, time.monotonic() + 0.3) != b"PONG\n":
-            raise DeviceError("scale did not answer", code="device_timeout", status_code=504)
+            raise DeviceError("scale did not answer", code=ErrorCode.DEVICE_TIMEOUT, status_code=504)
 
     def close(self) -> None:
         if self._link is not None:

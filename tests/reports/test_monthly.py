@@ -223,4 +223,4 @@ def test_reports_refused_to_nurse_and_it_admin_and_bad_parameters_are_4xx(make_a
     for query in ("month=2026-13", "month=garbage", "", "month=2026-10&tz=Nowhere/City", "month=2026-10&tz=../../etc"):
         resp = client.get(f"/api/v1/reports/monthly?{query}")
         assert 400 <= resp.status_code < 500, (query, resp.status_code)
-        assert set(resp.json()["error"]) == {"code", "message", "details"}
+        assert set(resp.json()["error"]) == {"code", "message", "message_key", "details"}

@@ -87,6 +87,19 @@ def test_wrong_password_shows_the_translated_error(page: Any) -> None:
     screenshot(page, "login-error")
 
 
+def test_a_chinese_error_box_has_no_english_line(page: Any, live_daemon: LiveDaemon) -> None:
+    """The envelope's message_key picks the zh-CN text; the daemon's English message stays off a Chinese screen."""
+    page.context.add_cookies([{"name": "idverify_locale", "value": "zh-CN", "url": live_daemon.base_url}])
+    page.goto("/login")
+    page.fill("#login-username", "nurse2")
+    page.fill("#login-password", "not-the-password")
+    page.click("#login-submit")
+    box = page.locator("#login-error")
+    expect(box.locator(".error-text")).to_have_text(ZH["error.invalid_credentials"])
+    expect(box.locator(".error-message")).to_have_count(0)
+    expect(box.locator(".error-code")).to_have_text(ZH["error.code"].format(code="invalid_credentials"))
+
+
 def test_locale_switch_translates_the_page_and_sticks(page: Any, login: Login) -> None:
     login(page, "inspector")
     page.goto("/inspector/verifications?decision=reject")

@@ -26,7 +26,7 @@ from idverify.auth import service as auth_service
 from idverify.auth.roles import Principal, Role
 from idverify.config import Settings
 from idverify.context import AppContext
-from idverify.errors import AuthenticationError, PermissionDenied
+from idverify.errors import AuthenticationError, ErrorCode, PermissionDenied
 from idverify.store.db import read_session
 from idverify.store.keys import Keys
 
@@ -73,7 +73,7 @@ def get_principal(request: Request, ctx: ContextDep) -> Principal:
     if auth:
         scheme, _, token = auth.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
-            raise AuthenticationError("use 'Authorization: Bearer <API key>'", code="invalid_token")
+            raise AuthenticationError("use 'Authorization: Bearer <API key>'", code=ErrorCode.INVALID_TOKEN)
         with ctx.session_factory() as auth_db:  # a write (last_used_at), committed at once
             principal = auth_service.authenticate_api_key(auth_db, token.strip(),
                                                           default_workstation=ctx.settings.workstation_id)
@@ -81,13 +81,13 @@ def get_principal(request: Request, ctx: ContextDep) -> Principal:
         return principal
     cookie = request.cookies.get(SESSION_COOKIE)
     if not cookie:
-        raise AuthenticationError("log in or send an API key", code="not_authenticated")
+        raise AuthenticationError("log in or send an API key", code=ErrorCode.NOT_AUTHENTICATED)
     with read_session(ctx.session_factory) as auth_db:
         principal = auth_service.authenticate_session(auth_db, cookie)
     if request.method not in _SAFE_METHODS:
         sent = request.headers.get(CSRF_HEADER, "")
         if not principal.csrf_token or sent != principal.csrf_token:
-            raise PermissionDenied("missing or wrong CSRF token (X-CSRF-Token header)", code="csrf_failed")
+            raise PermissionDenied("missing or wrong CSRF token (X-CSRF-Token header)", code=ErrorCode.CSRF_FAILED)
     return principal
 
 
@@ -100,7 +100,7 @@ def require_roles(*roles: Role) -> Callable[[Principal], Principal]:
     def check(principal: CurrentPrincipal) -> Principal:
         if principal.role not in allowed:
             names = ", ".join(sorted(r.value for r in allowed))
-            raise PermissionDenied(f"this action needs the role {names}", code="forbidden")
+            raise PermissionDenied(f"this action needs the role {names}", code=ErrorCode.FORBIDDEN)
         return principal
 
     return check

@@ -1,5 +1,7 @@
-"""One error envelope for every failure: ``{"error": {"code", "message", "details"}}``
-(the API contract in the README).
+"""One error envelope for every failure: ``{"error": {"code", "message", "message_key", "details"}}``
+(the API contract in the README). ``code`` is an :class:`~idverify.errors.ErrorCode` — also for the failures this
+layer answers by itself (schema validation, HTTP errors, the unexpected 500) — and ``message_key`` names its text in
+the web UI's catalogues, so a client shows the failure in its user's language.
 
 Validation details keep the location and the reason but never echo the submitted value: a malformed request may
 carry a name or an ID number, and error bodies end up in client logs.
@@ -16,7 +18,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from idverify.errors import IdverifyError, ServiceBusy
+from idverify.errors import ErrorCode, IdverifyError, ServiceBusy
 from idverify.store.db import is_busy
 
 DATABASE_RETRY_AFTER_S = 2
@@ -24,26 +26,26 @@ DATABASE_RETRY_AFTER_S = 2
 log = structlog.get_logger(__name__)
 
 _HTTP_CODES = {
-    400: "bad_request",
-    401: "not_authenticated",
-    403: "forbidden",
-    404: "not_found",
-    405: "method_not_allowed",
-    406: "not_acceptable",
-    409: "conflict",
-    413: "payload_too_large",
-    415: "unsupported_media_type",
-    422: "validation_error",
-    429: "too_many_requests",
-    503: "service_unavailable",
+    400: ErrorCode.BAD_REQUEST,
+    401: ErrorCode.NOT_AUTHENTICATED,
+    403: ErrorCode.FORBIDDEN,
+    404: ErrorCode.NOT_FOUND,
+    405: ErrorCode.METHOD_NOT_ALLOWED,
+    406: ErrorCode.NOT_ACCEPTABLE,
+    409: ErrorCode.CONFLICT,
+    413: ErrorCode.PAYLOAD_TOO_LARGE,
+    415: ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+    422: ErrorCode.VALIDATION_ERROR,
+    429: ErrorCode.TOO_MANY_REQUESTS,
+    503: ErrorCode.SERVICE_UNAVAILABLE,
 }
 
 
-def envelope(status: int, code: str, message: str, details: Any = None,
+def envelope(status: int, code: ErrorCode, message: str, details: Any = None,
              headers: dict[str, str] | None = None) -> JSONResponse:
     return JSONResponse(
         status_code=status,
-        content={"error": {"code": code, "message": message, "details": details}},
+        content={"error": {"code": code, "message": message, "message_key": code.message_key, "details": details}},
         headers=headers,
     )
 
@@ -69,13 +71,13 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     details = _validation_details(exc)
     if any(d["type"] == "json_invalid" for d in details):
-        return envelope(400, "malformed_json", "request body is not valid JSON", details)
-    return envelope(422, "validation_error", "request does not match the schema", details)
+        return envelope(400, ErrorCode.MALFORMED_JSON, "request body is not valid JSON", details)
+    return envelope(422, ErrorCode.VALIDATION_ERROR, "request does not match the schema", details)
 
 
 async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    code = _HTTP_CODES.get(exc.status_code, "http_error")
+    code = _HTTP_CODES.get(exc.status_code, ErrorCode.HTTP_ERROR)
     message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
     return envelope(exc.status_code, code, message, headers=getattr(exc, "headers", None))
 
@@ -87,10 +89,10 @@ async def _database_error(_request: Request, exc: Exception) -> JSONResponse:
     headers = {"Retry-After": str(DATABASE_RETRY_AFTER_S)}
     if is_busy(exc):
         log.warning("database_busy")
-        return envelope(503, "database_busy", "the database is busy; try again shortly",
+        return envelope(503, ErrorCode.DATABASE_BUSY, "the database is busy; try again shortly",
                         {"retry_after_s": DATABASE_RETRY_AFTER_S}, headers)
     log.error("database_unavailable", exc_type=type(exc.orig).__name__)
-    return envelope(503, "database_unavailable", "the database does not answer; try again shortly",
+    return envelope(503, ErrorCode.DATABASE_UNAVAILABLE, "the database does not answer; try again shortly",
                     {"retry_after_s": DATABASE_RETRY_AFTER_S}, headers)
 
 
@@ -98,7 +100,7 @@ async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
     # The only path to a 500. The exception type is logged (with the request id from the context), never its
     # arguments, which could hold personal data.
     log.error("unhandled_exception", exc_type=type(exc).__name__)
-    return envelope(500, "internal_error", "internal error; the request id identifies it in the logs")
+    return envelope(500, ErrorCode.INTERNAL_ERROR, "internal error; the request id identifies it in the logs")
 
 
 def install_error_handlers(app: FastAPI) -> None:

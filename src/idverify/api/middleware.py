@@ -17,6 +17,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from idverify.api.errors import envelope
+from idverify.errors import ErrorCode
 
 log = structlog.get_logger("idverify.http")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
@@ -36,14 +37,14 @@ class BodyLimitMiddleware:
             await self.app(scope, receive, send)
             return
         declared = dict(scope.get("headers") or []).get(b"content-length")
-        too_large = envelope(413, "payload_too_large", f"request body exceeds {self.max_bytes} bytes")
+        too_large = envelope(413, ErrorCode.PAYLOAD_TOO_LARGE, f"request body exceeds {self.max_bytes} bytes")
         if declared is not None:
             try:
                 if int(declared) > self.max_bytes:
                     await too_large(scope, receive, send)
                     return
             except ValueError:
-                await envelope(400, "bad_request", "invalid Content-Length")(scope, receive, send)
+                await envelope(400, ErrorCode.BAD_REQUEST, "invalid Content-Length")(scope, receive, send)
                 return
         seen = 0
         app_started = False

@@ -24,7 +24,7 @@ from idverify.auth.secrets import (
     token_digest,
     verify_password,
 )
-from idverify.errors import AuthenticationError, ConflictError, NotFoundError, ValidationFailed
+from idverify.errors import AuthenticationError, ConflictError, ErrorCode, NotFoundError, ValidationFailed
 from idverify.store.base import utcnow
 from idverify.store.models import ApiKey, Staff, WebSession
 
@@ -48,7 +48,7 @@ def validate_password(password: str) -> None:
 def create_staff(db: Session, *, username: str, display_name: str, role: Role, password: str) -> Staff:
     validate_password(password)
     if repo.get_staff_by_username(db, username) is not None:
-        raise ConflictError(f"username {username!r} is taken", code="username_taken")
+        raise ConflictError(f"username {username!r} is taken", code=ErrorCode.USERNAME_TAKEN)
     staff = Staff(username=username, display_name=display_name, role=role.value, password_hash=hash_password(password))
     repo.add(db, staff)
     return staff
@@ -87,16 +87,17 @@ def check_credentials(db: Session, username: str, password: str) -> Staff:
     now = utcnow()
     if staff is None:
         verify_password(_DUMMY_HASH, password)
-        raise AuthenticationError("invalid username or password", code="invalid_credentials")
+        raise AuthenticationError("invalid username or password", code=ErrorCode.INVALID_CREDENTIALS)
     if staff.locked_until is not None and _aware(staff.locked_until) > now:
-        raise AuthenticationError("account locked after repeated failures; try again later", code="account_locked")
+        raise AuthenticationError("account locked after repeated failures; try again later",
+                                  code=ErrorCode.ACCOUNT_LOCKED)
     if not verify_password(staff.password_hash, password) or not staff.active:
         staff.failed_logins += 1
         if staff.failed_logins >= MAX_FAILED_LOGINS:
             staff.locked_until = now + LOCKOUT
             staff.failed_logins = 0
         db.flush()
-        raise AuthenticationError("invalid username or password", code="invalid_credentials")
+        raise AuthenticationError("invalid username or password", code=ErrorCode.INVALID_CREDENTIALS)
     if needs_rehash(staff.password_hash):
         staff.password_hash = hash_password(password)
     staff.failed_logins = 0
@@ -137,12 +138,12 @@ def logout(db: Session, session_id: str) -> None:
 def authenticate_session(db: Session, token: str) -> Principal:
     web_session = repo.get_session_by_digest(db, token_digest(token))
     if web_session is None or web_session.revoked_at is not None:
-        raise AuthenticationError("not logged in", code="not_authenticated")
+        raise AuthenticationError("not logged in", code=ErrorCode.NOT_AUTHENTICATED)
     if _aware(web_session.expires_at) <= utcnow():
-        raise AuthenticationError("session expired; log in again", code="session_expired")
+        raise AuthenticationError("session expired; log in again", code=ErrorCode.SESSION_EXPIRED)
     staff = repo.get_staff(db, web_session.staff_id)
     if staff is None or not staff.active:
-        raise AuthenticationError("account disabled", code="not_authenticated")
+        raise AuthenticationError("account disabled", code=ErrorCode.NOT_AUTHENTICATED)
     return Principal(
         role=Role(staff.role),
         workstation_id=web_session.workstation_id,
@@ -156,16 +157,16 @@ def authenticate_session(db: Session, token: str) -> Principal:
 def authenticate_api_key(db: Session, token: str, *, default_workstation: str) -> Principal:
     parts = split_api_key(token)
     if parts is None:
-        raise AuthenticationError("malformed API key", code="invalid_token")
+        raise AuthenticationError("malformed API key", code=ErrorCode.INVALID_TOKEN)
     prefix, secret = parts
     key = repo.get_api_key_by_prefix(db, prefix)
     if key is None or not digests_match(key.secret_hash, token_digest(secret)):
-        raise AuthenticationError("unknown API key", code="invalid_token")
+        raise AuthenticationError("unknown API key", code=ErrorCode.INVALID_TOKEN)
     now = utcnow()
     if key.revoked_at is not None:
-        raise AuthenticationError("API key revoked", code="token_revoked")
+        raise AuthenticationError("API key revoked", code=ErrorCode.TOKEN_REVOKED)
     if key.expires_at is not None and _aware(key.expires_at) <= now:
-        raise AuthenticationError("API key expired", code="token_expired")
+        raise AuthenticationError("API key expired", code=ErrorCode.TOKEN_EXPIRED)
     key.last_used_at = now
     db.flush()
     return Principal(
@@ -201,7 +202,7 @@ def rotate_api_key(db: Session, key_id: str, *, rotated_by: str | None) -> Issue
     if old is None:
         raise NotFoundError("no such API key")
     if old.revoked_at is not None:
-        raise ConflictError("API key already revoked", code="token_revoked")
+        raise ConflictError("API key already revoked", code=ErrorCode.TOKEN_REVOKED, status_code=409)
     days = None
     if old.expires_at is not None:
         days = max(1, (_aware(old.expires_at) - _aware(old.created_at)).days)

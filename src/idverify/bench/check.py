@@ -21,7 +21,7 @@ from typing import Annotated, Any
 import typer
 
 from idverify.console import emit_json, fail
-from idverify.errors import IdverifyError
+from idverify.errors import ErrorCode, IdverifyError
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -52,7 +52,7 @@ def run_check_bench(data: Path, checks: int) -> dict[str, Any]:
     faces = data / "face" / "asian_dev" / "cn_s10"
     fingers = data / "fingerprint" / "FVC2002_DB1_B"
     if not faces.is_dir() or not fingers.is_dir():
-        raise IdverifyError(f"sample data not found under {data}", code="sample_data_missing")
+        raise IdverifyError(f"sample data not found under {data}", code=ErrorCode.SAMPLE_DATA_MISSING)
 
     def finger(name: str) -> Any:
         return cv2.imread(str(fingers / f"{name}.tif"), cv2.IMREAD_GRAYSCALE)

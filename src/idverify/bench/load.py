@@ -32,7 +32,7 @@ from typing import Annotated, Any
 import typer
 
 from idverify.console import emit_json, fail
-from idverify.errors import IdverifyError
+from idverify.errors import ErrorCode, IdverifyError
 
 FACES = ("face", "asian_dev", "cn_s10")
 FINGERS = ("fingerprint", "FVC2002_DB1_B")
@@ -49,7 +49,7 @@ def _percentile(values: list[float], q: float) -> float:
 def _samples(data: Path) -> tuple[Path, Path]:
     faces, fingers = data.joinpath(*FACES), data.joinpath(*FINGERS)
     if not faces.is_dir() or not fingers.is_dir():
-        raise IdverifyError(f"sample data not found under {data}", code="sample_data_missing")
+        raise IdverifyError(f"sample data not found under {data}", code=ErrorCode.SAMPLE_DATA_MISSING)
     return faces, fingers
 
 
@@ -138,14 +138,14 @@ def daemon_process(env: dict[str, str], port: int, log: Path) -> Iterator[str]:
         while True:
             if proc.poll() is not None:
                 err = log.read_text(errors="replace")[-500:]
-                raise IdverifyError(f"the daemon did not start: {err}", code="daemon_failed")
+                raise IdverifyError(f"the daemon did not start: {err}", code=ErrorCode.DAEMON_FAILED)
             try:
                 if httpx.get(base + "/healthz", timeout=2).status_code in (200, 503):
                     break
             except httpx.HTTPError:
                 pass
             if time.monotonic() > deadline:
-                raise IdverifyError("the daemon did not answer /healthz within 120 s", code="daemon_failed")
+                raise IdverifyError("the daemon did not answer /healthz within 120 s", code=ErrorCode.DAEMON_FAILED)
             time.sleep(0.3)
         yield base
     finally:
@@ -262,7 +262,7 @@ def run_load(data: Path, *, concurrency: int, checks: int, single: int, database
             fire(base, token, cycle_id, bodies, concurrency=1, checks=3)  # loads the models
             alone = fire(base, token, cycle_id, bodies, concurrency=1, checks=single)
             if alone["statuses"] != {"201": single}:
-                raise IdverifyError(f"single checks failed: {alone['statuses']}", code="bench_failed")
+                raise IdverifyError(f"single checks failed: {alone['statuses']}", code=ErrorCode.BENCH_FAILED)
             single_ms = statistics.median(alone["latencies"])
             with _progress(progress, checks) as advance, _HealthSampler(base) as health:
                 loaded = fire(base, token, cycle_id, bodies, concurrency=concurrency, checks=checks,

@@ -20,7 +20,7 @@ import numpy as np
 import structlog
 from numpy.typing import NDArray
 
-from idverify.errors import DeviceError, DeviceUnavailable
+from idverify.errors import DeviceError, DeviceUnavailable, ErrorCode
 
 log = structlog.get_logger(__name__)
 
@@ -242,7 +242,7 @@ class Camera:
                     if status == "unavailable":
                         raise DeviceUnavailable(f"camera unavailable: {detail or 'not open'}")
                     raise DeviceError(
-                        f"camera delivered no frame within {timeout:.1f} s", code="no_frame", status_code=504
+                        f"camera delivered no frame within {timeout:.1f} s", code=ErrorCode.NO_FRAME, status_code=504
                     )
                 self._cond.wait(left)
             return self._ring[-1]
@@ -292,5 +292,5 @@ def encode_jpeg(image: Image, quality: int = 80, max_width: int | None = 640) ->
         image = np.asarray(cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA), np.uint8)
     ok, buf = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
     if not ok:
-        raise DeviceError("cannot encode preview", code="device_error")
+        raise DeviceError("cannot encode preview", code=ErrorCode.DEVICE_ERROR)
     return bytes(buf.tobytes())

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, TypeVar
 import typer
 
 from idverify.console import emit_json, fail
-from idverify.errors import DeviceError, IdverifyError
+from idverify.errors import DeviceError, ErrorCode, IdverifyError
 
 if TYPE_CHECKING:
     from idverify.devices.manager import DeviceManager
@@ -103,7 +103,7 @@ def finger_capture(
         image = manager.capture_fingerprint_sync(timeout)
         out.parent.mkdir(parents=True, exist_ok=True)
         if not cv2.imwrite(str(out), image):
-            raise IdverifyError(f"cannot write {out}", code="io_error", status_code=500)
+            raise IdverifyError(f"cannot write {out}", code=ErrorCode.IO_ERROR, status_code=500)
         name = next((h.name for h in manager.health() if h.kind == "fingerprint"), "fingerprint")
         return int(image.shape[1]), int(image.shape[0]), name
 

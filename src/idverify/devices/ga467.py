@@ -23,7 +23,7 @@ from idverify.devices.serial_link import SerialLink, detect_baud
 from idverify.devices.wlt import WltDecoder, decode_photo
 from idverify.documents.cn_id import TEXT_BLOCK_SIZE, parse_text_block
 from idverify.documents.model import IdentityDocument
-from idverify.errors import DeviceError
+from idverify.errors import DeviceError, ErrorCode
 
 log = structlog.get_logger(__name__)
 
@@ -50,22 +50,22 @@ SW_SELECT_FAILED = 0x81
 SW_READ_FAILED = 0x41
 
 #: SW3 → (device error code, message). Messages name the condition, never the card.
-_SW_ERRORS: dict[int, tuple[str, str]] = {
-    0x10: ("checksum_error", "reader rejected the command frame's check byte"),
-    0x11: ("checksum_error", "reader rejected the command frame's length"),
-    0x21: ("device_error", "reader rejected the command"),
-    0x23: ("device_error", "command not permitted by the reader"),
-    0x24: ("device_error", "reader reported an unknown error"),
-    0x31: ("card_auth_failed", "card failed to authenticate the reader's SAM"),
-    0x32: ("card_auth_failed", "SAM failed to authenticate the card: it may not be genuine"),
-    0x33: ("card_auth_failed", "card information check failed"),
-    0x40: ("card_unsupported", "unknown card type"),
-    SW_READ_FAILED: ("card_removed", "card read failed: the card left the field during the read"),
-    0x47: ("device_error", "SAM could not get a random number from the card"),
-    0x60: ("device_error", "SAM self-test failed"),
-    0x66: ("device_error", "SAM not authorised"),
-    SW_NO_CARD: ("no_card", "no card on the reader"),
-    SW_SELECT_FAILED: ("card_removed", "card could not be selected: it left the field"),
+_SW_ERRORS: dict[int, tuple[ErrorCode, str]] = {
+    0x10: (ErrorCode.CHECKSUM_ERROR, "reader rejected the command frame's check byte"),
+    0x11: (ErrorCode.CHECKSUM_ERROR, "reader rejected the command frame's length"),
+    0x21: (ErrorCode.DEVICE_ERROR, "reader rejected the command"),
+    0x23: (ErrorCode.DEVICE_ERROR, "command not permitted by the reader"),
+    0x24: (ErrorCode.DEVICE_ERROR, "reader reported an unknown error"),
+    0x31: (ErrorCode.CARD_AUTH_FAILED, "card failed to authenticate the reader's SAM"),
+    0x32: (ErrorCode.CARD_AUTH_FAILED, "SAM failed to authenticate the card: it may not be genuine"),
+    0x33: (ErrorCode.CARD_AUTH_FAILED, "card information check failed"),
+    0x40: (ErrorCode.CARD_UNSUPPORTED, "unknown card type"),
+    SW_READ_FAILED: (ErrorCode.CARD_REMOVED, "card read failed: the card left the field during the read"),
+    0x47: (ErrorCode.DEVICE_ERROR, "SAM could not get a random number from the card"),
+    0x60: (ErrorCode.DEVICE_ERROR, "SAM self-test failed"),
+    0x66: (ErrorCode.DEVICE_ERROR, "SAM not authorised"),
+    SW_NO_CARD: (ErrorCode.NO_CARD, "no card on the reader"),
+    SW_SELECT_FAILED: (ErrorCode.CARD_REMOVED, "card could not be selected: it left the field"),
 }
 
 # Seconds to wait for an answer (vendor SDK timeouts, with margin).
@@ -76,7 +76,7 @@ TIMEOUT_READ = 3.0
 class FrameError(DeviceError):
     """A frame that failed its check byte or arrived incomplete."""
 
-    code = "checksum_error"
+    code = ErrorCode.CHECKSUM_ERROR
     status_code = 502
 
 
@@ -187,7 +187,8 @@ def split_base_message(data: bytes) -> tuple[bytes, bytes]:
     text = data[4:4 + text_len]
     photo = data[4 + text_len:4 + text_len + photo_len]
     if text_len != TEXT_BLOCK_SIZE:
-        raise DeviceError(f"text block has {text_len} bytes, expected {TEXT_BLOCK_SIZE}", code="card_data_invalid")
+        raise DeviceError(f"text block has {text_len} bytes, expected {TEXT_BLOCK_SIZE}",
+                          code=ErrorCode.CARD_DATA_INVALID)
     return text, photo
 
 
@@ -254,10 +255,11 @@ class Ga467Reader:
                 if decoder.pending:
                     raise FrameError(
                         f"GA 467 reader sent an incomplete frame ({decoder.pending} bytes) within {timeout:.1f} s",
-                        code="frame_truncated",
+                        code=ErrorCode.FRAME_TRUNCATED,
                     )
                 raise DeviceError(
-                    f"GA 467 reader did not answer within {timeout:.1f} s", code="device_timeout", status_code=504
+                    f"GA 467 reader did not answer within {timeout:.1f} s",
+                    code=ErrorCode.DEVICE_TIMEOUT, status_code=504
                 )
             decoder.feed(chunk)
 
@@ -277,7 +279,7 @@ class Ga467Reader:
     def _check(resp: Response, ok: tuple[int, ...]) -> Response:
         if resp.sw3 in ok:
             return resp
-        code, message = _SW_ERRORS.get(resp.sw3, ("device_error", "reader returned an unexpected status"))
+        code, message = _SW_ERRORS.get(resp.sw3, (ErrorCode.DEVICE_ERROR, "reader returned an unexpected status"))
         raise DeviceError(f"{message} (SW3={resp.sw3:02X})", code=code, status_code=422)
 
     # --- commands ----------------------------------------------------------------------------------------------
@@ -322,7 +324,7 @@ class Ga467Reader:
         try:
             text = resp.data[:70].decode("utf-16-le").replace("\x00", " ").strip()
         except UnicodeDecodeError:
-            raise DeviceError("appended address is not valid UCS-2", code="card_data_invalid",
+            raise DeviceError("appended address is not valid UCS-2", code=ErrorCode.CARD_DATA_INVALID,
                               status_code=422) from None
         return text or None
 
@@ -335,7 +337,7 @@ class Ga467Reader:
         deadline = time.monotonic() + wait
         while not self.find_card():
             if time.monotonic() >= deadline:
-                raise DeviceError("no card on the reader", code="no_card", status_code=422)
+                raise DeviceError("no card on the reader", code=ErrorCode.NO_CARD, status_code=422)
             time.sleep(0.2)
         self.select_card()
         text, wlt = self.read_base()

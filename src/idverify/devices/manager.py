@@ -24,7 +24,7 @@ from idverify.devices.drivers import CameraHandle, PcscHandle, builtin_registry
 from idverify.devices.health import DeviceHealth, detected_serial_ports, not_configured
 from idverify.devices.registry import DeviceHandle, DeviceWiring, DriverRegistry, Endpoints
 from idverify.devices.slots import SerialSlot
-from idverify.errors import DeviceError, DeviceUnavailable
+from idverify.errors import DeviceError, DeviceUnavailable, ErrorCode
 
 if TYPE_CHECKING:
     import numpy as np
@@ -152,7 +152,7 @@ class DeviceManager:
             raise self._missing("card_reader", "PC/SC reader")
         if mrz_keys is None:
             raise DeviceError(
-                "an eMRTD needs the document number, birth date and expiry date (BAC)", code="mrz_required",
+                "an eMRTD needs the document number, birth date and expiry date (BAC)", code=ErrorCode.MRZ_REQUIRED,
                 status_code=422,
             )
         return handle.read(mrz_keys, wait)

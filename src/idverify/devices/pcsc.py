@@ -38,7 +38,7 @@ from idverify.documents.emrtd.passive_auth import load_trust_store
 from idverify.documents.emrtd.reader import ReadResult, read_document
 from idverify.documents.model import IdentityDocument
 from idverify.documents.mrz import BacKeys
-from idverify.errors import DeviceError, DeviceTimeout, DeviceUnavailable
+from idverify.errors import DeviceError, DeviceTimeout, DeviceUnavailable, ErrorCode
 
 log = structlog.get_logger(__name__)
 
@@ -51,12 +51,12 @@ CARD_REMOVED_MESSAGE = "the card was removed during reading; present it again an
 
 
 class NoCard(DeviceError):
-    code = "no_card"
+    code = ErrorCode.NO_CARD
     status_code = 422
 
 
 class CardRemoved(DeviceError):
-    code = "card_removed"
+    code = ErrorCode.CARD_REMOVED
     status_code = 422
 
 

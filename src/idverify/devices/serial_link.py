@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
-from idverify.errors import DeviceError, DeviceUnavailable
+from idverify.errors import DeviceError, DeviceUnavailable, ErrorCode
 
 #: What pyserial lets escape when a device vanishes (termios.error is not an OSError).
 _LOST = (OSError, termios.error)
@@ -102,7 +102,7 @@ def detect_baud(device: BaudDevice, candidates: Iterable[int], probe: Callable[[
             try:
                 probe()
             except DeviceError as exc:
-                if exc.code == "device_unavailable":
+                if exc.code == ErrorCode.DEVICE_UNAVAILABLE:
                     raise
                 continue
             return baud

@@ -19,7 +19,7 @@ from typing import Generic, Protocol, TypeVar
 import structlog
 
 from idverify.devices.health import DeviceHealth, DeviceStatus
-from idverify.errors import DeviceError, DeviceUnavailable
+from idverify.errors import DeviceError, DeviceUnavailable, ErrorCode
 
 log = structlog.get_logger(__name__)
 
@@ -119,7 +119,7 @@ class SerialSlot(Generic[D]):
             log.warning("device_lost", kind=self.kind, retry_in=self.backoff.delay)
             raise
         except DeviceError as exc:
-            if exc.code in ("device_timeout", "checksum_error", "frame_truncated"):
+            if exc.code in (ErrorCode.DEVICE_TIMEOUT, ErrorCode.CHECKSUM_ERROR, ErrorCode.FRAME_TRUNCATED):
                 # Resynchronise: the next call reopens the port from a clean state.
                 self.device.close()
                 self.last_status, self.last_detail = "error", exc.message
@@ -135,9 +135,9 @@ class SerialSlot(Generic[D]):
         except DeviceError as exc:
             if self.last_status == "ok":  # an error outside the reconnect path (e.g. wrong password)
                 self.last_status, self.last_detail = "error", f"{exc.code}: {exc.message}"
-            elif self.last_detail is None or exc.code != "device_unavailable":
+            elif self.last_detail is None or exc.code != ErrorCode.DEVICE_UNAVAILABLE:
                 self.last_detail = f"{exc.code}: {exc.message}"
-            if exc.code == "device_timeout":
+            if exc.code == ErrorCode.DEVICE_TIMEOUT:
                 self._baud_hint()
 
     def _baud_hint(self) -> None:

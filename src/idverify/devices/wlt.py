@@ -19,7 +19,7 @@ from typing import Protocol, runtime_checkable
 
 import structlog
 
-from idverify.errors import DeviceError
+from idverify.errors import DeviceError, ErrorCode
 
 log = structlog.get_logger(__name__)
 
@@ -52,7 +52,7 @@ class CtypesWltDecoder:
         except (OSError, AttributeError) as exc:
             raise DeviceError(
                 f"WLT decoder library {library.name} cannot be loaded: {exc.__class__.__name__}",
-                code="photo_decoder_error",
+                code=ErrorCode.PHOTO_DECODER_ERROR,
             ) from None
         self._fn.restype = ctypes.c_int
         self._success = success
@@ -63,7 +63,7 @@ class CtypesWltDecoder:
         dst = ctypes.create_string_buffer(DECODED_BMP_SIZE + 1024)
         rc = self._fn(src, dst, 0)
         if rc != self._success:
-            raise DeviceError(f"WLT decoder returned {rc}", code="photo_decoder_error")
+            raise DeviceError(f"WLT decoder returned {rc}", code=ErrorCode.PHOTO_DECODER_ERROR)
         return dst.raw[:DECODED_BMP_SIZE]
 
 
@@ -95,10 +95,10 @@ def to_png(image: bytes) -> bytes:
 
     pixels = cv2.imdecode(np.frombuffer(image, np.uint8), cv2.IMREAD_COLOR)
     if pixels is None:
-        raise DeviceError("WLT decoder output is not an image", code="photo_decoder_error")
+        raise DeviceError("WLT decoder output is not an image", code=ErrorCode.PHOTO_DECODER_ERROR)
     ok, png = cv2.imencode(".png", pixels)
     if not ok:
-        raise DeviceError("cannot encode decoded photo", code="photo_decoder_error")
+        raise DeviceError("cannot encode decoded photo", code=ErrorCode.PHOTO_DECODER_ERROR)
     return bytes(png.tobytes())
 
 

@@ -24,7 +24,7 @@ import structlog
 from numpy.typing import NDArray
 
 from idverify.devices.serial_link import SerialLink, detect_baud
-from idverify.errors import DeviceError, DeviceTimeout
+from idverify.errors import DeviceError, DeviceTimeout, ErrorCode
 
 log = structlog.get_logger(__name__)
 
@@ -62,17 +62,17 @@ CAPTURE_FAILED = 0x03
 NOT_FOUND = 0x09
 WRONG_PASSWORD = 0x13
 
-_CONFIRMATION: dict[int, tuple[str, str]] = {
-    0x01: ("device_error", "sensor reported a packet receive error"),
-    CAPTURE_FAILED: ("capture_failed", "sensor could not take an image: place the finger flat and retry"),
-    0x06: ("biometric_quality", "fingerprint image too messy: clean the finger and the sensor"),
-    0x07: ("biometric_quality", "too few fingerprint features: press more firmly"),
-    0x0F: ("device_error", "sensor could not send the image"),
-    0x15: ("biometric_quality", "no valid fingerprint image in the sensor's buffer"),
-    0x18: ("device_error", "sensor flash write error"),
-    WRONG_PASSWORD: ("device_auth_failed", "sensor rejected the configured password"),
-    0x20: ("device_error", "sensor address mismatch"),
-    0x21: ("device_auth_failed", "sensor requires its password first"),
+_CONFIRMATION: dict[int, tuple[ErrorCode, str]] = {
+    0x01: (ErrorCode.DEVICE_ERROR, "sensor reported a packet receive error"),
+    CAPTURE_FAILED: (ErrorCode.CAPTURE_FAILED, "sensor could not take an image: place the finger flat and retry"),
+    0x06: (ErrorCode.BIOMETRIC_QUALITY, "fingerprint image too messy: clean the finger and the sensor"),
+    0x07: (ErrorCode.BIOMETRIC_QUALITY, "too few fingerprint features: press more firmly"),
+    0x0F: (ErrorCode.DEVICE_ERROR, "sensor could not send the image"),
+    0x15: (ErrorCode.BIOMETRIC_QUALITY, "no valid fingerprint image in the sensor's buffer"),
+    0x18: (ErrorCode.DEVICE_ERROR, "sensor flash write error"),
+    WRONG_PASSWORD: (ErrorCode.DEVICE_AUTH_FAILED, "sensor rejected the configured password"),
+    0x20: (ErrorCode.DEVICE_ERROR, "sensor address mismatch"),
+    0x21: (ErrorCode.DEVICE_AUTH_FAILED, "sensor requires its password first"),
 }
 
 #: SetSysPara register 4: the baud rate as a multiple of 9600 (1–12). The module answers at the old rate, then
@@ -144,7 +144,7 @@ class PacketDecoder:
             del self._buf[: self.HEADER + length]
             pid, payload, received = pkt[6], pkt[9:-2], int.from_bytes(pkt[-2:], "big")
             if packet_checksum(pid, pkt[7:9], payload) != received:
-                raise DeviceError("fingerprint sensor packet failed its checksum", code="checksum_error",
+                raise DeviceError("fingerprint sensor packet failed its checksum", code=ErrorCode.CHECKSUM_ERROR,
                                   status_code=502)
             return pid, payload
 
@@ -154,7 +154,7 @@ def unpack_image(packed: bytes) -> NDArray[np.uint8]:
     if len(packed) < PACKED_IMAGE_SIZE:
         raise DeviceError(
             f"fingerprint image stream cut short ({len(packed)} of {PACKED_IMAGE_SIZE} bytes)",
-            code="frame_truncated", status_code=502,
+            code=ErrorCode.FRAME_TRUNCATED, status_code=502,
         )
     raw = np.frombuffer(packed[:PACKED_IMAGE_SIZE], dtype=np.uint8)
     out = np.empty(raw.size * 2, dtype=np.uint8)
@@ -231,9 +231,9 @@ class ZhianTecSensor:
         try:
             self._handshake()
         except DeviceError as exc:
-            if not self.fast_baud or self.fast_baud == self.baud or exc.code not in {"device_timeout",
-                                                                                     "frame_truncated",
-                                                                                     "device_error"}:
+            if not self.fast_baud or self.fast_baud == self.baud or exc.code not in {ErrorCode.DEVICE_TIMEOUT,
+                                                                                     ErrorCode.FRAME_TRUNCATED,
+                                                                                     ErrorCode.DEVICE_ERROR}:
                 raise
             configured, self.baud = self.baud, self.fast_baud
             try:
@@ -315,10 +315,10 @@ class ZhianTecSensor:
                 if decoder.pending:
                     raise DeviceError(
                         f"fingerprint sensor sent an incomplete packet within {timeout:.1f} s",
-                        code="frame_truncated", status_code=502,
+                        code=ErrorCode.FRAME_TRUNCATED, status_code=502,
                     )
                 raise DeviceError(
-                    f"fingerprint sensor did not answer within {timeout:.1f} s", code="device_timeout",
+                    f"fingerprint sensor did not answer within {timeout:.1f} s", code=ErrorCode.DEVICE_TIMEOUT,
                     status_code=504,
                 )
             decoder.feed(chunk)
@@ -335,7 +335,7 @@ class ZhianTecSensor:
         decoder = decoder or PacketDecoder()
         pid, payload = self._read_packet(decoder, ACK_TIMEOUT + self._transfer_time(64))
         if pid != PID_ACK or not payload:
-            raise DeviceError("fingerprint sensor answered with an unexpected packet", code="device_error",
+            raise DeviceError("fingerprint sensor answered with an unexpected packet", code=ErrorCode.DEVICE_ERROR,
                               status_code=502)
         return payload[0], payload[1:]
 
@@ -343,7 +343,7 @@ class ZhianTecSensor:
     def _raise_for(code: int) -> None:
         if code == OK:
             return
-        spec, message = _CONFIRMATION.get(code, ("device_error", "sensor returned an unexpected code"))
+        spec, message = _CONFIRMATION.get(code, (ErrorCode.DEVICE_ERROR, "sensor returned an unexpected code"))
         raise DeviceError(f"{message} (0x{code:02X})", code=spec, status_code=422)
 
     # --- capture -----------------------------------------------------------------------------------------------
@@ -383,15 +383,15 @@ class ZhianTecSensor:
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise DeviceError("fingerprint image upload too slow", code="device_timeout", status_code=504)
+                raise DeviceError("fingerprint image upload too slow", code=ErrorCode.DEVICE_TIMEOUT, status_code=504)
             try:
                 pid, payload = self._read_packet(decoder, min(PACKET_GAP, remaining))
             except DeviceError as exc:
-                if exc.code == "device_timeout" and data:
+                if exc.code == ErrorCode.DEVICE_TIMEOUT and data:
                     raise unpack_error(len(data)) from None
                 raise
             if pid not in (PID_DATA, PID_END):
-                raise DeviceError("unexpected packet in the image stream", code="device_error", status_code=502)
+                raise DeviceError("unexpected packet in the image stream", code=ErrorCode.DEVICE_ERROR, status_code=502)
             data += payload
             if pid == PID_END:
                 return unpack_image(bytes(data))
@@ -408,7 +408,7 @@ class ZhianTecSensor:
         code, d = self.command(READ_SYS_PARA)
         self._raise_for(code)
         if len(d) < 16:
-            raise DeviceError("short system-parameter answer", code="device_error", status_code=502)
+            raise DeviceError("short system-parameter answer", code=ErrorCode.DEVICE_ERROR, status_code=502)
 
         def u16(i: int) -> int:
             return int.from_bytes(d[i:i + 2], "big")
@@ -468,5 +468,5 @@ class ZhianTecSensor:
 def unpack_error(received: int) -> DeviceError:
     return DeviceError(
         f"fingerprint image stream stopped after {received} of {PACKED_IMAGE_SIZE} bytes",
-        code="frame_truncated", status_code=502,
+        code=ErrorCode.FRAME_TRUNCATED, status_code=502,
     )

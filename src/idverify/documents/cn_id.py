@@ -20,7 +20,7 @@ from datetime import date
 from typing import Literal
 
 from idverify.documents.model import DocumentChecks, DocumentType, IdentityDocument, Sex
-from idverify.errors import IdverifyError
+from idverify.errors import ErrorCode, IdverifyError
 
 TEXT_BLOCK_SIZE = 256
 CARD_TYPE_OFFSET = 248
@@ -81,7 +81,7 @@ _DOCUMENT_TYPES: dict[CardKind, DocumentType] = {
 class CardDataError(IdverifyError):
     """The text block cannot be decoded (wrong size, not UCS-2). The card or reader is faulty: read it again."""
 
-    code = "card_data_invalid"
+    code = ErrorCode.CARD_DATA_INVALID
     status_code = 422
 
 

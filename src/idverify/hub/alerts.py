@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from idverify.errors import ConflictError, NotFoundError, ValidationFailed
+from idverify.errors import ConflictError, ErrorCode, NotFoundError, ValidationFailed
 from idverify.hub import alert_repository as repo
 from idverify.hub import audit
 from idverify.hub.models import HubAlert
@@ -68,10 +68,10 @@ def change_status(session: Session, alert_id: int, status: str, *, note: str | N
     if status not in STATUSES:
         raise ValidationFailed("status must be acknowledged or closed")
     if (alert.status, status) not in _TRANSITIONS:
-        raise ConflictError(f"an alert that is {alert.status} cannot become {status}", code="alert_status")
+        raise ConflictError(f"an alert that is {alert.status} cannot become {status}", code=ErrorCode.ALERT_STATUS)
     note = (note or "").strip() or None
     if status == "closed" and not note:
-        raise ValidationFailed("closing an alert needs a note saying what was found", code="note_required")
+        raise ValidationFailed("closing an alert needs a note saying what was found", code=ErrorCode.NOTE_REQUIRED)
     if note is not None and len(note) > MAX_NOTE:
         raise ValidationFailed(f"the note is limited to {MAX_NOTE} characters")
     alert.status = status

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from idverify.errors import ConflictError, ValidationFailed
+from idverify.errors import ConflictError, ErrorCode, ValidationFailed
 from idverify.hub import audit
 from idverify.hub import repository as repo
 from idverify.hub.models import HubClinic
@@ -35,7 +35,7 @@ def add_clinic(session: Session, *, name: str, verifier: str, actor: str | None 
     if len(origin) > 255:
         raise ValidationFailed("the verifier key's name (the log origin) is too long")
     if repo.clinic_by_origin(session, origin) is not None:
-        raise ConflictError(f"a clinic with origin {origin} is already registered", code="origin_registered")
+        raise ConflictError(f"a clinic with origin {origin} is already registered", code=ErrorCode.ORIGIN_REGISTERED)
     clinic = HubClinic(
         name=name, origin=origin, public_key=public_key, verifier_key=verifier_key(origin, public_key),
         status="active", created_at=utcnow(), witness_size=0, witness_root=EMPTY_ROOT, feed_size=0,

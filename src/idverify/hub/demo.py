@@ -35,7 +35,7 @@ import httpx
 import uvicorn
 from sqlalchemy import select
 
-from idverify.errors import IdverifyError
+from idverify.errors import ErrorCode, IdverifyError
 
 WOMAN = {"document_type": "cn_resident_id", "document_number": "11010519491231002X", "name": "演示患者甲",
          "sex": "F", "birth_date": "1991-12-31"}
@@ -52,7 +52,7 @@ DEADLINE_S = 60.0
 
 
 class DemoError(IdverifyError):
-    code = "hub_demo_failed"
+    code = ErrorCode.HUB_DEMO_FAILED
 
 
 def _free_port() -> int:

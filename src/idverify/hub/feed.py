@@ -28,7 +28,7 @@ from typing import Any
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from idverify.errors import ConflictError, IdverifyError, ValidationFailed
+from idverify.errors import ConflictError, ErrorCode, IdverifyError, ValidationFailed
 from idverify.hub import audit, bulk
 from idverify.hub import repository as repo
 from idverify.hub.models import HubClinic, HubEntry
@@ -81,7 +81,7 @@ def parse_batch(body: bytes, *, max_batch: int) -> FeedBatch:
     try:
         payload = json.loads(body)
     except (ValueError, UnicodeDecodeError):
-        raise IdverifyError("the feed batch is not JSON", code="malformed_json", status_code=400) from None
+        raise IdverifyError("the feed batch is not JSON", code=ErrorCode.MALFORMED_JSON, status_code=400) from None
     if not isinstance(payload, dict):
         raise ValidationFailed("the feed batch must be a JSON object")
     start, size, entries, proof = (payload.get(k) for k in ("start", "checkpoint_size", "entries", "proof"))
@@ -125,7 +125,8 @@ def _parse_leaf(text: str, index: int) -> FeedItem:
             raise ValueError
         return FeedItem(index, parse_time(doc["recorded_at"]), event)
     except (ValueError, KeyError, TypeError):
-        raise ValidationFailed(f"entry {index} is not a ledger leaf for index {index}", code="bad_entry") from None
+        raise ValidationFailed(f"entry {index} is not a ledger leaf for index {index}",
+                               code=ErrorCode.BAD_ENTRY) from None
 
 
 def ingest(session: Session, clinic: HubClinic, batch: FeedBatch, *, project: ProjectFn | None = None
@@ -134,10 +135,10 @@ def ingest(session: Session, clinic: HubClinic, batch: FeedBatch, *, project: Pr
     root = repo.cosigned_root(session, clinic.id, batch.checkpoint_size)
     if root is None:
         raise ValidationFailed(f"the hub's witness never cosigned a checkpoint of {batch.checkpoint_size} entries "
-                               "for this clinic; ask for a cosignature first", code="not_cosigned")
+                               "for this clinic; ask for a cosignature first", code=ErrorCode.NOT_COSIGNED)
     held = int(clinic.feed_size)
     if batch.start > held:
-        raise ConflictError(f"the hub holds entries up to {held}; resume from there", code="feed_gap",
+        raise ConflictError(f"the hub holds entries up to {held}; resume from there", code=ErrorCode.FEED_GAP,
                             details={"feed_size": held})
     overlap = min(batch.end, held) - batch.start
     if overlap > 0:
@@ -150,7 +151,7 @@ def ingest(session: Session, clinic: HubClinic, batch: FeedBatch, *, project: Pr
             index = batch.start + offset
             if bytes(stored.get(index, b"")) != leaf_hash(batch.entries[offset].encode()):
                 raise ConflictError(f"entry {index} differs from the one the hub accepted before",
-                                    code="feed_conflict", details={"index": index})
+                                    code=ErrorCode.FEED_CONFLICT, details={"index": index})
     if batch.end <= held:
         session.commit()  # a repeated batch: nothing to add (only its nonce is remembered)
         return FeedResult(0, held)
@@ -169,13 +170,13 @@ def ingest(session: Session, clinic: HubClinic, batch: FeedBatch, *, project: Pr
         verify_consistency(batch.end, batch.checkpoint_size, frontier.root(), root, batch.proof)
     except ProofError as exc:
         raise ValidationFailed(f"entries {held}..{batch.end - 1} do not verify against the cosigned checkpoint of "
-                               f"{batch.checkpoint_size} entries: {exc}", code="proof_failed") from None
+                               f"{batch.checkpoint_size} entries: {exc}", code=ErrorCode.PROOF_FAILED) from None
     moved = session.execute(_ADVANCE, {"size": batch.end, "frontier": b"".join(frontier.hashes), "at": utcnow(),
                                        "clinic_id": clinic.id, "held": held})
     if not moved.rowcount:  # type: ignore[attr-defined]
         session.rollback()
         raise ConflictError("another request advanced this clinic's feed first; resume from its size",
-                            code="feed_gap", details={"feed_size": _current_size(session, clinic.id)})
+                            code=ErrorCode.FEED_GAP, details={"feed_size": _current_size(session, clinic.id)})
     # The compare-and-swap above holds the clinic row until COMMIT: no other request can store these indexes.
     bulk.copy_rows(session, "hub_entries", ENTRY_COLUMNS, rows)
     if project is not None:

@@ -22,7 +22,7 @@ from sqlalchemy import delete, insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from idverify.errors import AuthenticationError, ConflictError
+from idverify.errors import AuthenticationError, ConflictError, ErrorCode
 from idverify.hub import repository as repo
 from idverify.hub.models import HubClinic, HubNonce
 from idverify.ledger.witness_protocol import (
@@ -40,31 +40,32 @@ def authenticate(session: Session, *, method: str, path: str, headers: Mapping[s
     nonce = headers.get(NONCE_HEADER, "")
     if not origin or not 16 <= len(nonce) <= 64 or not nonce.isascii():
         raise AuthenticationError("a signed request needs the origin, timestamp, nonce and signature headers",
-                                  code="unsigned_request")
+                                  code=ErrorCode.UNSIGNED_REQUEST)
     try:
         timestamp = int(headers.get(TIMESTAMP_HEADER, ""))
         signature = base64.b64decode(headers.get(SIGNATURE_HEADER, ""), validate=True)
     except (ValueError, binascii.Error):
-        raise AuthenticationError("the timestamp or signature header is malformed", code="unsigned_request") from None
+        raise AuthenticationError("the timestamp or signature header is malformed",
+                                  code=ErrorCode.UNSIGNED_REQUEST) from None
     if abs(time.time() - timestamp) > skew_s:
         raise AuthenticationError(f"the request's time is more than {skew_s} s from the hub's clock",
-                                  code="clock_skew")
+                                  code=ErrorCode.CLOCK_SKEW)
     clinic = repo.clinic_by_origin(session, origin)
     if clinic is None or clinic.status != "active":
-        raise AuthenticationError("unknown or suspended clinic origin", code="bad_signature")
+        raise AuthenticationError("unknown or suspended clinic origin", code=ErrorCode.BAD_SIGNATURE)
     try:
         Ed25519PublicKey.from_public_bytes(bytes(clinic.public_key)).verify(
             signature, request_message(method, path, origin, timestamp, nonce, body))
     except InvalidSignature:
         raise AuthenticationError("the request signature does not verify with the clinic's key",
-                                  code="bad_signature") from None
+                                  code=ErrorCode.BAD_SIGNATURE) from None
     if remember_nonce:
         expires = datetime.fromtimestamp(timestamp, UTC) + timedelta(seconds=skew_s)
         try:
             with session.begin_nested():
                 session.execute(insert(HubNonce).values(clinic_id=clinic.id, nonce=nonce, expires_at=expires))
         except IntegrityError:
-            raise ConflictError("this signed request was already received (replay)", code="replayed") from None
+            raise ConflictError("this signed request was already received (replay)", code=ErrorCode.REPLAYED) from None
     return clinic
 
 

@@ -18,7 +18,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from idverify.auth.secrets import MIN_PASSWORD_LENGTH, hash_password, new_token, token_digest, verify_password
-from idverify.errors import AuthenticationError, ConflictError, ValidationFailed
+from idverify.errors import AuthenticationError, ConflictError, ErrorCode, ValidationFailed
 from idverify.hub import audit
 from idverify.hub.models import HubSession, HubUser
 from idverify.store.base import utcnow
@@ -53,7 +53,7 @@ def create_user(session: Session, *, username: str, display_name: str, role: str
     if len(password) < MIN_PASSWORD_LENGTH:
         raise ValidationFailed(f"a password has at least {MIN_PASSWORD_LENGTH} characters")
     if session.scalar(select(HubUser.id).where(HubUser.username == username)) is not None:
-        raise ConflictError("this username exists", code="username_taken")
+        raise ConflictError("this username exists", code=ErrorCode.USERNAME_TAKEN)
     user = HubUser(username=username, display_name=display_name.strip() or username, role=role_value.value,
                    password_hash=hash_password(password), active=True, failed_logins=0, created_at=utcnow())
     session.add(user)
@@ -69,15 +69,15 @@ def login(session: Session, username: str, password: str, *, ttl_minutes: int) -
     now = utcnow()
     if user is None or not user.active:
         verify_password(hash_password("x" * MIN_PASSWORD_LENGTH), password)  # same cost as a real check
-        raise AuthenticationError("wrong username or password", code="invalid_credentials")
+        raise AuthenticationError("wrong username or password", code=ErrorCode.INVALID_CREDENTIALS)
     if user.locked_until is not None and user.locked_until > now:
-        raise AuthenticationError("too many failed logins; try again later", code="account_locked")
+        raise AuthenticationError("too many failed logins; try again later", code=ErrorCode.ACCOUNT_LOCKED)
     if not verify_password(user.password_hash, password):
         user.failed_logins += 1
         if user.failed_logins >= MAX_FAILED:
             user.locked_until, user.failed_logins = now + LOCKOUT, 0
         session.commit()
-        raise AuthenticationError("wrong username or password", code="invalid_credentials")
+        raise AuthenticationError("wrong username or password", code=ErrorCode.INVALID_CREDENTIALS)
     user.failed_logins, user.locked_until = 0, None
     token, csrf = new_token(), secrets.token_urlsafe(24)
     session.add(HubSession(token_hash=token_digest(token), csrf_token=csrf, user_id=user.id, created_at=now,
@@ -94,10 +94,10 @@ def _principal(user: HubUser, csrf: str) -> HubPrincipal:
 def authenticate(session: Session, token: str) -> HubPrincipal:
     row = session.scalar(select(HubSession).where(HubSession.token_hash == token_digest(token)))
     if row is None or row.revoked_at is not None or row.expires_at <= utcnow():
-        raise AuthenticationError("the session has expired; log in again", code="session_expired")
+        raise AuthenticationError("the session has expired; log in again", code=ErrorCode.SESSION_EXPIRED)
     user = session.get(HubUser, row.user_id)
     if user is None or not user.active:
-        raise AuthenticationError("the account is disabled", code="session_expired")
+        raise AuthenticationError("the account is disabled", code=ErrorCode.SESSION_EXPIRED)
     return _principal(user, row.csrf_token)
 
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import structlog
 from sqlalchemy.orm import Session
 
+from idverify.errors import ErrorCode
 from idverify.hub import alerts, audit
 from idverify.hub import repository as repo
 from idverify.hub.models import HubRefusal
@@ -38,7 +39,7 @@ log = structlog.get_logger(__name__)
 class WitnessRefused(Exception):
     """The answer is not a cosignature. ``size`` is set for the 409 ``text/x.tlog.size`` answers."""
 
-    def __init__(self, status: int, code: str, message: str, *, size: int | None = None) -> None:
+    def __init__(self, status: int, code: ErrorCode, message: str, *, size: int | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
@@ -52,7 +53,7 @@ class Cosigned:
     tree_size: int
 
 
-_ALERTING = frozenset({"root_conflict", "bad_proof", "cosigned_root_conflict"})
+_ALERTING = frozenset({ErrorCode.ROOT_CONFLICT, ErrorCode.BAD_PROOF, ErrorCode.COSIGNED_ROOT_CONFLICT})
 
 
 def add_checkpoint(session: Session, signer: CosignatureSigner, req: AddCheckpoint) -> Cosigned:
@@ -60,34 +61,34 @@ def add_checkpoint(session: Session, signer: CosignatureSigner, req: AddCheckpoi
     cp = req.checkpoint
     state = repo.witness_state(session, cp.origin)
     if state is None or state.status != "active":
-        raise WitnessRefused(404, "unknown_origin", "this witness does not know the checkpoint's origin")
+        raise WitnessRefused(404, ErrorCode.UNKNOWN_ORIGIN, "this witness does not know the checkpoint's origin")
     try:
         signed = verify_ed25519(req.note, cp.origin, state.public_key)
     except CheckpointError:
         signed = None
     if not signed:
-        raise WitnessRefused(403, "untrusted_signature", "no signature by the origin's registered key verifies")
+        raise WitnessRefused(403, ErrorCode.UNTRUSTED_SIGNATURE, "no signature by the origin's registered key verifies")
     if req.old_size > cp.tree_size:
-        _refuse(session, req, state, 400, "old_size_above_checkpoint",
+        _refuse(session, req, state, 400, ErrorCode.OLD_SIZE_ABOVE_CHECKPOINT,
                 f"old size {req.old_size} is above the checkpoint size {cp.tree_size}")
     if req.old_size != state.size:
-        reason = "stale_old_size"
+        reason = ErrorCode.STALE_OLD_SIZE
         earlier = repo.cosigned_root(session, state.clinic_id, cp.tree_size) if cp.tree_size < state.size else None
         if earlier is not None and earlier != cp.root_hash:
-            reason = "cosigned_root_conflict"  # we cosigned another root at this very size: a fork
+            reason = ErrorCode.COSIGNED_ROOT_CONFLICT  # we cosigned another root at this very size: a fork
         _refuse(session, req, state, 409, reason,
                 f"the latest cosigned size is {state.size}, not {req.old_size}", size=state.size)
     if req.old_size == cp.tree_size:
         if cp.root_hash != state.root:
-            _refuse(session, req, state, 409, "root_conflict",
+            _refuse(session, req, state, 409, ErrorCode.ROOT_CONFLICT,
                     f"size {cp.tree_size} was cosigned with a different root hash", size=state.size)
         if req.proof:
-            _refuse(session, req, state, 422, "bad_proof", "a proof between equal sizes must be empty")
+            _refuse(session, req, state, 422, ErrorCode.BAD_PROOF, "a proof between equal sizes must be empty")
     else:
         try:
             verify_consistency(state.size, cp.tree_size, state.root, cp.root_hash, req.proof)
         except ProofError as exc:
-            _refuse(session, req, state, 422, "bad_proof", f"the consistency proof does not verify: {exc}")
+            _refuse(session, req, state, 422, ErrorCode.BAD_PROOF, f"the consistency proof does not verify: {exc}")
     now = utcnow()
     timestamp = int(time.time())
     line = signer.cosign(req.note.text, timestamp)
@@ -101,13 +102,13 @@ def add_checkpoint(session: Session, signer: CosignatureSigner, req: AddCheckpoi
         session.rollback()
         current = repo.witness_state(session, cp.origin)
         size = current.size if current is not None else state.size
-        _refuse(session, req, state, 409, "concurrent_update",
+        _refuse(session, req, state, 409, ErrorCode.CONCURRENT_UPDATE,
                 f"another submission advanced this log to {size} first", size=size)
     session.commit()
     return Cosigned(line, cp.tree_size)
 
 
-def _refuse(session: Session, req: AddCheckpoint, state: repo.WitnessState, status: int, reason: str,
+def _refuse(session: Session, req: AddCheckpoint, state: repo.WitnessState, status: int, reason: ErrorCode,
             message: str, *, size: int | None = None) -> None:
     """Record a validly signed refused submission (and alert when it proves misbehaviour), then refuse."""
     cp = req.checkpoint

@@ -15,11 +15,11 @@ from typing import Annotated, Any, NoReturn
 import typer
 
 from idverify.console import Exit, emit_json, fail, settings_or_exit
-from idverify.errors import IdverifyError, ValidationFailed
+from idverify.errors import ErrorCode, IdverifyError, ValidationFailed
 
 
 class LedgerTampered(IdverifyError):
-    code = "ledger_tampered"
+    code = ErrorCode.LEDGER_TAMPERED
     status_code = 422
 
 
@@ -122,7 +122,7 @@ def _no_cosigned() -> NoReturn:
     from idverify.errors import NotFoundError
 
     raise NotFoundError("no checkpoint has been cosigned by a witness yet (is IDVERIFY_HUB_URL set and the hub "
-                        "reachable? see /healthz)", code="not_cosigned")
+                        "reachable? see /healthz)", code=ErrorCode.NOT_COSIGNED)
 
 
 def _clinic_signer(settings: Any, session: Any) -> Any:
@@ -292,7 +292,7 @@ def bench_ledger(
             result = run_ledger_bench(events, backend=backend, batch=batch, postgres_url=postgres_url,
                                       progress=lambda n: bar.advance(task, n))
         except OperationalError as exc:
-            fail(IdverifyError(f"database unreachable: {type(exc.orig).__name__}", code="database_unavailable"),
+            fail(IdverifyError(f"database unreachable: {type(exc.orig).__name__}", code=ErrorCode.DATABASE_UNAVAILABLE),
                  as_json=as_json)
     spec = result.as_spec()
     if as_json:

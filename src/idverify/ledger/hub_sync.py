@@ -31,7 +31,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from idverify.errors import ConfigError, IdverifyError
+from idverify.errors import ConfigError, ErrorCode, IdverifyError
 from idverify.ledger import proofs as ledger
 from idverify.ledger import repository
 from idverify.ledger.canonical import format_time
@@ -225,7 +225,7 @@ class HubSync:
             body = _json(resp)
             if resp.status_code == 200:
                 pos = int(body["feed_size"])
-            elif resp.status_code == 409 and body.get("error", {}).get("code") == "feed_gap" and resumes < 3:
+            elif resp.status_code == 409 and body.get("error", {}).get("code") == ErrorCode.FEED_GAP and resumes < 3:
                 resumes += 1
                 pos = int(body["error"]["details"]["feed_size"])
             else:

@@ -27,7 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from idverify.errors import IdverifyError
+from idverify.errors import ErrorCode, IdverifyError
 from idverify.store.base import Base
 from idverify.store.types import UTCDateTime
 
@@ -35,7 +35,7 @@ from idverify.store.types import UTCDateTime
 class LedgerImmutable(IdverifyError):
     """Someone tried to change or delete a ledger row."""
 
-    code = "ledger_immutable"
+    code = ErrorCode.LEDGER_IMMUTABLE
     status_code = 409
 
 
@@ -43,7 +43,7 @@ class LedgerDamaged(IdverifyError):
     """The stored tree lacks rows it needs (entries or nodes deleted, a tail cut off): it cannot be extended, signed
     or exported until it is restored. The message names what is missing."""
 
-    code = "ledger_damaged"
+    code = ErrorCode.LEDGER_DAMAGED
     status_code = 409
 
 

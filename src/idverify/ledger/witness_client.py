@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 
-from idverify.errors import IdverifyError
+from idverify.errors import ErrorCode, IdverifyError
 from idverify.ledger.checkpoint import CheckpointSigner
 from idverify.ledger.witness_protocol import (
     NONCE_HEADER,
@@ -37,14 +37,14 @@ FEED_ENTRIES_PATH = "/feed/entries"
 
 
 class HubUnavailable(IdverifyError):
-    code = "hub_unavailable"
+    code = ErrorCode.HUB_UNAVAILABLE
     status_code = 503
 
 
 class HubProtocolError(IdverifyError):
     """The hub answered something this client cannot act on (a refusal, or a malformed answer)."""
 
-    code = "hub_refused"
+    code = ErrorCode.HUB_REFUSED
     status_code = 502
 
 

@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from idverify.errors import ValidationFailed
+from idverify.errors import ErrorCode, ValidationFailed
 from idverify.ledger import repository as ledger_repo
 from idverify.ledger.entries import entry_event, list_entries
 from idverify.ledger.models import LedgerEntry
@@ -39,7 +39,7 @@ def parse_when(value: str | None, *, end: bool, name: str) -> datetime | None:
             return start + timedelta(days=1) if end else start
         parsed = datetime.fromisoformat(value)
     except ValueError:
-        raise ValidationFailed(f"'{name}': use YYYY-MM-DD or an RFC 3339 timestamp", code="bad_date") from None
+        raise ValidationFailed(f"'{name}': use YYYY-MM-DD or an RFC 3339 timestamp", code=ErrorCode.BAD_DATE) from None
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
@@ -57,7 +57,7 @@ class EventQuery:
 
     def __post_init__(self) -> None:
         if self.since is not None and self.until is not None and self.until < self.since:
-            raise ValidationFailed("'to' is before 'from'", code="bad_date_range")
+            raise ValidationFailed("'to' is before 'from'", code=ErrorCode.BAD_DATE_RANGE)
 
     @property
     def type_prefix(self) -> str | None:

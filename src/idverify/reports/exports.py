@@ -19,7 +19,7 @@ from typing import IO, Any, Literal
 
 from sqlalchemy.orm import Session
 
-from idverify.errors import ValidationFailed
+from idverify.errors import ErrorCode, ValidationFailed
 from idverify.ledger.canonical import format_time
 from idverify.ledger.export import export_jsonl, resolve_range, write_csv
 from idverify.ledger.fhir import to_fhir_audit_event
@@ -58,12 +58,12 @@ def write_fhir_bundle(entries: Iterable[LedgerEntry], out: IO[str]) -> int:
 def check_export_request(fmt: str, query: EventQuery) -> None:
     """Refuse what cannot be exported, before anything is recorded."""
     if fmt not in MEDIA_TYPES:
-        raise ValidationFailed("format must be jsonl, fhir or csv", code="bad_format")
+        raise ValidationFailed("format must be jsonl, fhir or csv", code=ErrorCode.BAD_FORMAT)
     if fmt == "jsonl" and query.has_content_filters:
         raise ValidationFailed(
             "a verifiable JSON Lines export covers a contiguous range: filter it by time only "
             "(use format=csv or fhir for stage, decision, staff, patient or type filters)",
-            code="filter_not_verifiable",
+            code=ErrorCode.FILTER_NOT_VERIFIABLE,
         )
 
 

@@ -22,7 +22,7 @@ from matplotlib import font_manager
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFError, TTFont
 
-from idverify.errors import ConfigError
+from idverify.errors import ConfigError, ErrorCode
 
 FONT_NAME = "IdverifyCJK"
 # Redistributable TrueType CJK fonts from Debian packages, in order of preference.
@@ -37,14 +37,14 @@ def find_font(configured: Path | None) -> Path:
     """The configured font file, else the first installed candidate; ConfigError naming the fix otherwise."""
     if configured is not None:
         if not configured.is_file():
-            raise ConfigError(f"IDVERIFY_REPORT_FONT: no such file ({configured})", code="report_font_missing",
+            raise ConfigError(f"IDVERIFY_REPORT_FONT: no such file ({configured})", code=ErrorCode.REPORT_FONT_MISSING,
                               status_code=503)
         return configured
     for path in CANDIDATES:
         if path.is_file():
             return path
     raise ConfigError("no CJK TrueType font for the PDF report: install the Debian package fonts-wqy-microhei "
-                      "or set IDVERIFY_REPORT_FONT to a .ttf/.ttc file", code="report_font_missing",
+                      "or set IDVERIFY_REPORT_FONT to a .ttf/.ttc file", code=ErrorCode.REPORT_FONT_MISSING,
                       status_code=503)
 
 
@@ -55,7 +55,7 @@ def register(path: Path) -> str:
         pdfmetrics.registerFont(TTFont(FONT_NAME, str(path), subfontIndex=0))
     except TTFError as exc:
         raise ConfigError(f"the report font {path.name} cannot be embedded ({exc}); use a TrueType .ttf/.ttc",
-                          code="report_font_missing", status_code=503) from None
+                          code=ErrorCode.REPORT_FONT_MISSING, status_code=503) from None
     font_manager.fontManager.addfont(str(path))
     return FONT_NAME
 

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.orm import Session
 
-from idverify.errors import ValidationFailed
+from idverify.errors import ErrorCode, ValidationFailed
 from idverify.ledger.canonical import format_time
 from idverify.reports import repository
 from idverify.reports.estimates import ErrorEstimates, estimate
@@ -49,15 +49,15 @@ def parse_month(month: str, tz: str = DEFAULT_TZ) -> Period:
     """``YYYY-MM`` in time zone ``tz`` as a UTC interval; ValidationFailed for anything else."""
     m = _MONTH.match(month or "")
     if not m:
-        raise ValidationFailed("month must be YYYY-MM", code="bad_month")
+        raise ValidationFailed("month must be YYYY-MM", code=ErrorCode.BAD_MONTH)
     try:
         zone = ZoneInfo(tz)
     except (ZoneInfoNotFoundError, ValueError):
         raise ValidationFailed("unknown time zone (use an IANA name such as Asia/Shanghai)",
-                               code="bad_timezone") from None
+                               code=ErrorCode.BAD_TIMEZONE) from None
     year, mon = int(m.group(1)), int(m.group(2))
     if not 2000 <= year <= 2999:
-        raise ValidationFailed("month out of range", code="bad_month")
+        raise ValidationFailed("month out of range", code=ErrorCode.BAD_MONTH)
     first = date(year, mon, 1)
     following = date(year + (mon == 12), mon % 12 + 1, 1)
     start = datetime(first.year, first.month, 1, tzinfo=zone).astimezone(UTC)

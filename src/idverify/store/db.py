@@ -37,7 +37,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
-from idverify.errors import ConfigError, DatabaseNotMigrated, IdverifyError
+from idverify.errors import ConfigError, DatabaseNotMigrated, ErrorCode, IdverifyError
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 
@@ -207,14 +207,14 @@ def database_error(exc: SQLAlchemyError) -> IdverifyError:
     sqlstate = getattr(getattr(exc, "orig", None), "sqlstate", None)
     if "database is locked" in text_ or "database table is locked" in text_ or sqlstate in {"55P03", "40P01"}:
         return IdverifyError("the database is locked by another process (a migration or a long write); try again "
-                             "in a moment", code="database_busy", status_code=503)
+                             "in a moment", code=ErrorCode.DATABASE_BUSY, status_code=503)
     if "no such table" in text_ or "no such column" in text_ or sqlstate in {"42P01", "42703"}:
         return DatabaseNotMigrated(f"the database lacks tables this version needs ({type(exc).__name__}); run "
                                    "`idverify db upgrade`")
     if isinstance(exc, OperationalError | DBAPIError) and (sqlstate is None or sqlstate.startswith("08")):
         return IdverifyError(f"the database is unreachable ({type(exc).__name__}); check IDVERIFY_DATABASE_URL "
-                             "and that the server is running", code="database_unavailable", status_code=503)
-    return IdverifyError(f"the database refused the operation ({type(exc).__name__})", code="database_error",
+                             "and that the server is running", code=ErrorCode.DATABASE_UNAVAILABLE, status_code=503)
+    return IdverifyError(f"the database refused the operation ({type(exc).__name__})", code=ErrorCode.DATABASE_ERROR,
                          status_code=503)
 
 

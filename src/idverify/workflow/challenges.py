@@ -30,7 +30,7 @@ from idverify.auth.roles import Principal
 from idverify.biometrics.pad.active import Challenge
 from idverify.biometrics.pad.blink import BlinkChallenge, blink_available
 from idverify.biometrics.pad.challenge import HeadTurnChallenge
-from idverify.errors import ConflictError, ValidationFailed
+from idverify.errors import ConflictError, ErrorCode, ValidationFailed
 from idverify.store.base import utcnow
 
 CHALLENGE_TTL_S = 60.0
@@ -103,18 +103,18 @@ class ChallengeStore:
             item = self._items.get(challenge_id)
             if item is None:
                 raise ValidationFailed("unknown liveness challenge — ask for a new challenge",
-                                       code="challenge_unknown")
+                                       code=ErrorCode.CHALLENGE_UNKNOWN)
             if item.used:
                 raise ConflictError("this liveness challenge was already answered — ask for a new challenge",
-                                    code="challenge_used")
+                                    code=ErrorCode.CHALLENGE_USED)
             if (item.cycle_id, item.stage, item.partner, item.workstation_id, item.staff_id) != \
                     (cycle_id, stage, partner, actor.workstation_id, actor.staff_id):
                 raise ConflictError("this liveness challenge was issued for another check, workstation or staff "
-                                    "member — ask for a new challenge", code="challenge_mismatch")
+                                    "member — ask for a new challenge", code=ErrorCode.CHALLENGE_MISMATCH)
             if now - item.issued_at > self.ttl_s:
                 item.used = True
                 raise ConflictError(f"the liveness challenge expired after {self.ttl_s:.0f} s — ask for a new "
-                                    "challenge", code="challenge_expired")
+                                    "challenge", code=ErrorCode.CHALLENGE_EXPIRED)
             item.used = True
             return item
 

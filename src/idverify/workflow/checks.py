@@ -35,7 +35,7 @@ from idverify.biometrics.face import FaceTemplate
 from idverify.biometrics.fingerprint.template import FingerprintTemplate
 from idverify.biometrics.fusion import Decision, FactorResult, decide
 from idverify.biometrics.pad.active import judge
-from idverify.errors import ConflictError, ValidationFailed
+from idverify.errors import ConflictError, ErrorCode, ValidationFailed
 from idverify.store.base import utcnow
 from idverify.store.db import begin_read
 from idverify.store.keys import Keys
@@ -67,10 +67,10 @@ def subject_patient(db: Session, cycle: Cycle, subject: Subject, partner: Subjec
     who = partner if subject is Subject.BOTH else subject
     if who is None or who is Subject.BOTH:
         raise ValidationFailed("this stage verifies both partners: say which one (partner=female|male)",
-                               code="partner_required")
+                               code=ErrorCode.PARTNER_REQUIRED)
     patient_id = couple.female_patient_id if who is Subject.FEMALE else couple.male_patient_id
     if patient_id is None:
-        raise ConflictError(f"this couple has no {who.value} partner registered", code="no_such_partner")
+        raise ConflictError(f"this couple has no {who.value} partner registered", code=ErrorCode.NO_SUCH_PARTNER)
     return get_patient(db, patient_id)
 
 
@@ -107,9 +107,10 @@ def stage_people(db: Session, cycle_id: str, stage: Stage) -> tuple[Subject, lis
 def _open_cycle_stage(db: Session, cycle_id: str, stage: Stage) -> Cycle:
     cycle = get_cycle(db, cycle_id)
     if cycle.status != "open":
-        raise ConflictError("this cycle is closed", code="cycle_closed")
+        raise ConflictError("this cycle is closed", code=ErrorCode.CYCLE_CLOSED)
     if stage.value not in cycle.stages:
-        raise ValidationFailed(f"stage {stage.value} is not part of this {cycle.kind} cycle", code="wrong_stage")
+        raise ValidationFailed(f"stage {stage.value} is not part of this {cycle.kind} cycle",
+                               code=ErrorCode.WRONG_STAGE)
     return cycle
 
 
@@ -121,7 +122,7 @@ def issue_challenge(db: Session, store: ChallengeStore, *, cycle_id: str, stage:
     policy = resolve(db, stage, active_consent(db, patient.id))
     if policy.challenge is None:
         raise ConflictError(f"the {stage.value} policy asks for no active liveness challenge — run the check "
-                            "without one", code="challenge_not_required")
+                            "without one", code=ErrorCode.CHALLENGE_NOT_REQUIRED)
     return store.issue(policy.challenge, cycle_id=cycle.id, stage=stage.value,
                        partner=partner.value if partner else None, actor=actor)
 
@@ -141,7 +142,7 @@ def _prepare(db: Session, keys: Keys, cycle_id: str, stage: Stage, partner: Subj
     cycle = _open_cycle_stage(db, cycle_id, stage)
     patient = subject_patient(db, cycle, stage_subject(db, stage), partner)
     if not is_enrolled(db, patient.id):
-        raise ConflictError("this patient has no completed enrolment; enrol first", code="not_enrolled")
+        raise ConflictError("this patient has no completed enrolment; enrol first", code=ErrorCode.NOT_ENROLLED)
     policy = resolve(db, stage, active_consent(db, patient.id))
     wants = policy.biometric.factors
     return _Prepared(cycle=cycle, patient=patient, policy=policy,

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from idverify import audit
 from idverify.auth.roles import Principal
-from idverify.errors import ConflictError, NotFoundError, ValidationFailed
+from idverify.errors import ConflictError, ErrorCode, NotFoundError, ValidationFailed
 from idverify.store.base import utcnow
 from idverify.store.models import Couple, Cycle
 from idverify.workflow.patients import get_patient
@@ -20,9 +20,9 @@ def create_couple(db: Session, *, female_id: str | None, male_id: str | None, ac
     if not female_id and not male_id:
         raise ValidationFailed("a couple needs at least one partner")
     if female_id and get_patient(db, female_id).sex != "F":
-        raise ValidationFailed("the female partner's document says she is not female", code="sex_mismatch")
+        raise ValidationFailed("the female partner's document says she is not female", code=ErrorCode.SEX_MISMATCH)
     if male_id and get_patient(db, male_id).sex != "M":
-        raise ValidationFailed("the male partner's document says he is not male", code="sex_mismatch")
+        raise ValidationFailed("the male partner's document says he is not male", code=ErrorCode.SEX_MISMATCH)
     if female_id and female_id == male_id:
         raise ValidationFailed("the two partners must be different people")
     couple = Couple(female_patient_id=female_id, male_patient_id=male_id, created_by=actor.staff_id)
@@ -51,7 +51,7 @@ def open_cycle(db: Session, *, couple_id: str, kind: CycleKind, extra_stages: Se
     if bad:
         raise ValidationFailed(f"only {', '.join(OPTIONAL_STAGES)} can be added to a cycle")
     if repo.count_open(db, couple_id):
-        raise ConflictError("this couple already has an open cycle; close it first", code="cycle_open")
+        raise ConflictError("this couple already has an open cycle; close it first", code=ErrorCode.CYCLE_OPEN)
     stages = [s.value for s in DEFAULT_STAGES[kind]] + [s.value for s in extra_stages]
     cycle = Cycle(couple_id=couple_id, kind=kind.value, stages=stages, created_by=actor.staff_id)
     repo.add_cycle(db, cycle)
@@ -78,7 +78,7 @@ def list_cycles(db: Session, *, status: str | None, offset: int, limit: int,
 def close_cycle(db: Session, cycle_id: str, *, actor: Principal) -> Cycle:
     cycle = get_cycle(db, cycle_id)
     if cycle.status != "open":
-        raise ConflictError("cycle already closed", code="cycle_closed")
+        raise ConflictError("cycle already closed", code=ErrorCode.CYCLE_CLOSED)
     cycle.status = "closed"
     cycle.closed_at = utcnow()
     db.flush()

@@ -25,7 +25,7 @@ from idverify.biometrics.face.detect import Detection
 from idverify.biometrics.fingerprint.template import ALGORITHM_VERSION as FINGER_VERSION
 from idverify.biometrics.fusion import factor_policy
 from idverify.biometrics.operating_points import load_operating_points
-from idverify.errors import ConflictError
+from idverify.errors import ConflictError, ErrorCode
 from idverify.store.base import utcnow
 from idverify.store.keys import Keys
 from idverify.store.models import Enrollment, Patient
@@ -129,7 +129,7 @@ def enrol(db: Session, keys: Keys, galleries: Galleries, *, patient_id: str, cap
     patient = get_patient(db, patient_id)
     consent = active_consent(db, patient.id)
     if consent is None:
-        raise ConflictError("record the patient's biometric consent before enrolment", code="consent_required")
+        raise ConflictError("record the patient's biometric consent before enrolment", code=ErrorCode.CONSENT_REQUIRED)
     result: dict[str, Any] = {"modalities": sorted(m for m in consent.modalities if m != "document_photo"),
                               "devices": captures.devices}
     prompts: list[str] = []

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from idverify.errors import ValidationFailed
+from idverify.errors import ErrorCode, ValidationFailed
 from idverify.workflow.patients import PatientIdentity
 
 ACCEPTED_ADT = {"A04", "A08", "A28", "A31"}  # register / update patient (and their A28/A31 person equivalents)
@@ -59,9 +59,10 @@ def from_hl7v2(message: str) -> HisPatient:
         msg_type = msg.msh.msh_9.msh_9_1.to_er7()
         pid = msg.pid
     except (HL7apyException, AttributeError, IndexError, ValueError) as exc:
-        raise ValidationFailed(f"not a parseable HL7 v2 message ({type(exc).__name__})", code="hl7_invalid") from None
+        raise ValidationFailed(f"not a parseable HL7 v2 message ({type(exc).__name__})",
+                               code=ErrorCode.HL7_INVALID) from None
     if msg_type != "ADT" or trigger not in ACCEPTED_ADT:
-        raise ValidationFailed(f"expected ADT^A04 or ADT^A08, got {msg_type}^{trigger}", code="hl7_unsupported")
+        raise ValidationFailed(f"expected ADT^A04 or ADT^A08, got {msg_type}^{trigger}", code=ErrorCode.HL7_UNSUPPORTED)
     document_type = document_number = external_id = None
     for rep in pid.pid_3:
         number, kind = rep.cx_1.to_er7().strip(), rep.cx_5.to_er7().strip().upper()
@@ -70,15 +71,16 @@ def from_hl7v2(message: str) -> HisPatient:
         elif kind == "MR" and external_id is None:
             external_id = number
     if not document_number or document_type is None:
-        raise ValidationFailed("PID-3 carries no identity document (type NNCHN, PPN or PRC)", code="hl7_no_document")
+        raise ValidationFailed("PID-3 carries no identity document (type NNCHN, PPN or PRC)",
+                               code=ErrorCode.HL7_NO_DOCUMENT)
     name_field = pid.pid_5 if pid.pid_5 else None
     family = name_field.xpn_1.to_er7().split("&")[0] if name_field is not None else ""
     given = name_field.xpn_2.to_er7() if name_field is not None else ""
     if not (family or given):
-        raise ValidationFailed("PID-5 patient name is empty", code="hl7_invalid")
+        raise ValidationFailed("PID-5 patient name is empty", code=ErrorCode.HL7_INVALID)
     sex = _SEX_V2.get(pid.pid_8.to_er7().strip().upper(), "")
     if not sex:
-        raise ValidationFailed("PID-8 sex must be F, M, O or U", code="hl7_invalid")
+        raise ValidationFailed("PID-8 sex must be F, M, O or U", code=ErrorCode.HL7_INVALID)
     address = None
     if pid.pid_11:
         parts = [p for p in pid.pid_11.to_er7().split("^") if p]
@@ -97,12 +99,13 @@ def from_fhir(resource: dict[str, Any] | str) -> HisPatient:
 
     data = json.loads(resource) if isinstance(resource, str) else resource
     if not isinstance(data, dict) or data.get("resourceType") != "Patient":
-        raise ValidationFailed("expected a FHIR Patient resource", code="fhir_invalid")
+        raise ValidationFailed("expected a FHIR Patient resource", code=ErrorCode.FHIR_INVALID)
     try:
         patient = FhirPatient.model_validate(data)
     except ValidationError as exc:
         fields = sorted({".".join(str(p) for p in e["loc"]) for e in exc.errors()})
-        raise ValidationFailed("invalid FHIR Patient", code="fhir_invalid", details={"fields": fields}) from None
+        raise ValidationFailed("invalid FHIR Patient",
+                               code=ErrorCode.FHIR_INVALID, details={"fields": fields}) from None
     document_type = document_number = external_id = None
     for ident in patient.identifier or []:
         codes = {c.code for c in (ident.type.coding if ident.type and ident.type.coding else []) if c.code}
@@ -115,7 +118,7 @@ def from_fhir(resource: dict[str, Any] | str) -> HisPatient:
             external_id = ident.value
     if not document_number or document_type is None:
         raise ValidationFailed("Patient.identifier carries no identity document (NNCHN, PPN or PRC)",
-                               code="fhir_no_document")
+                               code=ErrorCode.FHIR_NO_DOCUMENT)
     name = ""
     if patient.name:
         first = patient.name[0]
@@ -123,10 +126,10 @@ def from_fhir(resource: dict[str, Any] | str) -> HisPatient:
         joined = "".join(given) if _HAN.search("".join(given)) else " ".join(given)
         name = first.text or _full_name(first.family or "", joined)
     if not name:
-        raise ValidationFailed("Patient.name is empty", code="fhir_invalid")
+        raise ValidationFailed("Patient.name is empty", code=ErrorCode.FHIR_INVALID)
     sex = _SEX_FHIR.get(patient.gender or "", "")
     if not sex:
-        raise ValidationFailed("Patient.gender is required", code="fhir_invalid")
+        raise ValidationFailed("Patient.gender is required", code=ErrorCode.FHIR_INVALID)
     address = None
     if patient.address:
         addr = patient.address[0]

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from idverify import audit
 from idverify.auth.roles import Principal, Role
 from idverify.auth.service import check_credentials
-from idverify.errors import ConflictError, NotFoundError, PermissionDenied
+from idverify.errors import ConflictError, ErrorCode, NotFoundError, PermissionDenied
 from idverify.store.models import Override, Verification
 from idverify.workflow.repositories import overrides as repo
 from idverify.workflow.repositories.verifications import get_verification
@@ -34,19 +34,19 @@ def record_override(db: Session, *, verification_id: str, reason: OverrideReason
     if verification is None:
         raise NotFoundError("no such verification at this workstation")
     if verification.decision == "accept":
-        raise ConflictError("an accepted check needs no override", code="override_not_needed")
+        raise ConflictError("an accepted check needs no override", code=ErrorCode.OVERRIDE_NOT_NEEDED)
     if verification.overridden:
-        raise ConflictError("this check was already overridden", code="already_overridden")
+        raise ConflictError("this check was already overridden", code=ErrorCode.ALREADY_OVERRIDDEN)
     if reason is OverrideReason.OTHER and not (note and note.strip()):
-        raise ConflictError("reason 'other' needs a note", code="note_required")
+        raise ConflictError("reason 'other' needs a note", code=ErrorCode.NOTE_REQUIRED, status_code=409)
     if actor.method != "session" or actor.staff_id is None:
         raise PermissionDenied("an override must be made by a logged-in nurse, not an API key",
-                               code="override_needs_person")
+                               code=ErrorCode.OVERRIDE_NEEDS_PERSON)
     witness = check_credentials(db, witness_username, witness_password)
     if witness.id == actor.staff_id:
-        raise PermissionDenied("the witness must be a second staff member", code="witness_same_person")
+        raise PermissionDenied("the witness must be a second staff member", code=ErrorCode.WITNESS_SAME_PERSON)
     if witness.role != Role.NURSE.value:
-        raise PermissionDenied("the witness must be clinical staff (nurse role)", code="witness_not_clinical")
+        raise PermissionDenied("the witness must be clinical staff (nurse role)", code=ErrorCode.WITNESS_NOT_CLINICAL)
     override = Override(verification_id=verification.id, reason_code=reason.value, note=note,
                         requested_by=actor.staff_id or "", witness_id=witness.id,
                         workstation_id=actor.workstation_id)

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from idverify import audit
 from idverify.auth.roles import Principal
 from idverify.documents.model import IdentityDocument
-from idverify.errors import ConflictError, NotFoundError, ValidationFailed
+from idverify.errors import ConflictError, ErrorCode, NotFoundError, ValidationFailed
 from idverify.store.base import new_id, utcnow
 from idverify.store.keys import Keys
 from idverify.store.models import Patient
@@ -94,7 +94,7 @@ def register(
     if existing is not None:
         if existing.sex != identity.sex:
             raise ConflictError("a patient with this document is registered with a different sex",
-                                code="identity_conflict")
+                                code=ErrorCode.IDENTITY_CONFLICT)
         return existing, False
     patient_id = new_id()
     patient = Patient(
@@ -119,7 +119,7 @@ def update_identity(db: Session, keys: Keys, patient: Patient, identity: Patient
     """Replace the sealed identity (e.g. an HIS A08 update); the document itself may not change here."""
     if keys.lookup.digest(identity.document_number) != patient.document_lookup:
         raise ConflictError("the document number differs from the registered one; register a new patient",
-                            code="identity_conflict")
+                            code=ErrorCode.IDENTITY_CONFLICT)
     changed = sorted(k for k, v in identity.sealed_fields().items() if identity_of(keys, patient).get(k) != v)
     patient.identity = keys.ring.encrypt(json.dumps(identity.sealed_fields()).encode(), _aad(patient.id))
     patient.kek_id = keys.ring.active_id

@@ -31,7 +31,7 @@ from idverify import audit
 from idverify.auth.roles import Principal
 from idverify.biometrics.fusion import StagePolicy, factor_policy
 from idverify.biometrics.operating_points import load_operating_points
-from idverify.errors import ConfigError, ValidationFailed
+from idverify.errors import ConfigError, ErrorCode, ValidationFailed
 from idverify.store.models import ConsentRecord
 from idverify.workflow.repositories import settings as settings_repo
 from idverify.workflow.stages import DEFAULT_SUBJECT, Stage, Subject
@@ -98,11 +98,12 @@ def validate_overrides(value: dict[str, Any]) -> None:
             if alone is not None and (name != "face" or alone not in TARGET_FMRS or alone > fmr):
                 raise ValidationFailed(f"policy for {stage}: alone_target_fmr is a face option, 0.01, 0.001 or "
                                        "0.0001, and never looser than the face's target_fmr",
-                                       code="invalid_alone_target_fmr")
+                                       code=ErrorCode.INVALID_ALONE_TARGET_FMR)
             active = factor.get("active_liveness")
             if active is not None and (name != "face" or active not in ACTIVE_LIVENESS):
                 raise ValidationFailed(f"policy for {stage}: active_liveness is a face option and must be "
-                                       f"{' or '.join(ACTIVE_LIVENESS)} or null", code="invalid_active_liveness")
+                                       f"{' or '.join(ACTIVE_LIVENESS)} or null",
+                                       code=ErrorCode.INVALID_ACTIVE_LIVENESS)
 
 
 def stage_subject(db: Session, stage: Stage) -> Subject:

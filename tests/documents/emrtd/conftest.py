@@ -12,6 +12,7 @@ from hardware_fixtures.emrtd.card import CardPulled, PaceConfig
 
 from idverify.documents.emrtd.reader import CardError
 from idverify.documents.mrz import BacKeys
+from idverify.errors import ErrorCode
 
 
 class DirectChannel:
@@ -26,7 +27,7 @@ class DirectChannel:
         try:
             response = self.chip.process(apdu)
         except CardPulled:
-            raise CardError("card left the field", code="card_removed") from None
+            raise CardError("card left the field", code=ErrorCode.CARD_REMOVED) from None
         return response[:-2], int.from_bytes(response[-2:], "big")
 
 

@@ -25,7 +25,7 @@ from idverify.api.schemas.audit import (
     IntegrityOut,
 )
 from idverify.auth.roles import Principal, Role
-from idverify.errors import ConflictError, NotFoundError
+from idverify.errors import ConflictError, ErrorCode, NotFoundError
 from idverify.ledger import proofs
 from idverify.ledger.merkle import ProofError
 from idverify.ledger.signing_key import verify_clinic_tree
@@ -99,7 +99,7 @@ def get_checkpoints(
 def get_latest_checkpoint(db: SessionDep, _inspector: Inspector) -> CheckpointOut:
     cp = proofs.latest_checkpoint(db)
     if cp is None:
-        raise NotFoundError("the ledger has no signed checkpoint yet", code="no_checkpoint")
+        raise NotFoundError("the ledger has no signed checkpoint yet", code=ErrorCode.NO_CHECKPOINT)
     return CheckpointOut.of(cp)
 
 
@@ -119,12 +119,13 @@ def get_inclusion_proof(
     if tree_size is None:
         latest = proofs.latest_checkpoint(db)
         if latest is None:
-            raise NotFoundError("no signed checkpoint yet: pass tree_size or create a checkpoint", code="no_checkpoint")
+            raise NotFoundError("no signed checkpoint yet: pass tree_size or create a checkpoint",
+                                code=ErrorCode.NO_CHECKPOINT)
         tree_size = int(latest.tree_size)
     try:
         proof = proofs.inclusion_proof(db, index, tree_size)
     except ProofError as exc:
-        raise ConflictError(str(exc), code="ledger_damaged") from None
+        raise ConflictError(str(exc), code=ErrorCode.LEDGER_DAMAGED) from None
     cp = reports_repo.checkpoint_of_size(db, tree_size)
     return InclusionProofOut(**proof.as_dict(), checkpoint=CheckpointOut.of(cp) if cp else None)
 
@@ -139,7 +140,7 @@ def get_consistency_proof(
     try:
         proof = proofs.consistency_proof(db, old_size, new_size)
     except ProofError as exc:
-        raise ConflictError(str(exc), code="ledger_damaged") from None
+        raise ConflictError(str(exc), code=ErrorCode.LEDGER_DAMAGED) from None
     old_cp = reports_repo.checkpoint_of_size(db, proof.old_size)
     new_cp = reports_repo.checkpoint_of_size(db, proof.new_size)
     return ConsistencyProofOut(**proof.as_dict(), old_checkpoint=CheckpointOut.of(old_cp) if old_cp else None,

@@ -12,7 +12,7 @@ from typing import Literal
 from fastapi import APIRouter, Response
 
 from idverify.api.deps import ContextDep, KeysDep, Nurse, SessionDep
-from idverify.errors import NotFoundError
+from idverify.errors import ErrorCode, NotFoundError
 from idverify.store.models import Verification
 from idverify.workflow import result_photos
 from idverify.workflow.repositories import verifications
@@ -44,6 +44,6 @@ def photo(verification_id: str, kind: PhotoKind, db: SessionDep, keys: KeysDep, 
         data = (result_photos.enrolment_photo(db, keys, verification.patient_id) if kind == "enrolment"
                 else ctx.live_frames.get(verification.id, nurse.workstation_id))
     if data is None:
-        raise NotFoundError("no such image for a check of this workstation", code="photo_not_found")
+        raise NotFoundError("no such image for a check of this workstation", code=ErrorCode.PHOTO_NOT_FOUND)
     return Response(data, media_type="image/jpeg",
                     headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})

@@ -13,7 +13,7 @@ from pydantic import Field
 
 from idverify.api.deps import ContextDep, Nurse
 from idverify.api.schemas import RequestModel, ResponseModel
-from idverify.errors import ConflictError, NotFoundError, ValidationFailed
+from idverify.errors import ConflictError, ErrorCode, NotFoundError, ValidationFailed
 
 router = APIRouter(prefix="/simulator", tags=["devices"], include_in_schema=False)
 
@@ -65,7 +65,7 @@ def present(body: PresentIn, ctx: ContextDep, _nurse: Nurse) -> SimulatorOut:
     try:
         desk.present(body.persona, card_of=body.card_of)
     except KeyError:
-        raise ValidationFailed("no such simulated person", code="unknown_persona") from None
+        raise ValidationFailed("no such simulated person", code=ErrorCode.UNKNOWN_PERSONA) from None
     return _state(desk)
 
 
@@ -76,7 +76,7 @@ def act(body: ActIn, ctx: ContextDep, _nurse: Nurse) -> SimulatorOut:
     try:
         desk.act(body.action)
     except ValueError as exc:
-        raise ConflictError(str(exc), code="simulator_cannot_act") from None
+        raise ConflictError(str(exc), code=ErrorCode.SIMULATOR_CANNOT_ACT) from None
     return _state(desk)
 
 

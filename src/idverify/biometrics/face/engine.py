@@ -66,7 +66,7 @@ from idverify.biometrics.face.detect import YUNET_MODEL, Detection, FaceDetector
 from idverify.biometrics.face.image import RGBImage, as_rgb_array
 from idverify.biometrics.face.quality import REASONS, FaceQuality, Purpose, judge, measure
 from idverify.biometrics.face.template import FaceTemplate, combine, unit
-from idverify.errors import BiometricError, ConfigError
+from idverify.errors import BiometricError, ConfigError, ErrorCode
 
 log = structlog.get_logger(__name__)
 
@@ -246,7 +246,8 @@ def _enlarge(rgb: RGBImage, det: Detection, factor: float) -> tuple[RGBImage, De
 
 
 def _quality_error(reason: str, measures: dict[str, float | None] | None = None) -> BiometricError:
-    return BiometricError(REASONS[reason], code="biometric_quality", details={"reason": reason, "measures": measures})
+    return BiometricError(REASONS[reason],
+                          code=ErrorCode.BIOMETRIC_QUALITY, details={"reason": reason, "measures": measures})
 
 
 _engine_lock = threading.Lock()

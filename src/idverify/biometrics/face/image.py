@@ -17,7 +17,7 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from idverify.errors import BiometricError
+from idverify.errors import BiometricError, ErrorCode
 
 RGBImage = NDArray[np.uint8]
 
@@ -35,18 +35,18 @@ def load_image(source: bytes | str | Path) -> RGBImage:
         raw = Image.open(io.BytesIO(source)) if isinstance(source, bytes | bytearray) else Image.open(source)
     except (UnidentifiedImageError, OSError, ValueError) as exc:
         raise BiometricError(
-            "the image could not be read; capture or upload the photo again", code="image_unreadable"
+            "the image could not be read; capture or upload the photo again", code=ErrorCode.IMAGE_UNREADABLE
         ) from exc
     with raw:
         if raw.width * raw.height > MAX_PIXELS:
             raise BiometricError("the image is too large; use a camera frame or a photo under 50 megapixels",
-                                 code="image_unreadable")
+                                 code=ErrorCode.IMAGE_UNREADABLE)
         try:
             img = ImageOps.exif_transpose(raw) or raw
             img.load()
         except (OSError, ValueError, SyntaxError) as exc:
             raise BiometricError("the image file is damaged; capture or upload it again",
-                                 code="image_unreadable") from exc
+                                 code=ErrorCode.IMAGE_UNREADABLE) from exc
         return to_rgb(img)
 
 
@@ -66,7 +66,7 @@ def as_rgb_array(image: RGBImage | bytes | str | Path) -> RGBImage:
         if image.ndim == 2:
             return np.ascontiguousarray(np.repeat(image[:, :, None], 3, axis=2).astype(np.uint8))
         if image.ndim != 3 or image.shape[2] not in (3, 4) or image.dtype != np.uint8:
-            raise BiometricError("unsupported image array: expected H×W×3 uint8 RGB", code="image_unreadable")
+            raise BiometricError("unsupported image array: expected H×W×3 uint8 RGB", code=ErrorCode.IMAGE_UNREADABLE)
         return np.ascontiguousarray(image[:, :, :3])
     return load_image(image)
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from idverify.errors import BiometricError, ValidationFailed
+from idverify.errors import BiometricError, ErrorCode, ValidationFailed
 
 MAGIC = b"IVFT"
 FORMAT = 1
@@ -30,7 +30,7 @@ def unit(vector: NDArray[np.floating]) -> NDArray[np.float32]:
     v = np.asarray(vector, dtype=np.float32).ravel()
     n = float(np.linalg.norm(v))
     if not np.isfinite(n) or n == 0.0:
-        raise BiometricError("empty face encoding", code="biometric_quality")
+        raise BiometricError("empty face encoding", code=ErrorCode.BIOMETRIC_QUALITY)
     return (v / n).astype(np.float32)
 
 
@@ -78,7 +78,8 @@ class FaceTemplate:
 def combine(encodings: Sequence[NDArray[np.float32]], algorithm_version: str) -> FaceTemplate:
     """Mean of unit encodings, re-normalised. Needs at least one encoding."""
     if not encodings:
-        raise BiometricError("no usable face capture to enrol; capture the face again", code="biometric_quality")
+        raise BiometricError("no usable face capture to enrol; capture the face again",
+                             code=ErrorCode.BIOMETRIC_QUALITY)
     stack = np.stack([unit(e) for e in encodings])
     return FaceTemplate(vector=unit(stack.mean(axis=0)), n_samples=len(encodings),
                         algorithm_version=algorithm_version)

@@ -32,7 +32,7 @@ from idverify.biometrics.face.image import RGBImage, as_rgb_array
 from idverify.biometrics.models_path import model_file
 from idverify.biometrics.pad.blink import BlinkChallenge
 from idverify.biometrics.pad.challenge import ChallengeResult, HeadTurnChallenge
-from idverify.errors import BiometricError
+from idverify.errors import BiometricError, ErrorCode
 
 log = structlog.get_logger(__name__)
 
@@ -145,7 +145,7 @@ class PadEngine:
         """
         items: list[ImageInput] = list(frames) if isinstance(frames, list | tuple) else [frames]  # type: ignore[list-item]
         if not items:
-            raise BiometricError("no frames to check for liveness; capture again", code="biometric_quality")
+            raise BiometricError("no frames to check for liveness; capture again", code=ErrorCode.BIOMETRIC_QUALITY)
         dets: list[tuple[RGBImage, Detection | None]] = []
         for i, item in enumerate(items):
             rgb = as_rgb_array(item)
@@ -153,7 +153,7 @@ class PadEngine:
         usable = [(rgb, d) for rgb, d in dets if d is not None]
         if not usable:
             raise BiometricError("no single face found for the liveness check — only the patient should be in view, "
-                                 "facing the camera", code="biometric_quality", details={"reason": "no_face"})
+                                 "facing the camera", code=ErrorCode.BIOMETRIC_QUALITY, details={"reason": "no_face"})
         active = None
         if isinstance(challenge, BlinkChallenge):
             from idverify.biometrics.pad.blink import get_eye_landmarker

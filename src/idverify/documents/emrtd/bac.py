@@ -15,13 +15,13 @@ from typing import Literal
 
 from idverify.documents.emrtd import crypto
 from idverify.documents.mrz import BacKeys
-from idverify.errors import DeviceError
+from idverify.errors import DeviceError, ErrorCode
 
 
 class BacFailed(DeviceError):
     """The chip rejected our keys or answered with the wrong ones. Usually a mistyped MRZ field."""
 
-    code = "bac_failed"
+    code = ErrorCode.BAC_FAILED
     status_code = 422
 
 

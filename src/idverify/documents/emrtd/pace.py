@@ -25,7 +25,7 @@ from idverify.documents.emrtd.bac import BacFailed, SessionKeys
 from idverify.documents.emrtd.ec import STANDARD_CURVES, Curve
 from idverify.documents.emrtd.tlv import find, iter_tlv, tlv
 from idverify.documents.mrz import BacKeys
-from idverify.errors import DeviceError
+from idverify.errors import DeviceError, ErrorCode
 
 FID_CARD_ACCESS = 0x011C
 #: PACE protocol OID -> (cipher, key bits)
@@ -42,7 +42,7 @@ PACE_INFO_PREFIX = "0.4.0.127.0.7.2.2.4."
 class PaceError(DeviceError):
     """PACE could not run (unsupported parameters, malformed answers)."""
 
-    code = "device_error"
+    code = ErrorCode.DEVICE_ERROR
     status_code = 422
 
 

@@ -27,7 +27,7 @@ from idverify.documents.emrtd.sm import SecureMessaging
 from idverify.documents.emrtd.tlv import read_header
 from idverify.documents.model import DocumentChecks, DocumentType, IdentityDocument, Sex
 from idverify.documents.mrz import BacKeys, MrzData, mrz_date
-from idverify.errors import DeviceError, DeviceTimeout
+from idverify.errors import DeviceError, DeviceTimeout, ErrorCode
 
 log = structlog.get_logger(__name__)
 
@@ -49,7 +49,7 @@ class ApduChannel(Protocol):
 class CardError(DeviceError):
     """The card answered, but not like an eMRTD should (not an eMRTD, file missing, bad structure)."""
 
-    code = "device_error"
+    code = ErrorCode.DEVICE_ERROR
     status_code = 422
 
 

@@ -17,13 +17,13 @@ import hmac
 from idverify.documents.emrtd import crypto
 from idverify.documents.emrtd.bac import SessionKeys
 from idverify.documents.emrtd.tlv import encode_length, iter_tlv
-from idverify.errors import DeviceError
+from idverify.errors import DeviceError, ErrorCode
 
 
 class SecureMessagingError(DeviceError):
     """The chip's secure-messaging response did not verify, or the chip reported an SM error."""
 
-    code = "device_error"
+    code = ErrorCode.DEVICE_ERROR
     status_code = 502
 
 

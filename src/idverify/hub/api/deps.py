@@ -14,7 +14,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
-from idverify.errors import AuthenticationError, PermissionDenied
+from idverify.errors import AuthenticationError, ErrorCode, PermissionDenied
 from idverify.hub import users
 from idverify.hub.context import HubContext
 from idverify.hub.users import HubPrincipal, HubRole
@@ -50,10 +50,10 @@ def get_principal(request: Request, db: HubSession) -> HubPrincipal:
     """The logged-in commission user; state-changing requests must echo the session's CSRF token."""
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
-        raise AuthenticationError("log in first", code="not_authenticated")
+        raise AuthenticationError("log in first", code=ErrorCode.NOT_AUTHENTICATED)
     principal = users.authenticate(db, token)
     if request.method not in _SAFE_METHODS and request.headers.get(CSRF_HEADER, "") != principal.csrf_token:
-        raise PermissionDenied("missing or wrong CSRF token (X-CSRF-Token header)", code="csrf_failed")
+        raise PermissionDenied("missing or wrong CSRF token (X-CSRF-Token header)", code=ErrorCode.CSRF_FAILED)
     return principal
 
 
@@ -63,7 +63,7 @@ HubUser = Annotated[HubPrincipal, Depends(get_principal)]
 def _require(role: HubRole) -> Callable[[HubPrincipal], HubPrincipal]:
     def check(principal: HubUser) -> HubPrincipal:
         if principal.role is not role:
-            raise PermissionDenied(f"this needs the role {role.value}", code="forbidden")
+            raise PermissionDenied(f"this needs the role {role.value}", code=ErrorCode.FORBIDDEN)
         return principal
 
     return check

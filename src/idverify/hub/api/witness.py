@@ -11,6 +11,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from idverify.api.errors import envelope
+from idverify.errors import ErrorCode
 from idverify.hub import witness
 from idverify.hub.api.deps import HubDep
 from idverify.hub.context import HubContext
@@ -45,7 +46,7 @@ async def add_checkpoint(request: Request, hub: HubDep) -> Response:
         req = parse_add_checkpoint(body)
     except WitnessRequestError as exc:
         hub.metrics.witness.labels("400", "malformed").inc()
-        return envelope(400, "malformed_request", str(exc))
+        return envelope(400, ErrorCode.MALFORMED_REQUEST, str(exc))
     try:
         result = await run_in_threadpool(_cosign, hub, req)
     except witness.WitnessRefused as exc:

@@ -25,11 +25,12 @@
   }
 
   class ApiError extends Error {
-    constructor(status, code, message, details) {
+    constructor(status, code, message, details, messageKey) {
       super(message);
       this.status = status;
       this.code = code;
       this.details = details;
+      this.messageKey = messageKey;
     }
   }
 
@@ -76,7 +77,7 @@
       if (response.status === 401 && path !== "/auth/login") {
         window.location.assign("/login");
       }
-      throw new ApiError(response.status, err.code || "http_error", err.message || "", err.details);
+      throw new ApiError(response.status, err.code || "http_error", err.message || "", err.details, err.message_key);
     }
     return data;
   }
@@ -98,10 +99,19 @@
     return node;
   }
 
-  /* A person-facing sentence for an API error: the catalogue's text for its code, else the server's message. */
+  /* The catalogue key of an error's person-facing text: the envelope's message_key, else "error.<code>";
+   * null when this page's catalogue has neither. */
+  function errorKey(err) {
+    for (const key of [err.messageKey || err.message_key, "error." + (err.code || "unknown")]) {
+      if (key && has(key)) return key;
+    }
+    return null;
+  }
+
+  /* A person-facing sentence for an API error: the catalogue's text for it, else the server's message. */
   function errorText(err) {
-    const key = "error." + (err.code || "unknown");
-    if (has(key)) return t(key);
+    const key = errorKey(err);
+    if (key) return t(key);
     return err.message || t("error.unknown");
   }
 
@@ -116,8 +126,9 @@
         list.append(el("li", {}, name ? name + ": " + (d.msg || "") : d.msg || ""));
       }
       box.append(list);
-    } else if (err.message && err.message !== errorText(err)) {
-      /* the daemon's own wording (English, never personal data) says exactly what was wrong */
+    } else if (err.message && err.message !== errorText(err) && (locale === "en" || !errorKey(err))) {
+      /* the daemon's own wording (English, never personal data) says exactly what was wrong; a Chinese screen
+       * shows it only when the catalogue has no text for the code */
       box.append(el("p", { class: "error-message" }, err.message));
     }
     box.append(el("p", { class: "error-code" }, t("error.code", { code: err.code || "unknown" })));
