@@ -5,11 +5,12 @@ and beyond its queue the answer is 503 ``busy`` with ``Retry-After``."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
 from idverify.api.captures import CHALLENGE_BURST_S, from_request, require_devices
-from idverify.api.deps import ContextDep, KeysDep, Nurse, SessionDep
+from idverify.api.deps import ContextDep, KeysDep, Nurse, SessionDep, ensure_this_workstation
+from idverify.api.routes.auth import client_address, record_failure
 from idverify.api.routes.result_photos import photo_urls
 from idverify.api.schemas.verifications import VerificationOut
 from idverify.api.schemas.workflow import (
@@ -25,6 +26,7 @@ from idverify.api.schemas.workflow import (
     StageSubjectOut,
 )
 from idverify.api.uploads import ImageLimits
+from idverify.auth import repository as auth_repo
 from idverify.errors import AuthenticationError
 from idverify.store.db import begin_read
 from idverify.store.finger_positions import enrolled_finger_positions
@@ -40,6 +42,8 @@ router = APIRouter(tags=["checks"])
              summary="Enrol face and fingers (consent first; duplicate identities are blocked)")
 async def enrol(patient_id: str, body: CaptureIn, db: SessionDep, keys: KeysDep, ctx: ContextDep,
                 nurse: Nurse) -> EnrolmentOut:
+    if body.use_devices:
+        ensure_this_workstation(nurse, ctx.settings)
     async with ctx.check_slots.slot():
         return await run_in_threadpool(_enrol, patient_id, body, db, keys, ctx, nurse)
 
@@ -67,6 +71,8 @@ def challenge(cycle_id: str, body: ChallengeIn, db: SessionDep, ctx: ContextDep,
              summary="Verify the patient at a procedure stage: accept, reject or retry")
 async def check(cycle_id: str, body: CheckIn, db: SessionDep, keys: KeysDep, ctx: ContextDep,
                 nurse: Nurse) -> CheckOut:
+    if body.use_devices:
+        ensure_this_workstation(nurse, ctx.settings)
     async with ctx.check_slots.slot():
         return await run_in_threadpool(_check, cycle_id, body, db, keys, ctx, nurse)
 
@@ -103,14 +109,20 @@ def _check(cycle_id: str, body: CheckIn, db: SessionDep, keys: KeysDep, ctx: Con
 
 @router.post("/verifications/{verification_id}/override", response_model=OverrideOut, status_code=201,
              summary="Override a rejected or retry check with a reason and a second staff member")
-def override(verification_id: str, body: OverrideIn, db: SessionDep, nurse: Nurse) -> OverrideOut:
+def override(verification_id: str, body: OverrideIn, request: Request, db: SessionDep, ctx: ContextDep,
+             nurse: Nurse) -> OverrideOut:
+    client = client_address(request)
+    ctx.login_throttle.check(client, body.witness_username)  # the witness's password is guessable here too
     try:
         record = overrides.record_override(
             db, verification_id=verification_id, reason=overrides.OverrideReason(body.reason_code), note=body.note,
             witness_username=body.witness_username, witness_password=body.witness_password, actor=nurse)
     except AuthenticationError:
-        db.commit()  # keep the witness's failed-login count (lockout applies to witnesses too)
+        record_failure(db, ctx, ctx.settings, client, body.witness_username,
+                       auth_repo.get_staff_by_username(db, body.witness_username))
+        db.commit()  # keep the witness's failed-login count and any alert
         raise
+    ctx.login_throttle.succeeded(client, body.witness_username)
     out = OverrideOut.model_validate(record)
     enqueue(db, "verification.overridden", out.model_dump(mode="json"))
     db.commit()
