@@ -2,8 +2,13 @@
 
 Parsing goes through hl7apy and fhir.resources (no hand parsing). Identifiers are mapped by their HL7 v2
 identifier type code (table 0203): ``NNCHN`` (Chinese national/resident ID number) → ``cn_resident_id``,
-``PPN`` → ``passport``, ``MR`` → the HIS medical record number kept as ``external_id``. Names follow the
-document's order: Chinese family name directly followed by the given name, others "given family".
+``PPN`` → ``passport``, ``MR`` → the HIS medical record number kept as ``external_id``; in FHIR, an identifier
+whose ``system`` is the national resident-ID OID ``urn:oid:2.16.156.10011.1.3`` (the identifier OID list of the
+Chinese health information standards, e.g. WS/T 500) is a resident ID number even without a type coding.
+
+The name registered is the legal one when the message carries several (an HIS often sends the pinyin alias first):
+the PID-5 repetition with name type (XPN.7) ``L``, the FHIR ``HumanName`` with ``use: official``; else the first.
+Names follow the document's order: Chinese family name directly followed by the given name, others "given family".
 """
 
 from __future__ import annotations
@@ -19,7 +24,8 @@ from idverify.workflow.patients import PatientIdentity
 
 ACCEPTED_ADT = {"A04", "A08", "A28", "A31"}  # register / update patient (and their A28/A31 person equivalents)
 DOCUMENT_TYPES = {"NNCHN": "cn_resident_id", "PPN": "passport", "PRC": "cn_foreigner_permanent_residence"}
-CN_ID_SYSTEMS = {"urn:oid:2.16.156.10011.1.1", "http://www.nhc.gov.cn/identifier/resident-id"}
+CN_RESIDENT_ID_SYSTEM = "urn:oid:2.16.156.10011.1.3"
+CN_ID_SYSTEMS = {CN_RESIDENT_ID_SYSTEM}
 _HAN = re.compile(r"[\u4e00-\u9fff]")
 _SEX_V2 = {"F": "F", "M": "M", "O": "X", "U": "X", "A": "X", "N": "X"}
 _SEX_FHIR = {"female": "F", "male": "M", "other": "X", "unknown": "X"}
@@ -71,7 +77,8 @@ def from_hl7v2(message: str) -> HisPatient:
             external_id = number
     if not document_number or document_type is None:
         raise ValidationFailed("PID-3 carries no identity document (type NNCHN, PPN or PRC)", code="hl7_no_document")
-    name_field = pid.pid_5 if pid.pid_5 else None
+    names = list(pid.pid_5) if pid.pid_5 else []
+    name_field = next((n for n in names if n.xpn_7.to_er7().strip().upper() == "L"), names[0] if names else None)
     family = name_field.xpn_1.to_er7().split("&")[0] if name_field is not None else ""
     given = name_field.xpn_2.to_er7() if name_field is not None else ""
     if not (family or given):
@@ -118,10 +125,10 @@ def from_fhir(resource: dict[str, Any] | str) -> HisPatient:
                                code="fhir_no_document")
     name = ""
     if patient.name:
-        first = patient.name[0]
-        given = [g for g in (first.given or []) if g]
+        chosen = next((n for n in patient.name if n.use == "official"), patient.name[0])
+        given = [g for g in (chosen.given or []) if g]
         joined = "".join(given) if _HAN.search("".join(given)) else " ".join(given)
-        name = first.text or _full_name(first.family or "", joined)
+        name = chosen.text or _full_name(chosen.family or "", joined)
     if not name:
         raise ValidationFailed("Patient.name is empty", code="fhir_invalid")
     sex = _SEX_FHIR.get(patient.gender or "", "")
