@@ -51,6 +51,12 @@ class Principal:
         or the one API key."""
         return f"staff:{self.staff_id}" if self.method == "session" else self.credential
 
+    @property
+    def claimant(self) -> str:
+        """Who vouches for data this caller uploads: ``api_key:<id> (<integration>)`` or ``session:<id>``."""
+        return f"{self.credential} ({self.key_name})" if self.method == "api_key" and self.key_name else \
+            self.credential
+
     def attribution(self) -> dict[str, str]:
         """The audit event data naming the caller: the credential, and for an API key the integration's name and
         the key's issuer (a separate fact: the issuer did not act)."""

@@ -50,7 +50,7 @@ async def enrol(patient_id: str, body: CaptureIn, db: SessionDep, keys: KeysDep,
 
 def _enrol(patient_id: str, body: CaptureIn, db: SessionDep, keys: KeysDep, ctx: ContextDep,
            nurse: Nurse) -> EnrolmentOut:
-    captures = from_request(body, ctx.devices, limits=ImageLimits.of(ctx.settings))
+    captures = from_request(body, ctx.devices, claimed_by=nurse.claimant, limits=ImageLimits.of(ctx.settings))
     outcome = enrolment.enrol(db, keys, ctx.galleries, patient_id=patient_id, captures=captures, actor=nurse)
     db.commit()
     return EnrolmentOut.model_validate(outcome.enrollment)
@@ -86,12 +86,13 @@ def _check(cycle_id: str, body: CheckIn, db: SessionDep, keys: KeysDep, ctx: Con
     # Uploads are decoded (and refused when bad) first; the devices film after the check's short read (a patient
     # who is not enrolled is refused before filming), and neither holds a transaction open.
     limits = ImageLimits.of(ctx.settings)
-    uploaded = None if body.use_devices else from_request(body, ctx.devices, limits=limits)
+    uploaded = None if body.use_devices else from_request(body, ctx.devices, claimed_by=nurse.claimant, limits=limits)
     taken: list[Captures] = []
 
     def capture() -> Captures:
         taken.append(uploaded if uploaded is not None else
-                     from_request(body, ctx.devices, challenge=issued is not None, limits=limits))
+                     from_request(body, ctx.devices, claimed_by=nurse.claimant,
+                                  challenge=issued is not None, limits=limits))
         return taken[0]
 
     outcome = checks.run_check(db, keys, cycle_id=cycle_id, stage=body.stage, capture=capture, actor=nurse,
