@@ -55,8 +55,11 @@ class PatientRegistered(ResponseModel):
     created: bool
 
 
+HIS_MESSAGE_MAX = 64_000
+
+
 class HisMessage(RequestModel):
-    message: str = Field(min_length=10, max_length=64_000, description="HL7 v2 ER7 text (ADT^A04/A08)")
+    message: str = Field(min_length=10, max_length=HIS_MESSAGE_MAX, description="HL7 v2 ER7 text (ADT^A04/A08)")
 
 
 class DeletionRequest(RequestModel):
