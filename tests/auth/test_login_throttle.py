@@ -121,3 +121,41 @@ def test_many_machines_only_slow_the_account_down(make_app: Any) -> None:
         scopes = [json.loads(e.canonical)["event"]["data"]["scope"] for e in
                   db.scalars(select(LedgerEntry).where(LedgerEntry.event_type == "auth.repeated_failures"))]
     assert scopes == ["account"]
+
+
+def test_the_override_witness_cannot_be_locked_and_guessing_her_password_is_throttled(make_app: Any) -> None:
+    from idverify.store.models import Couple, Cycle, Patient, Verification
+
+    daemon = make_app()
+    ctx = daemon.app.state.ctx
+    with ctx.session_factory() as db:
+        patient = Patient(sex="F", document_type="cn_resident_id", document_lookup="x",
+                          identity=ctx.keys.ring.encrypt(b"{}", "patient:x"), kek_id=ctx.keys.ring.active_id)
+        db.add(patient)
+        db.flush()
+        couple = Couple(female_patient_id=patient.id)
+        db.add(couple)
+        db.flush()
+        cycle = Cycle(couple_id=couple.id, kind="ivf", stages=["egg_retrieval"])
+        db.add(cycle)
+        db.flush()
+        rejected = Verification(cycle_id=cycle.id, patient_id=patient.id, stage="egg_retrieval", decision="reject",
+                                workstation_id="ws-a")
+        db.add(rejected)
+        db.commit()
+        verification_id = rejected.id
+    nurse, csrf = daemon.login("nurse1")
+    url = f"/api/v1/verifications/{verification_id}/override"
+
+    def attempt(password: str) -> Any:
+        return nurse.post(url, headers={"X-CSRF-Token": csrf}, json={
+            "reason_code": "injury", "witness_username": "nurse2", "witness_password": password})
+
+    for _ in range(ctx.login_throttle.client_limit):
+        resp = attempt("wrong-password")
+        assert resp.status_code == 401 and resp.json()["error"]["code"] == "invalid_credentials"
+    throttled = attempt(daemon.passwords["nurse2"])
+    assert throttled.status_code == 429 and int(throttled.headers["retry-after"]) >= 1
+    # the witness herself was never locked: she logs in at her desk
+    desk = TestClient(daemon.app, raise_server_exceptions=False, client=("10.0.0.9", 5000))
+    assert _login(desk, "nurse2", daemon.passwords["nurse2"]).status_code == 200
