@@ -32,7 +32,7 @@ IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff"}
 #: A made-up card for the impostor: a valid resident ID that belongs to nobody enrolled.
 IMPOSTOR_CARD: dict[str, str] = {
     "kind": "resident", "name": "赵冒名", "sex": "2", "nation": "01", "birth": "19910415",
-    "address": "江苏省南京市鼓楼区演示巷5号", "id_number": "320106199104150026",
+    "address": "江苏省南京市鼓楼区演示巷5号", "id_number": "32010619910415002X",
     "authority": "南京市公安局鼓楼分局", "valid_from": "20160101", "valid_to": "20360101",
 }
 

@@ -19,7 +19,7 @@ from prometheus_client import CollectorRegistry
 
 from idverify import __version__, web
 from idverify.api.errors import install_error_handlers
-from idverify.api.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from idverify.api.middleware import BodyLimitMiddleware, NoStoreMiddleware, RequestContextMiddleware
 from idverify.api.routes import (
     admin,
     audit,
@@ -109,6 +109,7 @@ def create_app(settings: Settings | None = None, *, context: AppContext | None =
     )
     app.state.ctx = ctx
     install_error_handlers(app)
+    app.add_middleware(NoStoreMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=ctx.settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware, registry=ctx.registry)
 

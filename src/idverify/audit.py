@@ -2,7 +2,9 @@
 
 The event goes into the ledger inside the caller's transaction, so the change and its audit record commit
 together or not at all — an accepted check can never exist without its ledger entry, and a failed commit leaves
-neither. Events carry ids, decisions, scores and device ids; never names, document numbers or biometric data.
+neither. Events carry ids, decisions, scores and device ids; never names, document numbers or biometric data. An action
+done with an API key is the integration's: the actor is the key (``actor.api_key_id``, ``data.integration`` — the
+name IT gave the key, not a person's), and ``data.key_created_by`` keeps who issued it as a separate fact.
 """
 
 from __future__ import annotations
@@ -34,7 +36,8 @@ def record(
 
     payload = dict(data or {})
     if isinstance(actor, Principal):
-        payload.setdefault("credential", actor.credential)
+        for key, value in actor.attribution().items():
+            payload.setdefault(key, value)
         actor_ids = actor.actor
     else:
         actor_ids = actor

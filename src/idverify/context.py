@@ -23,6 +23,7 @@ from prometheus_client import CollectorRegistry
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from idverify.auth.throttle import LoginThrottle
 from idverify.config import Settings
 from idverify.errors import ServiceBusy
 from idverify.store.base import utcnow
@@ -99,6 +100,7 @@ class AppContext:
     galleries: Galleries = field(default_factory=Galleries)
     live_frames: LiveFrames = field(default_factory=LiveFrames)  # recent checks' live frames, in memory only
     challenges: ChallengeStore = field(default_factory=ChallengeStore)  # issued liveness challenges, in memory
+    login_throttle: LoginThrottle = field(default_factory=LoginThrottle)  # failed password checks, in memory
     check_slots: CheckSlots = field(init=False)
 
     def __post_init__(self) -> None:

@@ -70,6 +70,7 @@ class ErrorCode(StrEnum):
     ACCOUNT_LOCKED = "account_locked", 401
     SESSION_EXPIRED = "session_expired", 401
     INVALID_TOKEN = "invalid_token", 401
+    WORKSTATION_MISMATCH = "workstation_mismatch", 403  # a credential bound to another workstation's devices
     TOKEN_REVOKED = "token_revoked", 401
     TOKEN_EXPIRED = "token_expired", 401
     CSRF_FAILED = "csrf_failed", 403
@@ -122,6 +123,7 @@ class ErrorCode(StrEnum):
     INVALID_ACTIVE_LIVENESS = "invalid_active_liveness", 422
     INVALID_ALONE_TARGET_FMR = "invalid_alone_target_fmr", 422
     HL7_INVALID = "hl7_invalid", 422
+    ID_NUMBER_INVALID = "id_number_invalid", 422  # GB 11643 check character, or birth date / sex contradicted
     HL7_UNSUPPORTED = "hl7_unsupported", 422
     HL7_NO_DOCUMENT = "hl7_no_document", 422
     FHIR_INVALID = "fhir_invalid", 422

@@ -107,7 +107,7 @@ def test_checkpoints_proofs_and_integrity(seeded: Any) -> None:
     assert signed.tree_size == cp1["tree_size"] and signed.root_hash == _b(cp1["root_hash"])
     # more activity, then a second checkpoint
     nurse, csrf = seeded.daemon.login("nurse2")
-    more = {"document_type": "cn_resident_id", "document_number": "440101199512121234", "name": "赵六", "sex": "F"}
+    more = {"document_type": "cn_resident_id", "document_number": "440101199512121223", "name": "赵六", "sex": "F"}
     assert nurse.post("/api/v1/patients", json=more, headers={"X-CSRF-Token": csrf}).status_code == 201
     cp2 = client.post("/api/v1/audit/checkpoints", headers=h).json()
     assert cp2["tree_size"] == _ledger_size(seeded) > cp1["tree_size"]  # a login and a registration later

@@ -211,7 +211,7 @@ def test_uploaded_frames_and_policy_validation(make_app: Any, data: Path) -> Non
     from idverify.biometrics.face.image import letterbox
 
     daemon = make_app()
-    card = {"document_type": "cn_resident_id", "document_number": "11010119900307457X"}
+    card = {"document_type": "cn_resident_id", "document_number": "110101199003074565"}
     with TestClient(daemon.app, raise_server_exceptions=False) as client:
         ah = _login(client, daemon, "admin")
         for bad in ({"face": {"active_liveness": "nod"}}, {"fingerprint": {"active_liveness": "blink"}}):
@@ -247,7 +247,7 @@ def test_blink_challenge_on_uploaded_frames(make_app: Any, data: Path) -> None:
     if not blink_available():
         pytest.skip("ai-edge-litert not installed: blink challenges fall back to head turns")
     daemon = make_app()
-    card = {"document_type": "cn_resident_id", "document_number": "11010119900307457X"}
+    card = {"document_type": "cn_resident_id", "document_number": "110101199003074565"}
     blink = {"factors": {"face": {"liveness": False, "active_liveness": "blink"}, "fingerprint": {"required": False}}}
     with TestClient(daemon.app, raise_server_exceptions=False) as client:
         cycle, h = _setup(client, daemon, data, blink, card)

@@ -12,8 +12,8 @@ from typing import Any
 from idverify.store.base import utcnow
 from idverify.store.models import BiometricTemplate, Enrollment
 
-FEMALE = {"document_type": "cn_resident_id", "document_number": "11010119900307457X", "name": "测试女", "sex": "F"}
-MALE = {"document_type": "cn_resident_id", "document_number": "110101198805061234", "name": "测试男", "sex": "M"}
+FEMALE = {"document_type": "cn_resident_id", "document_number": "110101199003074565", "name": "测试女", "sex": "F"}
+MALE = {"document_type": "cn_resident_id", "document_number": "110101198805061235", "name": "测试男", "sex": "M"}
 
 
 def _enrolled_with(daemon: Any, patient_id: str, positions: list[str]) -> None:

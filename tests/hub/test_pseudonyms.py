@@ -14,7 +14,7 @@ from idverify.errors import ConfigError
 from idverify.ledger.models import LedgerEntry
 from idverify.store.region import create_region_key, load_region_key, normalise_document_number
 
-ZHANG = {"document_type": "cn_resident_id", "document_number": "11010119900307457X", "name": "张三丽",
+ZHANG = {"document_type": "cn_resident_id", "document_number": "110101199003074565", "name": "张三丽",
          "sex": "F", "birth_date": "1990-03-07"}
 
 

@@ -22,11 +22,11 @@ FIRST_MINUTE = datetime(2026, 9, 30, 16, 30, tzinfo=UTC)   # 1 Oct 00:30 Beijing
 AFTER_MONTH = datetime(2026, 10, 31, 16, 30, tzinfo=UTC)   # 1 Nov 00:30 Beijing: not in it
 BEFORE_MONTH = datetime(2026, 9, 30, 15, 59, tzinfo=UTC)   # 30 Sep 23:59 Beijing: not in it
 
-ZHANG = {"document_type": "cn_resident_id", "document_number": "11010119900307457X", "name": "张三丽",
+ZHANG = {"document_type": "cn_resident_id", "document_number": "110101199003074565", "name": "张三丽",
          "sex": "F", "birth_date": "1990-03-07"}
-LI = {"document_type": "cn_resident_id", "document_number": "110101198805061234", "name": "李四", "sex": "M",
+LI = {"document_type": "cn_resident_id", "document_number": "110101198805061235", "name": "李四", "sex": "M",
       "birth_date": "1988-05-06"}
-WANG = {"document_type": "cn_resident_id", "document_number": "320102199201011234", "name": "王小红", "sex": "F",
+WANG = {"document_type": "cn_resident_id", "document_number": "320102199201011229", "name": "王小红", "sex": "F",
         "birth_date": "1992-01-01"}
 
 

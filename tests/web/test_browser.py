@@ -771,7 +771,7 @@ def test_admin_settings_webhooks_and_stage_policy(page: Any, login: Login, live_
 def test_nurse_enrolment_wizard(page: Any, login: Login, live_daemon: LiveDaemon) -> None:
     """Document (entered by hand; the card reader is absent), consent and the capture error run against the daemon;
     the enrolment outcome (which needs real devices) comes from a page-level fixture with the API's shape."""
-    name, number = "测试患者乙", "110105199001011234"
+    name, number = "测试患者乙", "110105199001011224"
     live_daemon.private_strings.update({name, number})
     login(page, "nurse1")
     page.click("nav.mainnav a[href='/nurse/enrol']")

@@ -24,7 +24,7 @@ from idverify.store.base import utcnow
 from idverify.store.models import BiometricSample, Verification
 from idverify.workflow import result_photos
 
-FEMALE = {"document_type": "cn_resident_id", "document_number": "11010119900307457X", "name": "照片测试",
+FEMALE = {"document_type": "cn_resident_id", "document_number": "110101199003074565", "name": "照片测试",
           "sex": "F", "birth_date": "1990-03-07"}
 DOC = {"document_type": FEMALE["document_type"], "document_number": FEMALE["document_number"]}
 

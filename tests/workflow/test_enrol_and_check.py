@@ -17,11 +17,11 @@ from sqlalchemy import select
 from idverify.ledger.models import LedgerEntry
 from idverify.webhooks import deliver_due, verify
 
-FEMALE = {"document_type": "cn_resident_id", "document_number": "11010119900307457X", "name": "测试女",
+FEMALE = {"document_type": "cn_resident_id", "document_number": "110101199003074565", "name": "测试女",
           "sex": "F", "birth_date": "1990-03-07"}
-MALE = {"document_type": "cn_resident_id", "document_number": "110101198805061234", "name": "测试男", "sex": "M",
+MALE = {"document_type": "cn_resident_id", "document_number": "110101198805061235", "name": "测试男", "sex": "M",
         "birth_date": "1988-05-06"}
-OTHER = {"document_type": "cn_resident_id", "document_number": "320102199201011234", "name": "他人", "sex": "F",
+OTHER = {"document_type": "cn_resident_id", "document_number": "320102199201011229", "name": "他人", "sex": "F",
          "birth_date": "1992-01-01"}
 
 

@@ -10,15 +10,15 @@ from sqlalchemy import select
 from idverify.ledger.models import LedgerEntry
 from idverify.store.models import BiometricTemplate
 
-ZHANG = {"document_type": "cn_resident_id", "document_number": "11010119900307457X", "name": "张三丽",
+ZHANG = {"document_type": "cn_resident_id", "document_number": "110101199003074565", "name": "张三丽",
          "sex": "F", "birth_date": "1990-03-07", "address": "北京市朝阳区"}
-LI = {"document_type": "cn_resident_id", "document_number": "110101198805061234", "name": "李四", "sex": "M",
+LI = {"document_type": "cn_resident_id", "document_number": "110101198805061235", "name": "李四", "sex": "M",
       "birth_date": "1988-05-06"}
 
 HL7_A04 = (
     "MSH|^~\\&|HIS|CLINIC|IDV|CLINIC|20261123101500||ADT^A04^ADT_A01|MSG0001|P|2.5\r"
     "EVN|A04|20261123101500\r"
-    "PID|1||MRN777^^^HIS^MR~320102199201011234^^^CHN^NNCHN||王^小红||19920101|F|||玄武区^^南京^^210000^CHN\r"
+    "PID|1||MRN777^^^HIS^MR~320102199201011229^^^CHN^NNCHN||王^小红||19920101|F|||玄武区^^南京^^210000^CHN\r"
     "PV1|1|O\r"
 )
 
@@ -138,7 +138,7 @@ def test_hl7_and_fhir_import(db_url: str, make_app: Any) -> None:
     garbage = nurse.post("/api/v1/patients/import/hl7v2", json={"message": "this is not hl7 at all"}, headers=h)
     assert garbage.status_code == 422
     fhir = {"resourceType": "Patient", "gender": "male", "birthDate": "1985-02-03",
-            "identifier": [{"system": "urn:oid:2.16.156.10011.1.1", "value": "320102198502031239"},
+            "identifier": [{"system": "urn:oid:2.16.156.10011.1.3", "value": "320102198502031237"},
                            {"type": {"coding": [{"code": "MR"}]}, "value": "MRN888"}],
             "name": [{"family": "陈", "given": ["大文"]}]}
     resp = nurse.post("/api/v1/patients/import/fhir", json=fhir, headers=h)

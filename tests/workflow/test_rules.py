@@ -85,7 +85,7 @@ NURSE = Principal(role=Role.NURSE, workstation_id="ws", method="session", staff_
 
 def _issued() -> IssuedChallenge:
     return IssuedChallenge(id="ch-1", kind="head_turn", direction="left", cycle_id="c", stage="egg_retrieval",
-                           partner=None, workstation_id="ws", staff_id="s", issued_at=0.0,
+                           partner=None, workstation_id="ws", holder="staff:s", issued_at=0.0,
                            expires_at=datetime(2026, 1, 1, tzinfo=UTC))
 
 

@@ -17,12 +17,14 @@ from typing import Any
 import cv2
 import numpy as np
 
-from idverify.api.schemas.workflow import CaptureIn
+from idverify.api.schemas.workflow import CaptureIn, DocumentUpload
 from idverify.api.uploads import ImageLimits, Loc, check_sizes, decode_base64, decode_image
 from idverify.biometrics.pad.active import MAX_JUDGED_FRAMES, FaceTracker
+from idverify.documents.cn_id import id_checksum_ok
 from idverify.documents.model import DocumentChecks, IdentityDocument
 from idverify.errors import DeviceUnavailable
 from idverify.workflow.captures import Captures
+from idverify.workflow.patients import GB11643_TYPES
 
 FACE_FRAMES = 5
 FACE_WAIT_S = 2.0  # 5 frames take 0.33 s at 15 fps; a slower camera gives what it has by then
@@ -38,9 +40,10 @@ def require_devices(body: CaptureIn, devices: Any | None) -> None:
         raise DeviceUnavailable("this daemon has no devices configured")
 
 
-def from_request(body: CaptureIn, devices: Any | None, *, challenge: bool = False,
+def from_request(body: CaptureIn, devices: Any | None, *, claimed_by: str, challenge: bool = False,
                  limits: ImageLimits | None = None) -> Captures:
     """``challenge``: the request answers an active liveness challenge (film a burst when using the devices).
+    ``claimed_by``: who uploads, named as the source of an uploaded document's claimed checks.
 
     Every uploaded image's header is checked against ``limits`` — each image, and all of them together — before
     the first one is decoded (see :mod:`idverify.api.uploads`)."""
@@ -69,18 +72,45 @@ def from_request(body: CaptureIn, devices: Any | None, *, challenge: bool = Fals
     for (raw, loc), finger in zip(fingers, body.fingerprints, strict=True):
         captures.fingerprints.append((finger.position, decode_image(raw, loc, grey=True, limits=limits)))
     if doc is not None:
-        captures.document = IdentityDocument(
-            document_type=doc.document_type, document_number=doc.document_number, photo=photo,
-            photo_format="jpeg" if photo else None,
-            checks=DocumentChecks(checksum=doc.checksum_ok, expired=doc.expired, passive_auth=doc.passive_auth),
-            source="upload",
-        )
+        captures.document = uploaded_document(doc, photo, claimed_by, limits)
         captures.devices.setdefault("document", "upload")
     if body.face_images_base64:
         captures.devices.setdefault("face", "upload")
     if body.fingerprints:
         captures.devices.setdefault("fingerprint", "upload")
     return captures
+
+
+def uploaded_document(doc: DocumentUpload, photo: bytes | None, claimed_by: str,
+                      limits: ImageLimits | None = None) -> IdentityDocument:
+    """A document read elsewhere, with the checks this daemon can compute and the rest recorded as claims.
+
+    Computed here: the ID number's check character for 18-character Chinese numbers (GB 11643). Claimed, and
+    recorded as claimed by ``claimed_by``: the other checksums (an MRZ's digits need the whole MRZ), expiry, and
+    passive authentication, which stays ``not_verified`` — only a chip read here can pass it — unless the reader
+    claims it ``failed``, which is honoured (a reader reporting a forgery is believed). The photo (``photo``: the
+    decoded base64 field) must decode as an image, so what the face matcher compares is a face picture and not
+    arbitrary bytes."""
+    if photo is not None:
+        decode_image(photo, ("document", "photo_base64"), limits=limits)  # refuses what is not an image
+    checksum = doc.checksum_ok
+    if doc.document_type in GB11643_TYPES:
+        checksum = id_checksum_ok(doc.document_number)
+    claims = {"checksum_ok": doc.checksum_ok, "expired": doc.expired, "passive_auth": doc.passive_auth}
+    return IdentityDocument(
+        document_type=doc.document_type, document_number=doc.document_number, photo=photo,
+        photo_format=_photo_format(photo) if photo else None,
+        checks=DocumentChecks(checksum=checksum, expired=doc.expired,
+                              passive_auth="failed" if doc.passive_auth == "failed" else "not_verified",
+                              claimed_by=claimed_by, claims=claims),
+        source="upload",
+    )
+
+
+def _photo_format(photo: bytes) -> str:
+    if photo.startswith(b"\xff\xd8"):
+        return "jpeg"
+    return "png" if photo.startswith(b"\x89PNG") else "image"
 
 
 def burst(devices: Any, mark: int, seconds: float = CHALLENGE_BURST_S,

@@ -106,6 +106,22 @@ def require_roles(*roles: Role) -> Callable[[Principal], Principal]:
     return check
 
 
+def ensure_this_workstation(principal: Principal, settings: Settings) -> None:
+    """Refuse a caller bound to another workstation the use of this daemon's devices.
+
+    A key or session bound to workstation B may read B's records from any daemon of the clinic, but the camera,
+    card reader and fingerprint sensor attached here belong to whoever stands at *this* workstation: a live frame
+    or a capture taken for B would film or read the wrong room's patient."""
+    if principal.workstation_id != settings.workstation_id:
+        raise PermissionDenied("this credential is bound to another workstation; it may not use this "
+                               "workstation's devices", code=ErrorCode.WORKSTATION_MISMATCH)
+
+
+def on_this_workstation(principal: CurrentPrincipal, settings: SettingsDep) -> Principal:
+    ensure_this_workstation(principal, settings)
+    return principal
+
+
 AnyStaff = CurrentPrincipal
 Nurse = Annotated[Principal, Depends(require_roles(Role.NURSE))]
 ItAdmin = Annotated[Principal, Depends(require_roles(Role.IT_ADMIN))]

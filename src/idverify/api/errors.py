@@ -59,12 +59,13 @@ def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
 
 async def _idverify_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, IdverifyError)
-    headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+    headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else {}
     if isinstance(exc, ServiceBusy):
         headers = {"Retry-After": str(exc.retry_after_s)}
+    headers |= getattr(exc, "headers", None) or {}  # e.g. Retry-After of a throttled login (429)
     if exc.status_code >= 500 and not isinstance(exc, ServiceBusy):
         log.error("request_failed", code=exc.code, error=exc.message)
-    return envelope(exc.status_code, exc.code, exc.message, exc.details, headers)
+    return envelope(exc.status_code, exc.code, exc.message, exc.details, headers or None)
 
 
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:

@@ -1,4 +1,5 @@
-"""ASGI middleware: request ids and access logs, Prometheus request metrics, and the body-size limit.
+"""ASGI middleware: request ids and access logs, Prometheus request metrics, the body-size limit, and
+``Cache-Control: no-store`` on every dynamic response.
 
 Pure ASGI (no BaseHTTPMiddleware) so streaming responses such as the camera preview pass through untouched.
 Access logs carry the route *template* (``/api/v1/patients/{patient_id}``), never query strings.
@@ -77,6 +78,33 @@ class BodyLimitMiddleware:
         except Exception:
             if not refused:
                 raise
+
+
+class NoStoreMiddleware:
+    """``Cache-Control: no-store`` on every response outside ``/static`` that does not set its own.
+
+    API answers carry names, ID numbers and verification results; a browser or proxy cache must never keep them
+    (a shared clinic PC's disk cache, the back button after logout). Marking every dynamic response is simpler
+    to get right than listing the routes that carry personal data, and costs nothing on a clinic network.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or str(scope.get("path", "")).startswith("/static/"):
+            await self.app(scope, receive, send)
+            return
+
+        async def send_no_store(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers") or [])
+                if not any(name.lower() == b"cache-control" for name, _ in headers):
+                    headers.append((b"cache-control", b"no-store"))
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_no_store)
 
 
 class RequestContextMiddleware:

@@ -1,7 +1,10 @@
-"""Rules for staff accounts and credentials: login with lockout, session and API-key authentication,
-key rotation and revocation.
+"""Rules for staff accounts and credentials: login, session and API-key authentication, key rotation and
+revocation.
 
-Failures say as little as possible to the caller ("invalid username or password") and nothing personal to logs.
+Failures say as little as possible to the caller: one ``invalid_credentials`` answer for an unknown name, a
+disabled account and a wrong password, and nothing personal to logs. There is no account lock — a lock that
+anyone can trigger with a few wrong passwords is a way to keep a nurse out of her shift, and its distinct answer
+revealed which usernames exist; guessing is slowed by :mod:`idverify.auth.throttle` instead.
 """
 
 from __future__ import annotations
@@ -28,8 +31,6 @@ from idverify.errors import AuthenticationError, ConflictError, ErrorCode, NotFo
 from idverify.store.base import utcnow
 from idverify.store.models import ApiKey, Staff, WebSession
 
-MAX_FAILED_LOGINS = 5
-LOCKOUT = timedelta(minutes=5)
 # Verifying against a dummy hash when the user does not exist keeps response times alike, so the login form
 # does not reveal which usernames exist.
 _DUMMY_HASH = hash_password("not-a-real-password-0")
@@ -82,27 +83,24 @@ def update_staff(
 
 
 def check_credentials(db: Session, username: str, password: str) -> Staff:
-    """The staff member for these credentials, with lockout after repeated failures."""
+    """The active staff member for these credentials; the same :class:`AuthenticationError` otherwise.
+
+    ``failed_logins`` counts consecutive failures for IT to see; it never locks the account (``locked_until`` is
+    no longer set nor honoured). Guesses are throttled by the caller (:class:`~idverify.auth.throttle.LoginThrottle`).
+    """
     staff = repo.get_staff_by_username(db, username)
-    now = utcnow()
     if staff is None:
         verify_password(_DUMMY_HASH, password)
         raise AuthenticationError("invalid username or password", code=ErrorCode.INVALID_CREDENTIALS)
-    if staff.locked_until is not None and _aware(staff.locked_until) > now:
-        raise AuthenticationError("account locked after repeated failures; try again later",
-                                  code=ErrorCode.ACCOUNT_LOCKED)
     if not verify_password(staff.password_hash, password) or not staff.active:
         staff.failed_logins += 1
-        if staff.failed_logins >= MAX_FAILED_LOGINS:
-            staff.locked_until = now + LOCKOUT
-            staff.failed_logins = 0
         db.flush()
         raise AuthenticationError("invalid username or password", code=ErrorCode.INVALID_CREDENTIALS)
     if needs_rehash(staff.password_hash):
         staff.password_hash = hash_password(password)
     staff.failed_logins = 0
     staff.locked_until = None
-    staff.last_login_at = now
+    staff.last_login_at = utcnow()
     db.flush()
     return staff
 
@@ -173,8 +171,10 @@ def authenticate_api_key(db: Session, token: str, *, default_workstation: str) -
         role=Role(key.role),
         workstation_id=key.workstation_id or default_workstation,
         method="api_key",
-        staff_id=key.created_by,
+        staff_id=None,  # an integration acted, not the administrator who issued the key
         credential_id=key.id,
+        key_name=key.name,
+        key_created_by=key.created_by,
     )
 
 

@@ -68,12 +68,12 @@ def run_check_bench(data: Path, checks: int) -> dict[str, Any]:
                                               password=secrets.token_urlsafe(16))
             actor = Principal(role=Role.NURSE, workstation_id="bench", method="session", staff_id=staff.id,
                               credential_id="bench")
-            identity = patients.PatientIdentity(document_type="cn_resident_id", document_number="11010119900307457X",
+            identity = patients.PatientIdentity(document_type="cn_resident_id", document_number="110101199003074565",
                                                 name="bench", sex="F")
             patient, _ = patients.register(db, keys, identity, source="manual", actor=actor)
             consent.record_consent(db, keys, patient_id=patient.id, accepted=["face", "fingerprint"], refused=[],
                                    retention_days=1, signature_png=None, actor=actor)
-            document = IdentityDocument(document_type="cn_resident_id", document_number="11010119900307457X",
+            document = IdentityDocument(document_type="cn_resident_id", document_number="110101199003074565",
                                         checks=DocumentChecks(checksum=True, expired=False), source="bench")
             enrol_caps = Captures(face_frames=[load_image(faces / f) for f in ("10_12.jpg", "10_5.jpg", "10_9.jpg")],
                                   fingerprints=[("right_index", finger("101_1")), ("left_index", finger("102_1"))],

@@ -101,6 +101,24 @@ def id_checksum_ok(number: str) -> bool:
     return bool(_ID_RE.match(number)) and id_check_char(number[:17]) == number[17]
 
 
+def id_number_problems(number: str, *, birth_date: date | None, sex: str | None, hmt: bool = False) -> list[str]:
+    """What is wrong with an 18-character ID number (resident ID, or with ``hmt`` the HK/Macau/Taiwan residence
+    permit), as rule names — never values: ``number_check_character`` (GB 11643 MOD 11-2), ``birth_date_mismatch``
+    (digits 7–14 against ``birth_date``), ``sex_mismatch`` (digit 17: odd male, even female; only for F/M),
+    ``hmt_region_code`` (permits start 81/82/83). Empty: consistent. Used for cards read here and for numbers
+    typed in or sent by the HIS, so a mistyped or misattributed number is caught the same way everywhere."""
+    number = number.upper()
+    if not id_checksum_ok(number):
+        return ["number_check_character"]
+    if birth_date is not None and number[6:14] != birth_date.strftime("%Y%m%d"):
+        return ["birth_date_mismatch"]
+    if sex in ("M", "F") and (int(number[16]) % 2 == 1) != (sex == "M"):
+        return ["sex_mismatch"]
+    if hmt and number[:2] not in ("81", "82", "83"):
+        return ["hmt_region_code"]
+    return []
+
+
 def parse_yyyymmdd(text: str) -> date | None:
     """A ``YYYYMMDD`` date, or None when it is not one (blank, malformed, impossible day)."""
     if len(text) != 8 or not text.isdigit():
@@ -210,18 +228,9 @@ def parse_text_block(
         if not checksum:
             problems.append("number_format")
     else:
-        checksum = id_checksum_ok(number)
-        if not checksum:
-            problems.append("number_check_character")
-        elif birth is not None and number[6:14] != birth.strftime("%Y%m%d"):
-            checksum = False
-            problems.append("birth_date_mismatch")
-        elif sex in ("M", "F") and (int(number[16]) % 2 == 1) != (sex == "M"):
-            checksum = False
-            problems.append("sex_mismatch")
-        if kind == "hmt" and checksum and number[:2] not in ("81", "82", "83"):
-            checksum = False
-            problems.append("hmt_region_code")
+        number_problems = id_number_problems(number, birth_date=birth, sex=sex, hmt=kind == "hmt")
+        checksum = not number_problems
+        problems.extend(number_problems)
 
     nation: str | None = None
     if kind == "resident":

@@ -7,6 +7,7 @@ decodes it; only ``photo: "available"|"unavailable"`` leaves the process in summ
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal
@@ -27,15 +28,24 @@ PassiveAuth = Literal["passed", "failed", "not_verified", "not_applicable"]
 class DocumentChecks:
     """Validation results. ``checksum``: every check digit/code on the document is right (ID number MOD 11-2,
     MRZ check digits). ``expired``: valid_to lies before today. ``passive_auth``: chip data signed by a trusted
-    issuer (eMRTD); ``not_verified`` means no trust anchor was configured, distinct from ``failed``."""
+    issuer (eMRTD); ``not_verified`` means no trust anchor was configured, distinct from ``failed``.
+
+    ``claimed_by``/``claims``: for a document read elsewhere and uploaded, who reported it and what that reader
+    claimed. A claim is recorded as a claim and never as a result of this daemon: ``passive_auth`` stays
+    ``not_verified`` whatever was claimed (a claimed ``failed`` is still honoured)."""
 
     checksum: bool
     expired: bool
     passive_auth: PassiveAuth = "not_applicable"
     detail: str | None = None
+    claimed_by: str | None = None
+    claims: Mapping[str, Any] | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {"checksum": self.checksum, "expired": self.expired, "passive_auth": self.passive_auth}
+        out: dict[str, Any] = {"checksum": self.checksum, "expired": self.expired, "passive_auth": self.passive_auth}
+        if self.claimed_by is not None:
+            out |= {"claimed_by": self.claimed_by, "claims": dict(self.claims or {})}
+        return out
 
 
 @dataclass(frozen=True)

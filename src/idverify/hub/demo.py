@@ -35,17 +35,24 @@ import httpx
 import uvicorn
 from sqlalchemy import select
 
+from idverify.documents.cn_id import id_check_char
 from idverify.errors import ErrorCode, IdverifyError
 
-WOMAN = {"document_type": "cn_resident_id", "document_number": "11010519491231002X", "name": "演示患者甲",
+
+def _number(first17: str) -> str:
+    """A made-up resident ID number that the clinic accepts: right check character, birth date and sex digit."""
+    return first17 + id_check_char(first17)
+
+
+WOMAN = {"document_type": "cn_resident_id", "document_number": _number("11010519911231002"), "name": "演示患者甲",
          "sex": "F", "birth_date": "1991-12-31"}
-HUSBAND = {"document_type": "cn_resident_id", "document_number": "110105198801011231", "name": "演示患者乙",
+HUSBAND = {"document_type": "cn_resident_id", "document_number": _number("11010519880101123"), "name": "演示患者乙",
            "sex": "M", "birth_date": "1988-01-01"}
 OTHERS = [
-    ({"document_type": "cn_resident_id", "document_number": f"3201021990{i:02d}01234{i % 10}", "name": f"演示女{i}",
-      "sex": "F", "birth_date": "1990-01-01"},
-     {"document_type": "cn_resident_id", "document_number": f"3201021985{i:02d}01235{i % 10}", "name": f"演示男{i}",
-      "sex": "M", "birth_date": "1985-01-01"})
+    ({"document_type": "cn_resident_id", "document_number": _number(f"3201021990{i:02d}010{i}2"), "name": f"演示女{i}",
+      "sex": "F", "birth_date": f"1990-{i:02d}-01"},
+     {"document_type": "cn_resident_id", "document_number": _number(f"3201021985{i:02d}010{i}3"), "name": f"演示男{i}",
+      "sex": "M", "birth_date": f"1985-{i:02d}-01"})
     for i in range(1, 5)
 ]
 DEADLINE_S = 60.0

@@ -23,7 +23,7 @@ from idverify.errors import ValidationFailed
 
 LEAF_VERSION = 1
 SUBJECT_KEYS = frozenset({"patient_id", "couple_id", "cycle_id"})
-ACTOR_KEYS = frozenset({"staff_id", "role", "workstation"})
+ACTOR_KEYS = frozenset({"staff_id", "role", "workstation", "api_key_id"})  # api_key_id: since issue 16.1
 EVENT_KEYS = frozenset({"type", "occurred_at", "actor", "subject", "data"})
 MAX_TYPE_LEN = 64
 MAX_ID_LEN = 64

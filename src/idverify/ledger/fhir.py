@@ -1,8 +1,9 @@
 """Ledger entries as FHIR R5 ``AuditEvent`` resources (``fhir.resources`` ≥ 8, whose default package is R5).
 
 FHIR is the export vocabulary for hospital systems and regulators; the ledger entry stays the source of truth.
-Ids only: staff, patient, couple and cycle appear as identifiers/references, never with names. The entry's
-index and leaf hash go into ``entity`` so a FHIR consumer can ask the clinic for an inclusion proof.
+Ids only: staff, patient, couple and cycle appear as identifiers/references, never with names; an API key's
+action names the key (and the integration's name IT gave it) as ``agent.who``, not the person who issued it. The
+entry's index and leaf hash go into ``entity`` so a FHIR consumer can ask the clinic for an inclusion proof.
 """
 
 from __future__ import annotations
@@ -40,7 +41,11 @@ def to_fhir_audit_event(entry: LedgerEntry) -> dict[str, Any]:
     data: dict[str, Any] = ev.get("data") or {}
     etype: str = ev["type"]
     agent: dict[str, Any] = {"requestor": True}
-    if actor.get("staff_id"):
+    if actor.get("api_key_id"):  # an integration acted; its issuer stays in the entity's data (key_created_by)
+        agent["who"] = {"identifier": {"system": f"{SYSTEM}:api-key", "value": actor["api_key_id"]}}
+        if isinstance(data.get("integration"), str):
+            agent["who"]["display"] = data["integration"]
+    elif actor.get("staff_id"):
         agent["who"] = {"identifier": {"system": f"{SYSTEM}:staff", "value": actor["staff_id"]}}
     else:
         agent["who"] = {"display": "system"}

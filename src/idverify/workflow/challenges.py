@@ -5,7 +5,7 @@ judgement (:mod:`idverify.biometrics.pad.active`), decisions (:mod:`idverify.wor
 
 Why two steps: the direction must be unpredictable (a replayed video cannot know it) yet known to the nurse's
 screen before the capture, so the daemon draws it, shows it, and only accepts an answer to a challenge it issued.
-A challenge is bound to the cycle, stage, partner, workstation and staff member that asked for it, lives
+A challenge is bound to the cycle, stage, partner, workstation and staff member (or API key) that asked for it, lives
 :data:`CHALLENGE_TTL_S` seconds and is single use; each refusal has its own code (``challenge_unknown`` 422,
 ``challenge_expired`` / ``challenge_used`` / ``challenge_mismatch`` 409) so an integration can tell a slow user
 from a replay. The store is in memory, one per daemon (``AppContext.challenges``, so daemons in one process —
@@ -47,7 +47,7 @@ class IssuedChallenge:
     stage: str
     partner: str | None
     workstation_id: str
-    staff_id: str | None
+    holder: str  # Principal.holder: the staff member, or the API key, that asked for it
     issued_at: float  # store clock (monotonic)
     expires_at: datetime
     substituted_for: str | None = None
@@ -86,7 +86,7 @@ class ChallengeStore:
         direction = HeadTurnChallenge.new().direction if kind == "head_turn" else None
         now = self.clock()
         item = IssuedChallenge(id=str(uuid.uuid4()), kind=kind, direction=direction, cycle_id=cycle_id, stage=stage,
-                               partner=partner, workstation_id=actor.workstation_id, staff_id=actor.staff_id,
+                               partner=partner, workstation_id=actor.workstation_id, holder=actor.holder,
                                issued_at=now, expires_at=utcnow() + timedelta(seconds=self.ttl_s),
                                substituted_for=substituted)
         with self._lock:
@@ -107,8 +107,8 @@ class ChallengeStore:
             if item.used:
                 raise ConflictError("this liveness challenge was already answered — ask for a new challenge",
                                     code=ErrorCode.CHALLENGE_USED)
-            if (item.cycle_id, item.stage, item.partner, item.workstation_id, item.staff_id) != \
-                    (cycle_id, stage, partner, actor.workstation_id, actor.staff_id):
+            if (item.cycle_id, item.stage, item.partner, item.workstation_id, item.holder) != \
+                    (cycle_id, stage, partner, actor.workstation_id, actor.holder):
                 raise ConflictError("this liveness challenge was issued for another check, workstation or staff "
                                     "member — ask for a new challenge", code=ErrorCode.CHALLENGE_MISMATCH)
             if now - item.issued_at > self.ttl_s:

@@ -2,8 +2,18 @@
 
 Parsing goes through hl7apy and fhir.resources (no hand parsing). Identifiers are mapped by their HL7 v2
 identifier type code (table 0203): ``NNCHN`` (Chinese national/resident ID number) → ``cn_resident_id``,
-``PPN`` → ``passport``, ``MR`` → the HIS medical record number kept as ``external_id``. Names follow the
-document's order: Chinese family name directly followed by the given name, others "given family".
+``PPN`` → ``passport``, ``MR`` → the HIS medical record number kept as ``external_id``; in FHIR, an identifier
+whose ``system`` is the national resident-ID OID ``urn:oid:2.16.156.10011.1.3`` (the identifier OID list of the
+Chinese health information standards, e.g. WS/T 500) is a resident ID number even without a type coding.
+
+The name registered is the legal one when the message carries several (an HIS often sends the pinyin alias first):
+the PID-5 repetition with name type (XPN.7) ``L``, the FHIR ``HumanName`` with ``use: official``; else the first.
+Names follow the document's order: Chinese family name directly followed by the given name, others "given family".
+
+HL7 v2 arrives as ER7 text (raw over HTTP, or inside the JSON wrapper) and is answered, when raw, with an HL7
+acknowledgement (:func:`hl7_ack`): ``MSA|AA`` accepted, ``AE`` refused for its content (an invalid ID number, a
+conflict), ``AR`` rejected as a message (unparseable, unsupported type), each echoing the sender's MSH-10 control
+id, the reason in ``ERR`` (HL7 table 0357 code, our error code, the message).
 """
 
 from __future__ import annotations
@@ -11,15 +21,16 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from datetime import date, datetime
-from typing import Any
+from datetime import UTC, date, datetime
+from typing import Any, Literal
 
-from idverify.errors import ErrorCode, ValidationFailed
+from idverify.errors import ErrorCode, IdverifyError, ValidationFailed
 from idverify.workflow.patients import PatientIdentity
 
 ACCEPTED_ADT = {"A04", "A08", "A28", "A31"}  # register / update patient (and their A28/A31 person equivalents)
 DOCUMENT_TYPES = {"NNCHN": "cn_resident_id", "PPN": "passport", "PRC": "cn_foreigner_permanent_residence"}
-CN_ID_SYSTEMS = {"urn:oid:2.16.156.10011.1.1", "http://www.nhc.gov.cn/identifier/resident-id"}
+CN_RESIDENT_ID_SYSTEM = "urn:oid:2.16.156.10011.1.3"
+CN_ID_SYSTEMS = {CN_RESIDENT_ID_SYSTEM}
 _HAN = re.compile(r"[\u4e00-\u9fff]")
 _SEX_V2 = {"F": "F", "M": "M", "O": "X", "U": "X", "A": "X", "N": "X"}
 _SEX_FHIR = {"female": "F", "male": "M", "other": "X", "unknown": "X"}
@@ -73,7 +84,8 @@ def from_hl7v2(message: str) -> HisPatient:
     if not document_number or document_type is None:
         raise ValidationFailed("PID-3 carries no identity document (type NNCHN, PPN or PRC)",
                                code=ErrorCode.HL7_NO_DOCUMENT)
-    name_field = pid.pid_5 if pid.pid_5 else None
+    names = list(pid.pid_5) if pid.pid_5 else []
+    name_field = next((n for n in names if n.xpn_7.to_er7().strip().upper() == "L"), names[0] if names else None)
     family = name_field.xpn_1.to_er7().split("&")[0] if name_field is not None else ""
     given = name_field.xpn_2.to_er7() if name_field is not None else ""
     if not (family or given):
@@ -121,10 +133,10 @@ def from_fhir(resource: dict[str, Any] | str) -> HisPatient:
                                code=ErrorCode.FHIR_NO_DOCUMENT)
     name = ""
     if patient.name:
-        first = patient.name[0]
-        given = [g for g in (first.given or []) if g]
+        chosen = next((n for n in patient.name if n.use == "official"), patient.name[0])
+        given = [g for g in (chosen.given or []) if g]
         joined = "".join(given) if _HAN.search("".join(given)) else " ".join(given)
-        name = first.text or _full_name(first.family or "", joined)
+        name = chosen.text or _full_name(chosen.family or "", joined)
     if not name:
         raise ValidationFailed("Patient.name is empty", code=ErrorCode.FHIR_INVALID)
     sex = _SEX_FHIR.get(patient.gender or "", "")
@@ -141,3 +153,59 @@ def from_fhir(resource: dict[str, Any] | str) -> HisPatient:
         address=address, external_id=external_id, nationality="CHN" if document_type == "cn_resident_id" else None,
     )
     return HisPatient(identity=identity, event="register")
+
+
+AckCode = Literal["AA", "AE", "AR"]
+#: Codes that reject the message itself (AR) rather than its content (AE).
+MESSAGE_REJECTED = frozenset({"hl7_invalid", "hl7_unsupported"})
+#: HL7 table 0357 (message error condition codes) for our error codes; anything else is 207.
+_HL70357 = {"hl7_invalid": ("100", "Segment sequence error"), "hl7_unsupported": ("200", "Unsupported message type"),
+            "hl7_no_document": ("101", "Required field missing"), "id_number_invalid": ("102", "Data type error"),
+            "identity_conflict": ("205", "Duplicate key identifier")}
+_ER7_ESCAPES = (("\\", "\\E\\"), ("|", "\\F\\"), ("^", "\\S\\"), ("&", "\\T\\"), ("~", "\\R\\"), ("\r", " "),
+                ("\n", " "))
+
+
+def _escape(text: str) -> str:
+    for raw, escaped in _ER7_ESCAPES:
+        text = text.replace(raw, escaped)
+    return text
+
+
+def _msh_fields(message: str) -> list[str]:
+    """The MSH fields of a message as sent (index i is MSH-(i+1) with MSH-1 the separator), read without a parser
+    so that even a message the parser refuses is acknowledged with its own control id. Empty when there is none."""
+    text = message.lstrip()
+    if not text.startswith("MSH") or len(text) < 4:
+        return []
+    sep = text[3]
+    first = re.split(r"[\r\n]", text, maxsplit=1)[0]
+    return ["MSH", sep, *first[4:].split(sep)][1:]
+
+
+def hl7_ack(message: str, *, sender: str, error: IdverifyError | None = None, now: datetime | None = None) -> str:
+    """The ER7 ACK answering ``message``: AA without ``error``; AE or AR (:data:`MESSAGE_REJECTED`) with it.
+
+    Sending and receiving application/facility are swapped from the message; MSA-2 echoes its MSH-10. The ERR
+    segment carries the HL7 error code (table 0357), our stable error code and its message — never field values
+    (error messages hold none)."""
+    fields = _msh_fields(message)
+
+    def msh(n: int) -> str:  # MSH-n as sent (its components kept, a stray field separator escaped), or empty
+        return fields[n - 1].replace("|", "\\F\\") if len(fields) >= n else ""
+
+    code: AckCode = "AA" if error is None else ("AR" if error.code in MESSAGE_REJECTED else "AE")
+    trigger = msh(9).split("^")[1] if "^" in msh(9) else ""
+    stamp = (now or datetime.now(UTC)).strftime("%Y%m%d%H%M%S")
+    control = msh(10)
+    segments = [
+        "|".join(["MSH", "^~\\&", "IDVERIFY", _escape(sender), msh(3), msh(4), stamp, "",
+                  f"ACK^{trigger}^ACK" if trigger else "ACK", f"ACK{control}"[:20] if control else f"ACK{stamp}",
+                  msh(11) or "P", msh(12) or "2.5"]),
+        f"MSA|{code}|{control}",
+    ]
+    if error is not None:
+        hl7_code, hl7_text = _HL70357.get(error.code, ("207", "Application internal error"))
+        segments.append(f"ERR|||{hl7_code}^{hl7_text}^HL70357|E|{_escape(error.code)}^^idverify|||"
+                        f"{_escape(error.message)}")
+    return "\r".join(segments) + "\r"

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from idverify import audit
 from idverify.auth.roles import Principal
+from idverify.documents.cn_id import id_number_problems
 from idverify.documents.model import IdentityDocument
 from idverify.errors import ConflictError, ErrorCode, NotFoundError, ValidationFailed
 from idverify.store.base import new_id, utcnow
@@ -51,6 +52,25 @@ class PatientIdentity:
             value = getattr(self, name)
             out[name] = value.isoformat() if isinstance(value, date) else value
         return out
+
+
+#: Document types whose number is an 18-character GB 11643 number carrying the birth date and sex.
+GB11643_TYPES = {"cn_resident_id": False, "cn_hmt_residence_permit": True}  # value: HK/Macau/Taiwan permit
+
+
+def check_document_number(identity: PatientIdentity) -> None:
+    """Refuse a resident-ID number that is wrong (check character) or contradicts the birth date or sex given with
+    it — typed by hand or sent by the HIS. Registering it would bind biometrics to a number no card carries, and
+    the patient's own card would then be "someone else's" at every check; the person sending it can correct it.
+    ``details.problems`` names the rules broken (never the values)."""
+    if identity.document_type not in GB11643_TYPES:
+        return
+    problems = id_number_problems(identity.document_number, birth_date=identity.birth_date, sex=identity.sex,
+                                  hmt=GB11643_TYPES[identity.document_type])
+    if problems:
+        raise ValidationFailed("the ID number is not valid or does not match the birth date and sex given with it "
+                               "— check the number against the card", code=ErrorCode.ID_NUMBER_INVALID,
+                               details={"problems": problems})
 
 
 def _aad(patient_id: str) -> str:
@@ -90,6 +110,7 @@ def register(
     """The patient for this document, created if new. Returns (patient, created)."""
     if identity.sex not in ("F", "M", "X"):
         raise ValidationFailed("sex must be F, M or X")
+    check_document_number(identity)
     existing = find_by_document(db, keys, identity.document_type, identity.document_number)
     if existing is not None:
         if existing.sex != identity.sex:
@@ -117,6 +138,7 @@ def register(
 def update_identity(db: Session, keys: Keys, patient: Patient, identity: PatientIdentity, *, actor: Principal,
                     source: str) -> Patient:
     """Replace the sealed identity (e.g. an HIS A08 update); the document itself may not change here."""
+    check_document_number(identity)
     if keys.lookup.digest(identity.document_number) != patient.document_lookup:
         raise ConflictError("the document number differs from the registered one; register a new patient",
                             code=ErrorCode.IDENTITY_CONFLICT)

@@ -1,23 +1,35 @@
-"""Web login/logout for staff, and ``/me`` for whoever is calling."""
+"""Web login/logout for staff, and ``/me`` for whoever is calling.
+
+Password guesses are throttled per client and per account (:mod:`idverify.auth.throttle`): 429 with
+``Retry-After``, checked before any password is compared; every other failure is the one ``invalid_credentials``.
+"""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-from fastapi import APIRouter, Response
+import structlog
+from fastapi import APIRouter, Request, Response
 
 from idverify import audit
-from idverify.api.deps import SESSION_COOKIE, AnyStaff, SessionDep, SettingsDep
+from idverify.api.deps import SESSION_COOKIE, AnyStaff, ContextDep, SessionDep, SettingsDep
 from idverify.api.schemas.auth import LoginRequest, LoginResponse, MeResponse, StaffOut
 from idverify.auth import repository as auth_repo
 from idverify.auth import service
 from idverify.errors import AuthenticationError
+from idverify.store.models import Staff
 
+log = structlog.get_logger(__name__)
 router = APIRouter(prefix="/auth", tags=["auth"])
 
 
-@router.post("/login", response_model=LoginResponse, summary="Staff login (sets the session cookie)")
-def login(body: LoginRequest, response: Response, db: SessionDep, settings: SettingsDep) -> LoginResponse:
+@router.post("/login", response_model=LoginResponse, summary="Staff login (sets the session cookie)",
+             responses={429: {"description": "Too many failed attempts from this client or for this account; "
+                                             "wait the `Retry-After` seconds"}})
+def login(body: LoginRequest, request: Request, response: Response, db: SessionDep, ctx: ContextDep,
+          settings: SettingsDep) -> LoginResponse:
+    client = client_address(request)
+    ctx.login_throttle.check(client, body.username)  # before any password is compared
     try:
         new = service.login(db, body.username, body.password, workstation_id=settings.workstation_id,
                             ttl=timedelta(minutes=settings.session_ttl_minutes))
@@ -26,8 +38,10 @@ def login(body: LoginRequest, response: Response, db: SessionDep, settings: Sett
         audit.record(db, {"staff_id": staff.id if staff else None, "role": staff.role if staff else None,
                           "workstation": settings.workstation_id},
                      "staff.login_failed", data={"code": exc.code, "known_account": staff is not None})
-        db.commit()  # keep the failed-login counter and the audit record even though the login fails
+        record_failure(db, ctx, settings, client, body.username, staff)
+        db.commit()  # keep the failed-login count and the audit records even though the login fails
         raise
+    ctx.login_throttle.succeeded(client, body.username)
     audit.record(db, {"staff_id": new.staff.id, "role": new.staff.role, "workstation": settings.workstation_id},
                  "staff.login", data={"session": new.session.id})
     db.commit()
@@ -37,6 +51,23 @@ def login(body: LoginRequest, response: Response, db: SessionDep, settings: Sett
     )
     return LoginResponse(staff=StaffOut.model_validate(new.staff), csrf_token=new.session.csrf_token,
                          expires_at=new.session.expires_at, workstation_id=new.session.workstation_id)
+
+
+def client_address(request: Request) -> str:
+    """The peer address the throttle keys on (forwarded headers are not trusted: any client could set them)."""
+    return request.client.host if request.client else "unknown"
+
+
+def record_failure(db: SessionDep, ctx: ContextDep, settings: SettingsDep, client: str, username: str,
+                   staff: Staff | None) -> None:
+    """Count a failed password check (login or override witness); when it crosses a throttle limit, write the
+    ``auth.repeated_failures`` alert. The alert names the account by staff id when the name exists — never the
+    typed name (a password typed into the username field must not reach the ledger) nor the password."""
+    for alert in ctx.login_throttle.failed(client, username):
+        audit.record(db, audit.system_actor(settings.workstation_id), "auth.repeated_failures",
+                     data={"scope": alert.scope, "failures": alert.failures, "window_s": alert.window_s,
+                           "known_account": staff is not None, "target_staff_id": staff.id if staff else None})
+        log.warning("auth.repeated_failures", scope=alert.scope, failures=alert.failures)
 
 
 @router.post("/logout", status_code=204, summary="End the web session")

@@ -5,11 +5,12 @@ and beyond its queue the answer is 503 ``busy`` with ``Retry-After``."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
 from idverify.api.captures import CHALLENGE_BURST_S, from_request, require_devices
-from idverify.api.deps import ContextDep, KeysDep, Nurse, SessionDep
+from idverify.api.deps import ContextDep, KeysDep, Nurse, SessionDep, ensure_this_workstation
+from idverify.api.routes.auth import client_address, record_failure
 from idverify.api.routes.result_photos import photo_urls
 from idverify.api.schemas.verifications import VerificationOut
 from idverify.api.schemas.workflow import (
@@ -25,6 +26,7 @@ from idverify.api.schemas.workflow import (
     StageSubjectOut,
 )
 from idverify.api.uploads import ImageLimits
+from idverify.auth import repository as auth_repo
 from idverify.errors import AuthenticationError
 from idverify.store.db import begin_read
 from idverify.store.finger_positions import enrolled_finger_positions
@@ -40,13 +42,15 @@ router = APIRouter(tags=["checks"])
              summary="Enrol face and fingers (consent first; duplicate identities are blocked)")
 async def enrol(patient_id: str, body: CaptureIn, db: SessionDep, keys: KeysDep, ctx: ContextDep,
                 nurse: Nurse) -> EnrolmentOut:
+    if body.use_devices:
+        ensure_this_workstation(nurse, ctx.settings)
     async with ctx.check_slots.slot():
         return await run_in_threadpool(_enrol, patient_id, body, db, keys, ctx, nurse)
 
 
 def _enrol(patient_id: str, body: CaptureIn, db: SessionDep, keys: KeysDep, ctx: ContextDep,
            nurse: Nurse) -> EnrolmentOut:
-    captures = from_request(body, ctx.devices, limits=ImageLimits.of(ctx.settings))
+    captures = from_request(body, ctx.devices, claimed_by=nurse.claimant, limits=ImageLimits.of(ctx.settings))
     outcome = enrolment.enrol(db, keys, ctx.galleries, patient_id=patient_id, captures=captures, actor=nurse)
     db.commit()
     return EnrolmentOut.model_validate(outcome.enrollment)
@@ -67,6 +71,8 @@ def challenge(cycle_id: str, body: ChallengeIn, db: SessionDep, ctx: ContextDep,
              summary="Verify the patient at a procedure stage: accept, reject or retry")
 async def check(cycle_id: str, body: CheckIn, db: SessionDep, keys: KeysDep, ctx: ContextDep,
                 nurse: Nurse) -> CheckOut:
+    if body.use_devices:
+        ensure_this_workstation(nurse, ctx.settings)
     async with ctx.check_slots.slot():
         return await run_in_threadpool(_check, cycle_id, body, db, keys, ctx, nurse)
 
@@ -80,12 +86,13 @@ def _check(cycle_id: str, body: CheckIn, db: SessionDep, keys: KeysDep, ctx: Con
     # Uploads are decoded (and refused when bad) first; the devices film after the check's short read (a patient
     # who is not enrolled is refused before filming), and neither holds a transaction open.
     limits = ImageLimits.of(ctx.settings)
-    uploaded = None if body.use_devices else from_request(body, ctx.devices, limits=limits)
+    uploaded = None if body.use_devices else from_request(body, ctx.devices, claimed_by=nurse.claimant, limits=limits)
     taken: list[Captures] = []
 
     def capture() -> Captures:
         taken.append(uploaded if uploaded is not None else
-                     from_request(body, ctx.devices, challenge=issued is not None, limits=limits))
+                     from_request(body, ctx.devices, claimed_by=nurse.claimant,
+                                  challenge=issued is not None, limits=limits))
         return taken[0]
 
     outcome = checks.run_check(db, keys, cycle_id=cycle_id, stage=body.stage, capture=capture, actor=nurse,
@@ -103,14 +110,20 @@ def _check(cycle_id: str, body: CheckIn, db: SessionDep, keys: KeysDep, ctx: Con
 
 @router.post("/verifications/{verification_id}/override", response_model=OverrideOut, status_code=201,
              summary="Override a rejected or retry check with a reason and a second staff member")
-def override(verification_id: str, body: OverrideIn, db: SessionDep, nurse: Nurse) -> OverrideOut:
+def override(verification_id: str, body: OverrideIn, request: Request, db: SessionDep, ctx: ContextDep,
+             nurse: Nurse) -> OverrideOut:
+    client = client_address(request)
+    ctx.login_throttle.check(client, body.witness_username)  # the witness's password is guessable here too
     try:
         record = overrides.record_override(
             db, verification_id=verification_id, reason=overrides.OverrideReason(body.reason_code), note=body.note,
             witness_username=body.witness_username, witness_password=body.witness_password, actor=nurse)
     except AuthenticationError:
-        db.commit()  # keep the witness's failed-login count (lockout applies to witnesses too)
+        record_failure(db, ctx, ctx.settings, client, body.witness_username,
+                       auth_repo.get_staff_by_username(db, body.witness_username))
+        db.commit()  # keep the witness's failed-login count and any alert
         raise
+    ctx.login_throttle.succeeded(client, body.witness_username)
     out = OverrideOut.model_validate(record)
     enqueue(db, "verification.overridden", out.model_dump(mode="json"))
     db.commit()

@@ -7,9 +7,9 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Depends, Response
 
-from idverify.api.deps import ContextDep, Nurse, NurseOrItAdmin
+from idverify.api.deps import ContextDep, Nurse, NurseOrItAdmin, on_this_workstation
 from idverify.api.schemas.devices import (
     CameraTestOut,
     DeviceOut,
@@ -24,7 +24,8 @@ from idverify.errors import BiometricError, DeviceUnavailable
 if TYPE_CHECKING:
     from idverify.devices.manager import DeviceManager
 
-router = APIRouter(prefix="/devices", tags=["devices"])
+# Every route here touches the devices attached to this daemon: callers bound to another workstation are refused.
+router = APIRouter(prefix="/devices", tags=["devices"], dependencies=[Depends(on_this_workstation)])
 
 
 def _manager(ctx: ContextDep) -> DeviceManager:

@@ -6,11 +6,15 @@ Document lookups are POSTs so that ID numbers never appear in URLs or access log
 from __future__ import annotations
 
 from dataclasses import asdict
+from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
 
-from idverify.api.deps import ContextDep, KeysDep, Nurse, NurseOrInspector, SessionDep
+from idverify.api.deps import ContextDep, KeysDep, Nurse, NurseOrInspector, SessionDep, SettingsDep
 from idverify.api.schemas.workflow import (
+    HIS_MESSAGE_MAX,
     ConsentIn,
     ConsentOut,
     DeletionRequest,
@@ -23,7 +27,7 @@ from idverify.api.schemas.workflow import (
 )
 from idverify.api.uploads import decode_base64
 from idverify.auth.roles import Principal, Role
-from idverify.errors import NotFoundError
+from idverify.errors import ErrorCode, IdverifyError, NotFoundError, ValidationFailed
 from idverify.store.db import reclaim_deleted
 from idverify.store.keys import Keys
 from idverify.store.models import Patient
@@ -59,11 +63,69 @@ def lookup_patient(body: DocumentLookup, db: SessionDep, keys: KeysDep, nurse: N
     return _out(db, keys, patient, nurse)
 
 
-@router.post("/import/hl7v2", response_model=PatientRegistered, status_code=201,
-             summary="Register or update a patient from an HL7 v2 ADT^A04/A08 message")
-def import_hl7(body: HisMessage, db: SessionDep, keys: KeysDep, nurse: Nurse) -> PatientRegistered:
-    parsed = his.from_hl7v2(body.message)
-    return _import(db, keys, nurse, parsed, "his_hl7v2")
+ER7_MEDIA_TYPES = frozenset({"x-application/hl7-v2+er7", "text/plain"})
+_ER7_SCHEMA = {"type": "string", "maxLength": 64_000, "description": "HL7 v2 ER7 text (ADT^A04/A08)"}
+
+
+async def _raw_body(request: Request) -> bytes:
+    return await request.body()
+
+
+@router.post(
+    "/import/hl7v2", response_model=PatientRegistered, status_code=201,
+    summary="Register or update a patient from an HL7 v2 ADT^A04/A08 message (JSON wrapper, or raw ER7 with an ACK)",
+    description="Send `{\"message\": \"MSH|...\"}` as JSON (answer: the patient, errors as the error envelope), "
+                "or the ER7 text itself with `Content-Type: x-application/hl7-v2+er7` (or `text/plain`; a "
+                "`charset` parameter is honoured, UTF-8 by default). Raw ER7 is answered with an HL7 ACK, status "
+                "200: `MSA|AA` accepted, `MSA|AE` refused for its content, `MSA|AR` rejected as a message, with the "
+                "sender's MSH-10 control id and the reason in `ERR`.",
+    responses={200: {"description": "The HL7 ACK (raw ER7 requests)",
+                     "content": {"x-application/hl7-v2+er7": {"schema": {"type": "string"}}}}},
+    openapi_extra={"requestBody": {"required": True, "content": {
+        "application/json": {"schema": HisMessage.model_json_schema()},
+        "x-application/hl7-v2+er7": {"schema": _ER7_SCHEMA}, "text/plain": {"schema": _ER7_SCHEMA}}}},
+)
+def import_hl7(request: Request, raw: Annotated[bytes, Depends(_raw_body)], db: SessionDep, keys: KeysDep,
+               settings: SettingsDep, nurse: Nurse) -> PatientRegistered | Response:
+    media, _, params = request.headers.get("content-type", "application/json").partition(";")
+    media = media.strip().lower()
+    if media in ER7_MEDIA_TYPES:
+        return _import_er7(db, keys, nurse, raw, _charset(params), sender=settings.workstation_id)
+    if media != "application/json" and not media.endswith("+json"):
+        raise IdverifyError("send JSON, x-application/hl7-v2+er7 or text/plain", code=ErrorCode.UNSUPPORTED_MEDIA_TYPE)
+    try:
+        body = HisMessage.model_validate_json(raw)
+    except ValidationError as exc:
+        raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]) from None
+    return _import(db, keys, nurse, his.from_hl7v2(body.message), "his_hl7v2")
+
+
+def _charset(params: str) -> str:
+    for param in params.split(";"):
+        name, _, value = param.partition("=")
+        if name.strip().lower() == "charset" and value.strip():
+            return value.strip().strip('"')
+    return "utf-8"
+
+
+def _import_er7(db: SessionDep, keys: Keys, actor: Principal, raw: bytes, charset: str, *, sender: str) -> Response:
+    """Raw ER7 in, an HL7 ACK out; refusals are acknowledged (AE/AR), not raised — an interface engine reads MSA."""
+    text = ""
+    try:
+        try:
+            text = raw.decode(charset)
+        except (LookupError, UnicodeDecodeError):
+            raise ValidationFailed(f"the message is not valid {charset} text", code=ErrorCode.HL7_INVALID) from None
+        if len(text) > HIS_MESSAGE_MAX:
+            raise ValidationFailed(f"HL7 message longer than {HIS_MESSAGE_MAX} characters", code=ErrorCode.HL7_INVALID)
+        _import(db, keys, actor, his.from_hl7v2(text), "his_hl7v2")
+        ack = his.hl7_ack(text, sender=sender)
+    except IdverifyError as exc:
+        if exc.status_code >= 500:
+            raise  # the daemon's fault, not the message's: the error envelope and its status
+        db.rollback()
+        ack = his.hl7_ack(text, sender=sender, error=exc)
+    return Response(ack, media_type="x-application/hl7-v2+er7", status_code=200)
 
 
 @router.post("/import/fhir", response_model=PatientRegistered, status_code=201,

@@ -55,8 +55,11 @@ class PatientRegistered(ResponseModel):
     created: bool
 
 
+HIS_MESSAGE_MAX = 64_000
+
+
 class HisMessage(RequestModel):
-    message: str = Field(min_length=10, max_length=64_000, description="HL7 v2 ER7 text (ADT^A04/A08)")
+    message: str = Field(min_length=10, max_length=HIS_MESSAGE_MAX, description="HL7 v2 ER7 text (ADT^A04/A08)")
 
 
 class DeletionRequest(RequestModel):
@@ -126,14 +129,17 @@ class FingerprintUpload(RequestModel):
 
 
 class DocumentUpload(RequestModel):
-    """A document read elsewhere (e.g. by the HIS kiosk). Checks are taken as reported by that reader."""
+    """A document read elsewhere (e.g. by the HIS kiosk). The daemon computes what it can (the check character of
+    an 18-character Chinese ID number); the other checks are recorded as *claimed* by the uploading integration,
+    and passive authentication is never recorded as passed from an upload (only a claimed failure counts)."""
 
     document_type: DocumentType
     document_number: str = Field(min_length=3, max_length=32, pattern=r"^[A-Za-z0-9<]+$")
-    checksum_ok: bool = True
-    expired: bool = False
-    passive_auth: Literal["passed", "failed", "not_verified", "not_applicable"] = "not_applicable"
-    photo_base64: str | None = Field(default=None, max_length=500_000)
+    checksum_ok: bool = Field(default=True, description="Claimed by the reader; recorded as a claim")
+    expired: bool = Field(default=False, description="Claimed by the reader; recorded as a claim")
+    passive_auth: Literal["passed", "failed", "not_verified", "not_applicable"] = Field(
+        default="not_applicable", description="Claimed by the reader; recorded as a claim, never as passed")
+    photo_base64: str | None = Field(default=None, max_length=500_000, description="JPEG or PNG; must decode")
 
 
 class BacKeysIn(RequestModel):

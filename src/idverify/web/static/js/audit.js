@@ -29,6 +29,7 @@
       IV.el("td", {}, IV.fmtDateTime(e.recorded_at)),
       IV.el("td", { class: "mono" }, e.type),
       IV.el("td", {}, [actor.role ? IV.label("role", actor.role) : "", actor.staff_id ? " " + IV.shortId(actor.staff_id) : "",
+        actor.api_key_id ? " " + IV.t("audit.api_key") + " " + IV.shortId(actor.api_key_id) : "",
         actor.workstation ? " @" + actor.workstation : ""].join("")),
       IV.el("td", { class: "mono" }, ids(e.subject) || "—"),
       IV.el("td", {}, IV.el("details", {}, IV.el("summary", {}, IV.t("audit.show")),

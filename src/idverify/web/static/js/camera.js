@@ -25,6 +25,8 @@
       try {
         const response = await fetch(URL_PATH, { cache: "no-store", credentials: "same-origin" });
         if (!response.ok || !(response.headers.get("content-type") || "").startsWith("image/")) {
+          // read the error body: an answer left unread (and, being no-store, not cached) keeps the request open
+          await response.arrayBuffer().catch(() => null);
           throw new Error("no frame");
         }
         const next = URL.createObjectURL(await response.blob());
