@@ -138,8 +138,17 @@
     document.getElementById("start-check").disabled = !(state.cycle && state.stage) || state.running;
   }
 
+  /* A verdict belongs to the person it was given for: choosing another cycle, stage or card holder takes the
+   * previous result (and its override form) off the screen before the new subject's name is shown. */
+  function clearResult() {
+    document.getElementById("result").replaceChildren();
+    document.getElementById("check-stage").hidden = false;
+    document.getElementById("next-patient").hidden = true;
+  }
+
   function selectCycle(cycle) {
     if (state.running) return;
+    clearResult();
     state.cycle = cycle;
     state.stage = cycle.stages && cycle.stages.length === 1 ? cycle.stages[0] : null;
     renderCycles();
@@ -150,6 +159,7 @@
 
   function selectStage(stage) {
     if (state.running) return;
+    clearResult();
     state.stage = stage;
     renderStages();
     updateStart();
@@ -241,9 +251,7 @@
     clearScan();
     state.cycle = null;
     state.stage = null;
-    document.getElementById("result").replaceChildren();
-    document.getElementById("check-stage").hidden = false;
-    document.getElementById("next-patient").hidden = true;
+    clearResult();
     renderCycles();
     renderStages();
     updateStart();
@@ -269,6 +277,7 @@
         state.cycles = state.cycles.concat(theirs.filter((c) => !known.has(c.id))); /* opened since the page loaded */
         state.onlyCycles = new Set(theirs.map((c) => c.id));
         const mine = visibleCycles();
+        clearResult();
         state.cycle = null;
         state.stage = null;
         if (mine.length === 1) selectCycle(mine[0]);
