@@ -50,7 +50,7 @@ def _enrol(page: Any, persona: str, shot: str) -> str:
     """Enrol ``persona`` through the wizard; returns the patient id the page registered."""
     page.goto("/nurse/enrol")
     _present(page, persona)
-    with page.expect_response(lambda r: r.url.endswith("/api/v1/patients") and r.request.method == "POST") as reg:
+    with page.expect_response(lambda r: r.url.endswith("/api/v1/patients/from-card")) as reg:
         page.click("#read-card")
     patient_id: str = reg.value.json()["patient"]["id"]
     expect(page.locator("#step-consent")).to_be_visible()

@@ -40,7 +40,7 @@ def _register(page: Any, persona: str) -> str:
     """Register ``persona`` from the card on the reader (enrolment step 1 only); returns the patient id."""
     page.goto("/nurse/enrol")
     _present(page, persona)
-    with page.expect_response(lambda r: r.url.endswith("/api/v1/patients") and r.request.method == "POST") as reg:
+    with page.expect_response(lambda r: r.url.endswith("/api/v1/patients/from-card")) as reg:
         page.click("#read-card")
     expect(page.locator("#step-consent")).to_be_visible()
     patient_id: str = reg.value.json()["patient"]["id"]
@@ -188,3 +188,43 @@ def test_nurse_opens_a_cycle_and_is_asked_for_an_enrolled_finger(nurse_page: Any
     assert body["finger_positions"] == ["right_middle"]  # the finger the prompt asked for
     held[0].fulfill(status=503, json={"error": {"code": "device_unavailable", "message": "test", "details": None}})
     expect(page.locator("#page-error")).to_have_attribute("data-code", "device_unavailable")
+
+
+def _patients(daemon: LiveDaemon) -> int:
+    from sqlalchemy import func, select
+
+    from idverify.store.models import Patient
+
+    with daemon.app.state.ctx.session_factory() as db:
+        return int(db.scalar(select(func.count()).select_from(Patient)) or 0)
+
+
+@pytest.mark.parametrize("locale", ["en", "zh-CN"])
+def test_a_forged_card_is_refused_at_the_document_step(nurse_page: Any, sim_daemon: LiveDaemon, locale: str) -> None:
+    """Issue 17.3: a card whose ID number fails its check digit (a forged or altered card) on the simulated reader.
+    Enrolment step 1 refuses it with that reason, in the nurse's language; nobody is registered, consent is never
+    offered, and the nurse can still enter a patient by hand."""
+    page = nurse_page
+    text = catalogue(locale)
+    if locale == "zh-CN":
+        page.context.add_cookies([{"name": "idverify_locale", "value": "zh-CN", "url": sim_daemon.base_url}])
+    reader = sim_daemon.app.state.ctx.devices.simulators["people"].reader
+    genuine = next(c for c in reader.cards if c["id_number"] == "110105199003070025")
+    forged = {**genuine, "name": "伪造卡", "id_number": "110105199003070021"}  # last digit altered
+    sim_daemon.private_strings.update({forged["name"], forged["id_number"]})
+    if forged not in reader.cards:
+        reader.cards.append(forged)
+    page.goto("/nurse/enrol")
+    reader.insert(reader.cards.index(forged))
+    before = _patients(sim_daemon)
+    page.click("#read-card")
+    error = page.locator("#document-error")
+    expect(error).to_have_attribute("data-code", "document_checksum_failed")
+    expect(error.locator(".error-text")).to_have_text(text["error.document_checksum_failed"])
+    expect(page.locator("#step-document")).to_be_visible()
+    expect(page.locator("#step-consent")).to_be_hidden()
+    expect(page.locator("#wizard-steps li[aria-current='step']")).to_have_attribute("data-step", "document")
+    assert _patients(sim_daemon) == before  # nobody registered from the forged card
+    expect(page.locator("#patient-form")).to_be_visible()  # entering the patient by hand stays possible
+    screenshot(page, f"nurse-enrol-forged-card-{locale}")
+    expect(error.locator(".error-message")).to_have_count(0)  # no second line in the daemon's English

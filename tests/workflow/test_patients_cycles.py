@@ -172,3 +172,45 @@ def test_deletion_really_deletes(make_app: Any) -> None:
     raw = b"".join(p.read_bytes() for p in Path(daemon.settings.data_dir).glob("idverify.db*"))
     assert marker not in raw
     assert "patient.deleted" in _events(daemon)
+
+
+class _Reader:
+    """This workstation's card reader, answering with one prepared card read."""
+
+    def __init__(self, document: Any) -> None:
+        self.document = document
+
+    def read_document_sync(self, _mrz: Any) -> Any:
+        return self.document
+
+
+def test_register_from_card_refuses_a_card_that_fails_its_checks(db_url: str, make_app: Any) -> None:
+    """Enrolment's document step (issue 17.3): a card failing its check digits or chip signature is refused with
+    the rule's reason code before anything is registered; a genuine card registers its holder (source "card")."""
+    from idverify.documents.model import DocumentChecks, IdentityDocument
+    from idverify.store.models import Patient
+
+    daemon = make_app(db_url)
+    nurse, h = _nurse(daemon)
+    card = IdentityDocument(document_type="cn_resident_id", document_number=ZHANG["document_number"], name="张三丽",
+                            sex="F", source="reader", checks=DocumentChecks(checksum=False, expired=False))
+    daemon.app.state.ctx.devices = _Reader(card)
+    refused = nurse.post("/api/v1/patients/from-card", headers=h)
+    assert refused.status_code == 422 and refused.json()["error"]["code"] == "document_checksum_failed"
+    daemon.app.state.ctx.devices = _Reader(IdentityDocument(
+        document_type="passport", document_number="E12345678", name="TEST", sex="F", source="chip",
+        checks=DocumentChecks(checksum=True, expired=False, passive_auth="failed")))
+    forged_chip = nurse.post("/api/v1/patients/from-card", headers=h)
+    assert forged_chip.status_code == 422 and forged_chip.json()["error"]["code"] == "document_signature_invalid"
+    with daemon.app.state.ctx.session_factory() as db:
+        assert db.scalars(select(Patient)).all() == []
+    assert _events(daemon) == []
+
+    daemon.app.state.ctx.devices = _Reader(IdentityDocument(
+        document_type="cn_resident_id", document_number=ZHANG["document_number"], name="张三丽", sex="F",
+        source="reader", checks=DocumentChecks(checksum=True, expired=False)))
+    registered = nurse.post("/api/v1/patients/from-card", headers=h)
+    assert registered.status_code == 201 and registered.json()["created"] is True
+    assert registered.json()["patient"]["identity"]["name"] == "张三丽"
+    assert registered.json()["patient"]["source"] == "card"
+    assert _events(daemon) == ["patient.registered"]

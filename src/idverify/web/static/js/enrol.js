@@ -3,7 +3,8 @@
  *
  * The document comes first only because consent is recorded against a registered patient; nothing biometric is
  * captured before consent. The identity is shown on this screen and sent in JSON bodies only, never in a URL.
- * API: POST /devices/document/read → {document}; POST /patients → {patient, created};
+ * API: POST /patients/from-card (the daemon reads this workstation's card reader) or POST /patients (typed) →
+ * {patient, created};
  * POST /patients/{id}/consent; POST /patients/{id}/enrolment {use_devices: true, finger_positions} → {status, result}.
  * The daemon takes the fingers from the sensor in the order of finger_positions; the capture step names them from
  * the same list, in that order, so the patient is asked for the finger the daemon records under that name. */
@@ -11,10 +12,10 @@
   "use strict";
   const IV = window.IV;
   const STEPS = ["document", "consent", "capture", "result"];
-  const PATIENT_FIELDS = ["document_type", "document_number", "name", "sex", "birth_date", "nation", "nationality",
-    "address", "issuer", "valid_from", "valid_to"];
   const STATUS = { complete: "accept", retry: "retry", rejected: "reject", duplicate_suspected: "reject" };
   const FINGERS = ["right_index", "left_index"]; /* captured in this order; the daemon needs two different ones */
+  const DOCUMENT_REFUSED = new Set(["document_checksum_failed", "document_signature_invalid",
+    "document_number_unreadable", "document_incomplete"]);
   let patient = null;
 
   function show(step) {
@@ -28,21 +29,12 @@
     if (heading) heading.scrollIntoView({ block: "nearest" });
   }
 
-  /* The document summary as the patient registration body (dates stay ISO; "long_term" validity has no end). */
-  function patientBody(doc) {
-    const body = {};
-    for (const key of PATIENT_FIELDS) {
-      const value = doc[key];
-      if (value === null || value === undefined || value === "" || value === "long_term") continue;
-      body[key] = value;
-    }
-    return body;
-  }
-
-  async function register(body, errorBox, button) {
+  /* path: "/patients" with the typed identity, or "/patients/from-card" (the daemon reads the card and refuses
+   * one that fails its checksum or chip signature before anyone is registered) */
+  async function register(path, body, errorBox, button) {
     await IV.busy(button, async () => {
       try {
-        const registered = await IV.api("POST", "/patients", body);
+        const registered = await IV.api("POST", path, body);
         patient = registered.patient;
         const identity = patient.identity || {};
         document.getElementById("patient-banner").textContent = IV.t("enrol.patient_banner", {
@@ -50,7 +42,8 @@
           state: IV.t(registered.created ? "enrol.patient_new" : "enrol.patient_known") });
         show("consent");
       } catch (err) {
-        IV.showError(errorBox, err);
+        /* a refused card: the catalogue's sentence says what it means and what to do, in the nurse's language */
+        IV.showError(errorBox, DOCUMENT_REFUSED.has(err.code) ? { code: err.code } : err);
       }
     });
   }
@@ -103,16 +96,7 @@
     const readButton = document.getElementById("read-card");
     readButton.addEventListener("click", async () => {
       IV.clearError(docError);
-      await IV.busy(readButton, async () => {
-        let doc;
-        try {
-          doc = (await IV.api("POST", "/devices/document/read")).document;
-        } catch (err) {
-          IV.showError(docError, err);
-          return;
-        }
-        await register(patientBody(doc), docError, readButton);
-      });
+      await register("/patients/from-card", undefined, docError, readButton);
     });
     const form = document.getElementById("patient-form");
     form.addEventListener("submit", async (event) => {
@@ -120,7 +104,7 @@
       IV.clearError(docError);
       const body = {};
       for (const [name, value] of new FormData(form).entries()) if (String(value).trim()) body[name] = String(value).trim();
-      await register(body, docError, document.getElementById("register"));
+      await register("/patients", body, docError, document.getElementById("register"));
     });
 
     const consentForm = document.getElementById("consent-form");
