@@ -21,7 +21,7 @@ from idverify.i18n import catalogue
 
 from . import a11y
 from .conftest import LiveDaemon, checked_page, screenshot
-from .test_journey import _login, _present
+from .test_journey import _agree_all, _login, _present
 
 pytest.importorskip("playwright", reason="playwright is not installed (pip install -e '.[dev]')")
 from playwright.sync_api import Route, expect
@@ -83,7 +83,7 @@ def test_nurse_opens_a_cycle_and_is_asked_for_an_enrolled_finger(nurse_page: Any
     page = nurse_page
     female_id = _register(page, "female")
     # the enrolment wizard names the fingers it captures, in the order it asks the daemon for them
-    page.click("#consent-submit")
+    _agree_all(page)
     expect(page.locator("#step-capture")).to_be_visible()
     expect(page.locator("#capture-prompts li[data-step='finger']")).to_have_text([
         EN["prompt.finger"].format(finger=EN["finger.right_index"]),

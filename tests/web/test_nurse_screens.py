@@ -115,3 +115,106 @@ def test_a_mistyped_witness_password_keeps_the_reject_and_lets_her_retry(
     page.click("#override-form button[type=submit]")
     expect(page.locator("#override-done")).to_contain_text(text["override_reason.device_failure"])
     expect(result).to_have_attribute("data-overridden", "true")
+
+
+def _refuse_face(daemon: LiveDaemon, cycle: str) -> None:
+    """The male partner of ``cycle`` consented to fingerprints and refused face capture."""
+    from sqlalchemy import select
+
+    from idverify.store.models import ConsentRecord, Couple, Cycle
+
+    with daemon.app.state.ctx.session_factory() as db:
+        cycle_row = db.get(Cycle, daemon.cycles[cycle])
+        couple = db.get(Couple, cycle_row.couple_id) if cycle_row else None
+        assert couple is not None and couple.male_patient_id is not None
+        if db.scalars(select(ConsentRecord).where(ConsentRecord.patient_id == couple.male_patient_id)).first():
+            return
+        db.add(ConsentRecord(patient_id=couple.male_patient_id, text_version="test", modalities=["fingerprint"],
+                             refused=["face", "document_photo"], purposes=["identity_verification"],
+                             retention_days=365, workstation_id=WORKSTATION))
+        db.commit()
+
+
+@pytest.mark.parametrize("locale", ["en", "zh-CN"])
+def test_no_camera_for_a_patient_who_refused_face_capture(page: Any, login: Login, live_daemon: LiveDaemon,
+                                                          locale: str) -> None:
+    """Issue 17.5, stage check: choosing his stage hides the camera preview (no frame is fetched any more) and the
+    "look at the camera" prompt, and says why; choosing another patient brings the camera back."""
+    if locale == "zh-CN":
+        _zh(page, live_daemon)
+    text = ZH if locale == "zh-CN" else EN
+    _refuse_face(live_daemon, "other")
+    login(page, "nurse1")
+    page.locator(f"#cycles button[data-cycle-id='{live_daemon.cycles['other']}']").click()
+    page.click("#stages button[data-stage='sperm_retrieval']")
+    expect(page.locator("#face-not-used")).to_have_text(text["check.face_not_used"])
+    expect(page.locator("#camera")).to_be_hidden()
+    expect(page.locator("#prompts li[data-step='face']")).to_be_hidden()
+    expect(page.locator("#prompts li[data-step='finger']")).to_be_visible()
+    previews: list[str] = []
+    page.on("request", lambda request: previews.append(request.url) if "preview.jpg" in request.url else None)
+    page.wait_for_timeout(3500)  # the preview polls every 0.4–3 s while on
+    assert previews == []
+    screenshot(page, f"nurse-check-face-refused-{locale}")
+    page.locator(f"#cycles button[data-cycle-id='{live_daemon.cycles['ivf']}']").click()
+    page.click("#stages button[data-stage='egg_retrieval']")
+    expect(page.locator("#subject .subject-person")).to_have_count(1)
+    expect(page.locator("#camera")).to_be_visible()
+    expect(page.locator("#prompts li[data-step='face']")).to_be_visible()
+    expect(page.locator("#face-not-used")).to_have_count(0)
+
+
+@pytest.mark.parametrize("locale", ["en", "zh-CN"])
+def test_consent_is_asked_explicitly_and_face_refused_means_no_camera(page: Any, login: Login,
+                                                                      live_daemon: LiveDaemon, locale: str) -> None:
+    """Issue 17.6 and 17.5, enrolment: the consent text and its version are on screen, no answer is pre-chosen and
+    none is taken for agreement, the answers are 44 px targets; with the face refused the capture step never
+    mentions the camera and the outcome says only the fingerprints are on file."""
+    if locale == "zh-CN":
+        _zh(page, live_daemon)
+    text = ZH if locale == "zh-CN" else EN
+    from idverify.workflow.consent import CONSENT_TEXT_VERSION
+
+    name, number = ("测试患者丁", "110105199202021238") if locale == "en" else ("测试患者戊", "110105199303031231")
+    live_daemon.private_strings.update({name, number})
+    login(page, "nurse1")
+    page.goto("/nurse/enrol")
+    page.fill("#p-number", number)
+    page.fill("#p-name", name)
+    page.select_option("#p-sex", "M")
+    page.click("#register")
+    expect(page.locator("#step-consent")).to_be_visible()
+    consent_text = page.locator("#consent-text")
+    expect(consent_text).to_have_attribute("data-version", CONSENT_TEXT_VERSION)
+    expect(consent_text.locator("h3")).to_have_text(text["consent_text.heading"].format(version=CONSENT_TEXT_VERSION))
+    expect(consent_text).to_contain_text(text["consent_text.refusal"])
+    expect(page.locator("#consent-form input[type=radio]:checked")).to_have_count(0)
+    for label in page.locator("#consent-form label.choice-inline").all():
+        box = label.locator("input").bounding_box()
+        assert box is not None and box["width"] >= 44 and box["height"] >= 44
+    page.check("input[name='m-fingerprint'][value='accept']")
+    page.click("#consent-submit")  # face and card photo not answered: nothing is assumed
+    expect(page.locator("#consent-error .error-text")).to_have_text(text["error.consent_choice_missing"])
+    expect(page.locator("#step-consent")).to_be_visible()
+    page.check("input[name='m-face'][value='refuse']")
+    page.check("input[name='m-document_photo'][value='refuse']")
+    screenshot(page, f"nurse-enrol-consent-explicit-{locale}")
+    page.click("#consent-submit")
+
+    expect(page.locator("#step-capture")).to_be_visible()
+    expect(page.locator("#capture-prompts li[data-step='face']")).to_be_hidden()
+    expect(page.locator("#capture-refused")).to_have_text(text["enrol.face_refused_note"])
+    expect(page.locator("#capture-heading")).to_have_text(text["enrol.step_capture_fingers"])
+    expect(page.locator("#capture-start")).to_have_text(text["enrol.capture_start_fingers"])
+    assert text["prompt.face"] not in page.locator("#step-capture").inner_text()
+    screenshot(page, f"nurse-enrol-face-refused-{locale}")
+    page.route("**/api/v1/patients/*/enrolment", lambda route: route.fulfill(status=201, json={
+        "id": "e-2", "patient_id": "p", "status": "complete", "created_at": "2026-11-23T10:00:00Z",
+        "workstation_id": WORKSTATION,
+        "result": {"modalities": ["fingerprint"], "fingers": {"accepted": ["right_index", "left_index"]},
+                   "templates": 2, "reference_photo": False}}))
+    page.click("#capture-start")
+    result = page.locator("#enrol-result .result")
+    expect(result.locator(".result-summary")).to_have_text(text["enrol_status_help.complete_fingers"])
+    expect(result.locator("li[data-fact='photo']")).to_have_count(0)
+    expect(result.locator("li[data-fact='face']")).to_have_count(0)

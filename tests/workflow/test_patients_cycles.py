@@ -214,3 +214,49 @@ def test_register_from_card_refuses_a_card_that_fails_its_checks(db_url: str, ma
     assert registered.json()["patient"]["identity"]["name"] == "张三丽"
     assert registered.json()["patient"]["source"] == "card"
     assert _events(daemon) == ["patient.registered"]
+
+
+class _Camera:
+    """Devices whose camera records being asked for frames; no card, no finger needed."""
+
+    def __init__(self) -> None:
+        self.filmed = 0
+
+    def frame_mark(self) -> int:
+        return 0
+
+    def frames_since(self, _mark: int, _count: int, _wait: float) -> list[Any]:
+        self.filmed += 1
+        return []
+
+    def read_document_sync(self, _mrz: Any) -> Any:
+        from idverify.documents.model import DocumentChecks, IdentityDocument
+
+        return IdentityDocument(document_type="cn_resident_id", document_number=ZHANG["document_number"],
+                                source="reader", checks=DocumentChecks(checksum=True, expired=False))
+
+
+def test_a_patient_who_refused_face_capture_is_not_filmed(db_url: str, make_app: Any) -> None:
+    """Issue 17.5: the stage's subject says whether the check films her; with the face refused it does not, and
+    the capture taken for the check leaves the camera alone (no frame, no "camera" in the device record)."""
+    from idverify.api.captures import from_request
+    from idverify.api.schemas.workflow import CaptureIn
+
+    daemon = make_app(db_url)
+    nurse, h = _nurse(daemon)
+    f = nurse.post("/api/v1/patients", json=ZHANG, headers=h).json()["patient"]["id"]
+    couple = nurse.post("/api/v1/couples", json={"female_patient_id": f}, headers=h).json()
+    cycle = nurse.post("/api/v1/cycles", json={"couple_id": couple["id"], "kind": "donor_sperm_ivf"},
+                       headers=h).json()
+    subject = f"/api/v1/cycles/{cycle['id']}/stages/egg_retrieval/subject"
+    assert nurse.get(subject).json()["people"][0]["films_face"] is True  # no consent yet: the default policy
+    assert nurse.post(f"/api/v1/patients/{f}/consent", json={"accepted": ["fingerprint"],
+                                                              "refused": ["face", "document_photo"]},
+                      headers=h).status_code == 201
+    assert nurse.get(subject).json()["people"][0]["films_face"] is False
+
+    camera = _Camera()
+    refused = from_request(CaptureIn(use_devices=True, finger_positions=[]), camera, film_face=False)
+    assert camera.filmed == 0 and refused.face_frames == [] and "face" not in refused.devices
+    filmed = from_request(CaptureIn(use_devices=True, finger_positions=[]), camera)
+    assert camera.filmed == 1 and filmed.devices["face"] == "camera"

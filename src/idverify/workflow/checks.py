@@ -86,6 +86,7 @@ class StagePerson:
     partner: Subject
     patient: Patient
     enrolled: bool
+    films_face: bool  # the check uses the camera for this person (not when she refused face capture)
 
 
 def stage_people(db: Session, cycle_id: str, stage: Stage) -> tuple[Subject, list[StagePerson]]:
@@ -100,8 +101,22 @@ def stage_people(db: Session, cycle_id: str, stage: Stage) -> tuple[Subject, lis
         if patient_id is None:
             continue
         people.append(StagePerson(partner=who, patient=get_patient(db, patient_id),
-                                  enrolled=is_enrolled(db, patient_id)))
+                                  enrolled=is_enrolled(db, patient_id), films_face=films_face(db, stage, patient_id)))
     return subject, people
+
+
+def films_face(db: Session, stage: Stage, patient_id: str) -> bool:
+    """Whether this stage's check of this patient uses the camera at all: only when the policy resolved with her
+    consent matches the face or the card photo, or asks for a liveness challenge. Someone who refused face
+    capture is not filmed, and the nurse's screen shows no camera for them."""
+    policy = resolve(db, stage, active_consent(db, patient_id))
+    return policy.challenge is not None or any(n in policy.biometric.factors for n in ("face", "document_photo"))
+
+
+def check_films_face(db: Session, *, cycle_id: str, stage: Stage, partner: Subject | None) -> bool:
+    """:func:`films_face` for the subject of a check about to run (asked before any capture)."""
+    cycle = _open_cycle_stage(db, cycle_id, stage)
+    return films_face(db, stage, subject_patient(db, cycle, stage_subject(db, stage), partner).id)
 
 
 def _open_cycle_stage(db: Session, cycle_id: str, stage: Stage) -> Cycle:

@@ -206,6 +206,8 @@ class StagePersonOut(ResponseModel):
     patient_id: str
     name: str | None = Field(description="From the sealed identity; shown on the nurse's screen, never in a URL")
     enrolled: bool
+    films_face: bool = Field(description="The check uses the camera for this person (false when she refused face "
+                                         "capture, or the stage matches no face): the screen shows no camera then")
     fingers: list[str] = Field(
         default_factory=list, description="Enrolled finger positions (e.g. left_index), first enrolled first, for "
         "the prompt: a captured finger is compared with the enrolled finger of the same position. Positions only")

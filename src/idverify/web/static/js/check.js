@@ -72,6 +72,7 @@
     box.replaceChildren();
     box.hidden = true;
     setFingers([]);
+    setCamera(true);
     if (!state.cycle || !state.stage) return;
     let body;
     try {
@@ -89,6 +90,10 @@
       person.enrolled ? null : IV.el("span", { class: "subject-warning", role: "alert" }, " " + IV.t("check.not_enrolled"))));
     }
     if (!(body.people || []).length) box.append(IV.el("p", { class: "muted" }, IV.t("check.no_subject")));
+    /* face refused (or no face at this stage): no camera, no "look at the camera", and the screen says why */
+    const filmed = !(body.people || []).length || body.people.some((p) => p.films_face !== false);
+    setCamera(filmed);
+    if (!filmed) box.append(IV.el("p", { class: "subject-note", id: "face-not-used" }, IV.t("check.face_not_used")));
     /* one person to verify: ask for her enrolled fingers (with both partners the check needs a partner first) */
     if ((body.people || []).length === 1) {
       setFingers(body.people[0].fingers || []);
@@ -96,6 +101,11 @@
       renderFingers();
     }
     box.hidden = false;
+  }
+
+  function setCamera(filmed) {
+    if (IV.camera) (filmed ? IV.camera.on : IV.camera.off)();
+    document.querySelector('#prompts li[data-step="face"]').hidden = !filmed;
   }
 
   function setFingers(fingers) {

@@ -68,13 +68,25 @@
     return facts;
   }
 
+  /* The sentence under the outcome says what is actually on file (a refused modality is not) and, for a refusal
+   * because of the card, that it is the card — not the person's features — that failed. */
+  function outcomeHelp(status, result) {
+    const modalities = result.modalities || [];
+    if (status === "complete" && !modalities.includes("face")) return IV.t("enrol_status_help.complete_fingers");
+    if (status === "complete" && !modalities.includes("fingerprint")) return IV.t("enrol_status_help.complete_face");
+    if (status === "rejected" && ["invalid", "mismatch", "bad"].includes((result.document || {}).status)) {
+      return IV.t("enrol_status_help.rejected_document");
+    }
+    return IV.t("enrol_status_help." + status);
+  }
+
   function renderOutcome(enrolment) {
     const decision = STATUS[enrolment.status] || "retry";
     const result = enrolment.result || {};
     const box = IV.el("article", { class: "result result-" + decision, dataset: { status: enrolment.status } },
       IV.el("div", { class: "result-banner" }, IV.el("span", { class: "result-word" },
         IV.t("enrol_status." + enrolment.status))),
-      IV.el("p", { class: "result-summary" }, IV.t("enrol_status_help." + enrolment.status)),
+      IV.el("p", { class: "result-summary" }, outcomeHelp(enrolment.status, result)),
       IV.el("ul", { class: "enrol-facts" }, outcomeFacts(enrolment.status, result).map(([kind, text]) =>
         IV.el("li", { dataset: { fact: kind } }, text))),
       IV.el("details", { class: "enrol-details" }, IV.el("summary", {}, IV.t("enrol.details")),
@@ -88,6 +100,23 @@
     list.querySelectorAll("li[data-step='finger']").forEach((item) => item.remove());
     FINGERS.forEach((finger, i) => list.append(IV.el("li", { dataset: { step: "finger", finger: finger } },
       IV.t(i === 0 ? "prompt.finger" : "prompt.finger_then", { finger: IV.label("finger", finger) }))));
+  }
+
+  /* The capture step asks only for what the patient agreed to: with the face refused nothing mentions the camera
+   * (the daemon does not film her either), with fingerprints refused no finger is asked for. */
+  function prepareCapture(accepted) {
+    const face = accepted.includes("face");
+    const fingers = accepted.includes("fingerprint");
+    const what = face && fingers ? "both" : face ? "face" : "fingers";
+    document.querySelectorAll("#capture-prompts li[data-step='face']").forEach((item) => { item.hidden = !face; });
+    document.querySelectorAll("#capture-prompts li[data-step='finger']").forEach((item) => { item.hidden = !fingers; });
+    const title = IV.t("enrol.step_capture_" + what);
+    document.getElementById("capture-heading").textContent = title;
+    document.querySelector("#wizard-steps li[data-step='capture']").textContent = title;
+    document.getElementById("capture-start").textContent = IV.t("enrol.capture_start_" + what);
+    const note = document.getElementById("capture-refused");
+    note.hidden = face && fingers;
+    note.textContent = face && fingers ? "" : IV.t(face ? "enrol.fingers_refused_note" : "enrol.face_refused_note");
   }
 
   document.addEventListener("DOMContentLoaded", () => {
@@ -114,8 +143,20 @@
       IV.clearError(box);
       const accepted = [];
       const refused = [];
+      const unanswered = [];
       for (const modality of ["face", "fingerprint", "document_photo"]) {
-        (consentForm.elements["m-" + modality].value === "accept" ? accepted : refused).push(modality);
+        const answer = consentForm.elements["m-" + modality].value;
+        if (answer === "accept") accepted.push(modality);
+        else if (answer === "refuse") refused.push(modality);
+        else unanswered.push(modality);
+      }
+      consentForm.querySelectorAll(".consent-row").forEach((row) => {
+        row.classList.toggle("consent-missing", unanswered.includes(row.dataset.modality));
+      });
+      if (unanswered.length) { /* no answer is taken for agreement: each kind of data is asked explicitly */
+        IV.showError(box, { code: "consent_choice_missing" });
+        consentForm.querySelector(`.consent-row[data-modality="${unanswered[0]}"] input`).focus();
+        return;
       }
       if (!accepted.length) {
         IV.showError(box, { code: "consent_nothing_accepted" });
@@ -125,6 +166,7 @@
         try {
           await IV.api("POST", "/patients/" + encodeURIComponent(patient.id) + "/consent",
             { accepted: accepted, refused: refused, retention_days: Number(consentForm.elements.retention_days.value) });
+          prepareCapture(accepted);
           show("capture");
         } catch (err) {
           IV.showError(box, err);
