@@ -218,3 +218,33 @@ def test_consent_is_asked_explicitly_and_face_refused_means_no_camera(page: Any,
     expect(result.locator(".result-summary")).to_have_text(text["enrol_status_help.complete_fingers"])
     expect(result.locator("li[data-fact='photo']")).to_have_count(0)
     expect(result.locator("li[data-fact='face']")).to_have_count(0)
+
+
+IN_VIEW_JS = """selector => {
+  const box = document.querySelector(selector).getBoundingClientRect();
+  return box.height > 0 && box.top >= 0 && box.bottom <= window.innerHeight;
+}"""
+
+
+@pytest.mark.parametrize("locale", ["en", "zh-CN"])
+def test_the_check_fits_the_workstation_screen(page: Any, login: Login, live_daemon: LiveDaemon, locale: str) -> None:
+    """Issue 17.8 at 1280×800: the header is one row in either language; "start" is on screen once a stage is
+    chosen, whatever the length of the cycle list; a check started from the keyboard ends with the verdict banner
+    on screen (not scrolled away to the "next patient" button)."""
+    if locale == "zh-CN":
+        _zh(page, live_daemon)
+    login(page, "nurse1")
+    header = page.locator("header.topbar").bounding_box()
+    assert header is not None and header["height"] <= 72, header  # one row of 44–64 px controls
+    page.route("**/api/v1/cycles/*/checks", lambda route: route.fulfill(status=201, json={"verification": ACCEPT}))
+    page.locator(f"#cycles button[data-cycle-id='{live_daemon.cycles['ivf']}']").click()
+    page.click("#stages button[data-stage='egg_retrieval']")
+    expect(page.locator("#subject .subject-person")).to_have_count(1)
+    assert page.evaluate(IN_VIEW_JS, "#start-check")
+    page.focus("#start-check")
+    page.keyboard.press("Enter")
+    expect(page.locator("#result .result")).to_have_attribute("data-decision", "accept")
+    expect(page.locator("#next-patient")).to_be_focused()
+    page.wait_for_timeout(300)  # any scroll the focus causes has happened
+    assert page.evaluate(IN_VIEW_JS, "#result .result-banner")
+    screenshot(page, f"nurse-check-keyboard-result-{locale}")

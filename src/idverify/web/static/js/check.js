@@ -248,7 +248,9 @@
       IV.attachOverride(box, body.verification);
       document.getElementById("check-stage").hidden = true; // the result takes the camera's place
       document.getElementById("next-patient").hidden = false;
-      document.getElementById("next-patient").focus();
+      /* the verdict banner is what she must see: focus "next patient" for the keyboard without scrolling to it */
+      document.getElementById("next-patient").focus({ preventScroll: true });
+      box.scrollIntoView({ block: "start" });
     } catch (err) {
       hideChallenge();
       IV.pageError(err);
