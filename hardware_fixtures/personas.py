@@ -129,6 +129,9 @@ class PersonaDesk:
     card_of: str | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
+    def __post_init__(self) -> None:
+        self.camera.empty()  # nobody has stepped up yet: the camera shows no one
+
     def persona(self, key: str) -> Persona:
         found = next((p for p in self.personas if p.key == key), None)
         if found is None:
@@ -158,10 +161,10 @@ class PersonaDesk:
                 self.camera.perform(action)
 
     def leave(self) -> None:
-        """Nobody at the desk: no card, the camera back to its default images, no finger."""
+        """Nobody at the desk: no card, nobody on camera, no finger."""
         with self._lock:
             self.reader.remove()
-            self.camera.show(None)
+            self.camera.empty()
             self.sensor.present_fingers(None)
             self.current, self.card_of = None, None
 

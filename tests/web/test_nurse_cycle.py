@@ -228,3 +228,22 @@ def test_a_forged_card_is_refused_at_the_document_step(nurse_page: Any, sim_daem
     expect(page.locator("#patient-form")).to_be_visible()  # entering the patient by hand stays possible
     screenshot(page, f"nurse-enrol-forged-card-{locale}")
     expect(error.locator(".error-message")).to_have_count(0)  # no second line in the daemon's English
+
+
+def test_the_card_held_changes_at_once_for_the_person_at_the_desk(nurse_page: Any, sim_daemon: LiveDaemon) -> None:
+    """Issue 17.12, demo panel: choosing whose card the person at the desk holds puts that card on the reader
+    straight away (not at the next click on a person); the panel's status says so."""
+    page = nurse_page
+    desk = sim_daemon.app.state.ctx.devices.simulators["people"]
+    page.goto("/nurse/check")
+    _present(page, "impostor")
+    page.select_option("#sim-card-of", "female")
+    status = page.locator("#sim-status")
+    expect(status).to_have_text(EN["sim.now_with_card"].format(who=EN["sim.persona.impostor"],
+                                                               holder=EN["sim.persona.female"]))
+    assert desk.state()["card_of"] == "female" and desk.reader.card == desk.persona("female").card_index
+    page.select_option("#sim-card-of", "")
+    expect(status).to_have_text(EN["sim.now"].format(who=EN["sim.persona.impostor"]))
+    assert desk.reader.card == desk.persona("impostor").card_index
+    page.click("#sim-leave")
+    expect(status).to_have_attribute("data-current", "")

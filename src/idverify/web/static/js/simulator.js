@@ -7,6 +7,7 @@
 (function () {
   "use strict";
   const IV = window.IV;
+  let current = null; /* who is at the desk, as the daemon last said */
 
   function name(key) {
     return IV.label("sim.persona", key);
@@ -22,6 +23,8 @@
     if (select.options.length === 1) {
       for (const p of state.personas) select.append(IV.el("option", { value: p.key }, name(p.key)));
     }
+    current = state.current || null;
+    select.value = state.card_of || "";
     const status = document.getElementById("sim-status");
     document.getElementById("sim-faces-missing").hidden = !state.faces_missing;
     status.dataset.current = state.current || "";
@@ -48,6 +51,8 @@
   document.addEventListener("DOMContentLoaded", () => {
     if (!document.getElementById("sim-panel")) return;
     document.getElementById("sim-leave").addEventListener("click", () => call("POST", "/leave"));
+    /* the card in the hand changes at once for the person already at the desk, not at the next click */
+    document.getElementById("sim-card-of").addEventListener("change", () => (current ? present(current) : null));
     for (const button of document.querySelectorAll("#sim-panel [data-act]")) {
       button.addEventListener("click", () => call("POST", "/act", { action: button.dataset.act }));
     }
