@@ -250,6 +250,7 @@ def test_a_patient_who_refused_face_capture_is_not_filmed(db_url: str, make_app:
                        headers=h).json()
     subject = f"/api/v1/cycles/{cycle['id']}/stages/egg_retrieval/subject"
     assert nurse.get(subject).json()["people"][0]["films_face"] is True  # no consent yet: the default policy
+    assert nurse.get(subject).json()["people"][0]["challenge"] is False  # no head turn asked by default
     assert nurse.post(f"/api/v1/patients/{f}/consent", json={"accepted": ["fingerprint"],
                                                               "refused": ["face", "document_photo"]},
                       headers=h).status_code == 201

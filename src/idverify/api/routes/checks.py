@@ -151,6 +151,6 @@ def stage_subject(cycle_id: str, stage: Stage, db: SessionDep, keys: KeysDep, _n
     return StageSubjectOut(stage=stage, subject=subject.value, people=[
         StagePersonOut(partner=p.partner.value, patient_id=p.patient.id,
                        name=patients.identity_of(keys, p.patient).get("name"), enrolled=p.enrolled,
-                       films_face=p.films_face,
+                       films_face=p.films_face, challenge=p.challenge,
                        fingers=enrolled_finger_positions(db, p.patient.id))
         for p in people])

@@ -208,6 +208,8 @@ class StagePersonOut(ResponseModel):
     enrolled: bool
     films_face: bool = Field(description="The check uses the camera for this person (false when she refused face "
                                          "capture, or the stage matches no face): the screen shows no camera then")
+    challenge: bool = Field(description="The stage's policy asks this person for an active liveness challenge: "
+                                        "POST .../checks/challenge before the check (otherwise it answers 409)")
     fingers: list[str] = Field(
         default_factory=list, description="Enrolled finger positions (e.g. left_index), first enrolled first, for "
         "the prompt: a captured finger is compared with the enrolled finger of the same position. Positions only")

@@ -21,7 +21,9 @@
   "use strict";
   const IV = window.IV;
   /* onlyCycles: after a card scan, the ids of the card holder's open cycles (null: show every open cycle) */
-  const state = { cycles: [], cycle: null, stage: null, running: false, onlyCycles: null, fingers: [], finger: null };
+  /* challenge: the subject's policy asks for an active liveness challenge (null: not known, ask the daemon) */
+  const state = { cycles: [], cycle: null, stage: null, running: false, onlyCycles: null, fingers: [], finger: null,
+    challenge: null };
   const DEFAULT_FINGER = "right_index"; /* what the daemon captures when the check names no position */
 
   function choice(text, sub, pressed, onclick, data) {
@@ -73,6 +75,7 @@
     box.hidden = true;
     setFingers([]);
     setCamera(true);
+    state.challenge = null;
     if (!state.cycle || !state.stage) return;
     let body;
     try {
@@ -92,6 +95,7 @@
     if (!(body.people || []).length) box.append(IV.el("p", { class: "muted" }, IV.t("check.no_subject")));
     /* face refused (or no face at this stage): no camera, no "look at the camera", and the screen says why */
     const filmed = !(body.people || []).length || body.people.some((p) => p.films_face !== false);
+    if ((body.people || []).length === 1) state.challenge = body.people[0].challenge === true;
     setCamera(filmed);
     if (!filmed) box.append(IV.el("p", { class: "subject-note", id: "face-not-used" }, IV.t("check.face_not_used")));
     /* one person to verify: ask for her enrolled fingers (with both partners the check needs a partner first) */
@@ -183,8 +187,10 @@
     updateStart();
   }
 
-  /* The challenge the stage's policy asks for, or null when it asks for none. */
+  /* The challenge the stage's policy asks for, or null when it asks for none (known from the subject: then no
+   * request at all; asked of the daemon only when the subject could not say). */
   async function askChallenge() {
+    if (state.challenge === false) return null;
     try {
       return await IV.api("POST", "/cycles/" + encodeURIComponent(state.cycle.id) + "/checks/challenge",
         { stage: state.stage });
