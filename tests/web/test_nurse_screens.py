@@ -253,3 +253,42 @@ def test_the_check_fits_the_workstation_screen(page: Any, login: Login, live_dae
     page.wait_for_timeout(300)  # any scroll the focus causes has happened
     assert page.evaluate(IN_VIEW_JS, "#result .result-banner")
     screenshot(page, f"nurse-check-keyboard-result-{locale}")
+
+
+def test_enrolling_an_enrolled_patient_again_asks_first(page: Any, login: Login, live_daemon: LiveDaemon) -> None:
+    """Issue 17.12: the document of a patient with biometrics on file asks before anything is replaced; "cancel"
+    keeps her where she was, "enrol again" goes on to consent."""
+    from idverify.store.models import BiometricTemplate
+
+    name, number = "测试患者己", "110105199404041230"
+    live_daemon.private_strings.update({name, number})
+    login(page, "nurse1")
+
+    def register() -> Any:
+        page.goto("/nurse/enrol")
+        page.fill("#p-number", number)
+        page.fill("#p-name", name)
+        with page.expect_response(lambda r: r.url.endswith("/api/v1/patients")) as answer:
+            page.click("#register")
+        return answer.value.json()["patient"]
+
+    patient = register()
+    expect(page.locator("#step-consent")).to_be_visible()  # new: no question
+    ctx = live_daemon.app.state.ctx
+    with ctx.session_factory() as db:
+        db.add(BiometricTemplate(patient_id=patient["id"], modality="fingerprint", position="right_index",
+                                 algorithm_version="test", envelope=b"x", kek_id=ctx.keys.ring.active_id))
+        db.commit()
+    register()
+    dialog = page.locator("#confirm-dialog")
+    expect(dialog).to_be_visible()
+    expect(page.locator("#confirm-message")).to_have_text(EN["enrol.already_enrolled_confirm"].format(
+        name=name, modalities=EN["modality.fingerprint"]))
+    page.click("#confirm-cancel")
+    expect(page.locator("#document-note")).to_have_text(EN["enrol.reenrol_cancelled"])
+    expect(page.locator("#step-document")).to_be_visible()
+    expect(page.locator("#step-consent")).to_be_hidden()
+    page.click("#register")
+    expect(page.locator("#confirm-ok")).to_have_text(EN["enrol.reenrol_ok"])
+    page.click("#confirm-ok")
+    expect(page.locator("#step-consent")).to_be_visible()

@@ -35,8 +35,21 @@
     await IV.busy(button, async () => {
       try {
         const registered = await IV.api("POST", path, body);
+        const identity = registered.patient.identity || {};
+        /* enrolling again replaces what is on file: only after the nurse says so */
+        const onFile = registered.patient.enrolled || [];
+        if (!registered.created && onFile.length) {
+          const again = await IV.confirmAction(IV.t("enrol.already_enrolled_confirm", { name: identity.name || "—",
+            modalities: onFile.map((m) => IV.label("modality", m)).join(", ") }), IV.t("enrol.reenrol_ok"));
+          if (!again) {
+            const note = document.getElementById("document-note");
+            note.textContent = IV.t("enrol.reenrol_cancelled");
+            note.hidden = false;
+            return;
+          }
+        }
+        document.getElementById("document-note").hidden = true;
         patient = registered.patient;
-        const identity = patient.identity || {};
         document.getElementById("patient-banner").textContent = IV.t("enrol.patient_banner", {
           name: identity.name || "—", number: identity.document_number || "—",
           state: IV.t(registered.created ? "enrol.patient_new" : "enrol.patient_known") });
