@@ -15,7 +15,7 @@ import pytest
 
 from idverify.i18n import catalogue
 
-from .conftest import WORKSTATION, LiveDaemon, screenshot
+from .conftest import PATIENT_IDENTITY, WORKSTATION, LiveDaemon, screenshot
 
 pytest.importorskip("playwright", reason="playwright is not installed (pip install -e '.[dev]')")
 from playwright.sync_api import expect
@@ -239,6 +239,9 @@ def test_the_check_fits_the_workstation_screen(page: Any, login: Login, live_dae
     if locale == "zh-CN":
         _zh(page, live_daemon)
     login(page, "nurse1")
+    # issue 17.12: the couple is named on the cycle list (the seeded couple has her only)
+    expect(page.locator(f"#cycles button[data-cycle-id='{live_daemon.cycles['ivf']}'] .choice-main")).to_have_text(
+        f"{PATIENT_IDENTITY['name']} · {(ZH if locale == 'zh-CN' else EN)['cycle_kind.ivf']}")
     header = page.locator("header.topbar").bounding_box()
     assert header is not None and header["height"] <= 72, header  # one row of 44–64 px controls
     page.route("**/api/v1/cycles/*/checks", lambda route: route.fulfill(status=201, json={"verification": ACCEPT}))

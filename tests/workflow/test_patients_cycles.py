@@ -261,3 +261,17 @@ def test_a_patient_who_refused_face_capture_is_not_filmed(db_url: str, make_app:
     assert camera.filmed == 0 and refused.face_frames == [] and "face" not in refused.devices
     filmed = from_request(CaptureIn(use_devices=True, finger_positions=[]), camera)
     assert camera.filmed == 1 and filmed.devices["face"] == "camera"
+
+
+def test_cycles_carry_the_couples_names_for_nurses_only(db_url: str, make_app: Any) -> None:
+    """Issue 17.12: the nurse's cycle list names the couple (from the sealed identities); inspectors get none."""
+    daemon = make_app(db_url)
+    nurse, h = _nurse(daemon)
+    f = nurse.post("/api/v1/patients", json=ZHANG, headers=h).json()["patient"]["id"]
+    m = nurse.post("/api/v1/patients", json=LI, headers=h).json()["patient"]["id"]
+    couple = nurse.post("/api/v1/couples", json={"female_patient_id": f, "male_patient_id": m}, headers=h).json()
+    assert nurse.post("/api/v1/cycles", json={"couple_id": couple["id"], "kind": "ivf"}, headers=h).status_code == 201
+    listed = nurse.get("/api/v1/cycles?status=open").json()["items"]
+    assert [c["names"] for c in listed] == [{"female": "张三丽", "male": "李四"}]
+    inspector, _ = daemon.login("inspector")
+    assert [c["names"] for c in inspector.get("/api/v1/cycles").json()["items"]] == [None]

@@ -97,6 +97,9 @@ class CycleOut(ResponseModel):
     status: str
     opened_at: datetime
     closed_at: datetime | None
+    names: dict[str, str | None] | None = Field(
+        default=None, description="The partners' names by partner (female/male), for nurses' screens only (None "
+                                  "for other roles); from the sealed identities, never in a URL")
 
 
 class ConsentIn(RequestModel):

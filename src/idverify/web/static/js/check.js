@@ -37,6 +37,11 @@
     return state.cycles.filter((c) => state.onlyCycles.has(c.id));
   }
 
+  function coupleNames(cycle) {
+    const names = cycle.names || {};
+    return ["female", "male"].map((p) => names[p]).filter(Boolean).join(" & ");
+  }
+
   function renderCycles() {
     const list = document.getElementById("cycles");
     list.setAttribute("aria-busy", "false");
@@ -46,7 +51,8 @@
       return;
     }
     list.replaceChildren(...shown.map((cycle) => choice(
-      IV.label("cycle_kind", cycle.kind),
+      /* the couple by name first: that is how the nurse knows her patients, not by a cycle number */
+      [coupleNames(cycle), IV.label("cycle_kind", cycle.kind)].filter(Boolean).join(" · "),
       [IV.t("check.cycle_ref", { id: IV.shortId(cycle.id) }),
         cycle.opened_at ? IV.t("check.opened", { time: IV.fmtDateTime(cycle.opened_at, true) }) : null,
         (cycle.stages || []).map((s) => IV.label("stage", s)).join(" → ")].filter(Boolean).join(" · "),
