@@ -53,6 +53,8 @@ class SimulatedCamera:
     def perform(self, action: str, *, mirrored: bool = False) -> None:
         """Act out a liveness challenge on the face now on camera (``turn_left``/``turn_right``: the patient's
         own side; ``still``: a photo held up). Raises ValueError when no single face is on camera."""
+        if self._last is None and self._person:  # stepped up a moment ago: act on their first photo
+            self._last = self._person_frame()
         if self._last is None:
             raise ValueError("the camera has served no frame yet")
         self._performance = Performance(self._last, action, mirrored=mirrored)
@@ -66,6 +68,7 @@ class SimulatedCamera:
         self._person, self._person_i = (list(faces) if faces else None), 0
         self._performance = None  # someone else at the desk: any performance is over
         self._empty = False
+        self._last = None  # a performance acts on this person's face, not on the last frame of someone else
 
     def empty(self) -> None:
         """Nobody at the desk: plain frames with no face in them (the demo panel says "nobody"; the camera agrees)."""
@@ -103,7 +106,7 @@ class SimulatedCamera:
             frame = letterbox(frame, self.width, self.height)
         if frame is not None:
             self.frames_served += 1
-            self._last = frame
+            self._last = None if self._empty else frame
         return frame
 
     def _person_frame(self) -> Image | None:
