@@ -247,3 +247,36 @@ def test_the_card_held_changes_at_once_for_the_person_at_the_desk(nurse_page: An
     assert desk.reader.card == desk.persona("impostor").card_index
     page.click("#sim-leave")
     expect(status).to_have_attribute("data-current", "")
+
+
+@pytest.mark.parametrize("locale", ["en", "zh-CN"])
+def test_device_trouble_shows_before_the_nurse_starts(nurse_page: Any, sim_daemon: LiveDaemon, locale: str) -> None:
+    """Issue 17.7: the check and enrolment pages show each device's state in words, with what to do, before
+    anything is started; the demo panel's "unplug" makes the card reader go red on its own and "plug back in"
+    clears it."""
+    page = nurse_page
+    text = catalogue(locale)
+    if locale == "zh-CN":
+        page.context.add_cookies([{"name": "idverify_locale", "value": "zh-CN", "url": sim_daemon.base_url}])
+    page.goto("/nurse/check")
+    strip = page.locator("#device-strip")
+    expect(strip).to_have_attribute("data-ready", "true")
+    for kind in ("id_reader", "fingerprint", "camera"):
+        expect(strip.locator(f"li[data-kind='{kind}']")).to_have_attribute("data-status", "ok")
+    page.click("#sim-panel [data-plug='id_reader']")
+    reader = strip.locator("li[data-kind='id_reader']")
+    try:
+        expect(reader).to_have_attribute("data-status", "unavailable")
+        expect(reader.locator(".device-word")).to_have_text(text["device_state.unavailable"])
+        expect(reader.locator(".device-todo")).to_have_text(" " + text["device_todo.unavailable"])
+        expect(strip).to_have_attribute("data-ready", "false")
+        assert "/tmp" not in strip.inner_text() and "ga467" not in strip.inner_text()  # no ports for the nurse
+        screenshot(page, f"nurse-check-reader-unplugged-{locale}")
+        page.goto("/nurse/enrol")  # the enrolment page shows the same before "read the card"
+        expect(page.locator("#device-strip li[data-kind='id_reader']")).to_have_attribute("data-status",
+                                                                                          "unavailable")
+    finally:
+        page.click("#sim-panel [data-plug='id_reader']")
+    expect(page.locator("#device-strip li[data-kind='id_reader']")).to_have_attribute("data-status", "ok",
+                                                                                      timeout=15_000)
+    expect(page.locator("#sim-panel [data-plug='id_reader']")).to_have_text(text["sim.unplug_id_reader"])

@@ -102,6 +102,14 @@ def test_presenting_a_persona_puts_their_card_on_the_reader(make_app: Any) -> No
         assert client.post("/api/v1/simulator/act", json={"action": "blink"}, headers=h).status_code == 422
         bad = client.post("/api/v1/simulator/present", json={"persona": "nobody"}, headers=h)
         assert bad.status_code == 422 and bad.json()["error"]["code"] == "unknown_persona"
+        # issue 17.7: a device's cable pulled and plugged back in, for the screens' device state
+        pulled = client.post("/api/v1/simulator/plug", json={"device": "fingerprint", "plugged": False}, headers=h)
+        assert pulled.json()["unplugged"] == ["fingerprint"]
+        assert daemon.app.state.ctx.devices.simulators["zhiantec"].plugged is False
+        back = client.post("/api/v1/simulator/plug", json={"device": "fingerprint", "plugged": True}, headers=h)
+        assert back.json()["unplugged"] == []
+        assert client.post("/api/v1/simulator/plug", json={"device": "printer", "plugged": False},
+                           headers=h).status_code == 422
         assert client.post("/api/v1/simulator/leave", headers=h).json()["current"] is None
         nobody = client.post("/api/v1/simulator/act", json={"action": "turn_left"}, headers=h)
         assert nobody.status_code == 409 and nobody.json()["error"]["code"] == "simulator_cannot_act"

@@ -24,6 +24,12 @@
       for (const p of state.personas) select.append(IV.el("option", { value: p.key }, name(p.key)));
     }
     current = state.current || null;
+    for (const button of document.querySelectorAll("#sim-panel [data-plug]")) {
+      const out = (state.unplugged || []).includes(button.dataset.plug);
+      button.setAttribute("aria-pressed", out ? "true" : "false");
+      button.textContent = IV.t((out ? "sim.replug_" : "sim.unplug_") + button.dataset.plug);
+    }
+    if (IV.devices) IV.devices.refresh(); /* the page's device state follows the pulled cable at once */
     select.value = state.card_of || "";
     const status = document.getElementById("sim-status");
     document.getElementById("sim-faces-missing").hidden = !state.faces_missing;
@@ -53,6 +59,10 @@
     document.getElementById("sim-leave").addEventListener("click", () => call("POST", "/leave"));
     /* the card in the hand changes at once for the person already at the desk, not at the next click */
     document.getElementById("sim-card-of").addEventListener("change", () => (current ? present(current) : null));
+    for (const button of document.querySelectorAll("#sim-panel [data-plug]")) {
+      button.addEventListener("click", () => call("POST", "/plug", { device: button.dataset.plug,
+        plugged: button.getAttribute("aria-pressed") === "true" }));
+    }
     for (const button of document.querySelectorAll("#sim-panel [data-act]")) {
       button.addEventListener("click", () => call("POST", "/act", { action: button.dataset.act }));
     }
