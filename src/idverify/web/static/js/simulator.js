@@ -30,7 +30,6 @@
       button.textContent = IV.t((out ? "sim.replug_" : "sim.unplug_") + button.dataset.plug);
     }
     if (IV.devices) IV.devices.refresh(); /* the page's device state follows the pulled cable at once */
-    select.value = state.card_of || "";
     const status = document.getElementById("sim-status");
     document.getElementById("sim-faces-missing").hidden = !state.faces_missing;
     status.dataset.current = state.current || "";
@@ -39,12 +38,17 @@
     else status.textContent = IV.t("sim.now", { who: name(state.current) });
   }
 
-  async function call(method, path, body) {
-    try {
-      render(await IV.api(method, "/simulator" + path, body));
-    } catch (err) {
-      IV.pageError(err);
-    }
+  /* one request at a time, in the order clicked: "card held" then a person must reach the desk in that order */
+  let queue = Promise.resolve();
+  function call(method, path, body) {
+    queue = queue.then(async () => {
+      try {
+        render(await IV.api(method, "/simulator" + path, body));
+      } catch (err) {
+        IV.pageError(err);
+      }
+    });
+    return queue;
   }
 
   function present(key) {
@@ -66,6 +70,11 @@
     for (const button of document.querySelectorAll("#sim-panel [data-act]")) {
       button.addEventListener("click", () => call("POST", "/act", { action: button.dataset.act }));
     }
-    call("GET", "");
+    /* on arrival the card in the hand is the daemon's; afterwards the list shows the nurse's own choice (a
+     * request still answering must not undo what she has just picked) */
+    queue = IV.api("GET", "/simulator").then((state) => {
+      render(state);
+      document.getElementById("sim-card-of").value = state.card_of || "";
+    }, (err) => IV.pageError(err));
   });
 })();
