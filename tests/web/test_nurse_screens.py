@@ -180,7 +180,7 @@ def test_consent_is_asked_explicitly_and_face_refused_means_no_camera(page: Any,
     text = ZH if locale == "zh-CN" else EN
     from idverify.workflow.consent import CONSENT_TEXT_VERSION
 
-    name, number = ("测试患者丁", "110105199202021238") if locale == "en" else ("测试患者戊", "110105199303031231")
+    name, number = ("测试患者丁", "110105199202021234") if locale == "en" else ("测试患者戊", "110105199303031239")
     live_daemon.private_strings.update({name, number})
     login(page, "nurse1")
     page.goto("/nurse/enrol")
@@ -263,7 +263,7 @@ def test_enrolling_an_enrolled_patient_again_asks_first(page: Any, login: Login,
     keeps her where she was, "enrol again" goes on to consent."""
     from idverify.store.models import BiometricTemplate
 
-    name, number = "测试患者己", "110105199404041230"
+    name, number = "测试患者己", "110105199404041233"
     live_daemon.private_strings.update({name, number})
     login(page, "nurse1")
 

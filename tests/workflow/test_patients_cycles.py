@@ -257,9 +257,9 @@ def test_a_patient_who_refused_face_capture_is_not_filmed(db_url: str, make_app:
     assert nurse.get(subject).json()["people"][0]["films_face"] is False
 
     camera = _Camera()
-    refused = from_request(CaptureIn(use_devices=True, finger_positions=[]), camera, film_face=False)
+    refused = from_request(CaptureIn(use_devices=True, finger_positions=[]), camera, claimed_by="test", film_face=False)
     assert camera.filmed == 0 and refused.face_frames == [] and "face" not in refused.devices
-    filmed = from_request(CaptureIn(use_devices=True, finger_positions=[]), camera)
+    filmed = from_request(CaptureIn(use_devices=True, finger_positions=[]), camera, claimed_by="test")
     assert camera.filmed == 1 and filmed.devices["face"] == "camera"
 
 
