@@ -48,10 +48,13 @@ class SimulatedCamera:
         self._person_i = 0
         self._last: Image | None = None
         self._performance: Performance | None = None
+        self._empty = False  # nobody in front of the camera: an empty room, not the folder's faces
 
     def perform(self, action: str, *, mirrored: bool = False) -> None:
         """Act out a liveness challenge on the face now on camera (``turn_left``/``turn_right``: the patient's
         own side; ``still``: a photo held up). Raises ValueError when no single face is on camera."""
+        if self._last is None and self._person:  # stepped up a moment ago: act on their first photo
+            self._last = self._person_frame()
         if self._last is None:
             raise ValueError("the camera has served no frame yet")
         self._performance = Performance(self._last, action, mirrored=mirrored)
@@ -64,6 +67,13 @@ class SimulatedCamera:
         """Show a simulated person's photos in a loop (``hardware_fixtures.personas``); ``None``: the folder again."""
         self._person, self._person_i = (list(faces) if faces else None), 0
         self._performance = None  # someone else at the desk: any performance is over
+        self._empty = False
+        self._last = None  # a performance acts on this person's face, not on the last frame of someone else
+
+    def empty(self) -> None:
+        """Nobody at the desk: plain frames with no face in them (the demo panel says "nobody"; the camera agrees)."""
+        self.show(None)
+        self._empty = True
 
     def set_no_frames(self, on: bool = True) -> None:
         self.no_frames = on
@@ -88,12 +98,15 @@ class SimulatedCamera:
         if performance is not None:
             self.frames_served += 1
             return performance.next_frame()
-        frame = self._person_frame() if self._person else self._folder.read()
+        if self._empty:
+            frame: Image | None = np.full((self.height or 480, self.width or 640, 3), 214, dtype=np.uint8)
+        else:
+            frame = self._person_frame() if self._person else self._folder.read()
         if frame is not None and self.width and self.height:
             frame = letterbox(frame, self.width, self.height)
         if frame is not None:
             self.frames_served += 1
-            self._last = frame
+            self._last = None if self._empty else frame
         return frame
 
     def _person_frame(self) -> Image | None:

@@ -129,6 +129,9 @@ class PersonaDesk:
     card_of: str | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
+    def __post_init__(self) -> None:
+        self.camera.empty()  # nobody has stepped up yet: the camera shows no one
+
     def persona(self, key: str) -> Persona:
         found = next((p for p in self.personas if p.key == key), None)
         if found is None:
@@ -158,16 +161,31 @@ class PersonaDesk:
                 self.camera.perform(action)
 
     def leave(self) -> None:
-        """Nobody at the desk: no card, the camera back to its default images, no finger."""
+        """Nobody at the desk: no card, nobody on camera, no finger."""
         with self._lock:
             self.reader.remove()
-            self.camera.show(None)
+            self.camera.empty()
             self.sensor.present_fingers(None)
             self.current, self.card_of = None, None
 
+    def _devices(self) -> dict[str, Any]:
+        return {"id_reader": self.reader, "fingerprint": self.sensor, "camera": self.camera}
+
+    def plug(self, device: str, plugged: bool) -> None:
+        """Pull a device's cable (``plugged`` False) or plug it back in, as a nurse or a cleaner might: the
+        screens must show it before anyone presses "start". KeyError for an unknown device."""
+        sim = self._devices()[device]
+        with self._lock:
+            if plugged:
+                sim.replug()
+            else:
+                sim.unplug()
+
     def state(self) -> dict[str, Any]:
         return {"personas": [p.as_dict() for p in self.personas], "current": self.current,
-                "card_of": self.card_of, "faces_missing": faces_missing(self.personas)}
+                "card_of": self.card_of,
+                "unplugged": [k for k, sim in self._devices().items() if not getattr(sim, "plugged", True)],
+                "faces_missing": faces_missing(self.personas)}
 
 
 def faces_missing(personas: list[Persona]) -> bool:

@@ -133,7 +133,7 @@ def demo(
         emit_json(summary)
         raise typer.Exit(0 if summary["ledger_verified"] and summary["impostor_decision"] == "reject" else 1)
     console = Console()
-    table = Table(title="idverify demo — staff accounts (also in demo-accounts.json)")
+    table = Table(title="idverify demo — staff accounts (kept in the data dir's demo-accounts.json)")
     for col in ("username", "password", "role"):
         table.add_column(col)
     for acc in accounts:

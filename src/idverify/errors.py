@@ -128,6 +128,11 @@ class ErrorCode(StrEnum):
     HL7_NO_DOCUMENT = "hl7_no_document", 422
     FHIR_INVALID = "fhir_invalid", 422
     FHIR_NO_DOCUMENT = "fhir_no_document", 422
+    # enrolment's document step: the card read is refused before anyone is registered
+    DOCUMENT_CHECKSUM_FAILED = "document_checksum_failed", 422
+    DOCUMENT_SIGNATURE_INVALID = "document_signature_invalid", 422
+    DOCUMENT_NUMBER_UNREADABLE = "document_number_unreadable", 422
+    DOCUMENT_INCOMPLETE = "document_incomplete", 422
 
     # --- reports, exports and the demo ------------------------------------------------------------------------
     BAD_FORMAT = "bad_format", 422

@@ -2,7 +2,8 @@
 
 The demo creates four accounts (two nurses — an override needs a second person — an IT administrator and an
 inspector) with random passwords, prints them, and writes them to ``<data dir>/demo-accounts.json`` (mode 0600)
-so scripts and browser tests can log in.
+so scripts and browser tests can log in. A later start on the same data dir keeps the passwords written there
+(and prints them again): people who wrote them down, and scripts that read the file, are not locked out.
 """
 
 from __future__ import annotations
@@ -36,15 +37,26 @@ class DemoAccount:
     role: str
 
 
+def _kept_passwords(path: Path) -> dict[str, str]:
+    """The passwords an earlier start wrote to the data dir (none when the file is missing or unreadable)."""
+    try:
+        return {str(a["username"]): str(a["password"]) for a in json.loads(path.read_text(encoding="utf-8"))
+                if a.get("password")}
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        return {}
+
+
 def bootstrap_demo(settings: Settings) -> list[DemoAccount]:
-    """Migrate the demo database and (re)create the demo accounts with fresh passwords."""
+    """Migrate the demo database and (re)create the demo accounts, with the passwords kept in the data dir from
+    an earlier start, or fresh ones."""
     upgrade_database(settings.resolved_database_url)
     engine = make_engine(settings.resolved_database_url)
     accounts: list[DemoAccount] = []
+    kept = _kept_passwords(demo_accounts_file(settings.data_dir))
     try:
         with make_session_factory(engine)() as db:
             for username, display, role in DEMO_ACCOUNTS:
-                password = secrets.token_urlsafe(9)
+                password = kept.get(username) or secrets.token_urlsafe(9)
                 existing = auth_repo.get_staff_by_username(db, username)
                 if existing is None:
                     auth_service.create_staff(db, username=username, display_name=display, role=role,
@@ -55,7 +67,7 @@ def bootstrap_demo(settings: Settings) -> list[DemoAccount]:
             db.commit()
     finally:
         engine.dispose()
-    path = settings.data_dir / "demo-accounts.json"
+    path = demo_accounts_file(settings.data_dir)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as fh:
         json.dump([a.__dict__ for a in accounts], fh, indent=2)

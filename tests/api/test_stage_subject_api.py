@@ -47,13 +47,14 @@ def test_subject_lists_enrolled_finger_positions_in_enrolment_order(make_app: An
     before = nurse.get(url.format(stage="egg_retrieval"))
     assert before.status_code == 200
     assert before.json()["people"] == [{"partner": "female", "patient_id": ids["f"], "name": FEMALE["name"],
-                                        "enrolled": False, "fingers": []}]
+                                        "enrolled": False, "films_face": True, "challenge": False, "fingers": []}]
 
     _enrolled_with(daemon, ids["f"], ["left_middle", "right_thumb"])
     person = nurse.get(url.format(stage="egg_retrieval")).json()["people"][0]
     assert person["enrolled"] is True
     assert person["fingers"] == ["left_middle", "right_thumb"]
-    assert set(person) == {"partner", "patient_id", "name", "enrolled", "fingers"}  # nothing biometric
+    # nothing biometric
+    assert set(person) == {"partner", "patient_id", "name", "enrolled", "films_face", "challenge", "fingers"}
 
     # the male partner at sperm retrieval: his own (still empty) list, not hers
     him = nurse.get(url.format(stage="sperm_retrieval")).json()["people"]

@@ -86,6 +86,24 @@ def test_api_key_lifecycle(db_url: str, make_app: Any) -> None:
     assert api.get("/api/v1/auth/me", headers=new_bearer).status_code == 401
 
 
+def test_rotating_a_key_keeps_its_lifetime(db_url: str, make_app: Any) -> None:
+    """Issue 17.12: a 30-day key rotated at once is a 30-day key again (flooring 29.99… days made it 29)."""
+    from datetime import datetime
+
+    daemon = make_app(db_url)
+    admin, csrf = daemon.login("admin")
+    h = {"X-CSRF-Token": csrf}
+    issued = admin.post("/api/v1/api-keys", json={"name": "lab bridge", "role": "inspector", "expires_in_days": 30},
+                        headers=h).json()["key"]
+    rotated = admin.post(f"/api/v1/api-keys/{issued['id']}/rotate", headers=h).json()["key"]
+
+    def lifetime(key: dict[str, Any]) -> float:
+        return (datetime.fromisoformat(key["expires_at"]) - datetime.fromisoformat(key["created_at"])).total_seconds()
+
+    assert abs(lifetime(rotated) - 30 * 86400) < 60
+    assert datetime.fromisoformat(rotated["expires_at"]) >= datetime.fromisoformat(issued["expires_at"])
+
+
 def test_expired_and_malformed_tokens(db_url: str, make_app: Any) -> None:
     daemon = make_app(db_url)
     admin, csrf = daemon.login("admin")

@@ -88,3 +88,24 @@ def test_logs_hold_no_credentials(make_app: Any, capsys: pytest.CaptureFixture[s
     assert '"route": "/api/v1/auth/login"' in err
     assert daemon.passwords["nurse1"] not in err
     structlog.reset_defaults()
+
+
+def test_demo_keeps_its_passwords_across_starts(tmp_path: Path) -> None:
+    """Issue 17.12: a second start on the same data dir keeps (and returns, to be printed) the passwords written at
+    the first; they still log in. Without the file, fresh ones."""
+    from idverify.auth import service as auth_service
+    from idverify.runtime import bootstrap_demo, demo_accounts_file
+    from idverify.store.db import make_engine, make_session_factory
+
+    settings = load_settings(data_dir=tmp_path, simulate=True)
+    first = {a.username: a.password for a in bootstrap_demo(settings)}
+    second = {a.username: a.password for a in bootstrap_demo(settings)}
+    assert second == first and len(first) == 4
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        with make_session_factory(engine)() as db:
+            assert auth_service.check_credentials(db, "nurse1", first["nurse1"]).username == "nurse1"
+    finally:
+        engine.dispose()
+    demo_accounts_file(tmp_path).unlink()
+    assert {a.username: a.password for a in bootstrap_demo(settings)}["nurse1"] != first["nurse1"]

@@ -46,16 +46,23 @@ def _present(page: Any, persona: str, card_of: str = "") -> None:
     expect(page.locator(f"#sim-people [data-persona='{persona}']")).to_have_attribute("aria-pressed", "true")
 
 
+def _agree_all(page: Any) -> None:
+    """The patient agrees to each kind of data, answered one by one as the consent step requires."""
+    for modality in ("face", "fingerprint", "document_photo"):
+        page.check(f"input[name='m-{modality}'][value='accept']")
+    page.click("#consent-submit")
+
+
 def _enrol(page: Any, persona: str, shot: str) -> str:
     """Enrol ``persona`` through the wizard; returns the patient id the page registered."""
     page.goto("/nurse/enrol")
     _present(page, persona)
-    with page.expect_response(lambda r: r.url.endswith("/api/v1/patients") and r.request.method == "POST") as reg:
+    with page.expect_response(lambda r: r.url.endswith("/api/v1/patients/from-card")) as reg:
         page.click("#read-card")
     patient_id: str = reg.value.json()["patient"]["id"]
     expect(page.locator("#step-consent")).to_be_visible()
     expect(page.locator("#patient-banner")).to_contain_text(EN["enrol.patient_new"])
-    page.click("#consent-submit")
+    _agree_all(page)
     expect(page.locator("#step-capture")).to_be_visible()
     screenshot(page, f"journey-{shot}-capture")
     page.click("#capture-start")

@@ -21,7 +21,7 @@ from idverify.i18n import catalogue
 
 from . import a11y
 from .conftest import LiveDaemon, checked_page, screenshot
-from .test_journey import _login, _present
+from .test_journey import _agree_all, _login, _present
 
 pytest.importorskip("playwright", reason="playwright is not installed (pip install -e '.[dev]')")
 from playwright.sync_api import Route, expect
@@ -40,7 +40,7 @@ def _register(page: Any, persona: str) -> str:
     """Register ``persona`` from the card on the reader (enrolment step 1 only); returns the patient id."""
     page.goto("/nurse/enrol")
     _present(page, persona)
-    with page.expect_response(lambda r: r.url.endswith("/api/v1/patients") and r.request.method == "POST") as reg:
+    with page.expect_response(lambda r: r.url.endswith("/api/v1/patients/from-card")) as reg:
         page.click("#read-card")
     expect(page.locator("#step-consent")).to_be_visible()
     patient_id: str = reg.value.json()["patient"]["id"]
@@ -83,7 +83,7 @@ def test_nurse_opens_a_cycle_and_is_asked_for_an_enrolled_finger(nurse_page: Any
     page = nurse_page
     female_id = _register(page, "female")
     # the enrolment wizard names the fingers it captures, in the order it asks the daemon for them
-    page.click("#consent-submit")
+    _agree_all(page)
     expect(page.locator("#step-capture")).to_be_visible()
     expect(page.locator("#capture-prompts li[data-step='finger']")).to_have_text([
         EN["prompt.finger"].format(finger=EN["finger.right_index"]),
@@ -188,3 +188,95 @@ def test_nurse_opens_a_cycle_and_is_asked_for_an_enrolled_finger(nurse_page: Any
     assert body["finger_positions"] == ["right_middle"]  # the finger the prompt asked for
     held[0].fulfill(status=503, json={"error": {"code": "device_unavailable", "message": "test", "details": None}})
     expect(page.locator("#page-error")).to_have_attribute("data-code", "device_unavailable")
+
+
+def _patients(daemon: LiveDaemon) -> int:
+    from sqlalchemy import func, select
+
+    from idverify.store.models import Patient
+
+    with daemon.app.state.ctx.session_factory() as db:
+        return int(db.scalar(select(func.count()).select_from(Patient)) or 0)
+
+
+@pytest.mark.parametrize("locale", ["en", "zh-CN"])
+def test_a_forged_card_is_refused_at_the_document_step(nurse_page: Any, sim_daemon: LiveDaemon, locale: str) -> None:
+    """Issue 17.3: a card whose ID number fails its check digit (a forged or altered card) on the simulated reader.
+    Enrolment step 1 refuses it with that reason, in the nurse's language; nobody is registered, consent is never
+    offered, and the nurse can still enter a patient by hand."""
+    page = nurse_page
+    text = catalogue(locale)
+    if locale == "zh-CN":
+        page.context.add_cookies([{"name": "idverify_locale", "value": "zh-CN", "url": sim_daemon.base_url}])
+    reader = sim_daemon.app.state.ctx.devices.simulators["people"].reader
+    genuine = next(c for c in reader.cards if c["id_number"] == "110105199003070025")
+    forged = {**genuine, "name": "伪造卡", "id_number": "110105199003070021"}  # last digit altered
+    sim_daemon.private_strings.update({forged["name"], forged["id_number"]})
+    if forged not in reader.cards:
+        reader.cards.append(forged)
+    page.goto("/nurse/enrol")
+    reader.insert(reader.cards.index(forged))
+    before = _patients(sim_daemon)
+    page.click("#read-card")
+    error = page.locator("#document-error")
+    expect(error).to_have_attribute("data-code", "document_checksum_failed")
+    expect(error.locator(".error-text")).to_have_text(text["error.document_checksum_failed"])
+    expect(page.locator("#step-document")).to_be_visible()
+    expect(page.locator("#step-consent")).to_be_hidden()
+    expect(page.locator("#wizard-steps li[aria-current='step']")).to_have_attribute("data-step", "document")
+    assert _patients(sim_daemon) == before  # nobody registered from the forged card
+    expect(page.locator("#patient-form")).to_be_visible()  # entering the patient by hand stays possible
+    screenshot(page, f"nurse-enrol-forged-card-{locale}")
+    expect(error.locator(".error-message")).to_have_count(0)  # no second line in the daemon's English
+
+
+def test_the_card_held_changes_at_once_for_the_person_at_the_desk(nurse_page: Any, sim_daemon: LiveDaemon) -> None:
+    """Issue 17.12, demo panel: choosing whose card the person at the desk holds puts that card on the reader
+    straight away (not at the next click on a person); the panel's status says so."""
+    page = nurse_page
+    desk = sim_daemon.app.state.ctx.devices.simulators["people"]
+    page.goto("/nurse/check")
+    _present(page, "impostor")
+    page.select_option("#sim-card-of", "female")
+    status = page.locator("#sim-status")
+    expect(status).to_have_text(EN["sim.now_with_card"].format(who=EN["sim.persona.impostor"],
+                                                               holder=EN["sim.persona.female"]))
+    assert desk.state()["card_of"] == "female" and desk.reader.card == desk.persona("female").card_index
+    page.select_option("#sim-card-of", "")
+    expect(status).to_have_text(EN["sim.now"].format(who=EN["sim.persona.impostor"]))
+    assert desk.reader.card == desk.persona("impostor").card_index
+    page.click("#sim-leave")
+    expect(status).to_have_attribute("data-current", "")
+
+
+@pytest.mark.parametrize("locale", ["en", "zh-CN"])
+def test_device_trouble_shows_before_the_nurse_starts(nurse_page: Any, sim_daemon: LiveDaemon, locale: str) -> None:
+    """Issue 17.7: the check and enrolment pages show each device's state in words, with what to do, before
+    anything is started; the demo panel's "unplug" makes the card reader go red on its own and "plug back in"
+    clears it."""
+    page = nurse_page
+    text = catalogue(locale)
+    if locale == "zh-CN":
+        page.context.add_cookies([{"name": "idverify_locale", "value": "zh-CN", "url": sim_daemon.base_url}])
+    page.goto("/nurse/check")
+    strip = page.locator("#device-strip")
+    expect(strip).to_have_attribute("data-ready", "true")
+    for kind in ("id_reader", "fingerprint", "camera"):
+        expect(strip.locator(f"li[data-kind='{kind}']")).to_have_attribute("data-status", "ok")
+    page.click("#sim-panel [data-plug='id_reader']")
+    reader = strip.locator("li[data-kind='id_reader']")
+    try:
+        expect(reader).to_have_attribute("data-status", "unavailable")
+        expect(reader.locator(".device-word")).to_have_text(text["device_state.unavailable"])
+        expect(reader.locator(".device-todo")).to_have_text(" " + text["device_todo.unavailable"])
+        expect(strip).to_have_attribute("data-ready", "false")
+        assert "/tmp" not in strip.inner_text() and "ga467" not in strip.inner_text()  # no ports for the nurse
+        screenshot(page, f"nurse-check-reader-unplugged-{locale}")
+        page.goto("/nurse/enrol")  # the enrolment page shows the same before "read the card"
+        expect(page.locator("#device-strip li[data-kind='id_reader']")).to_have_attribute("data-status",
+                                                                                          "unavailable")
+    finally:
+        page.click("#sim-panel [data-plug='id_reader']")
+    expect(page.locator("#device-strip li[data-kind='id_reader']")).to_have_attribute("data-status", "ok",
+                                                                                      timeout=15_000)
+    expect(page.locator("#sim-panel [data-plug='id_reader']")).to_have_text(text["sim.unplug_id_reader"])

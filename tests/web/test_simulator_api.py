@@ -39,7 +39,14 @@ def test_personas_carry_their_card_face_and_fingers(tmp_path: Path) -> None:
     camera = SimulatedCamera(tmp_path / "synthetic-face")
     reader = _Reader()
     desk = PersonaDesk(personas, reader=reader, sensor=sensor, camera=camera)
+
+    def nobody_on_camera() -> bool:  # issue 17.12: "nobody" at the desk, nobody on camera (one flat frame)
+        frame = camera.read()
+        return frame is not None and int(frame.max()) == int(frame.min())
+
+    assert nobody_on_camera()
     desk.present("impostor", card_of="female")
+    assert not nobody_on_camera()
     assert reader.card == by_key["female"].card_index
     assert desk.state()["current"] == "impostor" and desk.state()["card_of"] == "female"
     shots = [sensor._person_finger() for _ in range(4)]  # right, left, right, left
@@ -52,6 +59,7 @@ def test_personas_carry_their_card_face_and_fingers(tmp_path: Path) -> None:
         desk.present("nobody")
     desk.leave()
     assert reader.card is None and sensor._person_finger() is None and desk.state()["current"] is None
+    assert nobody_on_camera()
 
 
 def _login(client: Any, password: str, username: str = "nurse1") -> dict[str, str]:
@@ -94,6 +102,14 @@ def test_presenting_a_persona_puts_their_card_on_the_reader(make_app: Any) -> No
         assert client.post("/api/v1/simulator/act", json={"action": "blink"}, headers=h).status_code == 422
         bad = client.post("/api/v1/simulator/present", json={"persona": "nobody"}, headers=h)
         assert bad.status_code == 422 and bad.json()["error"]["code"] == "unknown_persona"
+        # issue 17.7: a device's cable pulled and plugged back in, for the screens' device state
+        pulled = client.post("/api/v1/simulator/plug", json={"device": "fingerprint", "plugged": False}, headers=h)
+        assert pulled.json()["unplugged"] == ["fingerprint"]
+        assert daemon.app.state.ctx.devices.simulators["zhiantec"].plugged is False
+        back = client.post("/api/v1/simulator/plug", json={"device": "fingerprint", "plugged": True}, headers=h)
+        assert back.json()["unplugged"] == []
+        assert client.post("/api/v1/simulator/plug", json={"device": "printer", "plugged": False},
+                           headers=h).status_code == 422
         assert client.post("/api/v1/simulator/leave", headers=h).json()["current"] is None
         nobody = client.post("/api/v1/simulator/act", json={"action": "turn_left"}, headers=h)
         assert nobody.status_code == 409 and nobody.json()["error"]["code"] == "simulator_cannot_act"

@@ -127,7 +127,7 @@ def test_full_cycle(data: dict[str, Path], make_app: Any) -> None:
     who = nurse.get(f"/api/v1/cycles/{cycle['id']}/stages/sperm_retrieval/subject").json()
     assert who["subject"] == "male"
     assert who["people"] == [{"partner": "male", "patient_id": ids["m"], "name": MALE["name"], "enrolled": True,
-                              "fingers": ["right_index", "left_index"]}]
+                              "films_face": True, "challenge": False, "fingers": ["right_index", "left_index"]}]
     who = nurse.get(f"/api/v1/cycles/{cycle['id']}/stages/embryo_transfer/subject").json()
     assert [(p["partner"], p["patient_id"]) for p in who["people"]] == [("female", ids["f"])]
     not_in_cycle = nurse.get(f"/api/v1/cycles/{cycle['id']}/stages/iui_insemination/subject")

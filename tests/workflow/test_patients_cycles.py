@@ -172,3 +172,106 @@ def test_deletion_really_deletes(make_app: Any) -> None:
     raw = b"".join(p.read_bytes() for p in Path(daemon.settings.data_dir).glob("idverify.db*"))
     assert marker not in raw
     assert "patient.deleted" in _events(daemon)
+
+
+class _Reader:
+    """This workstation's card reader, answering with one prepared card read."""
+
+    def __init__(self, document: Any) -> None:
+        self.document = document
+
+    def read_document_sync(self, _mrz: Any) -> Any:
+        return self.document
+
+
+def test_register_from_card_refuses_a_card_that_fails_its_checks(db_url: str, make_app: Any) -> None:
+    """Enrolment's document step (issue 17.3): a card failing its check digits or chip signature is refused with
+    the rule's reason code before anything is registered; a genuine card registers its holder (source "card")."""
+    from idverify.documents.model import DocumentChecks, IdentityDocument
+    from idverify.store.models import Patient
+
+    daemon = make_app(db_url)
+    nurse, h = _nurse(daemon)
+    card = IdentityDocument(document_type="cn_resident_id", document_number=ZHANG["document_number"], name="张三丽",
+                            sex="F", source="reader", checks=DocumentChecks(checksum=False, expired=False))
+    daemon.app.state.ctx.devices = _Reader(card)
+    refused = nurse.post("/api/v1/patients/from-card", headers=h)
+    assert refused.status_code == 422 and refused.json()["error"]["code"] == "document_checksum_failed"
+    daemon.app.state.ctx.devices = _Reader(IdentityDocument(
+        document_type="passport", document_number="E12345678", name="TEST", sex="F", source="chip",
+        checks=DocumentChecks(checksum=True, expired=False, passive_auth="failed")))
+    forged_chip = nurse.post("/api/v1/patients/from-card", headers=h)
+    assert forged_chip.status_code == 422 and forged_chip.json()["error"]["code"] == "document_signature_invalid"
+    with daemon.app.state.ctx.session_factory() as db:
+        assert db.scalars(select(Patient)).all() == []
+    assert _events(daemon) == []
+
+    daemon.app.state.ctx.devices = _Reader(IdentityDocument(
+        document_type="cn_resident_id", document_number=ZHANG["document_number"], name="张三丽", sex="F",
+        source="reader", checks=DocumentChecks(checksum=True, expired=False)))
+    registered = nurse.post("/api/v1/patients/from-card", headers=h)
+    assert registered.status_code == 201 and registered.json()["created"] is True
+    assert registered.json()["patient"]["identity"]["name"] == "张三丽"
+    assert registered.json()["patient"]["source"] == "card"
+    assert _events(daemon) == ["patient.registered"]
+
+
+class _Camera:
+    """Devices whose camera records being asked for frames; no card, no finger needed."""
+
+    def __init__(self) -> None:
+        self.filmed = 0
+
+    def frame_mark(self) -> int:
+        return 0
+
+    def frames_since(self, _mark: int, _count: int, _wait: float) -> list[Any]:
+        self.filmed += 1
+        return []
+
+    def read_document_sync(self, _mrz: Any) -> Any:
+        from idverify.documents.model import DocumentChecks, IdentityDocument
+
+        return IdentityDocument(document_type="cn_resident_id", document_number=ZHANG["document_number"],
+                                source="reader", checks=DocumentChecks(checksum=True, expired=False))
+
+
+def test_a_patient_who_refused_face_capture_is_not_filmed(db_url: str, make_app: Any) -> None:
+    """Issue 17.5: the stage's subject says whether the check films her; with the face refused it does not, and
+    the capture taken for the check leaves the camera alone (no frame, no "camera" in the device record)."""
+    from idverify.api.captures import from_request
+    from idverify.api.schemas.workflow import CaptureIn
+
+    daemon = make_app(db_url)
+    nurse, h = _nurse(daemon)
+    f = nurse.post("/api/v1/patients", json=ZHANG, headers=h).json()["patient"]["id"]
+    couple = nurse.post("/api/v1/couples", json={"female_patient_id": f}, headers=h).json()
+    cycle = nurse.post("/api/v1/cycles", json={"couple_id": couple["id"], "kind": "donor_sperm_ivf"},
+                       headers=h).json()
+    subject = f"/api/v1/cycles/{cycle['id']}/stages/egg_retrieval/subject"
+    assert nurse.get(subject).json()["people"][0]["films_face"] is True  # no consent yet: the default policy
+    assert nurse.get(subject).json()["people"][0]["challenge"] is False  # no head turn asked by default
+    assert nurse.post(f"/api/v1/patients/{f}/consent", json={"accepted": ["fingerprint"],
+                                                              "refused": ["face", "document_photo"]},
+                      headers=h).status_code == 201
+    assert nurse.get(subject).json()["people"][0]["films_face"] is False
+
+    camera = _Camera()
+    refused = from_request(CaptureIn(use_devices=True, finger_positions=[]), camera, claimed_by="test", film_face=False)
+    assert camera.filmed == 0 and refused.face_frames == [] and "face" not in refused.devices
+    filmed = from_request(CaptureIn(use_devices=True, finger_positions=[]), camera, claimed_by="test")
+    assert camera.filmed == 1 and filmed.devices["face"] == "camera"
+
+
+def test_cycles_carry_the_couples_names_for_nurses_only(db_url: str, make_app: Any) -> None:
+    """Issue 17.12: the nurse's cycle list names the couple (from the sealed identities); inspectors get none."""
+    daemon = make_app(db_url)
+    nurse, h = _nurse(daemon)
+    f = nurse.post("/api/v1/patients", json=ZHANG, headers=h).json()["patient"]["id"]
+    m = nurse.post("/api/v1/patients", json=LI, headers=h).json()["patient"]["id"]
+    couple = nurse.post("/api/v1/couples", json={"female_patient_id": f, "male_patient_id": m}, headers=h).json()
+    assert nurse.post("/api/v1/cycles", json={"couple_id": couple["id"], "kind": "ivf"}, headers=h).status_code == 201
+    listed = nurse.get("/api/v1/cycles?status=open").json()["items"]
+    assert [c["names"] for c in listed] == [{"female": "张三丽", "male": "李四"}]
+    inspector, _ = daemon.login("inspector")
+    assert [c["names"] for c in inspector.get("/api/v1/cycles").json()["items"]] == [None]

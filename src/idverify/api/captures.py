@@ -41,9 +41,11 @@ def require_devices(body: CaptureIn, devices: Any | None) -> None:
 
 
 def from_request(body: CaptureIn, devices: Any | None, *, claimed_by: str, challenge: bool = False,
-                 limits: ImageLimits | None = None) -> Captures:
+                 limits: ImageLimits | None = None, film_face: bool = True) -> Captures:
     """``challenge``: the request answers an active liveness challenge (film a burst when using the devices).
     ``claimed_by``: who uploads, named as the source of an uploaded document's claimed checks.
+    ``film_face`` False: the patient refused face capture (or the stage matches no face) — the camera's frames are
+    not taken at all.
 
     Every uploaded image's header is checked against ``limits`` — each image, and all of them together — before
     the first one is decoded (see :mod:`idverify.api.uploads`)."""
@@ -62,7 +64,7 @@ def from_request(body: CaptureIn, devices: Any | None, *, claimed_by: str, chall
     captures = Captures()
     require_devices(body, devices)
     if body.use_devices:
-        _from_devices(captures, body, devices, challenge=challenge)
+        _from_devices(captures, body, devices, challenge=challenge and film_face, film_face=film_face)
     for raw, loc in faces:
         captures.face_frames.append(decode_image(raw, loc, limits=limits))
     for raw, loc in frames:
@@ -140,7 +142,7 @@ def burst(devices: Any, mark: int, seconds: float = CHALLENGE_BURST_S,
     return frames
 
 
-def _from_devices(captures: Captures, body: CaptureIn, devices: Any, *, challenge: bool) -> None:
+def _from_devices(captures: Captures, body: CaptureIn, devices: Any, *, challenge: bool, film_face: bool) -> None:
     mark = devices.frame_mark()  # the face must be filmed during this request, not taken from the ring's past
     if challenge:
         captures.challenge_tracker = FaceTracker()
@@ -154,10 +156,11 @@ def _from_devices(captures: Captures, body: CaptureIn, devices: Any, *, challeng
                       expiry_date=body.mrz.expiry_date)
     captures.document = devices.read_document_sync(mrz)
     captures.devices["document"] = captures.document.source or "reader"
-    if not challenge:  # with a challenge the face is matched on the burst's frontal frames
+    if film_face and not challenge:  # with a challenge the face is matched on the burst's frontal frames
         for frame in devices.frames_since(mark, FACE_FRAMES, FACE_WAIT_S):
             captures.face_frames.append(np.ascontiguousarray(cv2.cvtColor(frame.image, cv2.COLOR_BGR2RGB)))
-    captures.devices["face"] = "camera"
+    if film_face:
+        captures.devices["face"] = "camera"
     for position in body.finger_positions:
         image = devices.capture_fingerprint_sync(FINGER_TIMEOUT_S)
         captures.fingerprints.append((position, image))

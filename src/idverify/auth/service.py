@@ -205,7 +205,9 @@ def rotate_api_key(db: Session, key_id: str, *, rotated_by: str | None) -> Issue
         raise ConflictError("API key already revoked", code=ErrorCode.TOKEN_REVOKED, status_code=409)
     days = None
     if old.expires_at is not None:
-        days = max(1, (_aware(old.expires_at) - _aware(old.created_at)).days)
+        # rounded, not floored: expires_at is stamped a moment after created_at, so a 30-day key measures 29.99…
+        # days and flooring shortened every rotated key by a day
+        days = max(1, round((_aware(old.expires_at) - _aware(old.created_at)) / timedelta(days=1)))
     issued = create_api_key(db, name=old.name, role=Role(old.role), created_by=rotated_by,
                             workstation_id=old.workstation_id, expires_in_days=days)
     old.revoked_at = utcnow()

@@ -115,10 +115,18 @@ def _cycle_choices() -> dict[str, Any]:
     return {"cycle_kinds": [kind.value for kind in CycleKind], "document_types": list(get_args(DocumentType))}
 
 
+def _consent_text() -> dict[str, Any]:
+    """The version of the consent text the enrolment screen shows: the one the daemon records with the consent."""
+    from idverify.workflow.consent import CONSENT_TEXT_VERSION
+
+    return {"consent_text_version": CONSENT_TEXT_VERSION}
+
+
 #: Template -> extra (non-personal) context a page shell needs besides the catalogue.
 SCREEN_CONTEXT: dict[str, Callable[[], dict[str, Any]]] = {
     "admin/settings.html": lambda: {"policy_defaults": _policy_defaults()},
     "nurse/cycle_new.html": _cycle_choices,
+    "nurse/enrol.html": _consent_text,
 }
 
 

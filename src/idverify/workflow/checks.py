@@ -86,6 +86,8 @@ class StagePerson:
     partner: Subject
     patient: Patient
     enrolled: bool
+    films_face: bool  # the check uses the camera for this person (not when she refused face capture)
+    challenge: bool  # the check asks her for an active liveness challenge first (the screen asks for one only then)
 
 
 def stage_people(db: Session, cycle_id: str, stage: Stage) -> tuple[Subject, list[StagePerson]]:
@@ -99,9 +101,29 @@ def stage_people(db: Session, cycle_id: str, stage: Stage) -> tuple[Subject, lis
         patient_id = couple.female_patient_id if who is Subject.FEMALE else couple.male_patient_id
         if patient_id is None:
             continue
+        policy = resolve(db, stage, active_consent(db, patient_id))
         people.append(StagePerson(partner=who, patient=get_patient(db, patient_id),
-                                  enrolled=is_enrolled(db, patient_id)))
+                                  enrolled=is_enrolled(db, patient_id), films_face=_films_face(policy),
+                                  challenge=policy.challenge is not None))
     return subject, people
+
+
+def _films_face(policy: ResolvedPolicy) -> bool:
+    """Whether a check under ``policy`` (resolved with the patient's consent) uses the camera at all: only when it
+    matches the face or the card photo, or asks for a liveness challenge. Someone who refused face capture is not
+    filmed, and the nurse's screen shows no camera for them."""
+    return policy.challenge is not None or any(n in policy.biometric.factors for n in ("face", "document_photo"))
+
+
+def films_face(db: Session, stage: Stage, patient_id: str) -> bool:
+    """:func:`_films_face` under the stage's policy resolved with this patient's consent."""
+    return _films_face(resolve(db, stage, active_consent(db, patient_id)))
+
+
+def check_films_face(db: Session, *, cycle_id: str, stage: Stage, partner: Subject | None) -> bool:
+    """:func:`films_face` for the subject of a check about to run (asked before any capture)."""
+    cycle = _open_cycle_stage(db, cycle_id, stage)
+    return films_face(db, stage, subject_patient(db, cycle, stage_subject(db, stage), partner).id)
 
 
 def _open_cycle_stage(db: Session, cycle_id: str, stage: Stage) -> Cycle:

@@ -62,6 +62,12 @@ def active_consent(db: Session, patient_id: str) -> ConsentRecord | None:
     return repo.active(db, patient_id)
 
 
+def face_consented(db: Session, patient_id: str) -> bool:
+    """The patient's active consent covers face capture: without it the camera is not used for her at all."""
+    record = active_consent(db, patient_id)
+    return record is not None and "face" in record.modalities
+
+
 def withdraw_consent(db: Session, patient_id: str, *, actor: Principal) -> int:
     """Withdraw all biometric consent: every template and raw sample of the patient is deleted."""
     current = active_consent(db, patient_id)

@@ -24,7 +24,7 @@ from idverify.store.keys import Keys
 from idverify.store.models import Patient
 from idverify.workflow.repositories import patients as repo
 from idverify.workflow.repositories import samples, templates
-from idverify.workflow.rules import Verdict, document_rule
+from idverify.workflow.rules import Reason, RuleOutcome, Verdict, document_genuine_rule, document_rule
 
 IDENTITY_FIELDS = ("name", "birth_date", "document_number", "nation", "nationality", "address", "issuer",
                    "valid_from", "valid_to", "phone")
@@ -91,6 +91,31 @@ def document_verdict(db: Session, keys: Keys, patient: Patient, document: Identi
         return owner.id if owner is not None else None
 
     return document_rule(document, patient, required=required, digest=keys.lookup.digest, owner_of=owner_of)
+
+
+#: The document rule's refusals as the error codes enrolment's document step answers with.
+_REFUSED = {Reason.DOCUMENT_CHECKSUM_FAILED: ErrorCode.DOCUMENT_CHECKSUM_FAILED,
+            Reason.DOCUMENT_SIGNATURE_INVALID: ErrorCode.DOCUMENT_SIGNATURE_INVALID,
+            Reason.DOCUMENT_NUMBER_UNREADABLE: ErrorCode.DOCUMENT_NUMBER_UNREADABLE}
+
+
+def register_from_document(db: Session, keys: Keys, document: IdentityDocument, *, actor: Principal
+                           ) -> tuple[Patient, bool]:
+    """Enrolment's document step: the holder of the card just read becomes (or is found as) a patient — unless the
+    card fails :func:`~idverify.workflow.rules.document_genuine_rule` (forged chip, wrong check digits, number
+    unreadable), which refuses it here with the rule's reason code, before anyone is registered or consents."""
+    verdict = document_genuine_rule(document)
+    if verdict.outcome is not RuleOutcome.PASS or document.document_number is None:
+        raise ValidationFailed(verdict.message or "the document was refused", code=_REFUSED[verdict.reason])
+    if document.sex is None or document.name is None:
+        raise ValidationFailed("the card gave no name or sex — enter the patient by hand",
+                               code=ErrorCode.DOCUMENT_INCOMPLETE)
+    identity = PatientIdentity(
+        document_type=document.document_type, document_number=document.document_number, name=document.name,
+        sex=document.sex, birth_date=document.birth_date, nation=document.nation, nationality=document.nationality,
+        address=document.address, issuer=document.issuer, valid_from=document.valid_from,
+        valid_to=document.valid_to)
+    return register(db, keys, identity, source="card", actor=actor)
 
 
 def get_patient(db: Session, patient_id: str) -> Patient:

@@ -1,12 +1,12 @@
 """The rules applied on top of the biometric decision: the document presented, the active liveness challenge, and
 how both overlay the outcome of :func:`idverify.biometrics.fusion.decide`.
 
-Owns: :func:`document_rule`, :func:`challenge_rule` and :func:`overlay`, and their :class:`Verdict` — an
-outcome, a stable :class:`Reason` code (for integrations, reports and translated screens), the nurse-readable
-sentence, and the record that goes into the factor record and the ledger. Must not touch: the database, cameras,
-matchers. Pure: same inputs, same output; no I/O, no clock — the document rule is handed the digest and the
-card-owner lookup it needs (:func:`idverify.workflow.patients.document_verdict` wires them), the challenge rule
-the judgement already made (:func:`idverify.biometrics.pad.active.judge`).
+Owns: :func:`document_genuine_rule`, :func:`document_rule`, :func:`challenge_rule` and :func:`overlay`, and their
+:class:`Verdict` — an outcome, a stable :class:`Reason` code (for integrations, reports and translated screens),
+the nurse-readable sentence, and the record that goes into the factor record and the ledger. Must not touch: the
+database, cameras, matchers. Pure: same inputs, same output; no I/O, no clock — the document rule is handed the
+digest and the card-owner lookup it needs (:func:`idverify.workflow.patients.document_verdict` wires them), the
+challenge rule the judgement already made (:func:`idverify.biometrics.pad.active.judge`).
 
 The overlay, in order: a document that **rejects** (forged, misread beyond use, or someone else's card) rejects
 the check whatever the biometrics said; a document to read again turns an accept into a **retry**; then a
@@ -69,17 +69,10 @@ class CheckVerdict:
     reasons: list[str] = field(default_factory=list)
 
 
-def document_rule(document: IdentityDocument | None, patient: Patient, *, required: bool,
-                  digest: Callable[[str], str], owner_of: Callable[[str, str], str | None]) -> Verdict:
-    """The card presented for ``patient``: readable, genuine (chip signature, checksum) and hers.
-
-    ``digest`` is the keyed hash patients are looked up by; ``owner_of(document_type, number)`` the id of the
-    patient holding a card (None: nobody), asked only when the card is not ``patient``'s."""
-    if document is None:
-        if required:
-            return Verdict(RuleOutcome.RETRY, Reason.DOCUMENT_NOT_READ,
-                           "ID document not read — place the card on the reader", {"status": "not_captured"})
-        return Verdict(RuleOutcome.SKIP, Reason.DOCUMENT_NOT_PRESENTED, None, {"status": "not_captured"})
+def document_genuine_rule(document: IdentityDocument) -> Verdict:
+    """The card itself, whoever it is presented for: its number readable, its chip signature and check digits
+    right. The first half of :func:`document_rule`; on its own it guards registering a patient from a card read
+    (enrolment's document step), so a forged card never becomes a patient."""
     record: dict[str, Any] = {"document_type": document.document_type, "checks": document.checks.as_dict(),
                               "source": document.source}
     if document.document_number is None:
@@ -92,6 +85,24 @@ def document_rule(document: IdentityDocument | None, patient: Patient, *, requir
         return Verdict(RuleOutcome.REJECT, Reason.DOCUMENT_CHECKSUM_FAILED,
                        "document failed its checksum (misread or forged) — check the card",
                        {**record, "status": "invalid"})
+    return Verdict(RuleOutcome.PASS, Reason.DOCUMENT_OK, None, record)
+
+
+def document_rule(document: IdentityDocument | None, patient: Patient, *, required: bool,
+                  digest: Callable[[str], str], owner_of: Callable[[str, str], str | None]) -> Verdict:
+    """The card presented for ``patient``: readable, genuine (chip signature, checksum) and hers.
+
+    ``digest`` is the keyed hash patients are looked up by; ``owner_of(document_type, number)`` the id of the
+    patient holding a card (None: nobody), asked only when the card is not ``patient``'s."""
+    if document is None:
+        if required:
+            return Verdict(RuleOutcome.RETRY, Reason.DOCUMENT_NOT_READ,
+                           "ID document not read — place the card on the reader", {"status": "not_captured"})
+        return Verdict(RuleOutcome.SKIP, Reason.DOCUMENT_NOT_PRESENTED, None, {"status": "not_captured"})
+    genuine = document_genuine_rule(document)
+    if genuine.outcome is not RuleOutcome.PASS or document.document_number is None:
+        return genuine
+    record = dict(genuine.record or {})
     if document.document_type != patient.document_type or digest(document.document_number) != patient.document_lookup:
         owner = owner_of(document.document_type, document.document_number)
         mismatch = {**record, "status": "mismatch", "card_owner_patient_id": owner}

@@ -31,7 +31,7 @@ from idverify.errors import AuthenticationError
 from idverify.store.db import begin_read
 from idverify.store.finger_positions import enrolled_finger_positions
 from idverify.webhooks import enqueue
-from idverify.workflow import checks, enrolment, overrides, patients
+from idverify.workflow import checks, consent, enrolment, overrides, patients
 from idverify.workflow.captures import Captures
 from idverify.workflow.stages import Stage, Subject
 
@@ -50,7 +50,8 @@ async def enrol(patient_id: str, body: CaptureIn, db: SessionDep, keys: KeysDep,
 
 def _enrol(patient_id: str, body: CaptureIn, db: SessionDep, keys: KeysDep, ctx: ContextDep,
            nurse: Nurse) -> EnrolmentOut:
-    captures = from_request(body, ctx.devices, claimed_by=nurse.claimant, limits=ImageLimits.of(ctx.settings))
+    captures = from_request(body, ctx.devices, claimed_by=nurse.claimant, limits=ImageLimits.of(ctx.settings),
+                            film_face=not body.use_devices or consent.face_consented(db, patient_id))
     outcome = enrolment.enrol(db, keys, ctx.galleries, patient_id=patient_id, captures=captures, actor=nurse)
     db.commit()
     return EnrolmentOut.model_validate(outcome.enrollment)
@@ -87,12 +88,13 @@ def _check(cycle_id: str, body: CheckIn, db: SessionDep, keys: KeysDep, ctx: Con
     # who is not enrolled is refused before filming), and neither holds a transaction open.
     limits = ImageLimits.of(ctx.settings)
     uploaded = None if body.use_devices else from_request(body, ctx.devices, claimed_by=nurse.claimant, limits=limits)
+    film = body.use_devices and _films_face(db, cycle_id, body)
     taken: list[Captures] = []
 
     def capture() -> Captures:
         taken.append(uploaded if uploaded is not None else
                      from_request(body, ctx.devices, claimed_by=nurse.claimant,
-                                  challenge=issued is not None, limits=limits))
+                                  challenge=issued is not None, limits=limits, film_face=film))
         return taken[0]
 
     outcome = checks.run_check(db, keys, cycle_id=cycle_id, stage=body.stage, capture=capture, actor=nurse,
@@ -106,6 +108,17 @@ def _check(cycle_id: str, body: CheckIn, db: SessionDep, keys: KeysDep, ctx: Con
     begin_read(db)
     return CheckOut(verification=verification, alert=outcome.alert, timings_ms=outcome.timings_ms,
                     images=photo_urls(ctx, db, outcome.verification))
+
+
+def _films_face(db: SessionDep, cycle_id: str, body: CheckIn) -> bool:
+    """Whether this workstation's camera films the check's subject (not when she refused face capture): one short
+    read of its own, ended before the check's, so no transaction stays open while the devices capture."""
+    begin_read(db)
+    try:
+        return checks.check_films_face(db, cycle_id=cycle_id, stage=body.stage,
+                                       partner=Subject(body.partner) if body.partner else None)
+    finally:
+        db.commit()
 
 
 @router.post("/verifications/{verification_id}/override", response_model=OverrideOut, status_code=201,
@@ -138,5 +151,6 @@ def stage_subject(cycle_id: str, stage: Stage, db: SessionDep, keys: KeysDep, _n
     return StageSubjectOut(stage=stage, subject=subject.value, people=[
         StagePersonOut(partner=p.partner.value, patient_id=p.patient.id,
                        name=patients.identity_of(keys, p.patient).get("name"), enrolled=p.enrolled,
+                       films_face=p.films_face, challenge=p.challenge,
                        fingers=enrolled_finger_positions(db, p.patient.id))
         for p in people])

@@ -6,9 +6,10 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
-from idverify.api.deps import Nurse, NurseOrInspector, SessionDep
+from idverify.api.deps import KeysDep, Nurse, NurseOrInspector, SessionDep
 from idverify.api.schemas import Page
 from idverify.api.schemas.workflow import CoupleIn, CoupleOut, CycleIn, CycleOut
+from idverify.auth.roles import Role
 from idverify.workflow import cycles
 
 router = APIRouter(tags=["cycles"])
@@ -36,12 +37,14 @@ def open_cycle(body: CycleIn, db: SessionDep, nurse: Nurse) -> CycleOut:
 
 @router.get("/cycles", response_model=Page[CycleOut], summary="List cycles (newest first)")
 def list_cycles(
-    db: SessionDep, _p: NurseOrInspector, status: Literal["open", "closed"] | None = None,
+    db: SessionDep, keys: KeysDep, principal: NurseOrInspector, status: Literal["open", "closed"] | None = None,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0, limit: Annotated[int, Query(ge=1, le=500)] = 50,
     patient_id: Annotated[str | None, Query(max_length=36, description="only this patient's cycles")] = None,
 ) -> Page[CycleOut]:
     rows, total = cycles.list_cycles(db, status=status, offset=offset, limit=limit, patient_id=patient_id)
-    return Page(items=[CycleOut.model_validate(c) for c in rows], total=total, offset=offset, limit=limit)
+    names = cycles.partner_names(db, keys, rows) if principal.role is Role.NURSE else {}
+    items = [CycleOut.model_validate(c).model_copy(update={"names": names.get(c.couple_id)}) for c in rows]
+    return Page(items=items, total=total, offset=offset, limit=limit)
 
 
 @router.get("/cycles/{cycle_id}", response_model=CycleOut, summary="A cycle")

@@ -27,7 +27,7 @@ from idverify.api.schemas.workflow import (
 )
 from idverify.api.uploads import decode_base64
 from idverify.auth.roles import Principal, Role
-from idverify.errors import ErrorCode, IdverifyError, NotFoundError, ValidationFailed
+from idverify.errors import DeviceUnavailable, ErrorCode, IdverifyError, NotFoundError, ValidationFailed
 from idverify.store.db import reclaim_deleted
 from idverify.store.keys import Keys
 from idverify.store.models import Patient
@@ -51,6 +51,18 @@ def _out(db: SessionDep, keys: Keys, patient: Patient, principal: Principal) -> 
 def register_patient(body: PatientIn, db: SessionDep, keys: KeysDep, nurse: Nurse) -> PatientRegistered:
     identity = PatientIdentity(**body.model_dump())
     patient, created = patients.register(db, keys, identity, source="manual", actor=nurse)
+    db.commit()
+    return PatientRegistered(patient=_out(db, keys, patient, nurse), created=created)
+
+
+@router.post("/from-card", response_model=PatientRegistered, status_code=201,
+             summary="Register the holder of the card on this workstation's reader (refused if the card fails its "
+                     "checksum or chip signature)")
+def register_from_card(db: SessionDep, keys: KeysDep, nurse: Nurse, ctx: ContextDep) -> PatientRegistered:
+    if ctx.devices is None:
+        raise DeviceUnavailable("no devices are configured on this workstation")
+    document = ctx.devices.read_document_sync(None)
+    patient, created = patients.register_from_document(db, keys, document, actor=nurse)
     db.commit()
     return PatientRegistered(patient=_out(db, keys, patient, nurse), created=created)
 

@@ -31,6 +31,12 @@ class SimulatorOut(ResponseModel):
     current: str | None
     card_of: str | None
     faces_missing: bool  # the demo cannot show the face factor (IDVERIFY_DEMO_FACES not set, no sample photos)
+    unplugged: list[str]  # devices whose cable the demo has pulled
+
+
+class PlugIn(RequestModel):
+    device: Literal["id_reader", "fingerprint", "camera"]
+    plugged: bool
 
 
 class PresentIn(RequestModel):
@@ -77,6 +83,14 @@ def act(body: ActIn, ctx: ContextDep, _nurse: Nurse) -> SimulatorOut:
         desk.act(body.action)
     except ValueError as exc:
         raise ConflictError(str(exc), code=ErrorCode.SIMULATOR_CANNOT_ACT) from None
+    return _state(desk)
+
+
+@router.post("/plug", response_model=SimulatorOut)
+def plug(body: PlugIn, ctx: ContextDep, _nurse: Nurse) -> SimulatorOut:
+    """Unplug or replug a simulated device, so the screens' device state can be seen and tested."""
+    desk = _desk(ctx)
+    desk.plug(body.device, body.plugged)
     return _state(desk)
 
 

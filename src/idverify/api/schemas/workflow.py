@@ -97,6 +97,9 @@ class CycleOut(ResponseModel):
     status: str
     opened_at: datetime
     closed_at: datetime | None
+    names: dict[str, str | None] | None = Field(
+        default=None, description="The partners' names by partner (female/male), for nurses' screens only (None "
+                                  "for other roles); from the sealed identities, never in a URL")
 
 
 class ConsentIn(RequestModel):
@@ -206,6 +209,10 @@ class StagePersonOut(ResponseModel):
     patient_id: str
     name: str | None = Field(description="From the sealed identity; shown on the nurse's screen, never in a URL")
     enrolled: bool
+    films_face: bool = Field(description="The check uses the camera for this person (false when she refused face "
+                                         "capture, or the stage matches no face): the screen shows no camera then")
+    challenge: bool = Field(description="The stage's policy asks this person for an active liveness challenge: "
+                                        "POST .../checks/challenge before the check (otherwise it answers 409)")
     fingers: list[str] = Field(
         default_factory=list, description="Enrolled finger positions (e.g. left_index), first enrolled first, for "
         "the prompt: a captured finger is compared with the enrolled finger of the same position. Positions only")

@@ -15,6 +15,13 @@ def get_couple(db: Session, couple_id: str) -> Couple | None:
     return db.get(Couple, couple_id)
 
 
+def couples_by_id(db: Session, couple_ids: Sequence[str]) -> dict[str, Couple]:
+    """The couples with these ids, in one query."""
+    if not couple_ids:
+        return {}
+    return {c.id: c for c in db.scalars(select(Couple).where(Couple.id.in_(set(couple_ids))))}
+
+
 def add_couple(db: Session, couple: Couple) -> Couple:
     db.add(couple)
     return couple

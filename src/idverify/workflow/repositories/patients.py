@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
@@ -11,6 +13,13 @@ from idverify.store.models import Patient
 def get(db: Session, patient_id: str) -> Patient | None:
     """The row whatever its status (a deleted patient's row stays, ids only)."""
     return db.get(Patient, patient_id)
+
+
+def by_ids(db: Session, patient_ids: Collection[str]) -> dict[str, Patient]:
+    """The rows with these ids, in one query."""
+    if not patient_ids:
+        return {}
+    return {p.id: p for p in db.scalars(select(Patient).where(Patient.id.in_(set(patient_ids))))}
 
 
 def active_by_document(db: Session, document_type: str, document_lookup: str) -> Patient | None:

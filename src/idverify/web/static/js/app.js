@@ -7,6 +7,8 @@
   const catalogue = JSON.parse(document.getElementById("iv-catalogue").textContent);
   const locale = document.documentElement.lang || "zh-CN";
   const PLACEHOLDER = /\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
+  /* 401 codes that mean this browser's session is over (any other 401 is about credentials in a request body) */
+  const SESSION_ENDED = new Set(["not_authenticated", "session_expired"]);
 
   function has(key) {
     return Object.prototype.hasOwnProperty.call(catalogue, key);
@@ -74,7 +76,9 @@
     }
     if (!response.ok) {
       const err = data && data.error ? data.error : { code: "http_error", message: response.statusText };
-      if (response.status === 401 && path !== "/auth/login") {
+      /* only the caller's own session ending sends her to the login page; credentials typed into a form (the
+       * second nurse's on an override, the login form's) are answered in that form, the page is kept */
+      if (response.status === 401 && (!(data && data.error) || SESSION_ENDED.has(err.code))) {
         window.location.assign("/login");
       }
       throw new ApiError(response.status, err.code || "http_error", err.message || "", err.details, err.message_key);

@@ -1,7 +1,10 @@
 /* Live camera preview for the nurse: polls the daemon's latest frame (GET /api/v1/devices/camera/preview.jpg) a few
  * times a second into an <img>. The camera is attached to the daemon, not to the browser, so there is no
  * getUserMedia here. When the camera is missing or fails, the placeholder text stays and polling slows down;
- * polling pauses while the tab is hidden. Frames are shown only, never stored by the page. */
+ * polling pauses while the tab is hidden. Frames are shown only, never stored by the page.
+ *
+ *   IV.camera.off() / IV.camera.on(): for a patient who refused face capture the preview stops and its figure is
+ *   hidden (the check does not film him either); on() brings it back for the next patient. */
 (function () {
   "use strict";
   const IV = window.IV;
@@ -15,13 +18,15 @@
     const placeholder = frame.querySelector(".muted");
     let objectUrl = null;
     let timer = null;
+    let off = false;
 
     function schedule(ms) {
       window.clearTimeout(timer);
-      if (!document.hidden) timer = window.setTimeout(tick, ms);
+      if (!document.hidden && !off) timer = window.setTimeout(tick, ms);
     }
 
     async function tick() {
+      if (off) return;
       try {
         const response = await fetch(URL_PATH, { cache: "no-store", credentials: "same-origin" });
         if (!response.ok || !(response.headers.get("content-type") || "").startsWith("image/")) {
@@ -30,6 +35,10 @@
           throw new Error("no frame");
         }
         const next = URL.createObjectURL(await response.blob());
+        if (off) {
+          URL.revokeObjectURL(next);
+          return;
+        }
         img.src = next;
         if (objectUrl) URL.revokeObjectURL(objectUrl);
         objectUrl = next;
@@ -46,6 +55,23 @@
     }
 
     document.addEventListener("visibilitychange", () => (document.hidden ? window.clearTimeout(timer) : schedule(0)));
+    IV.camera = {
+      off() {
+        off = true;
+        window.clearTimeout(timer);
+        img.hidden = true;
+        img.removeAttribute("src");
+        if (objectUrl) URL.revokeObjectURL(objectUrl);
+        objectUrl = null;
+        frame.closest("figure").hidden = true;
+      },
+      on() {
+        if (!off) return;
+        off = false;
+        frame.closest("figure").hidden = false;
+        schedule(0);
+      },
+    };
     tick();
   }
 

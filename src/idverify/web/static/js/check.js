@@ -21,7 +21,9 @@
   "use strict";
   const IV = window.IV;
   /* onlyCycles: after a card scan, the ids of the card holder's open cycles (null: show every open cycle) */
-  const state = { cycles: [], cycle: null, stage: null, running: false, onlyCycles: null, fingers: [], finger: null };
+  /* challenge: the subject's policy asks for an active liveness challenge (null: not known, ask the daemon) */
+  const state = { cycles: [], cycle: null, stage: null, running: false, onlyCycles: null, fingers: [], finger: null,
+    challenge: null };
   const DEFAULT_FINGER = "right_index"; /* what the daemon captures when the check names no position */
 
   function choice(text, sub, pressed, onclick, data) {
@@ -35,6 +37,11 @@
     return state.cycles.filter((c) => state.onlyCycles.has(c.id));
   }
 
+  function coupleNames(cycle) {
+    const names = cycle.names || {};
+    return ["female", "male"].map((p) => names[p]).filter(Boolean).join(" & ");
+  }
+
   function renderCycles() {
     const list = document.getElementById("cycles");
     list.setAttribute("aria-busy", "false");
@@ -44,7 +51,8 @@
       return;
     }
     list.replaceChildren(...shown.map((cycle) => choice(
-      IV.label("cycle_kind", cycle.kind),
+      /* the couple by name first: that is how the nurse knows her patients, not by a cycle number */
+      [coupleNames(cycle), IV.label("cycle_kind", cycle.kind)].filter(Boolean).join(" · "),
       [IV.t("check.cycle_ref", { id: IV.shortId(cycle.id) }),
         cycle.opened_at ? IV.t("check.opened", { time: IV.fmtDateTime(cycle.opened_at, true) }) : null,
         (cycle.stages || []).map((s) => IV.label("stage", s)).join(" → ")].filter(Boolean).join(" · "),
@@ -72,6 +80,8 @@
     box.replaceChildren();
     box.hidden = true;
     setFingers([]);
+    setCamera(true);
+    state.challenge = null;
     if (!state.cycle || !state.stage) return;
     let body;
     try {
@@ -89,6 +99,11 @@
       person.enrolled ? null : IV.el("span", { class: "subject-warning", role: "alert" }, " " + IV.t("check.not_enrolled"))));
     }
     if (!(body.people || []).length) box.append(IV.el("p", { class: "muted" }, IV.t("check.no_subject")));
+    /* face refused (or no face at this stage): no camera, no "look at the camera", and the screen says why */
+    const filmed = !(body.people || []).length || body.people.some((p) => p.films_face !== false);
+    if ((body.people || []).length === 1) state.challenge = body.people[0].challenge === true;
+    setCamera(filmed);
+    if (!filmed) box.append(IV.el("p", { class: "subject-note", id: "face-not-used" }, IV.t("check.face_not_used")));
     /* one person to verify: ask for her enrolled fingers (with both partners the check needs a partner first) */
     if ((body.people || []).length === 1) {
       setFingers(body.people[0].fingers || []);
@@ -96,6 +111,11 @@
       renderFingers();
     }
     box.hidden = false;
+  }
+
+  function setCamera(filmed) {
+    if (IV.camera) (filmed ? IV.camera.on : IV.camera.off)();
+    document.querySelector('#prompts li[data-step="face"]').hidden = !filmed;
   }
 
   function setFingers(fingers) {
@@ -138,8 +158,17 @@
     document.getElementById("start-check").disabled = !(state.cycle && state.stage) || state.running;
   }
 
+  /* A verdict belongs to the person it was given for: choosing another cycle, stage or card holder takes the
+   * previous result (and its override form) off the screen before the new subject's name is shown. */
+  function clearResult() {
+    document.getElementById("result").replaceChildren();
+    document.getElementById("check-stage").hidden = false;
+    document.getElementById("next-patient").hidden = true;
+  }
+
   function selectCycle(cycle) {
     if (state.running) return;
+    clearResult();
     state.cycle = cycle;
     state.stage = cycle.stages && cycle.stages.length === 1 ? cycle.stages[0] : null;
     renderCycles();
@@ -150,6 +179,7 @@
 
   function selectStage(stage) {
     if (state.running) return;
+    clearResult();
     state.stage = stage;
     renderStages();
     updateStart();
@@ -163,8 +193,10 @@
     updateStart();
   }
 
-  /* The challenge the stage's policy asks for, or null when it asks for none. */
+  /* The challenge the stage's policy asks for, or null when it asks for none (known from the subject: then no
+   * request at all; asked of the daemon only when the subject could not say). */
   async function askChallenge() {
+    if (state.challenge === false) return null;
     try {
       return await IV.api("POST", "/cycles/" + encodeURIComponent(state.cycle.id) + "/checks/challenge",
         { stage: state.stage });
@@ -228,7 +260,9 @@
       IV.attachOverride(box, body.verification);
       document.getElementById("check-stage").hidden = true; // the result takes the camera's place
       document.getElementById("next-patient").hidden = false;
-      document.getElementById("next-patient").focus();
+      /* the verdict banner is what she must see: focus "next patient" for the keyboard without scrolling to it */
+      document.getElementById("next-patient").focus({ preventScroll: true });
+      box.scrollIntoView({ block: "start" });
     } catch (err) {
       hideChallenge();
       IV.pageError(err);
@@ -241,9 +275,7 @@
     clearScan();
     state.cycle = null;
     state.stage = null;
-    document.getElementById("result").replaceChildren();
-    document.getElementById("check-stage").hidden = false;
-    document.getElementById("next-patient").hidden = true;
+    clearResult();
     renderCycles();
     renderStages();
     updateStart();
@@ -269,6 +301,7 @@
         state.cycles = state.cycles.concat(theirs.filter((c) => !known.has(c.id))); /* opened since the page loaded */
         state.onlyCycles = new Set(theirs.map((c) => c.id));
         const mine = visibleCycles();
+        clearResult();
         state.cycle = null;
         state.stage = null;
         if (mine.length === 1) selectCycle(mine[0]);

@@ -8,6 +8,8 @@
   const IV = window.IV;
   const REASONS = ["injury", "worn_fingerprints", "device_failure", "medical_condition", "face_covering_required",
     "document_unavailable", "other"];
+  /* the API's answers about the second nurse's credentials, said about her (not about the logged-in nurse) */
+  const WITNESS_ERRORS = { invalid_credentials: "witness_invalid_credentials", account_locked: "witness_locked" };
 
   function field(id, labelKey, input, hintKey) {
     return [IV.el("label", { for: id }, IV.t(labelKey)), input,
@@ -20,6 +22,8 @@
       IV.t("override.open"));
     const error = IV.el("div", { class: "error-box", role: "alert", id: "override-error", hidden: true });
     const reason = IV.el("select", { id: "override-reason", name: "reason_code", required: true },
+      /* nothing pre-chosen: the reason goes into every report, so the nurse picks it herself */
+      IV.el("option", { value: "", selected: true }, IV.t("override.reason_choose")),
       REASONS.map((code) => IV.el("option", { value: code }, IV.t("override_reason." + code))));
     const note = IV.el("textarea", { id: "override-note", name: "note", maxlength: "500", rows: "2" });
     const witness = IV.el("input", { id: "override-witness", name: "witness_username", autocomplete: "off",
@@ -53,6 +57,11 @@
       const body = { reason_code: reason.value, witness_username: witness.value.trim(),
         witness_password: password.value };
       if (note.value.trim()) body.note = note.value.trim();
+      if (!body.reason_code) {
+        IV.showError(error, { code: "override_reason_required" });
+        reason.focus();
+        return;
+      }
       if (!body.witness_username || !body.witness_password) {
         IV.showError(error, { code: "witness_required" });
         return;
@@ -67,7 +76,9 @@
             IV.el("strong", {}, IV.t("override.done")), " ",
             IV.t("override.done_detail", { reason: IV.t("override_reason." + record.reason_code) })));
         } catch (err) {
-          IV.showError(error, err);
+          /* the REJECT and this form stay: she reads what was wrong and types the password again */
+          IV.showError(error, WITNESS_ERRORS[err.code] ? { code: WITNESS_ERRORS[err.code] } : err);
+          if (err.code in WITNESS_ERRORS) password.focus();
         } finally {
           password.value = "";
         }

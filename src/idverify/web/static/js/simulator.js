@@ -7,6 +7,7 @@
 (function () {
   "use strict";
   const IV = window.IV;
+  let current = null; /* who is at the desk, as the daemon last said */
 
   function name(key) {
     return IV.label("sim.persona", key);
@@ -22,6 +23,13 @@
     if (select.options.length === 1) {
       for (const p of state.personas) select.append(IV.el("option", { value: p.key }, name(p.key)));
     }
+    current = state.current || null;
+    for (const button of document.querySelectorAll("#sim-panel [data-plug]")) {
+      const out = (state.unplugged || []).includes(button.dataset.plug);
+      button.setAttribute("aria-pressed", out ? "true" : "false");
+      button.textContent = IV.t((out ? "sim.replug_" : "sim.unplug_") + button.dataset.plug);
+    }
+    if (IV.devices) IV.devices.refresh(); /* the page's device state follows the pulled cable at once */
     const status = document.getElementById("sim-status");
     document.getElementById("sim-faces-missing").hidden = !state.faces_missing;
     status.dataset.current = state.current || "";
@@ -30,12 +38,17 @@
     else status.textContent = IV.t("sim.now", { who: name(state.current) });
   }
 
-  async function call(method, path, body) {
-    try {
-      render(await IV.api(method, "/simulator" + path, body));
-    } catch (err) {
-      IV.pageError(err);
-    }
+  /* one request at a time, in the order clicked: "card held" then a person must reach the desk in that order */
+  let queue = Promise.resolve();
+  function call(method, path, body) {
+    queue = queue.then(async () => {
+      try {
+        render(await IV.api(method, "/simulator" + path, body));
+      } catch (err) {
+        IV.pageError(err);
+      }
+    });
+    return queue;
   }
 
   function present(key) {
@@ -48,9 +61,20 @@
   document.addEventListener("DOMContentLoaded", () => {
     if (!document.getElementById("sim-panel")) return;
     document.getElementById("sim-leave").addEventListener("click", () => call("POST", "/leave"));
+    /* the card in the hand changes at once for the person already at the desk, not at the next click */
+    document.getElementById("sim-card-of").addEventListener("change", () => (current ? present(current) : null));
+    for (const button of document.querySelectorAll("#sim-panel [data-plug]")) {
+      button.addEventListener("click", () => call("POST", "/plug", { device: button.dataset.plug,
+        plugged: button.getAttribute("aria-pressed") === "true" }));
+    }
     for (const button of document.querySelectorAll("#sim-panel [data-act]")) {
       button.addEventListener("click", () => call("POST", "/act", { action: button.dataset.act }));
     }
-    call("GET", "");
+    /* on arrival the card in the hand is the daemon's; afterwards the list shows the nurse's own choice (a
+     * request still answering must not undo what she has just picked) */
+    queue = IV.api("GET", "/simulator").then((state) => {
+      render(state);
+      document.getElementById("sim-card-of").value = state.card_of || "";
+    }, (err) => IV.pageError(err));
   });
 })();
