@@ -24,7 +24,7 @@ from idverify.ledger.models import LedgerEntry
 from idverify.store.models import Verification
 from idverify.workflow import factors
 
-OTHER = {"document_type": "cn_resident_id", "document_number": "320102199201011234", "name": "他人", "sex": "F",
+OTHER = {"document_type": "cn_resident_id", "document_number": "320102199201011229", "name": "他人", "sex": "F",
          "birth_date": "1992-01-01"}
 
 

@@ -29,7 +29,7 @@ from idverify.webhooks import (
     retry_delay,
 )
 
-PATIENT = {"document_type": "cn_resident_id", "document_number": "11010119900307457X", "name": "测试女",
+PATIENT = {"document_type": "cn_resident_id", "document_number": "110101199003074565", "name": "测试女",
            "sex": "F", "birth_date": "1990-03-07"}
 
 

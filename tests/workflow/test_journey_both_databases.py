@@ -14,9 +14,9 @@ import pytest
 from idverify.ledger.checkpoint import CheckpointSigner
 from idverify.ledger.verify import verify_export
 
-FEMALE = {"document_type": "cn_resident_id", "document_number": "11010119900307457X", "name": "测试女",
+FEMALE = {"document_type": "cn_resident_id", "document_number": "110101199003074565", "name": "测试女",
           "sex": "F", "birth_date": "1990-03-07"}
-MALE = {"document_type": "cn_resident_id", "document_number": "110101198805061234", "name": "测试男", "sex": "M",
+MALE = {"document_type": "cn_resident_id", "document_number": "110101198805061235", "name": "测试男", "sex": "M",
         "birth_date": "1988-05-06"}
 
 

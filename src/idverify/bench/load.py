@@ -36,7 +36,7 @@ from idverify.errors import ErrorCode, IdverifyError
 
 FACES = ("face", "asian_dev", "cn_s10")
 FINGERS = ("fingerprint", "FVC2002_DB1_B")
-DOCUMENT_NUMBER = "11010119900307457X"
+DOCUMENT_NUMBER = "110101199003074565"  # a valid resident-ID number (GB 11643 check character), female
 DOCUMENT = {"document_type": "cn_resident_id", "document_number": DOCUMENT_NUMBER}
 HEALTH_EVERY_S = 0.1
 
