@@ -20,6 +20,7 @@ from prometheus_client import CollectorRegistry
 from idverify import __version__, web
 from idverify.api.errors import install_error_handlers
 from idverify.api.middleware import BodyLimitMiddleware, NoStoreMiddleware, RequestContextMiddleware
+from idverify.api.openapi import install_offline_docs, install_openapi, operation_id
 from idverify.api.routes import (
     admin,
     audit,
@@ -106,6 +107,9 @@ def create_app(settings: Settings | None = None, *, context: AppContext | None =
         ),
         openapi_tags=OPENAPI_TAGS,
         lifespan=lifespan,
+        generate_unique_id_function=operation_id,
+        docs_url=None,  # served offline by install_offline_docs
+        redoc_url=None,  # ReDoc would need a CDN
     )
     app.state.ctx = ctx
     install_error_handlers(app)
@@ -129,4 +133,6 @@ def create_app(settings: Settings | None = None, *, context: AppContext | None =
     app.include_router(api)
     app.include_router(health.router)
     web.mount(app)  # the UI pages and /static
+    install_offline_docs(app)
+    install_openapi(app, api_prefix=API_PREFIX)
     return app

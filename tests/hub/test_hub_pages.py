@@ -72,6 +72,15 @@ def pages(tmp_path_factory: pytest.TempPathFactory) -> Any:
     app.state.hub.engine.dispose()
 
 
+def test_docs_are_served_without_internet(pages: Any) -> None:
+    client = pages(None)
+    page = client.get("/docs")
+    assert page.status_code == 200 and "https://" not in page.text and "http://" not in page.text
+    for asset in ("swagger-ui-bundle.js", "swagger-ui.css"):
+        assert f"/static/swagger/{asset}" in page.text and client.get(f"/static/swagger/{asset}").status_code == 200
+    assert client.get("/redoc").status_code == 404
+
+
 def test_pages_by_role(pages: Any) -> None:
     anonymous = pages(None)
     assert anonymous.get("/alerts").headers["location"] == "/login"

@@ -16,7 +16,7 @@ authenticating never holds a lock into the route.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -94,16 +94,22 @@ def get_principal(request: Request, ctx: ContextDep) -> Principal:
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
 
 
-def require_roles(*roles: Role) -> Callable[[Principal], Principal]:
-    allowed = frozenset(roles)
+class RoleCheck:
+    """The dependency that admits only ``roles``; a class (not a closure) so the OpenAPI document can read which
+    roles an operation needs (:mod:`idverify.api.openapi`)."""
 
-    def check(principal: CurrentPrincipal) -> Principal:
-        if principal.role not in allowed:
-            names = ", ".join(sorted(r.value for r in allowed))
+    def __init__(self, roles: frozenset[Role]) -> None:
+        self.roles = roles
+
+    def __call__(self, principal: CurrentPrincipal) -> Principal:
+        if principal.role not in self.roles:
+            names = ", ".join(sorted(r.value for r in self.roles))
             raise PermissionDenied(f"this action needs the role {names}", code=ErrorCode.FORBIDDEN)
         return principal
 
-    return check
+
+def require_roles(*roles: Role) -> RoleCheck:
+    return RoleCheck(frozenset(roles))
 
 
 def ensure_this_workstation(principal: Principal, settings: Settings) -> None:

@@ -16,6 +16,7 @@ from fastapi import APIRouter, FastAPI
 from idverify import __version__
 from idverify.api.errors import install_error_handlers
 from idverify.api.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from idverify.api.openapi import install_offline_docs
 from idverify.config import HubSettings, load_hub_settings
 from idverify.hub import web
 from idverify.hub.api import admin, auth, feed, health, inspector, witness
@@ -70,6 +71,8 @@ def create_hub_app(settings: HubSettings | None = None, *, context: HubContext |
         summary="Witness for clinic ledgers, cross-clinic alerts and the regional inspector's view.",
         openapi_tags=OPENAPI_TAGS,
         lifespan=lifespan,
+        docs_url=None,  # served offline by install_offline_docs
+        redoc_url=None,  # ReDoc would need a CDN
     )
     app.state.hub = hub
     install_error_handlers(app)
@@ -83,5 +86,6 @@ def create_hub_app(settings: HubSettings | None = None, *, context: HubContext |
     api.include_router(admin.router)
     app.include_router(api)
     web.mount(app)  # the regional inspector's pages, /static and /hub-static
+    install_offline_docs(app)
     app.include_router(health.router)
     return app
