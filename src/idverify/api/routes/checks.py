@@ -27,7 +27,7 @@ from idverify.api.schemas.workflow import (
 )
 from idverify.api.uploads import ImageLimits
 from idverify.auth import repository as auth_repo
-from idverify.errors import AuthenticationError
+from idverify.errors import AuthenticationError, DeviceError
 from idverify.store.db import begin_read
 from idverify.store.finger_positions import enrolled_finger_positions
 from idverify.webhooks import enqueue
@@ -92,9 +92,13 @@ def _check(cycle_id: str, body: CheckIn, db: SessionDep, keys: KeysDep, ctx: Con
     taken: list[Captures] = []
 
     def capture() -> Captures:
-        taken.append(uploaded if uploaded is not None else
-                     from_request(body, ctx.devices, claimed_by=nurse.claimant,
-                                  challenge=issued is not None, limits=limits, film_face=film))
+        try:
+            taken.append(uploaded if uploaded is not None else
+                         from_request(body, ctx.devices, claimed_by=nurse.claimant,
+                                      challenge=issued is not None, limits=limits, film_face=film))
+        except DeviceError as exc:
+            ctx.check_metrics.capture_failures.labels(code=str(exc.code)).inc()
+            raise
         return taken[0]
 
     outcome = checks.run_check(db, keys, cycle_id=cycle_id, stage=body.stage, capture=capture, actor=nurse,
@@ -102,6 +106,8 @@ def _check(cycle_id: str, body: CheckIn, db: SessionDep, keys: KeysDep, ctx: Con
     verification = VerificationOut.model_validate(outcome.verification).model_dump(mode="json")
     enqueue(db, "verification.completed", verification)
     db.commit()
+    ctx.check_metrics.decided(body.stage.value, outcome.verification.decision,  # counted once it is recorded
+                              outcome.timings_ms["total_ms"] / 1000)
     captures = taken[0]
     if captures.face_frames:  # in memory for a few minutes, for the result screen; never persisted
         ctx.live_frames.put(outcome.verification.id, nurse.workstation_id, captures.face_frames[0])
