@@ -91,7 +91,8 @@ class CheckSlots:
 
 
 class CheckMetrics:
-    """Stage checks by stage and outcome, how long they took, and device captures that failed (by error code).
+    """Stage checks by stage and outcome, how long they took, and device captures that failed in an enrolment or a
+    check (by error code).
 
     Labels are the stage, the outcome and the error code: a few values each, never a person or a workstation.
     """
@@ -102,8 +103,9 @@ class CheckMetrics:
         self.duration = Histogram("idverify_check_duration_seconds",
                                   "Stage-check time from the first read to the decision (capture and matching)",
                                   ["stage"], registry=registry, buckets=(0.25, 0.5, 1, 2, 3, 5, 8, 13, 20, 30, 60))
-        self.capture_failures = Counter("idverify_capture_failures", "Device captures that failed, by error code",
-                                        ["code"], registry=registry)
+        self.capture_failures = Counter("idverify_capture_failures",
+                                        "Device captures that failed (enrolment or check), by error code", ["code"],
+                                        registry=registry)
 
     def decided(self, stage: str, outcome: str, seconds: float) -> None:
         self.decisions.labels(stage=stage, outcome=outcome).inc()

@@ -144,3 +144,17 @@ def test_alert_rules_and_dashboard_name_only_exposed_series(make_app: Any) -> No
             "idverify_capture_failures_total", "idverify_ledger_entries", "idverify_ledger_checkpoint_age_seconds",
             "idverify_ledger_integrity_ok", "idverify_webhook_backlog", "idverify_hub_witness_backlog_entries",
             "idverify_http_requests_total"} <= queried
+
+
+def test_a_failed_enrolment_capture_is_counted(make_app: Any) -> None:
+    daemon = make_app(simulate=True)  # devices configured but not started
+    nurse, csrf = daemon.login("nurse1")
+    patient = nurse.post("/api/v1/patients", headers={"X-CSRF-Token": csrf}, json={
+        "document_type": "cn_resident_id", "document_number": "110101199003074565", "name": "测试女", "sex": "F",
+        "birth_date": "1990-03-07"})
+    assert patient.status_code == 201, patient.text
+    resp = nurse.post(f"/api/v1/patients/{patient.json()['patient']['id']}/enrolment", headers={"X-CSRF-Token": csrf},
+                      json={"use_devices": True, "finger_positions": ["right_index"]})
+    assert resp.status_code in (503, 504), resp.text
+    code = resp.json()["error"]["code"]
+    assert scrape(daemon)[("idverify_capture_failures_total", (("code", code),))] == 1
