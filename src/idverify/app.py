@@ -19,6 +19,7 @@ from prometheus_client import CollectorRegistry
 
 from idverify import __version__, web
 from idverify.api.errors import install_error_handlers
+from idverify.api.metrics import StateCollector
 from idverify.api.middleware import BodyLimitMiddleware, NoStoreMiddleware, RequestContextMiddleware
 from idverify.api.openapi import install_offline_docs, install_openapi, operation_id
 from idverify.api.routes import (
@@ -75,6 +76,7 @@ def build_context(settings: Settings) -> AppContext:
     ctx = AppContext(settings=settings, engine=engine, session_factory=session_factory, keys=keys,
                      registry=CollectorRegistry())
     attach(ctx)
+    ctx.registry.register(StateCollector(ctx))  # ledger and device gauges, read at each /metrics scrape
     return ctx
 
 

@@ -8,6 +8,9 @@ here and are started/stopped by the app's lifespan.
 ``max_concurrent_checks`` run at once, at most ``check_queue`` wait, and nobody waits longer than
 ``check_queue_timeout_s``. Waiting happens on the event loop (no worker thread is held), so ``/healthz`` and the
 rest of the API keep answering however many checks arrive; the overflow gets 503 ``busy`` with ``Retry-After``.
+
+:class:`CheckMetrics` are the counters the check routes add to as they answer; the gauges that describe the
+daemon's state (ledger, devices) are read at scrape time by :mod:`idverify.api.metrics` instead.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
-from prometheus_client import CollectorRegistry
+from prometheus_client import CollectorRegistry, Counter, Histogram
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -87,6 +90,28 @@ class CheckSlots:
             semaphore.release()
 
 
+class CheckMetrics:
+    """Stage checks by stage and outcome, how long they took, and device captures that failed in an enrolment or a
+    check (by error code).
+
+    Labels are the stage, the outcome and the error code: a few values each, never a person or a workstation.
+    """
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.decisions = Counter("idverify_check_decisions", "Stage-check decisions by stage and outcome",
+                                 ["stage", "outcome"], registry=registry)
+        self.duration = Histogram("idverify_check_duration_seconds",
+                                  "Stage-check time from the first read to the decision (capture and matching)",
+                                  ["stage"], registry=registry, buckets=(0.25, 0.5, 1, 2, 3, 5, 8, 13, 20, 30, 60))
+        self.capture_failures = Counter("idverify_capture_failures",
+                                        "Device captures that failed (enrolment or check), by error code", ["code"],
+                                        registry=registry)
+
+    def decided(self, stage: str, outcome: str, seconds: float) -> None:
+        self.decisions.labels(stage=stage, outcome=outcome).inc()
+        self.duration.labels(stage=stage).observe(seconds)
+
+
 @dataclass
 class AppContext:
     settings: Settings
@@ -102,8 +127,10 @@ class AppContext:
     challenges: ChallengeStore = field(default_factory=ChallengeStore)  # issued liveness challenges, in memory
     login_throttle: LoginThrottle = field(default_factory=LoginThrottle)  # failed password checks, in memory
     check_slots: CheckSlots = field(init=False)
+    check_metrics: CheckMetrics = field(init=False)
 
     def __post_init__(self) -> None:
+        self.check_metrics = CheckMetrics(self.registry)
         self.check_slots = CheckSlots(self.settings.max_concurrent_checks, self.settings.check_queue,
                                       self.settings.check_queue_timeout_s)
 

@@ -5,6 +5,9 @@ and beyond its queue the answer is 503 ``busy`` with ``Retry-After``."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
@@ -27,7 +30,8 @@ from idverify.api.schemas.workflow import (
 )
 from idverify.api.uploads import ImageLimits
 from idverify.auth import repository as auth_repo
-from idverify.errors import AuthenticationError
+from idverify.context import AppContext
+from idverify.errors import AuthenticationError, DeviceError
 from idverify.store.db import begin_read
 from idverify.store.finger_positions import enrolled_finger_positions
 from idverify.webhooks import enqueue
@@ -50,8 +54,10 @@ async def enrol(patient_id: str, body: CaptureIn, db: SessionDep, keys: KeysDep,
 
 def _enrol(patient_id: str, body: CaptureIn, db: SessionDep, keys: KeysDep, ctx: ContextDep,
            nurse: Nurse) -> EnrolmentOut:
-    captures = from_request(body, ctx.devices, claimed_by=nurse.claimant, limits=ImageLimits.of(ctx.settings),
-                            film_face=not body.use_devices or consent.face_consented(db, patient_id))
+    film = not body.use_devices or consent.face_consented(db, patient_id)
+    with counting_capture_failures(ctx):
+        captures = from_request(body, ctx.devices, claimed_by=nurse.claimant, limits=ImageLimits.of(ctx.settings),
+                                film_face=film)
     outcome = enrolment.enrol(db, keys, ctx.galleries, patient_id=patient_id, captures=captures, actor=nurse)
     db.commit()
     return EnrolmentOut.model_validate(outcome.enrollment)
@@ -92,9 +98,10 @@ def _check(cycle_id: str, body: CheckIn, db: SessionDep, keys: KeysDep, ctx: Con
     taken: list[Captures] = []
 
     def capture() -> Captures:
-        taken.append(uploaded if uploaded is not None else
-                     from_request(body, ctx.devices, claimed_by=nurse.claimant,
-                                  challenge=issued is not None, limits=limits, film_face=film))
+        with counting_capture_failures(ctx):
+            taken.append(uploaded if uploaded is not None else
+                         from_request(body, ctx.devices, claimed_by=nurse.claimant,
+                                      challenge=issued is not None, limits=limits, film_face=film))
         return taken[0]
 
     outcome = checks.run_check(db, keys, cycle_id=cycle_id, stage=body.stage, capture=capture, actor=nurse,
@@ -102,12 +109,24 @@ def _check(cycle_id: str, body: CheckIn, db: SessionDep, keys: KeysDep, ctx: Con
     verification = VerificationOut.model_validate(outcome.verification).model_dump(mode="json")
     enqueue(db, "verification.completed", verification)
     db.commit()
+    ctx.check_metrics.decided(body.stage.value, outcome.verification.decision,  # counted once it is recorded
+                              outcome.timings_ms["total_ms"] / 1000)
     captures = taken[0]
     if captures.face_frames:  # in memory for a few minutes, for the result screen; never persisted
         ctx.live_frames.put(outcome.verification.id, nurse.workstation_id, captures.face_frames[0])
     begin_read(db)
     return CheckOut(verification=verification, alert=outcome.alert, timings_ms=outcome.timings_ms,
                     images=photo_urls(ctx, db, outcome.verification))
+
+
+@contextmanager
+def counting_capture_failures(ctx: AppContext) -> Iterator[None]:
+    """Count a device that fails the capture (``idverify_capture_failures_total{code}``), then let it answer."""
+    try:
+        yield
+    except DeviceError as exc:
+        ctx.check_metrics.capture_failures.labels(code=str(exc.code)).inc()
+        raise
 
 
 def _films_face(db: SessionDep, cycle_id: str, body: CheckIn) -> bool:
