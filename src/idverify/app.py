@@ -21,6 +21,7 @@ from idverify import __version__, web
 from idverify.api.errors import install_error_handlers
 from idverify.api.metrics import StateCollector
 from idverify.api.middleware import BodyLimitMiddleware, NoStoreMiddleware, RequestContextMiddleware
+from idverify.api.mllp import MllpListener
 from idverify.api.openapi import install_offline_docs, install_openapi, operation_id
 from idverify.api.routes import (
     admin,
@@ -76,6 +77,8 @@ def build_context(settings: Settings) -> AppContext:
     ctx = AppContext(settings=settings, engine=engine, session_factory=session_factory, keys=keys,
                      registry=CollectorRegistry())
     attach(ctx)
+    if settings.mllp_port and ctx.subsystem("mllp") is None:
+        ctx.subsystems.append(MllpListener(ctx))
     ctx.registry.register(StateCollector(ctx))  # ledger and device gauges, read at each /metrics scrape
     return ctx
 

@@ -76,6 +76,15 @@ class Settings(BaseSettings):
         "challenge frames, fingerprints, document photo).")
     session_ttl_minutes: int = Field(default=12 * 60, ge=1, description="Web login lifetime.")
     secure_cookies: bool = Field(default=False, description="Mark cookies Secure (enable behind HTTPS).")
+    # --- HIS interface
+    mllp_port: int = Field(
+        default=0, ge=0, le=65535, description="HL7 v2 over MLLP listener port (ADT from the HIS interface "
+        "engine, answered with ACKs); 0 = off. Conventionally 2575.")
+    mllp_host: str = Field(default="127.0.0.1", description="MLLP listen address (MLLP has no encryption: expose it "
+                           "only on the clinic network, through a VPN or TLS tunnel).")
+    mllp_api_key_file: Path | None = Field(
+        default=None, description="File with the API key (role nurse) the MLLP listener acts as; imports are "
+        "attributed to it, and revoking it stops them. Required with mllp_port.")
     # --- keys
     key_file: Path | None = Field(
         default=None, description="Master key file (32 random bytes, base64) that wraps template keys; "

@@ -156,8 +156,9 @@ def from_fhir(resource: dict[str, Any] | str) -> HisPatient:
 
 
 AckCode = Literal["AA", "AE", "AR"]
-#: Codes that reject the message itself (AR) rather than its content (AE).
-MESSAGE_REJECTED = frozenset({"hl7_invalid", "hl7_unsupported"})
+#: Error codes that reject the message as a whole (``AR``): its form, or a sender who may not send (MLLP's key).
+MESSAGE_REJECTED = frozenset({"hl7_invalid", "hl7_unsupported", "invalid_token", "token_revoked", "token_expired",
+                              "forbidden"})
 #: HL7 table 0357 (message error condition codes) for our error codes; anything else is 207.
 _HL70357 = {"hl7_invalid": ("100", "Segment sequence error"), "hl7_unsupported": ("200", "Unsupported message type"),
             "hl7_no_document": ("101", "Required field missing"), "id_number_invalid": ("102", "Data type error"),
@@ -172,7 +173,7 @@ def _escape(text: str) -> str:
     return text
 
 
-def _msh_fields(message: str) -> list[str]:
+def msh_fields(message: str) -> list[str]:
     """The MSH fields of a message as sent (index i is MSH-(i+1) with MSH-1 the separator), read without a parser
     so that even a message the parser refuses is acknowledged with its own control id. Empty when there is none."""
     text = message.lstrip()
@@ -189,7 +190,7 @@ def hl7_ack(message: str, *, sender: str, error: IdverifyError | None = None, no
     Sending and receiving application/facility are swapped from the message; MSA-2 echoes its MSH-10. The ERR
     segment carries the HL7 error code (table 0357), our stable error code and its message — never field values
     (error messages hold none)."""
-    fields = _msh_fields(message)
+    fields = msh_fields(message)
 
     def msh(n: int) -> str:  # MSH-n as sent (its components kept, a stray field separator escaped), or empty
         return fields[n - 1].replace("|", "\\F\\") if len(fields) >= n else ""

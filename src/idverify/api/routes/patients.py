@@ -5,7 +5,6 @@ Document lookups are POSTs so that ID numbers never appear in URLs or access log
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -14,7 +13,6 @@ from pydantic import ValidationError
 
 from idverify.api.deps import ContextDep, KeysDep, Nurse, NurseOrInspector, SessionDep, SettingsDep
 from idverify.api.schemas.workflow import (
-    HIS_MESSAGE_MAX,
     ConsentIn,
     ConsentOut,
     DeletionRequest,
@@ -27,11 +25,11 @@ from idverify.api.schemas.workflow import (
 )
 from idverify.api.uploads import decode_base64
 from idverify.auth.roles import Principal, Role
-from idverify.errors import DeviceUnavailable, ErrorCode, IdverifyError, NotFoundError, ValidationFailed
+from idverify.errors import DeviceUnavailable, ErrorCode, IdverifyError, NotFoundError
 from idverify.store.db import reclaim_deleted
 from idverify.store.keys import Keys
 from idverify.store.models import Patient
-from idverify.workflow import consent, his, patients
+from idverify.workflow import consent, his, his_import, patients
 from idverify.workflow.patients import PatientIdentity
 
 router = APIRouter(prefix="/patients", tags=["patients"])
@@ -102,7 +100,8 @@ def import_hl7(request: Request, raw: Annotated[bytes, Depends(_raw_body)], db: 
     media, _, params = request.headers.get("content-type", "application/json").partition(";")
     media = media.strip().lower()
     if media in ER7_MEDIA_TYPES:
-        return _import_er7(db, keys, nurse, raw, _charset(params), sender=settings.workstation_id)
+        ack = his_import.import_er7(db, keys, nurse, raw, _charset(params), sender=settings.workstation_id)
+        return Response(ack, media_type="x-application/hl7-v2+er7", status_code=200)
     if media != "application/json" and not media.endswith("+json"):
         raise IdverifyError("send JSON, x-application/hl7-v2+er7 or text/plain", code=ErrorCode.UNSUPPORTED_MEDIA_TYPE)
     try:
@@ -112,32 +111,13 @@ def import_hl7(request: Request, raw: Annotated[bytes, Depends(_raw_body)], db: 
     return _import(db, keys, nurse, his.from_hl7v2(body.message), "his_hl7v2")
 
 
-def _charset(params: str) -> str:
+def _charset(params: str) -> str | None:
+    """The media type's ``charset`` parameter; None lets MSH-18 decide (UTF-8 when it names none)."""
     for param in params.split(";"):
         name, _, value = param.partition("=")
         if name.strip().lower() == "charset" and value.strip():
             return value.strip().strip('"')
-    return "utf-8"
-
-
-def _import_er7(db: SessionDep, keys: Keys, actor: Principal, raw: bytes, charset: str, *, sender: str) -> Response:
-    """Raw ER7 in, an HL7 ACK out; refusals are acknowledged (AE/AR), not raised — an interface engine reads MSA."""
-    text = ""
-    try:
-        try:
-            text = raw.decode(charset)
-        except (LookupError, UnicodeDecodeError):
-            raise ValidationFailed(f"the message is not valid {charset} text", code=ErrorCode.HL7_INVALID) from None
-        if len(text) > HIS_MESSAGE_MAX:
-            raise ValidationFailed(f"HL7 message longer than {HIS_MESSAGE_MAX} characters", code=ErrorCode.HL7_INVALID)
-        _import(db, keys, actor, his.from_hl7v2(text), "his_hl7v2")
-        ack = his.hl7_ack(text, sender=sender)
-    except IdverifyError as exc:
-        if exc.status_code >= 500:
-            raise  # the daemon's fault, not the message's: the error envelope and its status
-        db.rollback()
-        ack = his.hl7_ack(text, sender=sender, error=exc)
-    return Response(ack, media_type="x-application/hl7-v2+er7", status_code=200)
+    return None
 
 
 @router.post("/import/fhir", response_model=PatientRegistered, status_code=201,
@@ -148,15 +128,9 @@ def import_fhir(body: dict[str, object], db: SessionDep, keys: KeysDep, nurse: N
 
 
 def _import(db: SessionDep, keys: Keys, actor: Principal, parsed: his.HisPatient, source: str) -> PatientRegistered:
-    existing = patients.find_by_document(db, keys, parsed.identity.document_type, parsed.identity.document_number)
-    if existing is not None and parsed.event == "update":
-        merged = PatientIdentity(**{**asdict(parsed.identity), "sex": existing.sex})
-        patient = patients.update_identity(db, keys, existing, merged, actor=actor, source=source)
-        created = False
-    else:
-        patient, created = patients.register(db, keys, parsed.identity, source=source, actor=actor)
-    db.commit()
-    return PatientRegistered(patient=_out(db, keys, patient, actor), created=created)
+    imported = his_import.import_patient(db, keys, actor, parsed, source)
+    return PatientRegistered(patient=_out(db, keys, imported.patient, actor), created=imported.created)
+
 
 
 @router.get("/{patient_id}", response_model=PatientOut, summary="A patient (identity for nurses only)")

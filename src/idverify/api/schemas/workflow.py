@@ -9,6 +9,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from idverify.api.schemas import RequestModel, ResponseModel
+from idverify.workflow.his_import import HIS_MESSAGE_MAX
 from idverify.workflow.stages import CycleKind, Stage
 
 FingerPosition = Literal["right_thumb", "right_index", "right_middle", "right_ring", "right_little", "left_thumb",
@@ -55,7 +56,6 @@ class PatientRegistered(ResponseModel):
     created: bool
 
 
-HIS_MESSAGE_MAX = 64_000
 
 
 class HisMessage(RequestModel):
