@@ -25,9 +25,12 @@ When the folder has an ``iso/`` sub-folder of ISO 19794-2 templates, our matcher
 minutiae are compared with theirs (``minutiae_vs_iso``): a minutia of ours and one of theirs pair when they lie
 within 10 px (at 500 dpi) and 20° of each other, one-to-one (closest candidate pairs first); recall = paired /
 theirs, precision = paired / ours, summed over the images both have. A measurement, not a ground truth: the
-commercial extractor makes its own mistakes. The coordinates are compared as they are: where the ISO records
-carry another frame than the image (the shared sets' records all say 300×400, whatever the image size),
-``same_frame`` is False and the figure measures the misregistration, not the extractor.
+commercial extractor makes its own mistakes. Registration: the shared sets' records all state a 300×400 frame,
+whatever the image size, because that SDK stretched every image to 300×400 before extracting (a Hough vote over
+scale and offset finds exactly the per-axis stretch image → 300×400 and no offset, on every set). So a record whose
+frame differs from its image's is mapped back: x and y scaled per axis to the image's 500 dpi frame, each
+direction (cos θ, sin θ) scaled the same way (:func:`register_iso`), for the pairing and for the matcher-only
+cross-check alike; ``registered`` says how many records needed it.
 
 Resolution: ``--dpi`` applies to every set; without it a ``dataset.json`` beside the images may state
 ``{"dpi": 569}``, and the extractors (ours resamples to 500 dpi, NBIS takes the ppi) get that value; a set with
@@ -51,6 +54,7 @@ if TYPE_CHECKING:
     from numpy.typing import NDArray
 
     from idverify.bench.report import BenchResult, SystemRun
+    from idverify.biometrics.fingerprint.template import FingerprintTemplate
 
 from idverify.console import fail
 from idverify.errors import IdverifyError, ValidationFailed
@@ -125,6 +129,7 @@ def run_fingerprint_bench(dataset: Path, *, protocol: str = "fvc", dpi: int | No
                           progress: bool = False) -> BenchResult:
     """One set: ours and the peer on the same pairs. ``dpi`` None: the set's ``dataset.json``, else 500."""
     from idverify.bench.report import BenchResult
+    from idverify.biometrics.fingerprint.template import TEMPLATE_DPI
 
     stated = dataset_dpi(dataset)
     source = "option" if dpi is not None else "dataset.json" if stated is not None else "assumed"
@@ -138,7 +143,10 @@ def run_fingerprint_bench(dataset: Path, *, protocol: str = "fvc", dpi: int | No
     with _Progress(progress) as bar:
         ours, templates = _run_ours(pixels, dpi, genuine, impostor, bar)
         ours.extra.update(dpi=dpi, dpi_source=source)
-        iso = _run_iso(dataset, images, genuine, impostor)
+        scale = TEMPLATE_DPI / dpi  # the extractor's 500 dpi frame, for images it could not extract too
+        frames = [(t.width, t.height) if t is not None else (round(p.shape[1] * scale), round(p.shape[0] * scale))
+                  for t, p in zip(templates, pixels, strict=True)]
+        iso = _run_iso(dataset, images, frames, genuine, impostor)
         if iso is not None:
             ours.extra["iso_templates"] = iso
             ours.extra["minutiae_vs_iso"] = minutiae_vs_iso(dataset, images, templates)
@@ -225,38 +233,53 @@ def pair_minutiae(ours: Any, theirs: Any) -> int:
     return len(used_ours)
 
 
-def minutiae_vs_iso(dataset: Path, images: Sequence[FingerImage], templates: Sequence[Any]) -> dict[str, Any]:
-    """Our extractor's minutia recall and precision against the set's ISO 19794-2 minutiae (module docstring).
+def register_iso(theirs: FingerprintTemplate, width: int, height: int) -> FingerprintTemplate:
+    """An ISO record's minutiae in the image's own frame (``width`` × ``height`` at 500 dpi): the record's frame
+    is the image stretched per axis, so positions scale by ``width / record width`` and ``height / record
+    height``, and each ridge direction by the same factors. Unchanged when the frames agree within
+    ``FRAME_TOLERANCE``."""
+    import numpy as np
 
-    The pairing compares coordinates as they are, so it only means something where the ISO record's frame (its
-    width × height at 500 dpi) is the image's: ``frames`` lists the frames met, and ``same_frame`` is False when
-    any record's frame differs from its image's by more than ``FRAME_TOLERANCE`` (the SDK then rescaled or cropped
-    the image, and a registration step this measurement does not make would be needed)."""
+    from idverify.biometrics.fingerprint.template import FingerprintTemplate
+
+    if (abs(theirs.width - width) <= FRAME_TOLERANCE * width
+            and abs(theirs.height - height) <= FRAME_TOLERANCE * height):
+        return theirs
+    kx, ky = width / theirs.width, height / theirs.height
+    angle = theirs.angle.astype(np.float64)
+    return FingerprintTemplate(theirs.xy.astype(np.float64) * [kx, ky],
+                               np.arctan2(ky * np.sin(angle), kx * np.cos(angle)), theirs.kind,
+                               theirs.minutia_quality, width=width, height=height, quality=theirs.quality)
+
+
+def minutiae_vs_iso(dataset: Path, images: Sequence[FingerImage], templates: Sequence[Any]) -> dict[str, Any]:
+    """Our extractor's minutia recall and precision against the set's ISO 19794-2 minutiae (module docstring),
+    each record registered to its image's frame first (:func:`register_iso`)."""
     from idverify.biometrics.fingerprint import iso19794
 
-    paired = ours_total = theirs_total = compared = 0
+    paired = ours_total = theirs_total = compared = registered = 0
     frames: set[str] = set()
-    same_frame = True
     for im, tpl in zip(images, templates, strict=True):
         path = dataset / "iso" / (im.path.stem + ".iso")
         if tpl is None or not path.is_file():
             continue
         try:
-            theirs = iso19794.decode(path.read_bytes())
+            record = iso19794.decode(path.read_bytes())
         except IdverifyError:
             continue
+        theirs = register_iso(record, tpl.width, tpl.height)
         compared += 1
+        registered += theirs is not record
         paired += pair_minutiae(tpl, theirs)
         ours_total += len(tpl)
         theirs_total += len(theirs)
-        frames.add(f"iso {theirs.width}x{theirs.height}, image {tpl.width}x{tpl.height}")
-        same_frame &= (abs(theirs.width - tpl.width) <= FRAME_TOLERANCE * tpl.width
-                       and abs(theirs.height - tpl.height) <= FRAME_TOLERANCE * tpl.height)
+        frames.add(f"iso {record.width}x{record.height}, image {tpl.width}x{tpl.height}")
     return {"recall": round(paired / theirs_total, 4) if theirs_total else None,
             "precision": round(paired / ours_total, 4) if ours_total else None,
             "images": compared, "paired": paired, "ours": ours_total, "theirs": theirs_total,
-            "same_frame": same_frame, "frames": sorted(frames),
-            "rule": f"one-to-one within {PAIR_DISTANCE_PX:g} px (500 dpi) and {PAIR_ANGLE_DEG:g} degrees"}
+            "registered": registered, "frames": sorted(frames),
+            "rule": f"one-to-one within {PAIR_DISTANCE_PX:g} px (500 dpi) and {PAIR_ANGLE_DEG:g} degrees, "
+                    "records registered to the image frame"}
 
 
 def _batched_rate(descs: list[Any], pairs: list[tuple[int, int]], expected: Any) -> float:
@@ -290,8 +313,10 @@ def _batched_rate(descs: list[Any], pairs: list[tuple[int, int]], expected: Any)
     return best
 
 
-def _run_iso(dataset: Path, images: Sequence[FingerImage], genuine: list[tuple[int, int]],
-             impostor: list[tuple[int, int]]) -> dict[str, Any] | None:
+def _run_iso(dataset: Path, images: Sequence[FingerImage], frames: Sequence[tuple[int, int]],
+             genuine: list[tuple[int, int]], impostor: list[tuple[int, int]]) -> dict[str, Any] | None:
+    """Our matcher on the set's ISO minutiae, each record registered to its image's 500 dpi frame ``frames[i]``
+    (width, height)."""
     from idverify.biometrics.fingerprint import iso19794
     from idverify.biometrics.fingerprint.match import descriptors, match_descriptors
     from idverify.biometrics.metrics import error_rates
@@ -301,10 +326,10 @@ def _run_iso(dataset: Path, images: Sequence[FingerImage], genuine: list[tuple[i
     if not folder.is_dir():
         return None
     descs: list[Any] = []
-    for im in images:
+    for im, (width, height) in zip(images, frames, strict=True):
         path = folder / (im.path.stem + ".iso")
         try:
-            descs.append(descriptors(iso19794.decode(path.read_bytes())))
+            descs.append(descriptors(register_iso(iso19794.decode(path.read_bytes()), width, height)))
         except (OSError, IdverifyError):
             descs.append(None)
 
