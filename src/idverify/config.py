@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import socket
 from functools import cached_property
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,17 @@ def _config_file() -> Path | None:
             raise ConfigError(f"{ENV_PREFIX}CONFIG_FILE: no such file: {path}")
         return path
     return next((p for p in DEFAULT_CONFIG_FILES if p.is_file()), None)
+
+
+def proxy_networks(spec: str) -> tuple[IPv4Network | IPv6Network, ...]:
+    """Parse a comma-separated list of addresses or CIDR networks (``10.0.0.5, 192.168.1.0/24``)."""
+    networks = []
+    for item in filter(None, (part.strip() for part in spec.split(","))):
+        try:
+            networks.append(ip_network(item, strict=False))
+        except ValueError:
+            raise ValueError(f"{item!r} is not an IP address or network") from None
+    return tuple(networks)
 
 
 def _default_data_dir() -> Path:
@@ -76,6 +88,9 @@ class Settings(BaseSettings):
         "challenge frames, fingerprints, document photo).")
     session_ttl_minutes: int = Field(default=12 * 60, ge=1, description="Web login lifetime.")
     secure_cookies: bool = Field(default=False, description="Mark cookies Secure (enable behind HTTPS).")
+    trusted_proxies: str = Field(
+        default="", description="Comma-separated addresses or networks (CIDR) of reverse proxies whose "
+        "X-Forwarded-For is believed when throttling password guesses per client; empty = the socket's peer.")
     # --- HIS interface
     mllp_port: int = Field(
         default=0, ge=0, le=65535, description="HL7 v2 over MLLP listener port (ADT from the HIS interface "
@@ -177,6 +192,12 @@ class Settings(BaseSettings):
             raise ValueError("must be DEBUG, INFO, WARNING or ERROR")
         return upper
 
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _trusted_proxies(cls, value: str) -> str:
+        proxy_networks(value)  # refuses a malformed entry at start, not at the first login
+        return value
+
     @field_validator("fingerprint_baud", "fingerprint_fast_baud")
     @classmethod
     def _fingerprint_baud(cls, value: int, info: ValidationInfo) -> int:
@@ -194,6 +215,11 @@ class Settings(BaseSettings):
             # psycopg 3 is the driver we ship; plain URLs would select psycopg2.
             return "postgresql+psycopg://" + value.split("://", 1)[1]
         return value
+
+    @property
+    def trusted_proxy_networks(self) -> tuple[IPv4Network | IPv6Network, ...]:
+        """:attr:`trusted_proxies` parsed."""
+        return proxy_networks(self.trusted_proxies)
 
     @classmethod
     def settings_customise_sources(

@@ -9,7 +9,8 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from idverify.auth.throttle import LoginThrottle, TooManyAttempts
+from idverify.auth.throttle import LoginThrottle, TooManyAttempts, forwarded_client
+from idverify.config import proxy_networks
 from idverify.ledger.models import LedgerEntry
 
 
@@ -159,3 +160,46 @@ def test_the_override_witness_cannot_be_locked_and_guessing_her_password_is_thro
     # the witness herself was never locked: she logs in at her desk
     desk = TestClient(daemon.app, raise_server_exceptions=False, client=("10.0.0.9", 5000))
     assert _login(desk, "nurse2", daemon.passwords["nurse2"]).status_code == 200
+
+
+def test_forwarded_for_is_believed_only_from_trusted_proxies() -> None:
+    proxies = proxy_networks("10.0.0.5, 192.168.1.0/24")
+    # no trusted proxy configured, or a peer that is not one: the peer is the client, whatever it claims
+    assert forwarded_client("10.0.0.5", ["1.2.3.4"], ()) == "10.0.0.5"
+    assert forwarded_client("10.0.0.66", ["1.2.3.4"], proxies) == "10.0.0.66"
+    # behind the proxy: the nearest untrusted hop, not a forged leftmost entry
+    assert forwarded_client("10.0.0.5", ["6.6.6.6, 10.1.2.3"], proxies) == "10.1.2.3"
+    assert forwarded_client("10.0.0.5", ["6.6.6.6", "10.1.2.3, 192.168.1.9"], proxies) == "10.1.2.3"
+    # a malformed hop ends the walk at the last trusted view; no header at all keys on the proxy
+    assert forwarded_client("10.0.0.5", ["garbage, 192.168.1.9"], proxies) == "192.168.1.9"
+    assert forwarded_client("10.0.0.5", [], proxies) == "10.0.0.5"
+
+
+def test_a_malformed_trusted_proxy_refuses_to_start(tmp_path: Any) -> None:
+    from idverify.config import load_settings
+    from idverify.errors import ConfigError
+
+    try:
+        load_settings(data_dir=tmp_path, trusted_proxies="10.0.0.5, not-an-ip")
+    except ConfigError as exc:
+        assert "not-an-ip" in str(exc)
+    else:
+        raise AssertionError("a malformed trusted_proxies entry was accepted")
+
+
+def test_behind_a_trusted_proxy_each_nurse_is_her_own_client(make_app: Any) -> None:
+    daemon = make_app(trusted_proxies="10.0.0.5")
+    proxy = TestClient(daemon.app, raise_server_exceptions=False, client=("10.0.0.5", 5000))
+
+    def via_proxy(origin: str, username: str, password: str) -> Any:
+        return proxy.post("/api/v1/auth/login", json={"username": username, "password": password},
+                          headers={"X-Forwarded-For": origin})
+
+    throttle = daemon.app.state.ctx.login_throttle
+    for _ in range(throttle.client_limit):
+        assert via_proxy("10.2.0.66", "ghost", "wrong-password").status_code == 401
+    assert via_proxy("10.2.0.66", "ghost", "wrong-password").status_code == 429
+    # another workstation behind the same proxy is not caught by the stranger's throttle
+    assert via_proxy("10.2.0.7", "nurse1", daemon.passwords["nurse1"]).status_code == 200
+    # the stranger cannot dodge by forging a leftmost entry: the proxy appends the real address last
+    assert via_proxy("1.1.1.1, 10.2.0.66", "ghost", "wrong-password").status_code == 429

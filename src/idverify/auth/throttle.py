@@ -7,7 +7,8 @@ the password check is the same ``invalid_credentials`` for an unknown name, a di
 
 Two limits, tuned so the per-client one trips first:
 
-* **per client** (the socket's peer address; a proxy's forwarded headers are not trusted): more than
+* **per client** (the socket's peer address, or behind a configured trusted reverse proxy the address it forwards,
+  see :func:`forwarded_client`): more than
   :attr:`client_limit` failures within :attr:`client_window_s` and that client waits until the oldest leaves the
   window. A burst from one machine is stopped after a handful of guesses and never reaches the account limit.
 * **per account** (the username as typed, known or not, so the throttle reveals nothing about which names exist):
@@ -27,8 +28,9 @@ import math
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from ipaddress import IPv4Network, IPv6Network, ip_address
 from typing import Literal
 
 from idverify.errors import ErrorCode, IdverifyError
@@ -141,3 +143,37 @@ class LoginThrottle:
             self._known[key] = self.clock()
             while len(self._known) > MAX_TRACKED:
                 del self._known[next(iter(self._known))]
+
+
+def forwarded_client(peer: str, forwarded_for: Sequence[str],
+                     trusted: Iterable[IPv4Network | IPv6Network]) -> str:
+    """The address of the client behind a chain of trusted reverse proxies.
+
+    ``X-Forwarded-For`` lists hops left to right, each proxy appending the address it received from; only the
+    entries appended by proxies we trust are believed. So walk from the right, starting at the socket's peer, and
+    stop at the first address that is not a trusted proxy: that is the client. A peer that is not a trusted proxy is
+    the client itself, whatever headers it sent (otherwise a guesser would rotate fake addresses to escape the
+    per-client limit). A malformed entry ends the walk at the last trusted hop's view, never at a forged value.
+    """
+    networks = tuple(trusted)
+
+    def is_trusted(address: str) -> bool:
+        try:
+            parsed = ip_address(address)
+        except ValueError:
+            return False
+        return any(parsed in network for network in networks)
+
+    if not networks or not is_trusted(peer):
+        return peer
+    hops = [hop.strip() for header in forwarded_for for hop in header.split(",") if hop.strip()]
+    client = peer
+    for hop in reversed(hops):
+        try:
+            ip_address(hop)
+        except ValueError:
+            return client
+        client = hop
+        if not is_trusted(hop):
+            return hop
+    return client

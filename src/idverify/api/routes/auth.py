@@ -16,6 +16,7 @@ from idverify.api.deps import SESSION_COOKIE, AnyStaff, ContextDep, SessionDep, 
 from idverify.api.schemas.auth import LoginRequest, LoginResponse, MeResponse, StaffOut
 from idverify.auth import repository as auth_repo
 from idverify.auth import service
+from idverify.auth.throttle import forwarded_client
 from idverify.errors import AuthenticationError
 from idverify.store.models import Staff
 
@@ -28,7 +29,7 @@ router = APIRouter(prefix="/auth", tags=["auth"])
                                              "wait the `Retry-After` seconds"}})
 def login(body: LoginRequest, request: Request, response: Response, db: SessionDep, ctx: ContextDep,
           settings: SettingsDep) -> LoginResponse:
-    client = client_address(request)
+    client = client_address(request, settings)
     ctx.login_throttle.check(client, body.username)  # before any password is compared
     try:
         new = service.login(db, body.username, body.password, workstation_id=settings.workstation_id,
@@ -53,9 +54,12 @@ def login(body: LoginRequest, request: Request, response: Response, db: SessionD
                          expires_at=new.session.expires_at, workstation_id=new.session.workstation_id)
 
 
-def client_address(request: Request) -> str:
-    """The peer address the throttle keys on (forwarded headers are not trusted: any client could set them)."""
-    return request.client.host if request.client else "unknown"
+def client_address(request: Request, settings: SettingsDep) -> str:
+    """The client address the throttle keys on: the socket's peer, unless that peer is a configured trusted proxy
+    (``trusted_proxies``); then the nearest ``X-Forwarded-For`` hop that is not a trusted proxy. Forwarded headers
+    from anyone else are ignored: any client could set them to dodge its own throttle."""
+    peer = request.client.host if request.client else "unknown"
+    return forwarded_client(peer, request.headers.getlist("x-forwarded-for"), settings.trusted_proxy_networks)
 
 
 def record_failure(db: SessionDep, ctx: ContextDep, settings: SettingsDep, client: str, username: str,

@@ -144,7 +144,7 @@ def _films_face(db: SessionDep, cycle_id: str, body: CheckIn) -> bool:
              summary="Override a rejected or retry check with a reason and a second staff member")
 def override(verification_id: str, body: OverrideIn, request: Request, db: SessionDep, ctx: ContextDep,
              nurse: Nurse) -> OverrideOut:
-    client = client_address(request)
+    client = client_address(request, ctx.settings)
     ctx.login_throttle.check(client, body.witness_username)  # the witness's password is guessable here too
     try:
         record = overrides.record_override(
