@@ -23,7 +23,7 @@ from idverify.biometrics.pad.active import MAX_JUDGED_FRAMES, FaceTracker
 from idverify.documents.cn_id import id_checksum_ok
 from idverify.documents.model import DocumentChecks, IdentityDocument
 from idverify.errors import DeviceUnavailable
-from idverify.workflow.captures import Captures
+from idverify.workflow.captures import CaptureListener, Captures
 from idverify.workflow.patients import GB11643_TYPES
 
 FACE_FRAMES = 5
@@ -41,14 +41,16 @@ def require_devices(body: CaptureIn, devices: Any | None) -> None:
 
 
 def from_request(body: CaptureIn, devices: Any | None, *, claimed_by: str, challenge: bool = False,
-                 limits: ImageLimits | None = None, film_face: bool = True) -> Captures:
+                 limits: ImageLimits | None = None, film_face: bool = True,
+                 listener: CaptureListener | None = None) -> Captures:
     """``challenge``: the request answers an active liveness challenge (film a burst when using the devices).
     ``claimed_by``: who uploads, named as the source of an uploaded document's claimed checks.
     ``film_face`` False: the patient refused face capture (or the stage matches no face) — the camera's frames are
     not taken at all.
 
     Every uploaded image's header is checked against ``limits`` — each image, and all of them together — before
-    the first one is decoded (see :mod:`idverify.api.uploads`)."""
+    the first one is decoded (see :mod:`idverify.api.uploads`). ``listener`` hears of the device captures one by
+    one, as they are taken (uploads arrive together: nothing to start early)."""
     limits = limits or ImageLimits()
     def named(field: str, values: list[str]) -> list[tuple[bytes, Loc]]:
         return [(decode_base64(v, (field, i)), (field, i)) for i, v in enumerate(values)]
@@ -64,7 +66,8 @@ def from_request(body: CaptureIn, devices: Any | None, *, claimed_by: str, chall
     captures = Captures()
     require_devices(body, devices)
     if body.use_devices:
-        _from_devices(captures, body, devices, challenge=challenge and film_face, film_face=film_face)
+        _from_devices(captures, body, devices, challenge=challenge and film_face, film_face=film_face,
+                      listener=listener)
     for raw, loc in faces:
         captures.face_frames.append(decode_image(raw, loc, limits=limits))
     for raw, loc in frames:
@@ -142,7 +145,8 @@ def burst(devices: Any, mark: int, seconds: float = CHALLENGE_BURST_S,
     return frames
 
 
-def _from_devices(captures: Captures, body: CaptureIn, devices: Any, *, challenge: bool, film_face: bool) -> None:
+def _from_devices(captures: Captures, body: CaptureIn, devices: Any, *, challenge: bool, film_face: bool,
+                  listener: CaptureListener | None) -> None:
     mark = devices.frame_mark()  # the face must be filmed during this request, not taken from the ring's past
     if challenge:
         captures.challenge_tracker = FaceTracker()
@@ -159,9 +163,13 @@ def _from_devices(captures: Captures, body: CaptureIn, devices: Any, *, challeng
     if film_face and not challenge:  # with a challenge the face is matched on the burst's frontal frames
         for frame in devices.frames_since(mark, FACE_FRAMES, FACE_WAIT_S):
             captures.face_frames.append(np.ascontiguousarray(cv2.cvtColor(frame.image, cv2.COLOR_BGR2RGB)))
+        if listener is not None:
+            listener.face_filmed(captures.face_frames)
     if film_face:
         captures.devices["face"] = "camera"
     for position in body.finger_positions:
         image = devices.capture_fingerprint_sync(FINGER_TIMEOUT_S)
         captures.fingerprints.append((position, image))
+        if listener is not None:
+            listener.finger_taken(position, image)
     captures.devices["fingerprint"] = "sensor"

@@ -9,7 +9,8 @@ CPU work of its own, and the workers run at a lower priority (``nice`` +5): on a
 answers ``/healthz``, films a challenge or records a decision gets the CPU first.
 
 :func:`run` calls a picklable top-level function in the pool when one is started, in the calling thread otherwise
-(the CLI, benchmarks and most tests need no pool). The result is the same either way.
+(the CLI, benchmarks and most tests need no pool). The result is the same either way. :func:`submit` starts one
+without waiting (see :mod:`idverify.workflow.early_match`).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -49,6 +50,20 @@ def stop() -> None:
     pool = _pools.pop("biometrics", None)
     if pool is not None:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def submit(fn: Callable[..., T], *args: Any, **kwargs: Any) -> Future[T]:
+    """Start ``fn(*args, **kwargs)`` in a worker process and return at once (a check matches the face while the
+    sensor takes the fingers). Without a pool it runs right here and the future is already done."""
+    pool = _pools.get("biometrics")
+    if pool is not None:
+        return pool.submit(fn, *args, **kwargs)
+    done: Future[T] = Future()
+    try:
+        done.set_result(fn(*args, **kwargs))
+    except Exception as exc:  # handed to whoever reads the result, as the pool would
+        done.set_exception(exc)
+    return done
 
 
 def run(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:

@@ -8,6 +8,7 @@ services never see a base64 string.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 from numpy.typing import NDArray
@@ -24,3 +25,12 @@ class Captures:
     fingerprints: list[tuple[str, NDArray[np.uint8]]] = field(default_factory=list)  # (position, grey)
     document: IdentityDocument | None = None
     devices: dict[str, str] = field(default_factory=dict)  # which device produced what (ids, for the record)
+
+
+class CaptureListener(Protocol):
+    """Told about each capture as soon as it is taken, while the devices go on capturing the rest (a check starts
+    matching then: :class:`~idverify.workflow.early_match.EarlyMatch`)."""
+
+    def face_filmed(self, frames: list[NDArray[np.uint8]]) -> None: ...
+
+    def finger_taken(self, position: str, image: NDArray[np.uint8]) -> None: ...

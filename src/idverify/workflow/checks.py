@@ -5,7 +5,9 @@ matched against that patient's enrolment; :func:`idverify.biometrics.fusion.deci
 and the document and challenge rules (:mod:`idverify.workflow.rules`) are applied on top: a card that belongs to
 someone else rejects the check outright. The verification row and its ledger event commit together. Repeated
 rejects of one patient raise an alert event. A check holds no transaction while it captures and matches
-(:func:`run_check`): a short read, the slow part with nothing open, a short write.
+(:func:`run_check`): a short read, the slow part with nothing open, a short write. Matching starts while the
+devices are still capturing (:mod:`idverify.workflow.early_match`): the face during the fingerprints, each finger
+during the next one.
 
 Active liveness (:mod:`idverify.workflow.challenges`): when the stage policy asks for a challenge, the check must
 answer one the daemon issued; the burst of frames is judged by :func:`idverify.biometrics.pad.active.judge` and
@@ -30,7 +32,6 @@ from sqlalchemy.orm import Session
 
 from idverify import audit
 from idverify.auth.roles import Principal
-from idverify.biometrics import workers
 from idverify.biometrics.face import FaceTemplate
 from idverify.biometrics.fingerprint.template import FingerprintTemplate
 from idverify.biometrics.fusion import Decision, FactorResult, decide
@@ -41,10 +42,11 @@ from idverify.store.db import begin_read
 from idverify.store.keys import Keys
 from idverify.store.models import Cycle, Patient, Verification
 from idverify.workflow import factors, rules, templates
-from idverify.workflow.captures import Captures
+from idverify.workflow.captures import CaptureListener, Captures
 from idverify.workflow.challenges import ChallengeStore, IssuedChallenge
 from idverify.workflow.consent import active_consent
 from idverify.workflow.cycles import get_couple, get_cycle
+from idverify.workflow.early_match import EarlyMatch
 from idverify.workflow.patients import document_verdict, get_patient
 from idverify.workflow.policy import ResolvedPolicy, resolve, stage_subject
 from idverify.workflow.repositories import enrolments, verifications
@@ -172,9 +174,17 @@ def _prepare(db: Session, keys: Keys, cycle_id: str, stage: Stage, partner: Subj
                      fingers=templates.finger_templates(db, keys, patient.id) if "fingerprint" in wants else [])
 
 
+def _early(prepared: _Prepared) -> EarlyMatch:
+    wants = prepared.policy.biometric.factors
+    return EarlyMatch(face=prepared.face if "face" in wants else None,
+                      fingers=prepared.fingers if "fingerprint" in wants else [],
+                      check_liveness="face" in wants and wants["face"].require_liveness)
+
+
 def _match(prepared: _Prepared, captures: Captures, challenge: IssuedChallenge | None,
-           timings: dict[str, float]) -> tuple[Decision, Verdict]:
-    """The slow part, with no transaction open: the challenge judged, the factors matched, fused."""
+           timings: dict[str, float], early: EarlyMatch) -> tuple[Decision, Verdict]:
+    """The slow part, with no transaction open: the challenge judged, the factors matched (or their early results
+    collected), fused."""
     policy = prepared.policy
     wants = policy.biometric.factors
     results: list[FactorResult] = []
@@ -189,12 +199,11 @@ def _match(prepared: _Prepared, captures: Captures, challenge: IssuedChallenge |
         face_frames = judgement.frontal_frames(factors.MAX_FACE_FRAMES)
     if "face" in wants:
         t = time.perf_counter()
-        results.append(workers.run(factors.face_factor, face_frames, prepared.face,
-                                   check_liveness=wants["face"].require_liveness))
+        results.append(early.face_result(face_frames))
         timings["face_ms"] = round((time.perf_counter() - t) * 1000, 1)
     if "fingerprint" in wants:
         t = time.perf_counter()
-        results.append(workers.run(factors.fingerprint_factor, captures.fingerprints, prepared.fingers))
+        results.append(early.fingerprint_result(captures.fingerprints))
         timings["fingerprint_ms"] = round((time.perf_counter() - t) * 1000, 1)
     if "document_photo" in wants and face_frames and captures.document is not None \
             and captures.document.photo_available:
@@ -202,7 +211,8 @@ def _match(prepared: _Prepared, captures: Captures, challenge: IssuedChallenge |
     return decide(policy.biometric, results), challenge_verdict
 
 
-def run_check(db: Session, keys: Keys, *, cycle_id: str, stage: Stage, capture: Callable[[], Captures],
+def run_check(db: Session, keys: Keys, *, cycle_id: str, stage: Stage,
+              capture: Callable[[CaptureListener], Captures],
               actor: Principal, partner: Subject | None = None,
               challenge: IssuedChallenge | None = None) -> CheckOutcome:
     """Read → capture and match → write, with no transaction open in the middle.
@@ -220,10 +230,16 @@ def run_check(db: Session, keys: Keys, *, cycle_id: str, stage: Stage, capture: 
         prepared = _prepare(db, keys, cycle_id, stage, partner)
     finally:
         db.commit()  # end the read before the slow part (no write happened: it only releases the snapshot)
-    captures = capture()
+    early = _early(prepared)
+    t = time.perf_counter()
+    try:
+        captures = capture(early)
+    except BaseException:
+        early.cancel()
+        raise
+    timings: dict[str, float] = {"capture_ms": round((time.perf_counter() - t) * 1000, 1)}
     policy = prepared.policy
-    timings: dict[str, float] = {}
-    decision, challenge_verdict = _match(prepared, captures, challenge, timings)
+    decision, challenge_verdict = _match(prepared, captures, challenge, timings, early)
     db.expire(prepared.cycle)  # read it again, in the write transaction (which begins here)
     cycle = _open_cycle_stage(db, cycle_id, stage)
     patient = prepared.patient

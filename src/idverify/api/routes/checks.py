@@ -36,7 +36,7 @@ from idverify.store.db import begin_read
 from idverify.store.finger_positions import enrolled_finger_positions
 from idverify.webhooks import enqueue
 from idverify.workflow import checks, consent, enrolment, overrides, patients
-from idverify.workflow.captures import Captures
+from idverify.workflow.captures import CaptureListener, Captures
 from idverify.workflow.stages import Stage, Subject
 
 router = APIRouter(tags=["checks"])
@@ -97,11 +97,12 @@ def _check(cycle_id: str, body: CheckIn, db: SessionDep, keys: KeysDep, ctx: Con
     film = body.use_devices and _films_face(db, cycle_id, body)
     taken: list[Captures] = []
 
-    def capture() -> Captures:
+    def capture(listener: CaptureListener) -> Captures:
         with counting_capture_failures(ctx):
             taken.append(uploaded if uploaded is not None else
                          from_request(body, ctx.devices, claimed_by=nurse.claimant,
-                                      challenge=issued is not None, limits=limits, film_face=film))
+                                      challenge=issued is not None, limits=limits, film_face=film,
+                                      listener=listener))
         return taken[0]
 
     outcome = checks.run_check(db, keys, cycle_id=cycle_id, stage=body.stage, capture=capture, actor=nurse,
