@@ -78,12 +78,13 @@ class SimulatedWorkstation:
                                              fingers_root=default_shared("fingerprint/FVC2002_DB1_B"), scratch=tmp)
             if faces_missing(personas):
                 log.warning("demo_faces_missing", setting="IDVERIFY_DEMO_FACES")
-        ga = Ga467Simulator(cards, link=tmp / "ga467", baud=s.id_reader_baud).start()
+        paced = s.simulate_paced  # real wire times (the sensor then also honours baud switches strictly)
+        ga = Ga467Simulator(cards, link=tmp / "ga467", baud=s.id_reader_baud, realtime=paced).start()
         self.simulators["ga467"] = ga
         fp_images = a.fingerprint_images or default_shared("fingerprint/FVC2004_DB4_B") or synthetic_images(tmp)
         zt = ZhianTecSimulator(
             fp_images, link=tmp / "zhiantec", baud=s.fingerprint_baud, password=s.fingerprint_password,
-            auto_finger=a.auto_finger,
+            auto_finger=a.auto_finger, realtime=paced, strict_baud=paced,
         ).start()
         self.simulators["zhiantec"] = zt
         cam_images = a.camera_images or default_shared("face/asian_dev") or synthetic_images(tmp, kind="face")

@@ -113,6 +113,9 @@ class Settings(BaseSettings):
     )
     # --- devices
     simulate: bool = Field(default=False, description="Start the built-in device simulators (demo mode).")
+    simulate_paced: bool = Field(
+        default=False, description="Demo only: the simulated reader and sensor send at their baud rates, so a "
+        "check waits as long as with real devices (a fingerprint image upload takes seconds).")
     demo_faces: Path | None = Field(
         default=None, description="Demo only: folder of face photos for the simulated people, one sub-folder per "
         "person (three at least); default: the public samples beside a source checkout, when present."
