@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -97,6 +98,11 @@ def test_standard_codes_in_both_releases(session: Session, make_event: EventFact
 
 def test_mapping_table_covers_every_rule() -> None:
     rules = dict(mapping_table())
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    for name, code in rules.items():  # the README's table names every code the mapping uses
+        for dcm in (code.event, code.subtype):
+            assert dcm is None or f"{dcm.code} {dcm.display}" in readme, (name, dcm)
+        assert name == "anything else" or f"`{name.split('.')[0]}." in readme, name
     assert rules["staff.login"].subtype is not None and rules["staff.login"].subtype.display == "Login"
     assert rules["override.recorded"].event.display == "Security Alert"
     assert rules["anything else"].event.code == "110100"
