@@ -106,3 +106,6 @@ def test_language_follows_the_cookie(pages: Any) -> None:
     client.cookies.set("idverify_locale", "en")
     page = client.get("/alerts").text
     assert "Alerts" in page and 'lang="en"' in page
+    for version in ("r5", "r4"):  # the alert export in both FHIR releases (issue 16.13)
+        assert f"/api/v1/exports/alerts?format=fhir&amp;fhir_version={version}" in page
+        assert f"Alerts (FHIR {version.upper()} AuditEvent)" in page

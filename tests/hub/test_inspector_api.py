@@ -10,6 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fhir.resources.auditevent import AuditEvent
+from fhir.resources.bundle import Bundle
+from fhir.resources.R4B.auditevent import AuditEvent as R4AuditEvent
+from fhir.resources.R4B.bundle import Bundle as R4Bundle
 from sqlalchemy import select
 
 from idverify.hub.models import HubAction
@@ -113,7 +117,18 @@ def test_alert_drill_down_proof_status_and_exports(seeded: Any) -> None:
     assert csv_text.startswith("\ufeffid,kind,status") and "open_cycles_two_clinics" in csv_text
     bundle = inspector.get("/api/v1/exports/alerts", params={"format": "fhir"}).json()
     assert bundle["resourceType"] == "Bundle" and bundle["entry"][0]["resource"]["resourceType"] == "AuditEvent"
-    assert len(bundle["entry"][0]["resource"]["entity"]) == 2  # one alert for the couple's two open cycles
+    alert_event = bundle["entry"][0]["resource"]
+    assert len(alert_event["entity"]) == 2  # one alert for the couple's two open cycles
+    assert alert_event["category"][0]["coding"][0]["code"] == "110113"  # DICOM Security Alert (issue 16.13)
+    assert [c["code"] for c in alert_event["code"]["coding"]] == ["110113", "open_cycles_two_clinics"]
+    assert isinstance(Bundle.model_validate(bundle).entry[0].resource, AuditEvent)  # type: ignore[index]
+    r4 = inspector.get("/api/v1/exports/alerts", params={"format": "fhir", "fhir_version": "r4"})
+    assert r4.headers["content-type"] == "application/fhir+json; fhirVersion=4.0"
+    r4_event = R4Bundle.model_validate_json(r4.content).entry[0].resource  # type: ignore[index]
+    assert isinstance(r4_event, R4AuditEvent) and r4_event.type.code == "110113"
+    assert [c.code for c in r4_event.subtype or []] == ["open_cycles_two_clinics"]
+    assert inspector.get("/api/v1/exports/alerts", params={"format": "fhir", "fhir_version": "r3"}
+                         ).status_code == 422
 
     stats = inspector.get("/api/v1/stats/monthly").json()
     by_name = {c["name"]: c for c in stats["clinics"]}
@@ -130,4 +145,4 @@ def test_alert_drill_down_proof_status_and_exports(seeded: Any) -> None:
     assert inspector.get("/api/v1/stats/monthly", params={"month": "2026-13"}).status_code == 422
     with hub.session() as s:
         kinds = [a.kind for a in s.scalars(select(HubAction).order_by(HubAction.id))]
-    assert kinds.count("export.created") == 4 and "alert.closed" in kinds and "alert.acknowledged" in kinds
+    assert kinds.count("export.created") == 5 and "alert.closed" in kinds and "alert.acknowledged" in kinds

@@ -1,4 +1,4 @@
-"""The audit CLI end to end, and the CSV / FHIR R5 renderings of entries."""
+"""The audit CLI end to end, and the CSV / FHIR (one Bundle, or NDJSON; R5 or R4) renderings of entries."""
 
 from __future__ import annotations
 
@@ -8,6 +8,9 @@ import json
 from pathlib import Path
 
 import pytest
+from fhir.resources.bundle import Bundle
+from fhir.resources.R4B.auditevent import AuditEvent as R4AuditEvent
+from fhir.resources.R4B.bundle import Bundle as R4Bundle
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
@@ -69,11 +72,31 @@ def test_cli_csv_fhir_and_date_range(env: dict[str, str], session: Session, make
     append_many(session, [make_event(i) for i in range(3)])
     session.commit()
     runner = CliRunner()
-    for expected, (fmt, name) in enumerate((("csv", "a.csv"), ("fhir", "a.ndjson")), start=4):
+    runs = (("csv", "r5", "a.csv"), ("fhir", "r5", "a.fhir.json"), ("fhir-ndjson", "r5", "a.ndjson"),
+            ("fhir", "r4", "b.fhir.json"), ("fhir-ndjson", "r4", "b.ndjson"))
+    for expected, (fmt, version, name) in enumerate(runs, start=4):
         res = runner.invoke(app, ["audit", "export", "--out", str(tmp_path / name), "--format", fmt, "--json",
-                                  "--from", "2000-01-01", "--to", "2099-12-31"], env=env)
+                                  "--fhir-version", version, "--from", "2000-01-01", "--to", "2099-12-31"], env=env)
         assert res.exit_code == 0, res.output
-        assert _last_json(res.output)["entries"] == expected  # each export records itself first
+        summary = _last_json(res.output)
+        assert summary["entries"] == expected  # each export records itself first
+        assert summary.get("fhir_version") == (version if fmt.startswith("fhir") else None)
+        assert "exporting" not in res.output  # no progress bar without a terminal
+    # --format fhir is one Bundle (as the API's format=fhir), fhir-ndjson one AuditEvent per line
+    r5 = Bundle.model_validate_json((tmp_path / "a.fhir.json").read_text())
+    r4 = R4Bundle.model_validate_json((tmp_path / "b.fhir.json").read_text())
+    assert (r5.type, len(r5.entry or []), r4.type, len(r4.entry or [])) == ("collection", 5, "collection", 7)
+    assert all(isinstance(e.resource, R4AuditEvent) for e in r4.entry or [])
+    lines = (tmp_path / "b.ndjson").read_text().splitlines()
+    assert [R4AuditEvent.model_validate_json(line).id for line in lines] == [f"ledger-{i}" for i in range(8)]
+    assert len((tmp_path / "a.ndjson").read_text().splitlines()) == 6
+    exported = [json.loads(e.canonical)["event"]["data"] for e in session.query(LedgerEntry).order_by(
+        LedgerEntry.index) if e.event_type == "export.created"]
+    assert [(d["format"], d.get("fhir_version")) for d in exported] == [
+        (fmt, version if fmt != "csv" else None) for fmt, version, _ in runs]
+    for bad in (["--format", "xml"], ["--format", "fhir", "--fhir-version", "r3"]):
+        res = runner.invoke(app, ["audit", "export", "--out", str(tmp_path / "x"), "--json", *bad], env=env)
+        assert res.exit_code == 2 and _last_json(res.output)["error"]["code"] == "validation_error"  # type: ignore[index]
     res = runner.invoke(app, ["audit", "export", "--out", str(tmp_path / "x"), "--from", "yesterday"], env=env)
     assert res.exit_code != 0
 
@@ -90,13 +113,14 @@ def test_csv_rows_carry_ids_only(session: Session, make_event: EventFactory) -> 
     assert json.loads(rows[1]["data"])["n"] == 1
 
 
-def test_fhir_r5_audit_event_mapping(session: Session, make_event: EventFactory) -> None:
+def test_fhir_audit_event_mapping(session: Session, make_event: EventFactory) -> None:
     entry = append(session, make_event(7, etype="override.recorded"))
     session.commit()
     resource = to_fhir_audit_event(entry)
     assert resource["resourceType"] == "AuditEvent"
-    assert resource["code"]["coding"][0]["code"] == "override.recorded"
-    assert resource["action"] == "C"
+    assert [c["code"] for c in resource["code"]["coding"]] == ["110127", "override.recorded"]  # DICOM, then ours
+    assert resource["category"][0]["coding"][0]["code"] == "110113"  # Security Alert
+    assert resource["action"] == "E"
     assert resource["patient"]["reference"] == "Patient/patient-7"
     assert resource["agent"][0]["who"]["identifier"]["value"] == "staff-1"
     assert resource["outcome"]["code"]["code"] == "0"

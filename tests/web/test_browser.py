@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
+from fhir.resources.R4B.bundle import Bundle as R4Bundle
 
 from idverify.auth.roles import Role
 from idverify.i18n import catalogue
@@ -626,6 +627,14 @@ def test_inspector_audit_ledger_browser(page: Any, login: Login, live_daemon: Li
         expect(rows.nth(i)).to_have_attribute("data-type", "verification.completed")
     href = page.get_attribute("#export-csv", "href") or ""
     assert href.startswith("/api/v1/audit/export?") and "decision=reject" in href and "format=csv" in href
+    for link, version in (("#export-fhir", "r5"), ("#export-fhir_r4", "r4")):  # both FHIR releases (issue 16.13)
+        fhir_href = page.get_attribute(link, "href") or ""
+        assert "format=fhir" in fhir_href and f"fhir_version={version}" in fhir_href and "decision=reject" in fhir_href
+    with page.expect_download() as r4_info:
+        page.click("#export-fhir_r4")
+    assert r4_info.value.suggested_filename.endswith(".r4.fhir.json")
+    r4_text = Path(r4_info.value.path()).read_text(encoding="utf-8")
+    assert R4Bundle.model_validate_json(r4_text).type == "collection" and r4_text.count('"AuditEvent"') == 20
     with page.expect_download() as download_info:
         page.click("#export-csv")
     download = download_info.value

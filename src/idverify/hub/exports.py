@@ -1,5 +1,9 @@
 """Exports for the commission: alerts and monthly statistics as CSV (UTF-8 with BOM, so spreadsheet programs
-read the Chinese clinic names), alerts as a FHIR R5 ``Bundle`` of ``AuditEvent`` resources, statistics as a PDF.
+read the Chinese clinic names), alerts as a FHIR ``Bundle`` of ``AuditEvent`` resources (R5, or R4 on request),
+statistics as a PDF.
+
+An alert is DICOM's "Security Alert" (110113, the code the clinic ledger's alerts carry too, see
+:mod:`idverify.ledger.fhir`); the alert's kind is the specific code (hub system) and, with its status, an extension.
 
 Layout only: the rows come from :mod:`idverify.hub.inspection` and :mod:`idverify.hub.stats`. Ids, counts and
 pseudonym references only — the hub holds no names or ID numbers to leak. Every export is recorded as a hub action
@@ -15,10 +19,13 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 from idverify.ledger.canonical import format_time
+from idverify.ledger.fhir import DEFAULT_FHIR_VERSION, SECURITY_ALERT, FhirVersion
 from idverify.store.base import utcnow
 
 BOM = "\ufeff"
 SYSTEM = "urn:idverify:hub"
+ALERT_KIND_EXTENSION = f"{SYSTEM}:fhir:extension:alert-kind"
+ALERT_STATUS_EXTENSION = f"{SYSTEM}:fhir:extension:alert-status"
 ALERT_COLUMNS = ("id", "kind", "status", "clinic_id", "clinic_name", "created_at", "updated_at", "person",
                  "summary", "evidence_entries", "note")
 MONTHLY_COLUMNS = ("clinic_id", "name", "checks", "accepts", "rejects", "retries", "overrides", "reject_rate",
@@ -51,44 +58,71 @@ def monthly_csv(stats: dict[str, Any]) -> str:
     return _csv(MONTHLY_COLUMNS, rows)
 
 
-def alert_audit_event(alert: dict[str, Any], *, hub_name: str) -> dict[str, Any]:
-    """One alert as a validated FHIR R5 AuditEvent (the evidence entries as ``entity``)."""
-    from fhir.resources.auditevent import AuditEvent
-
-    entities = [{
-        "what": {"identifier": {"system": f"urn:idverify:log:{e['origin']}", "value": str(e["index"])}},
-        "role": {"coding": [{"system": f"{SYSTEM}:evidence", "code": e.get("what", "entry")}]},
-    } for e in alert.get("evidence", []) if e.get("type") == "entry"]
+def alert_audit_event(alert: dict[str, Any], *, hub_name: str,
+                      version: FhirVersion = DEFAULT_FHIR_VERSION) -> dict[str, Any]:
+    """One alert as a validated FHIR AuditEvent, R5 or R4 (the evidence entries as ``entity``)."""
+    kind = {"system": f"{SYSTEM}:alert-kind", "code": alert["kind"]}
     resource: dict[str, Any] = {
         "resourceType": "AuditEvent",
         "id": f"hub-alert-{alert['id']}",
-        "category": [{"coding": [{"system": f"{SYSTEM}:alert-kind", "code": alert["kind"]}]}],
-        "code": {"coding": [{"system": f"{SYSTEM}:alert-status", "code": alert["status"]}]},
+        "extension": [{"url": ALERT_KIND_EXTENSION, "valueCode": alert["kind"]},
+                      {"url": ALERT_STATUS_EXTENSION, "valueCode": alert["status"]}],
         "action": "E",
-        "severity": "alert",
         "recorded": alert["created_at"],
-        "agent": [{"who": {"display": hub_name}, "requestor": False}],
+    }
+    agents: list[dict[str, Any]] = [{"who": {"display": hub_name}, "requestor": False}]
+    if alert.get("clinic_id"):
+        agents.append({"who": {"identifier": {"system": f"{SYSTEM}:clinic", "value": alert["clinic_id"]}},
+                       "requestor": False})
+    evidence = [e for e in alert.get("evidence", []) if e.get("type") == "entry"]
+    entities: list[dict[str, Any]] = [{
+        "what": {"identifier": {"system": f"urn:idverify:log:{e['origin']}", "value": str(e["index"])}},
+        "role": {"system": f"{SYSTEM}:evidence", "code": e.get("what", "entry")},
+    } for e in evidence]
+    if version == "r4":
+        from fhir.resources.R4B.auditevent import AuditEvent as R4AuditEvent
+
+        resource |= {"type": SECURITY_ALERT.coding(), "subtype": [kind], "agent": agents,
+                     "source": {"observer": {"display": hub_name}}}
+        if entities:
+            resource["entity"] = entities
+        r4: dict[str, Any] = R4AuditEvent.model_validate(resource).model_dump(mode="json", exclude_none=True)
+        return r4
+    from fhir.resources.auditevent import AuditEvent
+
+    resource |= {
+        "category": [{"coding": [SECURITY_ALERT.coding()]}, {"coding": [kind]}],
+        "code": {"coding": [SECURITY_ALERT.coding(), kind]},
+        "severity": "alert",
+        "agent": agents,
         "source": {"observer": {"display": hub_name}},
     }
-    if alert.get("clinic_id"):
-        resource["agent"].append({"who": {"identifier": {"system": f"{SYSTEM}:clinic", "value": alert["clinic_id"]}},
-                                  "requestor": False})
     if entities:
-        resource["entity"] = entities
-    return AuditEvent.model_validate(resource).model_dump(mode="json", exclude_none=True)
+        resource["entity"] = [{**e, "role": {"coding": [e["role"]]}} for e in entities]
+    r5: dict[str, Any] = AuditEvent.model_validate(resource).model_dump(mode="json", exclude_none=True)
+    return r5
 
 
-def alerts_fhir_bundle(alerts: list[dict[str, Any]], *, hub_name: str) -> dict[str, Any]:
-    from fhir.resources.bundle import Bundle
+def alerts_fhir_bundle(alerts: list[dict[str, Any]], *, hub_name: str,
+                       version: FhirVersion = DEFAULT_FHIR_VERSION) -> dict[str, Any]:
+    """A ``collection`` Bundle of the alerts, validated as a whole against the release asked for."""
+    if version == "r4":
+        from fhir.resources.R4B.bundle import Bundle as R4Bundle
 
+        bundle_model: Any = R4Bundle
+    else:
+        from fhir.resources.bundle import Bundle
+
+        bundle_model = Bundle
     bundle = {
         "resourceType": "Bundle",
         "type": "collection",
         "timestamp": format_time(utcnow()),
-        "entry": [{"fullUrl": f"urn:uuid:hub-alert-{a['id']}", "resource": alert_audit_event(a, hub_name=hub_name)}
-                  for a in alerts],
+        "entry": [{"fullUrl": f"urn:uuid:hub-alert-{a['id']}",
+                   "resource": alert_audit_event(a, hub_name=hub_name, version=version)} for a in alerts],
     }
-    return Bundle.model_validate(bundle).model_dump(mode="json", exclude_none=True)
+    validated: dict[str, Any] = bundle_model.model_validate(bundle).model_dump(mode="json", exclude_none=True)
+    return validated
 
 
 def _pct(value: float | None) -> str:

@@ -2,6 +2,8 @@
 
 Registered on the ``audit_app`` / ``bench_app`` sub-apps by :mod:`idverify.cli`. Database and crypto imports
 stay inside the functions so ``idverify --help`` is instant; ``audit verify`` imports no database code at all.
+``audit export|verify|check`` draw a progress bar on stderr when it is a terminal and ``--json`` is off
+(:mod:`idverify.ledger.progress`); stdout carries only the answer.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ import typer
 
 from idverify.console import Exit, emit_json, fail, settings_or_exit
 from idverify.errors import ErrorCode, IdverifyError, ValidationFailed
+
+EXPORT_FORMATS = ("jsonl", "csv", "fhir", "fhir-ndjson")
 
 
 class LedgerTampered(IdverifyError):
@@ -58,7 +62,11 @@ def audit_export(
     out: Annotated[Path, typer.Option("--out", help="File to write.")],
     from_: Annotated[str | None, typer.Option("--from", help="First day (YYYY-MM-DD, UTC) or timestamp.")] = None,
     to: Annotated[str | None, typer.Option("--to", help="Last day included (YYYY-MM-DD, UTC) or end time.")] = None,
-    fmt: Annotated[str, typer.Option("--format", help="jsonl (verifiable), csv or fhir (R5 NDJSON).")] = "jsonl",
+    fmt: Annotated[str, typer.Option(
+        "--format", help="jsonl (verifiable), csv, fhir (one FHIR Bundle of AuditEvents, as the API's format=fhir) "
+        "or fhir-ndjson (one AuditEvent per line).")] = "jsonl",
+    fhir_version: Annotated[str, typer.Option(
+        "--fhir-version", help="FHIR release of the fhir formats: r5 or r4.")] = "r5",
     witnessed: Annotated[bool, typer.Option(
         "--witnessed", help="Anchor on the newest checkpoint the regional hub's witness cosigned (so `audit verify "
         "--witness-key` passes); entries after it are left out.")] = False,
@@ -67,8 +75,8 @@ def audit_export(
     """Write a ledger export: JSON Lines with signed checkpoint and proofs (checked by `audit verify`)."""
     from idverify.ledger import repository
     from idverify.ledger.append import append
-    from idverify.ledger.export import export_jsonl, resolve_range, write_csv
-    from idverify.ledger.fhir import write_fhir_ndjson
+    from idverify.ledger.fhir import FhirVersion
+    from idverify.ledger.progress import progress_bar
     from idverify.ledger.proofs import create_checkpoint
     from idverify.store.base import utcnow
     from idverify.store.db import make_engine, make_session_factory
@@ -77,8 +85,12 @@ def audit_export(
     engine = make_engine(settings.resolved_database_url)
     try:
         with _database(as_json):
-            if fmt not in {"jsonl", "csv", "fhir"}:
-                raise ValidationFailed("--format must be jsonl, csv or fhir")
+            if fmt not in EXPORT_FORMATS:
+                raise ValidationFailed("--format must be jsonl, csv, fhir or fhir-ndjson")
+            if fhir_version not in {"r4", "r5"}:
+                raise ValidationFailed("--fhir-version must be r4 or r5")
+            version: FhirVersion = "r4" if fhir_version == "r4" else "r5"
+            fhir = fmt in {"fhir", "fhir-ndjson"}
             start, end = _parse_when(from_, end=False), _parse_when(to, end=True)
             with make_session_factory(engine)() as session:
                 # The export itself is an audited action, and a fresh checkpoint lets it cover everything so far.
@@ -87,7 +99,7 @@ def audit_export(
                     "occurred_at": utcnow().isoformat(),
                     "actor": {"staff_id": None, "role": "cli", "workstation": settings.workstation_id},
                     "subject": {},
-                    "data": {"format": fmt, "from": from_, "to": to},
+                    "data": {"format": fmt, "from": from_, "to": to, **({"fhir_version": version} if fhir else {})},
                 })
                 signer = _clinic_signer(settings, session)
                 checkpoint = create_checkpoint(session, signer)
@@ -96,26 +108,43 @@ def audit_export(
                     checkpoint = repository.latest_cosigned(session) or _no_cosigned()
                 out.parent.mkdir(parents=True, exist_ok=True)
                 try:
-                    with out.open("w", encoding="utf-8", newline="") as fh:
-                        if fmt == "jsonl":
-                            written = export_jsonl(session, fh, start=start, end=end, clinic=settings.clinic_name,
-                                                   checkpoint=checkpoint)
-                            summary: dict[str, Any] = written.as_dict()
-                        else:
-                            first, last = resolve_range(session, int(checkpoint.tree_size), start, end)
-                            entries = repository.iter_entries(session, first, last)
-                            writer = write_csv if fmt == "csv" else write_fhir_ndjson
-                            summary = {"start": first, "end": last, "entries": writer(entries, fh)}
+                    with out.open("w", encoding="utf-8", newline="") as fh, \
+                            progress_bar("exporting", as_json=as_json) as meter:
+                        summary = _write_export(session, fh, fmt, version, checkpoint, (start, end),
+                                                clinic=settings.clinic_name, meter=meter)
                 except BaseException:
                     out.unlink(missing_ok=True)  # never leave half an export that looks like a whole one
                     raise
     finally:
         engine.dispose()
-    summary |= {"out": str(out), "format": fmt}
+    summary |= {"out": str(out), "format": fmt} | ({"fhir_version": version} if fhir else {})
     if as_json:
         emit_json(summary)
     else:
         typer.echo(f"wrote {summary['entries']} entries ({summary['start']}..{summary['end']}) to {out}")
+
+
+def _write_export(session: Any, out: Any, fmt: str, version: Any, checkpoint: Any,
+                  window: tuple[datetime | None, datetime | None], *, clinic: str, meter: Any) -> dict[str, Any]:
+    """Write one export of ``fmt`` anchored on ``checkpoint``; the summary (range, count) for the command."""
+    from idverify.ledger import repository
+    from idverify.ledger.export import export_jsonl, resolve_range, write_csv
+    from idverify.ledger.fhir import write_fhir_bundle, write_fhir_ndjson
+
+    start, end = window
+    if fmt == "jsonl":
+        return export_jsonl(session, out, start=start, end=end, clinic=clinic, checkpoint=checkpoint,
+                            progress=meter).as_dict()
+    first, last = resolve_range(session, int(checkpoint.tree_size), start, end)
+    entries = repository.iter_entries(session, first, last)
+    meter.start(last - first)
+    if fmt == "csv":
+        count = write_csv(entries, out, progress=meter)
+    elif fmt == "fhir":
+        count = write_fhir_bundle(entries, out, version=version, progress=meter)
+    else:
+        count = write_fhir_ndjson(entries, out, version=version, progress=meter)
+    return {"start": first, "end": last, "entries": count}
 
 
 def _no_cosigned() -> NoReturn:
@@ -158,6 +187,7 @@ def audit_verify(
 ) -> None:
     """Check an export offline: exit 0 when intact, else 3 naming the first bad entry (2: bad arguments)."""
     from idverify.ledger.cosignature import CosignatureError, parse_witness_key
+    from idverify.ledger.progress import progress_bar
     from idverify.ledger.verify import ExportInvalid, verify_export
 
     if not file.is_file():
@@ -167,8 +197,9 @@ def audit_verify(
     except CosignatureError as exc:
         fail(ValidationFailed(f"--witness-key: {exc}"), as_json=as_json)
     try:
-        result = verify_export(file, _read_key_arg(public_key) if public_key else None, witnesses=witnesses,
-                               quorum=quorum)
+        with progress_bar("verifying", as_json=as_json) as meter:
+            result = verify_export(file, _read_key_arg(public_key) if public_key else None, witnesses=witnesses,
+                                   quorum=quorum, progress=meter)
     except ExportInvalid as exc:
         message = exc.message if exc.line is None else f"{exc.message} (line {exc.line})"
         if as_json:
@@ -219,14 +250,16 @@ def audit_check(
 
     Checkpoint signatures are checked against the clinic's configured key (and the keys it retired), exactly as
     the daemon checks them — never merely against the key stored beside each checkpoint."""
+    from idverify.ledger.progress import progress_bar
     from idverify.ledger.signing_key import verify_clinic_tree
     from idverify.store.db import make_engine, make_session_factory
 
     settings = settings_or_exit()
     engine = make_engine(settings.resolved_database_url)
     try:
-        with _database(as_json), make_session_factory(engine)() as session:
-            report = verify_clinic_tree(session, _clinic_signer(settings, session))
+        with _database(as_json), make_session_factory(engine)() as session, \
+                progress_bar("checking", as_json=as_json) as meter:
+            report = verify_clinic_tree(session, _clinic_signer(settings, session), progress=meter)
     finally:
         engine.dispose()
     summary = report.as_health() | {"problems": report.problems, "first_bad_index": report.first_bad_index}

@@ -24,6 +24,7 @@ from idverify.ledger.canonical import format_time
 from idverify.ledger.checkpoint import verifier_key
 from idverify.ledger.merkle import range_nodes
 from idverify.ledger.models import LedgerCheckpoint, LedgerDamaged, LedgerEntry
+from idverify.ledger.progress import SILENT, Meter
 from idverify.ledger.proofs import consistency_proof, inclusion_proof, missing_tail
 from idverify.ledger.verify import EXPORT_FORMAT, EXPORT_VERSION
 from idverify.store.base import utcnow
@@ -80,6 +81,7 @@ def export_jsonl(
     clinic: str = "",
     checkpoint: LedgerCheckpoint | None = None,
     release_between_batches: bool = True,
+    progress: Meter = SILENT,
 ) -> ExportSummary:
     """Write a verifiable export of the entries recorded in ``[start, end)`` (all when both are None).
 
@@ -88,6 +90,7 @@ def export_jsonl(
     :class:`LedgerDamaged` — before writing anything — when rows the export needs are missing.
     ``release_between_batches`` ends the session's read transaction between batches of entries
     (:func:`~idverify.ledger.repository.end_read_transaction`) so a long export does not hold up appends on SQLite.
+    ``progress`` hears the number of entries to write, then how many are written.
     """
     anchor = checkpoint or repository.latest_checkpoint(session)
     if anchor is None:
@@ -174,11 +177,15 @@ def export_jsonl(
                 f'"entry":{row[2]}}}\n'
             )
     count = 0
+    progress.start(last - first)
     between = (lambda: repository.end_read_transaction(session)) if release_between_batches else None
     for index, _rec, canonical, lh in repository.iter_entry_rows(session, first, last, between_batches=between):
         # The stored canonical text goes in verbatim: it is valid JSON and exactly what the leaf hash covers.
         out.write(f'{{"type":"entry","index":{index},"leaf_hash":"{_b64(lh)}","entry":{canonical}}}\n')
         count += 1
+        if not count & 0x3FF:
+            progress.update(count)
+    progress.update(count)
     _line(out, {"type": "end", "entries": count})
     return ExportSummary(first, last, size, int(anchor.id), count)
 
@@ -203,7 +210,7 @@ CSV_COLUMNS = (
 CSV_BOM = "\ufeff"
 
 
-def write_csv(entries: Iterable[LedgerEntry], out: IO[str]) -> int:
+def write_csv(entries: Iterable[LedgerEntry], out: IO[str], *, progress: Meter = SILENT) -> int:
     """One row per entry (ids only; ``data`` as compact JSON), after the UTF-8 BOM. Returns the number of rows."""
     out.write(CSV_BOM)
     writer = csv.writer(out)
@@ -222,4 +229,5 @@ def write_csv(entries: Iterable[LedgerEntry], out: IO[str]) -> int:
             bytes(entry.leaf_hash).hex(),
         ])
         rows += 1
+        progress.update(rows)
     return rows

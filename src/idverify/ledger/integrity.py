@@ -30,6 +30,7 @@ from idverify.ledger.canonical import format_time, parse_time
 from idverify.ledger.checkpoint import CheckpointError, open_checkpoint
 from idverify.ledger.merkle import CompactRange, Node, fold, leaf_hash, range_nodes
 from idverify.ledger.models import LedgerCheckpoint
+from idverify.ledger.progress import SILENT, Meter
 from idverify.store.base import utcnow
 
 log = structlog.get_logger(__name__)
@@ -88,7 +89,8 @@ _MAX_PROBLEMS = 20
 
 
 def verify_stored_tree(
-    session: Session, *, public_keys: Collection[bytes] | None = None, release_between_batches: bool = True
+    session: Session, *, public_keys: Collection[bytes] | None = None, release_between_batches: bool = True,
+    progress: Meter = SILENT,
 ) -> IntegrityReport:
     """Recompute the whole stored tree and compare it with every stored node and checkpoint.
 
@@ -98,9 +100,10 @@ def verify_stored_tree(
     with the key stored beside it, which with ``public_keys`` must be one of them. Reads in batches: memory is
     ~32 bytes per entry. With ``release_between_batches`` the session's read transaction is ended between batches
     (:func:`~idverify.ledger.repository.end_read_transaction`), so appends continue during a long check.
+    ``progress`` hears the number of entries, then how many were checked.
     """
     started = _time.perf_counter()
-    check = _TreeCheck(session, public_keys, release_between_batches)
+    check = _TreeCheck(session, public_keys, release_between_batches, progress=progress)
     check.run()
     return _finish(check, started)
 
@@ -135,8 +138,9 @@ _COLUMNS = ("event_type", "actor_staff_id", "workstation", "patient_id", "couple
 
 class _TreeCheck:
     def __init__(self, session: Session, public_keys: Collection[bytes] | None, release: bool,
-                 start: VerifiedPrefix | None = None) -> None:
+                 start: VerifiedPrefix | None = None, progress: Meter = SILENT) -> None:
         self.session = session
+        self.progress = progress
         self.between: Callable[[], None] | None = (
             (lambda: repository.end_read_transaction(session)) if release else None
         )
@@ -172,6 +176,8 @@ class _TreeCheck:
             else:
                 self.by_size.setdefault(int(cp.tree_size), []).append(cp)
         self.check_checkpoints(first)
+        progress = self.progress
+        progress.start(size - first)
         for expected, row in enumerate(
             repository.iter_stored_entries(self.session, first, size, between_batches=self.between), start=first
         ):
@@ -183,6 +189,9 @@ class _TreeCheck:
                 return
             self.check_entry(index, row)
             self.check_checkpoints(self.frontier.size)
+            if not index & 0x3FF:
+                progress.update(index + 1 - first)
+        progress.update(self.frontier.size - first)
         if self.frontier.size != size:
             report.fail(f"entries {self.frontier.size}..{size - 1} are missing", self.frontier.size)
         if not report.ok:

@@ -35,6 +35,7 @@ from idverify.config import Settings
 from idverify.errors import ConfigError
 from idverify.ledger.checkpoint import CheckpointSigner, load_or_create_signing_key, public_key_bytes
 from idverify.ledger.integrity import IntegrityReport, VerifiedPrefix, verify_new_entries, verify_stored_tree
+from idverify.ledger.progress import SILENT, Meter
 from idverify.store.crypto import KeyRing
 from idverify.store.models import Setting
 
@@ -118,12 +119,12 @@ def accepted_public_keys(session: Session, signer: CheckpointSigner) -> set[byte
     return {signer.public_key, *(base64.b64decode(k) for k in retired)}
 
 
-def verify_clinic_tree(session: Session, signer: CheckpointSigner, *, since: VerifiedPrefix | None = None
-                       ) -> IntegrityReport:
+def verify_clinic_tree(session: Session, signer: CheckpointSigner, *, since: VerifiedPrefix | None = None,
+                       progress: Meter = SILENT) -> IntegrityReport:
     """The integrity check with every checkpoint required to be signed by the clinic's key or one it retired —
     never merely by the key stored beside it. ``since``: only what was appended after that passed check
-    (:func:`~idverify.ledger.integrity.verify_new_entries`)."""
+    (:func:`~idverify.ledger.integrity.verify_new_entries`). ``progress``: the full check's meter."""
     accepted = accepted_public_keys(session, signer)
     if since is None:
-        return verify_stored_tree(session, public_keys=accepted)
+        return verify_stored_tree(session, public_keys=accepted, progress=progress)
     return verify_new_entries(session, since, public_keys=accepted)

@@ -1,9 +1,10 @@
-"""Inspector exports over REST: the ledger's verifiable JSON Lines, a FHIR R5 AuditEvent Bundle, CSV.
+"""Inspector exports over REST: the ledger's verifiable JSON Lines, FHIR AuditEvents (R5 or R4; one Bundle, or
+NDJSON), CSV.
 
-The formats themselves belong to the ledger (:mod:`idverify.ledger.export`, :mod:`idverify.ledger.fhir`); this
-module chooses the entries (time range and content filters), wraps FHIR AuditEvents in a Bundle, and writes into a
-spooled temporary file so the database transaction ends before the HTTP response starts streaming (memory stays
-flat: the spool moves to disk past a few megabytes).
+The formats themselves belong to the ledger (:mod:`idverify.ledger.export`, :mod:`idverify.ledger.fhir`) and are
+the very documents ``idverify audit export --format …`` writes; this module chooses the entries (time range and
+content filters) and writes into a spooled temporary file so the database transaction ends before the HTTP
+response starts streaming (memory stays flat: the spool moves to disk past a few megabytes).
 
 A verifiable export must be a contiguous index range (the verifier recomputes the tree from it), so JSON Lines
 accepts only a time range; stage, decision, staff, patient and type filters apply to FHIR and CSV.
@@ -11,54 +12,55 @@ accepts only a time range; stage, decision, staff, patient and type filters appl
 
 from __future__ import annotations
 
-import json
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import IO, Any, Literal
+from typing import Any, Literal
 
 from sqlalchemy.orm import Session
 
 from idverify.errors import ErrorCode, ValidationFailed
-from idverify.ledger.canonical import format_time
 from idverify.ledger.export import export_jsonl, resolve_range, write_csv
-from idverify.ledger.fhir import to_fhir_audit_event
-from idverify.ledger.models import LedgerCheckpoint, LedgerEntry
+from idverify.ledger.fhir import DEFAULT_FHIR_VERSION, RELEASES, FhirVersion, write_fhir_bundle, write_fhir_ndjson
+from idverify.ledger.models import LedgerCheckpoint
 from idverify.reports.events import EventQuery, iter_matching
-from idverify.store.base import utcnow
 
-ExportFormat = Literal["jsonl", "fhir", "csv"]
-MEDIA_TYPES: dict[str, str] = {
+ExportFormat = Literal["jsonl", "fhir", "fhir-ndjson", "csv"]
+FORMATS: tuple[str, ...] = ("jsonl", "fhir", "fhir-ndjson", "csv")
+FHIR_FORMATS = frozenset({"fhir", "fhir-ndjson"})
+_MEDIA_TYPES: dict[str, str] = {
     "jsonl": "application/jsonl",
     "fhir": "application/fhir+json",
+    "fhir-ndjson": "application/fhir+ndjson",
     "csv": "text/csv; charset=utf-8",
 }
-EXTENSIONS: dict[str, str] = {"jsonl": "jsonl", "fhir": "fhir.json", "csv": "csv"}
+_EXTENSIONS: dict[str, str] = {"jsonl": "jsonl", "fhir": "fhir.json", "fhir-ndjson": "fhir.ndjson", "csv": "csv"}
 SPOOL_BYTES = 4 * 1024 * 1024
 CHUNK = 64 * 1024
 
 
-def write_fhir_bundle(entries: Iterable[LedgerEntry], out: IO[str]) -> int:
-    """A FHIR R5 ``Bundle`` of type ``collection`` holding one validated AuditEvent per entry (streamed)."""
-    out.write('{"resourceType":"Bundle","type":"collection","timestamp":')
-    out.write(json.dumps(format_time(utcnow())))
-    out.write(',"entry":[')
-    count = 0
-    for entry in entries:
-        resource = to_fhir_audit_event(entry)
-        if count:
-            out.write(",")
-        out.write(json.dumps({"fullUrl": f"urn:idverify:ledger:{resource['id']}", "resource": resource},
-                             ensure_ascii=False, separators=(",", ":")))
-        count += 1
-    out.write("]}\n")
-    return count
+def media_type(fmt: str, version: FhirVersion = DEFAULT_FHIR_VERSION) -> str:
+    """The response's media type; FHIR's says which release (``fhirVersion`` parameter, FHIR R5 §3.2.0.13)."""
+    if fmt in FHIR_FORMATS:
+        return f"{_MEDIA_TYPES[fmt]}; fhirVersion={RELEASES[version]}"
+    return _MEDIA_TYPES[fmt]
+
+
+def all_media_types() -> list[str]:
+    """Every media type the export answers with (for the OpenAPI document)."""
+    return [_MEDIA_TYPES[f] for f in FORMATS]
+
+
+def file_name(fmt: str, tree_size: int, version: FhirVersion = DEFAULT_FHIR_VERSION) -> str:
+    """``idverify-audit-<size>.jsonl``, ``…-<size>.r4.fhir.json``: the FHIR release is in the name."""
+    release = f".{version}" if fmt in FHIR_FORMATS else ""
+    return f"idverify-audit-{tree_size}{release}.{_EXTENSIONS[fmt]}"
 
 
 def check_export_request(fmt: str, query: EventQuery) -> None:
     """Refuse what cannot be exported, before anything is recorded."""
-    if fmt not in MEDIA_TYPES:
-        raise ValidationFailed("format must be jsonl, fhir or csv", code=ErrorCode.BAD_FORMAT)
+    if fmt not in _MEDIA_TYPES:
+        raise ValidationFailed("format must be jsonl, fhir, fhir-ndjson or csv", code=ErrorCode.BAD_FORMAT)
     if fmt == "jsonl" and query.has_content_filters:
         raise ValidationFailed(
             "a verifiable JSON Lines export covers a contiguous range: filter it by time only "
@@ -73,6 +75,7 @@ class ExportFile:
 
     spool: Any  # tempfile.SpooledTemporaryFile[str]
     fmt: str
+    version: FhirVersion
     summary: dict[str, Any]
 
     def chunks(self) -> Iterator[bytes]:
@@ -88,8 +91,9 @@ class ExportFile:
 
 
 def build_export(db: Session, fmt: str, query: EventQuery, checkpoint: LedgerCheckpoint, *,
-                 clinic: str = "") -> ExportFile:
-    """Write the export anchored on ``checkpoint`` (entries after it are not part of it)."""
+                 clinic: str = "", version: FhirVersion = DEFAULT_FHIR_VERSION) -> ExportFile:
+    """Write the export anchored on ``checkpoint`` (entries after it are not part of it); ``version`` is the FHIR
+    release of the two FHIR formats."""
     check_export_request(fmt, query)
     spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES, mode="w+", encoding="utf-8", newline="")  # noqa: SIM115
     try:
@@ -100,10 +104,15 @@ def build_export(db: Session, fmt: str, query: EventQuery, checkpoint: LedgerChe
         else:
             first, last = resolve_range(db, int(checkpoint.tree_size), query.since, query.until)
             entries = iter_matching(db, query, first, last)
-            count = write_csv(entries, spool) if fmt == "csv" else write_fhir_bundle(entries, spool)
+            if fmt == "csv":
+                count = write_csv(entries, spool)
+            elif fmt == "fhir":
+                count = write_fhir_bundle(entries, spool, version=version)
+            else:
+                count = write_fhir_ndjson(entries, spool, version=version)
             summary = {"start": first, "end": last, "tree_size": int(checkpoint.tree_size),
                        "checkpoint_id": int(checkpoint.id), "entries": count}
     except BaseException:
         spool.close()
         raise
-    return ExportFile(spool, fmt, summary)
+    return ExportFile(spool, fmt, version, summary)

@@ -1,5 +1,6 @@
 """Audit API for inspectors: events with filters and paging, signed checkpoints, Merkle proofs, the stored tree
-re-verified, and exports (verifiable JSON Lines, FHIR R5 AuditEvent Bundle, CSV).
+re-verified, and exports (verifiable JSON Lines, FHIR AuditEvents — R5 or R4, one Bundle or NDJSON — and CSV: the
+same documents as ``idverify audit export --format …``).
 
 Read-only except for two audited writes: creating a checkpoint on demand and recording ``export.created``.
 it_admin may read the integrity status only. Routes are thin: the work is in :mod:`idverify.reports` and the
@@ -32,7 +33,14 @@ from idverify.ledger.signing_key import verify_clinic_tree
 from idverify.reports import repository as reports_repo
 from idverify.reports import service
 from idverify.reports.events import EventQuery, list_events, parse_when
-from idverify.reports.exports import EXTENSIONS, MEDIA_TYPES, build_export, check_export_request
+from idverify.reports.exports import (
+    FHIR_FORMATS,
+    all_media_types,
+    build_export,
+    check_export_request,
+    file_name,
+    media_type,
+)
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 
@@ -157,25 +165,28 @@ def get_integrity(db: SessionDep, settings: SettingsDep, _who: InspectorOrItAdmi
                         duration_s=round(report.duration_s, 6))
 
 
-@router.get("/export", summary="Export events (streamed): jsonl (verifiable), fhir (R5 Bundle) or csv",
-            response_class=StreamingResponse,
-            responses={200: {"content": {t: {} for t in MEDIA_TYPES.values()}}})
+@router.get("/export", summary="Export events (streamed): jsonl (verifiable), fhir (one Bundle), fhir-ndjson "
+            "(one AuditEvent per line) or csv", response_class=StreamingResponse,
+            responses={200: {"content": {t: {} for t in all_media_types()}}})
 def get_export(
     db: SessionDep,
     settings: SettingsDep,
     inspector: Inspector,
     filters: Filters,
-    format: Literal["jsonl", "fhir", "csv"] = "jsonl",
+    format: Literal["jsonl", "fhir", "fhir-ndjson", "csv"] = "jsonl",
+    fhir_version: Annotated[Literal["r4", "r5"], Query(description="FHIR release of the fhir formats")] = "r5",
 ) -> StreamingResponse:
     check_export_request(format, filters.query)
     # Filters are nested so the export event itself never matches a stage/decision filter of later queries.
-    checkpoint = service.record_export(db, settings, inspector, {"format": format, "filters": filters.given})
-    export = build_export(db, format, filters.query, checkpoint, clinic=settings.clinic_name)
+    recorded: dict[str, object] = {"format": format, "filters": filters.given}
+    if format in FHIR_FORMATS:
+        recorded["fhir_version"] = fhir_version
+    checkpoint = service.record_export(db, settings, inspector, recorded)
+    export = build_export(db, format, filters.query, checkpoint, clinic=settings.clinic_name, version=fhir_version)
     db.rollback()  # end the read transaction before streaming
-    name = f"idverify-audit-{int(checkpoint.tree_size)}.{EXTENSIONS[format]}"
     headers = {
-        "Content-Disposition": f'attachment; filename="{name}"',
+        "Content-Disposition": f'attachment; filename="{file_name(format, int(checkpoint.tree_size), fhir_version)}"',
         "X-Export-Entries": str(export.summary["entries"]),
         "X-Export-Tree-Size": str(export.summary["tree_size"]),
     }
-    return StreamingResponse(export.chunks(), media_type=MEDIA_TYPES[format], headers=headers)
+    return StreamingResponse(export.chunks(), media_type=media_type(format, fhir_version), headers=headers)

@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 from idverify.hub import alert_repository, alerts, audit, exports, inspection, stats
 from idverify.hub.api.deps import HubDep, HubSession, HubUser, RegionalInspector
 from idverify.hub.scheduler import latest_anchor
+from idverify.ledger.fhir import RELEASES
 
 router = APIRouter(tags=["inspection"])
 
@@ -86,18 +87,22 @@ def _download(content: bytes | str, media: str, name: str) -> Response:
                                                         "Cache-Control": "no-store"})
 
 
-@router.get("/exports/alerts", summary="Alerts as CSV (with BOM) or a FHIR R5 AuditEvent bundle",
+@router.get("/exports/alerts", summary="Alerts as CSV (with BOM) or a FHIR AuditEvent bundle (R5 or R4)",
             response_class=Response)
 def export_alerts(db: HubSession, hub: HubDep, inspector: RegionalInspector,
-                  format: Literal["csv", "fhir"] = "csv", status: AlertStatus | None = None) -> Response:
+                  format: Literal["csv", "fhir"] = "csv", status: AlertStatus | None = None,
+                  fhir_version: Literal["r4", "r5"] = "r5") -> Response:
     rows, _total = alert_repository.listing(db, alert_repository.AlertFilter(status=status), limit=100_000,
                                             offset=0)
     detailed = [inspection.alert_detail(db, int(a.id)) for a in rows]
-    _record_export(db, inspector, "alerts", format, status=status, alerts=len(detailed))
+    extra = {"fhir_version": fhir_version} if format == "fhir" else {}
+    _record_export(db, inspector, "alerts", format, status=status, alerts=len(detailed), **extra)
     if format == "csv":
         return _download(exports.alerts_csv(detailed), "text/csv; charset=utf-8", "hub-alerts.csv")
-    bundle = exports.alerts_fhir_bundle(detailed, hub_name=hub.witness.name)
-    return _download(json.dumps(bundle, ensure_ascii=False), "application/fhir+json", "hub-alerts.fhir.json")
+    bundle = exports.alerts_fhir_bundle(detailed, hub_name=hub.witness.name, version=fhir_version)
+    return _download(json.dumps(bundle, ensure_ascii=False),
+                     f"application/fhir+json; fhirVersion={RELEASES[fhir_version]}",
+                     f"hub-alerts.{fhir_version}.fhir.json")
 
 
 @router.get("/exports/monthly", summary="Monthly statistics as CSV (with BOM) or PDF", response_class=Response)

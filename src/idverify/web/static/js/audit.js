@@ -98,6 +98,7 @@
     for (const link of document.querySelectorAll(".export-bar a[data-format]")) {
       const p = new URLSearchParams(q);
       p.set("format", link.dataset.format);
+      if (link.dataset.fhirVersion) p.set("fhir_version", link.dataset.fhirVersion);
       link.href = "/api/v1/audit/export?" + p.toString();
     }
   }
