@@ -67,6 +67,11 @@ def summary(session: Session) -> LedgerSummary:
                          checkpoint_at=cp.signed_at if cp is not None else None)
 
 
+def event_types(session: Session) -> list[str]:
+    """The distinct event types stored (the index on ``event_type`` answers it)."""
+    return sorted(str(t) for t in session.scalars(select(LedgerEntry.event_type).distinct()))
+
+
 def last_recorded_at(session: Session) -> datetime | None:
     return session.scalar(select(LedgerEntry.recorded_at).order_by(LedgerEntry.index.desc()).limit(1))
 
