@@ -312,6 +312,7 @@ def test_filtered_jsonl_export_explains_and_offers_the_contiguous_one(page: Any,
     page.click("#export-jsonl")
     expect(notice).to_be_visible()
     expect(notice).to_contain_text(t["inspector.jsonl_filtered_why"])
+    screenshot(page, f"inspector-audit-jsonl-notice-{lang}")
     contiguous = page.locator("#export-jsonl-contiguous")
     expect(contiguous).to_have_text(t["inspector.jsonl_contiguous"])
     href = contiguous.get_attribute("href") or ""
