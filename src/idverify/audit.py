@@ -17,6 +17,26 @@ from idverify.auth.roles import Principal
 from idverify.ledger.canonical import format_time
 from idverify.store.base import utcnow
 
+#: Every event type the daemon records (``enrollment.*`` has one per enrolment outcome). The inspector's event filter
+#: offers these, translated (``inspector.event_type.<type>``); ``tests/test_audit_event_types.py`` keeps the list
+#: complete against the sources, and the filter also offers any other type found in the ledger (an older version's).
+EVENT_TYPES: tuple[str, ...] = (
+    "alert.repeated_rejects",
+    "api_key.issued", "api_key.revoked", "api_key.rotated",
+    "auth.repeated_failures",
+    "configuration.changed",
+    "consent.recorded", "consent.withdrawn",
+    "couple.registered",
+    "cycle.closed", "cycle.opened",
+    "enrollment.complete", "enrollment.duplicate_suspected", "enrollment.rejected", "enrollment.retry",
+    "export.created",
+    "override.recorded",
+    "patient.deleted", "patient.pseudonym_assigned", "patient.registered", "patient.updated",
+    "retention.purged",
+    "staff.created", "staff.login", "staff.login_failed", "staff.logout", "staff.updated",
+    "verification.completed",
+)
+
 
 def system_actor(workstation: str) -> dict[str, str | None]:
     """The actor of events the daemon causes itself (start-up, integrity checks, retention purges)."""

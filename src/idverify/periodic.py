@@ -48,4 +48,6 @@ class PeriodicJob:
                 await self._task
 
     def health(self) -> list[dict[str, Any]]:
-        return [{"kind": self.name, "status": "error" if self.last_error else "ok", "detail": self.last_error}]
+        if self.last_error:
+            return [{"kind": self.name, "status": "error", "detail": self.last_error, "detail_code": "job_failed"}]
+        return [{"kind": self.name, "status": "ok", "detail_code": "running"}]

@@ -36,6 +36,7 @@ import httpx
 import structlog
 from prometheus_client import CollectorRegistry, Counter, Gauge
 from sqlalchemy import JSON, Boolean, ForeignKey, Integer, LargeBinary, String, func, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from idverify.errors import ConflictError, ErrorCode, NotFoundError
@@ -200,7 +201,9 @@ def _settle(session_factory: sessionmaker[Session], claimed: _Claimed, status: i
         if status is not None and 200 <= status < 300:
             delivery.status, delivery.delivered_at = "delivered", utcnow()
         elif delivery.attempts >= MAX_ATTEMPTS:
-            delivery.status = "failed"
+            # A failed delivery is never due again: its next_attempt_at keeps when it gave up (the IT page's "last
+            # failure"); a redelivery sets it anew.
+            delivery.status, delivery.next_attempt_at = "failed", utcnow()
         else:
             delivery.status, delivery.next_attempt_at = "pending", utcnow() + retry_delay(delivery.attempts)
         db.commit()
@@ -230,6 +233,45 @@ def list_deliveries(db: Session, *, status: str | None, limit: int) -> list[Webh
 def counts_by_status(db: Session) -> dict[str, int]:
     rows = db.execute(select(WebhookDelivery.status, func.count()).group_by(WebhookDelivery.status)).all()
     return {status: count for status, count in rows}
+
+
+@dataclass(frozen=True)
+class OutboxHealth:
+    """The outbox as the IT page needs it: what is failing, and since when.
+
+    ``retrying``: pending deliveries whose last attempt failed; ``failed``: deliveries that gave up, to endpoints
+    still active (a disabled endpoint's are no longer anyone's concern); ``last_failure_at``: the newest failed
+    attempt of either, recovered exactly from the schedule (a retrying delivery failed ``retry_delay(attempts)``
+    before it is due again; a failed one keeps the time it gave up)."""
+
+    pending: int
+    retrying: int
+    failed: int
+    delivered: int
+    last_failure_at: datetime | None
+
+    @property
+    def status(self) -> str:
+        return "degraded" if self.retrying or self.failed else "ok"
+
+
+def outbox_health(db: Session) -> OutboxHealth:
+    active = select(WebhookEndpoint.id).where(WebhookEndpoint.active.is_(True))
+    counts = counts_by_status(db)
+    retrying_rows = db.execute(
+        select(WebhookDelivery.attempts, WebhookDelivery.next_attempt_at)
+        .where(WebhookDelivery.status == "pending", WebhookDelivery.attempts > 0)
+    ).all()
+    failed = db.scalar(select(func.count()).select_from(WebhookDelivery).where(
+        WebhookDelivery.status == "failed", WebhookDelivery.endpoint_id.in_(active))) or 0
+    last_failed = db.scalar(select(func.max(WebhookDelivery.next_attempt_at)).where(
+        WebhookDelivery.status == "failed", WebhookDelivery.endpoint_id.in_(active)))
+    times = [due - retry_delay(attempts) for attempts, due in retrying_rows]
+    if last_failed is not None:
+        times.append(last_failed)
+    return OutboxHealth(pending=counts.get("pending", 0) - len(retrying_rows), retrying=len(retrying_rows),
+                        failed=failed, delivered=counts.get("delivered", 0),
+                        last_failure_at=max(times) if times else None)
 
 
 def redeliver(db: Session, delivery_id: str) -> WebhookDelivery:
@@ -287,3 +329,24 @@ class WebhookDispatcher(PeriodicJob):
     async def stop(self) -> None:
         await super().stop()
         self._client.close()
+
+    def health(self) -> list[dict[str, Any]]:
+        """Computed from the outbox, not from whether the loop ran: a dispatcher that runs fine while every
+        delivery is refused is ``degraded``, with the counts and the time of the last failure. The loop's own
+        failure (the database does not answer) is ``error``."""
+        component: dict[str, Any] = {"kind": "webhooks", "name": "webhook outbox"}
+        if self.last_error:
+            return [component | {"status": "error", "detail": self.last_error, "detail_code": "job_failed"}]
+        try:
+            with read_session(self._factory) as db:
+                outbox = outbox_health(db)
+        except SQLAlchemyError as exc:
+            return [component | {"status": "error", "detail": type(exc).__name__, "detail_code": "job_failed"}]
+        detail_code = "failing" if outbox.failed else "retrying" if outbox.retrying else "delivering"
+        detail = (f"{outbox.failed} failed, {outbox.retrying} retrying" if outbox.status != "ok"
+                  else "all deliveries succeeded or are queued")
+        return [component | {
+            "status": outbox.status, "detail": detail, "detail_code": detail_code, "failed": outbox.failed,
+            "retrying": outbox.retrying, "pending": outbox.pending, "delivered": outbox.delivered,
+            "last_failure_at": outbox.last_failure_at.isoformat() if outbox.last_failure_at else None,
+        }]

@@ -40,7 +40,7 @@ def test_devices_simulated_json(env: Path) -> None:
     assert devices["id_reader"]["status"] == "ok"
     assert devices["fingerprint"]["status"] == "ok"
     assert devices["card_reader"]["status"] == "not_configured"
-    assert set(devices["camera"]) == {"kind", "name", "status", "detail"}
+    assert set(devices["camera"]) == {"kind", "name", "status", "detail", "detail_code", "detail_args"}
 
 
 def test_devices_human_table(env: Path) -> None:

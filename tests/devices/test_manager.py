@@ -54,7 +54,7 @@ def test_simulate_mode_health(manager: DeviceManager) -> None:
     assert health["camera"].status == "ok"
     assert health["card_reader"].status == "not_configured" and "IDVERIFY_PCSC_READER" in (health["card_reader"].detail
                                                                                           or "")
-    assert health["id_reader"].as_dict().keys() == {"kind", "name", "status", "detail"}
+    assert health["id_reader"].as_dict().keys() == {"kind", "name", "status", "detail", "detail_code", "detail_args"}
 
 
 def test_async_operations_run_off_the_loop(manager: DeviceManager) -> None:

@@ -83,7 +83,9 @@ class MllpListener:
         status = "ok" if self._server is not None and self.error is None else "degraded"
         detail = (f"listening on {self.host}:{self.bound_port}; {self.accepted} accepted, {self.refused} refused"
                   + (f"; API key refused: {self.error}" if self.error else ""))
+        code = "key_refused" if self.error else "listening" if self._server is not None else "listener_down"
         return [{"kind": "interface", "name": "HL7 v2 MLLP listener", "status": status, "detail": detail,
+                 "detail_code": code, "detail_args": {"address": f"{self.host}:{self.bound_port}"},
                  "received": self.received, "accepted": self.accepted, "refused": self.refused}]
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

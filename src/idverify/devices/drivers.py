@@ -141,17 +141,39 @@ class PcscHandle:
         return None  # health() asks pcscd each time; there is no session to keep alive
 
     def health(self) -> DeviceHealth:
+        match, problem = self._find()
+        if match is None:
+            return problem
+        return DeviceHealth(self.kind, match, "ok", None)
+
+    def _find(self) -> tuple[str, DeviceHealth] | tuple[None, DeviceHealth]:
+        """The connected reader this handle names, or the health line saying why there is none."""
         wanted = self.reader_name
+        args = {"reader": wanted}
         try:
             readers = [str(r) for r in _pcsc().list_readers()]
         except ImportError:
-            return DeviceHealth(self.kind, wanted, "unavailable", "eMRTD support not installed")
+            return None, DeviceHealth(self.kind, wanted, "unavailable", "eMRTD support not installed",
+                                      "pcsc_not_installed", args)
         except Exception as exc:  # pcscd down, no PC/SC library: report, never crash the health check
-            return DeviceHealth(self.kind, wanted, "unavailable", f"PC/SC: {exc.__class__.__name__}")
+            return None, DeviceHealth(self.kind, wanted, "unavailable", f"PC/SC: {exc.__class__.__name__}",
+                                      "pcsc_service_unavailable", args | {"error": exc.__class__.__name__})
         match = next((r for r in readers if wanted.lower() in r.lower()), None)
         if match is None:
-            return DeviceHealth(self.kind, wanted, "unavailable", "no matching PC/SC reader connected")
-        return DeviceHealth(self.kind, match, "ok", None)
+            return None, DeviceHealth(self.kind, wanted, "unavailable", "no matching PC/SC reader connected",
+                                      "pcsc_reader_missing", args)
+        return match, DeviceHealth(self.kind, match, "ok", None)
+
+    def test(self) -> tuple[str, bool]:
+        """Talk to this PC/SC reader only: its connected name and whether a card is in its field. Raises
+        ``device_unavailable`` naming the problem when the reader is not there — never falls back to another
+        reader. (Reading the chip needs the passport's BAC keys; that is the nurse's read, not a device test.)"""
+        match, problem = self._find()
+        if match is None:
+            raise DeviceUnavailable(f"PC/SC reader {self.reader_name!r}: {problem.detail}")
+        with self._lock:
+            present = bool(_pcsc().PcscReader(match).card_present())
+        return match, present
 
     def wants_probe(self) -> bool:
         return False

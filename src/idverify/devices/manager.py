@@ -157,6 +157,26 @@ class DeviceManager:
             )
         return handle.read(mrz_keys, wait)
 
+    def read_id_card_sync(self) -> IdentityDocument:
+        """Read the card on the GA 467 reader, and only there (IT's test of that reader: never the PC/SC one)."""
+        slot = self._serial("id_reader", "ID-card reader")
+        reader: Callable[[Ga467Reader], IdentityDocument] = lambda r: r.read_document(wait=0.0)  # noqa: E731
+        return slot.call(reader)
+
+    async def read_id_card(self) -> IdentityDocument:
+        return await asyncio.to_thread(self.read_id_card_sync)
+
+    def test_card_reader_sync(self) -> tuple[str, bool]:
+        """IT's test of the PC/SC reader, and only of it: its name and whether a card is in its field
+        (``device_unavailable`` saying why when it is not there; it never answers with the GA 467's card)."""
+        handle = self._devices.get("card_reader")
+        if not isinstance(handle, PcscHandle):
+            raise self._missing("card_reader", "PC/SC reader")
+        return handle.test()
+
+    async def test_card_reader(self) -> tuple[str, bool]:
+        return await asyncio.to_thread(self.test_card_reader_sync)
+
     async def read_document(self, mrz_keys: BacKeys | None = None, wait: float = 0.0) -> IdentityDocument:
         """Read the document on the reader: GA 467 (Chinese cards) or, with BAC keys, an eMRTD over PC/SC.
 

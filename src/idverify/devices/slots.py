@@ -88,6 +88,10 @@ class SerialSlot(Generic[D]):
         self.backoff = Backoff()
         self.last_status: DeviceStatus = "unavailable"
         self.last_detail: str | None = "not checked yet"
+        # what last_detail says as a stable word (an error code, ``not_checked``, ``wrong_baud``) and its values,
+        # for a screen to say in its own language
+        self.last_code: str | None = "not_checked"
+        self.last_args: dict[str, str] = {}
 
     # --- serialised access -------------------------------------------------------------------------------------
     def call(self, fn: Callable[[D], T]) -> T:
@@ -116,6 +120,7 @@ class SerialSlot(Generic[D]):
             self.device.close()
             self.backoff.failed(exc.message)
             self.last_status, self.last_detail = "unavailable", exc.message
+            self._code(exc.code)
             log.warning("device_lost", kind=self.kind, retry_in=self.backoff.delay)
             raise
         except DeviceError as exc:
@@ -123,9 +128,11 @@ class SerialSlot(Generic[D]):
                 # Resynchronise: the next call reopens the port from a clean state.
                 self.device.close()
                 self.last_status, self.last_detail = "error", exc.message
+                self._code(exc.code)
             raise
         self.backoff.succeeded()
         self.last_status, self.last_detail = "ok", None
+        self._code(None)
         return result
 
     # --- health (DeviceHandle) ---------------------------------------------------------------------------------
@@ -135,8 +142,10 @@ class SerialSlot(Generic[D]):
         except DeviceError as exc:
             if self.last_status == "ok":  # an error outside the reconnect path (e.g. wrong password)
                 self.last_status, self.last_detail = "error", f"{exc.code}: {exc.message}"
+                self._code(exc.code)
             elif self.last_detail is None or exc.code != ErrorCode.DEVICE_UNAVAILABLE:
                 self.last_detail = f"{exc.code}: {exc.message}"
+                self._code(exc.code)
             if exc.code == ErrorCode.DEVICE_TIMEOUT:
                 self._baud_hint()
 
@@ -150,9 +159,14 @@ class SerialSlot(Generic[D]):
         if found is not None and found != self.device.baud:
             self.last_status = "error"
             self.last_detail = f"{self.what} answers at {found} baud; set {self.baud_setting}={found}"
+            self._code("wrong_baud", baud=str(found), setting=self.baud_setting)
+
+    def _code(self, code: str | None, **args: str) -> None:
+        self.last_code, self.last_args = (str(code) if code is not None else None), args
 
     def health(self) -> DeviceHealth:
-        return DeviceHealth(self.kind, self.device.name, self.last_status, self.last_detail)
+        return DeviceHealth(self.kind, self.device.name, self.last_status, self.last_detail, self.last_code,
+                            dict(self.last_args))
 
     def wants_probe(self) -> bool:
         return self.last_status != "ok" and self.backoff.ready()

@@ -292,13 +292,16 @@ class HubSync:
     def health(self) -> list[dict[str, Any]]:
         s = self.status
         if s.refused:
-            status, detail = "error", s.refused
+            status, detail, code = "error", s.refused, "hub_refused"
         elif s.last_error:
             status, detail = "degraded", f"{s.last_error} ({s.failures} failed attempt(s); retrying with backoff)"
+            code = "hub_retrying"
         else:
             status, detail = "ok", "cosigned and fed" if s.last_success else "first synchronisation pending"
+            code = "hub_synced" if s.last_success else "hub_pending"
         return [{
-            "kind": "hub", "name": "regional hub", "status": status, "detail": detail,
+            "kind": "hub", "name": "regional hub", "status": status, "detail": detail, "detail_code": code,
+            "detail_args": {"failures": str(s.failures)},
             "witness": self.witness.name, "checkpoint_size": s.checkpoint_size, "cosigned_size": s.cosigned_size,
             "witness_backlog": s.witness_backlog, "feed_size": s.feed_size, "feed_backlog": s.feed_backlog,
             "last_success": format_time(s.last_success) if s.last_success else None,

@@ -50,6 +50,28 @@ def tree_size(session: Session) -> int:
     return 0 if last is None else int(last) + 1
 
 
+@dataclass(frozen=True)
+class LedgerSummary:
+    """The ledger as it stands now (for the IT page): entries stored, and the newest signed checkpoint."""
+
+    entries: int
+    checkpoint_size: int | None
+    checkpoint_at: datetime | None
+
+
+def summary(session: Session) -> LedgerSummary:
+    """Two cheap reads (the index maximum, the newest checkpoint): what the health line shows live, instead of
+    the size the last integrity check happened to see."""
+    cp = latest_checkpoint(session)
+    return LedgerSummary(entries=tree_size(session), checkpoint_size=int(cp.tree_size) if cp is not None else None,
+                         checkpoint_at=cp.signed_at if cp is not None else None)
+
+
+def event_types(session: Session) -> list[str]:
+    """The distinct event types stored (the index on ``event_type`` answers it)."""
+    return sorted(str(t) for t in session.scalars(select(LedgerEntry.event_type).distinct()))
+
+
 def last_recorded_at(session: Session) -> datetime | None:
     return session.scalar(select(LedgerEntry.recorded_at).order_by(LedgerEntry.index.desc()).limit(1))
 

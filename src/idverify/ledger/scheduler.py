@@ -32,12 +32,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from idverify.config import Settings
 from idverify.errors import IdverifyError
+from idverify.ledger import repository as ledger_repo
 from idverify.ledger.canonical import format_time
 from idverify.ledger.checkpoint import CheckpointSigner
 from idverify.ledger.integrity import IntegrityReport, VerifiedPrefix
 from idverify.ledger.proofs import create_checkpoint, latest_checkpoint
 from idverify.ledger.signing_key import sync_signing_key, verify_clinic_tree
 from idverify.store.crypto import KeyRing
+from idverify.store.db import read_session
 
 log = structlog.get_logger(__name__)
 
@@ -172,18 +174,38 @@ class LedgerScheduler:
 
     def health(self) -> list[dict[str, Any]]:
         """``error`` while the ledger is broken (``/healthz`` then answers 503), ``degraded`` while a job cannot
-        reach the database, else ``ok``."""
+        reach the database, else ``ok``.
+
+        The sizes are read live (``tree_size``: entries stored now; ``checkpoint_size``/``checkpoint_at``: the
+        newest signed checkpoint), not taken from the last integrity check, which may be minutes old or have run on
+        an empty ledger at start-up; ``verified_size`` is what that check covered. ``detail_code`` is the stable
+        word the IT page translates (``intact``, ``pending``, ``broken``, ``job_failed``)."""
         broken, report, full = self.broken, self.last_report, self.last_full
         if broken is not None:
             component = broken.as_health() | {"detail": f"tampered or damaged: {broken.problems[0]}",
+                                              "detail_code": "broken",
                                               "checkpoints": "withheld until the ledger verifies again"}
         elif report is None:
             component = {"kind": "ledger", "name": "audit ledger", "status": "ok",
-                         "detail": "integrity check pending"}
+                         "detail": "integrity check pending", "detail_code": "pending"}
         else:
-            component = report.as_health()
+            component = report.as_health() | {"detail_code": "intact" if report.ok else "broken"}
+        if report is not None:
+            component["verified_size"] = component.pop("tree_size")
         if full is not None:
             component["full_check_at"] = format_time(full.checked_at)
+        component |= self._live_sizes()
         if self.last_error and component["status"] == "ok":
-            component = component | {"status": "degraded", "detail": self.last_error}
+            component = component | {"status": "degraded", "detail": self.last_error, "detail_code": "job_failed"}
         return [component]
+
+    def _live_sizes(self) -> dict[str, Any]:
+        """Entries and newest checkpoint as stored now; nothing when the database does not answer (the database
+        line of ``/healthz`` says so)."""
+        try:
+            with read_session(self._factory) as session:
+                now = ledger_repo.summary(session)
+        except SQLAlchemyError:
+            return {}
+        return {"tree_size": now.entries, "checkpoint_size": now.checkpoint_size,
+                "checkpoint_at": format_time(now.checkpoint_at) if now.checkpoint_at is not None else None}

@@ -111,3 +111,15 @@ def checkpoint_of_size(db: Session, tree_size: int) -> LedgerCheckpoint | None:
     """The newest signed checkpoint of exactly ``tree_size`` entries, if any."""
     return db.scalar(select(LedgerCheckpoint).where(LedgerCheckpoint.tree_size == tree_size)
                      .order_by(LedgerCheckpoint.id.desc()).limit(1))
+
+
+def verification_cycle(db: Session, verification_id: str) -> str | None:
+    """The cycle of a stage check (where its ledger entry is indexed), or None when there is no such check."""
+    return db.scalar(select(Verification.cycle_id).where(Verification.id == verification_id))
+
+
+def verification_entries(db: Session, cycle_id: str) -> list[LedgerEntry]:
+    """The ``verification.completed`` entries of one cycle, oldest first (a handful: one per stage check)."""
+    return list(db.scalars(select(LedgerEntry).where(LedgerEntry.event_type == "verification.completed",
+                                                     LedgerEntry.cycle_id == cycle_id)
+                           .order_by(LedgerEntry.index)))

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import StreamingResponse
 
 from idverify.api.deps import Inspector, SessionDep, SettingsDep, require_roles
@@ -22,12 +22,16 @@ from idverify.api.schemas.audit import (
     CheckpointOut,
     CheckpointPage,
     ConsistencyProofOut,
+    EventTypesOut,
     InclusionProofOut,
     IntegrityOut,
+    VerificationProofOut,
 )
+from idverify.audit import EVENT_TYPES
 from idverify.auth.roles import Principal, Role
 from idverify.errors import ConflictError, ErrorCode, NotFoundError
 from idverify.ledger import proofs
+from idverify.ledger import repository as ledger_repo
 from idverify.ledger.merkle import ProofError
 from idverify.ledger.signing_key import verify_clinic_tree
 from idverify.reports import repository as reports_repo
@@ -41,6 +45,7 @@ from idverify.reports.exports import (
     file_name,
     media_type,
 )
+from idverify.reports.verification_proof import verification_proof
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 
@@ -90,6 +95,24 @@ def get_events(
     page = list_events(db, filters.query, limit=limit, after=after)
     return AuditEventPage(items=[AuditEventOut.model_validate(i) for i in page.items], next_after=page.next_after,
                           limit=limit)
+
+
+@router.get("/event-types", response_model=EventTypesOut, summary="Event types to filter by, and their families")
+def get_event_types(db: SessionDep, _inspector: Inspector) -> EventTypesOut:
+    types = sorted({*EVENT_TYPES, *ledger_repo.event_types(db)})
+    return EventTypesOut(types=types, groups=sorted({t.split(".", 1)[0] for t in types if "." in t}))
+
+
+@router.get("/verifications/{verification_id}/proof", response_model=VerificationProofOut,
+            summary="The ledger entry of a stage check and its inclusion proof in the newest signed checkpoint")
+def get_verification_proof(verification_id: Annotated[str, Path(max_length=64)], db: SessionDep,
+                           _inspector: Inspector) -> VerificationProofOut:
+    proof = verification_proof(db, verification_id)
+    return VerificationProofOut(
+        verification_id=proof.verification_id, status=proof.status, index=proof.index,
+        recorded_at=proof.recorded_at, leaf_hash=proof.leaf_hash, tree_size=proof.tree_size,
+        hashes=list(proof.hashes), root_hash=proof.root_hash, verified=proof.verified,
+        checkpoint=CheckpointOut.of(proof.checkpoint) if proof.checkpoint is not None else None)
 
 
 @router.get("/checkpoints", response_model=CheckpointPage, summary="Signed checkpoints, newest first")

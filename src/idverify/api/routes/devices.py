@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Response
 from idverify.api.deps import ContextDep, Nurse, NurseOrItAdmin, on_this_workstation
 from idverify.api.schemas.devices import (
     CameraTestOut,
+    CardReaderTestOut,
     DeviceOut,
     DevicesOut,
     DocumentReadOut,
@@ -73,14 +74,26 @@ async def test_fingerprint(ctx: ContextDep, _p: NurseOrItAdmin) -> FingerTestOut
                          elapsed_ms=elapsed)
 
 
-@router.post("/document/test", response_model=DocumentTestOut,
-             summary="Test read of the card on the reader: document type, checks and timing only")
+@router.post("/id_reader/test", response_model=DocumentTestOut,
+             summary="Test read of the card on the GA 467 reader: document type, checks and timing only")
+@router.post("/document/test", response_model=DocumentTestOut, include_in_schema=False)
 async def test_document(ctx: ContextDep, _p: NurseOrItAdmin) -> DocumentTestOut:
+    """The GA 467 reader only (``/document/test`` is its older name): a test never answers for another reader."""
     start = time.perf_counter()
-    document = await _manager(ctx).read_document(None)
+    document = await _manager(ctx).read_id_card()
     return DocumentTestOut(status="ok", document_type=document.document_type, checks=document.checks.as_dict(),
                            photo_available=document.photo_available,
                            elapsed_ms=round((time.perf_counter() - start) * 1000, 1))
+
+
+@router.post("/card_reader/test", response_model=CardReaderTestOut,
+             summary="Test the PC/SC reader: which reader answered and whether a card is in its field")
+async def test_card_reader(ctx: ContextDep, _p: NurseOrItAdmin) -> CardReaderTestOut:
+    """Only the PC/SC reader the settings name; ``device_unavailable`` (503) saying why when it is not there."""
+    start = time.perf_counter()
+    reader, present = await _manager(ctx).test_card_reader()
+    return CardReaderTestOut(status="ok", reader=reader, card_present=present,
+                             elapsed_ms=round((time.perf_counter() - start) * 1000, 1))
 
 
 @router.post("/camera/test", response_model=CameraTestOut,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from idverify.api.schemas import ResponseModel
 from idverify.ledger.models import LedgerCheckpoint
@@ -56,6 +56,31 @@ class InclusionProofOut(ResponseModel):
     hashes: list[str]
     root_hash: str
     checkpoint: CheckpointOut | None  # a signed checkpoint of exactly this tree size, when one exists
+
+
+class EventTypesOut(ResponseModel):
+    """The event types an inspector can filter by: every type the daemon records and any other the ledger holds,
+    and their families (``verification`` filters as ``verification.*``)."""
+
+    types: list[str]
+    groups: list[str]
+
+
+class VerificationProofOut(ResponseModel):
+    """Where a stage check is in the ledger and, once a signed checkpoint covers it, its RFC 9162 inclusion proof
+    (base64 hashes; ``verified``: the daemon checked the proof leads to the checkpoint's signed root).
+    ``status``: ``included``, ``pending`` (after the newest checkpoint) or ``missing`` (no entry records it)."""
+
+    verification_id: str
+    status: Literal["included", "pending", "missing"]
+    index: int | None
+    recorded_at: datetime | None
+    leaf_hash: str | None
+    tree_size: int | None
+    hashes: list[str]
+    root_hash: str | None
+    verified: bool | None
+    checkpoint: CheckpointOut | None
 
 
 class ConsistencyProofOut(ResponseModel):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from pydantic import Field
+
 from idverify.api.schemas import ResponseModel
 
 
@@ -12,6 +14,8 @@ class DeviceOut(ResponseModel):
     name: str | None
     status: Literal["ok", "not_configured", "unavailable", "error"]
     detail: str | None
+    detail_code: str | None = None
+    detail_args: dict[str, str] = Field(default_factory=dict)
 
 
 class DevicesOut(ResponseModel):
@@ -33,6 +37,16 @@ class DocumentTestOut(ResponseModel):
     document_type: str
     checks: dict[str, Any]
     photo_available: bool
+    elapsed_ms: float
+
+
+class CardReaderTestOut(ResponseModel):
+    """A test of the PC/SC reader itself: which reader answered, whether a card is in its field, and how long
+    pcscd took. Reading a passport's chip needs its BAC keys, so the test does not read one."""
+
+    status: Literal["ok"]
+    reader: str
+    card_present: bool
     elapsed_ms: float
 
 
