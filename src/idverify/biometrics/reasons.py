@@ -175,10 +175,17 @@ class Reason:
         raw = self.params.get("cause")
         return None if raw is None else Reason.parse(raw)
 
-    def group_key(self) -> tuple[str, str | None]:
-        """What the monthly report counts by: the code and the factor (scores and causes differ check to check)."""
-        factor = self.params.get("factor")
-        return self.code.value, None if factor is None else str(factor)
+    def grouped(self) -> Reason:
+        """What the monthly report counts by: the code with its factor and stage (scores and causes differ check
+        to check; the text of a reason older than codes is kept)."""
+        return Reason(self.code, {k: v for k, v in self.params.items() if k in ("factor", "stage", "text")})
+
+    @property
+    def key(self) -> str:
+        """A flat key for a spreadsheet: ``code``, ``code:factor`` — or the text of a reason older than codes."""
+        if self.code is ReasonCode.LEGACY_TEXT:
+            return str(self.params.get("text", ""))
+        return ":".join([self.code.value, *(str(self.params[k]) for k in ("factor", "stage") if k in self.params)])
 
     def english(self) -> str:
         """The English sentence, for logs, developers and the API's ``message`` beside the code."""
