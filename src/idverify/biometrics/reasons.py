@@ -131,6 +131,26 @@ FACE_QUALITY_CODES: dict[str, ReasonCode] = {
     "eyes_closed": ReasonCode.EYES_CLOSED,
 }
 
+_SCORE = ("score", "threshold")
+#: The parameters each code may carry (its label names some; ``cause``, ``score`` and ``threshold`` are appended).
+PARAMS: dict[ReasonCode, tuple[str, ...]] = {
+    **{c: _SCORE for c in (ReasonCode.FACE_MISMATCH, ReasonCode.FINGERPRINT_MISMATCH,
+                           ReasonCode.DOCUMENT_PHOTO_MISMATCH, ReasonCode.FACE_ALONE_MISMATCH,
+                           ReasonCode.FUSED_BELOW_MINIMUM)},
+    ReasonCode.LIVENESS_FAILED: ("factor", "cause"),
+    ReasonCode.LIVENESS_CHECK_MISSING: ("factor",),
+    ReasonCode.OPTIONAL_FACTOR_SKIPPED: ("factor", "cause"),
+    ReasonCode.OPTIONAL_FACTOR_BELOW_THRESHOLD: ("factor", *_SCORE),
+    ReasonCode.OPTIONAL_FACTOR_NO_LIVENESS: ("factor",),
+    ReasonCode.FACTOR_NOT_IN_POLICY: ("factor", "stage"),
+    ReasonCode.PAD_CHALLENGE_FAILED: ("cause",),
+    ReasonCode.CHALLENGE_FAILED: ("cause",),
+    ReasonCode.FINGER_POSITION_FAILED: ("position", "cause"),
+    ReasonCode.TOO_FEW_FINGERS: ("required", "usable"),
+    ReasonCode.REPEATED_REJECTS: ("rejects_24h",),
+    ReasonCode.LEGACY_TEXT: ("text",),
+}
+
 #: Parameters that name a catalogue entry rather than a value: translated through ``<prefix>.<value>``.
 TRANSLATED_PARAMS: dict[str, str] = {"factor": "factor", "stage": "stage", "position": "finger",
                                      "direction": "direction"}
