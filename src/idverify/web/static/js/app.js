@@ -159,6 +159,14 @@
     return err.message || t("error.unknown");
   }
 
+  /* One validation problem in this page's language: its pydantic type's text (with the schema's limits), else —
+   * on an English page — the daemon's own English words, else a generic "invalid value". */
+  function validationText(d) {
+    const key = "reason.validation." + (d.type || "");
+    if (has(key)) return t(key, d.ctx || {});
+    return locale === "en" && d.msg ? String(d.msg) : t("reason.validation.invalid");
+  }
+
   function showError(box, err) {
     box.replaceChildren();
     box.append(el("p", { class: "error-text" }, errorText(err)));
@@ -167,7 +175,8 @@
       for (const d of err.details) {
         const field = Array.isArray(d.loc) ? d.loc.filter((p) => p !== "body").join(".") : "";
         const name = field && has("field." + field) ? t("field." + field) : field;
-        list.append(el("li", {}, name ? name + ": " + (d.msg || "") : d.msg || ""));
+        const text = validationText(d);
+        list.append(el("li", {}, name ? name + ": " + text : text));
       }
       box.append(list);
     } else if (err.message && err.message !== errorText(err) && (locale === "en" || !errorKey(err))) {
