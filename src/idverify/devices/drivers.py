@@ -147,8 +147,7 @@ class PcscHandle:
         except ImportError:
             return DeviceHealth(self.kind, wanted, "unavailable", "eMRTD support not installed")
         except Exception as exc:  # pcscd down, no PC/SC library: report, never crash the health check
-            log.warning("pcsc.unavailable", error=exc.__class__.__name__)
-            return DeviceHealth(self.kind, wanted, "unavailable", "PC/SC service not reachable")
+            return DeviceHealth(self.kind, wanted, "unavailable", f"PC/SC: {exc.__class__.__name__}")
         match = next((r for r in readers if wanted.lower() in r.lower()), None)
         if match is None:
             return DeviceHealth(self.kind, wanted, "unavailable", "no matching PC/SC reader connected")
