@@ -864,6 +864,7 @@ def test_nurse_result_in_chinese(page: Any, login: Login, live_daemon: LiveDaemo
     expect(page.locator("#prompts")).to_contain_text(ZH["prompt.finger"].format(finger=ZH["finger.right_index"]))
     result = _run_check(page, live_daemon, OUTCOMES["reject"])
     expect(result.locator(".result-word")).to_have_text(ZH["decision_banner.reject"])
-    expect(result.locator("li[data-reason='face_mismatch']")).to_have_text(ZH["reason.face_mismatch"])
+    expect(result.locator("li[data-reason='face_mismatch']")).to_have_text(
+        render(Translator("zh-CN"), OUTCOMES["reject"]["reasons"][0]))
     expect(page.locator("#override-open")).to_have_text(ZH["override.open"])
     screenshot(page, "nurse-result-reject-zh-CN")
