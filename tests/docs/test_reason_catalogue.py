@@ -18,7 +18,7 @@ _CJK = re.compile(r"[\u4e00-\u9fff]")
 #: What reads as an English word on a Chinese screen (a run of four ASCII letters); placeholders are removed first.
 ENGLISH = re.compile(r"[A-Za-z]{4,}")
 #: Keys under reason.* that are no code: how a reason is put together, values only reasons name, PDF headings.
-HELPER_KEYS = re.compile(r"^reason\.(with_cause|with_score|param\..+|pdf\..+|validation\..+)$")
+HELPER_KEYS = re.compile(r"^reason\.(with_cause|with_score|list_separator|param\..+|pdf\..+|validation\..+)$")
 
 
 def test_every_code_has_an_english_and_a_chinese_label() -> None:

@@ -13,13 +13,15 @@ from __future__ import annotations
 
 import json
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import IO, Any, Literal
 
 from sqlalchemy.orm import Session
 
+from idverify.biometrics.reasons import render
 from idverify.errors import ErrorCode, ValidationFailed
+from idverify.i18n import Translator
 from idverify.ledger.canonical import format_time
 from idverify.ledger.export import export_jsonl, resolve_range, write_csv
 from idverify.ledger.fhir import to_fhir_audit_event
@@ -55,6 +57,31 @@ def write_fhir_bundle(entries: Iterable[LedgerEntry], out: IO[str]) -> int:
     return count
 
 
+def event_label(locale: str) -> Callable[[Mapping[str, Any]], str]:
+    """What an event says, in ``locale``, for the CSV's ``label`` column: the event type's name, and for a stage
+    check its decision and reasons, for an enrolment its outcome's reasons and prompts, for an alert the alert —
+    each reason rendered from its code (never the English sentence)."""
+    t = Translator(locale)
+
+    def word(key: str) -> str:
+        text = t(key)
+        return "" if text == key else text
+
+    def label(event: Mapping[str, Any]) -> str:
+        kind = str(event.get("type", ""))
+        data = event.get("data") or {}
+        parts = [word(f"inspector.event_type.{kind}")]
+        if kind == "verification.completed":
+            parts.append(word(f"decision.{data.get('decision')}"))
+        reasons = [*(data.get("reasons") or []), *(data.get("prompts") or [])]
+        if isinstance(data.get("alert"), Mapping):
+            reasons.append(data["alert"])
+        parts.append(t("reason.list_separator").join(render(t, r) for r in reasons))
+        return t("reason.list_separator").join(p for p in parts if p)
+
+    return label
+
+
 def check_export_request(fmt: str, query: EventQuery) -> None:
     """Refuse what cannot be exported, before anything is recorded."""
     if fmt not in MEDIA_TYPES:
@@ -88,8 +115,9 @@ class ExportFile:
 
 
 def build_export(db: Session, fmt: str, query: EventQuery, checkpoint: LedgerCheckpoint, *,
-                 clinic: str = "") -> ExportFile:
-    """Write the export anchored on ``checkpoint`` (entries after it are not part of it)."""
+                 clinic: str = "", locale: str = "zh-CN") -> ExportFile:
+    """Write the export anchored on ``checkpoint`` (entries after it are not part of it); a CSV's ``label``
+    column is in ``locale``."""
     check_export_request(fmt, query)
     spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES, mode="w+", encoding="utf-8", newline="")  # noqa: SIM115
     try:
@@ -100,7 +128,8 @@ def build_export(db: Session, fmt: str, query: EventQuery, checkpoint: LedgerChe
         else:
             first, last = resolve_range(db, int(checkpoint.tree_size), query.since, query.until)
             entries = iter_matching(db, query, first, last)
-            count = write_csv(entries, spool) if fmt == "csv" else write_fhir_bundle(entries, spool)
+            count = (write_csv(entries, spool, event_label(locale)) if fmt == "csv"
+                     else write_fhir_bundle(entries, spool))
             summary = {"start": first, "end": last, "tree_size": int(checkpoint.tree_size),
                        "checkpoint_id": int(checkpoint.id), "entries": count}
     except BaseException:

@@ -166,11 +166,12 @@ def get_export(
     inspector: Inspector,
     filters: Filters,
     format: Literal["jsonl", "fhir", "csv"] = "jsonl",
+    lang: Annotated[Literal["zh-CN", "en"], Query(description="Language of the CSV's label column")] = "zh-CN",
 ) -> StreamingResponse:
     check_export_request(format, filters.query)
     # Filters are nested so the export event itself never matches a stage/decision filter of later queries.
     checkpoint = service.record_export(db, settings, inspector, {"format": format, "filters": filters.given})
-    export = build_export(db, format, filters.query, checkpoint, clinic=settings.clinic_name)
+    export = build_export(db, format, filters.query, checkpoint, clinic=settings.clinic_name, locale=lang)
     db.rollback()  # end the read transaction before streaming
     name = f"idverify-audit-{int(checkpoint.tree_size)}.{EXTENSIONS[format]}"
     headers = {
