@@ -668,8 +668,13 @@ def test_inspector_monthly_report_matches_the_api(page: Any, login: Login, live_
         for decision in ("accept", "reject", "retry"):
             segment = row.locator(f".bar-seg[data-decision='{decision}']")
             expect(segment).to_have_count(1 if counts.get(decision) else 0)
-    assert page.get_attribute("#report-csv", "href") == f"/api/v1/reports/monthly.csv?month={month}"
-    # the PDF is written in the language of the screen it was asked from
+    # the commonest reject reasons, grouped by code and factor, in the page's language
+    items = page.locator("#reject-reasons li")
+    expect(items).to_have_count(len(report["reject_reasons"]))
+    for i, item in enumerate(report["reject_reasons"]):
+        expect(items.nth(i)).to_have_text(f"{render(Translator('en'), item)} — {item['count']}")
+    # the CSV's label column and the PDF are in the language of the screen they were asked from
+    assert page.get_attribute("#report-csv", "href") == f"/api/v1/reports/monthly.csv?month={month}&lang=en"
     assert page.get_attribute("#report-pdf", "href") == f"/api/v1/reports/monthly.pdf?month={month}&lang=en"
     screenshot(page, "inspector-report")
     with page.expect_download() as download_info:
