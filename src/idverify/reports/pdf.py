@@ -129,7 +129,7 @@ def render_monthly_pdf(report: MonthlyReport, anchor: Anchor, *, locale: str = "
     est = doc["error_estimates"]
     story: list[Flowable] = [
         Paragraph(escape(t("pdf.title")), st["title"]),
-        Paragraph(escape(report.clinic or "clinic"), st["clinic"]),
+        Paragraph(escape(report.clinic or t("reason.pdf.clinic_unnamed")), st["clinic"]),
         Paragraph(escape(t("pdf.period", month=report.period.month, tz=report.period.timezone, start=doc["from"],
                            end=doc["to"], generated=doc["generated_at"])), st["small"]),
         Spacer(1, 4 * mm),
