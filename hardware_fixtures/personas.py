@@ -66,8 +66,15 @@ class Persona:
     fingers: dict[str, list[Path]]  # finger position -> impressions
     real_face: bool = True  # False: a drawing stands in for the face (no photos configured)
 
+    @property
+    def name(self) -> str:
+        """The made-up name on the persona's card (the part of ``label`` in brackets): the demo panel shows it
+        beside the role, which it words in the page's language (``sim.persona.<key>``)."""
+        return self.label.rsplit("(", 1)[-1].rstrip(")") if "(" in self.label else self.label
+
     def as_dict(self) -> dict[str, Any]:
-        return {"key": self.key, "label": self.label, "sex": self.sex, "card_index": self.card_index,
+        return {"key": self.key, "label": self.label, "name": self.name, "sex": self.sex,
+                "card_index": self.card_index,
                 "fingers": list(self.fingers), "real_face": self.real_face}
 
 

@@ -8,12 +8,15 @@ import base64
 import csv
 import io
 import json
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select, text
 
+from idverify.biometrics.reasons import render
+from idverify.i18n import Translator, catalogue
 from idverify.ledger.checkpoint import CheckpointSigner, open_checkpoint
 from idverify.ledger.export import CSV_COLUMNS
 from idverify.ledger.merkle import verify_consistency, verify_inclusion
@@ -219,6 +222,17 @@ def test_exports_parse_and_verify(seeded: Any, tmp_path: Path) -> None:
     expected = [c for c in seeding.CHECKS if c.decision == "reject" and c.staff == "nurse1"]
     assert len(rows) == len(expected) and {json.loads(r[10])["verification_id"] for r in rows} == {
         seeded.verifications[c.key] for c in expected}
+    # the label column says each check's decision and reasons in the reader's language (zh-CN unless lang says)
+    zh = catalogue("zh-CN")
+    by_id = {json.loads(r[10])["verification_id"]: r[12] for r in rows}
+    for c in expected:
+        label = by_id[seeded.verifications[c.key]]
+        assert zh["decision.reject"] in label and all(render(Translator("zh-CN"), r) in label for r in c.reasons)
+        assert not re.search(r"[A-Za-z]{4,}", label), label
+    english = _export(client, f"format=csv&type=verification.completed&decision=reject&staff_id={nurse1}&lang=en")
+    labels = [r[12] for r in list(csv.reader(io.StringIO(english.content.decode("utf-8-sig"))))[1:]]
+    assert sorted(labels) == sorted("Reject; " + "; ".join(render(Translator("en"), r) for r in c.reasons)
+                                    for c in expected), labels
 
     # refused requests record nothing
     for query, code in (("format=jsonl&stage=egg_retrieval", "filter_not_verifiable"),
@@ -226,8 +240,8 @@ def test_exports_parse_and_verify(seeded: Any, tmp_path: Path) -> None:
         bad = client.get(f"/api/v1/audit/export?{query}")
         assert bad.status_code == 422 and bad.json()["error"]["code"] == code, (query, bad.text)
     exports = client.get("/api/v1/audit/events?type=export.created").json()["items"]
-    assert [e["data"]["format"] for e in exports] == ["csv", "csv", "fhir", "jsonl", "jsonl"]
-    assert exports[2]["data"]["filters"] == {"stage": "egg_retrieval"}
+    assert [e["data"]["format"] for e in exports] == ["csv", "csv", "csv", "fhir", "jsonl", "jsonl"]
+    assert exports[3]["data"]["filters"] == {"stage": "egg_retrieval"}
 
 
 def test_audit_refused_to_nurse_and_it_admin_and_bad_parameters_are_4xx(make_app: Any) -> None:

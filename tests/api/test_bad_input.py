@@ -6,6 +6,8 @@ from typing import Any
 
 import httpx
 
+from idverify.i18n import catalogue, interpolate
+
 
 def _code(resp: Any) -> str:
     code: str = resp.json()["error"]["code"]
@@ -28,6 +30,22 @@ def test_malformed_json_wrong_types_unknown_fields(make_app: Any) -> None:
     resp = admin.post("/api/v1/staff", json={"username": "ok", "display_name": "x", "role": "god",
                                              "password": "long-enough-pw"}, headers=h)
     assert resp.status_code == 422
+
+
+def test_validation_details_carry_the_type_a_screen_translates_and_the_schema_limits(make_app: Any) -> None:
+    """Each problem names its pydantic ``type`` (``reason.validation.<type>`` in both catalogues) and the schema's
+    numeric limits (``ctx``) — never the submitted value — so a Chinese screen says it in Chinese."""
+    daemon = make_app()
+    admin, csrf = daemon.login("admin")
+    h = {"X-CSRF-Token": csrf}
+    resp = admin.post("/api/v1/staff", json={"username": "x", "display_name": "x", "role": "nurse",
+                                             "password": "long-enough-pw"}, headers=h)
+    assert resp.status_code == 422
+    (detail,) = resp.json()["error"]["details"]
+    assert detail["type"] == "string_too_short" and detail["ctx"] == {"min_length": 2}
+    zh, en = catalogue("zh-CN"), catalogue("en")
+    assert interpolate(zh["reason.validation.string_too_short"], detail["ctx"]) == "太短（至少 2 个字符）"
+    assert "reason.validation.string_too_short" in en
 
 
 def test_validation_errors_do_not_echo_input(make_app: Any) -> None:

@@ -121,7 +121,7 @@ def test_head_turn_challenge_with_the_simulated_camera(make_app: Any, data: Path
         unanswered = _check(client, cycle, h, None)
         assert unanswered.status_code == 201, unanswered.text
         v = unanswered.json()["verification"]
-        assert v["decision"] == "retry" and any("liveness challenge required" in r for r in v["reasons"])
+        assert v["decision"] == "retry" and _codes(v) == ["challenge_not_answered"]
         assert v["factors"]["face"]["challenge"] == {"status": "not_answered"}
 
         # the patient turns the way the screen asked: ACCEPT, the challenge recorded with the face factor
@@ -151,14 +151,16 @@ def test_head_turn_challenge_with_the_simulated_camera(make_app: Any, data: Path
         still = _check(client, cycle, h, issued["challenge_id"]).json()["verification"]
         assert still["decision"] == "retry"
         assert still["factors"]["face"]["challenge"]["passed"] is False
-        assert any("liveness challenge failed" in r and "not turned far enough" in r for r in still["reasons"])
+        assert {"code": "challenge_failed", "params": {"cause": {"code": "turn_not_far_enough", "params": {}}},
+                "message": "Liveness challenge failed: Head not turned far enough — repeat the challenge"} \
+            in still["reasons"]
 
         # turning the other way than asked fails too
         issued = _challenge(client, cycle, h)
         other = "right" if issued["direction"] == "left" else "left"
         camera.perform(f"turn_{other}")
         wrong = _check(client, cycle, h, issued["challenge_id"]).json()["verification"]
-        assert wrong["decision"] == "retry" and any("wrong way" in r for r in wrong["reasons"]), wrong["reasons"]
+        assert wrong["decision"] == "retry" and "turn_wrong_way" in _causes(wrong), wrong["reasons"]
         camera.release()
 
         # every attempt is in the ledger with its challenge record
@@ -261,4 +263,13 @@ def test_blink_challenge_on_uploaded_frames(make_app: Any, data: Path) -> None:
         v = resp.json()["verification"]
         challenge = v["factors"]["face"]["challenge"]
         assert challenge["kind"] == "blink" and challenge["passed"] is False and challenge["frames"] == 12
-        assert v["decision"] == "retry" and any("no blink seen" in r for r in v["reasons"]), v["reasons"]
+        assert v["decision"] == "retry" and "blink_not_seen" in _causes(v), v["reasons"]
+
+
+def _codes(verification: dict[str, Any]) -> list[str]:
+    return [r["code"] for r in verification["reasons"]]
+
+
+def _causes(verification: dict[str, Any]) -> list[str]:
+    """The codes of the reasons' causes (a failed challenge gives the challenge's own reason as its cause)."""
+    return [r["params"]["cause"]["code"] for r in verification["reasons"] if "cause" in r["params"]]

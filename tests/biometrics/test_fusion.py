@@ -19,6 +19,7 @@ from idverify.biometrics.fusion import (
     normalise,
 )
 from idverify.biometrics.operating_points import OperatingPoint, OperatingPoints, load_operating_points
+from idverify.biometrics.reasons import Reason, ReasonCode
 from idverify.errors import ConfigError
 
 FACE = FactorPolicy(required=True, threshold=0.94, impostor_mean=0.86, target_fmr=0.001, require_liveness=True,
@@ -33,9 +34,9 @@ def face(score: float = 0.97, live: bool | None = True, status: str = "ok") -> F
                         model_version="face-v")
 
 
-def finger(score: float = 80.0, status: str = "ok", message: str | None = None) -> FactorResult:
+def finger(score: float = 80.0, status: str = "ok", reason: ReasonCode | None = None) -> FactorResult:
     return FactorResult("fingerprint", status, score if status == "ok" else None,  # type: ignore[arg-type]
-                        message=message, model_version="fp-v")
+                        reason=None if reason is None else Reason(reason), model_version="fp-v")
 
 
 def test_accept_when_all_required_pass() -> None:
@@ -51,13 +52,14 @@ def test_accept_when_all_required_pass() -> None:
 def test_face_mismatch_rejects_with_nurse_reason() -> None:
     d = decide(POLICY, [face(score=0.90), finger()])
     assert d.outcome == "reject"
-    assert "face does not match enrolment" in d.reasons
+    assert d.codes == [ReasonCode.FACE_MISMATCH]
+    assert d.reasons[0].params == {"score": 0.9, "threshold": 0.94}  # shown beside the label
 
 
 def test_liveness_failure_rejects_even_with_a_good_score() -> None:
     d = decide(POLICY, [face(score=0.99, live=False), finger()])
     assert d.outcome == "reject"
-    assert d.reasons[0].startswith("liveness failed")
+    assert d.reasons[0].code is ReasonCode.LIVENESS_FAILED and d.reasons[0].params["factor"] == "face"
 
 
 def test_missing_liveness_asks_for_retry() -> None:
@@ -68,11 +70,11 @@ def test_missing_liveness_asks_for_retry() -> None:
 def test_quality_failure_asks_for_retry_with_the_capture_message() -> None:
     d = decide(POLICY, [face(), finger(status="quality_failed")])
     assert d.outcome == "retry"
-    assert d.reasons == ["finger quality too low — place again"]
-    d = decide(POLICY, [face(), finger(status="quality_failed", message="finger too dry — moisten and place again")])
-    assert d.reasons == ["finger too dry — moisten and place again"]
+    assert d.codes == [ReasonCode.FINGERPRINT_UNUSABLE]
+    d = decide(POLICY, [face(), finger(status="quality_failed", reason=ReasonCode.FINGER_QUALITY_LOW)])
+    assert d.codes == [ReasonCode.FINGER_QUALITY_LOW]
     d = decide(POLICY, [face()])
-    assert d.outcome == "retry" and "fingerprint not captured" in d.reasons[0]
+    assert d.outcome == "retry" and d.codes == [ReasonCode.FINGERPRINT_NOT_CAPTURED]
 
 
 def test_mismatch_beats_retry() -> None:
@@ -87,10 +89,12 @@ def test_optional_factor_rules() -> None:
         required=False, threshold=0.93, reject_on_mismatch=False)})
     d = decide(lenient, [face(), doc_bad])
     assert d.outcome == "accept"
-    assert any("ignored" in r for r in d.reasons)
+    assert ReasonCode.OPTIONAL_FACTOR_BELOW_THRESHOLD in d.codes
     d = decide(POLICY, [face(), finger(), FactorResult("document_photo", "acquisition_failed")])
     assert d.outcome == "accept"
-    assert any(r.startswith("optional document photo skipped") for r in d.reasons)
+    skipped = d.reasons[d.codes.index(ReasonCode.OPTIONAL_FACTOR_SKIPPED)]
+    assert skipped.params["factor"] == "document_photo"
+    assert skipped.cause == Reason(ReasonCode.DOCUMENT_PHOTO_UNUSABLE)
 
 
 def test_fused_minimum() -> None:
@@ -102,6 +106,8 @@ def test_fused_minimum() -> None:
 def test_invalid_inputs() -> None:
     with pytest.raises(ConfigError):
         StagePolicy("none", {"face": FactorPolicy(required=False, threshold=0.9)})
+    with pytest.raises(ConfigError, match=r"unknown factor.*iris"):
+        StagePolicy("typo", {"face": FACE, "iris": FactorPolicy(required=True, threshold=0.5)})
     with pytest.raises(ConfigError):
         decide(POLICY, [face(), face()])
     with pytest.raises(ConfigError):
@@ -162,7 +168,9 @@ def test_fusion_imports_nothing_that_reads_files() -> None:
             imported.update(a.name for a in node.names)
         elif isinstance(node, ast.ImportFrom):
             imported.add(node.module or "")
-    assert imported <= {"__future__", "collections.abc", "dataclasses", "typing", "idverify.errors"}, imported
+    # the reason codes: an enumeration and a value type (their catalogues are read only when a reason is rendered)
+    assert imported <= {"__future__", "collections.abc", "dataclasses", "typing", "idverify.errors",
+                        "idverify.biometrics.reasons"}, imported
 
 
 # --- the face deciding alone ---------------------------------------------------------------------------------------
@@ -174,39 +182,39 @@ OPTIONAL_FINGER = FactorPolicy(required=False, threshold=40.0, impostor_mean=10.
 def test_a_face_between_the_two_thresholds_passes_beside_a_fingerprint_only() -> None:
     both = StagePolicy("egg_retrieval", {"face": FACE_ALONE_POINT, "fingerprint": FINGER})
     beside = decide(both, [face(0.95, live=None), finger()])
-    assert beside.outcome == "accept" and not beside.face_alone and FACE_ALONE not in beside.reasons
+    assert beside.outcome == "accept" and not beside.face_alone and FACE_ALONE not in beside.codes
     assert beside.factors["face"]["threshold"] == 0.94 and "decided_alone" not in beside.factors["face"]
 
     refused = StagePolicy("egg_retrieval", {"face": FACE_ALONE_POINT})  # fingerprint refused in the consent
     alone = decide(refused, [face(0.95, live=None)])
     assert alone.outcome == "reject" and alone.face_alone
-    assert alone.reasons == [FACE_ALONE_MISMATCH, FACE_ALONE]
+    assert alone.codes == [FACE_ALONE_MISMATCH, FACE_ALONE]
     record = alone.factors["face"]
     assert (record["threshold"], record["target_fmr"], record["threshold_source"]) == (0.96, 0.0001, "test:alone")
     assert record["decided_alone"] and alone.as_record()["face_alone"] is True
 
     sure = decide(refused, [face(0.97, live=None)])
-    assert sure.outcome == "accept" and sure.reasons == ["identity confirmed", FACE_ALONE]
+    assert sure.outcome == "accept" and sure.codes == [ReasonCode.IDENTITY_CONFIRMED, FACE_ALONE]
 
 
 def test_an_optional_fingerprint_missing_or_unusable_leaves_the_face_alone() -> None:
     policy = StagePolicy("iui", {"face": FACE_ALONE_POINT, "fingerprint": OPTIONAL_FINGER})
-    for missing in ([], [finger(status="not_captured", message="no fingerprint enrolled for this patient")],
-                    [finger(status="quality_failed", message="place again")]):
+    for missing in ([], [finger(status="not_captured", reason=ReasonCode.FINGERPRINT_NOT_ENROLLED)],
+                    [finger(status="quality_failed", reason=ReasonCode.FINGER_QUALITY_LOW)]):
         d = decide(policy, [face(0.95, live=None), *missing])
-        assert d.outcome == "reject" and d.face_alone and FACE_ALONE_MISMATCH in d.reasons, missing
+        assert d.outcome == "reject" and d.face_alone and FACE_ALONE_MISMATCH in d.codes, missing
     assert decide(policy, [face(0.95, live=None), finger()]).outcome == "accept"
 
 
 def test_a_required_fingerprint_missing_is_a_retry_not_a_face_alone_decision() -> None:
     d = decide(StagePolicy("iui", {"face": FACE_ALONE_POINT, "fingerprint": FINGER}),
                [face(0.97, live=None), finger(status="not_captured")])
-    assert d.outcome == "retry" and not d.face_alone and FACE_ALONE not in d.reasons
+    assert d.outcome == "retry" and not d.face_alone and FACE_ALONE not in d.codes
 
 
 def test_a_face_below_both_thresholds_is_a_plain_mismatch() -> None:
     d = decide(StagePolicy("iui", {"face": FACE_ALONE_POINT}), [face(0.90, live=None)])
-    assert d.outcome == "reject" and d.reasons == ["face does not match enrolment", FACE_ALONE]
+    assert d.outcome == "reject" and d.codes == [ReasonCode.FACE_MISMATCH, FACE_ALONE]
 
 
 def test_factor_policy_takes_the_face_alone_point() -> None:

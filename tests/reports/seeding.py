@@ -51,7 +51,7 @@ class CheckSpec:
     key: str
     stage: str
     decision: str
-    reasons: list[str]
+    reasons: list[Any]  # {"code", "params"} objects; a bare string is a reason stored before reason codes
     face: dict[str, Any]
     finger: dict[str, Any]
     document: dict[str, Any]
@@ -65,23 +65,25 @@ class CheckSpec:
 
 
 OK, FP_BAD = factor("ok", True), factor("ok", False)
+OK_R = {"code": "identity_confirmed", "params": {}}
+LIVENESS_FAILED = {"code": "liveness_failed", "params": {"factor": "face", "cause": {"code": "pad_spoof_suspected"}}}
+FP_MISMATCH = {"code": "fingerprint_mismatch", "params": {"score": 21.5, "threshold": 40.0}}
 CHECKS = [
-    CheckSpec("c1", "sperm_retrieval", "accept", ["identity confirmed"], OK, OK, doc("ok"), "nurse1"),
-    CheckSpec("c2", "sperm_retrieval", "accept", ["identity confirmed"], OK, OK, doc("ok"), "nurse1"),
-    CheckSpec("c3", "egg_retrieval", "accept", ["identity confirmed"], OK, OK, doc("ok"), "nurse2"),
-    CheckSpec("c4", "egg_retrieval", "reject", ["fingerprint does not match"], OK, FP_BAD, doc("ok"), "nurse1",
+    CheckSpec("c1", "sperm_retrieval", "accept", [OK_R], OK, OK, doc("ok"), "nurse1"),
+    CheckSpec("c2", "sperm_retrieval", "accept", [OK_R], OK, OK, doc("ok"), "nurse1"),
+    CheckSpec("c3", "egg_retrieval", "accept", [OK_R], OK, OK, doc("ok"), "nurse2"),
+    CheckSpec("c4", "egg_retrieval", "reject", [FP_MISMATCH], OK, FP_BAD, doc("ok"), "nurse1",
               override="worn_fingerprints"),
-    CheckSpec("c5", "egg_retrieval", "retry", ["finger quality too low", "read the card again"], OK,
-              factor("quality_failed"), doc("bad"), "nurse2"),
-    CheckSpec("c6", "embryo_transfer", "reject", ["card belongs to another patient", "fingerprint does not match"],
+    CheckSpec("c5", "egg_retrieval", "retry", [{"code": "finger_quality_low", "params": {}}, "read the card again"],
+              OK, factor("quality_failed"), doc("bad"), "nurse2"),
+    CheckSpec("c6", "embryo_transfer", "reject", [{"code": "card_of_another_patient", "params": {}}, FP_MISMATCH],
               factor("ok", True), FP_BAD, doc("mismatch", "OWNER"), "nurse2"),
-    CheckSpec("c7", "embryo_transfer", "reject", ["face does not match"], factor("ok", False), OK, doc("ok"),
-              "nurse1"),
-    CheckSpec("c8", "embryo_transfer", "accept", ["identity confirmed"], OK, OK, doc("ok"), "nurse2",
+    CheckSpec("c7", "embryo_transfer", "reject", [LIVENESS_FAILED], factor("ok", False), OK, doc("ok"), "nurse1"),
+    CheckSpec("c8", "embryo_transfer", "accept", [OK_R], OK, OK, doc("ok"), "nurse2",
               when=FIRST_MINUTE),
-    CheckSpec("c9", "sperm_retrieval", "accept", ["identity confirmed"], OK, OK, doc("ok"), "nurse1",
+    CheckSpec("c9", "sperm_retrieval", "accept", [OK_R], OK, OK, doc("ok"), "nurse1",
               when=AFTER_MONTH),
-    CheckSpec("c10", "egg_retrieval", "accept", ["identity confirmed"], OK, OK, doc("ok"), "nurse2",
+    CheckSpec("c10", "egg_retrieval", "accept", [OK_R], OK, OK, doc("ok"), "nurse2",
               when=BEFORE_MONTH),
 ]
 ENROLMENTS = [("complete", "nurse1", "female"), ("complete", "nurse1", "male"),

@@ -14,7 +14,9 @@ from typing import Any
 
 import pytest
 
+from idverify.biometrics.reasons import Reason
 from idverify.errors import ValidationFailed
+from idverify.i18n import catalogue
 from idverify.reports.estimates import wilson_interval
 from idverify.reports.monthly import parse_month
 from idverify.reports.tabular import CSV_HEADER
@@ -67,9 +69,17 @@ def test_monthly_json_counts(seeded: Any) -> None:
     assert by_stage["embryo_transfer"] == {"total": 3, "accept": 1, "reject": 2, "retry": 0, "overridden": 0}
     assert r["checks"]["overridden"] == 1
     # reasons of rejected checks, most frequent first
-    expected = Counter(reason for c in checks if c.decision == "reject" for reason in c.reasons)
+    expected = Counter(Reason.parse(reason).grouped().key for c in checks if c.decision == "reject"
+                       for reason in c.reasons)
     assert {x["reason"]: x["count"] for x in r["reject_reasons"]} == dict(expected)
-    assert r["reject_reasons"][0] == {"reason": "fingerprint does not match", "count": 2}
+    # grouped by code and factor: the scores of each check are left out
+    assert r["reject_reasons"][0] == {"reason": "fingerprint_mismatch", "code": "fingerprint_mismatch", "params": {},
+                                      "count": 2}
+    assert {"reason": "liveness_failed:face", "code": "liveness_failed", "params": {"factor": "face"},
+            "count": 1} in r["reject_reasons"]
+    # a reason stored as free text (before reason codes) is counted under its text
+    assert {"reason": "read the card again", "code": "legacy_text", "params": {"text": "read the card again"},
+            "count": 1} in r["retry_reasons"]
     assert r["overrides"] == {"total": 1, "by_reason": {"worn_fingerprints": 1}, "by_stage": {"egg_retrieval": 1},
                               "by_original_decision": {"reject": 1}}
     assert r["enrolments"]["total"] == 4 and r["enrolments"]["patients_enrolled"] == 2
@@ -112,11 +122,19 @@ def test_monthly_csv_and_pdf(seeded: Any, tmp_path: Path) -> None:
     assert resp.content.startswith(b"\xef\xbb\xbf")  # UTF-8 BOM: Excel on Chinese Windows reads it as UTF-8
     rows = list(csv.reader(io.StringIO(resp.content.decode("utf-8-sig"))))
     assert tuple(rows[0]) == CSV_HEADER
-    table = {(s, k, m): v for s, k, m, v in rows[1:]}
+    table = {(s, k, m): v for s, k, m, v, _ in rows[1:]}
+    labels = {(s, k): label for s, k, _, _, label in rows[1:]}
     assert table[("checks", "", "total")] == "8"
     assert table[("checks_by_stage", "egg_retrieval", "retry")] == "1"
     assert table[("overrides_by_reason", "worn_fingerprints", "count")] == "1"
-    assert table[("reject_reasons", "fingerprint does not match", "count")] == "2"
+    assert table[("reject_reasons", "fingerprint_mismatch", "count")] == "2"
+    # the label column says it in the download's language (zh-CN unless lang says otherwise)
+    zh = catalogue("zh-CN")
+    assert labels[("reject_reasons", "fingerprint_mismatch")] == zh["reason.fingerprint_mismatch"]
+    assert labels[("reject_reasons", "liveness_failed:face")] == zh["reason.liveness_failed"].format(
+        factor=zh["factor.face"])
+    assert labels[("checks_by_stage", "egg_retrieval")] == zh["stage.egg_retrieval"]
+    assert labels[("checks", "")] == ""
     assert table[("fnmr", "fingerprint", "trials")] == "5"
     assert len(table) == len(rows) - 1  # every figure appears once
     # the download is an audited export
@@ -224,3 +242,23 @@ def test_reports_refused_to_nurse_and_it_admin_and_bad_parameters_are_4xx(make_a
         resp = client.get(f"/api/v1/reports/monthly?{query}")
         assert 400 <= resp.status_code < 500, (query, resp.status_code)
         assert set(resp.json()["error"]) == {"code", "message", "message_key", "details"}
+
+
+@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="pdftotext (poppler-utils) not installed")
+@pytest.mark.parametrize("lang", ["zh-CN", "en"])
+def test_the_pdf_reason_tables_are_in_the_report_language(seeded: Any, tmp_path: Path, lang: str) -> None:
+    """Reject and retry reasons are printed as tables (not only in the chart) in the report's language: the Chinese
+    report carries the Chinese labels and none of the English ones."""
+    resp = _inspector(seeded).get(f"/api/v1/reports/monthly.pdf?month={seeding.MONTH}&lang={lang}")
+    assert resp.status_code == 200
+    path = tmp_path / "report.pdf"
+    path.write_bytes(resp.content)
+    flat = "".join(subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True,
+                                  check=True).stdout.split())
+    words, other = catalogue(lang), catalogue("en" if lang == "zh-CN" else "zh-CN")
+    for key in ("reason.fingerprint_mismatch", "reason.card_of_another_patient", "reason.finger_quality_low",
+                "reason.pdf.retries_by_reason"):
+        assert "".join(words[key].split()) in flat, key
+        assert "".join(other[key].split())[:12] not in flat, key
+    assert "".join(words["reason.liveness_failed"].format(factor=words["factor.face"]).split()) in flat
+    assert "readthecardagain" in flat  # a reason stored as text before reason codes is printed as it was

@@ -37,7 +37,7 @@ def test_cli_writes_pdf_csv_json_and_records_each(make_app: Any, tmp_path: Path,
     assert (tmp_path / "report.pdf").read_bytes().startswith(b"%PDF-")
     assert (tmp_path / "report.csv").read_bytes().startswith(b"\xef\xbb\xbf")
     with (tmp_path / "report.csv").open(encoding="utf-8-sig") as fh:
-        assert next(csv.reader(fh)) == ["section", "key", "metric", "value"]
+        assert next(csv.reader(fh)) == ["section", "key", "metric", "value", "label"]
     doc = json.loads((tmp_path / "report.json").read_text())
     assert doc["checks"]["by_decision"] == {"accept": 4, "reject": 3, "retry": 1}
     assert doc["staff"][0]["staff_id"] in seeded.staff.values()

@@ -45,6 +45,17 @@ SEEDED = [
 ]
 
 
+# the reasons of each seeded decision, as a check stores them (reason codes with parameters)
+SEEDED_REASONS: dict[str, list[dict[str, object]]] = {
+    "accept": [{"code": "identity_confirmed", "params": {}}],
+    "reject": [{"code": "face_mismatch", "params": {"score": 0.41, "threshold": 0.6}},
+               {"code": "liveness_failed", "params": {"factor": "face", "cause": {"code": "pad_spoof_suspected",
+                                                                                    "params": {}}}}],
+    "retry": [{"code": "finger_position_failed", "params": {"position": "right_index",
+                                                            "cause": {"code": "finger_quality_low", "params": {}}}}],
+}
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -103,7 +114,7 @@ def _seed(app: Any) -> dict[str, str]:
             when = now - timedelta(hours=i)
             db.add(Verification(
                 cycle_id=cycle.id, patient_id=patient.id, stage=stage, decision=decision,
-                reasons=[] if decision == "accept" else (["face_mismatch"] if decision == "reject" else ["timeout"]),
+                reasons=SEEDED_REASONS[decision],
                 factors={"face": {"score": 0.91 - i / 100, "threshold": 0.6}, "fingerprint": {"score": 0.8}},
                 workstation_id=workstation,
                 started_at=when, decided_at=when,
@@ -277,7 +288,7 @@ def login(live_daemon: LiveDaemon, _sessions: dict[str, list[Any]]) -> Callable[
         page.fill("#login-password", live_daemon.passwords[username])
         page.click("#login-submit")
         page.wait_for_url(f"**{home}")
-        if not fresh:
-            _sessions[username] = page.context.cookies()
+        if not fresh:  # the session only: a language chosen by this test must not follow the account elsewhere
+            _sessions[username] = [c for c in page.context.cookies() if c["name"] != "idverify_locale"]
 
     return do_login

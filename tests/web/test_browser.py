@@ -18,7 +18,8 @@ import pytest
 from fhir.resources.R4B.bundle import Bundle as R4Bundle
 
 from idverify.auth.roles import Role
-from idverify.i18n import catalogue
+from idverify.biometrics.reasons import ReasonCode, render
+from idverify.i18n import Translator, catalogue
 from idverify.web.pages import HOME, MENUS, SCREENS
 
 from .conftest import OTHER_WORKSTATION, PATIENT_IDENTITY, SEEDED, WORKSTATION, LiveDaemon, screenshot
@@ -319,14 +320,18 @@ def test_nurse_results_are_this_workstations_only(page: Any, login: Login) -> No
     screenshot(page, "nurse-results")
 
 
-OUTCOMES = {
+OUTCOMES: dict[str, dict[str, Any]] = {
     "accept": {"id": "v-accept", "decision": "accept", "reasons": [],
                "factors": {"face": {"score": 0.93, "threshold": 0.6},
                            "fingerprint": {"score": 0.88, "finger": "right_index"},
                            "document": {"passed": True}}},
-    "reject": {"id": "v-reject", "decision": "reject", "reasons": ["face_mismatch", "a_reason_the_ui_does_not_know"],
+    "reject": {"id": "v-reject", "decision": "reject",
+               "reasons": [{"code": "face_mismatch", "params": {"score": 0.21, "threshold": 0.6}},
+                           {"code": "liveness_failed", "params": {"factor": "face",
+                                                                  "cause": {"code": "pad_spoof_suspected"}}},
+                           "a_reason_the_ui_does_not_know"],
                "factors": {"face": {"score": 0.21, "threshold": 0.6}}},
-    "retry": {"id": "v-retry", "decision": "retry", "reasons": ["fingerprint_low_quality"],
+    "retry": {"id": "v-retry", "decision": "retry", "reasons": [{"code": "finger_quality_low", "params": {}}],
               "factors": {"fingerprint": {"quality": 12}}},
 }
 
@@ -358,7 +363,7 @@ def test_nurse_stage_check_shows_accept_reject_and_retry(page: Any, login: Login
         assert json.loads(request.request.post_data or "{}") == {"stage": "egg_retrieval", "use_devices": True}
         assert request.request.headers.get("x-csrf-token")  # state change carries the CSRF token
         assert request.request.url.endswith(f"/api/v1/cycles/{live_daemon.cycles['ivf']}/checks")
-        alert = "3 rejected checks for this patient in 24 h — inform the supervisor" if decision == "reject" else None
+        alert = {"code": "repeated_rejects", "params": {"rejects_24h": 3}} if decision == "reject" else None
         request.fulfill(status=201, json={"verification": outcome, "alert": alert, "timings_ms": {"total": 900.0}})
         result = page.locator("#result .result")
         expect(result).to_have_attribute("data-decision", decision)
@@ -368,12 +373,14 @@ def test_nurse_stage_check_shows_accept_reject_and_retry(page: Any, login: Login
         expect(result.locator("figure[data-photo]")).to_have_count(2)
         expect(page.locator("#progress")).to_be_hidden()
         for reason in outcome["reasons"]:
-            item = result.locator(f"li[data-reason='{reason}']")
-            expect(item).to_have_text(EN.get(f"reason.{reason}", reason))  # unknown codes show as they are
+            code = reason if isinstance(reason, str) else reason["code"]
+            item = result.locator(f"li[data-reason='{code}']")
+            # the label in the page's language, as the daemon renders it; an unknown code shows as it is
+            expect(item).to_have_text(render(Translator("en"), reason) if code in set(ReasonCode) else code)
         for factor in outcome["factors"]:
             expect(result.locator(f"tr[data-factor='{factor}'] th")).to_have_text(EN[f"factor.{factor}"])
         if alert:
-            expect(page.locator("#check-alert")).to_contain_text(alert)
+            expect(page.locator("#check-alert")).to_contain_text(render(Translator("en"), alert))
         else:
             expect(page.locator("#check-alert")).to_have_count(0)
         screenshot(page, f"nurse-result-{decision}")
@@ -671,8 +678,13 @@ def test_inspector_monthly_report_matches_the_api(page: Any, login: Login, live_
         for decision in ("accept", "reject", "retry"):
             segment = row.locator(f".bar-seg[data-decision='{decision}']")
             expect(segment).to_have_count(1 if counts.get(decision) else 0)
-    assert page.get_attribute("#report-csv", "href") == f"/api/v1/reports/monthly.csv?month={month}"
-    # the PDF is written in the language of the screen it was asked from
+    # the commonest reject reasons, grouped by code and factor, in the page's language
+    items = page.locator("#reject-reasons li")
+    expect(items).to_have_count(len(report["reject_reasons"]))
+    for i, item in enumerate(report["reject_reasons"]):
+        expect(items.nth(i)).to_have_text(f"{render(Translator('en'), item)} — {item['count']}")
+    # the CSV's label column and the PDF are in the language of the screen they were asked from
+    assert page.get_attribute("#report-csv", "href") == f"/api/v1/reports/monthly.csv?month={month}&lang=en"
     assert page.get_attribute("#report-pdf", "href") == f"/api/v1/reports/monthly.pdf?month={month}&lang=en"
     screenshot(page, "inspector-report")
     with page.expect_download() as download_info:
@@ -867,6 +879,7 @@ def test_nurse_result_in_chinese(page: Any, login: Login, live_daemon: LiveDaemo
     expect(page.locator("#prompts")).to_contain_text(ZH["prompt.finger"].format(finger=ZH["finger.right_index"]))
     result = _run_check(page, live_daemon, OUTCOMES["reject"])
     expect(result.locator(".result-word")).to_have_text(ZH["decision_banner.reject"])
-    expect(result.locator("li[data-reason='face_mismatch']")).to_have_text(ZH["reason.face_mismatch"])
+    expect(result.locator("li[data-reason='face_mismatch']")).to_have_text(
+        render(Translator("zh-CN"), OUTCOMES["reject"]["reasons"][0]))
     expect(page.locator("#override-open")).to_have_text(ZH["override.open"])
     screenshot(page, "nurse-result-reject-zh-CN")

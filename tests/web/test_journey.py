@@ -176,8 +176,10 @@ def test_full_cycle_through_the_ui(browser: Any, sim_daemon: LiveDaemon, nurse_p
     expect(box.locator(".result-word")).to_have_text(EN["decision_banner.reject"])
     reasons = box.locator(".result-reasons li")
     assert reasons.count() >= 1
-    assert any("does not match enrolment" in (reasons.nth(i).get_attribute("data-reason") or "")
-               for i in range(reasons.count()))
+    shown = {reasons.nth(i).get_attribute("data-reason"): reasons.nth(i).inner_text()
+             for i in range(reasons.count())}
+    assert {"face_mismatch", "fingerprint_mismatch"} & set(shown), shown
+    assert all(EN[f"reason.{code}"].split(" (")[0][:20] in text for code, text in shown.items()), shown
     assert _photos_loaded(page)[0] > 0  # the nurse sees whose enrolment the live face was compared with
     assert a11y.problems(page) == []
 

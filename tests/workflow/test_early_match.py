@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from hardware_fixtures.fingerprint_synth import impression
 
 from idverify.biometrics.fusion import FactorResult
+from idverify.biometrics.reasons import Reason, ReasonCode
 from idverify.workflow import factors
 from idverify.workflow.early_match import EarlyMatch, combine_fingers
 
@@ -26,14 +27,19 @@ def test_combined_fingers_keep_the_best_match_and_otherwise_the_last_failure() -
                                                                                  "elapsed_ms": 30.0})
     second = FactorResult(factor="fingerprint", status="ok", score=0.73, details={"finger_quality": 60,
                                                                                   "elapsed_ms": 25.0})
-    failed = FactorResult(factor="fingerprint", status="quality_failed", message="unreadable")
+    failed = FactorResult(factor="fingerprint", status="quality_failed", reason=Reason(ReasonCode.FINGER_QUALITY_LOW))
+    not_enrolled = FactorResult(factor="fingerprint", status="quality_failed",
+                                reason=Reason(ReasonCode.FINGER_NOT_ENROLLED))
     best = combine_fingers([first, failed, second])
     assert best.score == 0.73 and best.details["finger_quality"] == 90 and best.details["elapsed_ms"] == 55.0
     tie = combine_fingers([first, FactorResult(factor="fingerprint", status="ok", score=0.41,
                                                details={"finger_quality": 99})])
     assert tie.score == 0.41 and tie.details["finger_quality"] == 99
-    assert combine_fingers([failed, FactorResult(factor="fingerprint", status="quality_failed", message="last")
-                            ]).message == "last"
+    # none matched: a finger that was read but is not enrolled is named before an unreadable one, as the factor does
+    assert combine_fingers([not_enrolled, failed]) is not_enrolled
+    last = FactorResult(factor="fingerprint", status="quality_failed",
+                        reason=Reason(ReasonCode.FINGER_TOO_FEW_FEATURES))
+    assert combine_fingers([failed, last]) is last
 
 
 def test_fingers_matched_early_decide_as_the_factor_does_and_are_not_matched_twice(

@@ -32,12 +32,12 @@ def test_fingerprint_refused_uses_the_face_alone_point(make_app: Any) -> None:
     assert face_policy["alone_threshold"] == alone and "fingerprint" not in refused.biometric.factors
 
     on_face = decide(refused.biometric, [_face(between)])
-    assert on_face.outcome == "reject" and on_face.reasons[:2] == [FACE_ALONE_MISMATCH, FACE_ALONE]
+    assert on_face.outcome == "reject" and on_face.codes[:2] == [FACE_ALONE_MISMATCH, FACE_ALONE]
     assert on_face.factors["face"]["target_fmr"] == FACE_ALONE_TARGET_FMR
     with_finger = decide(full.biometric, [_face(between), FactorResult("fingerprint", "ok", 1.0)])
-    assert with_finger.outcome == "accept" and FACE_ALONE not in with_finger.reasons
+    assert with_finger.outcome == "accept" and FACE_ALONE not in with_finger.codes
     sure = decide(refused.biometric, [_face(min(alone + 0.001, 1.0))])
-    assert sure.outcome == "accept" and sure.face_alone and FACE_ALONE in sure.reasons
+    assert sure.outcome == "accept" and sure.face_alone and FACE_ALONE in sure.codes
 
 
 def test_clinic_sets_the_face_alone_fmr(make_app: Any) -> None:

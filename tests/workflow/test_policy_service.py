@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from idverify.auth.roles import Principal, Role
-from idverify.errors import ValidationFailed
+from idverify.errors import ConfigError, ValidationFailed
 from idverify.ledger.models import LedgerEntry
 from idverify.store.models import Setting, Staff
 from idverify.workflow.policy import POLICY_SETTING, resolve, set_stage_overrides, stage_overrides, stage_subject
@@ -57,3 +57,20 @@ def test_set_stage_overrides(db_url: str, make_app: Any) -> None:
         events = _changes(db)
         assert [e["data"]["value"] for e in events] == [first, second]
         assert all(e["data"]["setting"] == POLICY_SETTING for e in events)
+
+
+def test_a_stored_policy_naming_an_unknown_factor_is_refused_when_loaded(db_url: str, make_app: Any) -> None:
+    """Issue 17.4: a policy written past the validation (by hand, by another version) that names a factor the
+    daemon does not know is a ConfigError naming it when the policy is loaded — never a check decided without it."""
+    from idverify.workflow.repositories import settings as settings_repo
+
+    ctx = make_app(db_url).app.state.ctx
+    with ctx.session_factory() as db:
+        settings_repo.put_value(db, POLICY_SETTING, {"embryo_transfer": {"factors": {"iris": {"required": True}}}},
+                                updated_by=None)
+        db.commit()
+        with pytest.raises(ConfigError) as info:
+            resolve(db, Stage.EMBRYO_TRANSFER, None)
+        assert "iris" in info.value.message and "embryo_transfer" in info.value.message
+        assert info.value.code == "config_error"
+        resolve(db, Stage.EGG_RETRIEVAL, None)  # the other stages still resolve

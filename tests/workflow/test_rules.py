@@ -12,6 +12,8 @@ import pytest
 from idverify.auth.roles import Principal, Role
 from idverify.biometrics.pad.active import ActiveJudgement
 from idverify.biometrics.pad.challenge import ChallengeResult
+from idverify.biometrics.reasons import Reason as Told
+from idverify.biometrics.reasons import ReasonCode
 from idverify.documents.model import DocumentChecks, IdentityDocument
 from idverify.store.models import Patient
 from idverify.workflow.challenges import IssuedChallenge
@@ -146,7 +148,23 @@ NOTE_CH = Verdict(RuleOutcome.NOTE, Reason.CHALLENGE_FAILED, "turn noted")
 ])
 def test_overlay(decision: Any, reasons: list[str], document: Verdict, challenge: Verdict, outcome: str,
                  expected: list[str]) -> None:
-    before = list(reasons)
-    verdict = overlay(decision, reasons, document, challenge)
-    assert (verdict.outcome, verdict.reasons) == (outcome, expected)
-    assert reasons == before  # the decision's own reasons are not modified
+    given = [Told(CODES[r]) for r in reasons]
+    before = list(given)
+    verdict = overlay(decision, given, document, challenge)
+    assert (verdict.outcome, [r.code for r in verdict.reasons]) == (outcome, [CODES[e] for e in expected])
+    assert given == before  # the decision's own reasons are not modified
+
+
+#: The reasons of the overlay table above, by the words that stand for them there.
+CODES = {"identity confirmed": ReasonCode.IDENTITY_CONFIRMED, "face not captured": ReasonCode.FACE_NOT_CAPTURED,
+         "card belongs to another patient": ReasonCode.CARD_OF_ANOTHER_PATIENT,
+         "read the card": ReasonCode.DOCUMENT_NOT_READ, "face does not match": ReasonCode.FACE_MISMATCH,
+         "turn again": ReasonCode.CHALLENGE_FAILED, "turn noted": ReasonCode.CHALLENGE_FAILED}
+
+
+def test_a_failed_challenge_is_told_with_the_challenge_own_reason_as_its_cause() -> None:
+    result = ChallengeResult(kind="head_turn", direction="left", passed=False, reason="head turned the wrong way",
+                             max_yaw_towards=-0.5, frames=12, frames_with_face=12, code="turn_wrong_way")
+    judgement = ActiveJudgement(result=result, frontal=[0], judged=[], frames_received=30, cpu_ms=12.5)
+    told = challenge_rule(_issued(), judgement, required=True).told
+    assert told == Told.of(ReasonCode.CHALLENGE_FAILED, Told(ReasonCode.TURN_WRONG_WAY))

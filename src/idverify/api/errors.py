@@ -50,11 +50,20 @@ def envelope(status: int, code: ErrorCode, message: str, details: Any = None,
     )
 
 
+#: The limits of a validation rule a screen may name (``min_length`` …): numbers of the schema, never the input.
+_LIMITS = ("min_length", "max_length", "ge", "le", "gt", "lt", "multiple_of")
+
+
 def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
-    return [
-        {"loc": [str(p) for p in err.get("loc", ())], "msg": err.get("msg", ""), "type": err.get("type", "")}
-        for err in exc.errors()
-    ]
+    """Each problem's location, English text and pydantic ``type`` — the code a screen translates
+    (``reason.validation.<type>`` in the catalogues) — and the schema's numeric limits it may name (``ctx``)."""
+    out = []
+    for err in exc.errors():
+        ctx = err.get("ctx") or {}
+        limits = {k: ctx[k] for k in _LIMITS if isinstance(ctx.get(k), int | float) and not isinstance(ctx[k], bool)}
+        out.append({"loc": [str(p) for p in err.get("loc", ())], "msg": err.get("msg", ""),
+                    "type": err.get("type", ""), **({"ctx": limits} if limits else {})})
+    return out
 
 
 async def _idverify_error(_request: Request, exc: Exception) -> JSONResponse:

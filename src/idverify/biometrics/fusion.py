@@ -1,4 +1,5 @@
-"""Stage decisions: per-factor results + a stage policy → accept / reject / retry, with reasons a nurse can read.
+"""Stage decisions: per-factor results + a stage policy → accept / reject / retry, with reason codes a nurse reads
+in her language (:mod:`idverify.biometrics.reasons`).
 
 Owns: :class:`StagePolicy` (which factors a stage requires, at which calibrated thresholds), score normalisation
 and fusion, and the pure function :func:`decide`. Must not touch: devices, images, models, storage — callers run
@@ -18,7 +19,8 @@ Face alone: when the face was compared and no fingerprint result stands beside i
 consent or left out of the stage policy, not captured, not enrolled, or unusable), the face decides alone and is
 judged at its policy's stricter ``alone_threshold`` (the face-alone target FMR the policy names). A face score
 between the two thresholds would pass beside a fingerprint but not alone: it rejects with
-:data:`FACE_ALONE_MISMATCH`. Every accept or reject decided so carries the reason code :data:`FACE_ALONE`
+:data:`ReasonCode.FACE_ALONE_MISMATCH`. Every accept or reject decided so carries the reason code
+:data:`ReasonCode.FACE_ALONE`
 (``reason.face_alone`` in the catalogues) and ``Decision.face_alone``, so the nurse sees that only the face
 vouched for the patient. An unanswered required fingerprint still means retry: then nothing was decided alone.
 
@@ -35,6 +37,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal
 
+from idverify.biometrics.reasons import Reason, ReasonCode
 from idverify.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -43,24 +46,25 @@ if TYPE_CHECKING:
 Outcome = Literal["accept", "reject", "retry"]
 FactorStatus = Literal["ok", "quality_failed", "acquisition_failed", "not_captured"]
 
-FACTOR_LABELS: dict[str, str] = {"face": "face", "fingerprint": "fingerprint", "document_photo": "document photo"}
-MISMATCH_REASONS: dict[str, str] = {
-    "face": "face does not match enrolment",
-    "fingerprint": "fingerprint does not match enrolment",
-    "document_photo": "face does not match the ID document photo",
+#: The factors a stage policy may name; a policy naming another is refused when it is loaded (ConfigError).
+FACTORS: tuple[str, ...] = ("face", "fingerprint", "document_photo")
+MISMATCH_REASONS: dict[str, ReasonCode] = {
+    "face": ReasonCode.FACE_MISMATCH,
+    "fingerprint": ReasonCode.FINGERPRINT_MISMATCH,
+    "document_photo": ReasonCode.DOCUMENT_PHOTO_MISMATCH,
 }
-RETRY_REASONS: dict[str, str] = {
-    "face": "face capture unusable — capture the face again",
-    "fingerprint": "finger quality too low — place again",
-    "document_photo": "document photo unavailable or unusable — read the card again",
+RETRY_REASONS: dict[str, ReasonCode] = {
+    "face": ReasonCode.FACE_UNUSABLE,
+    "fingerprint": ReasonCode.FINGERPRINT_UNUSABLE,
+    "document_photo": ReasonCode.DOCUMENT_PHOTO_UNUSABLE,
 }
-FACE_ALONE = "face_alone"  # reason code: the decision rests on the face alone
-FACE_ALONE_MISMATCH = "face_alone_mismatch"  # reason code: the face passes beside a fingerprint, not alone
-MISSING_REASONS: dict[str, str] = {
-    "face": "face not captured — capture the face",
-    "fingerprint": "fingerprint not captured — place the finger on the sensor",
-    "document_photo": "ID document not read — place the card on the reader",
+MISSING_REASONS: dict[str, ReasonCode] = {
+    "face": ReasonCode.FACE_NOT_CAPTURED,
+    "fingerprint": ReasonCode.FINGERPRINT_NOT_CAPTURED,
+    "document_photo": ReasonCode.DOCUMENT_NOT_READ,
 }
+FACE_ALONE = ReasonCode.FACE_ALONE  # the decision rests on the face alone
+FACE_ALONE_MISMATCH = ReasonCode.FACE_ALONE_MISMATCH  # the face passes beside a fingerprint, not alone
 
 
 @dataclass(frozen=True)
@@ -94,6 +98,10 @@ class StagePolicy:
     fused_min: float | None = None
 
     def __post_init__(self) -> None:
+        unknown = sorted(set(self.factors) - set(FACTORS))
+        if unknown:
+            raise ConfigError(f"stage policy {self.stage!r} names unknown factor(s) {', '.join(unknown)}; "
+                              f"the factors are {', '.join(FACTORS)}")
         if not any(p.required for p in self.factors.values()):
             raise ConfigError(f"stage policy {self.stage!r} requires no factor; at least one must be required")
 
@@ -106,16 +114,16 @@ class StagePolicy:
 class FactorResult:
     """What a matcher (and PAD) produced for one factor at one check. No images, no templates.
 
-    ``message`` is the nurse-readable quality/acquisition reason from the capture code, when there is one;
+    ``reason`` is the quality/acquisition reason code from the capture code, when there is one;
     ``live`` is the PAD verdict (None = no liveness check ran); ``model_version`` and ``details`` are recorded.
     """
 
     factor: str
     status: FactorStatus
     score: float | None = None
-    message: str | None = None
+    reason: Reason | None = None
     live: bool | None = None
-    liveness_reason: str | None = None
+    liveness_reason: Reason | None = None
     model_version: str | None = None
     details: Mapping[str, Any] = field(default_factory=dict)
 
@@ -123,19 +131,25 @@ class FactorResult:
 @dataclass(frozen=True)
 class Decision:
     outcome: Outcome
-    reasons: list[str]
+    reasons: list[Reason]
     factors: dict[str, dict[str, Any]]
     fused_score: float | None
     policy: dict[str, Any]
     face_alone: bool = False  # the face decided without a fingerprint result beside it
 
     @property
+    def codes(self) -> list[ReasonCode]:
+        """The reason codes alone, in order (parameters left out)."""
+        return [r.code for r in self.reasons]
+
+    @property
     def message(self) -> str:
-        return "; ".join(self.reasons)
+        """The reasons in English (logs, developers); screens render the codes in the reader's language."""
+        return "; ".join(r.english() for r in self.reasons)
 
     def as_record(self) -> dict[str, Any]:
         """JSON-ready record for the audit ledger (scores, thresholds, versions; no personal data)."""
-        return {"outcome": self.outcome, "reasons": self.reasons, "factors": self.factors,
+        return {"outcome": self.outcome, "reasons": [r.as_dict() for r in self.reasons], "factors": self.factors,
                 "fused_score": self.fused_score, "policy": self.policy, "face_alone": self.face_alone}
 
 
@@ -146,29 +160,30 @@ def normalise(score: float, policy: FactorPolicy) -> float:
     return (score - policy.threshold) / (policy.threshold - policy.impostor_mean)
 
 
-def _judge(name: str, fp: FactorPolicy, r: FactorResult) -> tuple[str, str | None]:
+def _judge(name: str, fp: FactorPolicy, r: FactorResult) -> tuple[str, Reason | None]:
     """One factor's verdict: ("pass"|"reject"|"retry"|"note"|"skip", reason)."""
-    label = FACTOR_LABELS.get(name, name)
     if r.status == "ok" and r.score is None:
         raise ConfigError(f"factor {name!r} reported status ok without a score")
     if fp.require_liveness and r.live is False:
-        return "reject", f"liveness failed ({label})" + (f" — {r.liveness_reason}" if r.liveness_reason else "")
+        return "reject", Reason.of(ReasonCode.LIVENESS_FAILED, r.liveness_reason, factor=name)
     if r.status != "ok":
-        reason = r.message or (MISSING_REASONS if r.status == "not_captured" else RETRY_REASONS).get(
-            name, f"{label} unusable — capture again")
+        reason = r.reason or Reason((MISSING_REASONS if r.status == "not_captured" else RETRY_REASONS)[name])
         if fp.required:
             return "retry", reason
         # an optional factor nobody captured needs no remark
-        return ("skip", None) if r.status == "not_captured" else ("note", f"optional {label} skipped: {reason}")
+        return ("skip", None) if r.status == "not_captured" else (
+            "note", Reason.of(ReasonCode.OPTIONAL_FACTOR_SKIPPED, reason, factor=name))
     assert r.score is not None
     if r.score < fp.threshold:
         if fp.required or fp.reject_on_mismatch:
-            return "reject", MISMATCH_REASONS.get(name, f"{label} does not match")
-        return "note", f"optional {label} below threshold (ignored by policy)"
+            return "reject", Reason.of(MISMATCH_REASONS[name], score=round(r.score, 4),
+                                       threshold=round(fp.threshold, 4))
+        return "note", Reason.of(ReasonCode.OPTIONAL_FACTOR_BELOW_THRESHOLD, factor=name, score=round(r.score, 4),
+                                 threshold=round(fp.threshold, 4))
     if fp.require_liveness and r.live is None:
         if fp.required:
-            return "retry", f"liveness check missing ({label}) — capture again with the liveness check"
-        return "note", f"optional {label} not used: no liveness check"
+            return "retry", Reason.of(ReasonCode.LIVENESS_CHECK_MISSING, factor=name)
+        return "note", Reason.of(ReasonCode.OPTIONAL_FACTOR_NO_LIVENESS, factor=name)
     return "pass", None
 
 
@@ -188,7 +203,7 @@ def decide(policy: StagePolicy, results: Iterable[FactorResult]) -> Decision:
         if r.factor in by_factor:
             raise ConfigError(f"two results for factor {r.factor!r}; pass one result per factor")
         by_factor[r.factor] = r
-    verdicts: dict[str, list[str]] = {"reject": [], "retry": [], "note": []}
+    verdicts: dict[str, list[Reason]] = {"reject": [], "retry": [], "note": []}
     record: dict[str, dict[str, Any]] = {}
     normalised: list[float] = []
     alone = decides_alone(policy, by_factor)
@@ -197,7 +212,8 @@ def decide(policy: StagePolicy, results: Iterable[FactorResult]) -> Decision:
         fp = given.alone() if alone and name == "face" else given
         verdict, reason = _judge(name, fp, r)
         if fp is not given and verdict == "reject" and r.score is not None and r.score >= given.threshold:
-            reason = FACE_ALONE_MISMATCH  # enough beside a fingerprint, not alone
+            reason = Reason.of(FACE_ALONE_MISMATCH, score=round(r.score, 4),
+                               threshold=round(fp.threshold, 4))  # enough beside a fingerprint, not alone
         norm = round(normalise(r.score, fp), 4) if r.status == "ok" and r.score is not None else None
         if norm is not None:
             normalised.append(norm)
@@ -208,7 +224,7 @@ def decide(policy: StagePolicy, results: Iterable[FactorResult]) -> Decision:
         if reason is not None:
             verdicts[verdict].append(reason)
     for extra in sorted(set(by_factor) - set(policy.factors)):
-        verdicts["note"].append(f"{FACTOR_LABELS.get(extra, extra)} result not used by the {policy.stage} policy")
+        verdicts["note"].append(Reason.of(ReasonCode.FACTOR_NOT_IN_POLICY, factor=extra, stage=policy.stage))
 
     fused = round(sum(normalised) / len(normalised), 4) if normalised else None
     outcome: Outcome
@@ -217,11 +233,12 @@ def decide(policy: StagePolicy, results: Iterable[FactorResult]) -> Decision:
     elif verdicts["retry"]:
         outcome, reasons = "retry", verdicts["retry"]
     elif policy.fused_min is not None and (fused is None or fused < policy.fused_min):
-        outcome, reasons = "reject", ["combined evidence below the stage's required level"]
+        outcome, reasons = "reject", [Reason.of(ReasonCode.FUSED_BELOW_MINIMUM, score=fused,
+                                                threshold=policy.fused_min)]
     else:
-        outcome, reasons = "accept", ["identity confirmed"]
+        outcome, reasons = "accept", [Reason(ReasonCode.IDENTITY_CONFIRMED)]
     face_alone = alone and outcome != "retry"
-    return Decision(outcome=outcome, reasons=reasons + ([FACE_ALONE] if face_alone else []) + verdicts["note"],
+    return Decision(outcome=outcome, reasons=reasons + ([Reason(FACE_ALONE)] if face_alone else []) + verdicts["note"],
                     factors=record, fused_score=fused, policy=policy.as_dict(), face_alone=face_alone)
 
 

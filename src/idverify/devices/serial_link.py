@@ -3,7 +3,9 @@
 Owns: opening a port (real ``/dev/ttyUSB0``, a pty slave from the simulators, or any pyserial URL such as
 ``socket://``), reading with an overall deadline instead of pyserial's per-call timeout, and turning OS/pyserial
 failures into :class:`~idverify.errors.DeviceUnavailable`. Drivers (GA 467, ZhianTec) build their frames on top
-and never see a ``SerialException``. Nothing here can block longer than the deadline it is given.
+and never see a ``SerialException``; nor does a person: the error's message names the device and the port, the
+exception's class goes to the log only (``serial.open_failed`` / ``serial.lost``). Nothing here can block longer
+than the deadline it is given.
 """
 
 from __future__ import annotations
@@ -13,7 +15,11 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
+import structlog
+
 from idverify.errors import DeviceError, DeviceUnavailable, ErrorCode
+
+log = structlog.get_logger(__name__)
 
 #: What pyserial lets escape when a device vanishes (termios.error is not an OSError).
 _LOST = (OSError, termios.error)
@@ -33,10 +39,12 @@ class SerialLink:
         try:
             self._serial: Any = serial.serial_for_url(port, baudrate=baud, timeout=_POLL_S, write_timeout=2.0)
         except (serial.SerialException, ValueError, *_LOST) as exc:
-            raise DeviceUnavailable(f"{label}: cannot open {port} ({exc.__class__.__name__})") from None
+            log.warning("serial.open_failed", device=label, port=port, error=exc.__class__.__name__)
+            raise DeviceUnavailable(f"{label}: cannot open {port}") from None
 
     def _lost(self, exc: Exception) -> DeviceUnavailable:
-        return DeviceUnavailable(f"{self.label}: connection to {self.port} lost ({exc.__class__.__name__})")
+        log.warning("serial.lost", device=self.label, port=self.port, error=exc.__class__.__name__)
+        return DeviceUnavailable(f"{self.label}: connection to {self.port} lost")
 
     def write(self, data: bytes) -> None:
         import serial

@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import csv
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import IO, Any
@@ -201,7 +201,7 @@ def _left_frontier(session: Session, size: int) -> list[bytes]:
 
 CSV_COLUMNS = (
     "index", "recorded_at", "occurred_at", "type", "staff_id", "role", "workstation",
-    "patient_id", "couple_id", "cycle_id", "data", "leaf_hash",
+    "patient_id", "couple_id", "cycle_id", "data", "leaf_hash", "label",
 )
 
 
@@ -210,8 +210,10 @@ CSV_COLUMNS = (
 CSV_BOM = "\ufeff"
 
 
-def write_csv(entries: Iterable[LedgerEntry], out: IO[str], *, progress: Meter = SILENT) -> int:
-    """One row per entry (ids only; ``data`` as compact JSON), after the UTF-8 BOM. Returns the number of rows."""
+def write_csv(entries: Iterable[LedgerEntry], out: IO[str],
+              label: Callable[[Mapping[str, Any]], str] | None = None, *, progress: Meter = SILENT) -> int:
+    """One row per entry (ids only; ``data`` as compact JSON), after the UTF-8 BOM. Returns the number of rows.
+    ``label(event)`` is the last column, what the event says in a reader's language (empty without one)."""
     out.write(CSV_BOM)
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS)
@@ -227,6 +229,7 @@ def write_csv(entries: Iterable[LedgerEntry], out: IO[str], *, progress: Meter =
             subject.get("couple_id") or "", subject.get("cycle_id") or "",
             json.dumps(ev.get("data") or {}, ensure_ascii=False, sort_keys=True, separators=(",", ":")),
             bytes(entry.leaf_hash).hex(),
+            label(ev) if label is not None else "",
         ])
         rows += 1
         progress.update(rows)

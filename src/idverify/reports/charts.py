@@ -18,6 +18,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.text import Text
 
+from idverify.biometrics.reasons import render
 from idverify.reports.monthly import DECISIONS, MonthlyReport
 
 
@@ -85,7 +86,7 @@ def reject_reasons_png(report: MonthlyReport, labels: Labels, top: int = 8) -> b
     if not reasons:
         _empty(ax, labels.t("chart.no_rejects"))
         return _png(fig, labels)
-    names = ["\n".join(textwrap.wrap(labels.word("reason", r), 48)) for r, _ in reversed(reasons)]
+    names = ["\n".join(textwrap.wrap(render(labels.t, r, details=False), 48)) for r, _ in reversed(reasons)]
     counts = [n for _, n in reversed(reasons)]
     ax.barh(names, counts, color=COLOURS["reject"])
     for y, n in enumerate(counts):

@@ -56,7 +56,7 @@ def audit_report(
             from idverify.reports.tabular import write_monthly_csv
 
             with out.open("w", encoding="utf-8", newline="") as fh:
-                write_monthly_csv(report, fh)
+                write_monthly_csv(report, fh, locale=lang)
         else:
             out.write_text(json.dumps(report.as_dict(), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     except IdverifyError as exc:

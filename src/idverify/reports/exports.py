@@ -13,13 +13,15 @@ accepts only a time range; stage, decision, staff, patient and type filters appl
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from sqlalchemy.orm import Session
 
+from idverify.biometrics.reasons import render
 from idverify.errors import ErrorCode, ValidationFailed
+from idverify.i18n import Translator
 from idverify.ledger.export import export_jsonl, resolve_range, write_csv
 from idverify.ledger.fhir import DEFAULT_FHIR_VERSION, RELEASES, FhirVersion, write_fhir_bundle, write_fhir_ndjson
 from idverify.ledger.models import LedgerCheckpoint
@@ -57,6 +59,31 @@ def file_name(fmt: str, tree_size: int, version: FhirVersion = DEFAULT_FHIR_VERS
     return f"idverify-audit-{tree_size}{release}.{_EXTENSIONS[fmt]}"
 
 
+def event_label(locale: str) -> Callable[[Mapping[str, Any]], str]:
+    """What an event says, in ``locale``, for the CSV's ``label`` column: the event type's name, and for a stage
+    check its decision and reasons, for an enrolment its outcome's reasons and prompts, for an alert the alert —
+    each reason rendered from its code (never the English sentence)."""
+    t = Translator(locale)
+
+    def word(key: str) -> str:
+        text = t(key)
+        return "" if text == key else text
+
+    def label(event: Mapping[str, Any]) -> str:
+        kind = str(event.get("type", ""))
+        data = event.get("data") or {}
+        parts = [word(f"inspector.event_type.{kind}")]
+        if kind == "verification.completed":
+            parts.append(word(f"decision.{data.get('decision')}"))
+        reasons = [*(data.get("reasons") or []), *(data.get("prompts") or [])]
+        if isinstance(data.get("alert"), Mapping):
+            reasons.append(data["alert"])
+        parts.append(t("reason.list_separator").join(render(t, r) for r in reasons))
+        return t("reason.list_separator").join(p for p in parts if p)
+
+    return label
+
+
 def check_export_request(fmt: str, query: EventQuery) -> None:
     """Refuse what cannot be exported, before anything is recorded."""
     if fmt not in _MEDIA_TYPES:
@@ -91,9 +118,9 @@ class ExportFile:
 
 
 def build_export(db: Session, fmt: str, query: EventQuery, checkpoint: LedgerCheckpoint, *,
-                 clinic: str = "", version: FhirVersion = DEFAULT_FHIR_VERSION) -> ExportFile:
+                 clinic: str = "", version: FhirVersion = DEFAULT_FHIR_VERSION, locale: str = "zh-CN") -> ExportFile:
     """Write the export anchored on ``checkpoint`` (entries after it are not part of it); ``version`` is the FHIR
-    release of the two FHIR formats."""
+    release of the two FHIR formats, and a CSV's ``label`` column is in ``locale``."""
     check_export_request(fmt, query)
     spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES, mode="w+", encoding="utf-8", newline="")  # noqa: SIM115
     try:
@@ -105,7 +132,7 @@ def build_export(db: Session, fmt: str, query: EventQuery, checkpoint: LedgerChe
             first, last = resolve_range(db, int(checkpoint.tree_size), query.since, query.until)
             entries = iter_matching(db, query, first, last)
             if fmt == "csv":
-                count = write_csv(entries, spool)
+                count = write_csv(entries, spool, event_label(locale))
             elif fmt == "fhir":
                 count = write_fhir_bundle(entries, spool, version=version)
             else:

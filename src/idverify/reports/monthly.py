@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.orm import Session
 
+from idverify.biometrics.reasons import Reason
 from idverify.errors import ErrorCode, ValidationFailed
 from idverify.ledger.canonical import format_time
 from idverify.reports import repository
@@ -100,8 +101,8 @@ class MonthlyReport:
     overrides_by_stage: dict[str, int]
     overrides_by_decision: dict[str, int]
     alerts: dict[str, int]
-    reject_reasons: list[tuple[str, int]]
-    retry_reasons: list[tuple[str, int]]
+    reject_reasons: list[tuple[Reason, int]]  # grouped by code and factor (Reason.grouped), commonest first
+    retry_reasons: list[tuple[Reason, int]]
     acquisition: dict[str, Rate]
     acquisition_by_device: dict[str, dict[str, Rate]]
     estimates: ErrorEstimates
@@ -138,8 +139,8 @@ class MonthlyReport:
             "overrides": {"total": self.overrides_total, "by_reason": self.overrides_by_reason,
                           "by_stage": self.overrides_by_stage, "by_original_decision": self.overrides_by_decision},
             "alerts": dict(self.alerts),
-            "reject_reasons": [{"reason": r, "count": n} for r, n in self.reject_reasons],
-            "retry_reasons": [{"reason": r, "count": n} for r, n in self.retry_reasons],
+            "reject_reasons": [_reason_item(r, n) for r, n in self.reject_reasons],
+            "retry_reasons": [_reason_item(r, n) for r, n in self.retry_reasons],
             "acquisition_failures": {
                 f: {**rate.as_dict(), "by_device": {d: r.as_dict() for d, r in self.acquisition_by_device[f].items()}}
                 for f, rate in self.acquisition.items()
@@ -183,9 +184,23 @@ def _acquisition(checks: list[CheckRow]) -> tuple[dict[str, Rate], dict[str, dic
     return dict(sorted(totals.items())), {f: dict(sorted(per_device[f].items())) for f in sorted(totals)}
 
 
-def _reasons(checks: list[CheckRow], decision: str) -> list[tuple[str, int]]:
-    counter = Counter(r for c in checks if c.decision == decision for r in c.reasons)
-    return sorted(counter.items(), key=lambda kv: (-kv[1], kv[0]))
+def _reason_item(reason: Reason, count: int) -> dict[str, Any]:
+    """A counted reason: its flat ``reason`` key, its code and parameters (for rendering) and the count."""
+    return {"reason": reason.key, **reason.as_dict(), "count": count}
+
+
+def _reasons(checks: list[CheckRow], decision: str) -> list[tuple[Reason, int]]:
+    """The reasons given for ``decision``, grouped by code and factor, commonest first."""
+    groups: dict[str, Reason] = {}
+    counter: Counter[str] = Counter()
+    for c in checks:
+        if c.decision != decision:
+            continue
+        for raw in c.reasons:
+            reason = Reason.parse(raw).grouped()
+            groups.setdefault(reason.key, reason)
+            counter[reason.key] += 1
+    return [(groups[k], n) for k, n in sorted(counter.items(), key=lambda kv: (-kv[1], kv[0]))]
 
 
 def _staff(checks: list[CheckRow], enrolments: list[EnrolmentRow], overrides: list[OverrideRow]

@@ -34,6 +34,7 @@ from reportlab.platypus import (
     TableStyle,
 )
 
+from idverify.biometrics.reasons import render
 from idverify.i18n import Translator
 from idverify.ledger.canonical import format_time
 from idverify.ledger.models import LedgerCheckpoint
@@ -128,7 +129,7 @@ def render_monthly_pdf(report: MonthlyReport, anchor: Anchor, *, locale: str = "
     est = doc["error_estimates"]
     story: list[Flowable] = [
         Paragraph(escape(t("pdf.title")), st["title"]),
-        Paragraph(escape(report.clinic or "clinic"), st["clinic"]),
+        Paragraph(escape(report.clinic or t("reason.pdf.clinic_unnamed")), st["clinic"]),
         Paragraph(escape(t("pdf.period", month=report.period.month, tz=report.period.timezone, start=doc["from"],
                            end=doc["to"], generated=doc["generated_at"])), st["small"]),
         Spacer(1, 4 * mm),
@@ -156,8 +157,17 @@ def render_monthly_pdf(report: MonthlyReport, anchor: Anchor, *, locale: str = "
     story.append(section(t("pdf.checks_per_stage"), _image(charts.checks_by_stage_png(report, labels), width * 0.92),
                          table(stage_rows)))
 
+    def reason_table(items: list[dict[str, Any]]) -> Table:
+        """Reasons in the report's language (a cell that wraps), with their counts."""
+        return table([[t("pdf.col.reason"), t("pdf.col.count")],
+                      *[[Paragraph(escape(render(t, item, details=False)), st["body"]), item["count"]]
+                        for item in items]], [135 * mm, 25 * mm])
+
     story.append(section(t("pdf.rejects_by_reason"),
-                         _image(charts.reject_reasons_png(report, labels), width * 0.92)))
+                         _image(charts.reject_reasons_png(report, labels), width * 0.92),
+                         *([reason_table(doc["reject_reasons"])] if doc["reject_reasons"] else [])))
+    if doc["retry_reasons"]:
+        story.append(section(t("reason.pdf.retries_by_reason"), reason_table(doc["retry_reasons"])))
     if doc["overrides"]["by_reason"]:
         story.append(section(t("pdf.overrides_by_reason"), table(
             [[t("pdf.col.reason"), t("pdf.col.count")],

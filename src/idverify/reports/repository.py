@@ -26,7 +26,7 @@ class CheckRow:
     id: str
     stage: str
     decision: str
-    reasons: list[str]
+    reasons: list[Any]  # {"code", "params"} objects (free text on rows older than reason codes)
     factors: dict[str, Any]
     devices: dict[str, Any]
     staff_id: str | None

@@ -222,7 +222,8 @@ class Verification(Base):
     patient_id: Mapped[str] = mapped_column(ForeignKey("patients.id"), nullable=False, index=True)
     stage: Mapped[str] = mapped_column(String(32), nullable=False)
     decision: Mapped[str] = mapped_column(String(16), nullable=False)  # accept / reject / retry
-    reasons: Mapped[list[str]] = mapped_column(JSON, nullable=False, default=list)
+    # reason codes {"code", "params"} (biometrics/reasons.py); rows older than the codes hold English strings
+    reasons: Mapped[list[Any]] = mapped_column(JSON, nullable=False, default=list)
     factors: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)
     policy: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)
     devices: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)

@@ -36,6 +36,7 @@ from idverify.biometrics.face import FaceTemplate
 from idverify.biometrics.fingerprint.template import FingerprintTemplate
 from idverify.biometrics.fusion import Decision, FactorResult, decide
 from idverify.biometrics.pad.active import judge
+from idverify.biometrics.reasons import Reason, ReasonCode
 from idverify.errors import ConflictError, ErrorCode, ValidationFailed
 from idverify.store.base import utcnow
 from idverify.store.db import begin_read
@@ -60,7 +61,7 @@ REJECT_WINDOW = timedelta(hours=24)
 @dataclass
 class CheckOutcome:
     verification: Verification
-    alert: str | None = None
+    alert: Reason | None = None  # the repeated-rejects alert (code and its rejects_24h count)
     timings_ms: dict[str, float] = field(default_factory=dict)
 
 
@@ -245,7 +246,7 @@ def run_check(db: Session, keys: Keys, *, cycle_id: str, stage: Stage,
     patient = prepared.patient
     document = document_verdict(db, keys, patient, captures.document, required=policy.document_required)
     verdict = rules.overlay(decision.outcome, decision.reasons, document, challenge_verdict)
-    outcome, reasons = verdict.outcome, verdict.reasons
+    outcome, reasons = verdict.outcome, [r.as_dict() for r in verdict.reasons]
     timings["total_ms"] = round((time.perf_counter() - t0) * 1000, 1)
     factor_record = factors.check_record(decision.factors, policy.biometric, document=document.record or {},
                                           challenge=challenge_verdict.record)
@@ -266,8 +267,9 @@ def run_check(db: Session, keys: Keys, *, cycle_id: str, stage: Stage,
     if outcome == "reject":
         recent = verifications.count_rejects(db, patient.id, since=utcnow() - REJECT_WINDOW)
         if recent >= REPEATED_REJECTS:
-            alert = f"{recent} rejected checks for this patient in 24 h — inform the supervisor"
+            alert = Reason.of(ReasonCode.REPEATED_REJECTS, rejects_24h=recent)
             audit.record(db, actor, "alert.repeated_rejects",
                          subject={"patient_id": patient.id, "cycle_id": cycle.id},
-                         data={"rejects_24h": recent, "verification_id": verification.id})
+                         data={"rejects_24h": recent, "verification_id": verification.id,
+                               "alert": alert.as_dict()})
     return CheckOutcome(verification=verification, alert=alert, timings_ms=timings)

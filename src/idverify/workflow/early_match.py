@@ -7,11 +7,10 @@ its capture is there (:meth:`face_filmed`, :meth:`finger_taken`) and the check c
 the face is matched while the first finger is taken, the first finger while the second is taken. What is left after
 the last capture is that last finger's matching alone.
 
-The decisions are those of matching everything at the end: the face factor is given the very frames it would be
+The results are those of matching everything at the end: the face factor is given the very frames it would be
 given then (a result started on other frames is not used), and the per-finger results are combined as
-:func:`~idverify.workflow.factors.fingerprint_factor` combines its probes — the best score over the fingers. Only
-when no finger matched may the reason named differ (the last finger's failure here, where the factor prefers "not
-an enrolled finger" over an unreadable image); the status and the decision are the same.
+:func:`~idverify.workflow.factors.fingerprint_factor` combines its probes — the best score over the fingers; when
+none matched, "not an enrolled finger" if any finger was read, else the last finger's failure.
 
 Owns: the futures of one check. Must not touch: the database (a check's capture runs with no transaction open) or
 the devices (the capture code reports to it through :class:`~idverify.workflow.captures.CaptureListener`).
@@ -31,6 +30,7 @@ from idverify.biometrics import workers
 from idverify.biometrics.face import FaceTemplate
 from idverify.biometrics.fingerprint.template import FingerprintTemplate
 from idverify.biometrics.fusion import FactorResult
+from idverify.biometrics.reasons import ReasonCode
 from idverify.workflow import factors
 
 
@@ -83,10 +83,12 @@ class EarlyMatch:
 def combine_fingers(results: Sequence[FactorResult]) -> FactorResult:
     """One fingerprint factor from per-finger ones, as :func:`~idverify.workflow.factors.fingerprint_factor`
     combines probes: the best-scoring matched finger (the first on a tie) with the best image quality of all
-    matched fingers; when no finger matched, the last finger's result."""
+    matched fingers; when no finger matched, a finger that was read but is not an enrolled one, else the last
+    finger's failure (the factor names an unreadable image only when no finger could be read at all)."""
     matched = [r for r in results if r.status == "ok" and r.score is not None]
     if not matched:
-        return results[-1]
+        read = [r for r in results if r.reason is not None and r.reason.code is ReasonCode.FINGER_NOT_ENROLLED]
+        return read[0] if read else results[-1]
     best = max(matched, key=lambda r: r.score if r.score is not None else -1.0)  # max keeps the first on a tie
     quality = max(int(r.details.get("finger_quality", 0)) for r in matched)
     elapsed = round(sum(float(r.details.get("elapsed_ms", 0.0)) for r in results), 1)

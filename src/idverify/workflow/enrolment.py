@@ -25,6 +25,8 @@ from idverify.biometrics.face.detect import Detection
 from idverify.biometrics.fingerprint.template import ALGORITHM_VERSION as FINGER_VERSION
 from idverify.biometrics.fusion import factor_policy
 from idverify.biometrics.operating_points import load_operating_points
+from idverify.biometrics.reasons import Reason as Told
+from idverify.biometrics.reasons import ReasonCode, reason_of_error
 from idverify.errors import ConflictError, ErrorCode
 from idverify.store.base import utcnow
 from idverify.store.keys import Keys
@@ -65,32 +67,33 @@ class FaceStep:
     which the reference photo is cut — or a rejection reason, or nothing (retry: see the prompts)."""
 
     template: Any = None
-    rejection: str | None = None
+    rejection: Told | None = None
     faces: list[Detection | None] = field(default_factory=list)
 
 
-def _face_step(captures: Captures, result: dict[str, Any], prompts: list[str]) -> FaceStep:
+def _face_step(captures: Captures, result: dict[str, Any], prompts: list[Told]) -> FaceStep:
     analysed = factors.face_samples(captures.face_frames)
     samples = analysed.samples
     if not samples:
-        prompts.append(analysed.error.message if analysed.error else "capture the face")
+        prompts.append(reason_of_error(analysed.error) if analysed.error else Told(ReasonCode.FACE_NOT_CAPTURED))
         return FaceStep()
     live, reason, pad = factors.liveness(captures.face_frames)
     result["face"] = {"samples": len(samples),
                       "detection_score": round(max(s.detection.score for s in samples), 4), **pad}
     if live is False:
-        return FaceStep(rejection=f"liveness failed — {reason}")
+        return FaceStep(rejection=Told.of(ReasonCode.LIVENESS_FAILED, reason, factor="face"))
     doc_factor = factors.document_photo_factor(samples[0], captures.document)
     result["document_photo"] = {"status": doc_factor.status, "score": doc_factor.score}
     if doc_factor.status == "ok" and doc_factor.score is not None:
         point = factor_policy("document_photo", points=load_operating_points(), required=True, target_fmr=0.01)
         result["document_photo"]["threshold"] = point.threshold
         if doc_factor.score < point.threshold:
-            return FaceStep(rejection="face does not match the ID document photo")
+            return FaceStep(rejection=Told.of(ReasonCode.DOCUMENT_PHOTO_MISMATCH, score=round(doc_factor.score, 4),
+                                              threshold=round(point.threshold, 4)))
     return FaceStep(template=get_face_engine().make_template(samples), faces=analysed.faces)
 
 
-def _finger_step(captures: Captures, result: dict[str, Any], prompts: list[str]) -> list[tuple[str, Any]]:
+def _finger_step(captures: Captures, result: dict[str, Any], prompts: list[Told]) -> list[tuple[str, Any]]:
     ok, failed = factors.finger_templates(captures.fingerprints)
     seen: set[str] = set()
     chosen: list[tuple[str, Any]] = []
@@ -100,10 +103,10 @@ def _finger_step(captures: Captures, result: dict[str, Any], prompts: list[str])
             chosen.append((position, tpl))
     result["fingers"] = {"accepted": [p for p, _ in chosen], "failed": [p for p, _ in failed],
                          "quality": [int(t.quality) for _, t in chosen]}
-    for position, message in failed:
-        prompts.append(f"{position.replace('_', ' ')}: {message}")
+    for position, why in failed:
+        prompts.append(Told.of(ReasonCode.FINGER_POSITION_FAILED, why, position=position))
     if len(chosen) < MIN_FINGERS:
-        prompts.append(f"capture at least {MIN_FINGERS} different fingers ({len(chosen)} usable so far)")
+        prompts.append(Told.of(ReasonCode.TOO_FEW_FINGERS, required=MIN_FINGERS, usable=len(chosen)))
     return chosen
 
 
@@ -124,6 +127,11 @@ def _duplicates(galleries: Galleries, patient_id: str, face_tpl: Any,
     return list(best.values())
 
 
+def _told(*reasons: Told) -> list[dict[str, Any]]:
+    """Reasons and prompts as the enrolment result stores and answers them: ``{"code", "params"}`` objects."""
+    return [r.as_dict() for r in reasons]
+
+
 def enrol(db: Session, keys: Keys, galleries: Galleries, *, patient_id: str, captures: Captures,
           actor: Principal) -> EnrolmentOutcome:
     patient = get_patient(db, patient_id)
@@ -132,29 +140,30 @@ def enrol(db: Session, keys: Keys, galleries: Galleries, *, patient_id: str, cap
         raise ConflictError("record the patient's biometric consent before enrolment", code=ErrorCode.CONSENT_REQUIRED)
     result: dict[str, Any] = {"modalities": sorted(m for m in consent.modalities if m != "document_photo"),
                               "devices": captures.devices}
-    prompts: list[str] = []
+    prompts: list[Told] = []
 
     # 1. the document must be this patient's, valid and unexpired
     document = document_verdict(db, keys, patient, captures.document, required=True)
     result["document"] = dict(document.record or {})
     if document.outcome is RuleOutcome.REJECT:
-        return _finish(db, actor, patient, "rejected", {**result, "reasons": [document.message]}, consent.id)
+        return _finish(db, actor, patient, "rejected", {**result, "reasons": _told(document.told or
+                                                                                   Told(document.reason))}, consent.id)
     if document.outcome is RuleOutcome.RETRY:
-        prompts.append(document.message or "read the card again")
+        prompts.append(document.told or Told(document.reason))
     elif document.reason is Reason.DOCUMENT_EXPIRED:
         return _finish(db, actor, patient, "rejected",
-                       {**result, "reasons": ["document expired — enrol with a valid document"]}, consent.id)
+                       {**result, "reasons": _told(Told(ReasonCode.ENROL_DOCUMENT_EXPIRED))}, consent.id)
 
     # 2. live face (quality, liveness, person-to-document); 3. at least two different usable fingers
     face = FaceStep()
     if "face" in consent.modalities:
         face = _face_step(captures, result, prompts)
         if face.rejection:
-            return _finish(db, actor, patient, "rejected", {**result, "reasons": [face.rejection]}, consent.id)
+            return _finish(db, actor, patient, "rejected", {**result, "reasons": _told(face.rejection)}, consent.id)
     face_tpl = face.template
     finger_tpls = _finger_step(captures, result, prompts) if "fingerprint" in consent.modalities else []
     if prompts:
-        return _finish(db, actor, patient, "retry", {**result, "prompts": prompts}, consent.id)
+        return _finish(db, actor, patient, "retry", {**result, "prompts": _told(*prompts)}, consent.id)
 
     # 4. 1:N duplicate search over every enrolled patient: block, never merge
     galleries.sync(db, keys)
@@ -162,7 +171,7 @@ def enrol(db: Session, keys: Keys, galleries: Galleries, *, patient_id: str, cap
     if duplicates:
         dup = [{"patient_id": c.patient_id, "modality": c.modality, "score": round(c.score, 4)} for c in duplicates]
         return _finish(db, actor, patient, "duplicate_suspected",
-                       {**result, "reasons": ["possible duplicate identity — a supervisor must review"],
+                       {**result, "reasons": _told(Told(ReasonCode.DUPLICATE_SUSPECTED)),
                         "duplicates": dup}, consent.id, duplicates)
 
     # 5. store templates (encrypted) and publish them to the galleries

@@ -2,8 +2,8 @@
 per-factor record into the complete record a stage check stores (:func:`check_record`).
 
 Each function runs the matchers and PAD, catches the capture problems the biometric core reports (no face, two
-faces, blurred, finger quality too low) and turns them into ``quality_failed`` results with the nurse-readable
-message, so one bad capture leads to RETRY with an instruction, never an error page.
+faces, blurred, finger quality too low) and turns them into ``quality_failed`` results with the reason code the
+nurse reads in her language, so one bad capture leads to RETRY with an instruction, never an error page.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from idverify.biometrics.fingerprint.match import match
 from idverify.biometrics.fingerprint.template import ALGORITHM_VERSION as FINGER_VERSION
 from idverify.biometrics.fingerprint.template import FingerprintTemplate
 from idverify.biometrics.fusion import FactorResult, StagePolicy
+from idverify.biometrics.reasons import Reason, ReasonCode, reason_of_error
 from idverify.documents.model import IdentityDocument
 from idverify.errors import BiometricError
 
@@ -62,14 +63,14 @@ def face_samples(frames: Sequence[NDArray[np.uint8]]) -> FaceFrames:
     return FaceFrames(samples=samples, faces=largest, error=error)
 
 
-def liveness(frames: Sequence[NDArray[np.uint8]]) -> tuple[bool | None, str | None, dict[str, Any]]:
+def liveness(frames: Sequence[NDArray[np.uint8]]) -> tuple[bool | None, Reason | None, dict[str, Any]]:
     from idverify.biometrics.pad.passive import get_pad_engine
 
     try:
         result = get_pad_engine().check(list(frames[:MAX_FACE_FRAMES]))
     except BiometricError as exc:
-        return None, exc.message, {}
-    return result.live, None if result.live else result.reason, {"pad_score": result.score,
+        return None, reason_of_error(exc), {}
+    return result.live, None if result.live else result.reason_code, {"pad_score": result.score,
                                                                 "pad_threshold": result.threshold,
                                                                 "pad_version": result.algorithm_version}
 
@@ -81,7 +82,7 @@ def face_factor(frames: Sequence[NDArray[np.uint8]], enrolled: FaceTemplate | No
 
     if frames and enrolled is None:
         return FactorResult(factor="face", status="not_captured",
-                            message="no face enrolled for this patient — enrol the face or use an override")
+                            reason=Reason(ReasonCode.FACE_NOT_ENROLLED))
     if enrolled is None:
         return FactorResult(factor="face", status="not_captured")
     start = time.perf_counter()
@@ -90,15 +91,15 @@ def face_factor(frames: Sequence[NDArray[np.uint8]], enrolled: FaceTemplate | No
 
 
 def finger_templates(images: Sequence[tuple[str, NDArray[np.uint8]]]
-                     ) -> tuple[list[tuple[str, FingerprintTemplate]], list[tuple[str, str]]]:
-    """Extracted templates and, for each image that failed, (position, nurse message)."""
+                     ) -> tuple[list[tuple[str, FingerprintTemplate]], list[tuple[str, Reason]]]:
+    """Extracted templates and, for each image that failed, (position, reason code)."""
     ok: list[tuple[str, FingerprintTemplate]] = []
-    failed: list[tuple[str, str]] = []
+    failed: list[tuple[str, Reason]] = []
     for position, image in images:
         try:
             ok.append((position, extract(image)))
         except BiometricError as exc:
-            failed.append((position, exc.message))
+            failed.append((position, reason_of_error(exc)))
     return ok, failed
 
 
@@ -109,11 +110,11 @@ def fingerprint_factor(images: Sequence[tuple[str, NDArray[np.uint8]]],
         return FactorResult(factor="fingerprint", status="not_captured")
     if not enrolled:
         return FactorResult(factor="fingerprint", status="not_captured",
-                            message="no fingerprint enrolled for this patient — enrol fingers or use an override")
+                            reason=Reason(ReasonCode.FINGERPRINT_NOT_ENROLLED))
     probes, failed = finger_templates(images)
     if not probes:
-        position, message = failed[-1]
-        return FactorResult(factor="fingerprint", status="quality_failed", message=message,
+        position, reason = failed[-1]
+        return FactorResult(factor="fingerprint", status="quality_failed", reason=reason,
                             model_version=FINGER_VERSION, details={"position": position})
     best, best_pos = -1.0, None
     for position, probe in probes:
@@ -125,7 +126,7 @@ def fingerprint_factor(images: Sequence[tuple[str, NDArray[np.uint8]]],
                 best, best_pos = score, position
     if best < 0:  # the captured finger is not one that was enrolled
         return FactorResult(factor="fingerprint", status="quality_failed", model_version=FINGER_VERSION,
-                            message="this finger was not enrolled — place an enrolled finger")
+                            reason=Reason(ReasonCode.FINGER_NOT_ENROLLED))
     quality = max(p.quality for _, p in probes)
     return FactorResult(factor="fingerprint", status="ok", score=round(best, 4), model_version=FINGER_VERSION,
                         details={"position": best_pos, "finger_quality": quality, "pad": "not available",
@@ -138,7 +139,8 @@ def document_photo_factor(frame: NDArray[np.uint8] | FaceSample | None, document
     from idverify.biometrics.face.factor import document_photo_factor as core_document_factor
 
     if document is None or frame is None:
-        return FactorResult(factor="document_photo", status="not_captured", message="document or live face missing")
+        return FactorResult(factor="document_photo", status="not_captured",
+                            reason=Reason(ReasonCode.DOCUMENT_OR_FACE_MISSING))
     photo = document.photo if document.photo_available else None
     return core_document_factor(frame, photo)
 

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from idverify import audit
 from idverify.auth.roles import Principal
-from idverify.biometrics.fusion import StagePolicy, factor_policy
+from idverify.biometrics.fusion import FACTORS, StagePolicy, factor_policy
 from idverify.biometrics.operating_points import load_operating_points
 from idverify.errors import ConfigError, ErrorCode, ValidationFailed
 from idverify.store.models import ConsentRecord
@@ -37,7 +37,7 @@ from idverify.workflow.repositories import settings as settings_repo
 from idverify.workflow.stages import DEFAULT_SUBJECT, Stage, Subject
 
 POLICY_SETTING = "policy.stages"
-BIOMETRIC_FACTORS = ("face", "fingerprint", "document_photo")
+BIOMETRIC_FACTORS = FACTORS
 ACTIVE_LIVENESS = ("head_turn", "blink")
 TARGET_FMRS = (0.01, 0.001, 0.0001)
 FACE_ALONE_TARGET_FMR = 0.0001
@@ -127,6 +127,10 @@ def resolve(db: Session, stage: Stage, consent: ConsentRecord | None) -> Resolve
     factors_conf: dict[str, dict[str, Any]] = {k: dict(v) for k, v in DEFAULT_FACTORS.items()}
     for name, override in (conf.get("factors") or {}).items():
         factors_conf.setdefault(name, {}).update(override)
+    unknown = sorted(set(factors_conf) - set(FACTORS))
+    if unknown:  # a policy stored by hand or by another version: refuse it rather than guess what was meant
+        raise ConfigError(f"stage policy for {stage.value} names unknown factor(s) {', '.join(unknown)}; the "
+                          f"factors are {', '.join(FACTORS)}")
     adapted: list[str] = []
     refused = set(consent.refused if consent else [])
     allowed = set(consent.modalities if consent else [])

@@ -2,8 +2,9 @@
 how both overlay the outcome of :func:`idverify.biometrics.fusion.decide`.
 
 Owns: :func:`document_genuine_rule`, :func:`document_rule`, :func:`challenge_rule` and :func:`overlay`, and their
-:class:`Verdict` — an outcome, a stable :class:`Reason` code (for integrations, reports and translated screens),
-the nurse-readable sentence, and the record that goes into the factor record and the ledger. Must not touch: the
+:class:`Verdict` — an outcome, a stable reason code (:class:`~idverify.biometrics.reasons.ReasonCode`, for
+integrations, reports and translated screens), the English sentence (logs, the API's error message when enrolment
+refuses a card), and the record that goes into the factor record and the ledger. Must not touch: the
 database, cameras, matchers. Pure: same inputs, same output; no I/O, no clock — the document rule is handed the
 digest and the card-owner lookup it needs (:func:`idverify.workflow.patients.document_verdict` wires them), the
 challenge rule the judgement already made (:func:`idverify.biometrics.pad.active.judge`).
@@ -23,6 +24,8 @@ from typing import Any
 
 from idverify.biometrics.fusion import Outcome
 from idverify.biometrics.pad.active import ActiveJudgement
+from idverify.biometrics.reasons import Reason as Told
+from idverify.biometrics.reasons import ReasonCode
 from idverify.documents.model import IdentityDocument
 from idverify.store.models import Patient
 from idverify.workflow.challenges import IssuedChallenge
@@ -36,29 +39,23 @@ class RuleOutcome(StrEnum):
     SKIP = "skip"  # nothing presented, nothing required
 
 
-class Reason(StrEnum):
-    DOCUMENT_OK = "document_ok"
-    DOCUMENT_EXPIRED = "document_expired"  # the patient's own card, expired: a check notes it, enrolment refuses it
-    DOCUMENT_NOT_READ = "document_not_read"
-    DOCUMENT_NOT_PRESENTED = "document_not_presented"  # and not required
-    DOCUMENT_NUMBER_UNREADABLE = "document_number_unreadable"
-    DOCUMENT_SIGNATURE_INVALID = "document_signature_invalid"
-    DOCUMENT_CHECKSUM_FAILED = "document_checksum_failed"
-    CARD_OF_ANOTHER_PATIENT = "card_of_another_patient"
-    CARD_NOT_THE_PATIENTS = "card_not_the_patients"  # and of no registered patient
-    CHALLENGE_PASSED = "challenge_passed"
-    CHALLENGE_NOT_ANSWERED = "challenge_not_answered"
-    CHALLENGE_NOT_ASKED = "challenge_not_asked"  # and not required
-    CHALLENGE_NO_FRAMES = "challenge_no_frames"
-    CHALLENGE_FAILED = "challenge_failed"
+Reason = ReasonCode  # the rules' codes are members of the one enumeration of reasons
 
 
 @dataclass(frozen=True)
 class Verdict:
     outcome: RuleOutcome
-    reason: Reason
-    message: str | None = None  # for the nurse; None when there is nothing to tell
+    reason: ReasonCode
+    message: str | None = None  # English, for logs and API errors; None when there is nothing to tell the nurse
     record: Mapping[str, Any] | None = None  # for the factor record and the ledger; None: nothing to record
+    cause: str | None = None  # the reason code of what made it so (a failed challenge's own reason)
+
+    @property
+    def told(self) -> Told | None:
+        """What the nurse is told (the code, with its cause), in her language on the screen; None: nothing."""
+        if self.message is None:
+            return None
+        return Told.of(self.reason, None if self.cause is None else Told.parse(self.cause))
 
 
 @dataclass(frozen=True)
@@ -66,7 +63,7 @@ class CheckVerdict:
     """The stage check's outcome once the rules overlaid the biometric decision."""
 
     outcome: Outcome
-    reasons: list[str] = field(default_factory=list)
+    reasons: list[Told] = field(default_factory=list)
 
 
 def document_genuine_rule(document: IdentityDocument) -> Verdict:
@@ -134,20 +131,23 @@ def challenge_rule(challenge: IssuedChallenge | None, judgement: ActiveJudgement
     record = {**challenge.record(), "status": "judged", "required": required, **judgement.record()}
     if judgement.result.passed:
         return Verdict(RuleOutcome.PASS, Reason.CHALLENGE_PASSED, None, record)
-    return Verdict(failed, Reason.CHALLENGE_FAILED, f"liveness challenge failed — {judgement.result.reason}", record)
+    return Verdict(failed, Reason.CHALLENGE_FAILED, f"liveness challenge failed — {judgement.result.reason}", record,
+                   cause=judgement.result.code or None)
 
 
-def overlay(outcome: Outcome, reasons: Sequence[str], document: Verdict, challenge: Verdict) -> CheckVerdict:
+def overlay(outcome: Outcome, reasons: Sequence[Told], document: Verdict, challenge: Verdict) -> CheckVerdict:
     """The biometric decision with the document rule, then the challenge rule, applied on top."""
     out, why = outcome, list(reasons)
+    doc, chal = document.told, challenge.told
     if document.outcome is RuleOutcome.REJECT:
-        out, why = "reject", [document.message or "document rejected", *[r for r in why if r != "identity confirmed"]]
+        out, why = "reject", [doc or Told(document.reason),
+                              *[r for r in why if r.code is not ReasonCode.IDENTITY_CONFIRMED]]
     elif document.outcome is RuleOutcome.RETRY and out == "accept":
-        out, why = "retry", [document.message or "read the card again"]
-    elif document.outcome is RuleOutcome.RETRY and document.message:
-        why.append(document.message)
+        out, why = "retry", [doc or Told(document.reason)]
+    elif document.outcome is RuleOutcome.RETRY and doc is not None:
+        why.append(doc)
     if challenge.outcome is RuleOutcome.RETRY and out == "accept":
-        out, why = "retry", [challenge.message or "repeat the liveness challenge"]
-    elif challenge.outcome in (RuleOutcome.RETRY, RuleOutcome.NOTE) and challenge.message:
-        why.append(challenge.message)
+        out, why = "retry", [chal or Told(challenge.reason)]
+    elif challenge.outcome in (RuleOutcome.RETRY, RuleOutcome.NOTE) and chal is not None:
+        why.append(chal)
     return CheckVerdict(outcome=out, reasons=why)

@@ -198,6 +198,7 @@ def get_export(
     filters: Filters,
     format: Literal["jsonl", "fhir", "fhir-ndjson", "csv"] = "jsonl",
     fhir_version: Annotated[Literal["r4", "r5"], Query(description="FHIR release of the fhir formats")] = "r5",
+    lang: Annotated[Literal["zh-CN", "en"], Query(description="Language of the CSV's label column")] = "zh-CN",
 ) -> StreamingResponse:
     check_export_request(format, filters.query)
     # Filters are nested so the export event itself never matches a stage/decision filter of later queries.
@@ -205,7 +206,8 @@ def get_export(
     if format in FHIR_FORMATS:
         recorded["fhir_version"] = fhir_version
     checkpoint = service.record_export(db, settings, inspector, recorded)
-    export = build_export(db, format, filters.query, checkpoint, clinic=settings.clinic_name, version=fhir_version)
+    export = build_export(db, format, filters.query, checkpoint, clinic=settings.clinic_name, version=fhir_version,
+                          locale=lang)
     db.rollback()  # end the read transaction before streaming
     headers = {
         "Content-Disposition": f'attachment; filename="{file_name(format, int(checkpoint.tree_size), fhir_version)}"',

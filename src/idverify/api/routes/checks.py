@@ -15,7 +15,7 @@ from idverify.api.captures import CHALLENGE_BURST_S, from_request, require_devic
 from idverify.api.deps import ContextDep, KeysDep, Nurse, SessionDep, ensure_this_workstation
 from idverify.api.routes.auth import client_address, record_failure
 from idverify.api.routes.result_photos import photo_urls
-from idverify.api.schemas.verifications import VerificationOut
+from idverify.api.schemas.verifications import ReasonOut, VerificationOut
 from idverify.api.schemas.workflow import (
     CaptureIn,
     ChallengeIn,
@@ -116,7 +116,8 @@ def _check(cycle_id: str, body: CheckIn, db: SessionDep, keys: KeysDep, ctx: Con
     if captures.face_frames:  # in memory for a few minutes, for the result screen; never persisted
         ctx.live_frames.put(outcome.verification.id, nurse.workstation_id, captures.face_frames[0])
     begin_read(db)
-    return CheckOut(verification=verification, alert=outcome.alert, timings_ms=outcome.timings_ms,
+    alert = None if outcome.alert is None else ReasonOut.of(outcome.alert)
+    return CheckOut(verification=verification, alert=alert, timings_ms=outcome.timings_ms,
                     images=photo_urls(ctx, db, outcome.verification))
 
 

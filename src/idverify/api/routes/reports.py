@@ -21,7 +21,8 @@ from idverify.reports.tabular import write_monthly_csv
 router = APIRouter(prefix="/reports", tags=["reports"])
 
 MonthQ = Annotated[str, Query(max_length=7, description="YYYY-MM", examples=["2026-11"])]
-LangQ = Annotated[Literal["zh-CN", "en"], Query(description="Language the PDF is written in")]
+LangQ = Annotated[Literal["zh-CN", "en"], Query(description="Language the PDF is written in (the CSV: its label "
+                                                            "column)")]
 TzQ = Annotated[str, Query(max_length=64, pattern=r"^[A-Za-z0-9_+\-/]+$",
                            description="IANA time zone the month is counted in")]
 
@@ -32,14 +33,14 @@ def get_monthly(db: SessionDep, settings: SettingsDep, _inspector: Inspector, mo
     return monthly_statistics(db, parse_month(month, tz), clinic=settings.clinic_name).as_dict()
 
 
-@router.get("/monthly.csv", summary="The month's figures as CSV (section,key,metric,value)",
+@router.get("/monthly.csv", summary="The month's figures as CSV (section,key,metric,value,label)",
             response_class=Response, responses={200: {"content": {"text/csv": {}}}})
 def get_monthly_csv(db: SessionDep, settings: SettingsDep, inspector: Inspector, month: MonthQ,
-                    tz: TzQ = DEFAULT_TZ) -> Response:
+                    tz: TzQ = DEFAULT_TZ, lang: LangQ = "zh-CN") -> Response:
     period = parse_month(month, tz)
     service.record_export(db, settings, inspector, {"format": "monthly.csv", "month": month, "tz": tz})
     out = io.StringIO()
-    write_monthly_csv(monthly_statistics(db, period, clinic=settings.clinic_name), out)
+    write_monthly_csv(monthly_statistics(db, period, clinic=settings.clinic_name), out, locale=lang)
     return Response(out.getvalue().encode("utf-8"), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="idverify-monthly-{month}.csv"'})
 

@@ -6,9 +6,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from idverify.api.schemas import RequestModel, ResponseModel
+from idverify.api.schemas.verifications import ReasonOut, reasons_out
 from idverify.workflow.his_import import HIS_MESSAGE_MAX
 from idverify.workflow.stages import CycleKind, Stage
 
@@ -199,9 +200,22 @@ class EnrolmentOut(ResponseModel):
     id: str
     patient_id: str
     status: Literal["complete", "retry", "rejected", "duplicate_suspected"]
-    result: dict[str, Any]
+    result: dict[str, Any] = Field(description="What each step found; ``reasons`` (why it was refused) and "
+                                   "``prompts`` (what to capture again) are reason objects ``{code, params, "
+                                   "message}`` — docs/reasons.md")
     created_at: datetime
     workstation_id: str
+
+    @field_validator("result", mode="before")
+    @classmethod
+    def _reasons(cls, value: object) -> object:
+        if not isinstance(value, dict):
+            return value
+        out = dict(value)
+        for key in ("reasons", "prompts"):
+            if key in out:
+                out[key] = [r.model_dump() for r in reasons_out(out[key])]
+        return out
 
 
 class StagePersonOut(ResponseModel):
@@ -226,7 +240,8 @@ class StageSubjectOut(ResponseModel):
 
 class CheckOut(ResponseModel):
     verification: dict[str, Any]
-    alert: str | None = None
+    alert: ReasonOut | None = Field(default=None, description="The repeated-rejects alert (code "
+                                    "``repeated_rejects`` with ``params.rejects_24h``), when this reject raised one")
     timings_ms: dict[str, float] = Field(default_factory=dict)
     images: dict[str, str] = Field(
         default_factory=dict, description="URLs of the enrolment photo and the live frame (this workstation's "

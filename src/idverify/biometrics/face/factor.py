@@ -5,7 +5,7 @@ Owns: running analyse → (PAD) → compare for one check and packing the outcom
 Must not touch: thresholds or decisions (``decide`` applies the stage policy), storage, devices.
 
 A capture the nurse can fix (no face, blurred, two faces …) becomes ``status="quality_failed"`` with the gate's
-message, so the decision is *retry* with that message instead of an exception reaching the API.
+reason code, so the decision is *retry* with that message instead of an exception reaching the API.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from idverify.biometrics.face.engine import ALGORITHM_VERSION, FaceEngine, FaceS
 from idverify.biometrics.face.image import RGBImage, as_rgb_array
 from idverify.biometrics.face.template import FaceTemplate
 from idverify.biometrics.fusion import FactorResult
+from idverify.biometrics.reasons import Reason, ReasonCode, reason_of_error
 from idverify.errors import BiometricError
 
 ImageInput = RGBImage | bytes | str | Path
@@ -25,7 +26,7 @@ ImageInput = RGBImage | bytes | str | Path
 
 def _failed(factor: str, exc: BiometricError, status: str = "quality_failed") -> FactorResult:
     reason = exc.details.get("reason") if isinstance(exc.details, dict) else None
-    return FactorResult(factor=factor, status=status, message=exc.message,  # type: ignore[arg-type]
+    return FactorResult(factor=factor, status=status, reason=reason_of_error(exc),  # type: ignore[arg-type]
                         model_version=ALGORITHM_VERSION, details={"quality_reason": reason})
 
 
@@ -53,7 +54,7 @@ def face_factor_and_sample(frames: ImageInput | Sequence[ImageInput], reference:
         return _failed("face", exc), None
     details: dict[str, Any] = {"quality": sample.quality.as_dict()["measures"], "detector": sample.detection.detector}
     live: bool | None = None
-    live_reason: str | None = None
+    live_reason: Reason | None = None
     if liveness:
         from idverify.biometrics.pad import get_pad_engine
 
@@ -61,7 +62,7 @@ def face_factor_and_sample(frames: ImageInput | Sequence[ImageInput], reference:
             pad = get_pad_engine().check(rgb_frames, challenge=challenge, first_detection=sample.detection)
         except BiometricError as exc:
             return _failed("face", exc), sample
-        live, live_reason = pad.live, pad.reason
+        live, live_reason = pad.live, None if pad.live else pad.reason_code
         details["pad"] = pad.as_dict()
     result = FactorResult(factor="face", status="ok", score=round(compare(sample, reference), 6), live=live,
                           liveness_reason=live_reason, model_version=ALGORITHM_VERSION, details=details)
@@ -73,7 +74,7 @@ def document_photo_factor(live: FaceSample | ImageInput, document_photo: bytes |
     """Live face against the document's chip photo (``None`` when the card had no readable photo)."""
     if document_photo is None:
         return FactorResult(factor="document_photo", status="acquisition_failed",
-                            message="the document's photo could not be read — read the card again",
+                            reason=Reason(ReasonCode.DOCUMENT_PHOTO_UNREADABLE),
                             model_version=ALGORITHM_VERSION)
     engine = engine or get_face_engine()
     try:

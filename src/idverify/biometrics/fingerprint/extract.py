@@ -66,12 +66,15 @@ def extract(image: NDArray[Any], dpi: int = TEMPLATE_DPI) -> FingerprintTemplate
     """
     a = analyse(image, dpi)
     if int(a.mask.sum()) < MIN_FOREGROUND_PX:
-        raise BiometricError("too little of the finger was captured — place the finger flat on the sensor again")
+        raise BiometricError("too little of the finger was captured — place the finger flat on the sensor again",
+                              details={"reason": "finger_area_too_small"})
     if a.quality < MIN_QUALITY:
-        raise BiometricError("finger quality too low — clean the sensor, dry or moisten the finger and place again")
+        raise BiometricError("finger quality too low — clean the sensor, dry or moisten the finger and place again",
+                              details={"reason": "finger_quality_low"})
     xy, angle, kind, mq = _minutiae(a)
     if len(angle) < MIN_MINUTIAE:
-        raise BiometricError("too few fingerprint features found — place the finger again, centred and flat")
+        raise BiometricError("too few fingerprint features found — place the finger again, centred and flat",
+                              details={"reason": "finger_too_few_features"})
     h, w = a.image.shape
     log.debug("fingerprint.extracted", minutiae=len(angle), quality=a.quality)
     return FingerprintTemplate(xy, angle, kind, mq, width=w, height=h, quality=a.quality)
@@ -89,7 +92,8 @@ def analyse(image: NDArray[Any], dpi: int = TEMPLATE_DPI, *, enhance: bool = Tru
         img = np.asarray(cv2.resize(img, None, fx=s, fy=s, interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR),
                          dtype=np.uint8)
     if min(img.shape) < 64:
-        raise BiometricError("fingerprint image is too small — capture again")
+        raise BiometricError("fingerprint image is too small — capture again",
+                              details={"reason": "finger_image_too_small"})
     f = img.astype(np.float32)
     norm = _normalise(f)
     orient, coh = _orientation(norm)
@@ -113,7 +117,8 @@ def _to_gray(image: NDArray[Any]) -> NDArray[np.uint8]:
     if arr.ndim == 3:
         arr = cv2.cvtColor(arr.astype(np.uint8), cv2.COLOR_BGR2GRAY) if arr.shape[2] == 3 else arr[..., 0]
     if arr.ndim != 2:
-        raise BiometricError("fingerprint image must be a 2-D greyscale array — capture again")
+        raise BiometricError("fingerprint image must be a 2-D greyscale array — capture again",
+                              details={"reason": "finger_image_invalid"})
     if arr.dtype != np.uint8:
         a = arr.astype(np.float64)
         lo, hi = float(a.min()), float(a.max())

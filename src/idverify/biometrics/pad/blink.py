@@ -131,21 +131,24 @@ class BlinkChallenge:
         n = len(ears)
         seen = [e for e in ears if e is not None]
 
-        def result(passed: bool, reason: str, depth: float | None = None) -> ChallengeResult:
-            return ChallengeResult(kind="blink", direction="", passed=passed, reason=reason,
+        def result(passed: bool, code: str, reason: str, depth: float | None = None) -> ChallengeResult:
+            return ChallengeResult(kind="blink", direction="", passed=passed, reason=reason, code=code,
                                    max_yaw_towards=depth, frames=n, frames_with_face=len(seen))
 
         if n == 0 or len(seen) < max(3, MIN_FACE_SHARE * n):
-            return result(False, "face not visible in enough frames — keep the face in view and blink")
+            return result(False, "blink_face_not_visible",
+                          "face not visible in enough frames — keep the face in view and blink")
         open_level = float(np.percentile(seen, 80))
         if open_level < MIN_OPEN_EAR:
-            return result(False, "eyes not open enough to see a blink — ask the patient to open the eyes and "
-                                 "look at the camera")
+            return result(False, "blink_eyes_not_open",
+                          "eyes not open enough to see a blink — ask the patient to open the eyes and "
+                          "look at the camera")
         closed_at = next((i for i, e in enumerate(ears) if e is not None and e <= CLOSED_RATIO * open_level), None)
         depth = round(min(seen) / open_level, 3)
         if closed_at is None:
-            return result(False, "no blink seen — ask the patient to blink once", depth)
+            return result(False, "blink_not_seen", "no blink seen — ask the patient to blink once", depth)
         reopened = any(e is not None and e >= 0.85 * open_level for e in ears[closed_at + 1:])
         if not reopened:
-            return result(False, "eyes did not open again after the blink — repeat the challenge", depth)
-        return result(True, "blink seen", depth)
+            return result(False, "blink_not_reopened",
+                          "eyes did not open again after the blink — repeat the challenge", depth)
+        return result(True, "challenge_passed", "blink seen", depth)

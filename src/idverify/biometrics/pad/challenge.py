@@ -41,6 +41,7 @@ class ChallengeResult:
     max_yaw_towards: float | None
     frames: int
     frames_with_face: int
+    code: str = ""  # the reason code (biometrics/reasons.py) a screen shows; ``reason`` is its English sentence
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -71,19 +72,24 @@ class HeadTurnChallenge:
         yaws = [None if lm is None else pose_from_landmarks(lm)[0] * self._sign() for lm in landmarks]
         seen = [y for y in yaws if y is not None]
 
-        def result(passed: bool, reason: str) -> ChallengeResult:
+        def result(passed: bool, code: str, reason: str) -> ChallengeResult:
             return ChallengeResult(kind="head_turn", direction=self.direction, passed=passed, reason=reason,
+                                   code=code,
                                    max_yaw_towards=round(max(seen), 3) if seen else None, frames=n,
                                    frames_with_face=len(seen))
 
         if n == 0 or len(seen) < max(2, MIN_FACE_SHARE * n):
-            return result(False, "face not visible in enough frames — keep the face in view during the turn")
+            return result(False, "turn_face_not_visible",
+                          "face not visible in enough frames — keep the face in view during the turn")
         first_frontal = next((i for i, y in enumerate(yaws) if y is not None and abs(y) <= FRONTAL_YAW), None)
         if first_frontal is None:
-            return result(False, "patient never faced the camera — start looking straight at the camera")
+            return result(False, "turn_never_frontal",
+                          "patient never faced the camera — start looking straight at the camera")
         turned = any(y is not None and y >= TURN_YAW for y in yaws[first_frontal + 1:])
         if not turned:
             wrong = any(y is not None and y <= -TURN_YAW for y in yaws[first_frontal + 1:])
-            return result(False, "head turned the wrong way — repeat the challenge" if wrong
-                          else f"head not turned far enough to the {self.direction} — repeat the challenge")
-        return result(True, "head turn performed as asked")
+            if wrong:
+                return result(False, "turn_wrong_way", "head turned the wrong way — repeat the challenge")
+            return result(False, "turn_not_far_enough",
+                          f"head not turned far enough to the {self.direction} — repeat the challenge")
+        return result(True, "challenge_passed", "head turn performed as asked")

@@ -32,6 +32,7 @@ from idverify.biometrics.face.image import RGBImage, as_rgb_array
 from idverify.biometrics.models_path import model_file
 from idverify.biometrics.pad.blink import BlinkChallenge
 from idverify.biometrics.pad.challenge import ChallengeResult, HeadTurnChallenge
+from idverify.biometrics.reasons import Reason, ReasonCode
 from idverify.errors import BiometricError, ErrorCode
 
 log = structlog.get_logger(__name__)
@@ -49,7 +50,8 @@ class PadResult:
     """Liveness outcome recorded with every face check.
 
     ``live`` is the overall verdict (passive score ≥ threshold, and the active challenge passed when one was asked
-    for). ``reason`` is for the nurse; ``frame_scores`` keeps the per-frame passive live probabilities.
+    for). ``reason`` is the English sentence (logs, bench), ``reason_code`` the reason a screen shows when the
+    capture is not live (None when live); ``frame_scores`` keeps the per-frame passive live probabilities.
     """
 
     live: bool
@@ -60,9 +62,11 @@ class PadResult:
     challenge: ChallengeResult | None = None
     algorithm_version: str = PAD_ALGORITHM_VERSION
     models: tuple[str, ...] = tuple(name for name, _ in PAD_MODELS)
+    reason_code: Reason | None = None
 
     def as_dict(self) -> dict[str, Any]:
         out = asdict(self)
+        out["reason_code"] = None if self.reason_code is None else self.reason_code.as_dict()
         out["challenge"] = None if self.challenge is None else self.challenge.as_dict()
         out["models"] = list(self.models)
         return out
@@ -145,7 +149,8 @@ class PadEngine:
         """
         items: list[ImageInput] = list(frames) if isinstance(frames, list | tuple) else [frames]  # type: ignore[list-item]
         if not items:
-            raise BiometricError("no frames to check for liveness; capture again", code=ErrorCode.BIOMETRIC_QUALITY)
+            raise BiometricError("no frames to check for liveness; capture again", code=ErrorCode.BIOMETRIC_QUALITY,
+                                 details={"reason": "pad_no_frames"})
         dets: list[tuple[RGBImage, Detection | None]] = []
         for i, item in enumerate(items):
             rgb = as_rgb_array(item)
@@ -167,14 +172,18 @@ class PadEngine:
         scores = [round(self.live_probability(rgb, d.box), 4) for rgb, d in usable]
         score = float(np.mean(scores))
         passive_ok = score >= threshold
+        code: Reason | None = None
         if not passive_ok:
             reason = "liveness failed — the capture looks like a photo or screen; capture the patient directly"
+            code = Reason(ReasonCode.PAD_SPOOF_SUSPECTED)
         elif active is not None and not active.passed:
             reason = f"liveness challenge failed — {active.reason}"
+            code = Reason.of(ReasonCode.PAD_CHALLENGE_FAILED, Reason.parse(active.code))
         else:
             reason = "live"
         return PadResult(live=passive_ok and (active is None or active.passed), score=round(score, 4),
-                         threshold=threshold, reason=reason, frame_scores=scores, challenge=active)
+                         threshold=threshold, reason=reason, frame_scores=scores, challenge=active,
+                         reason_code=code)
 
 
 def _is_frontal(det: Detection) -> bool:

@@ -26,6 +26,46 @@
     return has(prefix + "." + code) ? t(prefix + "." + code) : String(code);
   }
 
+  /* Parameters that name a catalogue entry (translated through "<prefix>.<value>"), as in biometrics/reasons.py */
+  const TRANSLATED_PARAMS = { factor: "factor", stage: "stage", position: "finger", direction: "direction" };
+
+  function paramWord(prefix, value) {
+    for (const key of [prefix + "." + value, "reason.param." + prefix + "." + value]) {
+      if (has(key)) return t(key);
+    }
+    return String(value).replace(/_/g, " ");
+  }
+
+  function number(value) {
+    return typeof value === "number" && !Number.isInteger(value) ? String(Number(value.toFixed(3))) : String(value);
+  }
+
+  /* A decision reason {code, params} (or a bare code) in this page's language — the same rule as
+   * idverify.biometrics.reasons.render: the label with its parameters, then ": cause", then the score beside its
+   * threshold. A reason stored before reason codes (free text) is shown as it was recorded. */
+  function reason(value) {
+    const r = typeof value === "string" ? { code: value, params: {} } : value || {};
+    const params = r.params || {};
+    if (r.code === "legacy_text") return String(params.text || "");
+    if (!has("reason." + r.code)) return typeof value === "string" ? value : String(r.message || r.code || "");
+    const values = {};
+    for (const [name, v] of Object.entries(params)) {
+      if (name === "cause") continue;
+      values[name] = TRANSLATED_PARAMS[name] ? paramWord(TRANSLATED_PARAMS[name], v) : number(v);
+    }
+    let text = t("reason." + r.code, values);
+    if (params.cause) text = t("reason.with_cause", { reason: text, cause: reason(params.cause) });
+    if (params.score !== undefined && params.threshold !== undefined) {
+      text = t("reason.with_score", { reason: text, score: values.score, threshold: values.threshold });
+    }
+    return text;
+  }
+
+  /* The code of a reason object or bare code (for data-reason attributes and tests). */
+  function reasonCode(value) {
+    return typeof value === "string" ? value : (value && value.code) || "";
+  }
+
   class ApiError extends Error {
     constructor(status, code, message, details, messageKey) {
       super(message);
@@ -119,6 +159,14 @@
     return err.message || t("error.unknown");
   }
 
+  /* One validation problem in this page's language: its pydantic type's text (with the schema's limits), else —
+   * on an English page — the daemon's own English words, else a generic "invalid value". */
+  function validationText(d) {
+    const key = "reason.validation." + (d.type || "");
+    if (has(key)) return t(key, d.ctx || {});
+    return locale === "en" && d.msg ? String(d.msg) : t("reason.validation.invalid");
+  }
+
   function showError(box, err) {
     box.replaceChildren();
     box.append(el("p", { class: "error-text" }, errorText(err)));
@@ -127,7 +175,8 @@
       for (const d of err.details) {
         const field = Array.isArray(d.loc) ? d.loc.filter((p) => p !== "body").join(".") : "";
         const name = field && has("field." + field) ? t("field." + field) : field;
-        list.append(el("li", {}, name ? name + ": " + (d.msg || "") : d.msg || ""));
+        const text = validationText(d);
+        list.append(el("li", {}, name ? name + ": " + text : text));
       }
       box.append(list);
     } else if (err.message && err.message !== errorText(err) && (locale === "en" || !errorKey(err))) {
@@ -214,7 +263,7 @@
     });
   }
 
-  window.IV = { t, label, has, api, ApiError, el, errorText, showError, clearError, pageError, fmtDateTime,
+  window.IV = { t, label, reason, reasonCode, has, api, ApiError, el, errorText, showError, clearError, pageError, fmtDateTime,
     shortId, confirmAction, busy, csrfToken, setCsrfToken, locale };
 
   document.addEventListener("DOMContentLoaded", wireLogout);

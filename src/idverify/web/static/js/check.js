@@ -4,7 +4,7 @@
  * API contract: GET /api/v1/cycles?status=open -> {items: [{id, kind, couple_id, stages: [...], status}]};
  * POST /api/v1/cycles/{id}/checks {stage, use_devices: true} -> {verification: {id, decision, reasons, factors},
  * alert?}. With use_devices the daemon drives this workstation's card reader, camera and fingerprint sensor during
- * the POST; the prompts tell the patient what to do meanwhile. An alert (e.g. repeated rejects) is shown as sent.
+ * the POST; the prompts tell the patient what to do meanwhile. An alert (e.g. repeated rejects: a reason object) is shown in the page's language.
  *
  * Active liveness: first POST /api/v1/cycles/{id}/checks/challenge {stage} -> {challenge_id, prompt_key,
  * capture_seconds, ...}; 409 challenge_not_required means the stage's policy asks for none. Otherwise the prompt
@@ -255,7 +255,7 @@
       const box = IV.renderResult(result, body.verification, body.images);
       if (body.alert) {
         box.append(IV.el("div", { class: "check-alert", role: "alert", id: "check-alert" },
-          IV.el("strong", {}, IV.t("check.alert")), " ", String(body.alert)));
+          IV.el("strong", {}, IV.t("check.alert")), " ", IV.reason(body.alert)));
       }
       IV.attachOverride(box, body.verification);
       document.getElementById("check-stage").hidden = true; // the result takes the camera's place

@@ -77,7 +77,7 @@
       facts.push(["duplicates", IV.t("enrol.fact_duplicates", { count: (result.duplicates || []).length })]);
     }
     if (result.reference_photo) facts.push(["photo", IV.t("enrol.fact_photo")]);
-    for (const text of [...(result.reasons || []), ...(result.prompts || [])]) facts.push(["problem", text]);
+    for (const r of [...(result.reasons || []), ...(result.prompts || [])]) facts.push(["problem", IV.reason(r)]);
     return facts;
   }
 

@@ -35,7 +35,7 @@
     chart.replaceChildren(...(rows.length ? rows : [IV.el("p", { class: "muted" }, IV.t("list.empty"))]));
     const reasons = document.getElementById("reject-reasons");
     reasons.replaceChildren(...(report.reject_reasons || []).map((r) =>
-      IV.el("li", { dataset: { reason: r.reason } }, IV.label("reason", r.reason) + " — " + r.count)));
+      IV.el("li", { dataset: { reason: r.reason } }, IV.reason(r) + " — " + r.count)));
     const set = (id, value) => { document.getElementById(id).textContent = String(value); };
     const byDecision = checks.by_decision || {};
     set("sum-checks", checks.total || 0);
@@ -53,7 +53,8 @@
     const month = MONTH.test(params.get("month") || "") ? params.get("month") : currentMonth();
     document.getElementById("r-month").value = month;
     const q = "month=" + encodeURIComponent(month);
-    document.getElementById("report-csv").href = "/api/v1/reports/monthly.csv?" + q;
+    document.getElementById("report-csv").href =
+      "/api/v1/reports/monthly.csv?" + q + "&lang=" + encodeURIComponent(IV.locale);
     document.getElementById("report-pdf").href =
       "/api/v1/reports/monthly.pdf?" + q + "&lang=" + encodeURIComponent(IV.locale);
     try {

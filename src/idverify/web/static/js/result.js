@@ -3,7 +3,8 @@
  * Colour is never the only signal: each decision also has its own word and symbol.
  *
  *   IV.renderResult(container, verification, images?)
- *     verification: {id, decision: "accept"|"reject"|"retry", reasons: [code...], factors: {name: value|{...}}}
+ *     verification: {id, decision: "accept"|"reject"|"retry", reasons: [{code, params, message}...],
+ *                    factors: {name: value|{...}}}
  *     images (optional): {enrolment: url, live: url} — shown when the API provides them. */
 (function () {
   "use strict";
@@ -78,7 +79,7 @@
     if (reasons.length) {
       details.append(IV.el("h3", {}, IV.t("result.reasons")));
       details.append(IV.el("ul", { class: "result-reasons" },
-        reasons.map((code) => IV.el("li", { dataset: { reason: code } }, IV.label("reason", code)))));
+        reasons.map((r) => IV.el("li", { dataset: { reason: IV.reasonCode(r) } }, IV.reason(r)))));
     }
     const rows = factorRows(verification.factors);
     if (rows.length) {

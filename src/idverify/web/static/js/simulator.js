@@ -3,7 +3,8 @@
  * impostor hold a patient's card; the act buttons make the person answer a liveness challenge (the simulated
  * camera acts the head turn out; "photo" holds still as a printed photo would). API (404 unless the daemon
  * simulates devices): GET /simulator, POST /simulator/present {persona, card_of?}, POST /simulator/act {action},
- * POST /simulator/leave -> {personas, current, card_of}. */
+ * POST /simulator/leave -> {personas, current, card_of}. The role of a persona is worded from the page's catalogue
+ * (sim.persona.<key>), beside the made-up name on its card (personas[].name); the English label is not shown. */
 (function () {
   "use strict";
   const IV = window.IV;
@@ -18,7 +19,7 @@
     people.replaceChildren(...state.personas.map((p) => IV.el("button", {
       type: "button", class: "choice", "aria-pressed": state.current === p.key ? "true" : "false",
       dataset: { persona: p.key }, onclick: () => present(p.key),
-    }, IV.el("span", { class: "choice-main" }, name(p.key)), IV.el("span", { class: "choice-sub" }, p.label))));
+    }, IV.el("span", { class: "choice-main" }, name(p.key)), IV.el("span", { class: "choice-sub" }, p.name || p.label))));
     const select = document.getElementById("sim-card-of");
     if (select.options.length === 1) {
       for (const p of state.personas) select.append(IV.el("option", { value: p.key }, name(p.key)));

@@ -262,7 +262,7 @@
       }
       toggle.setAttribute("aria-expanded", detail.hidden ? "false" : "true");
     });
-    const reasons = (v.reasons || []).map((r) => IV.label("reason", r)).join("; ") || "—";
+    const reasons = (v.reasons || []).map((r) => IV.reason(r)).join(IV.t("reason.list_separator")) || "—";
     const main = IV.el("tr", { dataset: { verificationId: v.id } },
       IV.el("td", {}, IV.fmtDateTime(v.decided_at)),
       IV.el("td", {}, IV.label("stage", v.stage)),
