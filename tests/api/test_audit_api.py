@@ -231,7 +231,8 @@ def test_exports_parse_and_verify(seeded: Any, tmp_path: Path) -> None:
         assert not re.search(r"[A-Za-z]{4,}", label), label
     english = _export(client, f"format=csv&type=verification.completed&decision=reject&staff_id={nurse1}&lang=en")
     labels = [r[12] for r in list(csv.reader(io.StringIO(english.content.decode("utf-8-sig"))))[1:]]
-    assert sorted(labels) == sorted("Reject; " + "; ".join(render(Translator("en"), r) for r in c.reasons)
+    named = catalogue("en")["inspector.event_type.verification.completed"]  # the event type's name comes first
+    assert sorted(labels) == sorted(f"{named}; Reject; " + "; ".join(render(Translator("en"), r) for r in c.reasons)
                                     for c in expected), labels
 
     # refused requests record nothing
