@@ -165,6 +165,13 @@ def _serve(app: Any, port: int) -> tuple[Any, threading.Thread]:
 
 @pytest.fixture(scope="module")
 def sim_daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveDaemon]:
+    """:func:`simulated_daemon`, one per test module."""
+    with simulated_daemon(tmp_path_factory) as daemon:
+        yield daemon
+
+
+@contextlib.contextmanager
+def simulated_daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveDaemon]:
     """The demo daemon as ``make run`` starts it: every device simulated, with the simulated people
     (``hardware_fixtures.personas``), its own data dir and nothing seeded. Differences, for speed only: the
     fingerprint link at 115200 baud and no virtual passport (pcscd start-up is slow and the journey reads Chinese
@@ -228,10 +235,10 @@ def page(browser: Any, live_daemon: LiveDaemon) -> Iterator[Any]:
 
 
 @contextlib.contextmanager
-def checked_page(browser: Any, daemon: LiveDaemon, timeout_ms: int = 10_000) -> Iterator[Any]:
+def checked_page(browser: Any, daemon: LiveDaemon, timeout_ms: int = 10_000, locale: str = "en-US") -> Iterator[Any]:
     """The ``page`` fixture's context and after-checks, for any daemon (the journey opens one per person)."""
     context = browser.new_context(base_url=daemon.base_url, viewport={"width": 1280, "height": 800},
-                                  locale="en-US", accept_downloads=True)
+                                  locale=locale, accept_downloads=True)
     context.set_default_timeout(timeout_ms)
     urls: list[str] = []
     context.on("request", lambda request: urls.append(request.url))

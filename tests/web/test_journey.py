@@ -22,12 +22,18 @@ import pytest
 from idverify.i18n import catalogue
 
 from . import a11y
-from .conftest import LiveDaemon, checked_page, screenshot
+from .conftest import LiveDaemon, checked_page, screenshot, simulated_daemon
 
 pytest.importorskip("playwright", reason="playwright is not installed (pip install -e '.[dev]')")
 from playwright.sync_api import expect
 
-EN = catalogue("en")
+# The catalogue of the language the journey is walked in (filled by each run of the journey; English for the rest).
+T: dict[str, str] = dict(catalogue("en"))
+WALK = {"lang": "en"}  # the language of the journey being walked (screenshots are named by it)
+
+
+def _shot(page: Any, name: str) -> None:
+    screenshot(page, f"journey-{WALK['lang']}-{name}")
 SLOW_MS = 60_000  # an enrolment (face + two fingers + duplicate search) takes 5–25 s on the shared 2-core box
 
 
@@ -61,18 +67,18 @@ def _enrol(page: Any, persona: str, shot: str) -> str:
         page.click("#read-card")
     patient_id: str = reg.value.json()["patient"]["id"]
     expect(page.locator("#step-consent")).to_be_visible()
-    expect(page.locator("#patient-banner")).to_contain_text(EN["enrol.patient_new"])
+    expect(page.locator("#patient-banner")).to_contain_text(T["enrol.patient_new"])
     _agree_all(page)
     expect(page.locator("#step-capture")).to_be_visible()
-    screenshot(page, f"journey-{shot}-capture")
+    _shot(page, f"{shot}-capture")
     page.click("#capture-start")
     _settled(page, "#enrol-result .result", "#capture-error")
     result = page.locator("#enrol-result .result")
     expect(result).to_have_attribute("data-status", "complete", timeout=SLOW_MS)
-    expect(result.locator(".result-word")).to_have_text(EN["enrol_status.complete"])
-    expect(result.locator("li[data-fact='duplicates']")).to_have_text(EN["enrol.fact_no_duplicates"])
-    expect(result.locator("li[data-fact='photo']")).to_have_text(EN["enrol.fact_photo"])
-    screenshot(page, f"journey-{shot}-enrolled")
+    expect(result.locator(".result-word")).to_have_text(T["enrol_status.complete"])
+    expect(result.locator("li[data-fact='duplicates']")).to_have_text(T["enrol.fact_no_duplicates"])
+    expect(result.locator("li[data-fact='photo']")).to_have_text(T["enrol.fact_photo"])
+    _shot(page, f"{shot}-enrolled")
     assert a11y.problems(page) == []
     return patient_id
 
@@ -116,33 +122,57 @@ def _check(page: Any, persona: str, stage: str, shot: str, card_of: str = "") ->
     page.goto("/nurse/check")
     _present(page, persona, card_of)
     page.click("#scan-card")
-    expect(page.locator("#scan-note")).to_have_text(EN["check.scan_found"].replace("{count}", "1"))
+    expect(page.locator("#scan-note")).to_have_text(T["check.scan_found"].replace("{count}", "1"))
     expect(page.locator("#cycles .choice")).to_have_count(1)
     expect(page.locator("#cycles .choice")).to_have_attribute("aria-pressed", "true")
     page.click(f"#stages [data-stage='{stage}']")
     expect(page.locator("#subject .subject-person")).to_have_count(1)  # whom to call to the table, before the check
     expect(page.locator("#prompts li[data-step='finger']")).to_have_text(  # the fingers enrolled, first one first
-        EN["prompt.finger"].format(finger=EN["finger.right_index"]) + " "
-        + EN["prompt.finger_alternatives"].format(fingers=EN["finger.left_index"]))
+        T["prompt.finger"].format(finger=T["finger.right_index"]) + " "
+        + T["prompt.finger_alternatives"].format(fingers=T["finger.left_index"]))
     page.click("#start-check")
     _settled(page, "#result .result", "#page-error")
     box = page.locator("#result .result")
-    screenshot(page, f"journey-{shot}")
+    _shot(page, shot)
     return box
 
 
+@pytest.fixture(params=["en", "zh-CN"])
+def lang(request: pytest.FixtureRequest) -> Iterator[str]:
+    """The journey in each language of the UI: the texts expected come from that language's catalogue."""
+    T.clear()
+    T.update(catalogue(request.param))
+    WALK["lang"] = request.param
+    yield request.param
+    T.clear()
+    T.update(catalogue("en"))
+    WALK["lang"] = "en"
+
+
 @pytest.fixture
-def nurse_page(browser: Any, sim_daemon: LiveDaemon) -> Iterator[Any]:
-    with checked_page(browser, sim_daemon, timeout_ms=20_000) as tab:
-        _login(tab, sim_daemon, "nurse1", "/nurse/check")
+def journey_daemon(lang: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveDaemon]:
+    """A fresh demo daemon per language: the journey enrols the simulated people from scratch."""
+    with simulated_daemon(tmp_path_factory) as daemon:
+        yield daemon
+
+
+@pytest.fixture
+def nurse_page(browser: Any, journey_daemon: LiveDaemon, lang: str) -> Iterator[Any]:
+    with checked_page(browser, journey_daemon, timeout_ms=20_000, locale=lang) as tab:
+        _login(tab, journey_daemon, "nurse1", "/nurse/check")
         yield tab
 
 
-def test_full_cycle_through_the_ui(browser: Any, sim_daemon: LiveDaemon, nurse_page: Any) -> None:
+def test_full_cycle_through_the_ui(browser: Any, journey_daemon: LiveDaemon, nurse_page: Any) -> None:
     page = nurse_page
     # --- the demo panel is there for nurses in demo mode, with the three simulated people
-    expect(page.locator("#sim-panel h2")).to_have_text(EN["sim.title"])
+    expect(page.locator("#sim-panel h2")).to_have_text(T["sim.title"])
     expect(page.locator("#sim-people [data-persona]")).to_have_count(3)
+    people = journey_daemon.app.state.ctx.devices.simulators["people"]
+    for key in ("female", "male", "impostor"):  # the role in the page's language, beside the made-up name only
+        card = page.locator(f"#sim-people [data-persona='{key}']")
+        expect(card.locator(".choice-main")).to_have_text(T[f"sim.persona.{key}"])
+        expect(card.locator(".choice-sub")).to_have_text(people.persona(key).name)
 
     # --- enrolment of both partners
     female_id = _enrol(page, "female", "01-female")
@@ -159,27 +189,27 @@ def test_full_cycle_through_the_ui(browser: Any, sim_daemon: LiveDaemon, nurse_p
         expect(who).to_have_attribute("data-enrolled", "true")
         expect(who.locator(".subject-name")).not_to_have_text("—")
         expect(box).to_have_attribute("data-decision", "accept")
-        expect(box.locator(".result-word")).to_have_text(EN["decision_banner.accept"])
+        expect(box.locator(".result-word")).to_have_text(T["decision_banner.accept"])
         enrolment_w, live_w = _photos_loaded(page)
         assert 0 < enrolment_w <= 160 and 0 < live_w <= 320
         assert a11y.problems(page) == []  # the result, the demo panel: labelled, legible
         expect(box.locator("#override-open")).to_have_count(0)  # nothing to override on an ACCEPT
         # factors without a score say why in words; no device paths or raw JSON on the nurse's screen
-        expect(box.locator("tr[data-factor='document'] td")).to_have_text(EN["document_status.ok"])
+        expect(box.locator("tr[data-factor='document'] td")).to_have_text(T["document_status.ok"])
         expect(box.locator("tr[data-factor='document_photo'] td")).to_have_text(
-            f"{EN['factor_status.not_captured']} · {EN['result.not_required']}")
+            f"{T['factor_status.not_captured']} · {T['result.not_required']}")
         assert "/tmp" not in box.inner_text() and "{" not in box.inner_text()
 
     # --- an impostor holding the female patient's card at embryo transfer: REJECT with the reasons
     box = _check(page, "impostor", "embryo_transfer", "06-impostor-rejected", card_of="female")
     expect(box).to_have_attribute("data-decision", "reject")
-    expect(box.locator(".result-word")).to_have_text(EN["decision_banner.reject"])
+    expect(box.locator(".result-word")).to_have_text(T["decision_banner.reject"])
     reasons = box.locator(".result-reasons li")
     assert reasons.count() >= 1
     shown = {reasons.nth(i).get_attribute("data-reason"): reasons.nth(i).inner_text()
              for i in range(reasons.count())}
     assert {"face_mismatch", "fingerprint_mismatch"} & set(shown), shown
-    assert all(EN[f"reason.{code}"].split(" (")[0][:20] in text for code, text in shown.items()), shown
+    assert all(T[f"reason.{code}"].split(" (")[0][:20] in text for code, text in shown.items()), shown
     assert _photos_loaded(page)[0] > 0  # the nurse sees whose enrolment the live face was compared with
     assert a11y.problems(page) == []
 
@@ -188,16 +218,16 @@ def test_full_cycle_through_the_ui(browser: Any, sim_daemon: LiveDaemon, nurse_p
     page.select_option("#override-reason", "other")
     page.fill("#override-note", "journey test: supervisor decided after checking the paper file")
     page.fill("#override-witness", "nurse2")
-    page.fill("#override-witness-password", sim_daemon.passwords["nurse2"])
+    page.fill("#override-witness-password", journey_daemon.passwords["nurse2"])
     page.click("#override-form button[type=submit]")
     expect(page.locator("#override-done")).to_be_visible()
     expect(box).to_have_attribute("data-overridden", "true")
-    screenshot(page, "journey-07-override")
-    _inspector(browser, sim_daemon, cycle_id)
+    _shot(page, "07-override")
+    _inspector(browser, journey_daemon, cycle_id)
 
 
 def _inspector(browser: Any, daemon: LiveDaemon, cycle_id: str) -> None:
-    with checked_page(browser, daemon, timeout_ms=20_000) as page:
+    with checked_page(browser, daemon, timeout_ms=20_000, locale=WALK["lang"]) as page:
         _login(page, daemon, "inspector", "/inspector/verifications")
         # --- audit browser: the journey's events, newest first
         page.goto("/inspector/audit")
@@ -206,7 +236,7 @@ def _inspector(browser: Any, daemon: LiveDaemon, cycle_id: str) -> None:
         expect(page.locator("#events tbody tr[data-type='verification.completed']")).to_have_count(4)
         expect(page.locator("#events tbody tr[data-type='override.recorded']")).to_have_count(1)
         expect(page.locator("#events tbody tr[data-type='enrollment.complete']")).to_have_count(2)
-        screenshot(page, "journey-08-audit")
+        _shot(page, "08-audit")
         # filtered to rejects: only the impostor's check
         page.select_option("#a-decision", "reject")
         page.click("#audit-filters button[type=submit]")
@@ -249,7 +279,7 @@ def _inspector(browser: Any, daemon: LiveDaemon, cycle_id: str) -> None:
             expect(page.locator(f"#stage-chart .bar-row[data-stage='{stage}']")).to_have_attribute(
                 "data-total", str(counts["total"]))
         expect(page.locator("#stage-chart .bar-row")).to_have_count(len(report["checks"]["by_stage"]))
-        screenshot(page, "journey-09-report")
+        _shot(page, "09-report")
 
 
 def test_it_admin_tests_each_simulated_device(browser: Any, sim_daemon: LiveDaemon) -> None:
@@ -266,7 +296,7 @@ def test_it_admin_tests_each_simulated_device(browser: Any, sim_daemon: LiveDaem
                 card.locator(f"button[data-test='{kind}']").click()
                 expect(card.locator(".test-outcome")).to_have_attribute("data-outcome", "ok")
             reader = page.locator("#device-cards .card[data-kind='id_reader'] .test-outcome").inner_text()
-            assert EN["document_type.cn_resident_id"] in reader and EN["devices.checks_ok"] in reader
+            assert T["document_type.cn_resident_id"] in reader and T["devices.checks_ok"] in reader
             camera = page.locator("#device-cards .card[data-kind='camera'] .test-outcome").inner_text()
             assert "640×480" in camera and camera.rstrip().endswith(": 1")  # one face in view
             expect(page.locator("#device-cards img")).to_have_count(0)  # IT staff never see a biometric image

@@ -20,7 +20,8 @@ router = APIRouter(prefix="/simulator", tags=["devices"], include_in_schema=Fals
 
 class PersonaOut(ResponseModel):
     key: str
-    label: str
+    label: str  # English, for logs and scripts; the panel words the role from its catalogue (sim.persona.<key>)
+    name: str  # the made-up name on the persona's card, shown beside the role
     sex: str
     fingers: list[str]
     real_face: bool  # False: no photos, the camera shows a drawing in which no face is found

@@ -67,7 +67,7 @@
         actor.api_key_id ? " " + IV.t("audit.api_key") + " " + IV.shortId(actor.api_key_id) : "",
         actor.workstation ? " @" + actor.workstation : ""].join("")),
       IV.el("td", { class: "mono" }, ids(e.subject) || "—"),
-      IV.el("td", {}, IV.el("details", {}, IV.el("summary", {}, IV.t("audit.show")),
+      IV.el("td", {}, IV.el("details", { class: "event-data" }, IV.el("summary", {}, IV.t("audit.show")),
         IV.el("pre", { class: "json" }, JSON.stringify(e.data || {}, null, 2)))));
   }
 

@@ -19,7 +19,7 @@
     people.replaceChildren(...state.personas.map((p) => IV.el("button", {
       type: "button", class: "choice", "aria-pressed": state.current === p.key ? "true" : "false",
       dataset: { persona: p.key }, onclick: () => present(p.key),
-    }, IV.el("span", { class: "choice-main" }, name(p.key)), IV.el("span", { class: "choice-sub" }, p.name || p.label))));
+    }, IV.el("span", { class: "choice-main" }, name(p.key)), IV.el("span", { class: "choice-sub" }, p.name))));
     const select = document.getElementById("sim-card-of");
     if (select.options.length === 1) {
       for (const p of state.personas) select.append(IV.el("option", { value: p.key }, name(p.key)));
