@@ -79,6 +79,7 @@ def test_no_frames_fault(sim_camera: tuple[SimulatedCamera, Camera]) -> None:
         cam.fresh_frame(0.5)
     assert err.value.code == "no_frame"
     assert cam.status() == ("error", "camera returns no frames")
+    assert cam.problem_code == "camera_no_frames"  # what an IT screen words in its own language
     sim.set_no_frames(False)
     assert cam.fresh_frame(2.0).image.shape == (120, 160, 3)
 
@@ -90,10 +91,10 @@ def test_unplug_then_replug_reconnects(sim_camera: tuple[SimulatedCamera, Camera
     with pytest.raises(DeviceError) as err:
         cam.fresh_frame(0.6)
     assert err.value.code == "device_unavailable"
-    assert cam.status()[0] == "unavailable"
+    assert cam.status()[0] == "unavailable" and cam.problem_code == "device_unavailable"
     sim.replug()
     assert cam.fresh_frame(3.0).image is not None
-    assert cam.status() == ("ok", None)
+    assert cam.status() == ("ok", None) and cam.problem_code is None
 
 
 def test_simulated_camera_resizes(frames_dir: Path) -> None:
@@ -141,3 +142,15 @@ def test_missing_sources_are_unavailable(tmp_path: Path) -> None:
         with pytest.raises(DeviceError) as err:
             source.open()
         assert err.value.code == "device_unavailable"
+
+
+def test_camera_problem_codes_are_worded_in_both_languages() -> None:
+    """The IT page says a camera problem from its code: each code the camera sets has a sentence in both catalogues
+    (its own ``devices.detail.*`` one, or the error code's)."""
+    from idverify.i18n import catalogue
+
+    for locale in ("en", "zh-CN"):
+        texts = catalogue(locale)
+        for code in ("camera_starting", "camera_no_frames"):
+            assert f"devices.detail.{code}" in texts
+        assert "error.device_unavailable" in texts

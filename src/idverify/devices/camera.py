@@ -167,6 +167,7 @@ class Camera:
         self._thread: threading.Thread | None = None
         self._count = 0
         self.problem: str | None = "not started"
+        self.problem_code: str | None = "camera_starting"  # what ``problem`` says, for screens in any language
         self.opened = False
 
     @property
@@ -196,10 +197,10 @@ class Camera:
             if not self.opened:
                 try:
                     self.source.open()
-                    self.opened, self.problem, backoff = True, None, 0.5
+                    self.opened, self.problem, self.problem_code, backoff = True, None, None, 0.5
                     last_frame = self._clock()
                 except DeviceError as exc:
-                    self.problem = exc.message
+                    self.problem, self.problem_code = exc.message, str(exc.code)
                     self._stop.wait(backoff)
                     backoff = min(backoff * 2, self.max_backoff)
                     continue
@@ -207,15 +208,15 @@ class Camera:
             try:
                 image = self.source.read()
             except DeviceError as exc:
-                self.problem, self.opened = exc.message, False
+                self.problem, self.problem_code, self.opened = exc.message, str(exc.code), False
                 self.source.close()
                 continue
             if image is None:
                 if self._clock() - last_frame >= self.no_frame_after:
-                    self.problem = "camera returns no frames"
+                    self.problem, self.problem_code = "camera returns no frames", "camera_no_frames"
             else:
                 last_frame = self._clock()
-                self.problem = None
+                self.problem = self.problem_code = None
                 with self._cond:
                     self._count += 1
                     self._ring.append(Frame(image, self._clock(), self._count))

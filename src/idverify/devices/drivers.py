@@ -210,7 +210,8 @@ class CameraHandle:
 
     def health(self) -> DeviceHealth:
         status, problem = self.camera.status()
-        return DeviceHealth(self.kind, self.camera.name, status, problem)
+        return DeviceHealth(self.kind, self.camera.name, status, problem,
+                            self.camera.problem_code if problem else None)
 
     def wants_probe(self) -> bool:
         return False
