@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from idverify.cli import app
+from idverify.i18n import catalogue
 from idverify.ledger.append import append, append_many
 from idverify.ledger.export import CSV_COLUMNS, write_csv
 from idverify.ledger.fhir import to_fhir_audit_event, write_fhir_ndjson
@@ -94,7 +95,17 @@ def test_cli_csv_fhir_and_date_range(env: dict[str, str], session: Session, make
         LedgerEntry.index) if e.event_type == "export.created"]
     assert [(d["format"], d.get("fhir_version")) for d in exported] == [
         (fmt, version if fmt != "csv" else None) for fmt, version, _ in runs]
-    for bad in (["--format", "xml"], ["--format", "fhir", "--fhir-version", "r3"]):
+    # the CSV's label column says each event in the reader's language, as the API's export does (zh-CN default)
+    session.rollback()  # end the test's read before the CLI writes its export event
+    labels = [row[-1] for row in csv.reader(io.StringIO((tmp_path / "a.csv").read_text(encoding="utf-8-sig")))][1:]
+    zh = catalogue("zh-CN")["inspector.event_type.export.created"]
+    assert labels[-1] == zh and all(label for label in labels)
+    res = runner.invoke(app, ["audit", "export", "--out", str(tmp_path / "en.csv"), "--format", "csv", "--lang", "en",
+                              "--json"], env=env)
+    assert res.exit_code == 0, res.output
+    rows = list(csv.reader(io.StringIO((tmp_path / "en.csv").read_text(encoding="utf-8-sig"))))
+    assert rows[-1][-1] == catalogue("en")["inspector.event_type.export.created"]
+    for bad in (["--format", "xml"], ["--format", "fhir", "--fhir-version", "r3"], ["--format", "csv", "--lang", "fr"]):
         res = runner.invoke(app, ["audit", "export", "--out", str(tmp_path / "x"), "--json", *bad], env=env)
         assert res.exit_code == 2 and _last_json(res.output)["error"]["code"] == "validation_error"  # type: ignore[index]
     res = runner.invoke(app, ["audit", "export", "--out", str(tmp_path / "x"), "--from", "yesterday"], env=env)

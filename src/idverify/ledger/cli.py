@@ -67,6 +67,8 @@ def audit_export(
         "or fhir-ndjson (one AuditEvent per line).")] = "jsonl",
     fhir_version: Annotated[str, typer.Option(
         "--fhir-version", help="FHIR release of the fhir formats: r5 or r4.")] = "r5",
+    lang: Annotated[str, typer.Option(
+        "--lang", help="Language of the csv format's label column (what each event says): zh-CN or en.")] = "zh-CN",
     witnessed: Annotated[bool, typer.Option(
         "--witnessed", help="Anchor on the newest checkpoint the regional hub's witness cosigned (so `audit verify "
         "--witness-key` passes); entries after it are left out.")] = False,
@@ -89,6 +91,8 @@ def audit_export(
                 raise ValidationFailed("--format must be jsonl, csv, fhir or fhir-ndjson")
             if fhir_version not in {"r4", "r5"}:
                 raise ValidationFailed("--fhir-version must be r4 or r5")
+            if lang not in {"zh-CN", "en"}:
+                raise ValidationFailed("--lang must be zh-CN or en")
             version: FhirVersion = "r4" if fhir_version == "r4" else "r5"
             fhir = fmt in {"fhir", "fhir-ndjson"}
             start, end = _parse_when(from_, end=False), _parse_when(to, end=True)
@@ -111,7 +115,7 @@ def audit_export(
                     with out.open("w", encoding="utf-8", newline="") as fh, \
                             progress_bar("exporting", as_json=as_json) as meter:
                         summary = _write_export(session, fh, fmt, version, checkpoint, (start, end),
-                                                clinic=settings.clinic_name, meter=meter)
+                                                clinic=settings.clinic_name, meter=meter, lang=lang)
                 except BaseException:
                     out.unlink(missing_ok=True)  # never leave half an export that looks like a whole one
                     raise
@@ -125,11 +129,13 @@ def audit_export(
 
 
 def _write_export(session: Any, out: Any, fmt: str, version: Any, checkpoint: Any,
-                  window: tuple[datetime | None, datetime | None], *, clinic: str, meter: Any) -> dict[str, Any]:
+                  window: tuple[datetime | None, datetime | None], *, clinic: str, meter: Any,
+                  lang: str = "zh-CN") -> dict[str, Any]:
     """Write one export of ``fmt`` anchored on ``checkpoint``; the summary (range, count) for the command."""
     from idverify.ledger import repository
     from idverify.ledger.export import export_jsonl, resolve_range, write_csv
     from idverify.ledger.fhir import write_fhir_bundle, write_fhir_ndjson
+    from idverify.reports.exports import event_label
 
     start, end = window
     if fmt == "jsonl":
@@ -139,7 +145,7 @@ def _write_export(session: Any, out: Any, fmt: str, version: Any, checkpoint: An
     entries = repository.iter_entries(session, first, last)
     meter.start(last - first)
     if fmt == "csv":
-        count = write_csv(entries, out, progress=meter)
+        count = write_csv(entries, out, event_label(lang), progress=meter)  # the label column, as over REST
     elif fmt == "fhir":
         count = write_fhir_bundle(entries, out, version=version, progress=meter)
     else:
