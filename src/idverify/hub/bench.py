@@ -209,12 +209,13 @@ def _wait(start_at: float) -> None:
 def _witness_worker(url: str, data_dir: str, files: list[str], rounds: range, start_at: float,
                     queue: Any) -> None:
     from idverify.hub import witness
+    from idverify.hub.db import make_hub_engine
     from idverify.hub.keys import witness_signer
     from idverify.ledger.witness_protocol import parse_add_checkpoint
-    from idverify.store.db import make_engine, make_session_factory
+    from idverify.store.db import make_session_factory
 
     signer = witness_signer(_settings(url, data_dir))
-    engine = make_engine(url)
+    engine = make_hub_engine(url)
     factory = make_session_factory(engine)
     bodies = [_bodies(Path(f)) for f in files]
     errors = 0
@@ -252,6 +253,7 @@ def _http_client(base: str, files: list[str], rounds: range, start_at: float, qu
 
 def _feed_worker(url: str, data_dir: str, files: list[tuple[int, str]], start_at: float, queue: Any) -> None:
     from idverify.hub import feed
+    from idverify.hub.db import make_hub_engine
     from idverify.hub.projection import Projector
     from idverify.hub.request_auth import authenticate
     from idverify.ledger.checkpoint import CheckpointSigner
@@ -262,11 +264,11 @@ def _feed_worker(url: str, data_dir: str, files: list[tuple[int, str]], start_at
         TIMESTAMP_HEADER,
         request_message,
     )
-    from idverify.store.db import make_engine, make_session_factory
+    from idverify.store.db import make_session_factory
 
     settings = _settings(url, data_dir)
     projector = Projector(settings)
-    engine = make_engine(url)
+    engine = make_hub_engine(url)
     factory = make_session_factory(engine)
     entries = errors = 0
     _wait(start_at)
@@ -414,18 +416,19 @@ def _race(url: str, data_dir: str, requests: int) -> dict[str, Any]:
 
 def _race_worker(url: str, data_dir: str, i: int, requests: int, parity: int, start_at: float, queue: Any) -> None:
     from idverify.hub import witness
+    from idverify.hub.db import make_hub_engine
     from idverify.hub.keys import witness_signer
     from idverify.ledger.checkpoint import CheckpointSigner
     from idverify.ledger.merkle import leaf_hash
     from idverify.ledger.witness_protocol import add_checkpoint_body, parse_add_checkpoint
-    from idverify.store.db import make_engine, make_session_factory
+    from idverify.store.db import make_session_factory
 
     signer = CheckpointSigner(clinic_key(i))
     tree = _Tree()
     for n in range(2 * requests):
         tree.append(leaf_hash(f"race-leaf-{n}".encode()))
     ws = witness_signer(_settings(url, data_dir))
-    engine = make_engine(url)
+    engine = make_hub_engine(url)
     factory = make_session_factory(engine)
     notes = {size: signer.sign(size, tree.root(size), datetime.now(UTC)).note
              for size in range(1 + parity, 2 * requests + 1, 2)}
