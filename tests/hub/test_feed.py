@@ -142,3 +142,23 @@ def test_a_replayed_request_is_refused(make_hub: Any, monkeypatch: pytest.Monkey
     body["start"] = 1
     forged = original(method, url, content=json.dumps(body).encode(), headers=dict(kwargs["headers"]))
     assert (forged.status_code, forged.json()["error"]["code"]) == (401, "bad_signature")
+
+
+def test_monthly_counts_add_up_batch_after_batch(make_hub: Any, hub_db_url: str) -> None:
+    """The feed adds each batch's counts to the month's row (one upsert per batch, no read): two batches of the
+    same clinic, month and staff member sum up, and a new staff member gets a row of their own."""
+    from idverify.hub import projection_repository
+    from idverify.hub.models import HubMonthly
+
+    hub = make_hub(hub_db_url)
+    clinic_id = hub.register(MemoryLog())
+    with hub.session() as s:
+        projection_repository.add_monthly(s, {(clinic_id, "2026-11", ""): {"checks": 3, "rejects": 1},
+                                              (clinic_id, "2026-11", "n1"): {"checks": 3}})
+        s.commit()
+        projection_repository.add_monthly(s, {(clinic_id, "2026-11", ""): {"checks": 2, "overrides": 1},
+                                              (clinic_id, "2026-11", "n2"): {"checks": 2, "accepts": 2}})
+        s.commit()
+        rows = {r.staff_id: (r.checks, r.accepts, r.rejects, r.overrides)
+                for r in s.scalars(select(HubMonthly).where(HubMonthly.clinic_id == clinic_id))}
+    assert rows == {"": (5, 0, 1, 1), "n1": (3, 0, 0, 0), "n2": (2, 2, 0, 0)}

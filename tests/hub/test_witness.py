@@ -179,3 +179,81 @@ def test_consistency_from_every_earlier_size(make_hub: Any, size: int) -> None:
     assert _post(client, log.body(0)).status_code == 200
     log.grow(37)
     assert _post(client, log.body(size)).status_code == 200
+
+
+def test_a_state_remembered_by_one_hub_process_never_changes_an_answer(make_hub: Any, hub_db_url: str) -> None:
+    """Two hub processes on one database (two apps here, each with its engine and state cache): each answers
+    from the state it last saw when it can, and from a fresh read whenever the other one moved the log, the
+    clinic was suspended or its key replaced — never from a stale premise."""
+    a = make_hub(hub_db_url)
+    b = make_hub(hub_db_url)
+    log = MemoryLog()
+    clinic_id = a.register(log)
+    ca, cb = a.client(), b.client()
+
+    log.grow(4)
+    assert _post(ca, log.body(0)).status_code == 200  # A remembers size 4
+    log.grow(4)
+    assert _post(cb, log.body(4)).status_code == 200  # B moves the log to 8 behind A's back
+    stale = _post(ca, log.body(4, 8))  # A's remembered premise is gone: a fresh read says 8
+    assert (stale.status_code, stale.text) == (409, "8\n")
+    log.grow(2)
+    assert _post(ca, log.body(8)).status_code == 200  # built on the real state: cosigned
+    assert _state(a, log.origin)[:2] == (10, 3)
+
+    # B remembers size 8 only; A remembers 10. Suspend the clinic: neither may cosign from memory.
+    with a.session() as s:
+        s.get(HubClinic, clinic_id).status = "suspended"
+        s.commit()
+    log.grow(2)
+    assert _post(ca, log.body(10)).status_code == 404
+    with a.session() as s:
+        s.get(HubClinic, clinic_id).status = "active"
+        s.commit()
+    assert _post(ca, log.body(10)).status_code == 200  # A remembers 12 now
+    # the key is replaced (say, after a compromise): a checkpoint signed by the old key is refused
+    other = MemoryLog()
+    with a.session() as s:
+        s.get(HubClinic, clinic_id).public_key = other.signer.public_key
+        s.commit()
+    log.grow(2)
+    assert _post(ca, log.body(12)).status_code == 403
+    assert _state(a, log.origin)[:2] == (12, 4)
+    with a.session() as s:
+        rows = s.execute(select(HubCosignature.old_size, HubCosignature.tree_size)
+                         .order_by(HubCosignature.id)).all()
+    assert [tuple(r) for r in rows] == [(0, 4), (4, 8), (8, 10), (10, 12)]
+
+
+def test_a_connection_that_died_in_the_pool_costs_no_answer(make_hub: Any, hub_db_url: str) -> None:
+    """The hub's engine does not ping a pooled connection before each request (a round trip each): when
+    PostgreSQL closed it meanwhile (a restart, an idle timeout), the witness repeats its first statement on a
+    new connection — whether that statement is the compare-and-swap (a remembered state) or the state read."""
+    if not hub_db_url.startswith("postgresql"):
+        pytest.skip("pooled connections dying under the hub: PostgreSQL")
+    from sqlalchemy import create_engine, text
+
+    hub = make_hub(hub_db_url)
+    log = MemoryLog()
+    hub.register(log)
+    client = hub.client()
+    admin = create_engine(hub_db_url)
+
+    def kill_pooled() -> None:
+        with hub.session() as s:
+            pid = s.scalar(text("SELECT pg_backend_pid()"))
+        with admin.begin() as conn:
+            assert conn.scalar(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+
+    try:
+        log.grow(3)
+        assert _post(client, log.body(0)).status_code == 200
+        kill_pooled()
+        log.grow(3)
+        assert _post(client, log.body(3)).status_code == 200  # remembered state: the CAS is the first statement
+        kill_pooled()
+        stale = _post(client, log.body(3))  # not the remembered size: the state read is the first statement
+        assert (stale.status_code, stale.text) == (409, "6\n")
+        assert _state(hub, log.origin)[:2] == (6, 2)
+    finally:
+        admin.dispose()

@@ -84,7 +84,7 @@ def test_the_compare_and_swap_refuses_a_stale_premise(make_hub: Any, hub_db_url:
             return repo.NewCosignature(clinic_id=clinic_id, old_size=state.size, old_root=state.root,
                                        tree_size=size, root_hash=log.root(size), note=log.note(size),
                                        cosignature="\u2014 w AAAAAAAA\n", timestamp=1, at=datetime.now(UTC),
-                                       action={"clinic_id": clinic_id})
+                                       action={"clinic_id": clinic_id}, public_key=state.public_key)
 
         assert repo.record_cosignature(b, new(8, repo.witness_state(b, log.origin)))
         b.commit()

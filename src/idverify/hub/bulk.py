@@ -5,7 +5,9 @@ the verification itself (profiled at ~200 µs of Python per entry). So, on Postg
 (append-only, the primary key already guarded by the feed's compare-and-swap), ``INSERT … SELECT FROM unnest(arrays)
 ON CONFLICT DO NOTHING`` for projections, ``UPDATE … FROM unnest(arrays)`` for closing cycles; on SQLite the
 driver's ``executemany`` with ``INSERT OR IGNORE``. Values are passed as parameters, never interpolated; only the
-fixed table and column names of the callers are.
+fixed table and column names of the callers are. The arrays travel in PostgreSQL's binary format (``%(x)b``):
+psycopg dumps a 1,000-element text/timestamp array in text format with ~5 ms of Python (quoting every element),
+in binary with ~0.7 ms.
 
 Callers pass rows as tuples in ``columns`` order; datetimes timezone-aware UTC (stored as SQLAlchemy's
 ``UTCDateTime`` stores them, so ORM reads see the same values).
@@ -58,7 +60,7 @@ def insert_ignore(session: Session, table: str, columns: Sequence[tuple[str, str
     dialect, driver = _driver(session)
     names = ", ".join(c for c, _t in columns)
     if dialect == "postgresql":
-        arrays = ", ".join(f"%(c{i})s::{PG_TYPES[t]}" for i, (_c, t) in enumerate(columns))
+        arrays = ", ".join(f"%(c{i})b::{PG_TYPES[t]}" for i, (_c, t) in enumerate(columns))
         params = {f"c{i}": [row[i] for row in rows] for i in range(len(columns))}
         with driver.cursor() as cur:
             cur.execute(f"INSERT INTO {table} ({names}) SELECT * FROM unnest({arrays}) "  # noqa: S608
@@ -77,10 +79,28 @@ def close_cycles(session: Session, clinic_id: str, closes: Sequence[tuple[str, d
     if dialect == "postgresql":
         with driver.cursor() as cur:
             cur.execute(
-                "UPDATE hub_cycles AS c SET closed_at = v.at FROM unnest(%(ids)s::text[], %(ats)s::timestamptz[]) "
+                "UPDATE hub_cycles AS c SET closed_at = v.at FROM unnest(%(ids)b::text[], %(ats)b::timestamptz[]) "
                 "AS v(cycle_id, at) WHERE c.clinic_id = %(clinic)s AND c.cycle_id = v.cycle_id "
                 "AND c.closed_at IS NULL",
                 {"ids": [c for c, _a in closes], "ats": [a for _c, a in closes], "clinic": clinic_id})
         return
     driver.executemany("UPDATE hub_cycles SET closed_at = ? WHERE clinic_id = ? AND cycle_id = ? "
                        "AND closed_at IS NULL", [(_sqlite_value(a), clinic_id, c) for c, a in closes])
+
+
+def add_counts(session: Session, table: str, keys: Sequence[tuple[str, str]], counters: Sequence[str],
+               rows: Sequence[tuple[Any, ...]]) -> None:
+    """PostgreSQL: add each row's counters to the row with its key, or insert it — one ``INSERT … SELECT FROM
+    unnest(arrays) ON CONFLICT DO UPDATE`` (the ORM's upsert of the same rows cost ~10 ms per feed batch). ``rows``
+    are keys then counters (integers), each key at most once."""
+    if not rows:
+        return
+    _dialect, driver = _driver(session)
+    columns = [*keys, *((c, "int") for c in counters)]
+    names = ", ".join(c for c, _t in columns)
+    arrays = ", ".join(f"%(c{i})b::{PG_TYPES[t]}" for i, (_c, t) in enumerate(columns))
+    params = {f"c{i}": [row[i] for row in rows] for i in range(len(columns))}
+    updates = ", ".join(f"{c} = {table}.{c} + EXCLUDED.{c}" for c in counters)
+    with driver.cursor() as cur:
+        cur.execute(f"INSERT INTO {table} ({names}) SELECT * FROM unnest({arrays}) "  # noqa: S608 - fixed names
+                    f"ON CONFLICT ({', '.join(k for k, _t in keys)}) DO UPDATE SET {updates}", params)

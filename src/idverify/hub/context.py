@@ -15,14 +15,14 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from idverify.config import HubSettings
-from idverify.hub.db import check_hub_migrated
+from idverify.hub.db import check_hub_migrated, make_hub_engine
 from idverify.hub.feed import ProjectFn
 from idverify.hub.keys import ledger_signer, witness_signer
 from idverify.hub.projection import Projector
 from idverify.ledger.checkpoint import CheckpointSigner
 from idverify.ledger.cosignature import CosignatureSigner
 from idverify.store.base import utcnow
-from idverify.store.db import make_engine, make_session_factory
+from idverify.store.db import make_session_factory
 
 
 class Job(Protocol):
@@ -66,7 +66,7 @@ class HubContext:
 
 def build_hub_context(settings: HubSettings) -> HubContext:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    engine = make_engine(settings.resolved_database_url)
+    engine = make_hub_engine(settings.resolved_database_url)
     check_hub_migrated(engine)
     registry = CollectorRegistry()
     return HubContext(

@@ -14,6 +14,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, inspect
+from sqlalchemy.engine import make_url
 
 from idverify.errors import ConfigError, DatabaseNotMigrated
 from idverify.store.db import make_engine, migration_lock
@@ -43,6 +44,18 @@ def upgrade_hub_database(url: str, revision: str = "head") -> None:
         engine.dispose()
     with migration_lock(url):
         command.upgrade(_alembic_config(url), revision)
+
+
+def make_hub_engine(url: str) -> Engine:
+    """The hub's engine. On PostgreSQL without the pool's pre-ping: the ping is a round trip before every
+    request, a fifth of a witness request's database time, to detect a connection that died while pooled (a
+    PostgreSQL restart). Without it the first statement on such a connection fails with a disconnect, SQLAlchemy
+    invalidates the whole pool, and the witness repeats that first statement on a new connection (see
+    :func:`idverify.hub.witness.add_checkpoint`); another request on such a connection is answered 503 once and
+    the next one gets a new connection."""
+    if make_url(url).get_backend_name() == "postgresql":
+        return make_engine(url, pool_pre_ping=False)
+    return make_engine(url)
 
 
 def hub_head_revisions(url: str) -> set[str]:

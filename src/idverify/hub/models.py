@@ -149,7 +149,9 @@ class HubPatient(HubBase):
     ``patient.pseudonym_assigned``)."""
 
     __tablename__ = "hub_patients"
-    __table_args__ = (Index("ix_hub_patients_pseudonym", "pseudonym", "clinic_id"),)
+    __table_args__ = (Index("ix_hub_patients_pseudonym", "pseudonym", "clinic_id"),
+                      Index("ix_hub_patients_recorded", "recorded_at",
+                            postgresql_include=["clinic_id", "key_id", "pseudonym"]))
 
     clinic_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     patient_id: Mapped[str] = mapped_column(String(64), primary_key=True)

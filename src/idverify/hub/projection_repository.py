@@ -16,6 +16,7 @@ from sqlalchemy import String, and_, any_, bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
+from idverify.hub import bulk
 from idverify.hub.models import HubClinic, HubCouple, HubCycle, HubMonthly, HubPatient, HubRetrieval
 
 MONTHLY_FIELDS = ("checks", "accepts", "rejects", "retries", "overrides", "enrolments", "registrations")
@@ -26,6 +27,11 @@ def add_monthly(session: Session, counts: dict[tuple[str, str, str], dict[str, i
     if not counts:
         return
     dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        bulk.add_counts(session, "hub_monthly", (("clinic_id", "text"), ("month", "text"), ("staff_id", "text")),
+                        MONTHLY_FIELDS, [(c, m, s, *(n.get(f, 0) for f in MONTHLY_FIELDS))
+                                         for (c, m, s), n in counts.items()])
+        return
     rows = [{"clinic_id": c, "month": m, "staff_id": s, **{f: n.get(f, 0) for f in MONTHLY_FIELDS}}
             for (c, m, s), n in counts.items()]
     table = HubMonthly.__table__

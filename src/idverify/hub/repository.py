@@ -2,9 +2,14 @@
 
 Concurrency: several hub processes may serve one PostgreSQL database. The witness state is changed only by
 :func:`record_cosignature`, a compare-and-swap ``UPDATE … WHERE witness_size = :old AND witness_root =
-:old_root``: the row lock it takes serialises concurrent submissions for one origin, and a submission whose
-premise (the size and root it was checked against) changed in between updates nothing and is answered 409. So a
-smaller checkpoint can never overwrite a larger one (the rollback race of the tlog-witness spec).
+:old_root AND status = 'active' AND public_key = :key``: the row lock it takes serialises concurrent submissions
+for one origin, and a submission whose premise (the size, root and key it was checked against) changed in between
+updates nothing and is answered 409. So a smaller checkpoint can never overwrite a larger one (the rollback race
+of the tlog-witness spec), and a premise remembered from an earlier request (the witness's state cache) is as
+safe as one read a moment ago.
+
+On PostgreSQL the witness runs its read and its compare-and-swap in autocommit (:func:`autocommit`): the CAS is
+one statement, atomic by itself, so a transaction around it would only add the BEGIN and COMMIT round trips.
 """
 
 from __future__ import annotations
@@ -29,6 +34,14 @@ class WitnessState:
     root: bytes
 
 
+def autocommit(session: Session) -> None:
+    """On PostgreSQL, run this session's next transaction in autocommit: each statement commits by itself (no
+    BEGIN/COMMIT round trips). Only for work whose every write is one statement; SQLite keeps its transaction
+    (``BEGIN IMMEDIATE`` serialises writers there anyway)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+
+
 _STATE = text("SELECT id, status, public_key, witness_size, witness_root FROM hub_clinics WHERE origin = :origin")
 
 
@@ -51,6 +64,7 @@ class NewCosignature:
     timestamp: int
     at: datetime
     action: dict[str, object]  # the hub action (outbox row) recording it
+    public_key: bytes  # the key the checkpoint's signature was checked with: still the registered one?
 
 
 # The witness's hot path is one statement on PostgreSQL: compare-and-swap the state, append the cosignature to
@@ -58,7 +72,8 @@ class NewCosignature:
 _RECORD_PG = text("""
 WITH moved AS (
   UPDATE hub_clinics SET witness_size = :tree_size, witness_root = :root_hash, witness_at = :at
-   WHERE id = :clinic_id AND witness_size = :old_size AND witness_root = :old_root
+   WHERE id = :clinic_id AND witness_size = :old_size AND witness_root = :old_root AND status = 'active'
+     AND public_key = :public_key
   RETURNING id),
 cosigned AS (
   INSERT INTO hub_cosignatures (clinic_id, tree_size, root_hash, old_size, note, cosignature, timestamp, created_at)
@@ -69,7 +84,8 @@ SELECT 'witness.cosigned', NULL, CAST(:action AS JSON), :at FROM cosigned
 RETURNING id
 """)
 _CAS = text("""UPDATE hub_clinics SET witness_size = :tree_size, witness_root = :root_hash, witness_at = :at
- WHERE id = :clinic_id AND witness_size = :old_size AND witness_root = :old_root""")
+ WHERE id = :clinic_id AND witness_size = :old_size AND witness_root = :old_root AND status = 'active'
+   AND public_key = :public_key""")
 _HISTORY = text("""INSERT INTO hub_cosignatures (clinic_id, tree_size, root_hash, old_size, note, cosignature,
  timestamp, created_at) VALUES (:clinic_id, :tree_size, :root_hash, :old_size, :note, :cosignature, :timestamp, :at)""")
 _ACTION = text("INSERT INTO hub_actions (kind, actor, data, created_at) "
@@ -82,7 +98,8 @@ def record_cosignature(session: Session, new: NewCosignature) -> bool:
     params = {
         "clinic_id": new.clinic_id, "old_size": new.old_size, "old_root": new.old_root, "tree_size": new.tree_size,
         "root_hash": new.root_hash, "note": new.note, "cosignature": new.cosignature, "timestamp": new.timestamp,
-        "at": new.at, "action": json.dumps({"role": "system", **new.action}, separators=(",", ":")),
+        "at": new.at, "public_key": new.public_key,
+        "action": json.dumps({"role": "system", **new.action}, separators=(",", ":")),
     }
     if session.get_bind().dialect.name == "postgresql":
         return session.execute(_RECORD_PG, params).first() is not None

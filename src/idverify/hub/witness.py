@@ -5,7 +5,8 @@ C2SP tlog-witness, checked in the spec's order: framing (400, :mod:`idverify.led
 is the latest cosigned size (409 + ``text/x.tlog.size``) → equal sizes need equal roots (409) → the RFC 6962
 consistency proof from the stored root verifies (422). Then the new state is compare-and-swapped (see
 :mod:`idverify.hub.repository`), the cosignature (``cosignature/v1``, timestamped Ed25519) is stored in the
-history, and everything commits *before* the answer.
+history, and everything commits *before* the answer. On PostgreSQL that is one statement in autocommit, and a
+request that builds on the state this process last saw needs no read before it: one round trip in all.
 
 A refused submission that carries a valid clinic signature is evidence — the clinic signed something the witness
 could not reconcile with what it cosigned before — so it is recorded with its full body (``hub_refusals``),
@@ -18,9 +19,13 @@ from __future__ import annotations
 
 import base64
 import time
+import weakref
 from dataclasses import dataclass
+from typing import NoReturn
 
 import structlog
+from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from idverify.errors import ErrorCode
@@ -55,40 +60,109 @@ class Cosigned:
 
 _ALERTING = frozenset({ErrorCode.ROOT_CONFLICT, ErrorCode.BAD_PROOF, ErrorCode.COSIGNED_ROOT_CONFLICT})
 
+# The last state this process saw per origin (per engine: tests run several hubs in one process). A request that
+# builds on it needs one database round trip, the compare-and-swap, which re-checks every premise taken from the
+# cache (size, root, active, key) under the row lock; anything else — a miss, a premise another process moved,
+# any refusal — is answered from a fresh read, so the cache changes the cost of a request, never its answer.
+_STATES: weakref.WeakKeyDictionary[Engine, dict[str, repo.WitnessState]] = weakref.WeakKeyDictionary()
+
+
+@dataclass(frozen=True)
+class _Refusal:
+    status: int
+    code: ErrorCode
+    message: str
+    size: int | None = None
+
 
 def add_checkpoint(session: Session, signer: CosignatureSigner, req: AddCheckpoint) -> Cosigned:
     """Answer one add-checkpoint request; raises :class:`WitnessRefused` for every non-200 answer."""
     cp = req.checkpoint
-    state = repo.witness_state(session, cp.origin)
+    bind = session.get_bind()
+    states = _STATES.get(bind) if isinstance(bind, Engine) else None
+    if states is None and isinstance(bind, Engine):
+        states = _STATES.setdefault(bind, {})
+    cached = states.get(cp.origin) if states is not None else None
+    if cached is not None and req.old_size == cached.size and _check(req, cached) is None:
+        repo.autocommit(session)
+        try:
+            done = _record(session, signer, req, cached)
+        except DBAPIError as exc:  # a pooled connection that died (no pre-ping): answer from a fresh read
+            if not exc.connection_invalidated:
+                raise
+            done = None
+        if done is not None:
+            if states is not None:
+                states[cp.origin] = _advanced(cached, cp.tree_size, cp.root_hash)
+            return done
+        session.rollback()
+    repo.autocommit(session)
+    try:
+        state = repo.witness_state(session, cp.origin)
+    except DBAPIError as exc:
+        if not exc.connection_invalidated:
+            raise
+        session.rollback()
+        repo.autocommit(session)
+        state = repo.witness_state(session, cp.origin)
+    if states is not None:
+        states.pop(cp.origin, None)
     if state is None or state.status != "active":
         raise WitnessRefused(404, ErrorCode.UNKNOWN_ORIGIN, "this witness does not know the checkpoint's origin")
+    refusal = _check(req, state)
+    if refusal is not None:
+        if refusal.code is ErrorCode.UNTRUSTED_SIGNATURE:
+            raise WitnessRefused(refusal.status, refusal.code, refusal.message)
+        if refusal.code is ErrorCode.STALE_OLD_SIZE and cp.tree_size < state.size:
+            earlier = repo.cosigned_root(session, state.clinic_id, cp.tree_size)
+            if earlier is not None and earlier != cp.root_hash:  # we cosigned another root at this very size: a fork
+                refusal = _Refusal(409, ErrorCode.COSIGNED_ROOT_CONFLICT, refusal.message, refusal.size)
+        _refuse(session, req, state, refusal.status, refusal.code, refusal.message, size=refusal.size)
+    done = _record(session, signer, req, state)
+    if done is None:
+        session.rollback()
+        current = repo.witness_state(session, cp.origin)
+        size = current.size if current is not None else state.size
+        _refuse(session, req, state, 409, ErrorCode.CONCURRENT_UPDATE,
+                f"another submission advanced this log to {size} first", size=size)
+    if states is not None:
+        states[cp.origin] = _advanced(state, cp.tree_size, cp.root_hash)
+    return done
+
+
+def _check(req: AddCheckpoint, state: repo.WitnessState) -> _Refusal | None:
+    """The spec's checks of ``req`` against ``state``, in the spec's order (no database access)."""
+    cp = req.checkpoint
     try:
         signed = verify_ed25519(req.note, cp.origin, state.public_key)
     except CheckpointError:
         signed = None
     if not signed:
-        raise WitnessRefused(403, ErrorCode.UNTRUSTED_SIGNATURE, "no signature by the origin's registered key verifies")
+        return _Refusal(403, ErrorCode.UNTRUSTED_SIGNATURE, "no signature by the origin's registered key verifies")
     if req.old_size > cp.tree_size:
-        _refuse(session, req, state, 400, ErrorCode.OLD_SIZE_ABOVE_CHECKPOINT,
-                f"old size {req.old_size} is above the checkpoint size {cp.tree_size}")
+        return _Refusal(400, ErrorCode.OLD_SIZE_ABOVE_CHECKPOINT,
+                        f"old size {req.old_size} is above the checkpoint size {cp.tree_size}")
     if req.old_size != state.size:
-        reason = ErrorCode.STALE_OLD_SIZE
-        earlier = repo.cosigned_root(session, state.clinic_id, cp.tree_size) if cp.tree_size < state.size else None
-        if earlier is not None and earlier != cp.root_hash:
-            reason = ErrorCode.COSIGNED_ROOT_CONFLICT  # we cosigned another root at this very size: a fork
-        _refuse(session, req, state, 409, reason,
-                f"the latest cosigned size is {state.size}, not {req.old_size}", size=state.size)
+        return _Refusal(409, ErrorCode.STALE_OLD_SIZE, f"the latest cosigned size is {state.size}, not {req.old_size}",
+                        state.size)
     if req.old_size == cp.tree_size:
         if cp.root_hash != state.root:
-            _refuse(session, req, state, 409, ErrorCode.ROOT_CONFLICT,
-                    f"size {cp.tree_size} was cosigned with a different root hash", size=state.size)
+            return _Refusal(409, ErrorCode.ROOT_CONFLICT,
+                            f"size {cp.tree_size} was cosigned with a different root hash", state.size)
         if req.proof:
-            _refuse(session, req, state, 422, ErrorCode.BAD_PROOF, "a proof between equal sizes must be empty")
-    else:
-        try:
-            verify_consistency(state.size, cp.tree_size, state.root, cp.root_hash, req.proof)
-        except ProofError as exc:
-            _refuse(session, req, state, 422, ErrorCode.BAD_PROOF, f"the consistency proof does not verify: {exc}")
+            return _Refusal(422, ErrorCode.BAD_PROOF, "a proof between equal sizes must be empty")
+        return None
+    try:
+        verify_consistency(state.size, cp.tree_size, state.root, cp.root_hash, req.proof)
+    except ProofError as exc:
+        return _Refusal(422, ErrorCode.BAD_PROOF, f"the consistency proof does not verify: {exc}")
+    return None
+
+
+def _record(session: Session, signer: CosignatureSigner, req: AddCheckpoint, state: repo.WitnessState
+            ) -> Cosigned | None:
+    """Cosign, compare-and-swap and commit; None (nothing written) when the state is no longer ``state``."""
+    cp = req.checkpoint
     now = utcnow()
     timestamp = int(time.time())
     line = signer.cosign(req.note.text, timestamp)
@@ -97,19 +171,20 @@ def add_checkpoint(session: Session, signer: CosignatureSigner, req: AddCheckpoi
         root_hash=cp.root_hash, note=req.note_text, cosignature=line, timestamp=timestamp, at=now,
         action={"clinic_id": state.clinic_id, "old_size": req.old_size, "tree_size": cp.tree_size,
                 "root_hash": base64.b64encode(cp.root_hash).decode(), "timestamp": timestamp},
+        public_key=state.public_key,
     ))
     if not recorded:
-        session.rollback()
-        current = repo.witness_state(session, cp.origin)
-        size = current.size if current is not None else state.size
-        _refuse(session, req, state, 409, ErrorCode.CONCURRENT_UPDATE,
-                f"another submission advanced this log to {size} first", size=size)
+        return None
     session.commit()
     return Cosigned(line, cp.tree_size)
 
 
+def _advanced(state: repo.WitnessState, size: int, root: bytes) -> repo.WitnessState:
+    return repo.WitnessState(state.clinic_id, state.status, state.public_key, size, root)
+
+
 def _refuse(session: Session, req: AddCheckpoint, state: repo.WitnessState, status: int, reason: ErrorCode,
-            message: str, *, size: int | None = None) -> None:
+            message: str, *, size: int | None = None) -> NoReturn:
     """Record a validly signed refused submission (and alert when it proves misbehaviour), then refuse."""
     cp = req.checkpoint
     session.rollback()

@@ -79,7 +79,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         event.listen(engine, "begin", _sqlite_begin)
         return engine
     if parsed.get_backend_name() == "postgresql":
-        return create_engine(url, pool_pre_ping=True, **kwargs)
+        kwargs.setdefault("pool_pre_ping", True)  # the hub's engine turns it off: see idverify.hub.db
+        return create_engine(url, **kwargs)
     raise ConfigError(f"IDVERIFY_DATABASE_URL: unsupported database backend {parsed.get_backend_name()!r}")
 
 
