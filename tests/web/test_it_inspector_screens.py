@@ -9,12 +9,15 @@ must say why and offer the contiguous one. Expected texts come from the catalogu
 
 from __future__ import annotations
 
+import contextlib
 import re
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
+from idverify.biometrics.face import ALGORITHM_VERSION as FACE_VERSION
 from idverify.i18n import catalogue
 
 from .conftest import LiveDaemon, screenshot
@@ -153,7 +156,7 @@ def test_devices_page_against_the_real_daemon(page: Any, login: Any, live_daemon
 RECORD_FACTORS = {
     "face": {"required": True, "status": "ok", "score": 0.9123, "threshold": 0.6, "target_fmr": 1e-4,
              "threshold_source": "models/thresholds_face.json#fmr_1e-4", "live": True,
-             "model_version": "arcface-r100-v1", "passed": True, "normalised": 1.2},
+             "model_version": FACE_VERSION, "passed": True, "normalised": 1.2},
     "fingerprint": {"required": False, "status": "not_captured", "score": None, "threshold": 40.0,
                     "target_fmr": 1e-5, "threshold_source": "manual", "live": None, "model_version": None,
                     "passed": False, "normalised": None},
@@ -185,15 +188,23 @@ def _record_in_ledger(daemon: LiveDaemon, verification: dict[str, Any]) -> None:
         db.commit()
 
 
-def _with_record(route: Route, vid: str) -> None:
-    """The real list, with the factors, policy and devices of a real check on row ``vid`` (the seeded rows carry
-    only scores)."""
-    response = route.fetch()
-    body = response.json()
-    for item in body["items"]:
-        if item["id"] == vid:
-            item.update(factors=RECORD_FACTORS, policy=RECORD_POLICY, devices=RECORD_DEVICES)
-    route.fulfill(response=response, json=body)
+@contextlib.contextmanager
+def _full_record(daemon: LiveDaemon, vid: str) -> Iterator[None]:
+    """Row ``vid`` holds the factors, policy and devices a real check records (the seeded rows carry only scores),
+    read back through the API as any record; the seeded values are put back afterwards for the other tests."""
+    from idverify.store.models import Verification
+
+    with daemon.app.state.ctx.session_factory() as db:
+        row = db.get(Verification, vid)
+        assert row is not None
+        seeded = (row.factors, row.policy, row.devices)
+        row.factors, row.policy, row.devices = RECORD_FACTORS, RECORD_POLICY, RECORD_DEVICES
+        db.commit()
+        try:
+            yield
+        finally:
+            row.factors, row.policy, row.devices = seeded
+            db.commit()
 
 
 @pytest.mark.parametrize("lang", ["en", "zh-CN"])
@@ -210,38 +221,38 @@ def test_verification_record_is_readable_with_its_ledger_proof(page: Any, login:
     made = api.post("/api/v1/audit/checkpoints", headers=headers)
     assert made.status == 201
     checkpoint = made.json()
-    page.route("**/api/v1/verifications?*", lambda route: _with_record(route, recorded["id"]))
-    page.goto("/inspector/verifications?decision=accept")
-    page.locator(f"button[data-toggle-for='{recorded['id']}']").click()
-    detail = page.locator(f"tr[data-detail-for='{recorded['id']}']")
-    expect(detail).to_be_visible()
-    face = detail.locator("tr[data-factor='face']")
-    expect(face.locator("td[data-cell='score']")).to_have_text("0.912")
-    expect(face.locator("td[data-cell='threshold']")).to_have_text("0.600")
-    expect(face.locator("td[data-cell='result']")).to_contain_text(t["inspector.record.passed"])
-    expect(face.locator("td[data-cell='model_version']")).to_have_text("arcface-r100-v1")
-    expect(detail.locator("tr[data-factor='fingerprint'] td[data-cell='score']")).to_have_text("—")
-    expect(detail.locator("dd[data-check='checksum']")).to_have_text(t["inspector.record.ok"])
-    expect(detail.locator("section[data-section='document']")).to_contain_text(t["document_type.cn_resident_id"])
-    proof = detail.locator(f"div[data-proof-for='{recorded['id']}']")
-    expect(proof.locator("[data-outcome]")).to_have_attribute("data-outcome", "browser")
-    expect(proof.locator("[data-outcome]")).to_contain_text(t["inspector.proof.verified_browser"])
-    expect(proof.locator("dd[data-field='root']")).to_have_text(checkpoint["root_hash"])
-    expect(detail.locator("pre")).to_have_count(0)
-    text = detail.inner_text()
-    assert "null" not in text and "undefined" not in text and "{" not in text
-    assert not RAW_KEY.findall(text.replace("arcface-r100-v1", "").replace("thresholds_face.json#fmr_1e-4", "")
-                               .replace("id_reader", "")), RAW_KEY.findall(text)
-    if lang == "zh-CN":
-        english = [EN[k] for k in EN if k.startswith(("inspector.record.", "inspector.proof.", "col."))
-                   and len(EN[k]) > 3 and "{" not in EN[k] and EN[k] not in text.replace(EN[k], "") and EN[k] in text]
-        assert not english, english
-    screenshot(page, f"inspector-verification-record-{lang}")
-    # a check no ledger entry records is reported as an audit finding, not hidden
-    page.locator(f"button[data-toggle-for='{unrecorded['id']}']").click()
-    missing = page.locator(f"div[data-proof-for='{unrecorded['id']}'] [data-outcome]")
-    expect(missing).to_have_attribute("data-outcome", "missing")
-    expect(missing).to_have_text(t["inspector.proof.missing"])
+    with _full_record(live_daemon, recorded["id"]):
+        page.goto("/inspector/verifications?decision=accept")
+        page.locator(f"button[data-toggle-for='{recorded['id']}']").click()
+        detail = page.locator(f"tr[data-detail-for='{recorded['id']}']")
+        expect(detail).to_be_visible()
+        face = detail.locator("tr[data-factor='face']")
+        expect(face.locator("td[data-cell='score']")).to_have_text("0.912")
+        expect(face.locator("td[data-cell='threshold']")).to_have_text("0.600")
+        expect(face.locator("td[data-cell='result']")).to_contain_text(t["inspector.record.passed"])
+        expect(face.locator("td[data-cell='model_version']")).to_have_text(FACE_VERSION)
+        expect(detail.locator("tr[data-factor='fingerprint'] td[data-cell='score']")).to_have_text("—")
+        expect(detail.locator("dd[data-check='checksum']")).to_have_text(t["inspector.record.ok"])
+        expect(detail.locator("section[data-section='document']")).to_contain_text(t["document_type.cn_resident_id"])
+        proof = detail.locator(f"div[data-proof-for='{recorded['id']}']")
+        expect(proof.locator("[data-outcome]")).to_have_attribute("data-outcome", "browser")
+        expect(proof.locator("[data-outcome]")).to_contain_text(t["inspector.proof.verified_browser"])
+        expect(proof.locator("dd[data-field='root']")).to_have_text(checkpoint["root_hash"])
+        expect(detail.locator("pre")).to_have_count(0)
+        text = detail.inner_text()
+        assert "null" not in text and "undefined" not in text and "{" not in text
+        assert not RAW_KEY.findall(text.replace(FACE_VERSION, "").replace("thresholds_face.json#fmr_1e-4", "")
+                                   .replace("id_reader", "")), RAW_KEY.findall(text)
+        if lang == "zh-CN":
+            english = [EN[k] for k in EN if k.startswith(("inspector.record.", "inspector.proof.", "col."))
+                       and len(EN[k]) > 3 and "{" not in EN[k] and EN[k] in text]
+            assert not english, english
+        screenshot(page, f"inspector-verification-record-{lang}")
+        # a check no ledger entry records is reported as an audit finding, not hidden
+        page.locator(f"button[data-toggle-for='{unrecorded['id']}']").click()
+        missing = page.locator(f"div[data-proof-for='{unrecorded['id']}'] [data-outcome]")
+        expect(missing).to_have_attribute("data-outcome", "missing")
+        expect(missing).to_have_text(t["inspector.proof.missing"])
 
 
 def test_paging_never_runs_past_the_end(page: Any, login: Any) -> None:
