@@ -30,7 +30,8 @@ Generated from `ErrorCode` in `src/idverify/errors.py` and `src/idverify/locales
 """
 
 
-def _cell(text: str) -> str:
+def markdown_cell(text: str) -> str:
+    """``text`` safe inside a Markdown table cell (also for the reason catalogue)."""
     return text.replace("|", "\\|")
 
 
@@ -43,7 +44,7 @@ def render_markdown() -> str:
     ]
     for code in ErrorCode:
         key = code.message_key
-        texts = f"{_cell(en.get(key, ''))} | {_cell(zh.get(key, ''))}"
+        texts = f"{markdown_cell(en.get(key, ''))} | {markdown_cell(zh.get(key, ''))}"
         rows.append(f"| `{code.value}` | {code.status} | `{key}` | {texts} |")
     return _INTRO + "\n" + "\n".join(rows) + "\n"
 

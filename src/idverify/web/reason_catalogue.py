@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from idverify.biometrics.reasons import PARAMS, ReasonCode
 from idverify.i18n import catalogue
+from idverify.web.error_catalogue import markdown_cell
 
 _INTRO = """\
 # Reason codes
@@ -31,10 +32,6 @@ Generated from `ReasonCode` in `src/idverify/biometrics/reasons.py` and `src/idv
 """
 
 
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|")
-
-
 def render_markdown() -> str:
     """The whole page, in the enumeration's order (grouped by where the reason comes from)."""
     en, zh = catalogue("en"), catalogue("zh-CN")
@@ -45,7 +42,8 @@ def render_markdown() -> str:
     for code in ReasonCode:
         key = code.label_key
         params = ", ".join(f"`{p}`" for p in PARAMS.get(code, ())) or "—"
-        rows.append(f"| `{code.value}` | {params} | {_cell(en.get(key, ''))} | {_cell(zh.get(key, ''))} |")
+        texts = f"{markdown_cell(en.get(key, ''))} | {markdown_cell(zh.get(key, ''))}"
+        rows.append(f"| `{code.value}` | {params} | {texts} |")
     return _INTRO + "\n" + "\n".join(rows) + "\n"
 
 
