@@ -54,7 +54,13 @@ def test_devices_over_rest(make_app: Any) -> None:
         camera = client.post("/api/v1/devices/camera/test", headers=ah)
         assert camera.status_code == 200, camera.text
         cam_body = camera.json()
-        assert (cam_body["width"], cam_body["height"], cam_body["faces"]) == (640, 480, 1) and "image" not in cam_body
+        # the person's photo shows one face; in a clone without the sample photos the simulator draws a stand-in in
+        # which no face is found (the demo says so), and the test still answers with what the camera sees
+        from hardware_fixtures.personas import faces_missing
+
+        faces = 0 if faces_missing(daemon.app.state.ctx.devices.simulators["people"].personas) else 1
+        assert (cam_body["width"], cam_body["height"], cam_body["faces"]) == (640, 480, faces)
+        assert "image" not in cam_body
         daemon.app.state.ctx.devices.simulators["people"].leave()
         no_card = client.post("/api/v1/devices/document/test", headers=ah)
         assert no_card.status_code != 500 and no_card.json()["error"]["code"] == "no_card"

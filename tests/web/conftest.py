@@ -229,7 +229,13 @@ def browser() -> Iterator[Any]:
 def page(browser: Any, live_daemon: LiveDaemon) -> Iterator[Any]:
     """A fresh browser context (own cookies) at 1280x800 in English. After the test: no URL it requested may
     contain a password, an API secret or the patient's identity; no script may have thrown; the Content Security
-    Policy must not have blocked anything (that would mean an inline script/style or a foreign origin)."""
+    Policy must not have blocked anything (that would mean an inline script/style or a foreign origin).
+
+    Every test starts with a fresh password throttle: all tests share the daemon and come from one address, so
+    a test's deliberate wrong passwords would otherwise count against the next test (a 429 where it expects 401)."""
+    from idverify.auth.throttle import LoginThrottle
+
+    live_daemon.app.state.ctx.login_throttle = LoginThrottle()
     with checked_page(browser, live_daemon) as tab:
         yield tab
 
