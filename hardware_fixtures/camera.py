@@ -20,6 +20,7 @@ import argparse
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -57,7 +58,18 @@ class SimulatedCamera:
             self._last = self._person_frame()
         if self._last is None:
             raise ValueError("the camera has served no frame yet")
-        self._performance = Performance(self._last, action, mirrored=mirrored)
+        try:
+            self._performance = Performance(self._last, action, mirrored=mirrored)
+        except ValueError:
+            # The photo on camera this instant may show no single clear face (some of a person's sample photos
+            # do not): the person acts from one of their own photos that does, else the refusal stands.
+            for frame in self._person_photos():
+                try:
+                    self._performance = Performance(frame, action, mirrored=mirrored)
+                except ValueError:
+                    continue
+                return
+            raise
 
     def release(self) -> None:
         """End a performance: the camera serves its photos again."""
@@ -108,6 +120,15 @@ class SimulatedCamera:
             self.frames_served += 1
             self._last = None if self._empty else frame
         return frame
+
+    def _person_photos(self) -> Iterator[Image]:
+        import cv2
+
+        for path in self._person or []:
+            frame = cv2.imread(str(path), cv2.IMREAD_COLOR)
+            if frame is not None:
+                image = np.asarray(frame, dtype=np.uint8)
+                yield letterbox(image, self.width, self.height) if self.width and self.height else image
 
     def _person_frame(self) -> Image | None:
         import cv2

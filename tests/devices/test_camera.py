@@ -154,3 +154,25 @@ def test_camera_problem_codes_are_worded_in_both_languages() -> None:
         for code in ("camera_starting", "camera_no_frames"):
             assert f"devices.detail.{code}" in texts
         assert "error.device_unavailable" in texts
+
+
+def test_a_head_turn_is_acted_from_a_photo_that_shows_the_face(tmp_path: Path) -> None:
+    """The frame on camera at the click may show no single clear face; the simulated person then turns from one
+    of their own photos that does (this made the demo's head turn fail at random), and with none it is refused."""
+    from hardware_fixtures.wiring import default_shared
+
+    faces = default_shared("face/asian_dev")
+    if faces is None:
+        pytest.skip("needs the public face samples (../shared/data/face/asian_dev)")
+    photo = sorted((faces / "cn_s10").glob("*.jpg"))[0]
+    blank = tmp_path / "blank.png"
+    cv2.imwrite(str(blank), np.full((480, 640, 3), 200, np.uint8))
+    sim = SimulatedCamera(tmp_path, width=640, height=480)
+    sim.show([blank, photo])
+    sim.read()  # the blank frame is what the camera shows now
+    sim.perform("turn_left")
+    assert sim._performance is not None
+    sim.show([blank])
+    sim.read()
+    with pytest.raises(ValueError):
+        sim.perform("turn_left")
