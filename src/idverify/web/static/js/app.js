@@ -184,7 +184,9 @@
        * shows it only when the catalogue has no text for the code */
       box.append(el("p", { class: "error-message" }, err.message));
     }
-    box.append(el("p", { class: "error-code" }, t("error.code", { code: err.code || "unknown" })));
+    /* the code is for IT (the error catalogue, the logs): shown as an identifier, apart from the sentence */
+    const [before, after] = t("error.code", { code: "\u0000" }).split("\u0000");
+    box.append(el("p", { class: "error-code" }, before, el("code", { class: "mono" }, err.code || "unknown"), after));
     box.hidden = false;
     box.dataset.code = err.code || "unknown";
   }

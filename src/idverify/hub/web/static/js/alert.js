@@ -6,9 +6,19 @@
   const IV = window.IV;
   const alertId = document.getElementById("alert-heading").dataset.alertId;
 
+  /* Summary fields that hold identifiers an inspector copies verbatim (shown in monospace, never translated) */
+  const IDENTIFIERS = new Set(["person", "staff_id", "root_hash", "cosigned_root", "key_id", "accepted", "key_ids",
+    "region_key_ids"]);
+
+  function factValue(key, value) {
+    if (value === null || value === undefined || value === "") return IV.el("dd", {}, "—");
+    if (key === "reason") return IV.el("dd", {}, IV.label("alert_reason", value));
+    const text = Array.isArray(value) ? value.join("、") : typeof value === "object" ? JSON.stringify(value) : String(value);
+    return IV.el("dd", IDENTIFIERS.has(key) ? { class: "mono" } : {}, text);
+  }
+
   function fact(key, value) {
-    return [IV.el("dt", {}, IV.label("alert_field", key)),
-      IV.el("dd", {}, typeof value === "object" && value !== null ? JSON.stringify(value) : String(value))];
+    return [IV.el("dt", {}, IV.label("alert_field", key)), factValue(key, value)];
   }
 
   async function showProof(item) {
@@ -37,7 +47,8 @@
     }
     return IV.el("tr", {}, IV.el("td", {}, item.clinic_name || item.clinic_id || "—"),
       IV.el("td", { colspan: 4 }, IV.label("evidence", item.type) + (item.month ? " " + item.month : "")
-        + (item.staff_id ? " · " + IV.t("alert_field.staff_id") + " " + item.staff_id : "")));
+        + (item.staff_id ? " · " + IV.t("alert_field.staff_id") + " " : ""),
+        item.staff_id ? IV.el("span", { class: "mono" }, item.staff_id) : ""));
   }
 
   async function load() {
@@ -50,7 +61,7 @@
       const facts = [...fact("kind", IV.label("alert_kind", a.kind)), ...fact("clinic", a.clinic_name || "—"),
         ...fact("created_at", IV.fmtDateTime(a.created_at))];
       for (const [k, v] of Object.entries(a.summary)) {
-        facts.push(...fact(k, k === "clinics" && Array.isArray(v) ? v.map((c) => a.clinic_names[c] || c).join("、") : v));
+        facts.push(...fact(k, k === "clinics" && Array.isArray(v) ? v.map((c) => a.clinic_names[c] || c) : v));
       }
       if (a.note) facts.push(...fact("note", a.note));
       document.getElementById("alert-facts").replaceChildren(...facts);
