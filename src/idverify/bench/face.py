@@ -27,7 +27,7 @@ import contextlib
 import itertools
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -87,6 +87,8 @@ class Extraction:
     encodings: list[NDArray[np.float64] | None]
     extract_ms: list[float]
     quality_refusals: int = 0
+    #: per image, the face quality measures (``idverify.biometrics.face.quality.measure``); None without a face
+    measures: list[dict[str, float | None] | None] = field(default_factory=list)
 
     @property
     def fta(self) -> int:
@@ -106,9 +108,11 @@ def extract_ours(images: Sequence[FaceImage], tick: Callable[[], None] = lambda:
         try:
             sample = engine.analyse(img.path, largest_only=True, enforce_quality=False)
             out.encodings.append(sample.encoding.astype(np.float64))
+            out.measures.append(sample.quality.measures)
             out.quality_refusals += int(not sample.quality.ok)
         except BiometricError:
             out.encodings.append(None)
+            out.measures.append(None)
         out.extract_ms.append((time.perf_counter() - start) * 1000.0)
         tick()
     return out

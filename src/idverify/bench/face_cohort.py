@@ -47,6 +47,8 @@ class FaceSet:
     name: str
     encodings: NDArray[np.float64]
     labels: NDArray[np.str_]
+    #: per image, named quality measures (``inter_eye_px``, ``sharpness``…), for :mod:`.face_quality_threshold`
+    measures: tuple[dict[str, float | None], ...] = ()
 
     def pairs(self) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
         i, j = np.triu_indices(len(self.labels), k=1)
@@ -145,8 +147,10 @@ def load_set(dataset: Path) -> FaceSet:
 
     images = list_dataset(dataset)
     ext = extract_ours(images)
-    kept = [(img.identity, enc) for img, enc in zip(images, ext.encodings, strict=True) if enc is not None]
-    return FaceSet(dataset.name, np.stack([e for _, e in kept]), np.asarray([lab for lab, _ in kept]))
+    kept = [(img.identity, enc, m) for img, enc, m in zip(images, ext.encodings, ext.measures, strict=True)
+            if enc is not None and m is not None]
+    return FaceSet(dataset.name, np.stack([e for _, e, _ in kept]), np.asarray([lab for lab, _, _ in kept]),
+                   tuple(m for _, _, m in kept))
 
 
 def main(argv: Sequence[str] | None = None) -> None:
