@@ -153,3 +153,27 @@ def test_the_results_list_shows_stored_reasons_in_the_page_language(page: Any, l
     if locale == "zh-CN":
         reasons_cell = rows.first.locator("td").nth(3).inner_text()
         assert reasons_cell and not ENGLISH.search(reasons_cell), reasons_cell
+
+
+@pytest.mark.parametrize("locale", ["zh-CN", "en"])
+def test_a_refused_field_is_named_by_the_pages_own_label(page: Any, login: Login, live_daemon: LiveDaemon,
+                                                         locale: str) -> None:
+    """The daemon refuses a typed document number with a space (422, pattern); the error names the field by the
+    label the nurse sees above it — there is no ``field.document_number`` catalogue entry to fall back on."""
+    t = Translator(locale)
+    words = catalogue(locale)
+    assert "field.document_number" not in words  # the case this test is about
+    page.context.add_cookies([{"name": "idverify_locale", "value": locale, "url": live_daemon.base_url}])
+    login(page, "nurse1")
+    page.goto("/nurse/enrol")
+    page.fill("#p-number", "1101 0119")
+    page.fill("#p-name", "测试")
+    page.click("#register")
+    box = page.locator("#document-error")
+    expect(box.locator(".error-text")).to_have_text(t("error.validation_error"))
+    detail = box.locator(".error-details li")
+    expect(detail).to_have_count(1)
+    expect(detail).to_have_text(f"{t('enrol.document_number')}: {t('reason.validation.string_pattern_mismatch')}")
+    if locale == "zh-CN":
+        assert not ENGLISH.search(box.locator(".error-text").inner_text() + detail.inner_text())
+        expect(box.locator(".error-code code")).to_have_text("validation_error")  # the code, set apart for IT

@@ -167,14 +167,28 @@
     return locale === "en" && d.msg ? String(d.msg) : t("reason.validation.invalid");
   }
 
+  /* The visible label of the form control a validation error names (its last path element is the control's
+   * name): the page already says in its own language what the field is called. */
+  function fieldLabel(box, path) {
+    const last = path.length ? String(path[path.length - 1]) : "";
+    if (!last) return "";
+    const scope = box.closest("form") || document;  /* some error boxes sit above their form */
+    const controls = scope.querySelectorAll("[name=\"" + CSS.escape(last) + "\"]");
+    if (controls.length !== 1) return "";
+    const control = controls[0];
+    const label = (control.id && document.querySelector("label[for=\"" + CSS.escape(control.id) + "\"]")) || control.closest("label");
+    return label ? label.textContent.trim() : "";
+  }
+
   function showError(box, err) {
     box.replaceChildren();
     box.append(el("p", { class: "error-text" }, errorText(err)));
     if (Array.isArray(err.details) && err.details.length) {
       const list = el("ul", { class: "error-details" });
       for (const d of err.details) {
-        const field = Array.isArray(d.loc) ? d.loc.filter((p) => p !== "body").join(".") : "";
-        const name = field && has("field." + field) ? t("field." + field) : field;
+        const path = Array.isArray(d.loc) ? d.loc.filter((p) => p !== "body") : [];
+        const field = path.join(".");
+        const name = field && has("field." + field) ? t("field." + field) : fieldLabel(box, path) || (locale === "en" ? field : "");
         const text = validationText(d);
         list.append(el("li", {}, name ? name + ": " + text : text));
       }
