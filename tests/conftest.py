@@ -5,11 +5,14 @@
   (``IDVERIFY_TEST_POSTGRES_URL``, default 127.0.0.1:5432/test) in a throwaway schema; the PostgreSQL run is
   skipped with the reason shown only when no server answers.
 - ``make_app``: a migrated daemon on a temp data dir, with helpers to log in as each role.
+- ``browser``: Debian's chromium driven by Playwright, one per test session for the clinic UI's and the hub's
+  browser tests (two sync Playwright instances cannot be alive in one process).
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -19,6 +22,11 @@ from typing import Any
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = Path(os.environ.get("IDVERIFY_TEST_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+    "--disable-sync", "--no-first-run",
+]
 POSTGRES_URL = os.environ.get("IDVERIFY_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
@@ -137,3 +145,19 @@ def make_app(tmp_path: Path) -> Iterator[Callable[..., Daemon]]:
     yield factory
     for engine in engines:
         engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.skip("playwright is not installed (pip install -e '.[dev]')")
+    if not (CHROMIUM.is_file() and os.access(CHROMIUM, os.X_OK)) and not shutil.which(str(CHROMIUM)):
+        pytest.skip(f"chromium not found at {CHROMIUM} (apt-get install chromium)")
+    with sync_playwright() as pw:
+        instance = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield instance
+        finally:
+            instance.close()

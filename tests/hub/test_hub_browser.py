@@ -4,14 +4,11 @@ Run under the suite lock (``flock /tmp/idverify-suite.lock``), like tests/web.""
 
 from __future__ import annotations
 
-import os
-import shutil
 import socket
 import threading
 import time
 from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,8 +18,6 @@ from idverify.store.region import create_region_key
 from .clinicsim import SimClinic, now
 from .memlog import MemoryLog
 
-CHROMIUM = Path(os.environ.get("IDVERIFY_TEST_CHROMIUM", "/usr/bin/chromium"))
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
 PASSWORD = "pw-hub-browser-0123"
 
 
@@ -42,9 +37,6 @@ def live_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, An
     from idverify.hub.db import upgrade_hub_database
     from idverify.hub.users import create_user
 
-    if not (CHROMIUM.is_file() or shutil.which(str(CHROMIUM))):
-        pytest.skip(f"chromium not found at {CHROMIUM}")
-    pytest.importorskip("playwright.sync_api")
     data = tmp_path_factory.mktemp("hub-browser")
     url = f"sqlite:///{data / 'hub.db'}"
     upgrade_hub_database(url)
@@ -89,18 +81,6 @@ def live_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, An
         server.should_exit = True
         thread.join(timeout=10)
         app.state.hub.engine.dispose()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        instance = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
-        try:
-            yield instance
-        finally:
-            instance.close()
 
 
 def _tab(browser: Any, base: str, problems: list[str]) -> Any:

@@ -20,7 +20,7 @@ from idverify.store.region import RegionKey, create_region_key
 
 from .clinicsim import SimClinic, now
 from .memlog import MemoryLog
-from .test_hub_browser import ARGS, CHROMIUM, PASSWORD, _free_port
+from .test_hub_browser import PASSWORD, _free_port
 
 ENGLISH = re.compile(r"[A-Za-z]{4,}")
 STANDARDS = {"FHIR", "AuditEvent", "idverify"}  # and the product's name
@@ -93,9 +93,6 @@ def busy_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, An
     from idverify.hub.db import upgrade_hub_database
     from idverify.hub.users import create_user
 
-    if not CHROMIUM.is_file():
-        pytest.skip(f"chromium not found at {CHROMIUM}")
-    pytest.importorskip("playwright.sync_api")
     data = tmp_path_factory.mktemp("hub-language")
     url = f"sqlite:///{data / 'hub.db'}"
     region, wrong = create_region_key(data / "region.key"), create_region_key(data / "wrong.key")
@@ -137,18 +134,6 @@ def busy_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, An
         server.should_exit = True
         thread.join(timeout=10)
         app.state.hub.engine.dispose()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        instance = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
-        try:
-            yield instance
-        finally:
-            instance.close()
 
 
 def _chinese_tab(browser: Any, base: str, username: str) -> Any:
