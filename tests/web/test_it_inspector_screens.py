@@ -166,7 +166,8 @@ RECORD_FACTORS = {
 }
 RECORD_POLICY = {"stage": "egg_retrieval", "subject": "female", "document_required": True,
                  "biometric": {"stage": "egg_retrieval", "fused_min": 0.0, "factors": {}},
-                 "adapted_for": None, "active_liveness": None, "fused_score": 1.2}
+                 "adapted_for": [{"factor": "fingerprint", "why": "not_consented"}],  # as policy.resolve records it
+                 "active_liveness": None, "fused_score": 1.2}
 RECORD_DEVICES = {"document": "ga467:/dev/ttyUSB0", "face": "camera:0"}
 
 
@@ -233,6 +234,8 @@ def test_verification_record_is_readable_with_its_ledger_proof(page: Any, login:
         expect(face.locator("td[data-cell='model_version']")).to_have_text(FACE_VERSION)
         expect(detail.locator("tr[data-factor='fingerprint'] td[data-cell='score']")).to_have_text("—")
         expect(detail.locator("dd[data-check='checksum']")).to_have_text(t["inspector.record.ok"])
+        expect(detail.locator("dd[data-fact='not_used']")).to_have_text(t["inspector.record.not_used_item"].format(
+            factor=t["factor.fingerprint"], why=t["inspector.record.not_used_why.not_consented"]))
         expect(detail.locator("section[data-section='document']")).to_contain_text(t["document_type.cn_resident_id"])
         proof = detail.locator(f"div[data-proof-for='{recorded['id']}']")
         expect(proof.locator("[data-outcome]")).to_have_attribute("data-outcome", "browser")

@@ -30,6 +30,8 @@ def test_fingerprint_refused_uses_the_face_alone_point(make_app: Any) -> None:
     face_policy = refused.as_dict()["biometric"]["factors"]["face"]
     assert (face_policy["target_fmr"], face_policy["alone_target_fmr"]) == (0.001, FACE_ALONE_TARGET_FMR)
     assert face_policy["alone_threshold"] == alone and "fingerprint" not in refused.biometric.factors
+    # the record says which factor the consent took out, as codes (tests/web/test_it_inspector_screens.py shows it)
+    assert refused.adapted_for == [{"factor": "fingerprint", "why": "not_consented"}] and full.adapted_for == []
 
     on_face = decide(refused.biometric, [_face(between)])
     assert on_face.outcome == "reject" and on_face.codes[:2] == [FACE_ALONE_MISMATCH, FACE_ALONE]

@@ -54,7 +54,9 @@ class ResolvedPolicy:
     subject: Subject
     document_required: bool
     biometric: StagePolicy
-    adapted_for: list[str]  # e.g. ["face refused in consent"]
+    #: factors the consent took out of this check, e.g. ``[{"factor": "fingerprint", "why": "not_consented"}]``
+    #: (codes, so the inspector's record names them in the reader's language)
+    adapted_for: list[dict[str, str]]
     challenge: str | None = None  # the face factor's active_liveness when face is used at this stage
 
     def as_dict(self) -> dict[str, Any]:
@@ -131,14 +133,14 @@ def resolve(db: Session, stage: Stage, consent: ConsentRecord | None) -> Resolve
     if unknown:  # a policy stored by hand or by another version: refuse it rather than guess what was meant
         raise ConfigError(f"stage policy for {stage.value} names unknown factor(s) {', '.join(unknown)}; the "
                           f"factors are {', '.join(FACTORS)}")
-    adapted: list[str] = []
+    adapted: list[dict[str, str]] = []
     refused = set(consent.refused if consent else [])
     allowed = set(consent.modalities if consent else [])
     for name in list(factors_conf):
         modality = "face" if name == "document_photo" else name
         if modality in refused or (consent is not None and modality not in allowed and name != "document_photo"):
             factors_conf.pop(name)
-            adapted.append(f"{name} not used: not consented")
+            adapted.append({"factor": name, "why": "not_consented"})
     if "face" in refused and "fingerprint" in factors_conf:
         factors_conf["fingerprint"]["required"] = True
     try:

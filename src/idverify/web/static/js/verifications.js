@@ -133,6 +133,14 @@
     if ("active_liveness" in policy) {
       pairs.push([IV.t("inspector.record.active_liveness"), yesNo(Boolean(policy.active_liveness))]);
     }
+    /* factors the patient's consent took out of this check; records before codes hold English sentences */
+    const adapted = Array.isArray(policy.adapted_for) ? policy.adapted_for : [];
+    if (adapted.length) {
+      pairs.push([IV.t("inspector.record.not_used"), adapted.map((a) => (isObj(a)
+        ? IV.t("inspector.record.not_used_item", { factor: known(a.factor, "factor") || String(a.factor),
+          why: known(a.why, "inspector.record.not_used_why") || String(a.why) })
+        : String(a))).join("；"), { dataset: { fact: "not_used" } }]);
+    }
     const sources = Object.entries(factors || {}).filter(([, f]) => isObj(f) && f.threshold_source)
       .map(([name, f]) => (known(name, "factor") || name) + ": " + f.threshold_source);
     if (sources.length) pairs.push([IV.t("inspector.record.threshold_source"), sources.join("; "), { class: "mono" }]);
