@@ -142,7 +142,36 @@ def test_alert_drill_down_proof_status_and_exports(seeded: Any) -> None:
     pdf = inspector.get("/api/v1/exports/monthly", params={"month": month, "format": "pdf"})
     assert pdf.content.startswith(b"%PDF") and pdf.headers["content-type"] == "application/pdf"
     assert b"/FontFile2" in pdf.content and b"/BaseFont /Helvetica" not in pdf.content  # the CJK font travels
+    _assert_pdf_language(pdf.content, "zh-CN", month, list(by_name))  # Chinese unless asked otherwise
+    english = inspector.get("/api/v1/exports/monthly", params={"month": month, "format": "pdf", "lang": "en"})
+    _assert_pdf_language(english.content, "en", month, list(by_name))
+    assert inspector.get("/api/v1/exports/monthly", params={"month": month, "format": "pdf", "lang": "fr"}
+                         ).status_code == 422
     assert inspector.get("/api/v1/stats/monthly", params={"month": "2026-13"}).status_code == 422
     with hub.session() as s:
         kinds = [a.kind for a in s.scalars(select(HubAction).order_by(HubAction.id))]
-    assert kinds.count("export.created") == 5 and "alert.closed" in kinds and "alert.acknowledged" in kinds
+    assert kinds.count("export.created") == 6 and "alert.closed" in kinds and "alert.acknowledged" in kinds
+
+
+def _assert_pdf_language(pdf: bytes, locale: str, month: str, clinic_names: list[str]) -> None:
+    """The PDF's text (poppler's pdftotext) is the catalogue's in ``locale``: title, headings, region row, footer;
+    a Chinese report holds no English word besides the data (clinic names as registered, the witness's name)."""
+    import re
+    import shutil
+    import subprocess
+
+    from idverify.hub.web.i18n import HubTranslator
+
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext (poppler-utils) not installed: text of the PDF not checked")
+    text = subprocess.run(["pdftotext", "-layout", "-", "-"], input=pdf, capture_output=True, check=True).stdout
+    words = " ".join(text.decode("utf-8").split())
+    t = HubTranslator(locale)
+    for expected in (t("pdf.title", month=month), t("stats.region", clinics=2), t("pdf.page", page=1)):
+        assert "".join(expected.split()) in "".join(words.split()), (expected, words[:400])  # CJK: spacing varies
+    for heading in (t("stats.checks"), t("stats.override_rate")):  # a narrow column wraps a heading's words
+        assert all(word in words for word in heading.split()), (heading, words[:400])
+    if locale == "zh-CN":
+        for name in clinic_names:
+            words = words.replace(name, "")
+        assert not re.findall(r"[A-Za-z]{4,}", re.sub(r"idverify-hub/[0-9a-f]+", "", words)), words

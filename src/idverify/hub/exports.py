@@ -126,11 +126,20 @@ def alerts_fhir_bundle(alerts: list[dict[str, Any]], *, hub_name: str,
 
 
 def _pct(value: float | None) -> str:
-    return "n/a" if value is None else f"{100 * value:.2f} %"
+    return "—" if value is None else f"{100 * value:.2f} %"
 
 
-def monthly_pdf(stats: dict[str, Any], *, hub_name: str, anchor: dict[str, Any] | None) -> bytes:
-    """The month's statistics per clinic and for the region, with the hub ledger checkpoint in the footer."""
+#: columns of the monthly PDF: catalogue key of the heading, and the statistics' field
+PDF_COLUMNS = (("stats.checks", "checks"), ("stats.accepts", "accepts"), ("stats.rejects", "rejects"),
+               ("stats.retries", "retries"), ("stats.overrides", "overrides"), ("stats.reject_rate", "reject_rate"),
+               ("stats.override_rate", "override_rate"), ("stats.enrolments", "enrolments"),
+               ("stats.registrations", "registrations"), ("stats.alerts", "alerts"))
+
+
+def monthly_pdf(stats: dict[str, Any], *, hub_name: str, anchor: dict[str, Any] | None,
+                locale: str = "zh-CN") -> bytes:
+    """The month's statistics per clinic and for the region, with the hub ledger checkpoint in the footer,
+    written in ``locale`` (the regional inspector's language; the page asks in its own)."""
     from reportlab.lib import colors
     from reportlab.lib.pagesizes import A4, landscape
     from reportlab.lib.styles import getSampleStyleSheet
@@ -138,40 +147,39 @@ def monthly_pdf(stats: dict[str, Any], *, hub_name: str, anchor: dict[str, Any] 
     from reportlab.pdfgen.canvas import Canvas
     from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+    from idverify.hub.web.i18n import HubTranslator
     from idverify.reports import fonts
 
+    t = HubTranslator(locale)
     font = fonts.register(fonts.find_font(None))  # embedded like the clinic's report: clinic names are Chinese
     styles = {name: style.clone(f"hub-{name}", fontName=font) for name, style in
               ((n, getSampleStyleSheet()[n]) for n in ("Title", "BodyText"))}
     buf = io.BytesIO()
-    footer = (f"hub ledger checkpoint: {anchor['tree_size']} entries, root {anchor['root_hash']}, "
-              f"{anchor['signed_at']}" if anchor else "hub ledger: no checkpoint yet")
+    footer = (t("pdf.footer_checkpoint", size=anchor["tree_size"], root=anchor["root_hash"], at=anchor["signed_at"])
+              if anchor else t("pdf.footer_no_checkpoint"))
 
     def on_page(canvas: Canvas, _doc: Any) -> None:
         canvas.setFont(font, 7)
         canvas.drawString(12 * mm, 8 * mm, footer)
-        canvas.drawRightString(285 * mm, 8 * mm, f"page {canvas.getPageNumber()}")
+        canvas.drawRightString(285 * mm, 8 * mm, t("pdf.page", page=canvas.getPageNumber()))
 
+    title = t("pdf.title", month=stats["month"])
     doc = SimpleDocTemplate(buf, pagesize=landscape(A4), leftMargin=12 * mm, rightMargin=12 * mm,
-                            topMargin=12 * mm, bottomMargin=15 * mm, title=f"Regional statistics {stats['month']}",
-                            initialFontName=font)
-    header = ["clinic", "checks", "accept", "reject", "retry", "overrides", "reject rate", "override rate",
-              "enrolments", "registrations", "alerts"]
-    rows: list[list[Any]] = [header]
+                            topMargin=12 * mm, bottomMargin=15 * mm, title=title, initialFontName=font)
+    cell = styles["BodyText"]
+    rows: list[list[Any]] = [[Paragraph(escape(t("clinics.name")), cell),
+                              *(Paragraph(escape(t(key)), cell) for key, _ in PDF_COLUMNS)]]
     region = stats["region"]
-    for c in [*stats["clinics"], {**region, "name": f"REGION ({region['clinics']} clinics)"}]:
-        rows.append([Paragraph(escape(str(c["name"])), styles["BodyText"]),
-                     c["checks"], c["accepts"], c["rejects"], c["retries"], c["overrides"], _pct(c["reject_rate"]),
-                     _pct(c["override_rate"]), c["enrolments"], c["registrations"], c.get("alerts", 0)])
-    table = Table(rows, repeatRows=1, colWidths=[70 * mm] + [19 * mm] * 10)
+    for c in [*stats["clinics"], {**region, "name": t("stats.region", clinics=region["clinics"])}]:
+        rows.append([Paragraph(escape(str(c["name"])), cell),
+                     *(_pct(c[field]) if field.endswith("_rate") else c.get(field, 0) for _, field in PDF_COLUMNS)])
+    table = Table(rows, repeatRows=1, colWidths=[70 * mm] + [19 * mm] * len(PDF_COLUMNS))
     table.setStyle(TableStyle([
         ("FONT", (0, 0), (-1, -1), font, 8),
         ("GRID", (0, 0), (-1, -1), 0.25, colors.grey), ("BACKGROUND", (0, 0), (-1, 0), colors.lightgrey),
         ("BACKGROUND", (0, -1), (-1, -1), colors.whitesmoke), ("ALIGN", (1, 1), (-1, -1), "RIGHT"),
     ]))
-    story = [Paragraph(f"Regional supervision — monthly statistics {escape(stats['month'])}", styles["Title"]),
-             Paragraph(escape(f"Witness {hub_name}; months in Asia/Shanghai; counts from ledger entries the hub "
-                              "verified against cosigned checkpoints."), styles["BodyText"]),
-             Spacer(1, 4 * mm), table]
+    story = [Paragraph(escape(title), styles["Title"]),
+             Paragraph(escape(t("pdf.intro", witness=hub_name)), cell), Spacer(1, 4 * mm), table]
     doc.build(story, onFirstPage=on_page, onLaterPages=on_page)
     return buf.getvalue()

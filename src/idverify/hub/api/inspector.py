@@ -108,11 +108,13 @@ def export_alerts(db: HubSession, hub: HubDep, inspector: RegionalInspector,
 @router.get("/exports/monthly", summary="Monthly statistics as CSV (with BOM) or PDF", response_class=Response)
 def export_monthly(db: HubSession, hub: HubDep, inspector: RegionalInspector,
                    month: str | None = Query(default=None, max_length=7),
-                   format: Literal["csv", "pdf"] = "csv") -> Response:
+                   format: Literal["csv", "pdf"] = "csv",
+                   lang: Annotated[Literal["zh-CN", "en"], Query(description="Language the PDF is written in")]
+                   = "zh-CN") -> Response:
     figures = stats.monthly(db, stats.check_month(month))
     _record_export(db, inspector, "monthly", format, month=figures["month"])
     if format == "csv":
         return _download(exports.monthly_csv(figures), "text/csv; charset=utf-8",
                          f"hub-monthly-{figures['month']}.csv")
-    pdf = exports.monthly_pdf(figures, hub_name=hub.witness.name, anchor=latest_anchor(db))
+    pdf = exports.monthly_pdf(figures, hub_name=hub.witness.name, anchor=latest_anchor(db), locale=lang)
     return _download(pdf, "application/pdf", f"hub-monthly-{figures['month']}.pdf")

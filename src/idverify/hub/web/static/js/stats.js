@@ -22,7 +22,8 @@
       document.getElementById("stats-month").value = data.month;
       document.getElementById("stats-body").replaceChildren(...data.clinics.map((c) => row(c, false)), row(data.region, true));
       document.getElementById("export-monthly-csv").href = "/api/v1/exports/monthly?format=csv&month=" + data.month;
-      document.getElementById("export-monthly-pdf").href = "/api/v1/exports/monthly?format=pdf&month=" + data.month;
+      document.getElementById("export-monthly-pdf").href = "/api/v1/exports/monthly?format=pdf&month=" + data.month
+        + "&lang=" + encodeURIComponent(IV.locale);
     } catch (err) {
       IV.pageError(err);
     }
