@@ -93,6 +93,29 @@ def test_the_hub_ledger_exports_and_verifies_offline(tmp_path: Path, monkeypatch
     verified = runner.invoke(app, ["audit", "verify", str(out), "--public-key", key, "--json"])
     assert verified.exit_code == 0, verified.output
     assert json.loads(verified.output.strip().splitlines()[-1])["entries"] == 3
+    # the same entries as FHIR AuditEvents, validated in both releases: clinic registrations are security
+    # configuration (DICOM 110113 + 110129)
+    from fhir.resources.bundle import Bundle
+    from fhir.resources.R4B.auditevent import AuditEvent as R4AuditEvent
+
+    bundle_file, ndjson_file = tmp_path / "hub-ledger.fhir.json", tmp_path / "hub-ledger.r4.ndjson"
+    as_bundle = runner.invoke(app, ["hub", "ledger", "export", "--out", str(bundle_file), "--format", "fhir"], env=env)
+    assert as_bundle.exit_code == 0, as_bundle.output
+    assert json.loads(as_bundle.output.strip().splitlines()[-1])["fhir_version"] == "r5"
+    bundle = Bundle.model_validate_json(bundle_file.read_text(encoding="utf-8"))
+    events = [e.resource for e in bundle.entry or []]
+    # the first export's own record (hub.export.created) may have joined the ledger: entries are at least three
+    registered = [e for e in events if any(c.code == "110129" for c in e.code.coding)]  # type: ignore[union-attr]
+    assert len(registered) == 3 and len(events) >= 3
+    as_r4 = runner.invoke(app, ["hub", "ledger", "export", "--out", str(ndjson_file), "--format", "fhir-ndjson",
+                                "--fhir-version", "r4"], env=env)
+    assert as_r4.exit_code == 0, as_r4.output
+    lines = ndjson_file.read_text(encoding="utf-8").splitlines()
+    assert len(lines) == json.loads(as_r4.output.strip().splitlines()[-1])["entries"] >= 3
+    r4 = [R4AuditEvent.model_validate_json(line) for line in lines]
+    assert sum(1 for e in r4 if e.subtype and e.subtype[0].code == "110129") == 3
+    wrong = runner.invoke(app, ["hub", "ledger", "export", "--out", str(out), "--format", "csv"], env=env)
+    assert wrong.exit_code != 0 and "--format must be" in wrong.output
 
 
 def test_readme_lists_every_hub_setting() -> None:

@@ -63,6 +63,17 @@ EXPECTED: dict[str, tuple[str, str | None, str]] = {
     "enrollment.complete": ("110100", None, "E"),
     "enrollment.duplicate_suspected": ("110100", None, "E"),
     "something.new": ("110100", None, "E"),
+    # the regional hub's own ledger
+    "hub.user.login": ("110114", "110122", "E"),
+    "hub.user.created": ("110113", "110137", "C"),
+    "hub.clinic.registered": ("110113", "110129", "C"),
+    "hub.alert.raised": ("110113", None, "E"),
+    "hub.alert.closed": ("110113", None, "E"),
+    "hub.witness.cosigned": ("110101", None, "E"),
+    "hub.witness.refused": ("110101", None, "E"),
+    "hub.feed.accepted": ("110101", None, "E"),
+    "hub.export.created": ("110106", None, "R"),
+    "hub.something_new": ("110100", None, "E"),
 }
 
 

@@ -173,21 +173,34 @@ def hub_user_add(
 
 @hub_ledger_app.command("export")
 def hub_ledger_export(
-    out: Annotated[Path, typer.Option("--out", help="File to write (verifiable JSON Lines).")],
+    out: Annotated[Path, typer.Option("--out", help="File to write.")],
+    fmt: Annotated[str, typer.Option(
+        "--format", help="jsonl (verifiable offline with `idverify audit verify`), fhir (one FHIR Bundle of "
+        "AuditEvents) or fhir-ndjson (one AuditEvent per line).")] = "jsonl",
+    fhir_version: Annotated[str, typer.Option("--fhir-version", help="FHIR release of the fhir formats: r5 or r4.")]
+    = "r5",
 ) -> None:
-    """Write the hub's own ledger (every hub action) as an export `idverify audit verify` checks offline; prints
-    {"entries", "tree_size", "out", "public_key"} on the last line."""
+    """Write the hub's own ledger (every hub action) up to its latest checkpoint; prints {"entries", "tree_size",
+    "out", "format", "public_key"} on the last line."""
+    from idverify.errors import ValidationFailed
     from idverify.hub.db import check_hub_migrated
     from idverify.hub.keys import ledger_signer
     from idverify.hub.scheduler import drain_and_checkpoint
     from idverify.ledger import proofs as service
+    from idverify.ledger import repository
     from idverify.ledger.checkpoint import verifier_key
     from idverify.ledger.export import export_jsonl
+    from idverify.ledger.fhir import FhirVersion, write_fhir_bundle, write_fhir_ndjson
     from idverify.store.db import make_engine, make_session_factory
 
     settings = _settings()
     engine = make_engine(settings.resolved_database_url)
     try:
+        if fmt not in {"jsonl", "fhir", "fhir-ndjson"}:
+            raise ValidationFailed("--format must be jsonl, fhir or fhir-ndjson")
+        if fhir_version not in {"r4", "r5"}:
+            raise ValidationFailed("--fhir-version must be r4 or r5")
+        version: FhirVersion = "r4" if fhir_version == "r4" else "r5"
         check_hub_migrated(engine)
         factory = make_session_factory(engine)
         signer = ledger_signer(settings)
@@ -196,12 +209,18 @@ def hub_ledger_export(
             out.parent.mkdir(parents=True, exist_ok=True)
             with out.open("w", encoding="utf-8", newline="") as fh:
                 anchor = service.latest_checkpoint(session)
-                summary = export_jsonl(session, fh, clinic="regional hub", checkpoint=anchor)
+                if fmt == "jsonl":
+                    entries = export_jsonl(session, fh, clinic="regional hub", checkpoint=anchor).entries
+                else:
+                    size = int(anchor.tree_size) if anchor is not None else 0
+                    write = write_fhir_bundle if fmt == "fhir" else write_fhir_ndjson
+                    entries = write(repository.iter_entries(session, 0, size), fh, version=version)
     except IdverifyError as exc:
         _fail(exc, as_json=True)
     finally:
         engine.dispose()
-    _emit({"entries": summary.entries, "tree_size": summary.tree_size, "out": str(out),
+    _emit({"entries": entries, "tree_size": int(anchor.tree_size) if anchor is not None else 0, "out": str(out),
+           "format": fmt, **({"fhir_version": version} if fmt != "jsonl" else {}),
            "public_key": verifier_key(signer.origin, signer.public_key)})
 
 

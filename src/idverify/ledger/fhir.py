@@ -121,6 +121,19 @@ _BY_PREFIX: dict[str, AuditCode] = {
     "checkpoint": AuditCode(AUDIT_LOG_USED),
     "export": AuditCode(EXPORT, None, "R"),
 }
+# The regional hub's own ledger (``hub.<kind>``, see idverify.hub.audit): the kind after ``hub.`` decides.
+_HUB_EXACT: dict[str, AuditCode] = {
+    "hub.user.login": AuditCode(USER_AUTHENTICATION, LOGIN, "E"),
+    "hub.user.login_failed": AuditCode(USER_AUTHENTICATION, LOGIN, "E"),
+}
+_HUB_BY_KIND: dict[str, AuditCode] = {
+    "user": AuditCode(SECURITY_ALERT, USER_SECURITY_ATTRIBUTES_CHANGED),  # hub.user.created
+    "clinic": AuditCode(SECURITY_ALERT, SECURITY_CONFIGURATION),  # a clinic's log registered: whom the hub trusts
+    "alert": AuditCode(SECURITY_ALERT, None, "E"),  # raised, acknowledged, closed
+    "witness": AuditCode(AUDIT_LOG_USED, None, "E"),  # a clinic checkpoint cosigned or refused
+    "feed": AuditCode(AUDIT_LOG_USED, None, "E"),  # a clinic's ledger entries taken in
+    "export": AuditCode(EXPORT, None, "R"),
+}
 _DEFAULT = AuditCode(APPLICATION_ACTIVITY, None, "E")  # stage checks, enrolment, anything new
 
 # FHIR AuditEvent.action from the event type's verb: C create, R read, U update, D delete, E execute.
@@ -132,7 +145,10 @@ _DECISION_OUTCOME = {"accept": "0", "reject": "4", "retry": "4", "inconclusive":
 
 def audit_code(event_type: str) -> AuditCode:
     """The DICOM event id, event type and action of an idverify event type (pure: same input, same output)."""
-    found = _EXACT.get(event_type) or _BY_PREFIX.get(event_type.split(".", 1)[0]) or _DEFAULT
+    if event_type.startswith("hub."):
+        found = _HUB_EXACT.get(event_type) or _HUB_BY_KIND.get(event_type[4:].split(".", 1)[0]) or _DEFAULT
+    else:
+        found = _EXACT.get(event_type) or _BY_PREFIX.get(event_type.split(".", 1)[0]) or _DEFAULT
     if found.action is None:
         return AuditCode(found.event, found.subtype, _ACTIONS.get(event_type.rsplit(".", 1)[-1], "E"))
     return found
@@ -140,7 +156,8 @@ def audit_code(event_type: str) -> AuditCode:
 
 def mapping_table() -> list[tuple[str, AuditCode]]:
     """Every rule of :func:`audit_code`, for the documentation (``*`` = any event of that prefix)."""
-    return [*_EXACT.items(), *((f"{p}.*", c) for p, c in _BY_PREFIX.items()), ("anything else", _DEFAULT)]
+    return [*_EXACT.items(), *((f"{p}.*", c) for p, c in _BY_PREFIX.items()), *_HUB_EXACT.items(),
+            *((f"hub.{k}.*", c) for k, c in _HUB_BY_KIND.items()), ("anything else", _DEFAULT)]
 
 
 def _outcome(etype: str, data: dict[str, Any]) -> tuple[str, str] | None:
