@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -23,16 +22,11 @@ from idverify.ledger.integrity import verify_stored_tree
 from idverify.ledger.models import LedgerEntry
 from idverify.store.db import make_engine, make_session_factory, upgrade_database
 
+from ..servers import free_port
+
 REPO = Path(__file__).resolve().parents[2]
 WRITERS = 4
 WRITE_S = 2.0
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 @contextmanager
@@ -79,7 +73,7 @@ def _nurse_key(url: str) -> str:
 def test_every_acknowledged_write_survives_kill_9(db_url: str, tmp_path: Path) -> None:
     upgrade_database(db_url)
     token = _nurse_key(db_url)
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     data_dir = tmp_path / "daemon"
     data_dir.mkdir()

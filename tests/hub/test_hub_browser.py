@@ -4,9 +4,6 @@ Run under the suite lock (``flock /tmp/idverify-suite.lock``), like tests/web.""
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -15,23 +12,16 @@ import pytest
 
 from idverify.store.region import create_region_key
 
+from ..servers import served
 from .clinicsim import SimClinic, now
+from .conftest import Hub
 from .memlog import MemoryLog
 
 PASSWORD = "pw-hub-browser-0123"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def live_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Any]]:
-    import uvicorn
-    from fastapi.testclient import TestClient
-
     from idverify.config import load_hub_settings
     from idverify.hub.app import create_hub_app
     from idverify.hub.db import upgrade_hub_database
@@ -41,20 +31,7 @@ def live_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, An
     url = f"sqlite:///{data / 'hub.db'}"
     upgrade_hub_database(url)
     app = create_hub_app(load_hub_settings(data_dir=data, database_url=url))
-    hub = type("H", (), {})()
-    hub.ctx = app.state.hub
-    hub.client = lambda: TestClient(app)
-    hub.session = app.state.hub.session_factory
-
-    def register(log: MemoryLog, name: str) -> str:
-        from idverify.hub.clinics import add_clinic
-
-        with hub.session() as s:
-            clinic = add_clinic(s, name=name, verifier=log.vkey)
-            s.commit()
-            return str(clinic.id)
-
-    hub.register = register
+    hub = Hub(app, app.state.hub.settings, url)
     region = create_region_key(data / "region.key")
     a, b = SimClinic(hub, "北京甲医院生殖中心", region), SimClinic(hub, "上海乙医院生殖中心", region)
     t = now() - timedelta(days=2)
@@ -67,19 +44,10 @@ def live_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, An
         create_user(s, username="insp", display_name="监督员王", role="regional_inspector", password=PASSWORD)
         create_user(s, username="hubadmin", display_name="Admin", role="hub_admin", password=PASSWORD)
         s.commit()
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the hub did not start"
-        time.sleep(0.05)
     try:
-        yield f"http://127.0.0.1:{port}", app
+        with served(app) as base:
+            yield base, app
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
         app.state.hub.engine.dispose()
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import base64
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -27,18 +26,12 @@ from sqlalchemy import func, select
 
 from idverify.ledger.witness_client import FEED_ENTRIES_PATH, HubClient, HubUnavailable
 
+from ..servers import free_port
 from .memlog import MemoryLog
 
 REPO = Path(__file__).resolve().parents[2]
 CLINICS = 4
 TRAFFIC_S = 2.0
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 @contextmanager
@@ -151,7 +144,7 @@ def _state(url: str) -> dict[str, tuple[int, int, int]]:
 def test_every_acknowledged_cosignature_and_batch_survives_kill_9(hub_db_url: str, tmp_path: Path) -> None:
     clinics = [WireClinic(n) for n in range(CLINICS)]
     _register(hub_db_url, clinics)
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     data_dir = tmp_path / "hub"
     data_dir.mkdir()

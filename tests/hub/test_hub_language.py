@@ -18,9 +18,11 @@ import pytest
 
 from idverify.store.region import RegionKey, create_region_key
 
+from ..servers import served
 from .clinicsim import SimClinic, now
+from .conftest import Hub
 from .memlog import MemoryLog
-from .test_hub_browser import PASSWORD, _free_port
+from .test_hub_browser import PASSWORD
 
 ENGLISH = re.compile(r"[A-Za-z]{4,}")
 STANDARDS = {"FHIR", "AuditEvent", "idverify"}  # and the product's name
@@ -82,12 +84,6 @@ def _raise_every_kind(hub: Any, region: RegionKey, wrong: RegionKey) -> None:
 
 @pytest.fixture(scope="module")
 def busy_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Any]]:
-    import threading
-    import time
-
-    import uvicorn
-    from fastapi.testclient import TestClient
-
     from idverify.config import load_hub_settings
     from idverify.hub.app import create_hub_app
     from idverify.hub.db import upgrade_hub_database
@@ -101,38 +97,16 @@ def busy_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, An
                                  egg_retrieval_limit=2,
                                  region_key_ids=region.key_id)
     app = create_hub_app(settings)
-    hub = type("H", (), {})()
-    hub.settings = settings
-    hub.client = lambda: TestClient(app)
-    hub.session = app.state.hub.session_factory
-
-    def register(log: MemoryLog, name: str) -> str:
-        from idverify.hub.clinics import add_clinic
-
-        with hub.session() as s:
-            clinic = add_clinic(s, name=name, verifier=log.vkey)
-            s.commit()
-            return str(clinic.id)
-
-    hub.register = register
+    hub = Hub(app, settings, url)
     _raise_every_kind(hub, region, wrong)
     with hub.session() as s:
         create_user(s, username="insp", display_name="监督员王", role="regional_inspector", password=PASSWORD)
         create_user(s, username="hubadmin", display_name="平台管理员", role="hub_admin", password=PASSWORD)
         s.commit()
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the hub did not start"
-        time.sleep(0.05)
     try:
-        yield f"http://127.0.0.1:{port}", app
+        with served(app) as base:
+            yield base, app
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
         app.state.hub.engine.dispose()
 
 

@@ -11,9 +11,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import socket
-import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -21,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from ..servers import free_port, served
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO_ROOT / "test-artifacts" / "web"
@@ -48,13 +47,6 @@ SEEDED_REASONS: dict[str, list[dict[str, object]]] = {
     "retry": [{"code": "finger_position_failed", "params": {"position": "right_index",
                                                             "cause": {"code": "finger_quality_low", "params": {}}}}],
 }
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @dataclass
@@ -124,37 +116,17 @@ def live_daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveDaemon
     from idverify.runtime import bootstrap_demo, demo_accounts_file
 
     data_dir = tmp_path_factory.mktemp("web-daemon")
-    port = _free_port()
+    port = free_port()
     settings = load_settings(data_dir=data_dir, workstation_id=WORKSTATION, host="127.0.0.1", port=port,
                              clinic_name="Test Clinic")
     bootstrap_demo(settings)
     accounts = json.loads(demo_accounts_file(data_dir).read_text())
     app = create_app(settings)
     cycles = _seed(app)
-    server, thread = _serve(app, port)
     passwords = {a["username"]: a["password"] for a in accounts}
-    daemon = LiveDaemon(base_url=f"http://127.0.0.1:{port}", app=app, passwords=passwords,
-                        private_strings={*passwords.values(), *PATIENT_IDENTITY.values()}, cycles=cycles)
-    try:
-        yield daemon
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-
-
-def _serve(app: Any, port: int) -> tuple[Any, threading.Thread]:
-    import uvicorn
-
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False,
-                                           lifespan="on"))
-    thread = threading.Thread(target=server.run, name=f"idverify-web-test-{port}", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            pytest.fail("the daemon did not start")
-        time.sleep(0.05)
-    return server, thread
+    with served(app, port) as base_url:
+        yield LiveDaemon(base_url=base_url, app=app, passwords=passwords,
+                         private_strings={*passwords.values(), *PATIENT_IDENTITY.values()}, cycles=cycles)
 
 
 @pytest.fixture(scope="module")
@@ -183,24 +155,19 @@ def simulated_daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveD
     from hardware_fixtures.personas import IMPOSTOR_CARD
 
     data_dir = tmp_path_factory.mktemp("journey-daemon")
-    port = _free_port()
+    port = free_port()
     settings = load_settings(data_dir=data_dir, workstation_id="ws-journey", host="127.0.0.1", port=port,
                              clinic_name="Journey Clinic", simulate=True, fingerprint_baud=115200)
     bootstrap_demo(settings)
     accounts = json.loads(demo_accounts_file(data_dir).read_text())
     app = create_app(settings)
     app.state.ctx.devices.wiring.assets = SimulationAssets(emrtd=False)
-    server, thread = _serve(app, port)
     passwords = {a["username"]: a["password"] for a in accounts}
     private = {*passwords.values()}
     for card in [*load_cards(), IMPOSTOR_CARD]:
         private.update(v for k, v in card.items() if k in ("name", "id_number", "address", "english_name"))
-    daemon = LiveDaemon(base_url=f"http://127.0.0.1:{port}", app=app, passwords=passwords, private_strings=private)
-    try:
-        yield daemon
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
+    with served(app, port) as base_url:
+        yield LiveDaemon(base_url=base_url, app=app, passwords=passwords, private_strings=private)
 
 
 @pytest.fixture

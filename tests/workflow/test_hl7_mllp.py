@@ -16,6 +16,8 @@ from idverify.auth import service
 from idverify.auth.roles import Role
 from idverify.errors import IdverifyError
 
+from ..servers import free_port
+
 A04 = ("MSH|^~\\&|HIS|CLINIC|IDV|CLINIC|20261123101500||ADT^A04^ADT_A01|{control}|P|2.5{charset}\r"
        "EVN|A04|20261123101500\r"
        "PID|1||MRN{control}^^^HIS^MR~{number}^^^CHN^NNCHN||{name}||19920101|F\r")
@@ -25,12 +27,6 @@ NUMBER = "320102199201011229"  # valid check character, female
 def _message(control: str, number: str = NUMBER, name: str = "李^娜^^^^^L", charset: str = "") -> str:
     tail = f"||||||{charset}" if charset else ""  # MSH-13..17 empty, MSH-18 the character set
     return A04.format(control=control, number=number, name=name, charset=tail)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _ack(sock: socket.socket) -> tuple[str, str, str | None]:
@@ -48,7 +44,7 @@ def _ack(sock: socket.socket) -> tuple[str, str, str | None]:
 
 def _daemon(make_app: Any, db_url: str | None, tmp_path: Path, *, role: Role = Role.NURSE) -> tuple[Any, Any, str]:
     key_file = tmp_path / "mllp.key"
-    port = _free_port()
+    port = free_port()
     daemon = make_app(db_url, mllp_port=port, mllp_api_key_file=key_file)
     with daemon.app.state.ctx.session_factory() as db:
         issued = service.create_api_key(db, name="HIS interface engine", role=role, created_by=None,
@@ -130,6 +126,6 @@ def test_mllp_refuses_broken_frames_and_revoked_keys(make_app: Any, tmp_path: Pa
 
 
 def test_mllp_without_a_key_file_stops_the_daemon(make_app: Any, tmp_path: Path) -> None:
-    daemon = make_app(None, mllp_port=_free_port())
+    daemon = make_app(None, mllp_port=free_port())
     with pytest.raises(IdverifyError, match="IDVERIFY_MLLP_API_KEY_FILE"), daemon.client():
         pass

@@ -10,17 +10,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from ..servers import free_port
 
 
 def test_scenario_summary(shared_data: Path, tmp_path: Path) -> None:
     env = {**os.environ, "IDVERIFY_DATA_DIR": str(tmp_path / "data"), "IDVERIFY_SHARED_DATA": str(shared_data)}
     env.pop("IDVERIFY_DATABASE_URL", None)
-    port = _free_port()
+    port = free_port()
     proc = subprocess.run([sys.executable, "-m", "idverify", "demo", "--scenario", "--port", str(port)],
                           capture_output=True, text=True, env=env, timeout=600, check=False)
     last = proc.stdout.strip().splitlines()[-1]
