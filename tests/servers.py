@@ -1,9 +1,13 @@
-"""Servers for tests: a free local port, and an ASGI app served by uvicorn in a thread (the browser tests drive a
-real HTTP server; the app object stays in the test process so fixtures can reach its state)."""
+"""Servers for tests: a free local port, an ASGI app served by uvicorn in a thread (the browser tests drive a
+real HTTP server; the app object stays in the test process so fixtures can reach its state), and the daemon or
+the hub as a real process (the kill -9 tests)."""
 
 from __future__ import annotations
 
+import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -39,3 +43,35 @@ def served(app: Any, port: int | None = None, *, start_timeout_s: float = 60.0) 
     finally:
         server.should_exit = True
         thread.join(timeout=30)
+
+
+@contextmanager
+def idverify_process(args: list[str], env: dict[str, str], cwd: str, health_url: str, *,
+                     healthy: tuple[int, ...] = (200,), start_timeout_s: float = 60.0
+                     ) -> Iterator[subprocess.Popen[bytes]]:
+    """``python -m idverify ARGS`` as a real process (for kill -9 tests), yielded once ``health_url`` answers one
+    of ``healthy``; stopped with SIGTERM (then SIGKILL) at the end unless the test killed it already."""
+    import httpx
+
+    proc = subprocess.Popen([sys.executable, "-m", "idverify", *args], env=env, cwd=cwd,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + start_timeout_s
+        while True:
+            assert proc.poll() is None, (proc.stderr.read() if proc.stderr else b"").decode()[-2000:]
+            try:
+                if httpx.get(health_url, timeout=1).status_code in healthy:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, f"idverify {' '.join(args)} did not start within {start_timeout_s} s"
+            time.sleep(0.2)
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()

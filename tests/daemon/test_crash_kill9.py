@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -22,7 +21,7 @@ from idverify.ledger.integrity import verify_stored_tree
 from idverify.ledger.models import LedgerEntry
 from idverify.store.db import make_engine, make_session_factory, upgrade_database
 
-from ..servers import free_port
+from ..servers import free_port, idverify_process
 
 REPO = Path(__file__).resolve().parents[2]
 WRITERS = 4
@@ -31,28 +30,8 @@ WRITE_S = 2.0
 
 @contextmanager
 def _daemon(env: dict[str, str], base: str) -> Iterator[subprocess.Popen[bytes]]:
-    proc = subprocess.Popen([sys.executable, "-m", "idverify", "serve"], env=env, cwd=env["IDVERIFY_DATA_DIR"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert proc.poll() is None, (proc.stderr.read() if proc.stderr else b"").decode()[-2000:]
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, "the daemon did not start within 60 s"
-            time.sleep(0.2)
+    with idverify_process(["serve"], env, env["IDVERIFY_DATA_DIR"], f"{base}/healthz", healthy=(200,)) as proc:
         yield proc
-    finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
 
 
 def _nurse_key(url: str) -> str:

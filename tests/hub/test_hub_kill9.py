@@ -14,19 +14,17 @@ import base64
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import httpx
 from sqlalchemy import func, select
 
 from idverify.ledger.witness_client import FEED_ENTRIES_PATH, HubClient, HubUnavailable
 
-from ..servers import free_port
+from ..servers import free_port, idverify_process
 from .memlog import MemoryLog
 
 REPO = Path(__file__).resolve().parents[2]
@@ -36,28 +34,9 @@ TRAFFIC_S = 2.0
 
 @contextmanager
 def _hub(env: dict[str, str], base: str) -> Iterator[subprocess.Popen[bytes]]:
-    proc = subprocess.Popen([sys.executable, "-m", "idverify", "hub", "serve"], env=env,
-                            cwd=env["IDVERIFY_HUB_DATA_DIR"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert proc.poll() is None, (proc.stderr.read() if proc.stderr else b"").decode()[-2000:]
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code in (200, 503):
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, "the hub did not start within 60 s"
-            time.sleep(0.2)
+    with idverify_process(["hub", "serve"], env, env["IDVERIFY_HUB_DATA_DIR"], f"{base}/healthz",
+                          healthy=(200, 503)) as proc:
         yield proc
-    finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
 
 
 class WireClinic:
