@@ -112,11 +112,13 @@ def demo(
     import os
     import tempfile
 
-    from idverify.runtime import bootstrap_demo, run_server
+    from idverify.runtime import DEMO_CLINIC_NAME, bootstrap_demo, run_server
 
     if data_dir is None and not os.environ.get("IDVERIFY_DATA_DIR"):
         data_dir = Path(tempfile.mkdtemp(prefix="idverify-demo-"))
     settings = settings_or_exit(host=host, port=port, data_dir=data_dir, simulate=True)
+    if "clinic_name" not in settings.model_fields_set:
+        settings = settings.model_copy(update={"clinic_name": DEMO_CLINIC_NAME})
     try:
         accounts = bootstrap_demo(settings)
     except IdverifyError as exc:

@@ -22,12 +22,15 @@ from idverify.auth.roles import Role
 from idverify.config import Settings
 from idverify.store.db import make_engine, make_session_factory, upgrade_database
 
+#: the demo's staff, named as a Chinese clinic's would be (names are data: screens show them as they are)
 DEMO_ACCOUNTS = (
-    ("nurse1", "Nurse One (demo)", Role.NURSE),
-    ("nurse2", "Nurse Two (demo)", Role.NURSE),
-    ("itadmin", "IT Admin (demo)", Role.IT_ADMIN),
-    ("inspector", "Inspector (demo)", Role.INSPECTOR),
+    ("nurse1", "护士一（演示）", Role.NURSE),
+    ("nurse2", "护士二（演示）", Role.NURSE),
+    ("itadmin", "信息科管理员（演示）", Role.IT_ADMIN),
+    ("inspector", "监督员（演示）", Role.INSPECTOR),
 )
+#: the demo's clinic name unless IDVERIFY_CLINIC_NAME (or the settings file) names one
+DEMO_CLINIC_NAME = "演示生殖医学中心"
 
 
 @dataclass(frozen=True)

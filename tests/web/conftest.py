@@ -118,7 +118,7 @@ def live_daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveDaemon
     data_dir = tmp_path_factory.mktemp("web-daemon")
     port = free_port()
     settings = load_settings(data_dir=data_dir, workstation_id=WORKSTATION, host="127.0.0.1", port=port,
-                             clinic_name="Test Clinic")
+                             clinic_name="测试生殖医学中心")
     bootstrap_demo(settings)
     accounts = json.loads(demo_accounts_file(data_dir).read_text())
     app = create_app(settings)
@@ -157,7 +157,7 @@ def simulated_daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveD
     data_dir = tmp_path_factory.mktemp("journey-daemon")
     port = free_port()
     settings = load_settings(data_dir=data_dir, workstation_id="ws-journey", host="127.0.0.1", port=port,
-                             clinic_name="Journey Clinic", simulate=True, fingerprint_baud=115200)
+                             clinic_name="旅程测试生殖中心", simulate=True, fingerprint_baud=115200)
     bootstrap_demo(settings)
     accounts = json.loads(demo_accounts_file(data_dir).read_text())
     app = create_app(settings)

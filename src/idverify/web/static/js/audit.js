@@ -63,9 +63,11 @@
       IV.el("td", { class: "mono" }, String(e.index)),
       IV.el("td", {}, IV.fmtDateTime(e.recorded_at)),
       IV.el("td", {}, typeLabel(e.type), IV.el("span", { class: "event-code mono" }, e.type)),
-      IV.el("td", {}, [actor.role ? IV.label("role", actor.role) : "", actor.staff_id ? " " + IV.shortId(actor.staff_id) : "",
-        actor.api_key_id ? " " + IV.t("audit.api_key") + " " + IV.shortId(actor.api_key_id) : "",
-        actor.workstation ? " @" + actor.workstation : ""].join("")),
+      IV.el("td", {}, actor.role ? IV.label("role", actor.role) : "",  /* ids in monospace: copied, not read */
+        actor.staff_id ? [" ", IV.el("span", { class: "mono" }, IV.shortId(actor.staff_id))] : "",
+        actor.api_key_id ? [" " + IV.t("audit.api_key") + " ", IV.el("span", { class: "mono" }, IV.shortId(actor.api_key_id))]
+          : "",
+        actor.workstation ? [" @", IV.el("span", { class: "mono" }, actor.workstation)] : ""),
       IV.el("td", { class: "mono" }, ids(e.subject) || "—"),
       IV.el("td", {}, IV.el("details", { class: "event-data" }, IV.el("summary", {}, IV.t("audit.show")),
         IV.el("pre", { class: "json" }, JSON.stringify(e.data || {}, null, 2)))));

@@ -150,7 +150,7 @@
     status.replaceChildren(statusBadge(body.status));
     const db = body.database || {};
     document.getElementById("health-database").replaceChildren(statusBadge(db.status),
-      db.backend ? " " + db.backend : "");
+      db.backend ? " " : "", db.backend ? IV.el("span", { class: "mono" }, db.backend) : "");  /* a product name */
     document.getElementById("health-version").textContent = body.version || "—";
     document.getElementById("health-workstation").textContent = body.workstation || "—";
     const devices = body.devices || [];

@@ -34,7 +34,7 @@
           onclick: (e) => revoke(key, e.currentTarget) }, IV.t("keys.revoke")));
     }
     return IV.el("tr", { dataset: { keyId: key.id, status: status } },
-      IV.el("td", {}, key.name),
+      IV.el("td", { translate: "no" }, key.name),  /* typed by a person: never translated */
       IV.el("td", { class: "mono" }, key.prefix),
       IV.el("td", {}, IV.label("role", key.role)),
       IV.el("td", {}, key.workstation_id || IV.t("keys.any_workstation")),

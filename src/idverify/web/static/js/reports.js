@@ -45,7 +45,10 @@
     set("sum-overridden", checks.overridden || 0);
     set("sum-enrolments", (report.enrolments || {}).total || 0);
     set("sum-patients", (report.enrolments || {}).patients_enrolled || 0);
-    set("sum-period", report.month + " (" + report.timezone + ")");
+    /* the zone by its name in the reader's language where the catalogue has one ("北京时间"), else its IANA id */
+    const zone = IV.has("reports.timezone." + report.timezone) ? IV.t("reports.timezone." + report.timezone)
+      : report.timezone;
+    set("sum-period", report.month + " (" + zone + ")");
   }
 
   document.addEventListener("DOMContentLoaded", async () => {

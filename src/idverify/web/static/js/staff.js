@@ -22,7 +22,7 @@
       IV.t(staff.active ? "staff.disable" : "staff.enable")));
     return IV.el("tr", { dataset: { staffId: staff.id, username: staff.username } },
       IV.el("td", { class: "mono" }, staff.username),
-      IV.el("td", {}, staff.display_name),
+      IV.el("td", { translate: "no" }, staff.display_name),  /* typed by a person: never translated */
       IV.el("td", {}, IV.label("role", staff.role)),
       IV.el("td", {}, statusBadge(staff.active)),
       IV.el("td", {}, IV.fmtDateTime(staff.last_login_at, true)),
