@@ -24,7 +24,7 @@ pytest.importorskip("playwright", reason="playwright is not installed (pip insta
 Login = Callable[..., None]
 ENGLISH = re.compile(r"[A-Za-z]{4,}")
 #: names of standards, formats and products — the same in every language
-NAMES = {"idverify", "ICSI", "FHIR", "AuditEvent", "JSON", "NDJSON"}
+NAMES = {"idverify", "ICSI", "FHIR", "AuditEvent", "JSON", "JSONL", "NDJSON", "Webhook"}
 ROLE_OF = {"nurse1": Role.NURSE, "itadmin": Role.IT_ADMIN, "inspector": Role.INSPECTOR}
 VISIBLE_TEXT = """() => {
   const copy = document.body.cloneNode(true);

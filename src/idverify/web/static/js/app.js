@@ -21,6 +21,27 @@
       values && Object.prototype.hasOwnProperty.call(values, name) ? String(values[name]) : m);
   }
 
+  /* t() for a sentence with an element in it (an id in monospace): values that are DOM nodes stay nodes.
+   * Returns the pieces, for el()'s children. */
+  function tNodes(key, values) {
+    const text = has(key) ? catalogue[key] : key;
+    const pieces = [];
+    let last = 0;
+    for (const m of text.matchAll(PLACEHOLDER)) {
+      pieces.push(text.slice(last, m.index));
+      const value = values && Object.prototype.hasOwnProperty.call(values, m[1]) ? values[m[1]] : m[0];
+      pieces.push(value instanceof Node ? value : String(value));
+      last = m.index + m[0].length;
+    }
+    pieces.push(text.slice(last));
+    return pieces.filter((p) => p !== "");
+  }
+
+  /* An identifier as the screens show it: shortened, in monospace (copied, not read; never translated) */
+  function idSpan(id) {
+    return el("span", { class: "mono" }, shortId(id));
+  }
+
   /* Translate "<prefix>.<code>" when the catalogue knows it, else show the raw code (e.g. a new reason code). */
   function label(prefix, code) {
     return has(prefix + "." + code) ? t(prefix + "." + code) : String(code);
@@ -136,7 +157,7 @@
       else if (name.startsWith("on") && typeof value === "function") node.addEventListener(name.slice(2), value);
       else node.setAttribute(name, value === true ? "" : String(value));
     }
-    for (const child of children.flat()) {
+    for (const child of children.flat(Infinity)) {
       if (child === undefined || child === null || child === false) continue;
       node.append(child instanceof Node ? child : document.createTextNode(String(child)));
     }
@@ -199,8 +220,7 @@
       box.append(el("p", { class: "error-message" }, err.message));
     }
     /* the code is for IT (the error catalogue, the logs): shown as an identifier, apart from the sentence */
-    const [before, after] = t("error.code", { code: "\u0000" }).split("\u0000");
-    box.append(el("p", { class: "error-code" }, before, el("code", { class: "mono" }, err.code || "unknown"), after));
+    box.append(el("p", { class: "error-code" }, tNodes("error.code", { code: el("code", { class: "mono" }, err.code || "unknown") })));
     box.hidden = false;
     box.dataset.code = err.code || "unknown";
   }
@@ -279,8 +299,8 @@
     });
   }
 
-  window.IV = { t, label, reason, reasonCode, has, api, ApiError, el, errorText, showError, clearError, pageError, fmtDateTime,
-    shortId, confirmAction, busy, csrfToken, setCsrfToken, locale };
+  window.IV = { t, tNodes, label, reason, reasonCode, has, api, ApiError, el, errorText, showError, clearError, pageError,
+    fmtDateTime, shortId, idSpan, confirmAction, busy, csrfToken, setCsrfToken, locale };
 
   document.addEventListener("DOMContentLoaded", wireLogout);
 })();

@@ -53,9 +53,10 @@
     list.replaceChildren(...shown.map((cycle) => choice(
       /* the couple by name first: that is how the nurse knows her patients, not by a cycle number */
       [coupleNames(cycle), IV.label("cycle_kind", cycle.kind)].filter(Boolean).join(" · "),
-      [IV.t("check.cycle_ref", { id: IV.shortId(cycle.id) }),
+      [IV.tNodes("check.cycle_ref", { id: IV.idSpan(cycle.id) }),
         cycle.opened_at ? IV.t("check.opened", { time: IV.fmtDateTime(cycle.opened_at, true) }) : null,
-        (cycle.stages || []).map((s) => IV.label("stage", s)).join(" → ")].filter(Boolean).join(" · "),
+        (cycle.stages || []).map((s) => IV.label("stage", s)).join(" → ")].filter(Boolean)
+        .flatMap((part, i) => (i ? [" · ", part] : [part])),
       state.cycle && state.cycle.id === cycle.id,
       () => selectCycle(cycle),
       { cycleId: cycle.id })));
@@ -351,8 +352,8 @@
     if (button) button.focus();
     if (opened) {
       const note = document.getElementById("opened-note");
-      note.textContent = IV.t("check.cycle_opened", { kind: IV.label("cycle_kind", cycle.kind),
-        id: IV.shortId(cycle.id) });
+      note.replaceChildren(...IV.tNodes("check.cycle_opened", { kind: IV.label("cycle_kind", cycle.kind),
+        id: IV.idSpan(cycle.id) }));
       note.hidden = false;
     }
   }

@@ -105,7 +105,7 @@
         const cycle = await IV.api("POST", "/cycles",
           { couple_id: coupleId, kind: document.getElementById("cycle-kind").value });
         const done = document.getElementById("cycle-done");
-        done.textContent = IV.t("cycle_new.opened", { id: IV.shortId(cycle.id) });
+        done.replaceChildren(...IV.tNodes("cycle_new.opened", { id: IV.idSpan(cycle.id) }));
         done.hidden = false;
         window.location.assign("/nurse/check?cycle=" + encodeURIComponent(cycle.id) + "&opened=1");
       } catch (err) {

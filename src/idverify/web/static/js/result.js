@@ -92,7 +92,8 @@
         photo("enrolment", images && images.enrolment), photo("live", images && images.live)),
       details));
     if (verification.id) {
-      box.append(IV.el("p", { class: "result-id muted" }, IV.t("result.reference", { id: verification.id })));
+      box.append(IV.el("p", { class: "result-id muted" },
+        IV.tNodes("result.reference", { id: IV.el("span", { class: "mono" }, verification.id) })));
     }
     container.replaceChildren(box);
     return box;
