@@ -144,9 +144,9 @@ def test_an_unknown_regional_key_is_flagged_at_once(make_hub: Any, region: Regio
     assert found[0].summary["reason"] == "unknown_key_id"
 
 
-def test_sweep_rates_silence_and_pseudonyms_that_never_match(make_hub: Any, region: RegionKey,
+def test_sweep_rates_silence_and_pseudonyms_that_never_match(make_hub: Any, hub_db_url: str, region: RegionKey,
                                                               tmp_path: Path) -> None:
-    hub = make_hub(pseudonym_min_patients=5, rate_min_checks=20)
+    hub = make_hub(hub_db_url, pseudonym_min_patients=5, rate_min_checks=20)
     a, b, c = SimClinic(hub, "A", region), SimClinic(hub, "B", region), SimClinic(hub, "C", region)
     t = now() - timedelta(minutes=30)
     pa, pb = a.patient(WOMAN, t), b.patient(WOMAN, t)

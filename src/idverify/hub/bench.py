@@ -59,6 +59,7 @@ class BenchConfig:
     rounds: int = 10
     batch: int = 1000
     race_requests: int = 300
+    keep: bool = False  # leave the scratch schema and the generated files behind (for EXPLAIN, profiling)
 
 
 def clinic_key(i: int) -> Ed25519PrivateKey:
@@ -314,6 +315,9 @@ def _run_processes(target: Callable[..., None], arg_sets: list[tuple[Any, ...]])
 @contextmanager
 def _database(cfg: BenchConfig) -> Iterator[str]:
     if cfg.backend == "sqlite":
+        if cfg.keep:
+            yield f"sqlite:///{Path(tempfile.mkdtemp(prefix='idverify-hub-bench-db-')) / 'hub.db'}"
+            return
         with tempfile.TemporaryDirectory(prefix="idverify-hub-bench-db-") as tmp:
             yield f"sqlite:///{Path(tmp) / 'hub.db'}"
         return
@@ -329,9 +333,19 @@ def _database(cfg: BenchConfig) -> Iterator[str]:
     try:
         yield with_search_path(base, schema)
     finally:
-        with admin.begin() as conn:
-            conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
+        if not cfg.keep:
+            with admin.begin() as conn:
+                conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
         admin.dispose()
+
+
+@contextmanager
+def _work_dir(cfg: BenchConfig) -> Iterator[str]:
+    if cfg.keep:
+        yield tempfile.mkdtemp(prefix="idverify-hub-bench-")
+        return
+    with tempfile.TemporaryDirectory(prefix="idverify-hub-bench-") as tmp:
+        yield tmp
 
 
 def _seconds(fn: Callable[..., Any], *args: Any) -> float:
@@ -463,8 +477,10 @@ def run_hub_bench(cfg: BenchConfig, progress: Callable[[str], None] = lambda _m:
     shared = max(cfg.events // 400, 10)  # women registered at several clinics come from this many people
     result: dict[str, Any] = {"backend": cfg.backend, "clinics": cfg.clinics, "events": cfg.events,
                               "processes": cfg.processes, "cpu_count": os.cpu_count()}
-    with tempfile.TemporaryDirectory(prefix="idverify-hub-bench-") as tmp, _database(cfg) as url:
+    with _work_dir(cfg) as tmp, _database(cfg) as url:
         work, data_dir = Path(tmp), str(Path(tmp) / "hub")
+        if cfg.keep:
+            result["kept"] = {"database_url": url, "files": tmp}
         progress(f"generating {cfg.events:,} events of {cfg.clinics} clinics")
         result["generate_s"] = _generate(cfg, work, region_key, shared)
         _register(cfg, url)
@@ -517,7 +533,8 @@ def _analyzer(url: str, every_s: float = 15.0) -> Iterator[None]:
     def loop() -> None:
         while not stop.wait(every_s):
             with engine.begin() as conn:
-                for table in ("hub_patients", "hub_couples", "hub_cycles", "hub_retrievals", "hub_entries"):
+                for table in ("hub_patients", "hub_people", "hub_couples", "hub_cycles", "hub_retrievals",
+                              "hub_entries"):
                     conn.exec_driver_sql(f"ANALYZE {table}")
 
     thread = threading.Thread(target=loop, daemon=True)
@@ -591,7 +608,7 @@ def _analyze(url: str) -> None:
     if url.startswith("postgresql"):
         engine = make_engine(url, isolation_level="AUTOCOMMIT")  # VACUUM runs outside a transaction
         with engine.connect() as conn:
-            for table in ("hub_patients", "hub_couples", "hub_cycles", "hub_retrievals", "hub_monthly"):
+            for table in ("hub_patients", "hub_people", "hub_couples", "hub_cycles", "hub_retrievals", "hub_monthly"):
                 conn.exec_driver_sql(f"VACUUM ANALYZE {table}")
             conn.exec_driver_sql("ANALYZE")
         engine.dispose()

@@ -71,6 +71,38 @@ def insert_ignore(session: Session, table: str, columns: Sequence[tuple[str, str
                        [tuple(_sqlite_value(v) for v in row) for row in rows])
 
 
+def insert_patients(session: Session, columns: Sequence[tuple[str, str]], rows: Sequence[tuple[Any, ...]]) -> None:
+    """``hub_patients`` rows as :func:`insert_ignore`, and the pseudonyms of the rows it added in ``hub_people``:
+    a new pseudonym with its clinic, one another clinic registered before marked ``shared``. On PostgreSQL one
+    statement (the people upserted in pseudonym order, so two feeds sharing people wait for each other in one
+    order, never in a cycle); an upsert waits for a concurrent insert of the same pseudonym to commit, so two
+    clinics registering one person at the same moment still mark it shared."""
+    if not rows:
+        return
+    dialect, driver = _driver(session)
+    names = [c for c, _t in columns]
+    if dialect == "postgresql":
+        arrays = ", ".join(f"%(c{i})b::{PG_TYPES[t]}" for i, (_c, t) in enumerate(columns))
+        params = {f"c{i}": [row[i] for row in rows] for i in range(len(columns))}
+        with driver.cursor() as cur:
+            cur.execute(
+                f"WITH added AS (INSERT INTO hub_patients ({', '.join(names)}) SELECT * FROM unnest({arrays}) "  # noqa: S608
+                "ON CONFLICT DO NOTHING RETURNING pseudonym, clinic_id) "
+                "INSERT INTO hub_people (pseudonym, clinic_id, shared) "
+                "SELECT pseudonym, MIN(clinic_id), COUNT(DISTINCT clinic_id) > 1 FROM added "
+                "GROUP BY pseudonym ORDER BY pseudonym "
+                "ON CONFLICT (pseudonym) DO UPDATE SET shared = true WHERE NOT hub_people.shared "
+                "AND (hub_people.clinic_id <> EXCLUDED.clinic_id OR EXCLUDED.shared)", params)
+        return
+    insert_ignore(session, "hub_patients", columns, rows)
+    keys = [names.index(c) for c in ("clinic_id", "patient_id", "key_id", "pseudonym")]
+    driver.executemany(
+        "INSERT INTO hub_people (pseudonym, clinic_id, shared) SELECT pseudonym, clinic_id, 0 FROM hub_patients "
+        "WHERE clinic_id = ? AND patient_id = ? AND key_id = ? AND pseudonym = ? "
+        "ON CONFLICT (pseudonym) DO UPDATE SET shared = 1 WHERE NOT hub_people.shared "
+        "AND hub_people.clinic_id <> excluded.clinic_id", [tuple(row[k] for k in keys) for row in rows])
+
+
 def close_cycles(session: Session, clinic_id: str, closes: Sequence[tuple[str, datetime]]) -> None:
     """Set ``closed_at`` of still-open cycles."""
     if not closes:

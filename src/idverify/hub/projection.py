@@ -152,8 +152,8 @@ class _Batch:
             self.retrieval_patients[pid] = at
 
     def write(self, session: Session) -> None:
-        bulk.insert_ignore(session, "hub_patients", PATIENT_COLUMNS,
-                           [tuple(r[c] for c, _t in PATIENT_COLUMNS) for r in self.patients])
+        bulk.insert_patients(session, PATIENT_COLUMNS,
+                             [tuple(r[c] for c, _t in PATIENT_COLUMNS) for r in self.patients])
         bulk.insert_ignore(session, "hub_couples", COUPLE_COLUMNS,
                            [tuple(r[c] for c, _t in COUPLE_COLUMNS) for r in self.couples])
         bulk.insert_ignore(session, "hub_cycles", CYCLE_COLUMNS,

@@ -1,7 +1,7 @@
 """The region-wide alert rules, run every ``IDVERIFY_HUB_ALERT_INTERVAL_S`` (and by the bench, which times each
 query): monthly override and reject rates per clinic and per staff member, silent clinics, and clinics whose
 regional pseudonyms look misconfigured. The decisions are :mod:`idverify.hub.rules`'; the SQL reads the small
-projection tables (``hub_monthly``, ``hub_clinics``, ``hub_patients``), never the entries themselves.
+projection tables (``hub_monthly``, ``hub_clinics``, ``hub_patients``, ``hub_people``), never the entries themselves.
 """
 
 from __future__ import annotations
@@ -11,12 +11,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import Integer, cast, exists, func, select
-from sqlalchemy.orm import Session, aliased, sessionmaker
+from sqlalchemy import and_, func, select
+from sqlalchemy.orm import Session, sessionmaker
 
 from idverify.config import HubSettings
 from idverify.hub import alerts, rules
-from idverify.hub.models import HubClinic, HubMonthly, HubPatient
+from idverify.hub.models import HubClinic, HubMonthly, HubPatient, HubPerson
 from idverify.hub.projection import REGION_TZ, month_of
 from idverify.ledger.canonical import format_time
 from idverify.periodic import PeriodicJob
@@ -116,10 +116,11 @@ def pseudonym_alerts(session: Session, settings: HubSettings, now: datetime) -> 
             )
             if alert is not None:
                 raised.append(alert.id)
-    other = aliased(HubPatient)
-    matched = exists().where(other.pseudonym == HubPatient.pseudonym, other.clinic_id != HubPatient.clinic_id)
+    # A patient matches when another clinic registered the same pseudonym: hub_people marks those (few) pseudonyms
+    # shared, so this is the 30-day window joined with a small set, not one index probe per patient.
     stats = session.execute(
-        select(HubPatient.clinic_id, func.count(), func.sum(cast(matched, Integer)))
+        select(HubPatient.clinic_id, func.count(), func.count(HubPerson.pseudonym)).select_from(HubPatient)
+        .outerjoin(HubPerson, and_(HubPerson.pseudonym == HubPatient.pseudonym, HubPerson.shared))
         .where(HubPatient.recorded_at >= since).group_by(HubPatient.clinic_id)
     ).all()
     counts = {str(c): (int(n), int(m or 0)) for c, n, m in stats}
