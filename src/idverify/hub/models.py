@@ -120,7 +120,6 @@ class HubEntry(HubBase):
     hub verified it against a checkpoint its witness cosigned."""
 
     __tablename__ = "hub_entries"
-    __table_args__ = (Index("ix_hub_entries_type", "event_type", "recorded_at"),)
 
     clinic_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     index: Mapped[int] = mapped_column("idx", BigInteger, primary_key=True, autoincrement=False)
