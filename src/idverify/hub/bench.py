@@ -7,8 +7,11 @@
 2. **witness, over HTTP**: the first half of the rounds is posted to ``POST /witness/add-checkpoint`` of ``P``
    uvicorn hub workers by ``P`` client processes (keep-alive), everything on this machine → ``witness_http_per_s``.
 3. **witness, in the hub processes**: the second half is submitted by ``P`` processes calling the witness service
-   (parse, signature, proof, compare-and-swap, history, outbox, COMMIT) → ``witness_per_s``: the witness's own
-   throughput without the HTTP framing (which phase 2 shows separately).
+   (parse, signature, proof, compare-and-swap, history, outbox, COMMIT), each with ``witness_threads`` threads
+   submitting for different clinics at once, as a hub worker's thread pool serves clinics that submit
+   independently → ``witness_per_s``: the witness's own throughput without the HTTP framing (which phase 2 shows
+   separately). Every cosignature is committed (flushed to disk) before its answer, so one submitter at a time
+   is bounded by the disk's flush latency; concurrent submissions share flushes (PostgreSQL's group commit).
 4. **feed**: ``P`` processes push every batch (signed request checked, batch parsed, frontier + proof verified,
    entries stored, projections and per-person alert checks, COMMIT) → ``feed_entries_per_s``.
 5. **alert queries** over the full region (after VACUUM ANALYZE of the projection tables): every sweep rule, the
@@ -59,6 +62,7 @@ class BenchConfig:
     rounds: int = 10
     batch: int = 1000
     race_requests: int = 300
+    witness_threads: int = 4  # concurrent submissions per hub process in phase 3 (clinics submit independently)
     keep: bool = False  # leave the scratch schema and the generated files behind (for EXPLAIN, profiling)
 
 
@@ -208,8 +212,10 @@ def _wait(start_at: float) -> None:
         time.sleep(0.005)
 
 
-def _witness_worker(url: str, data_dir: str, files: list[str], rounds: range, start_at: float,
+def _witness_worker(url: str, data_dir: str, files: list[str], rounds: range, threads: int, start_at: float,
                     queue: Any) -> None:
+    import threading
+
     from idverify.hub import witness
     from idverify.hub.db import make_hub_engine
     from idverify.hub.keys import witness_signer
@@ -220,18 +226,26 @@ def _witness_worker(url: str, data_dir: str, files: list[str], rounds: range, st
     engine = make_hub_engine(url)
     factory = make_session_factory(engine)
     bodies = [_bodies(Path(f)) for f in files]
-    errors = 0
+    errors = [0] * threads
+
+    def submit(t: int) -> None:  # clinics t, t + threads, …: each thread its own clinics, as separate clinics submit
+        for k in rounds:
+            for per_clinic in bodies[t::threads]:
+                req = parse_add_checkpoint(per_clinic[k])
+                with factory() as session:
+                    try:
+                        witness.add_checkpoint(session, signer, req)
+                    except witness.WitnessRefused:
+                        errors[t] += 1
+
+    workers = [threading.Thread(target=submit, args=(t,)) for t in range(threads)]
     _wait(start_at)
     wall, cpu = time.perf_counter(), time.process_time()
-    for k in rounds:
-        for per_clinic in bodies:
-            req = parse_add_checkpoint(per_clinic[k])
-            with factory() as session:
-                try:
-                    witness.add_checkpoint(session, signer, req)
-                except witness.WitnessRefused:
-                    errors += 1
-    queue.put({"requests": len(rounds) * len(bodies), "errors": errors, "wall": time.perf_counter() - wall,
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    queue.put({"requests": len(rounds) * len(bodies), "errors": sum(errors), "wall": time.perf_counter() - wall,
                "cpu": time.process_time() - cpu, "end": time.time()})
     engine.dispose()
 
@@ -476,7 +490,8 @@ def run_hub_bench(cfg: BenchConfig, progress: Callable[[str], None] = lambda _m:
     region_key = hashlib.sha256(b"idverify-bench-region").digest()
     shared = max(cfg.events // 400, 10)  # women registered at several clinics come from this many people
     result: dict[str, Any] = {"backend": cfg.backend, "clinics": cfg.clinics, "events": cfg.events,
-                              "processes": cfg.processes, "cpu_count": os.cpu_count()}
+                              "processes": cfg.processes, "witness_threads": cfg.witness_threads,
+                              "cpu_count": os.cpu_count()}
     with _work_dir(cfg) as tmp, _database(cfg) as url:
         work, data_dir = Path(tmp), str(Path(tmp) / "hub")
         if cfg.keep:
@@ -490,8 +505,8 @@ def run_hub_bench(cfg: BenchConfig, progress: Callable[[str], None] = lambda _m:
         progress("witness over HTTP")
         result |= _witness_http(cfg, url, data_dir, witness_files, range(0, half))
         progress("witness in the hub processes")
-        reports, wall = _run_processes(_witness_worker, [(url, data_dir, share, range(half, cfg.rounds))
-                                                         for share in witness_files])
+        reports, wall = _run_processes(_witness_worker, [(url, data_dir, share, range(half, cfg.rounds),
+                                                          cfg.witness_threads) for share in witness_files])
         requests = sum(r["requests"] for r in reports)
         result |= {"witness_requests": requests, "witness_errors": sum(r["errors"] for r in reports),
                    "witness_per_s": round(requests / wall, 1),
