@@ -12,8 +12,10 @@
    independently → ``witness_per_s``: the witness's own throughput without the HTTP framing (which phase 2 shows
    separately). Every cosignature is committed (flushed to disk) before its answer, so one submitter at a time
    is bounded by the disk's flush latency; concurrent submissions share flushes (PostgreSQL's group commit).
-4. **feed**: ``P`` processes push every batch (signed request checked, batch parsed, frontier + proof verified,
-   entries stored, projections and per-person alert checks, COMMIT) → ``feed_entries_per_s``.
+4. **feed**: ``P`` processes, each with ``feed_threads`` threads pushing different clinics' batches at once, push
+   every batch (signed request checked, batch parsed, frontier + proof verified, entries stored, projections and
+   per-person alert checks, COMMIT) → ``feed_entries_per_s``. A batch waits on PostgreSQL about as long as it
+   computes; a second thread computes meanwhile, as a worker's thread pool does for clinics pushing together.
 5. **alert queries** over the full region (after VACUUM ANALYZE of the projection tables): every sweep rule, the
    per-person lookups (median and max over 200 people, and one batched lookup of 400), the inspector's clinics table
    and monthly statistics.
@@ -63,6 +65,7 @@ class BenchConfig:
     batch: int = 1000
     race_requests: int = 300
     witness_threads: int = 4  # concurrent submissions per hub process in phase 3 (clinics submit independently)
+    feed_threads: int = 2  # concurrent feed batches per hub process in phase 4
     keep: bool = False  # leave the scratch schema and the generated files behind (for EXPLAIN, profiling)
 
 
@@ -267,7 +270,10 @@ def _http_client(base: str, files: list[str], rounds: range, start_at: float, qu
                "end": time.time()})
 
 
-def _feed_worker(url: str, data_dir: str, files: list[tuple[int, str]], start_at: float, queue: Any) -> None:
+def _feed_worker(url: str, data_dir: str, files: list[tuple[int, str]], threads: int, start_at: float,
+                 queue: Any) -> None:
+    import threading
+
     from idverify.hub import feed
     from idverify.hub.db import make_hub_engine
     from idverify.hub.projection import Projector
@@ -286,27 +292,35 @@ def _feed_worker(url: str, data_dir: str, files: list[tuple[int, str]], start_at
     projector = Projector(settings)
     engine = make_hub_engine(url)
     factory = make_session_factory(engine)
-    entries = errors = 0
+    entries, errors = [0] * threads, [0] * threads
+
+    def push(t: int) -> None:  # each thread its own clinics, as clinics push independently
+        for i, path in files[t::threads]:
+            signer = CheckpointSigner(clinic_key(i))
+            with open(path, "rb") as fh:
+                for line in fh:
+                    body = line.rstrip(b"\n")
+                    ts, nonce = int(time.time()), uuid.uuid4().hex
+                    headers = {ORIGIN_HEADER: signer.origin, TIMESTAMP_HEADER: str(ts), NONCE_HEADER: nonce,
+                               SIGNATURE_HEADER: base64.b64encode(signer.private_key.sign(request_message(
+                                   "POST", "/feed/entries", signer.origin, ts, nonce, body))).decode()}
+                    with factory() as session:
+                        clinic = authenticate(session, method="POST", path="/feed/entries", headers=headers,
+                                              body=body, skew_s=settings.request_skew_s, remember_nonce=True)
+                        batch = feed.parse_batch(body, max_batch=100_000)
+                        try:
+                            entries[t] += feed.ingest(session, clinic, batch, project=projector).accepted
+                        except Exception:  # counted, the run goes on
+                            errors[t] += 1
+
+    workers = [threading.Thread(target=push, args=(t,)) for t in range(threads)]
     _wait(start_at)
     wall, cpu = time.perf_counter(), time.process_time()
-    for i, path in files:
-        signer = CheckpointSigner(clinic_key(i))
-        with open(path, "rb") as fh:
-            for line in fh:
-                body = line.rstrip(b"\n")
-                ts, nonce = int(time.time()), uuid.uuid4().hex
-                headers = {ORIGIN_HEADER: signer.origin, TIMESTAMP_HEADER: str(ts), NONCE_HEADER: nonce,
-                           SIGNATURE_HEADER: base64.b64encode(signer.private_key.sign(request_message(
-                               "POST", "/feed/entries", signer.origin, ts, nonce, body))).decode()}
-                with factory() as session:
-                    clinic = authenticate(session, method="POST", path="/feed/entries", headers=headers, body=body,
-                                          skew_s=settings.request_skew_s, remember_nonce=True)
-                    batch = feed.parse_batch(body, max_batch=100_000)
-                    try:
-                        entries += feed.ingest(session, clinic, batch, project=projector).accepted
-                    except Exception:  # counted, the run goes on
-                        errors += 1
-    queue.put({"entries": entries, "errors": errors, "wall": time.perf_counter() - wall,
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    queue.put({"entries": sum(entries), "errors": sum(errors), "wall": time.perf_counter() - wall,
                "cpu": time.process_time() - cpu, "end": time.time()})
     engine.dispose()
 
@@ -491,7 +505,7 @@ def run_hub_bench(cfg: BenchConfig, progress: Callable[[str], None] = lambda _m:
     shared = max(cfg.events // 400, 10)  # women registered at several clinics come from this many people
     result: dict[str, Any] = {"backend": cfg.backend, "clinics": cfg.clinics, "events": cfg.events,
                               "processes": cfg.processes, "witness_threads": cfg.witness_threads,
-                              "cpu_count": os.cpu_count()}
+                              "feed_threads": cfg.feed_threads, "cpu_count": os.cpu_count()}
     with _work_dir(cfg) as tmp, _database(cfg) as url:
         work, data_dir = Path(tmp), str(Path(tmp) / "hub")
         if cfg.keep:
@@ -515,7 +529,8 @@ def run_hub_bench(cfg: BenchConfig, progress: Callable[[str], None] = lambda _m:
         feeds = [[(i, str(work / f"f{i}.jsonl")) for i in range(cfg.clinics) if i % cfg.processes == p]
                  for p in range(cfg.processes)]
         with _analyzer(url):
-            reports, wall = _run_processes(_feed_worker, [(url, data_dir, share) for share in feeds])
+            reports, wall = _run_processes(_feed_worker, [(url, data_dir, share, cfg.feed_threads)
+                                                          for share in feeds])
         entries = sum(r["entries"] for r in reports)
         result |= {"feed_entries": entries, "feed_errors": sum(r["errors"] for r in reports),
                    "feed_entries_per_s": round(entries / wall, 1),

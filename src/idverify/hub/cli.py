@@ -272,6 +272,8 @@ def bench_hub(
     as_json: Annotated[bool, typer.Option("--json", help="Print the JSON summary on the last line.")] = False,
     witness_threads: Annotated[int, typer.Option(
         "--witness-threads", min=1, help="Concurrent witness submissions per hub process (in-process phase).")] = 4,
+    feed_threads: Annotated[int, typer.Option(
+        "--feed-threads", min=1, help="Concurrent feed batches per hub process (feed phase).")] = 2,
     keep: Annotated[bool, typer.Option("--keep", help="Keep the scratch database (schema) and the generated files; "
                                        "their locations are printed.")] = False,
 ) -> None:
@@ -285,7 +287,8 @@ def bench_hub(
     big = backend == "postgresql"
     cfg = BenchConfig(clinics=clinics or (600 if big else 40), events=events or (5_000_000 if big else 200_000),
                       backend=backend, postgres_url=postgres_url, processes=processes, rounds=rounds,
-                      keep=keep, witness_threads=witness_threads)
+                      keep=keep, witness_threads=witness_threads,
+                      feed_threads=feed_threads)
     result = run_hub_bench(cfg, progress=lambda m: typer.echo(f"… {m}", err=True))
     if as_json:
         _emit(result)
