@@ -44,7 +44,7 @@ def rate_alerts(session: Session, settings: HubSettings, month: str) -> list[int
                                   HubMonthly.overrides, HubMonthly.rejects).where(HubMonthly.month == month)).all()
     clinics = [r for r in rows if r[1] == ""]
     staff = [r for r in rows if r[1] != ""]
-    raised: list[int] = []
+    specs: list[alerts.AlertSpec] = []
     for kind, field_name in RATES:
         pos = 3 if field_name == "overrides" else 4
         total_checks = sum(int(r[2]) for r in clinics)
@@ -58,18 +58,16 @@ def rate_alerts(session: Session, settings: HubSettings, month: str) -> list[int
                 if verdict is None:
                     continue
                 clinic_id, staff_id = str(r[0]), str(r[1]) or None
-                alert = alerts.raise_alert(
-                    session, kind, key=f"{clinic_id}:{staff_id or '-'}:{month}", clinic_id=clinic_id,
-                    summary={"month": month, "staff_id": staff_id, **verdict.as_dict()},
-                    evidence=[{"type": "monthly", "clinic_id": clinic_id, "month": month, "staff_id": staff_id}],
-                )
-                if alert is not None:
-                    raised.append(alert.id)
-    return raised
+                specs.append(alerts.AlertSpec(
+                    kind, f"{clinic_id}:{staff_id or '-'}:{month}", clinic_id,
+                    {"month": month, "staff_id": staff_id, **verdict.as_dict()},
+                    [{"type": "monthly", "clinic_id": clinic_id, "month": month, "staff_id": staff_id}],
+                ))
+    return [a.id for a in alerts.raise_alerts(session, specs)]
 
 
 def silent_alerts(session: Session, settings: HubSettings, now: datetime) -> list[int]:
-    raised: list[int] = []
+    specs: list[alerts.AlertSpec] = []
     cutoff = now - timedelta(hours=settings.silence_hours)
     rows = session.execute(select(HubClinic.id, HubClinic.witness_at, HubClinic.created_at, HubClinic.witness_size)
                            .where(HubClinic.status == "active",
@@ -79,23 +77,20 @@ def silent_alerts(session: Session, settings: HubSettings, now: datetime) -> lis
         hours = (now - last).total_seconds() / 3600
         if not rules.silent(hours, settings.silence_hours):
             continue
-        alert = alerts.raise_alert(
-            session, "clinic_silent", key=f"{clinic_id}:{format_time(last)}", clinic_id=str(clinic_id),
-            summary={"last_cosigned_at": format_time(witness_at) if witness_at else None,
-                     "hours_silent": round(hours, 1), "limit_hours": settings.silence_hours,
-                     "cosigned_size": int(size)},
-            evidence=[{"type": "clinic", "clinic_id": str(clinic_id)}],
-        )
-        if alert is not None:
-            raised.append(alert.id)
-    return raised
+        specs.append(alerts.AlertSpec(
+            "clinic_silent", f"{clinic_id}:{format_time(last)}", str(clinic_id),
+            {"last_cosigned_at": format_time(witness_at) if witness_at else None,
+             "hours_silent": round(hours, 1), "limit_hours": settings.silence_hours, "cosigned_size": int(size)},
+            [{"type": "clinic", "clinic_id": str(clinic_id)}],
+        ))
+    return [a.id for a in alerts.raise_alerts(session, specs)]
 
 
 def pseudonym_alerts(session: Session, settings: HubSettings, now: datetime) -> list[int]:
     """Clinics on another regional key than the region's, and clinics whose pseudonyms never match anyone's."""
     since = now - rules.MISCONFIG_WINDOW
     month = month_of(now)
-    raised: list[int] = []
+    specs: list[alerts.AlertSpec] = []
     keys = session.execute(select(HubPatient.clinic_id, HubPatient.key_id, func.count())
                            .where(HubPatient.recorded_at >= since)
                            .group_by(HubPatient.clinic_id, HubPatient.key_id)).all()
@@ -109,13 +104,11 @@ def pseudonym_alerts(session: Session, settings: HubSettings, now: datetime) -> 
         accepted = frozenset({top}) if count > len(by_clinic) / 2 else frozenset()
     for clinic_id, used in sorted(by_clinic.items()):
         if accepted and not used & accepted:
-            alert = alerts.raise_alert(
-                session, "pseudonym_mismatch", key=f"key:{clinic_id}:{','.join(sorted(used))}", clinic_id=clinic_id,
-                summary={"reason": "other_key_id", "key_ids": sorted(used), "region_key_ids": sorted(accepted)},
-                evidence=[{"type": "clinic", "clinic_id": clinic_id}],
-            )
-            if alert is not None:
-                raised.append(alert.id)
+            specs.append(alerts.AlertSpec(
+                "pseudonym_mismatch", f"key:{clinic_id}:{','.join(sorted(used))}", clinic_id,
+                {"reason": "other_key_id", "key_ids": sorted(used), "region_key_ids": sorted(accepted)},
+                [{"type": "clinic", "clinic_id": clinic_id}],
+            ))
     # A patient matches when another clinic registered the same pseudonym: hub_people marks those (few) pseudonyms
     # shared, so this is the 30-day window joined with a small set, not one index probe per patient.
     stats = session.execute(
@@ -124,19 +117,18 @@ def pseudonym_alerts(session: Session, settings: HubSettings, now: datetime) -> 
         .where(HubPatient.recorded_at >= since).group_by(HubPatient.clinic_id)
     ).all()
     counts = {str(c): (int(n), int(m or 0)) for c, n, m in stats}
+    all_hits = sum(m for _n, m in counts.values())
     for clinic_id, (registered, hits) in sorted(counts.items()):
-        elsewhere = sum(m for c, (_n, m) in counts.items() if c != clinic_id)
+        elsewhere = all_hits - hits
         if not rules.pseudonyms_never_match(registered, hits, elsewhere, min_patients=settings.pseudonym_min_patients):
             continue
-        alert = alerts.raise_alert(
-            session, "pseudonym_mismatch", key=f"nomatch:{clinic_id}:{month}", clinic_id=clinic_id,
-            summary={"reason": "never_matches", "registered_30d": registered, "matched": hits,
-                     "matches_elsewhere": elsewhere, "min_patients": settings.pseudonym_min_patients},
-            evidence=[{"type": "clinic", "clinic_id": clinic_id}],
-        )
-        if alert is not None:
-            raised.append(alert.id)
-    return raised
+        specs.append(alerts.AlertSpec(
+            "pseudonym_mismatch", f"nomatch:{clinic_id}:{month}", clinic_id,
+            {"reason": "never_matches", "registered_30d": registered, "matched": hits,
+             "matches_elsewhere": elsewhere, "min_patients": settings.pseudonym_min_patients},
+            [{"type": "clinic", "clinic_id": clinic_id}],
+        ))
+    return [a.id for a in alerts.raise_alerts(session, specs)]
 
 
 def sweep(session: Session, settings: HubSettings, *, now: datetime | None = None,
