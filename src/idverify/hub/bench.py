@@ -631,8 +631,7 @@ def _witness_http(cfg: BenchConfig, url: str, data_dir: str, files: list[list[st
 
 def _analyze(url: str) -> None:
     """Before the alert queries, the state autovacuum keeps a long-running hub in: statistics current and the
-    projection tables vacuumed (their visibility maps set, so the sweep's index-only scans do not visit the heap:
-    at 5M entries the pseudonym rule took 1.17 s right after the load, ~0.25 s per million patients vacuumed)."""
+    projection tables vacuumed (their visibility maps set, so the sweep's index-only scans do not visit the heap)."""
     from idverify.store.db import make_engine
 
     if url.startswith("postgresql"):
