@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from idverify.errors import ConflictError, ValidationFailed
 from idverify.hub import alerts
-from idverify.hub.models import HubAlert
+from idverify.hub.models import HubAction, HubAlert
 from idverify.hub.sweep import sweep
 from idverify.store.region import RegionKey, create_region_key
 
@@ -144,9 +144,9 @@ def test_an_unknown_regional_key_is_flagged_at_once(make_hub: Any, region: Regio
     assert found[0].summary["reason"] == "unknown_key_id"
 
 
-def test_sweep_rates_silence_and_pseudonyms_that_never_match(make_hub: Any, region: RegionKey,
+def test_sweep_rates_silence_and_pseudonyms_that_never_match(make_hub: Any, hub_db_url: str, region: RegionKey,
                                                               tmp_path: Path) -> None:
-    hub = make_hub(pseudonym_min_patients=5, rate_min_checks=20)
+    hub = make_hub(hub_db_url, pseudonym_min_patients=5, rate_min_checks=20)
     a, b, c = SimClinic(hub, "A", region), SimClinic(hub, "B", region), SimClinic(hub, "C", region)
     t = now() - timedelta(minutes=30)
     pa, pb = a.patient(WOMAN, t), b.patient(WOMAN, t)
@@ -199,3 +199,29 @@ def test_alert_status_workflow(make_hub: Any, region: RegionKey) -> None:
         with pytest.raises(ConflictError):
             alerts.change_status(s, alert.id, "acknowledged", note=None, user_id="u1", role="regional_inspector")
         s.commit()
+
+
+def test_raising_many_alerts_at_once_raises_each_new_key_once(make_hub: Any, hub_db_url: str,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    from idverify.hub import alert_repository
+
+    hub = make_hub(hub_db_url)
+
+    def spec(key: str) -> alerts.AlertSpec:
+        return alerts.AlertSpec("clinic_silent", key, None, {"k": key}, [])
+
+    with hub.session() as s:
+        assert alerts.raise_alert(s, "clinic_silent", key="old", clinic_id=None, summary={}, evidence=[]) is not None
+        raised = alerts.raise_alerts(s, [spec("a"), spec("old"), spec("b"), spec("a")])
+        assert [a.dedupe_key for a in raised] == ["clinic_silent:a", "clinic_silent:b"]
+        assert all(a.id is not None for a in raised)
+        s.commit()
+        # another process inserted a key between the check and the INSERT: each alert is then inserted alone
+        monkeypatch.setattr(alert_repository, "_known_keys", lambda _s, _k: set())
+        again = alerts.raise_alerts(s, [spec("b"), spec("c")])
+        assert [a.dedupe_key for a in again] == ["clinic_silent:c"]
+        s.commit()
+    assert sorted(a.dedupe_key for a in _alerts(hub)) == [f"clinic_silent:{k}" for k in ("a", "b", "c", "old")]
+    with hub.session() as s:
+        kinds = [k for (k,) in s.execute(select(HubAction.kind).where(HubAction.kind == "alert.raised"))]
+    assert len(kinds) == 4

@@ -29,6 +29,40 @@ def insert_once(session: Session, alert: HubAlert) -> HubAlert | None:
     return alert
 
 
+def insert_all_once(session: Session, alerts: list[HubAlert]) -> list[HubAlert]:
+    """Insert those of ``alerts`` whose dedupe key is new (one query for the keys, one multi-row INSERT), in order;
+    returns the inserted ones. Should another process insert one of the keys meanwhile, each alert is inserted
+    on its own (:func:`insert_once`)."""
+    known = _known_keys(session, [a.dedupe_key for a in alerts])
+    fresh: dict[str, HubAlert] = {}
+    for alert in alerts:
+        if alert.dedupe_key not in known:
+            fresh.setdefault(alert.dedupe_key, alert)
+    if not fresh:
+        return []
+    try:
+        with session.begin_nested():
+            session.add_all(fresh.values())
+            session.flush()
+    except IntegrityError:
+        return [a for a in (insert_once(session, _copy(alert)) for alert in fresh.values()) if a is not None]
+    return list(fresh.values())
+
+
+def _known_keys(session: Session, keys: list[str]) -> set[str]:
+    known: set[str] = set()
+    for start in range(0, len(keys), 500):
+        chunk = keys[start:start + 500]
+        known |= set(session.scalars(select(HubAlert.dedupe_key).where(HubAlert.dedupe_key.in_(chunk))))
+    return known
+
+
+def _copy(alert: HubAlert) -> HubAlert:
+    return HubAlert(kind=alert.kind, dedupe_key=alert.dedupe_key, status=alert.status, clinic_id=alert.clinic_id,
+                    summary=alert.summary, evidence=alert.evidence, created_at=alert.created_at,
+                    updated_at=alert.updated_at)
+
+
 def get(session: Session, alert_id: int) -> HubAlert | None:
     return session.get(HubAlert, alert_id)
 

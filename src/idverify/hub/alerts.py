@@ -11,6 +11,7 @@ The rules that decide *when* to raise live in :mod:`idverify.hub.rules` (pure) a
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -36,6 +37,37 @@ _TRANSITIONS = {("open", "acknowledged"), ("open", "closed"), ("acknowledged", "
 MAX_NOTE = 2000
 
 
+@dataclass(frozen=True)
+class AlertSpec:
+    """An alert a rule wants raised (see :func:`raise_alert` for the fields)."""
+
+    kind: str
+    key: str
+    clinic_id: str | None
+    summary: dict[str, Any]
+    evidence: list[dict[str, Any]]
+
+
+def _new(spec: AlertSpec) -> HubAlert:
+    if spec.kind not in KINDS:
+        raise ValueError(f"unknown alert kind {spec.kind!r}")
+    now = utcnow()
+    key = spec.key
+    if len(key) > 150:  # long keys (many cycles) are hashed, never truncated into a collision
+        key = "sha256:" + hashlib.sha256(key.encode()).hexdigest()
+    return HubAlert(kind=spec.kind, dedupe_key=f"{spec.kind}:{key}", status="open", clinic_id=spec.clinic_id,
+                    summary=spec.summary, evidence=spec.evidence, created_at=now, updated_at=now)
+
+
+def raise_alerts(session: Session, specs: list[AlertSpec]) -> list[HubAlert]:
+    """Raise each alert whose dedupe key is new, in a few statements whatever their number (the periodic sweep
+    can raise hundreds at once: a region where matching never worked); returns the new alerts."""
+    raised = repo.insert_all_once(session, [_new(spec) for spec in specs])
+    for alert in raised:
+        audit.record(session, "alert.raised", {"alert_id": alert.id, "kind": alert.kind, "clinic_id": alert.clinic_id})
+    return raised
+
+
 def raise_alert(
     session: Session,
     kind: str,
@@ -46,15 +78,7 @@ def raise_alert(
     evidence: list[dict[str, Any]],
 ) -> HubAlert | None:
     """Raise an alert unless one with the same dedupe key exists; returns the new alert or None."""
-    if kind not in KINDS:
-        raise ValueError(f"unknown alert kind {kind!r}")
-    now = utcnow()
-    if len(key) > 150:  # long keys (many cycles) are hashed, never truncated into a collision
-        key = "sha256:" + hashlib.sha256(key.encode()).hexdigest()
-    alert = repo.insert_once(session, HubAlert(
-        kind=kind, dedupe_key=f"{kind}:{key}", status="open", clinic_id=clinic_id, summary=summary,
-        evidence=evidence, created_at=now, updated_at=now,
-    ))
+    alert = repo.insert_once(session, _new(AlertSpec(kind, key, clinic_id, summary, evidence)))
     if alert is not None:
         audit.record(session, "alert.raised", {"alert_id": alert.id, "kind": kind, "clinic_id": clinic_id})
     return alert

@@ -7,10 +7,15 @@
 2. **witness, over HTTP**: the first half of the rounds is posted to ``POST /witness/add-checkpoint`` of ``P``
    uvicorn hub workers by ``P`` client processes (keep-alive), everything on this machine → ``witness_http_per_s``.
 3. **witness, in the hub processes**: the second half is submitted by ``P`` processes calling the witness service
-   (parse, signature, proof, compare-and-swap, history, outbox, COMMIT) → ``witness_per_s``: the witness's own
-   throughput without the HTTP framing (which phase 2 shows separately).
-4. **feed**: ``P`` processes push every batch (signed request checked, batch parsed, frontier + proof verified,
-   entries stored, projections and per-person alert checks, COMMIT) → ``feed_entries_per_s``.
+   (parse, signature, proof, compare-and-swap, history, outbox, COMMIT), each with ``witness_threads`` threads
+   submitting for different clinics at once, as a hub worker's thread pool serves clinics that submit
+   independently → ``witness_per_s``: the witness's own throughput without the HTTP framing (which phase 2 shows
+   separately). Every cosignature is committed (flushed to disk) before its answer, so one submitter at a time
+   is bounded by the disk's flush latency; concurrent submissions share flushes (PostgreSQL's group commit).
+4. **feed**: ``P`` processes, each with ``feed_threads`` threads pushing different clinics' batches at once, push
+   every batch (signed request checked, batch parsed, frontier + proof verified, entries stored, projections and
+   per-person alert checks, COMMIT) → ``feed_entries_per_s``. A batch waits on PostgreSQL about as long as it
+   computes; a second thread computes meanwhile, as a worker's thread pool does for clinics pushing together.
 5. **alert queries** over the full region (after VACUUM ANALYZE of the projection tables): every sweep rule, the
    per-person lookups (median and max over 200 people, and one batched lookup of 400), the inspector's clinics table
    and monthly statistics.
@@ -59,6 +64,9 @@ class BenchConfig:
     rounds: int = 10
     batch: int = 1000
     race_requests: int = 300
+    witness_threads: int = 4  # concurrent submissions per hub process in phase 3 (clinics submit independently)
+    feed_threads: int = 2  # concurrent feed batches per hub process in phase 4
+    keep: bool = False  # leave the scratch schema and the generated files behind (for EXPLAIN, profiling)
 
 
 def clinic_key(i: int) -> Ed25519PrivateKey:
@@ -207,8 +215,10 @@ def _wait(start_at: float) -> None:
         time.sleep(0.005)
 
 
-def _witness_worker(url: str, data_dir: str, files: list[str], rounds: range, start_at: float,
+def _witness_worker(url: str, data_dir: str, files: list[str], rounds: range, threads: int, start_at: float,
                     queue: Any) -> None:
+    import threading
+
     from idverify.hub import witness
     from idverify.hub.db import make_hub_engine
     from idverify.hub.keys import witness_signer
@@ -219,18 +229,26 @@ def _witness_worker(url: str, data_dir: str, files: list[str], rounds: range, st
     engine = make_hub_engine(url)
     factory = make_session_factory(engine)
     bodies = [_bodies(Path(f)) for f in files]
-    errors = 0
+    errors = [0] * threads
+
+    def submit(t: int) -> None:  # clinics t, t + threads, …: each thread its own clinics, as separate clinics submit
+        for k in rounds:
+            for per_clinic in bodies[t::threads]:
+                req = parse_add_checkpoint(per_clinic[k])
+                with factory() as session:
+                    try:
+                        witness.add_checkpoint(session, signer, req)
+                    except witness.WitnessRefused:
+                        errors[t] += 1
+
+    workers = [threading.Thread(target=submit, args=(t,)) for t in range(threads)]
     _wait(start_at)
     wall, cpu = time.perf_counter(), time.process_time()
-    for k in rounds:
-        for per_clinic in bodies:
-            req = parse_add_checkpoint(per_clinic[k])
-            with factory() as session:
-                try:
-                    witness.add_checkpoint(session, signer, req)
-                except witness.WitnessRefused:
-                    errors += 1
-    queue.put({"requests": len(rounds) * len(bodies), "errors": errors, "wall": time.perf_counter() - wall,
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    queue.put({"requests": len(rounds) * len(bodies), "errors": sum(errors), "wall": time.perf_counter() - wall,
                "cpu": time.process_time() - cpu, "end": time.time()})
     engine.dispose()
 
@@ -252,7 +270,10 @@ def _http_client(base: str, files: list[str], rounds: range, start_at: float, qu
                "end": time.time()})
 
 
-def _feed_worker(url: str, data_dir: str, files: list[tuple[int, str]], start_at: float, queue: Any) -> None:
+def _feed_worker(url: str, data_dir: str, files: list[tuple[int, str]], threads: int, start_at: float,
+                 queue: Any) -> None:
+    import threading
+
     from idverify.hub import feed
     from idverify.hub.db import make_hub_engine
     from idverify.hub.projection import Projector
@@ -271,27 +292,35 @@ def _feed_worker(url: str, data_dir: str, files: list[tuple[int, str]], start_at
     projector = Projector(settings)
     engine = make_hub_engine(url)
     factory = make_session_factory(engine)
-    entries = errors = 0
+    entries, errors = [0] * threads, [0] * threads
+
+    def push(t: int) -> None:  # each thread its own clinics, as clinics push independently
+        for i, path in files[t::threads]:
+            signer = CheckpointSigner(clinic_key(i))
+            with open(path, "rb") as fh:
+                for line in fh:
+                    body = line.rstrip(b"\n")
+                    ts, nonce = int(time.time()), uuid.uuid4().hex
+                    headers = {ORIGIN_HEADER: signer.origin, TIMESTAMP_HEADER: str(ts), NONCE_HEADER: nonce,
+                               SIGNATURE_HEADER: base64.b64encode(signer.private_key.sign(request_message(
+                                   "POST", "/feed/entries", signer.origin, ts, nonce, body))).decode()}
+                    with factory() as session:
+                        clinic = authenticate(session, method="POST", path="/feed/entries", headers=headers,
+                                              body=body, skew_s=settings.request_skew_s, remember_nonce=True)
+                        batch = feed.parse_batch(body, max_batch=100_000)
+                        try:
+                            entries[t] += feed.ingest(session, clinic, batch, project=projector).accepted
+                        except Exception:  # counted, the run goes on
+                            errors[t] += 1
+
+    workers = [threading.Thread(target=push, args=(t,)) for t in range(threads)]
     _wait(start_at)
     wall, cpu = time.perf_counter(), time.process_time()
-    for i, path in files:
-        signer = CheckpointSigner(clinic_key(i))
-        with open(path, "rb") as fh:
-            for line in fh:
-                body = line.rstrip(b"\n")
-                ts, nonce = int(time.time()), uuid.uuid4().hex
-                headers = {ORIGIN_HEADER: signer.origin, TIMESTAMP_HEADER: str(ts), NONCE_HEADER: nonce,
-                           SIGNATURE_HEADER: base64.b64encode(signer.private_key.sign(request_message(
-                               "POST", "/feed/entries", signer.origin, ts, nonce, body))).decode()}
-                with factory() as session:
-                    clinic = authenticate(session, method="POST", path="/feed/entries", headers=headers, body=body,
-                                          skew_s=settings.request_skew_s, remember_nonce=True)
-                    batch = feed.parse_batch(body, max_batch=100_000)
-                    try:
-                        entries += feed.ingest(session, clinic, batch, project=projector).accepted
-                    except Exception:  # counted, the run goes on
-                        errors += 1
-    queue.put({"entries": entries, "errors": errors, "wall": time.perf_counter() - wall,
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    queue.put({"entries": sum(entries), "errors": sum(errors), "wall": time.perf_counter() - wall,
                "cpu": time.process_time() - cpu, "end": time.time()})
     engine.dispose()
 
@@ -314,6 +343,9 @@ def _run_processes(target: Callable[..., None], arg_sets: list[tuple[Any, ...]])
 @contextmanager
 def _database(cfg: BenchConfig) -> Iterator[str]:
     if cfg.backend == "sqlite":
+        if cfg.keep:
+            yield f"sqlite:///{Path(tempfile.mkdtemp(prefix='idverify-hub-bench-db-')) / 'hub.db'}"
+            return
         with tempfile.TemporaryDirectory(prefix="idverify-hub-bench-db-") as tmp:
             yield f"sqlite:///{Path(tmp) / 'hub.db'}"
         return
@@ -329,9 +361,19 @@ def _database(cfg: BenchConfig) -> Iterator[str]:
     try:
         yield with_search_path(base, schema)
     finally:
-        with admin.begin() as conn:
-            conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
+        if not cfg.keep:
+            with admin.begin() as conn:
+                conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
         admin.dispose()
+
+
+@contextmanager
+def _work_dir(cfg: BenchConfig) -> Iterator[str]:
+    if cfg.keep:
+        yield tempfile.mkdtemp(prefix="idverify-hub-bench-")
+        return
+    with tempfile.TemporaryDirectory(prefix="idverify-hub-bench-") as tmp:
+        yield tmp
 
 
 def _seconds(fn: Callable[..., Any], *args: Any) -> float:
@@ -462,9 +504,12 @@ def run_hub_bench(cfg: BenchConfig, progress: Callable[[str], None] = lambda _m:
     region_key = hashlib.sha256(b"idverify-bench-region").digest()
     shared = max(cfg.events // 400, 10)  # women registered at several clinics come from this many people
     result: dict[str, Any] = {"backend": cfg.backend, "clinics": cfg.clinics, "events": cfg.events,
-                              "processes": cfg.processes, "cpu_count": os.cpu_count()}
-    with tempfile.TemporaryDirectory(prefix="idverify-hub-bench-") as tmp, _database(cfg) as url:
+                              "processes": cfg.processes, "witness_threads": cfg.witness_threads,
+                              "feed_threads": cfg.feed_threads, "cpu_count": os.cpu_count()}
+    with _work_dir(cfg) as tmp, _database(cfg) as url:
         work, data_dir = Path(tmp), str(Path(tmp) / "hub")
+        if cfg.keep:
+            result["kept"] = {"database_url": url, "files": tmp}
         progress(f"generating {cfg.events:,} events of {cfg.clinics} clinics")
         result["generate_s"] = _generate(cfg, work, region_key, shared)
         _register(cfg, url)
@@ -474,8 +519,8 @@ def run_hub_bench(cfg: BenchConfig, progress: Callable[[str], None] = lambda _m:
         progress("witness over HTTP")
         result |= _witness_http(cfg, url, data_dir, witness_files, range(0, half))
         progress("witness in the hub processes")
-        reports, wall = _run_processes(_witness_worker, [(url, data_dir, share, range(half, cfg.rounds))
-                                                         for share in witness_files])
+        reports, wall = _run_processes(_witness_worker, [(url, data_dir, share, range(half, cfg.rounds),
+                                                          cfg.witness_threads) for share in witness_files])
         requests = sum(r["requests"] for r in reports)
         result |= {"witness_requests": requests, "witness_errors": sum(r["errors"] for r in reports),
                    "witness_per_s": round(requests / wall, 1),
@@ -484,7 +529,8 @@ def run_hub_bench(cfg: BenchConfig, progress: Callable[[str], None] = lambda _m:
         feeds = [[(i, str(work / f"f{i}.jsonl")) for i in range(cfg.clinics) if i % cfg.processes == p]
                  for p in range(cfg.processes)]
         with _analyzer(url):
-            reports, wall = _run_processes(_feed_worker, [(url, data_dir, share) for share in feeds])
+            reports, wall = _run_processes(_feed_worker, [(url, data_dir, share, cfg.feed_threads)
+                                                          for share in feeds])
         entries = sum(r["entries"] for r in reports)
         result |= {"feed_entries": entries, "feed_errors": sum(r["errors"] for r in reports),
                    "feed_entries_per_s": round(entries / wall, 1),
@@ -517,7 +563,8 @@ def _analyzer(url: str, every_s: float = 15.0) -> Iterator[None]:
     def loop() -> None:
         while not stop.wait(every_s):
             with engine.begin() as conn:
-                for table in ("hub_patients", "hub_couples", "hub_cycles", "hub_retrievals", "hub_entries"):
+                for table in ("hub_patients", "hub_people", "hub_couples", "hub_cycles", "hub_retrievals",
+                              "hub_entries"):
                     conn.exec_driver_sql(f"ANALYZE {table}")
 
     thread = threading.Thread(target=loop, daemon=True)
@@ -584,14 +631,13 @@ def _witness_http(cfg: BenchConfig, url: str, data_dir: str, files: list[list[st
 
 def _analyze(url: str) -> None:
     """Before the alert queries, the state autovacuum keeps a long-running hub in: statistics current and the
-    projection tables vacuumed (their visibility maps set, so the sweep's index-only scans do not visit the heap:
-    at 5M entries the pseudonym rule took 1.17 s right after the load, ~0.25 s per million patients vacuumed)."""
+    projection tables vacuumed (their visibility maps set, so the sweep's index-only scans do not visit the heap)."""
     from idverify.store.db import make_engine
 
     if url.startswith("postgresql"):
         engine = make_engine(url, isolation_level="AUTOCOMMIT")  # VACUUM runs outside a transaction
         with engine.connect() as conn:
-            for table in ("hub_patients", "hub_couples", "hub_cycles", "hub_retrievals", "hub_monthly"):
+            for table in ("hub_patients", "hub_people", "hub_couples", "hub_cycles", "hub_retrievals", "hub_monthly"):
                 conn.exec_driver_sql(f"VACUUM ANALYZE {table}")
             conn.exec_driver_sql("ANALYZE")
         engine.dispose()

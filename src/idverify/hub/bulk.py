@@ -1,7 +1,7 @@
 """Bulk writes for the feed's hot path, one round trip per table and batch, in each database's fastest form.
 
 The feed stores a thousand entries and their projections per batch; the ORM's per-row machinery costs more than
-the verification itself (profiled at ~200 µs of Python per entry). So, on PostgreSQL: ``COPY`` for the entries
+the verification itself (profiled at ~200 µs of Python per entry). So, on PostgreSQL: binary ``COPY`` for the entries
 (append-only, the primary key already guarded by the feed's compare-and-swap), ``INSERT … SELECT FROM unnest(arrays)
 ON CONFLICT DO NOTHING`` for projections, ``UPDATE … FROM unnest(arrays)`` for closing cycles; on SQLite the
 driver's ``executemany`` with ``INSERT OR IGNORE``. Values are passed as parameters, never interpolated; only the
@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 PG_TYPES = {"text": "text[]", "bigint": "bigint[]", "int": "integer[]", "bytea": "bytea[]",
             "timestamptz": "timestamptz[]"}
+PG_SCALAR = {"text": "text", "bigint": "int8", "int": "int4", "bytea": "bytea", "timestamptz": "timestamptz"}
 
 
 def _sqlite_value(value: Any) -> Any:
@@ -36,14 +37,17 @@ def _driver(session: Session) -> tuple[str, Any]:
     return conn.dialect.name, conn.connection.driver_connection
 
 
-def copy_rows(session: Session, table: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> None:
-    """Append rows (COPY on PostgreSQL). A duplicate key fails the transaction, as an INSERT would."""
+def copy_rows(session: Session, table: str, columns: Sequence[tuple[str, str]], rows: Sequence[tuple[Any, ...]]
+              ) -> None:
+    """Append rows (binary ``COPY`` on PostgreSQL: no value is formatted as text by us or parsed by the server).
+    ``columns`` are (name, PostgreSQL scalar type). A duplicate key fails the transaction, as an INSERT would."""
     if not rows:
         return
     dialect, driver = _driver(session)
-    cols = ", ".join(columns)
+    cols = ", ".join(c for c, _t in columns)
     if dialect == "postgresql":
-        with driver.cursor() as cur, cur.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:
+        with driver.cursor() as cur, cur.copy(f"COPY {table} ({cols}) FROM STDIN (FORMAT BINARY)") as copy:
+            copy.set_types([PG_SCALAR[t] for _c, t in columns])
             for row in rows:
                 copy.write_row(row)
         return
@@ -69,6 +73,38 @@ def insert_ignore(session: Session, table: str, columns: Sequence[tuple[str, str
     marks = ", ".join("?" * len(columns))
     driver.executemany(f"INSERT OR IGNORE INTO {table} ({names}) VALUES ({marks})",  # noqa: S608
                        [tuple(_sqlite_value(v) for v in row) for row in rows])
+
+
+def insert_patients(session: Session, columns: Sequence[tuple[str, str]], rows: Sequence[tuple[Any, ...]]) -> None:
+    """``hub_patients`` rows as :func:`insert_ignore`, and the pseudonyms of the rows it added in ``hub_people``:
+    a new pseudonym with its clinic, one another clinic registered before marked ``shared``. On PostgreSQL one
+    statement (the people upserted in pseudonym order, so two feeds sharing people wait for each other in one
+    order, never in a cycle); an upsert waits for a concurrent insert of the same pseudonym to commit, so two
+    clinics registering one person at the same moment still mark it shared."""
+    if not rows:
+        return
+    dialect, driver = _driver(session)
+    names = [c for c, _t in columns]
+    if dialect == "postgresql":
+        arrays = ", ".join(f"%(c{i})b::{PG_TYPES[t]}" for i, (_c, t) in enumerate(columns))
+        params = {f"c{i}": [row[i] for row in rows] for i in range(len(columns))}
+        with driver.cursor() as cur:
+            cur.execute(
+                f"WITH added AS (INSERT INTO hub_patients ({', '.join(names)}) SELECT * FROM unnest({arrays}) "  # noqa: S608
+                "ON CONFLICT DO NOTHING RETURNING pseudonym, clinic_id) "
+                "INSERT INTO hub_people (pseudonym, clinic_id, shared) "
+                "SELECT pseudonym, MIN(clinic_id), COUNT(DISTINCT clinic_id) > 1 FROM added "
+                "GROUP BY pseudonym ORDER BY pseudonym "
+                "ON CONFLICT (pseudonym) DO UPDATE SET shared = true WHERE NOT hub_people.shared "
+                "AND (hub_people.clinic_id <> EXCLUDED.clinic_id OR EXCLUDED.shared)", params)
+        return
+    insert_ignore(session, "hub_patients", columns, rows)
+    keys = [names.index(c) for c in ("clinic_id", "patient_id", "key_id", "pseudonym")]
+    driver.executemany(
+        "INSERT INTO hub_people (pseudonym, clinic_id, shared) SELECT pseudonym, clinic_id, 0 FROM hub_patients "
+        "WHERE clinic_id = ? AND patient_id = ? AND key_id = ? AND pseudonym = ? "
+        "ON CONFLICT (pseudonym) DO UPDATE SET shared = 1 WHERE NOT hub_people.shared "
+        "AND hub_people.clinic_id <> excluded.clinic_id", [tuple(row[k] for k in keys) for row in rows])
 
 
 def close_cycles(session: Session, clinic_id: str, closes: Sequence[tuple[str, datetime]]) -> None:

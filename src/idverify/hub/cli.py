@@ -289,6 +289,12 @@ def bench_hub(
     postgres_url: Annotated[str | None, typer.Option(
         "--postgres-url", envvar="IDVERIFY_TEST_POSTGRES_URL", help="PostgreSQL server.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the JSON summary on the last line.")] = False,
+    witness_threads: Annotated[int, typer.Option(
+        "--witness-threads", min=1, help="Concurrent witness submissions per hub process (in-process phase).")] = 4,
+    feed_threads: Annotated[int, typer.Option(
+        "--feed-threads", min=1, help="Concurrent feed batches per hub process (feed phase).")] = 2,
+    keep: Annotated[bool, typer.Option("--keep", help="Keep the scratch database (schema) and the generated files; "
+                                       "their locations are printed.")] = False,
 ) -> None:
     """The hub at region scale: witness requests/s (HTTP and in-process), feed entries/s with proof checks,
     alert query times, two processes racing one origin."""
@@ -299,7 +305,9 @@ def bench_hub(
         _fail(ValidationFailed("--backend must be postgresql or sqlite"), as_json=as_json)
     big = backend == "postgresql"
     cfg = BenchConfig(clinics=clinics or (600 if big else 40), events=events or (5_000_000 if big else 200_000),
-                      backend=backend, postgres_url=postgres_url, processes=processes, rounds=rounds)
+                      backend=backend, postgres_url=postgres_url, processes=processes, rounds=rounds,
+                      keep=keep, witness_threads=witness_threads,
+                      feed_threads=feed_threads)
     result = run_hub_bench(cfg, progress=lambda m: typer.echo(f"… {m}", err=True))
     if as_json:
         _emit(result)

@@ -37,7 +37,8 @@ from idverify.ledger.merkle import CompactRange, ProofError, leaf_hash, verify_c
 from idverify.store.base import utcnow
 
 MAX_ENTRY_BYTES = 256 * 1024
-ENTRY_COLUMNS = ("clinic_id", "idx", "leaf_hash", "recorded_at", "event_type", "canonical")
+ENTRY_COLUMNS = (("clinic_id", "text"), ("idx", "bigint"), ("leaf_hash", "bytea"), ("recorded_at", "timestamptz"),
+                 ("event_type", "text"), ("canonical", "text"))
 _ADVANCE = text("UPDATE hub_clinics SET feed_size = :size, feed_frontier = :frontier, feed_at = :at "
                 "WHERE id = :clinic_id AND feed_size = :held")
 MAX_PROOF = 63

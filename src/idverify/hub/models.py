@@ -30,6 +30,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -119,7 +120,6 @@ class HubEntry(HubBase):
     hub verified it against a checkpoint its witness cosigned."""
 
     __tablename__ = "hub_entries"
-    __table_args__ = (Index("ix_hub_entries_type", "event_type", "recorded_at"),)
 
     clinic_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     index: Mapped[int] = mapped_column("idx", BigInteger, primary_key=True, autoincrement=False)
@@ -159,6 +159,20 @@ class HubPatient(HubBase):
     pseudonym: Mapped[str] = mapped_column(String(64), nullable=False)
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
     entry_index: Mapped[int] = mapped_column(BigInteger, nullable=False)
+
+
+class HubPerson(HubBase):
+    """A regional pseudonym, a clinic that registered it (the first), and whether another clinic did too (the
+    pseudonym sweep's matches). Kept by the feed with an upsert on the pseudonym, so two clinics registering one
+    person in concurrent transactions still meet here: the second insert waits for the first and marks it shared."""
+
+    __tablename__ = "hub_people"
+    __table_args__ = (Index("ix_hub_people_shared", "pseudonym", postgresql_where=text("shared"),
+                            sqlite_where=text("shared")),)
+
+    pseudonym: Mapped[str] = mapped_column(String(64), primary_key=True)
+    clinic_id: Mapped[str] = mapped_column(String(36), nullable=False)
+    shared: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
 
 
 class HubCouple(HubBase):

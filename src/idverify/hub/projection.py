@@ -89,6 +89,16 @@ class _Batch:
         self.opened_couples: dict[str, datetime] = {}  # couple id -> when a cycle opened
         self.new_couples: dict[str, datetime] = {}  # couple id -> when registered
         self.retrieval_patients: dict[str, datetime] = {}  # patient id -> latest retrieval time
+        self._month: tuple[datetime, datetime, str] | None = None  # the last month seen: [start, end), "YYYY-MM"
+
+    def month(self, at: datetime) -> str:
+        """:func:`month_of` for entries in ledger order: one timezone conversion per month, not per entry."""
+        known = self._month
+        if known is not None and known[0] <= at < known[1]:
+            return known[2]
+        first = at.astimezone(REGION_TZ).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+        self._month = (first, (first + timedelta(days=32)).replace(day=1), first.strftime("%Y-%m"))
+        return self._month[2]
 
     def count(self, month: str, staff: str | None, field: str) -> None:
         self.monthly[(self.clinic_id, month, "")][field] += 1
@@ -101,7 +111,7 @@ class _Batch:
         subject: dict[str, Any] = ev["subject"] if isinstance(ev.get("subject"), dict) else {}
         data: dict[str, Any] = ev["data"] if isinstance(ev.get("data"), dict) else {}
         actor: dict[str, Any] = ev["actor"] if isinstance(ev.get("actor"), dict) else {}
-        at, month, staff = item.recorded_at, month_of(item.recorded_at), _id(actor.get("staff_id"))
+        at, month, staff = item.recorded_at, self.month(item.recorded_at), _id(actor.get("staff_id"))
         base = {"clinic_id": self.clinic_id}
         if etype in ("patient.registered", "patient.pseudonym_assigned"):
             if etype == "patient.registered":
@@ -152,8 +162,8 @@ class _Batch:
             self.retrieval_patients[pid] = at
 
     def write(self, session: Session) -> None:
-        bulk.insert_ignore(session, "hub_patients", PATIENT_COLUMNS,
-                           [tuple(r[c] for c, _t in PATIENT_COLUMNS) for r in self.patients])
+        bulk.insert_patients(session, PATIENT_COLUMNS,
+                             [tuple(r[c] for c, _t in PATIENT_COLUMNS) for r in self.patients])
         bulk.insert_ignore(session, "hub_couples", COUPLE_COLUMNS,
                            [tuple(r[c] for c, _t in COUPLE_COLUMNS) for r in self.couples])
         bulk.insert_ignore(session, "hub_cycles", CYCLE_COLUMNS,

@@ -18,8 +18,10 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from idverify.hub.models import HubClinic, HubCosignature, HubRefusal
@@ -42,11 +44,36 @@ def autocommit(session: Session) -> None:
         session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
 
 
-_STATE = text("SELECT id, status, public_key, witness_size, witness_root FROM hub_clinics WHERE origin = :origin")
+_STATE = "SELECT id, status, public_key, witness_size, witness_root FROM hub_clinics WHERE origin = %(origin)s"
+
+
+def _fetch_one(session: Session, sql: str, params: dict[str, Any]) -> Any:
+    """Run one statement of the witness's hot path straight on the driver's (psycopg's) connection under the
+    session — its own, in its transaction state; SQLAlchemy's statement execution and result wrapping cost more
+    Python than the statement's round trip. Driver errors come out as SQLAlchemy raises them
+    (:class:`~sqlalchemy.exc.DBAPIError`): a dropped connection invalidates it and the engine's other pooled
+    connections (opened before the drop: a server restart closed them too) and sets ``connection_invalidated``."""
+    conn = session.connection()
+    dbapi = conn.dialect.loaded_dbapi
+    driver: Any = conn.connection.driver_connection
+    try:
+        with driver.cursor() as cur:
+            cur.execute(sql, params)
+            return cur.fetchone()
+    except dbapi.Error as exc:
+        invalidated = bool(conn.dialect.is_disconnect(exc, conn.connection.dbapi_connection, None))
+        if invalidated:
+            conn.invalidate(exc)
+            conn.engine.dispose(close=False)
+        raise DBAPIError.instance(sql, params, exc, dbapi.Error, connection_invalidated=invalidated) from exc
 
 
 def witness_state(session: Session, origin: str) -> WitnessState | None:
-    row = session.execute(_STATE, {"origin": origin}).first()
+    if session.get_bind().dialect.name == "postgresql":
+        row = _fetch_one(session, _STATE, {"origin": origin})
+    else:
+        row = session.execute(select(HubClinic.id, HubClinic.status, HubClinic.public_key, HubClinic.witness_size,
+                                     HubClinic.witness_root).where(HubClinic.origin == origin)).first()
     if row is None:
         return None
     return WitnessState(row[0], row[1], bytes(row[2]), int(row[3]), bytes(row[4]))
@@ -69,20 +96,21 @@ class NewCosignature:
 
 # The witness's hot path is one statement on PostgreSQL: compare-and-swap the state, append the cosignature to
 # the history and the action to the outbox, or do nothing at all when the state moved (no row comes back).
-_RECORD_PG = text("""
+# psycopg's placeholders: run on the driver's connection (_fetch_one)
+_RECORD_PG = """
 WITH moved AS (
-  UPDATE hub_clinics SET witness_size = :tree_size, witness_root = :root_hash, witness_at = :at
-   WHERE id = :clinic_id AND witness_size = :old_size AND witness_root = :old_root AND status = 'active'
-     AND public_key = :public_key
+  UPDATE hub_clinics SET witness_size = %(tree_size)s, witness_root = %(root_hash)s, witness_at = %(at)s
+   WHERE id = %(clinic_id)s AND witness_size = %(old_size)s AND witness_root = %(old_root)s AND status = 'active'
+     AND public_key = %(public_key)s
   RETURNING id),
 cosigned AS (
   INSERT INTO hub_cosignatures (clinic_id, tree_size, root_hash, old_size, note, cosignature, timestamp, created_at)
-  SELECT id, :tree_size, :root_hash, :old_size, :note, :cosignature, :timestamp, :at FROM moved
+  SELECT id, %(tree_size)s, %(root_hash)s, %(old_size)s, %(note)s, %(cosignature)s, %(timestamp)s, %(at)s FROM moved
   RETURNING id)
 INSERT INTO hub_actions (kind, actor, data, created_at)
-SELECT 'witness.cosigned', NULL, CAST(:action AS JSON), :at FROM cosigned
+SELECT 'witness.cosigned', NULL, CAST(%(action)s AS JSON), %(at)s FROM cosigned
 RETURNING id
-""")
+"""
 _CAS = text("""UPDATE hub_clinics SET witness_size = :tree_size, witness_root = :root_hash, witness_at = :at
  WHERE id = :clinic_id AND witness_size = :old_size AND witness_root = :old_root AND status = 'active'
    AND public_key = :public_key""")
@@ -102,7 +130,7 @@ def record_cosignature(session: Session, new: NewCosignature) -> bool:
         "action": json.dumps({"role": "system", **new.action}, separators=(",", ":")),
     }
     if session.get_bind().dialect.name == "postgresql":
-        return session.execute(_RECORD_PG, params).first() is not None
+        return _fetch_one(session, _RECORD_PG, params) is not None
     if not session.execute(_CAS, params).rowcount:  # type: ignore[attr-defined]
         return False
     session.execute(_HISTORY, params)

@@ -1,7 +1,7 @@
 """The region-wide alert rules, run every ``IDVERIFY_HUB_ALERT_INTERVAL_S`` (and by the bench, which times each
 query): monthly override and reject rates per clinic and per staff member, silent clinics, and clinics whose
 regional pseudonyms look misconfigured. The decisions are :mod:`idverify.hub.rules`'; the SQL reads the small
-projection tables (``hub_monthly``, ``hub_clinics``, ``hub_patients``), never the entries themselves.
+projection tables (``hub_monthly``, ``hub_clinics``, ``hub_patients``, ``hub_people``), never the entries themselves.
 """
 
 from __future__ import annotations
@@ -11,12 +11,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import Integer, cast, exists, func, select
-from sqlalchemy.orm import Session, aliased, sessionmaker
+from sqlalchemy import and_, func, select
+from sqlalchemy.orm import Session, sessionmaker
 
 from idverify.config import HubSettings
 from idverify.hub import alerts, rules
-from idverify.hub.models import HubClinic, HubMonthly, HubPatient
+from idverify.hub.models import HubClinic, HubMonthly, HubPatient, HubPerson
 from idverify.hub.projection import REGION_TZ, month_of
 from idverify.ledger.canonical import format_time
 from idverify.periodic import PeriodicJob
@@ -44,7 +44,7 @@ def rate_alerts(session: Session, settings: HubSettings, month: str) -> list[int
                                   HubMonthly.overrides, HubMonthly.rejects).where(HubMonthly.month == month)).all()
     clinics = [r for r in rows if r[1] == ""]
     staff = [r for r in rows if r[1] != ""]
-    raised: list[int] = []
+    specs: list[alerts.AlertSpec] = []
     for kind, field_name in RATES:
         pos = 3 if field_name == "overrides" else 4
         total_checks = sum(int(r[2]) for r in clinics)
@@ -58,18 +58,16 @@ def rate_alerts(session: Session, settings: HubSettings, month: str) -> list[int
                 if verdict is None:
                     continue
                 clinic_id, staff_id = str(r[0]), str(r[1]) or None
-                alert = alerts.raise_alert(
-                    session, kind, key=f"{clinic_id}:{staff_id or '-'}:{month}", clinic_id=clinic_id,
-                    summary={"month": month, "staff_id": staff_id, **verdict.as_dict()},
-                    evidence=[{"type": "monthly", "clinic_id": clinic_id, "month": month, "staff_id": staff_id}],
-                )
-                if alert is not None:
-                    raised.append(alert.id)
-    return raised
+                specs.append(alerts.AlertSpec(
+                    kind, f"{clinic_id}:{staff_id or '-'}:{month}", clinic_id,
+                    {"month": month, "staff_id": staff_id, **verdict.as_dict()},
+                    [{"type": "monthly", "clinic_id": clinic_id, "month": month, "staff_id": staff_id}],
+                ))
+    return [a.id for a in alerts.raise_alerts(session, specs)]
 
 
 def silent_alerts(session: Session, settings: HubSettings, now: datetime) -> list[int]:
-    raised: list[int] = []
+    specs: list[alerts.AlertSpec] = []
     cutoff = now - timedelta(hours=settings.silence_hours)
     rows = session.execute(select(HubClinic.id, HubClinic.witness_at, HubClinic.created_at, HubClinic.witness_size)
                            .where(HubClinic.status == "active",
@@ -79,23 +77,20 @@ def silent_alerts(session: Session, settings: HubSettings, now: datetime) -> lis
         hours = (now - last).total_seconds() / 3600
         if not rules.silent(hours, settings.silence_hours):
             continue
-        alert = alerts.raise_alert(
-            session, "clinic_silent", key=f"{clinic_id}:{format_time(last)}", clinic_id=str(clinic_id),
-            summary={"last_cosigned_at": format_time(witness_at) if witness_at else None,
-                     "hours_silent": round(hours, 1), "limit_hours": settings.silence_hours,
-                     "cosigned_size": int(size)},
-            evidence=[{"type": "clinic", "clinic_id": str(clinic_id)}],
-        )
-        if alert is not None:
-            raised.append(alert.id)
-    return raised
+        specs.append(alerts.AlertSpec(
+            "clinic_silent", f"{clinic_id}:{format_time(last)}", str(clinic_id),
+            {"last_cosigned_at": format_time(witness_at) if witness_at else None,
+             "hours_silent": round(hours, 1), "limit_hours": settings.silence_hours, "cosigned_size": int(size)},
+            [{"type": "clinic", "clinic_id": str(clinic_id)}],
+        ))
+    return [a.id for a in alerts.raise_alerts(session, specs)]
 
 
 def pseudonym_alerts(session: Session, settings: HubSettings, now: datetime) -> list[int]:
     """Clinics on another regional key than the region's, and clinics whose pseudonyms never match anyone's."""
     since = now - rules.MISCONFIG_WINDOW
     month = month_of(now)
-    raised: list[int] = []
+    specs: list[alerts.AlertSpec] = []
     keys = session.execute(select(HubPatient.clinic_id, HubPatient.key_id, func.count())
                            .where(HubPatient.recorded_at >= since)
                            .group_by(HubPatient.clinic_id, HubPatient.key_id)).all()
@@ -109,33 +104,31 @@ def pseudonym_alerts(session: Session, settings: HubSettings, now: datetime) -> 
         accepted = frozenset({top}) if count > len(by_clinic) / 2 else frozenset()
     for clinic_id, used in sorted(by_clinic.items()):
         if accepted and not used & accepted:
-            alert = alerts.raise_alert(
-                session, "pseudonym_mismatch", key=f"key:{clinic_id}:{','.join(sorted(used))}", clinic_id=clinic_id,
-                summary={"reason": "other_key_id", "key_ids": sorted(used), "region_key_ids": sorted(accepted)},
-                evidence=[{"type": "clinic", "clinic_id": clinic_id}],
-            )
-            if alert is not None:
-                raised.append(alert.id)
-    other = aliased(HubPatient)
-    matched = exists().where(other.pseudonym == HubPatient.pseudonym, other.clinic_id != HubPatient.clinic_id)
+            specs.append(alerts.AlertSpec(
+                "pseudonym_mismatch", f"key:{clinic_id}:{','.join(sorted(used))}", clinic_id,
+                {"reason": "other_key_id", "key_ids": sorted(used), "region_key_ids": sorted(accepted)},
+                [{"type": "clinic", "clinic_id": clinic_id}],
+            ))
+    # A patient matches when another clinic registered the same pseudonym: hub_people marks those (few) pseudonyms
+    # shared, so this is the 30-day window joined with a small set, not one index probe per patient.
     stats = session.execute(
-        select(HubPatient.clinic_id, func.count(), func.sum(cast(matched, Integer)))
+        select(HubPatient.clinic_id, func.count(), func.count(HubPerson.pseudonym)).select_from(HubPatient)
+        .outerjoin(HubPerson, and_(HubPerson.pseudonym == HubPatient.pseudonym, HubPerson.shared))
         .where(HubPatient.recorded_at >= since).group_by(HubPatient.clinic_id)
     ).all()
     counts = {str(c): (int(n), int(m or 0)) for c, n, m in stats}
+    all_hits = sum(m for _n, m in counts.values())
     for clinic_id, (registered, hits) in sorted(counts.items()):
-        elsewhere = sum(m for c, (_n, m) in counts.items() if c != clinic_id)
+        elsewhere = all_hits - hits
         if not rules.pseudonyms_never_match(registered, hits, elsewhere, min_patients=settings.pseudonym_min_patients):
             continue
-        alert = alerts.raise_alert(
-            session, "pseudonym_mismatch", key=f"nomatch:{clinic_id}:{month}", clinic_id=clinic_id,
-            summary={"reason": "never_matches", "registered_30d": registered, "matched": hits,
-                     "matches_elsewhere": elsewhere, "min_patients": settings.pseudonym_min_patients},
-            evidence=[{"type": "clinic", "clinic_id": clinic_id}],
-        )
-        if alert is not None:
-            raised.append(alert.id)
-    return raised
+        specs.append(alerts.AlertSpec(
+            "pseudonym_mismatch", f"nomatch:{clinic_id}:{month}", clinic_id,
+            {"reason": "never_matches", "registered_30d": registered, "matched": hits,
+             "matches_elsewhere": elsewhere, "min_patients": settings.pseudonym_min_patients},
+            [{"type": "clinic", "clinic_id": clinic_id}],
+        ))
+    return [a.id for a in alerts.raise_alerts(session, specs)]
 
 
 def sweep(session: Session, settings: HubSettings, *, now: datetime | None = None,
