@@ -5,8 +5,9 @@
   (``IDVERIFY_TEST_POSTGRES_URL``, default 127.0.0.1:5432/test) in a throwaway schema; the PostgreSQL run is
   skipped with the reason shown only when no server answers.
 - ``make_app``: a migrated daemon on a temp data dir, with helpers to log in as each role.
-- ``browser``: Debian's chromium driven by Playwright, one per test session for the clinic UI's and the hub's
-  browser tests (two sync Playwright instances cannot be alive in one process).
+- ``browser``: Debian's chromium driven by Playwright, one per test module for the clinic UI's and the hub's
+  browser tests: two sync Playwright instances cannot be alive in one process, and a live one keeps an event loop
+  running that makes every later ``asyncio.run`` of the session fail — so it never outlives its module.
 """
 
 from __future__ import annotations
@@ -147,7 +148,7 @@ def make_app(tmp_path: Path) -> Iterator[Callable[..., Daemon]]:
         engine.dispose()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     try:
         from playwright.sync_api import sync_playwright
