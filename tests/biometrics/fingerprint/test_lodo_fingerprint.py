@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import numpy as np
 import pytest
 
 from idverify.bench import lodo_fingerprint as lodo
-from idverify.biometrics.fingerprint.extract import SHIPPED
+from idverify.biometrics.fingerprint.extract import SHIPPED, ExtractorConfig
 
 
 def _run(eer_like: float, n: int = 200) -> lodo.SetRun:
@@ -30,10 +31,10 @@ def test_the_held_out_set_never_chooses_its_own_configuration() -> None:
                     "special": {"A": 0.3, "B": 0.3, "C": 0.0}})
     rows = {r.dataset: r for r in lodo.leave_one_out(table, ["A", "B", "C"], "base")}
     assert rows["C"].chosen == "base"  # chosen on A and B, although "special" is far better on C
-    assert rows["C"].eer == pytest.approx(rows["C"].shipped_eer)
+    assert rows["C"].eer == pytest.approx(rows["C"].baseline_eer)
     assert rows["C"].eer > 0.1
     assert rows["A"].chosen == "special"  # on B + C pooled, "special" wins (C's huge gap decides)
-    assert rows["A"].eer > rows["A"].shipped_eer
+    assert rows["A"].eer > rows["A"].baseline_eer
 
 
 def test_ties_go_to_the_first_configuration() -> None:
@@ -57,8 +58,17 @@ def test_cache_key_ignores_the_name_but_not_the_fields_or_code() -> None:
     assert json.loads(lodo.cache_key(SHIPPED, "A", "c1"))["set"] == "A"
 
 
-def test_grid_starts_with_the_shipped_configuration() -> None:
-    assert next(iter(lodo.GRID.values())) == SHIPPED
+def test_grid_starts_with_the_baseline_and_holds_the_shipped_configuration() -> None:
+    first = next(iter(lodo.GRID.values()))
+    assert first == ExtractorConfig(name="fp/1.2")
+    shipped = lodo.shipped_entry(list(lodo.GRID))
+    assert shipped is not None
+    assert dataclasses.replace(lodo.GRID[shipped], name=SHIPPED.name) == SHIPPED
+
+
+def test_code_hash_is_stable() -> None:
+    assert lodo.code_hash() == lodo.code_hash()
+    assert len(lodo.code_hash()) == 16
 
 
 def test_cached_runs_are_not_evaluated_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -78,3 +88,4 @@ def test_cached_runs_are_not_evaluated_again(tmp_path: Path, monkeypatch: pytest
     doc = lodo.report(second, ["A", "B"], SHIPPED.name)
     assert [r["dataset"] for r in doc["leave_one_out"]] == ["A", "B"]
     assert doc["chosen_on_all_sets"]["configuration"] == SHIPPED.name
+    assert doc["shipped"] is None
