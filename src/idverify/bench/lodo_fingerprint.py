@@ -91,13 +91,14 @@ class HeldOut:
 
 
 def code_hash() -> str:
-    """Hash of the extractor and matcher sources (part of every cache key), without the lines that say which
-    configuration ships: choosing one does not change what any configuration computes."""
+    """Hash of the extractor and matcher sources (part of every cache key), without comment lines and the line
+    that says which configuration ships: neither changes what any configuration computes."""
     folder = Path(__file__).resolve().parents[1] / "biometrics" / "fingerprint"
     h = hashlib.sha256()
     for name in _SOURCES:
         lines = (folder / name).read_text(encoding="utf-8").splitlines(keepends=True)
-        h.update("".join(ln for ln in lines if not ln.startswith("SHIPPED = ")).encode("utf-8"))
+        h.update("".join(ln for ln in lines
+                         if not ln.startswith("SHIPPED = ") and not ln.lstrip().startswith("#")).encode("utf-8"))
     return h.hexdigest()[:16]
 
 

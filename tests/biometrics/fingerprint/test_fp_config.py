@@ -27,9 +27,10 @@ def _chirp(left: float, right: float, h: int = 320, w: int = 360) -> NDArray[np.
     return np.clip(img + noise, 0, 255).astype(np.uint8)
 
 
-def test_default_is_the_shipped_configuration() -> None:
-    assert ExtractorConfig() == SHIPPED
-    assert not SHIPPED.local_period
+def test_field_defaults_are_the_baseline_and_shipped_uses_the_local_period() -> None:
+    assert not ExtractorConfig().local_period  # fp/1.2, the baseline
+    assert SHIPPED.local_period
+    assert SHIPPED.name == "fp/1.3"
 
 
 def test_local_period_follows_a_known_chirp() -> None:

@@ -51,7 +51,7 @@ def test_pooled_rates_use_each_sets_own_pairs() -> None:
 
 
 def test_cache_key_ignores_the_name_but_not_the_fields_or_code() -> None:
-    renamed = SHIPPED.__class__(name="other")
+    renamed = dataclasses.replace(SHIPPED, name="other")
     assert lodo.cache_key(renamed, "A", "c1") == lodo.cache_key(SHIPPED, "A", "c1")
     assert lodo.cache_key(SHIPPED, "A", "c1") != lodo.cache_key(SHIPPED, "A", "c2")
     assert lodo.cache_key(lodo.GRID["local-period"], "A", "c1") != lodo.cache_key(SHIPPED, "A", "c1")
