@@ -1,0 +1,303 @@
+"""Leave-one-dataset-out selection of the fingerprint extractor's configuration (run by hand).
+
+Why: a configuration tuned on a set says nothing about that set. So every configuration of a small named grid
+(:data:`GRID`, frozen :class:`~idverify.biometrics.fingerprint.extract.ExtractorConfig` values) is evaluated on
+every set, and for each held-out set the configuration is *chosen on the other sets only* (lowest pooled EER of
+their own pairs; ties: lower pooled FNMR at FMR 0.1 %, then grid order). That configuration's EER and FNMR at
+FMR 0.1 % on the held-out set is the figure the README may call "unseen"; beside it, the baseline (the grid's first
+entry, fp/1.2) on the same set. The shipped configuration is the one chosen on all sets (it saw every set; the output
+says so, and which grid entry ``extract.SHIPPED`` is).
+
+Owns: the grid, the per-(configuration, set) evaluation, its cache, the selection and the report. Must not touch:
+thresholds (:mod:`idverify.bench.calibrate_fingerprint`), the shipped default (``extract.SHIPPED``).
+
+Evaluation of one configuration on one set: the ``full`` protocol of ``idverify bench fingerprint`` (own pairs,
+no peer, no timing passes): every image extracted without quality gates, a failure scores 0; the scores, EER,
+FNMR at FMR 0.1 %, the median extraction CPU ms and, where the set has ``iso/``, the minutiae recall / precision
+against the ISO records. Results are cached per (configuration, set, code) in a JSON file: the key holds the
+configuration's fields and a hash of the extractor and matcher sources, so a code change re-evaluates.
+
+``python -m idverify.bench.lodo_fingerprint DIR [DIR ...] [--grid NAME,NAME ...] [--cache FILE] [--jobs N]
+[--json]``; progress on stderr. Run heavy grids under ``nice -n 19``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import hashlib
+import json
+import time
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from idverify.biometrics.fingerprint.extract import SHIPPED, ExtractorConfig
+
+_BASE = ExtractorConfig(name="fp/1.2")
+#: The named grid: every option tried (also those that lost: a pre-screened grid would leak the held-out sets
+#: into the choice). The first entry is the fp/1.2 baseline (it wins ties and is the comparison column).
+GRID: dict[str, ExtractorConfig] = {c.name: c for c in (
+    _BASE,
+    dataclasses.replace(_BASE, name="local-period", local_period=True),
+    dataclasses.replace(_BASE, name="local-smooth0", local_period=True, period_smooth=0.0),
+    dataclasses.replace(_BASE, name="local-extent2", local_period=True, gabor_extent=2.0),
+    dataclasses.replace(_BASE, name="local-period-wide", local_period=True, period_clamp=(0.6, 1.6)),
+    dataclasses.replace(_BASE, name="local-bin1", local_period=True, period_bin=1.0),
+    dataclasses.replace(_BASE, name="local+adaptive", local_period=True, adaptive_orient=0.5),
+    dataclasses.replace(_BASE, name="local-smooth2", local_period=True, period_smooth=2.0),
+    dataclasses.replace(_BASE, name="adaptive-orient", adaptive_orient=0.5),
+    dataclasses.replace(_BASE, name="tensor-8", tensor_sigma=8.0),
+    dataclasses.replace(_BASE, name="max-100", max_minutiae=100),
+    dataclasses.replace(_BASE, name="seg-loose", seg_std_frac=0.2, seg_coherence=0.1),
+    dataclasses.replace(_BASE, name="seg-strict", seg_std_frac=0.4, seg_coherence=0.25),
+    dataclasses.replace(_BASE, name="strict-minutiae", spur_len=1.2, short_ridge=2.0, broken_gap=1.6, cluster=0.8),
+    dataclasses.replace(_BASE, name="binary-5", binary_median=5),
+    dataclasses.replace(_BASE, name="gabor-long", gabor_along=0.9),
+    dataclasses.replace(_BASE, name="gabor-narrow", gabor_across=0.4),
+)}
+
+_SOURCES = ("extract.py", "_skeleton.py", "_mcc.py", "match.py")
+_DEFAULT_CACHE = Path(".cache") / "lodo_fingerprint.json"
+
+
+@dataclass(frozen=True)
+class SetRun:
+    """One configuration on one set: its own pairs' scores and the side figures."""
+
+    genuine: tuple[float, ...]
+    impostor: tuple[float, ...]
+    extract_ms_median: float
+    fta: int
+    iso_recall: float | None
+    iso_precision: float | None
+
+
+@dataclass(frozen=True)
+class HeldOut:
+    """The LODO row of one held-out set."""
+
+    dataset: str
+    chosen: str  # the configuration chosen on the other sets
+    train_eer: float  # its pooled EER on the other sets
+    eer: float  # on the held-out set: the "unseen" figure
+    fnmr_at_fmr1000: float
+    baseline_eer: float  # the baseline configuration on the held-out set, for comparison
+    baseline_fnmr_at_fmr1000: float
+
+
+def code_hash() -> str:
+    """Hash of the extractor and matcher sources (part of every cache key), without comment lines and the line
+    that says which configuration ships: neither changes what any configuration computes."""
+    folder = Path(__file__).resolve().parents[1] / "biometrics" / "fingerprint"
+    h = hashlib.sha256()
+    for name in _SOURCES:
+        lines = (folder / name).read_text(encoding="utf-8").splitlines(keepends=True)
+        h.update("".join(ln for ln in lines
+                         if not ln.startswith("SHIPPED = ") and not ln.lstrip().startswith("#")).encode("utf-8"))
+    return h.hexdigest()[:16]
+
+
+def cache_key(config: ExtractorConfig, dataset: str, code: str) -> str:
+    fields = {k: v for k, v in dataclasses.asdict(config).items() if k != "name"}
+    return json.dumps({"config": fields, "set": dataset, "code": code}, sort_keys=True)
+
+
+def evaluate(config: ExtractorConfig, dataset: Path) -> SetRun:
+    """``config`` on ``dataset``'s own pairs (``full`` protocol), as ``idverify bench fingerprint --no-peer``."""
+    import cv2
+
+    from idverify.bench.fingerprint import (
+        DEFAULT_DPI,
+        dataset_dpi,
+        list_dataset,
+        load_grey,
+        make_pairs,
+        minutiae_vs_iso,
+    )
+    from idverify.biometrics.fingerprint.extract import _minutiae, analyse
+    from idverify.biometrics.fingerprint.match import descriptors, match_descriptors
+    from idverify.biometrics.fingerprint.template import FingerprintTemplate
+    from idverify.errors import BiometricError
+
+    cv2.setNumThreads(1)
+    dpi = dataset_dpi(dataset) or DEFAULT_DPI
+    images = list_dataset(dataset)
+    genuine, impostor = make_pairs(images, "full")
+    templates: list[Any] = []
+    descs: list[Any] = []
+    times: list[float] = []
+    for im in images:
+        img = load_grey(im.path)
+        t0 = time.process_time()
+        try:
+            a = analyse(img, dpi, config=config)
+            xy, ang, kind, mq = _minutiae(a, config)
+            tpl = FingerprintTemplate(xy, ang, kind, mq, width=a.image.shape[1], height=a.image.shape[0],
+                                      quality=a.quality)
+            templates.append(tpl)
+            descs.append(descriptors(tpl) if len(tpl) >= 2 else None)
+        except BiometricError:
+            templates.append(None)
+            descs.append(None)
+        times.append((time.process_time() - t0) * 1000)
+
+    def score(i: int, j: int) -> float:
+        da, db = descs[i], descs[j]
+        return 0.0 if da is None or db is None else match_descriptors(da, db)
+
+    iso = minutiae_vs_iso(dataset, images, templates) if (dataset / "iso").is_dir() else {}
+    return SetRun(tuple(round(score(i, j), 7) for i, j in genuine), tuple(round(score(i, j), 7) for i, j in impostor),
+                  round(float(np.median(times)), 1), sum(d is None for d in descs),
+                  iso.get("recall"), iso.get("precision"))
+
+
+def pooled_rates(runs: Sequence[SetRun]) -> tuple[float, float]:
+    """(EER, FNMR at FMR 0.1 %) of the sets' own pairs pooled (no cross-set impostors)."""
+    from idverify.biometrics.metrics import error_rates
+
+    rates = error_rates(np.concatenate([r.genuine for r in runs]), np.concatenate([r.impostor for r in runs]))
+    return float(rates.eer), float(rates.fmr1000)
+
+
+def choose(table: Mapping[str, Mapping[str, SetRun]], sets: Sequence[str]) -> tuple[str, float]:
+    """The configuration with the lowest pooled EER over ``sets`` (ties: lower pooled FNMR at FMR 0.1 %, then the
+    table's order), and that EER. ``table[config][set]``."""
+    best: tuple[float, float, int] | None = None
+    name = ""
+    for order, (cfg, runs) in enumerate(table.items()):
+        eer, fnmr = pooled_rates([runs[s] for s in sets])
+        key = (round(eer, 9), round(fnmr, 9), order)
+        if best is None or key < best:
+            best, name = key, cfg
+    assert best is not None, "empty table"
+    return name, best[0]
+
+
+def leave_one_out(table: Mapping[str, Mapping[str, SetRun]], sets: Sequence[str], baseline: str) -> list[HeldOut]:
+    """One row per set: the configuration chosen on the others and its figures on the held-out set."""
+    from idverify.biometrics.metrics import error_rates
+
+    rows = []
+    for held in sets:
+        chosen, train = choose(table, [s for s in sets if s != held])
+        run, ship = table[chosen][held], table[baseline][held]
+        r = error_rates(np.asarray(run.genuine), np.asarray(run.impostor))
+        s = error_rates(np.asarray(ship.genuine), np.asarray(ship.impostor))
+        rows.append(HeldOut(held, chosen, train, float(r.eer), float(r.fmr1000), float(s.eer), float(s.fmr1000)))
+    return rows
+
+
+def shipped_entry(names: Sequence[str]) -> str | None:
+    """The grid entry among ``names`` whose fields are ``extract.SHIPPED``'s (names aside), if any."""
+    for n in names:
+        if dataclasses.replace(GRID[n], name=SHIPPED.name) == SHIPPED:
+            return n
+    return None
+
+
+def _evaluate_task(args: tuple[ExtractorConfig, Path]) -> SetRun:
+    return evaluate(*args)  # looked up at call time (tests replace it)
+
+
+def run_grid(configs: Sequence[ExtractorConfig], datasets: Sequence[Path], cache: Path,
+             jobs: int = 1) -> dict[str, dict[str, SetRun]]:
+    """``table[config name][set name]``, evaluating only what the cache does not hold (saved after each)."""
+    from rich.console import Console
+    from rich.progress import Progress
+
+    code = code_hash()
+    stored: dict[str, Any] = json.loads(cache.read_text(encoding="utf-8")) if cache.is_file() else {}
+    todo = [(c, d) for c in configs for d in datasets if cache_key(c, d.name, code) not in stored]
+    with Progress(console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task(f"LODO: {len(todo)} configuration × set runs", total=len(todo))
+        pool = ProcessPoolExecutor(max_workers=jobs) if jobs > 1 else None
+        try:
+            runs = pool.map(_evaluate_task, todo) if pool is not None else map(_evaluate_task, todo)
+            for (c, d), run in zip(todo, runs, strict=True):
+                stored[cache_key(c, d.name, code)] = dataclasses.asdict(run)
+                cache.parent.mkdir(parents=True, exist_ok=True)
+                cache.write_text(json.dumps(stored), encoding="utf-8")
+                bar.advance(task)
+        finally:
+            if pool is not None:
+                pool.shutdown()
+    table: dict[str, dict[str, SetRun]] = {}
+    for c in configs:
+        table[c.name] = {}
+        for d in datasets:
+            raw = stored[cache_key(c, d.name, code)]
+            table[c.name][d.name] = SetRun(tuple(raw["genuine"]), tuple(raw["impostor"]), raw["extract_ms_median"],
+                                           raw["fta"], raw["iso_recall"], raw["iso_precision"])
+    return table
+
+
+def report(table: Mapping[str, Mapping[str, SetRun]], sets: Sequence[str], baseline: str,
+           shipped: str | None = None) -> dict[str, Any]:
+    """Per configuration × set figures, the LODO rows (against ``baseline``), the configuration chosen on all sets,
+    and ``shipped``: the grid entry the extractor ships (None when it is not in the table)."""
+    from idverify.biometrics.metrics import error_rates
+
+    per: dict[str, Any] = {}
+    for cfg, runs in table.items():
+        per[cfg] = {}
+        for s in sets:
+            r = runs[s]
+            e = error_rates(np.asarray(r.genuine), np.asarray(r.impostor))
+            per[cfg][s] = {"eer": round(float(e.eer), 6), "fnmr_at_fmr1000": round(float(e.fmr1000), 6),
+                           "extract_ms_median": r.extract_ms_median, "fta": r.fta,
+                           "iso_recall": r.iso_recall, "iso_precision": r.iso_precision}
+        eer, fnmr = pooled_rates([runs[s] for s in sets])
+        per[cfg]["pooled"] = {"eer": round(eer, 6), "fnmr_at_fmr1000": round(fnmr, 6)}
+    all_choice, all_eer = choose(table, sets)
+    return {
+        "configurations": per,
+        "leave_one_out": [dataclasses.asdict(r) for r in leave_one_out(table, sets, baseline)],
+        "chosen_on_all_sets": {"configuration": all_choice, "pooled_eer": round(all_eer, 6),
+                               "note": "chosen on every set: its figures on them are seen, not unseen"},
+        "baseline": baseline,
+        "shipped": shipped,
+    }
+
+
+def _print(doc: Mapping[str, Any]) -> None:
+    print("held-out set         chosen on the others    train EER   held-out EER  FNMR@0.1%  baseline EER  FNMR@0.1%")
+    for r in doc["leave_one_out"]:
+        print(f"{r['dataset']:<20} {r['chosen']:<22} {100 * r['train_eer']:8.2f} %  {100 * r['eer']:9.2f} %"
+              f" {100 * r['fnmr_at_fmr1000']:8.2f} %  {100 * r['baseline_eer']:9.2f} %"
+              f" {100 * r['baseline_fnmr_at_fmr1000']:8.2f} %")
+    c = doc["chosen_on_all_sets"]
+    print(f"chosen on all sets (seen): {c['configuration']} (pooled EER {100 * c['pooled_eer']:.2f} %); "
+          f"baseline: {doc['baseline']}; shipped (extract.SHIPPED): {doc['shipped']}")
+    print("\nconfiguration × set EER % (pooled last):")
+    for cfg, per in doc["configurations"].items():
+        print(f"{cfg:<22}" + " ".join(f"{100 * v['eer']:6.2f}" for v in per.values()))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m idverify.bench.lodo_fingerprint", description=__doc__.split("\n")[0])
+    p.add_argument("datasets", nargs="+", type=Path, help="FVC folders (at least two)")
+    p.add_argument("--grid", default=",".join(GRID), help="comma-separated configuration names (first: the baseline)")
+    p.add_argument("--cache", type=Path, default=_DEFAULT_CACHE, help="JSON cache of the evaluations")
+    p.add_argument("--jobs", type=int, default=1, help="worker processes")
+    p.add_argument("--json", action="store_true", help="print the JSON document instead of the table")
+    args = p.parse_args(argv)
+    names = [n.strip() for n in args.grid.split(",") if n.strip()]
+    unknown = [n for n in names if n not in GRID]
+    if unknown or len(args.datasets) < 2:
+        p.error(f"unknown configuration(s) {unknown}; known: {', '.join(GRID)}" if unknown else "need two sets")
+    table = run_grid([GRID[n] for n in names], args.datasets, args.cache, args.jobs)
+    doc = report(table, [d.name for d in args.datasets], names[0], shipped_entry(names))
+    if args.json:
+        print(json.dumps(doc))
+    else:
+        _print(doc)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,91 @@
+"""Leave-one-dataset-out selection: a configuration is judged on a set only when chosen on the others."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from idverify.bench import lodo_fingerprint as lodo
+from idverify.biometrics.fingerprint.extract import SHIPPED, ExtractorConfig
+
+
+def _run(eer_like: float, n: int = 200) -> lodo.SetRun:
+    """A set whose genuine scores overlap the impostors by about ``eer_like`` (0 = separable)."""
+    rng = np.random.default_rng(round(eer_like * 1000))
+    impostor = rng.uniform(0.0, 0.1, n)
+    genuine = rng.uniform(0.1 - 0.2 * eer_like, 0.3, n)
+    return lodo.SetRun(tuple(genuine), tuple(impostor), 40.0, 0, None, None)
+
+
+def _table(spec: dict[str, dict[str, float]]) -> dict[str, dict[str, lodo.SetRun]]:
+    return {cfg: {s: _run(v) for s, v in sets.items()} for cfg, sets in spec.items()}
+
+
+def test_the_held_out_set_never_chooses_its_own_configuration() -> None:
+    # "special" is best on C only (by far), worse elsewhere; "base" is best on A and B
+    table = _table({"base": {"A": 0.05, "B": 0.05, "C": 0.5},
+                    "special": {"A": 0.3, "B": 0.3, "C": 0.0}})
+    rows = {r.dataset: r for r in lodo.leave_one_out(table, ["A", "B", "C"], "base")}
+    assert rows["C"].chosen == "base"  # chosen on A and B, although "special" is far better on C
+    assert rows["C"].eer == pytest.approx(rows["C"].baseline_eer)
+    assert rows["C"].eer > 0.1
+    assert rows["A"].chosen == "special"  # on B + C pooled, "special" wins (C's huge gap decides)
+    assert rows["A"].eer > rows["A"].baseline_eer
+
+
+def test_ties_go_to_the_first_configuration() -> None:
+    table = _table({"first": {"A": 0.1, "B": 0.1}, "second": {"A": 0.1, "B": 0.1}})
+    assert lodo.choose(table, ["A", "B"])[0] == "first"
+
+
+def test_pooled_rates_use_each_sets_own_pairs() -> None:
+    perfect, poor = _run(0.0), _run(0.6)
+    eer_alone, _ = lodo.pooled_rates([perfect])
+    eer_both, _ = lodo.pooled_rates([perfect, poor])
+    assert eer_alone == 0.0
+    assert eer_both > 0.0
+
+
+def test_cache_key_ignores_the_name_but_not_the_fields_or_code() -> None:
+    renamed = dataclasses.replace(SHIPPED, name="other")
+    assert lodo.cache_key(renamed, "A", "c1") == lodo.cache_key(SHIPPED, "A", "c1")
+    assert lodo.cache_key(SHIPPED, "A", "c1") != lodo.cache_key(SHIPPED, "A", "c2")
+    assert lodo.cache_key(lodo.GRID["local-period"], "A", "c1") != lodo.cache_key(SHIPPED, "A", "c1")
+    assert json.loads(lodo.cache_key(SHIPPED, "A", "c1"))["set"] == "A"
+
+
+def test_grid_starts_with_the_baseline_and_holds_the_shipped_configuration() -> None:
+    first = next(iter(lodo.GRID.values()))
+    assert first == ExtractorConfig(name="fp/1.2")
+    shipped = lodo.shipped_entry(list(lodo.GRID))
+    assert shipped is not None
+    assert dataclasses.replace(lodo.GRID[shipped], name=SHIPPED.name) == SHIPPED
+
+
+def test_code_hash_is_stable() -> None:
+    assert lodo.code_hash() == lodo.code_hash()
+    assert len(lodo.code_hash()) == 16
+
+
+def test_cached_runs_are_not_evaluated_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[str] = []
+
+    def fake(config: object, dataset: Path) -> lodo.SetRun:
+        calls.append(dataset.name)
+        return _run(0.1)
+
+    monkeypatch.setattr(lodo, "evaluate", fake)
+    sets = [tmp_path / "A", tmp_path / "B"]
+    cache = tmp_path / "cache.json"
+    first = lodo.run_grid([SHIPPED], sets, cache)
+    second = lodo.run_grid([SHIPPED], sets, cache)
+    assert calls == ["A", "B"]
+    assert first == second
+    doc = lodo.report(second, ["A", "B"], SHIPPED.name)
+    assert [r["dataset"] for r in doc["leave_one_out"]] == ["A", "B"]
+    assert doc["chosen_on_all_sets"]["configuration"] == SHIPPED.name
+    assert doc["shipped"] is None
