@@ -24,6 +24,7 @@ import uvicorn
 
 from idverify.config import Settings
 from idverify.errors import ErrorCode, IdverifyError
+from idverify.ports import free_port
 
 FEMALE_FACE = ("cn_s10", ["10_12.jpg", "10_5.jpg", "10_9.jpg"], "0-LEyP4d.jpg")
 MALE_FACE = ("cn_s2", ["2_1.jpg", "2_25.jpg", "2_8.jpg"], "2_4.jpg")
@@ -59,12 +60,6 @@ def find_samples() -> Samples:
         raise ScenarioError("the scenario needs the public sample sets in ../shared/data (face/asian_dev and "
                             "fingerprint/FVC2002_DB1_B) beside the checkout", code=ErrorCode.SAMPLE_DATA_MISSING)
     return Samples(faces=faces, fingers=fingers)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class _Api:
@@ -105,7 +100,7 @@ def run(settings: Settings, accounts: dict[str, str], *, port: int | None = None
 
     samples = find_samples()
     if port is None:
-        port = _free_port()
+        port = free_port()
     else:
         with socket.socket() as sock:
             try:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import base64
 import os
 import secrets
-import socket
 import statistics
 import subprocess
 import sys
@@ -33,6 +32,7 @@ import typer
 
 from idverify.console import emit_json, fail
 from idverify.errors import ErrorCode, IdverifyError
+from idverify.ports import free_port
 
 FACES = ("face", "asian_dev", "cn_s10")
 FINGERS = ("fingerprint", "FVC2002_DB1_B")
@@ -114,13 +114,6 @@ def check_bodies(data: Path) -> list[dict[str, Any]]:
     return [{"stage": "egg_retrieval", "face_images_base64": [face], "document": DOCUMENT,
              "fingerprints": [{"position": "right_index", "image_base64": base64.b64encode(
                  (fingers / f"101_{n}.tif").read_bytes()).decode()}]} for n in range(2, 9)]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 @contextmanager
@@ -255,7 +248,7 @@ def run_load(data: Path, *, concurrency: int, checks: int, single: int, database
     with scratch_database(database_url) as (data_dir, url):
         settings = load_settings(data_dir=data_dir, database_url=url, workstation_id="bench-load")
         cycle_id, token = seed(url, data, settings)
-        port = _free_port()
+        port = free_port()
         env = {"IDVERIFY_DATA_DIR": str(data_dir), "IDVERIFY_DATABASE_URL": url, "IDVERIFY_WORKSTATION_ID":
                "bench-load", "IDVERIFY_LOG_LEVEL": "WARNING", "IDVERIFY_PORT": str(port)}
         with daemon_process(env, port, data_dir / "daemon.log") as base:

@@ -49,6 +49,8 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from idverify.ports import free_port
+
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 STAGES = (("sperm_retrieval", "M"), ("egg_retrieval", "F"), ("embryo_transfer", "F"))
 SHARED_PEOPLE = 0.02
@@ -606,7 +608,7 @@ def _witness_http(cfg: BenchConfig, url: str, data_dir: str, files: list[list[st
                   ) -> dict[str, Any]:
     import httpx
 
-    port = _free_port()
+    port = free_port()
     server = _serve_http(url, data_dir, cfg.processes, port)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -656,11 +658,3 @@ def _alert_counts(url: str) -> dict[str, int]:
                 select(HubAlert.kind, func.count()).group_by(HubAlert.kind)).all()}
     finally:
         engine.dispose()
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])

@@ -22,7 +22,6 @@ regional UI can be explored.
 from __future__ import annotations
 
 import json
-import socket
 import tempfile
 import threading
 import time
@@ -37,6 +36,7 @@ from sqlalchemy import select
 
 from idverify.documents.cn_id import id_check_char
 from idverify.errors import ErrorCode, IdverifyError
+from idverify.ports import free_port
 
 
 def _number(first17: str) -> str:
@@ -62,12 +62,6 @@ class DemoError(IdverifyError):
     code = ErrorCode.HUB_DEMO_FAILED
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @dataclass
 class Service:
     name: str
@@ -83,7 +77,7 @@ class Service:
 
 
 def _serve(name: str, app: Any) -> Service:
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False))
     thread = threading.Thread(target=server.run, name=f"hub-demo-{name}", daemon=True)
     thread.start()
@@ -161,7 +155,7 @@ def start(workdir: Path) -> tuple[Service, list[Service]]:
     witness = hub_app.state.hub.witness.key.vkey
     clinics: list[Service] = []
     for name in ("Clinic A", "Clinic B"):
-        port = _free_port()
+        port = free_port()
         settings = load_settings(
             data_dir=workdir / name.lower().replace(" ", "-"), clinic_name=name, workstation_id=f"{name[-1]}-ws1",
             host="127.0.0.1", port=port, hub_url=hub.url, hub_witness_key=witness, hub_sync_interval_s=1,
