@@ -5,6 +5,7 @@ Run under the suite lock (``flock /tmp/idverify-suite.lock``), like tests/web.""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -25,7 +26,6 @@ def live_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, An
     from idverify.config import load_hub_settings
     from idverify.hub.app import create_hub_app
     from idverify.hub.db import upgrade_hub_database
-    from idverify.hub.users import create_user
 
     data = tmp_path_factory.mktemp("hub-browser")
     url = f"sqlite:///{data / 'hub.db'}"
@@ -40,15 +40,25 @@ def live_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, An
         cycle = clinic.open_cycle(clinic.couple(f, m, t), t)
         clinic.check(f, cycle, "egg_retrieval", "accept", t)
         clinic.sync()
+    with serve_with_users(hub, admin_name="Admin") as base:
+        yield base, app
+
+
+@contextmanager
+def serve_with_users(hub: Hub, *, admin_name: str) -> Iterator[str]:
+    """Create the inspector ``insp`` and the administrator ``hubadmin`` (password ``PASSWORD``), serve the hub's
+    app over HTTP for the browser, and dispose of its engine afterwards; yields the base URL."""
+    from idverify.hub.users import create_user
+
     with hub.session() as s:
         create_user(s, username="insp", display_name="监督员王", role="regional_inspector", password=PASSWORD)
-        create_user(s, username="hubadmin", display_name="Admin", role="hub_admin", password=PASSWORD)
+        create_user(s, username="hubadmin", display_name=admin_name, role="hub_admin", password=PASSWORD)
         s.commit()
     try:
-        with served(app) as base:
-            yield base, app
+        with served(hub.app) as base:
+            yield base
     finally:
-        app.state.hub.engine.dispose()
+        hub.app.state.hub.engine.dispose()
 
 
 def _tab(browser: Any, base: str, problems: list[str]) -> Any:

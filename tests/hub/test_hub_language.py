@@ -18,11 +18,10 @@ import pytest
 
 from idverify.store.region import RegionKey, create_region_key
 
-from ..servers import served
 from .clinicsim import SimClinic, now
 from .conftest import Hub
 from .memlog import MemoryLog
-from .test_hub_browser import PASSWORD
+from .test_hub_browser import PASSWORD, serve_with_users
 
 ENGLISH = re.compile(r"[A-Za-z]{4,}")
 STANDARDS = {"FHIR", "AuditEvent", "idverify"}  # and the product's name
@@ -87,7 +86,6 @@ def busy_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, An
     from idverify.config import load_hub_settings
     from idverify.hub.app import create_hub_app
     from idverify.hub.db import upgrade_hub_database
-    from idverify.hub.users import create_user
 
     data = tmp_path_factory.mktemp("hub-language")
     url = f"sqlite:///{data / 'hub.db'}"
@@ -99,15 +97,8 @@ def busy_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, An
     app = create_hub_app(settings)
     hub = Hub(app, settings, url)
     _raise_every_kind(hub, region, wrong)
-    with hub.session() as s:
-        create_user(s, username="insp", display_name="监督员王", role="regional_inspector", password=PASSWORD)
-        create_user(s, username="hubadmin", display_name="平台管理员", role="hub_admin", password=PASSWORD)
-        s.commit()
-    try:
-        with served(app) as base:
-            yield base, app
-    finally:
-        app.state.hub.engine.dispose()
+    with serve_with_users(hub, admin_name="平台管理员") as base:
+        yield base, app
 
 
 def _chinese_tab(browser: Any, base: str, username: str) -> Any:

@@ -409,13 +409,8 @@ def _gabor_local(norm: NDArray[np.float32], orient: NDArray[np.float32], mask: N
                                 config.gabor_extent)
              for k in kinds}
     pad = max(b[0].shape[0] // 2 for b in banks.values()) + 1
-    h, w = norm.shape
-    y0, y1 = max(int(ys.min()) - pad, 0), min(int(ys.max()) + pad + 1, h)
-    x0, x1 = max(int(xs.min()) - pad, 0), min(int(xs.max()) + pad + 1, w)
-    crop = np.ascontiguousarray(norm[y0:y1, x0:x1])
+    (y0, y1, x0, x1), crop, idx = _foreground_crop(norm, orient, ys, xs, pad)
     ch, cw = crop.shape
-    grad = np.mod(orient[y0:y1, x0:x1] + np.pi / 2, np.pi)
-    idx = np.rint(grad / (np.pi / _ORIENT_BINS)).astype(np.int64) % _ORIENT_BINS
     inside = mask[y0:y1, x0:x1] > 0
     label = np.where(inside, (pbin[y0:y1, x0:x1] - first) * _ORIENT_BINS + idx, -1)
     region = out[y0:y1, x0:x1]
@@ -449,21 +444,31 @@ def _gabor_local(norm: NDArray[np.float32], orient: NDArray[np.float32], mask: N
     return out
 
 
+
+def _foreground_crop(norm: NDArray[np.float32], orient: NDArray[np.float32], ys: NDArray[np.int64],
+                     xs: NDArray[np.int64], pad: int
+                     ) -> tuple[tuple[int, int, int, int], NDArray[np.float32], NDArray[np.int64]]:
+    """The foreground's bounding box padded by a kernel radius (clamped to the image), the image cut to it, and
+    each pixel's Gabor orientation bin there (wave direction = across the ridges): what both Gabor variants
+    filter."""
+    h, w = norm.shape
+    y0, y1 = max(int(ys.min()) - pad, 0), min(int(ys.max()) + pad + 1, h)
+    x0, x1 = max(int(xs.min()) - pad, 0), min(int(xs.max()) + pad + 1, w)
+    crop = np.ascontiguousarray(norm[y0:y1, x0:x1])
+    grad = np.mod(orient[y0:y1, x0:x1] + np.pi / 2, np.pi)
+    idx = np.rint(grad / (np.pi / _ORIENT_BINS)).astype(np.int64) % _ORIENT_BINS
+    return (y0, y1, x0, x1), crop, idx
+
+
 def _gabor_one(norm: NDArray[np.float32], orient: NDArray[np.float32], bank: list[NDArray[np.float32]],
                mask: NDArray[np.uint8]) -> NDArray[np.float32]:
     out = np.zeros_like(norm)
     ys, xs = np.nonzero(mask)
     if ys.size == 0:
         return out
-    half = bank[0].shape[0] // 2
-    pad = half + 1
-    h, w = norm.shape
-    y0, y1 = max(int(ys.min()) - pad, 0), min(int(ys.max()) + pad + 1, h)
-    x0, x1 = max(int(xs.min()) - pad, 0), min(int(xs.max()) + pad + 1, w)
-    crop = np.ascontiguousarray(norm[y0:y1, x0:x1])
+    pad = bank[0].shape[0] // 2 + 1
+    (y0, y1, x0, x1), crop, idx = _foreground_crop(norm, orient, ys, xs, pad)
     ch, cw = crop.shape
-    grad = np.mod(orient[y0:y1, x0:x1] + np.pi / 2, np.pi)
-    idx = np.rint(grad / (np.pi / _ORIENT_BINS)).astype(np.int64) % _ORIENT_BINS
     idx[mask[y0:y1, x0:x1] == 0] = -1
     region = out[y0:y1, x0:x1]
     for b, kern in enumerate(bank):
