@@ -32,11 +32,15 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from idverify.biometrics.fingerprint.extract import SHIPPED, ExtractorConfig
+
+if TYPE_CHECKING:
+    from idverify.bench.fingerprint import FingerImage
+    from idverify.biometrics.fingerprint.template import FingerprintTemplate
 
 _BASE = ExtractorConfig(name="fp/1.2")
 #: The named grid: every option tried (also those that lost: a pre-screened grid would leak the held-out sets
@@ -107,31 +111,31 @@ def cache_key(config: ExtractorConfig, dataset: str, code: str) -> str:
     return json.dumps({"config": fields, "set": dataset, "code": code}, sort_keys=True)
 
 
-def evaluate(config: ExtractorConfig, dataset: Path) -> SetRun:
-    """``config`` on ``dataset``'s own pairs (``full`` protocol), as ``idverify bench fingerprint --no-peer``."""
+@dataclass(frozen=True)
+class SetTemplates:
+    """One configuration's templates of one set, in ``list_dataset`` order (None: extraction failed)."""
+
+    images: list[FingerImage]
+    templates: list[FingerprintTemplate | None]
+    descriptors: list[Any]  # the matcher's descriptors (None: failed or fewer than two minutiae)
+    extract_ms: list[float]  # CPU ms per image
+
+
+def set_templates(config: ExtractorConfig, dataset: Path) -> SetTemplates:
+    """Every image of ``dataset`` extracted with ``config`` at the set's resolution, without the quality gates of
+    ``extract`` (a failure is None and scores 0), as ``idverify bench fingerprint --no-peer`` does."""
     import cv2
 
-    from idverify.bench.fingerprint import (
-        DEFAULT_DPI,
-        dataset_dpi,
-        list_dataset,
-        load_grey,
-        make_pairs,
-        minutiae_vs_iso,
-    )
+    from idverify.bench.fingerprint import DEFAULT_DPI, dataset_dpi, list_dataset, load_grey
     from idverify.biometrics.fingerprint.extract import _minutiae, analyse
-    from idverify.biometrics.fingerprint.match import descriptors, match_descriptors
+    from idverify.biometrics.fingerprint.match import descriptors
     from idverify.biometrics.fingerprint.template import FingerprintTemplate
     from idverify.errors import BiometricError
 
     cv2.setNumThreads(1)
     dpi = dataset_dpi(dataset) or DEFAULT_DPI
-    images = list_dataset(dataset)
-    genuine, impostor = make_pairs(images, "full")
-    templates: list[Any] = []
-    descs: list[Any] = []
-    times: list[float] = []
-    for im in images:
+    out = SetTemplates(list_dataset(dataset), [], [], [])
+    for im in out.images:
         img = load_grey(im.path)
         t0 = time.process_time()
         try:
@@ -139,20 +143,33 @@ def evaluate(config: ExtractorConfig, dataset: Path) -> SetRun:
             xy, ang, kind, mq = _minutiae(a, config)
             tpl = FingerprintTemplate(xy, ang, kind, mq, width=a.image.shape[1], height=a.image.shape[0],
                                       quality=a.quality)
-            templates.append(tpl)
-            descs.append(descriptors(tpl) if len(tpl) >= 2 else None)
+            out.templates.append(tpl)
+            out.descriptors.append(descriptors(tpl) if len(tpl) >= 2 else None)
         except BiometricError:
-            templates.append(None)
-            descs.append(None)
-        times.append((time.process_time() - t0) * 1000)
+            out.templates.append(None)
+            out.descriptors.append(None)
+        out.extract_ms.append((time.process_time() - t0) * 1000)
+    return out
 
-    def score(i: int, j: int) -> float:
-        da, db = descs[i], descs[j]
-        return 0.0 if da is None or db is None else match_descriptors(da, db)
 
-    iso = minutiae_vs_iso(dataset, images, templates) if (dataset / "iso").is_dir() else {}
-    return SetRun(tuple(round(score(i, j), 7) for i, j in genuine), tuple(round(score(i, j), 7) for i, j in impostor),
-                  round(float(np.median(times)), 1), sum(d is None for d in descs),
+def pair_score(enrolled: Any, probe: Any) -> float:
+    """The matcher's score of two descriptors; 0 when either capture failed."""
+    from idverify.biometrics.fingerprint.match import match_descriptors
+
+    return 0.0 if enrolled is None or probe is None else match_descriptors(enrolled, probe)
+
+
+def evaluate(config: ExtractorConfig, dataset: Path) -> SetRun:
+    """``config`` on ``dataset``'s own pairs (``full`` protocol), as ``idverify bench fingerprint --no-peer``."""
+    from idverify.bench.fingerprint import make_pairs, minutiae_vs_iso
+
+    st = set_templates(config, dataset)
+    genuine, impostor = make_pairs(st.images, "full")
+    d = st.descriptors
+    iso = minutiae_vs_iso(dataset, st.images, st.templates) if (dataset / "iso").is_dir() else {}
+    return SetRun(tuple(round(pair_score(d[i], d[j]), 7) for i, j in genuine),
+                  tuple(round(pair_score(d[i], d[j]), 7) for i, j in impostor),
+                  round(float(np.median(st.extract_ms)), 1), sum(x is None for x in d),
                   iso.get("recall"), iso.get("precision"))
 
 
