@@ -212,6 +212,9 @@ def calibrate(datasets: Sequence[Path], *, with_documents: bool = True) -> dict[
 
 def main(argv: Sequence[str] | None = None) -> None:
     """``python -m idverify.bench.calibrate_face OUT.json DATASET...`` — write a calibration file."""
+    from idverify.logging import configure_logging
+
+    configure_logging("WARNING")  # log lines go to stderr, never into the JSON on stdout
     import sys
 
     args = list(sys.argv[1:] if argv is None else argv)

@@ -37,6 +37,8 @@ if TYPE_CHECKING:  # numpy loads inside the commands so that `idverify --help` s
     import numpy as np
     from numpy.typing import NDArray
 
+    from idverify.biometrics.face.engine import FaceEngine
+
 from idverify.console import emit_json, fail
 from idverify.errors import IdverifyError, ValidationFailed
 
@@ -95,13 +97,16 @@ class Extraction:
         return sum(e is None for e in self.encodings)
 
 
-def extract_ours(images: Sequence[FaceImage], tick: Callable[[], None] = lambda: None) -> Extraction:
+def extract_ours(images: Sequence[FaceImage], tick: Callable[[], None] = lambda: None,
+                 engine: FaceEngine | None = None) -> Extraction:
+    """Our encoding of every image (largest face, quality measured but not enforced) with ``engine`` (default:
+    the process's shipped one); a failure is None and scores as a non-match."""
     import numpy as np
 
     from idverify.biometrics.face.engine import get_face_engine
     from idverify.errors import BiometricError
 
-    engine = get_face_engine()
+    engine = engine or get_face_engine()
     out = Extraction([], [])
     for img in images:
         start = time.perf_counter()

@@ -155,6 +155,9 @@ def load_set(dataset: Path) -> FaceSet:
 
 def main(argv: Sequence[str] | None = None) -> None:
     """``python -m idverify.bench.face_cohort DIR DIR [DIR ...]`` — print the evaluation as JSON."""
+    from idverify.logging import configure_logging
+
+    configure_logging("WARNING")  # log lines go to stderr, never into the JSON on stdout
     import sys
 
     args = list(sys.argv[1:] if argv is None else argv)

@@ -89,6 +89,9 @@ def evaluate(sets: Sequence[FaceSet]) -> dict[str, Any]:
 
 def main(argv: Sequence[str] | None = None) -> None:
     """``python -m idverify.bench.face_quality_threshold DIR DIR DIR [...]`` — print the evaluation as JSON."""
+    from idverify.logging import configure_logging
+
+    configure_logging("WARNING")  # log lines go to stderr, never into the JSON on stdout
     import sys
 
     args = list(sys.argv[1:] if argv is None else argv)

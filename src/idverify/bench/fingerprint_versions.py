@@ -80,6 +80,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from rich.progress import Progress
 
     from idverify.biometrics.operating_points import load_operating_points
+    from idverify.logging import configure_logging
+
+    configure_logging("WARNING")  # log lines go to stderr, never into the JSON on stdout
 
     p = argparse.ArgumentParser(prog="python -m idverify.bench.fingerprint_versions",
                                 description=__doc__.split("\n")[0])

@@ -8,7 +8,8 @@ FMR 0.1 % on the held-out set is the figure the README may call "unseen"; beside
 entry, fp/1.2) on the same set. The shipped configuration is the one chosen on all sets (it saw every set; the output
 says so, and which grid entry ``extract.SHIPPED`` is).
 
-Owns: the grid, the per-(configuration, set) evaluation, its cache, the selection and the report. Must not touch:
+Owns: the grid, the per-(configuration, set) evaluation, its cache and the report; the selection rule is
+:mod:`idverify.bench.lodo`'s (shared with the face method's :mod:`idverify.bench.lodo_face`). Must not touch:
 thresholds (:mod:`idverify.bench.calibrate_fingerprint`), the shipped default (``extract.SHIPPED``).
 
 Evaluation of one configuration on one set: the ``full`` protocol of ``idverify bench fingerprint`` (own pairs,
@@ -36,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from idverify.bench.lodo import choose, leave_one_out, pooled_rates
 from idverify.biometrics.fingerprint.extract import SHIPPED, ExtractorConfig
 
 if TYPE_CHECKING:
@@ -79,19 +81,6 @@ class SetRun:
     fta: int
     iso_recall: float | None
     iso_precision: float | None
-
-
-@dataclass(frozen=True)
-class HeldOut:
-    """The LODO row of one held-out set."""
-
-    dataset: str
-    chosen: str  # the configuration chosen on the other sets
-    train_eer: float  # its pooled EER on the other sets
-    eer: float  # on the held-out set: the "unseen" figure
-    fnmr_at_fmr1000: float
-    baseline_eer: float  # the baseline configuration on the held-out set, for comparison
-    baseline_fnmr_at_fmr1000: float
 
 
 def code_hash() -> str:
@@ -171,42 +160,6 @@ def evaluate(config: ExtractorConfig, dataset: Path) -> SetRun:
                   tuple(round(pair_score(d[i], d[j]), 7) for i, j in impostor),
                   round(float(np.median(st.extract_ms)), 1), sum(x is None for x in d),
                   iso.get("recall"), iso.get("precision"))
-
-
-def pooled_rates(runs: Sequence[SetRun]) -> tuple[float, float]:
-    """(EER, FNMR at FMR 0.1 %) of the sets' own pairs pooled (no cross-set impostors)."""
-    from idverify.biometrics.metrics import error_rates
-
-    rates = error_rates(np.concatenate([r.genuine for r in runs]), np.concatenate([r.impostor for r in runs]))
-    return float(rates.eer), float(rates.fmr1000)
-
-
-def choose(table: Mapping[str, Mapping[str, SetRun]], sets: Sequence[str]) -> tuple[str, float]:
-    """The configuration with the lowest pooled EER over ``sets`` (ties: lower pooled FNMR at FMR 0.1 %, then the
-    table's order), and that EER. ``table[config][set]``."""
-    best: tuple[float, float, int] | None = None
-    name = ""
-    for order, (cfg, runs) in enumerate(table.items()):
-        eer, fnmr = pooled_rates([runs[s] for s in sets])
-        key = (round(eer, 9), round(fnmr, 9), order)
-        if best is None or key < best:
-            best, name = key, cfg
-    assert best is not None, "empty table"
-    return name, best[0]
-
-
-def leave_one_out(table: Mapping[str, Mapping[str, SetRun]], sets: Sequence[str], baseline: str) -> list[HeldOut]:
-    """One row per set: the configuration chosen on the others and its figures on the held-out set."""
-    from idverify.biometrics.metrics import error_rates
-
-    rows = []
-    for held in sets:
-        chosen, train = choose(table, [s for s in sets if s != held])
-        run, ship = table[chosen][held], table[baseline][held]
-        r = error_rates(np.asarray(run.genuine), np.asarray(run.impostor))
-        s = error_rates(np.asarray(ship.genuine), np.asarray(ship.impostor))
-        rows.append(HeldOut(held, chosen, train, float(r.eer), float(r.fmr1000), float(s.eer), float(s.fmr1000)))
-    return rows
 
 
 def shipped_entry(names: Sequence[str]) -> str | None:

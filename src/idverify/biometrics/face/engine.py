@@ -72,12 +72,29 @@ log = structlog.get_logger(__name__)
 
 ALGORITHM_VERSION = ("idverify-face/2 yunet-2023mar+dlib-5pt-align(3-box mean, replicated border)"
                      "+dlib-resnet-v1-128d cosine")
-#: Landmark boxes (× the face square) whose predicted 5 points are averaged before alignment.
-LANDMARK_BOX_SCALES: tuple[float, ...] = (0.9, 1.0, 1.1)
-#: Face-region margin (× the face square) cut around the face, replicated where it leaves the photo.
-REGION_MARGIN = 1.0
 CHIP_SIZE = 150
-CHIP_PADDING = 0.25
+
+
+@dataclass(frozen=True)
+class FaceConfig:
+    """The alignment tunables of step 4. :data:`SHIPPED` is what the daemon runs (``ALGORITHM_VERSION``); other
+    values exist so that :mod:`idverify.bench.lodo_face` can judge the method on face sets it was not chosen on.
+    Nothing else should build one.
+
+    ``landmark_box_scales``: squares (× the detected face square) whose predicted 5 points are averaged (YuNet
+    boxes; a HOG box is dlib's own framing and is used once). ``region_margin``: margin (× the face square) of the
+    region cut around the face, replicated where it leaves the photo; None aligns on the photo itself (dlib then
+    fills what lies outside it with black). ``chip_padding``: dlib's chip padding.
+    """
+
+    name: str
+    landmark_box_scales: tuple[float, ...] = (1.0,)
+    region_margin: float | None = None
+    chip_padding: float = 0.25
+
+
+#: face/2, the shipped alignment (module docstring, step 4).
+SHIPPED = FaceConfig("face/2", landmark_box_scales=(0.9, 1.0, 1.1), region_margin=1.0)
 #: Document photos with a face narrower than this are enlarged before landmarking (chip photos are ~60–80 px wide).
 DOCUMENT_MIN_FACE_PX = 120
 
@@ -126,7 +143,7 @@ def compare(a: FaceSample | FaceTemplate | NDArray[np.float32],
 class FaceEngine:
     """Detection, quality, encoding. Thread-safe; use :func:`get_face_engine` for the process-wide instance."""
 
-    def __init__(self) -> None:
+    def __init__(self, config: FaceConfig = SHIPPED) -> None:
         import dlib
         import face_recognition_models as frm  # type: ignore[import-untyped]
 
@@ -135,7 +152,8 @@ class FaceEngine:
         self._encoder = dlib.face_recognition_model_v1(frm.face_recognition_model_location())
         self._dlib = dlib
         self._lock = threading.Lock()
-        log.info("face_engine_loaded", algorithm=ALGORITHM_VERSION)
+        self.config = config
+        log.info("face_engine_loaded", algorithm=ALGORITHM_VERSION if config == SHIPPED else config.name)
 
     # --- public API -----------------------------------------------------------------------------------------
     def analyse(self, image: ImageInput, *, purpose: Purpose = "live", largest_only: bool = False,
@@ -194,11 +212,12 @@ class FaceEngine:
 
     # --- internals ------------------------------------------------------------------------------------------
     def _encode(self, rgb: RGBImage, det: Detection) -> NDArray[np.float32]:
-        region, (ox, oy) = _face_region(rgb, det)
+        cfg = self.config
+        region, (ox, oy) = (rgb, (0, 0)) if cfg.region_margin is None else _face_region(rgb, det, cfg.region_margin)
         x, y, w, h = det.box
         cx, cy = x - ox + w / 2, y - oy + h / 2
-        # HOG boxes are dlib's own framing: one box; YuNet boxes: the mean of the points from three boxes
-        scales = LANDMARK_BOX_SCALES if det.detector == "yunet" else (1.0,)
+        # HOG boxes are dlib's own framing: one box; YuNet boxes: the mean of the points from the configured boxes
+        scales = cfg.landmark_box_scales if det.detector == "yunet" else (1.0,)
         with self._lock:
             points = np.zeros((5, 2), dtype=np.float64)
             for k in scales:
@@ -210,20 +229,20 @@ class FaceEngine:
             mean_shape = self._dlib.full_object_detection(
                 self._dlib.rectangle(0, 0, region.shape[1], region.shape[0]),
                 [self._dlib.point(round(px), round(py)) for px, py in points])
-            chip = self._dlib.get_face_chip(region, mean_shape, size=CHIP_SIZE, padding=CHIP_PADDING)
+            chip = self._dlib.get_face_chip(region, mean_shape, size=CHIP_SIZE, padding=cfg.chip_padding)
             descriptor = np.asarray(self._encoder.compute_face_descriptor(chip, 0), dtype=np.float32)
         return unit(descriptor)
 
 
-def _face_region(rgb: RGBImage, det: Detection) -> tuple[RGBImage, tuple[int, int]]:
-    """The face square plus :data:`REGION_MARGIN` on every side, border-replicated where it leaves the photo.
+def _face_region(rgb: RGBImage, det: Detection, margin: float) -> tuple[RGBImage, tuple[int, int]]:
+    """The face square plus ``margin`` × its side on every side, border-replicated where it leaves the photo.
 
     Returns the region and its top-left corner in ``rgb`` coordinates (may be negative). Cutting a region instead
     of padding the whole frame keeps the copy small (a 640×480 frame: under 1 ms).
     """
     x, y, w, h = det.box
     side = max(w, h)
-    m = side * (0.5 + REGION_MARGIN)
+    m = side * (0.5 + margin)
     cx, cy = x + w / 2, y + h / 2
     left, top, right, bottom = (round(cx - m), round(cy - m), round(cx + m), round(cy + m))
     ih, iw = rgb.shape[:2]
