@@ -26,15 +26,36 @@ def test_bytes_round_trip(seed: int, n: int) -> None:
     assert back.n_samples == n
     assert back.algorithm_version == ALGORITHM_VERSION
     np.testing.assert_array_equal(back.vector, tpl.vector)
+    assert back.encodings is not None and tpl.encodings is not None
+    np.testing.assert_array_equal(back.encodings, tpl.encodings)
+    assert back.encodings.shape == (n, 128)
     assert abs(float(np.linalg.norm(back.vector)) - 1.0) < 1e-5
 
 
-def test_template_is_closer_to_its_samples_than_to_others() -> None:
-    base = _vec(1)
-    captures = [(base + 0.3 * _vec(10 + i)).astype(np.float32) for i in range(4)]
-    tpl = combine(captures, ALGORITHM_VERSION)
-    assert compare(tpl, base) > max(compare(c, base) for c in captures) - 1e-6
+def test_the_best_enrolment_capture_decides_not_the_mean() -> None:
+    a, b = _vec(1), _vec(2)  # two captures of one person, far apart (nearly orthogonal in 128-d)
+    tpl = combine([a, b], ALGORITHM_VERSION)
+    assert compare(tpl, a) == pytest.approx(1.0, abs=1e-5)
+    assert compare(b, tpl) == pytest.approx(1.0, abs=1e-5)
+    # an "average face" between them matches the mean perfectly, but no capture: it gets no free pass
+    between = ((a + b) / np.linalg.norm(a + b)).astype(np.float32)
+    assert float(np.dot(tpl.vector, between)) == pytest.approx(1.0, abs=1e-5)
+    assert compare(tpl, between) < 0.8  # cos 45° ≈ 0.71 for orthogonal captures
     assert compare(tpl, _vec(99)) < 0.5
+
+
+def test_format_1_templates_still_compare_by_their_mean() -> None:
+    import struct
+
+    mean = _vec(5)
+    version = ALGORITHM_VERSION.encode("utf-8")
+    legacy = (b"IVFT" + struct.pack("<BH", 1, len(version)) + version + struct.pack("<HH", 3, 128)
+              + mean.astype("<f4").tobytes())
+    tpl = FaceTemplate.from_bytes(legacy, expected_version=ALGORITHM_VERSION)
+    assert tpl.encodings is None and tpl.n_samples == 3
+    assert compare(tpl, mean) == pytest.approx(1.0, abs=1e-5)
+    with pytest.raises(ValidationFailed):
+        FaceTemplate.from_bytes(legacy + b"\x00\x00")
 
 
 def test_corrupt_bytes_and_other_versions_are_refused() -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from idverify.bench import lodo as selection
 from idverify.bench import lodo_fingerprint as lodo
 from idverify.biometrics.fingerprint.extract import SHIPPED, ExtractorConfig
 
@@ -29,7 +30,7 @@ def test_the_held_out_set_never_chooses_its_own_configuration() -> None:
     # "special" is best on C only (by far), worse elsewhere; "base" is best on A and B
     table = _table({"base": {"A": 0.05, "B": 0.05, "C": 0.5},
                     "special": {"A": 0.3, "B": 0.3, "C": 0.0}})
-    rows = {r.dataset: r for r in lodo.leave_one_out(table, ["A", "B", "C"], "base")}
+    rows = {r.dataset: r for r in selection.leave_one_out(table, ["A", "B", "C"], "base")}
     assert rows["C"].chosen == "base"  # chosen on A and B, although "special" is far better on C
     assert rows["C"].eer == pytest.approx(rows["C"].baseline_eer)
     assert rows["C"].eer > 0.1
@@ -39,13 +40,13 @@ def test_the_held_out_set_never_chooses_its_own_configuration() -> None:
 
 def test_ties_go_to_the_first_configuration() -> None:
     table = _table({"first": {"A": 0.1, "B": 0.1}, "second": {"A": 0.1, "B": 0.1}})
-    assert lodo.choose(table, ["A", "B"])[0] == "first"
+    assert selection.choose(table, ["A", "B"])[0] == "first"
 
 
 def test_pooled_rates_use_each_sets_own_pairs() -> None:
     perfect, poor = _run(0.0), _run(0.6)
-    eer_alone, _ = lodo.pooled_rates([perfect])
-    eer_both, _ = lodo.pooled_rates([perfect, poor])
+    eer_alone, _ = selection.pooled_rates([perfect])
+    eer_both, _ = selection.pooled_rates([perfect, poor])
     assert eer_alone == 0.0
     assert eer_both > 0.0
 
