@@ -238,14 +238,10 @@ def _segment(f: NDArray[np.float32], config: ExtractorConfig = SHIPPED) -> tuple
         return np.zeros_like(fg), 0.0
     biggest = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
     fg = (labels == biggest).astype(np.uint8)
-    # fill holes: everything not reachable from the border background
-    inv = (1 - fg).astype(np.uint8)
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(inv, connectivity=4)
-    h, w = fg.shape
-    for lab in range(1, n):
-        x, y, bw, bh = stats[lab, :4]
-        if x > 0 and y > 0 and x + bw < w and y + bh < h:
-            fg[labels == lab] = 1
+    # fill holes: the background not 4-connected to the image border (flooded from a 1 px frame around it)
+    inv = np.pad(1 - fg, 1, constant_values=1)
+    cv2.floodFill(inv, None, (0, 0), 0, flags=4)
+    fg |= inv[1:-1, 1:-1]
     fg[:4, :] = 0
     fg[-4:, :] = 0
     fg[:, :4] = 0
