@@ -419,6 +419,7 @@ def _minutiae(a: Analysis, config: ExtractorConfig = SHIPPED) -> tuple[  # noqa:
         return np.zeros((0, 2), np.float32), np.zeros(0), np.zeros(0, np.uint8), np.zeros(0, np.uint8)
     keep = np.ones(n, bool)
     posf = pos.astype(np.float64)
+    yx = posf.tolist()  # the pairwise loops below read Python floats: numpy scalar indexing costs ~10× more
 
     def nearest(py: int, px: int, exclude: int, radius: float) -> int:
         d = np.hypot(posf[:, 0] - py, posf[:, 1] - px)
@@ -432,7 +433,7 @@ def _minutiae(a: Analysis, config: ExtractorConfig = SHIPPED) -> tuple[  # noqa:
         if not keep[i]:
             continue
         for j in bif[ii + 1 :]:
-            if keep[j] and abs(posf[i, 0] - posf[j, 0]) <= 2.5 and abs(posf[i, 1] - posf[j, 1]) <= 2.5:
+            if keep[j] and abs(yx[i][0] - yx[j][0]) <= 2.5 and abs(yx[i][1] - yx[j][1]) <= 2.5:
                 keep[j] = False
     for i in range(n):
         if not keep[i] and kind[i] == 2:
@@ -484,12 +485,13 @@ def _minutiae(a: Analysis, config: ExtractorConfig = SHIPPED) -> tuple[  # noqa:
         ang[i] = cand
     # broken ridges: two endings close together, facing each other
     ends = [int(v) for v in np.nonzero(keep & (kind == 1))[0]]
+    gap = config.broken_gap * t
     for ii, i in enumerate(ends):
         for j in ends[ii + 1 :]:
-            if not (keep[i] and keep[j]):
-                continue
-            dy, dx = posf[j] - posf[i]
-            if np.hypot(dy, dx) < config.broken_gap * t and abs(_wrap(ang[i] - ang[j] - np.pi)) < np.pi / 4:
+            dy, dx = yx[j][0] - yx[i][0], yx[j][1] - yx[i][1]
+            if abs(dy) >= gap or abs(dx) >= gap or not (keep[i] and keep[j]):
+                continue  # hypot(dy, dx) >= max(|dy|, |dx|): too far apart without computing it
+            if np.hypot(dy, dx) < gap and abs(_wrap(ang[i] - ang[j] - np.pi)) < np.pi / 4:
                 link = np.arctan2(dy, dx)
                 if abs(_wrap(ang[i] - link)) < np.pi / 3:
                     keep[i] = keep[j] = False
