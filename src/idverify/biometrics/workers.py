@@ -33,10 +33,12 @@ WORKER_NICENESS = 5
 def _warm(models_dir: Path | None) -> None:
     from idverify.biometrics import models_path
     from idverify.biometrics.face import get_face_engine
+    from idverify.biometrics.fingerprint import _filter
 
     os.nice(WORKER_NICENESS)
     models_path.configure(models_dir)
     get_face_engine()
+    _filter.warm()  # the Gabor kernel: compiled once per machine, then loaded from numba's cache
 
 
 def start(workers: int, models_dir: Path | None) -> None:

@@ -4,18 +4,57 @@ Owns only the arithmetic; which kernel a pixel takes (period and orientation bin
 Filtering the whole print with every kernel of the bank and keeping each pixel's own response costs one
 full-image correlation per kernel, most of it thrown away; correlating each foreground pixel with its own kernel
 does only the work that is kept (about 3× less CPU time than the per-patch ``cv2.filter2D`` it replaced, on one
-core). ``cache=True`` so the compile cost is paid once per machine.
+core).
+
+Compiled on first use, not at import (``idverify --help`` and the daemon's start do not pay numba's import), and
+cached on disk so the compile (about 6 s on this machine) is paid once per machine; later processes load it in
+well under a second. Where no cache location is writable (numba refuses to cache then), it compiles uncached
+instead of failing. The biometric workers compile it when they start (:mod:`idverify.biometrics.workers`).
 """
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
-from numba import njit
 from numpy.typing import NDArray
 
+_compiled: dict[str, Callable[..., Any]] = {}
+_lock = threading.Lock()
 
-@njit(cache=True, fastmath=True)
+
 def correlate_by_label(src: NDArray[np.float32], pad: int, label: NDArray[np.int64],
+                       kernels: NDArray[np.float32], offset: NDArray[np.int64],
+                       half: NDArray[np.int64]) -> NDArray[np.float32]:
+    """Each pixel's correlation with the kernel its ``label`` names (:func:`_correlate_by_label`, compiled)."""
+    out: NDArray[np.float32] = kernel()(src, pad, label, kernels, offset, half)
+    return out
+
+
+def kernel() -> Callable[..., Any]:
+    """The compiled kernel (numba imported and the kernel compiled, or loaded from the cache, on first call)."""
+    with _lock:
+        fn = _compiled.get("correlate")
+        if fn is None:
+            from numba import njit
+
+            try:
+                fn = njit(cache=True, fastmath=True)(_correlate_by_label)
+            except RuntimeError:  # no writable cache location: compile for this process only
+                fn = njit(fastmath=True)(_correlate_by_label)
+            _compiled["correlate"] = fn
+        return fn
+
+
+def warm() -> None:
+    """Compile (or load) the kernel now, with the argument types ``extract`` passes, on a one-pixel image."""
+    correlate_by_label(np.zeros((3, 3), np.float32), 1, np.zeros((1, 1), np.int64), np.ones(9, np.float32),
+                       np.zeros(1, np.int64), np.ones(1, np.int64))
+
+
+def _correlate_by_label(src: NDArray[np.float32], pad: int, label: NDArray[np.int64],
                        kernels: NDArray[np.float32], offset: NDArray[np.int64],
                        half: NDArray[np.int64]) -> NDArray[np.float32]:  # pragma: no cover - compiled
     """Each pixel's correlation with the kernel its ``label`` names; 0 where the label is negative.
