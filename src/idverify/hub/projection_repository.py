@@ -44,12 +44,11 @@ def add_monthly(session: Session, counts: dict[tuple[str, str, str], dict[str, i
     session.execute(stmt, rows)
 
 
-def _among(session: Session, column: Any, values: list[str], name: str | None = None) -> Any:
+def _among(session: Session, column: Any, values: list[str]) -> Any:
     """``column`` is one of ``values``: ``= ANY(array)`` on PostgreSQL — one parameter, so the statement is
-    prepared once whatever the count — and an expanding ``IN`` on SQLite. ``name``: the parameter's, when one
-    statement tests a column of that name more than once."""
+    prepared once whatever the count — and an expanding ``IN`` on SQLite."""
     if session.get_bind().dialect.name == "postgresql":
-        return column == any_(bindparam(f"{name or column.key}_any", values, type_=postgresql.ARRAY(String)))
+        return column == any_(bindparam(f"{column.key}_any", values, type_=postgresql.ARRAY(String)))
     return column.in_(values)
 
 
@@ -127,26 +126,26 @@ _OPEN, _COUPLE, _RETRIEVAL = 0, 1, 2
 def person_evidence(session: Session, query: PersonQuery) -> PersonEvidence:
     """Everything the per-person rules read, for everybody a feed batch touched, in one statement per chunk: the
     people's patient rows at every clinic are found once through the pseudonym index (the ``people`` CTE, which
-    PostgreSQL materialises since every branch reads it), and each rule's branch joins its projection to them."""
+    PostgreSQL materialises since every branch reads it), and each rule's branch joins its projection to them.
+    A branch reads everybody of the chunk and the rows of people its rule did not ask about are dropped here: a
+    few rows more (most people a batch touches are asked about by every rule) instead of a filter by an array
+    parameter in each branch, which a prepared (generic) plan compares with every element of the array."""
     found: dict[int, list[tuple[str, EvidenceRow]]] = {_OPEN: [], _COUPLE: [], _RETRIEVAL: []}
     wanted = {_OPEN: set(query.open_cycles), _COUPLE: set(query.couples) if query.couples_window else set(),
               _RETRIEVAL: set(query.retrievals) if query.retrievals_window else set()}
     for chunk in _chunks(set().union(*wanted.values())):
         people = (select(HubPatient.pseudonym, HubPatient.clinic_id, HubPatient.patient_id, HubPatient.key_id)
-                  .where(_among(session, HubPatient.pseudonym, chunk, "people")).cte("people"))
+                  .where(_among(session, HubPatient.pseudonym, chunk)).cte("people"))
         p, k, c, m = people.c, aliased(HubCouple), aliased(HubCycle), aliased(HubPatient)
         branches: list[Any] = []
-        opened = [ps for ps in chunk if ps in wanted[_OPEN]]
-        if opened:
-            for n, partner in enumerate((k.female_patient_id, k.male_patient_id)):
-                branches.append(
-                    select(literal_column(str(_OPEN)), p.pseudonym, c.clinic_id, c.cycle_id, c.opened_index,
-                           c.opened_at, _null_text()).select_from(people)
-                    .join(k, and_(k.clinic_id == p.clinic_id, partner == p.patient_id))
-                    .join(c, and_(c.clinic_id == k.clinic_id, c.couple_id == k.couple_id, c.closed_at.is_(None)))
-                    .where(_among(session, p.pseudonym, opened, f"open{n}")))
-        couples = [ps for ps in chunk if ps in wanted[_COUPLE]]
-        if couples and query.couples_window:
+        if not wanted[_OPEN].isdisjoint(chunk):
+            branches += [
+                select(literal_column(str(_OPEN)), p.pseudonym, c.clinic_id, c.cycle_id, c.opened_index, c.opened_at,
+                       _null_text()).select_from(people)
+                .join(k, and_(k.clinic_id == p.clinic_id, partner == p.patient_id))
+                .join(c, and_(c.clinic_id == k.clinic_id, c.couple_id == k.couple_id, c.closed_at.is_(None)))
+                for partner in (k.female_patient_id, k.male_patient_id)]
+        if query.couples_window and not wanted[_COUPLE].isdisjoint(chunk):
             since, until = query.couples_window
             branches.append(
                 select(literal_column(str(_COUPLE)), p.pseudonym, HubCouple.clinic_id, HubCouple.couple_id,
@@ -154,20 +153,19 @@ def person_evidence(session: Session, query: PersonQuery) -> PersonEvidence:
                 .join(HubCouple, and_(HubCouple.clinic_id == p.clinic_id, HubCouple.female_patient_id == p.patient_id))
                 .outerjoin(m, and_(m.clinic_id == HubCouple.clinic_id, m.patient_id == HubCouple.male_patient_id,
                                    m.key_id == p.key_id))
-                .where(_among(session, p.pseudonym, couples, "couples"), HubCouple.recorded_at >= since,
-                       HubCouple.recorded_at <= until))
-        retrieved = [ps for ps in chunk if ps in wanted[_RETRIEVAL]]
-        if retrieved and query.retrievals_window:
+                .where(HubCouple.recorded_at >= since, HubCouple.recorded_at <= until))
+        if query.retrievals_window and not wanted[_RETRIEVAL].isdisjoint(chunk):
             since, until = query.retrievals_window
             branches.append(
                 select(literal_column(str(_RETRIEVAL)), p.pseudonym, HubRetrieval.clinic_id, HubRetrieval.cycle_id,
                        HubRetrieval.entry_index, HubRetrieval.occurred_at, _null_text()).select_from(people)
                 .join(HubRetrieval, and_(HubRetrieval.clinic_id == p.clinic_id,
                                          HubRetrieval.patient_id == p.patient_id))
-                .where(_among(session, p.pseudonym, retrieved, "retrievals"), HubRetrieval.occurred_at >= since,
-                       HubRetrieval.occurred_at <= until))
+                .where(HubRetrieval.occurred_at >= since, HubRetrieval.occurred_at <= until))
         for r in session.execute(union_all(*branches)).all():
-            found[int(r[0])].append((str(r[1]), EvidenceRow(str(r[2]), str(r[3]), int(r[4]), r[5], r[6])))
+            kind, ps = int(r[0]), str(r[1])
+            if ps in wanted[kind]:
+                found[kind].append((ps, EvidenceRow(str(r[2]), str(r[3]), int(r[4]), r[5], r[6])))
     return PersonEvidence(_group(found[_OPEN]), _group(found[_COUPLE]), _group(found[_RETRIEVAL]))
 
 
