@@ -412,16 +412,18 @@ def _alert_queries(url: str, data_dir: str, shared: int, region_key: bytes) -> d
         sampled = [str(p) for (p,) in s.execute(select(HubPatient.pseudonym).limit(200_000)).all()[::500][:200]]
         people = list(dict.fromkeys(shared_people + sampled))
         since = now - timedelta(days=900)
-        lookups: dict[str, tuple[Callable[..., Any], tuple[Any, ...]]] = {
-            "open_cycles": (repo.open_cycles_of, ()),
-            "retrievals": (repo.retrievals_of, (since, now)),
-            "couples": (repo.couples_of_female, (since, now)),
+        lookups: dict[str, Callable[[list[str]], repo.PersonQuery]] = {
+            "open_cycles": lambda ps: repo.PersonQuery(open_cycles=ps),
+            "retrievals": lambda ps: repo.PersonQuery(retrievals=ps, retrievals_window=(since, now)),
+            "couples": lambda ps: repo.PersonQuery(couples=ps, couples_window=(since, now)),
+            "all_rules": lambda ps: repo.PersonQuery(open_cycles=ps, retrievals=ps, retrievals_window=(since, now),
+                                                     couples=ps, couples_window=(since, now)),
         }
-        for name, (fetch, extra) in lookups.items():
-            times = [_seconds(fetch, s, [p], *extra) for p in people[:200]]
+        for name, query in lookups.items():
+            times = [_seconds(repo.person_evidence, s, query([p])) for p in people[:200]]
             out[f"person_{name}_median_s"] = statistics.median(times)
             out[f"person_{name}_max_s"] = max(times)
-            out[f"batch_{len(people)}_{name}_s"] = _seconds(fetch, s, people, *extra)
+            out[f"batch_{len(people)}_{name}_s"] = _seconds(repo.person_evidence, s, query(people))
         out["clinics_table_s"] = _seconds(inspection.clinics_table, s)
         out["monthly_stats_s"] = _seconds(stats.monthly, s, stats.current_month())
     engine.dispose()

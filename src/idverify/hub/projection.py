@@ -174,6 +174,13 @@ class _Batch:
         repo.add_monthly(session, self.monthly)
 
 
+def _span(windows: dict[str, tuple[datetime, datetime]]) -> tuple[datetime, datetime] | None:
+    """The window that covers each of ``windows`` (None for none)."""
+    if not windows:
+        return None
+    return min(w[0] for w in windows.values()), max(w[1] for w in windows.values())
+
+
 class _Checks:
     """The per-person rules for everyone the batch touched."""
 
@@ -207,18 +214,16 @@ class _Checks:
         for ps in b.new_people:  # a pseudonym that arrives late can connect what was already there
             partner_check.setdefault(ps, None)
             retrieval_check.setdefault(ps, None)
-        # one query per rule for everybody the batch touched (not one per person): the feed's hot path
-        opened = repo.open_cycles_of(s, open_check)
-        for ps in sorted(opened):
-            self.open_cycles(ps, opened[ps])
-        for check, fetch, rule in ((partner_check, repo.couples_of_female, self.partners),
-                                   (retrieval_check, repo.retrievals_of, self.retrievals)):
-            if not check:
-                continue
-            windows = {ps: self._window(at) for ps, at in check.items()}
-            since = min(w[0] for w in windows.values())
-            until = max(w[1] for w in windows.values())
-            rows = fetch(s, check, since, until)
+        # one statement for everybody the batch touched and every rule (not one per person or rule): the hot path
+        couple_windows = {ps: self._window(at) for ps, at in partner_check.items()}
+        retrieval_windows = {ps: self._window(at) for ps, at in retrieval_check.items()}
+        found = repo.person_evidence(s, repo.PersonQuery(
+            open_cycles=open_check, couples=partner_check, couples_window=_span(couple_windows),
+            retrievals=retrieval_check, retrievals_window=_span(retrieval_windows)))
+        for ps in sorted(found.open_cycles):
+            self.open_cycles(ps, found.open_cycles[ps])
+        for rows, windows, rule in ((found.couples, couple_windows, self.partners),
+                                    (found.retrievals, retrieval_windows, self.retrievals)):
             for ps in sorted(rows):
                 low, high = windows[ps]
                 rule(ps, [r for r in rows[ps] if low <= r.at <= high])

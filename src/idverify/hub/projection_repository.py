@@ -7,12 +7,12 @@ A person is found only through the regional pseudonym; pseudonyms under differen
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String, and_, any_, bindparam, select
+from sqlalchemy import String, and_, any_, bindparam, cast, literal_column, null, select, union_all
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
@@ -101,56 +101,77 @@ def _group(rows: Iterable[tuple[str, EvidenceRow]]) -> dict[str, list[EvidenceRo
     return {ps: sorted(found, key=_order) for ps, found in out.items()}
 
 
-def open_cycles_of(session: Session, pseudonyms: Iterable[str]) -> dict[str, list[EvidenceRow]]:
-    """Each person's open cycles at every clinic (as the female or the male partner), in one query per chunk."""
-    p, k, c = aliased(HubPatient), aliased(HubCouple), aliased(HubCycle)
-    found: list[tuple[str, EvidenceRow]] = []
-    for chunk in _chunks(pseudonyms):
-        for partner in (k.female_patient_id, k.male_patient_id):
-            stmt = (select(p.pseudonym, c.clinic_id, c.cycle_id, c.opened_index, c.opened_at).select_from(p)
-                    .join(k, and_(k.clinic_id == p.clinic_id, partner == p.patient_id))
-                    .join(c, and_(c.clinic_id == k.clinic_id, c.couple_id == k.couple_id, c.closed_at.is_(None)))
-                    .where(_among(session, p.pseudonym, chunk)))
-            found += [(str(r[0]), EvidenceRow(str(r[1]), str(r[2]), int(r[3]), r[4]))
-                      for r in session.execute(stmt).all()]
-    return _group(found)
+@dataclass(frozen=True)
+class PersonQuery:
+    """Whom to look up for which rule: open cycles (anywhere, any time), couples as the female partner and egg
+    retrievals, each within a window ``(since, until)``."""
+
+    open_cycles: Collection[str] = ()
+    couples: Collection[str] = ()
+    couples_window: tuple[datetime, datetime] | None = None
+    retrievals: Collection[str] = ()
+    retrievals_window: tuple[datetime, datetime] | None = None
 
 
-def retrievals_of(session: Session, pseudonyms: Iterable[str], since: datetime, until: datetime
-                  ) -> dict[str, list[EvidenceRow]]:
-    """Each person's egg retrievals between ``since`` and ``until``."""
-    found: list[tuple[str, EvidenceRow]] = []
-    for chunk in _chunks(pseudonyms):
-        rows = session.execute(
-            select(HubPatient.pseudonym, HubRetrieval.clinic_id, HubRetrieval.cycle_id, HubRetrieval.entry_index,
-                   HubRetrieval.occurred_at)
-            .select_from(HubRetrieval).join(HubPatient, and_(HubPatient.clinic_id == HubRetrieval.clinic_id,
-                                                             HubPatient.patient_id == HubRetrieval.patient_id))
-            .where(_among(session, HubPatient.pseudonym, chunk), HubRetrieval.occurred_at >= since,
-                   HubRetrieval.occurred_at <= until)
-        ).all()
-        found += [(str(r[0]), EvidenceRow(str(r[1]), str(r[2]), int(r[3]), r[4])) for r in rows]
-    return _group(found)
+@dataclass(frozen=True)
+class PersonEvidence:
+    open_cycles: dict[str, list[EvidenceRow]]
+    couples: dict[str, list[EvidenceRow]]  # ``other``: the male partner's pseudonym
+    retrievals: dict[str, list[EvidenceRow]]
 
 
-def couples_of_female(session: Session, pseudonyms: Iterable[str], since: datetime, until: datetime
-                      ) -> dict[str, list[EvidenceRow]]:
-    """Couples registered in the window with each person as the female partner, with the male's pseudonym."""
-    p, m = aliased(HubPatient), aliased(HubPatient)
-    found: list[tuple[str, EvidenceRow]] = []
-    for chunk in _chunks(pseudonyms):
-        rows = session.execute(
-            select(p.pseudonym, HubCouple.clinic_id, HubCouple.couple_id, HubCouple.entry_index,
-                   HubCouple.recorded_at, m.pseudonym)
-            .select_from(HubCouple)
-            .join(p, and_(p.clinic_id == HubCouple.clinic_id, p.patient_id == HubCouple.female_patient_id))
-            .outerjoin(m, and_(m.clinic_id == HubCouple.clinic_id, m.patient_id == HubCouple.male_patient_id,
-                               m.key_id == p.key_id))
-            .where(_among(session, p.pseudonym, chunk), HubCouple.recorded_at >= since,
-                   HubCouple.recorded_at <= until)
-        ).all()
-        found += [(str(r[0]), EvidenceRow(str(r[1]), str(r[2]), int(r[3]), r[4], r[5])) for r in rows]
-    return _group(found)
+_OPEN, _COUPLE, _RETRIEVAL = 0, 1, 2
+
+
+def person_evidence(session: Session, query: PersonQuery) -> PersonEvidence:
+    """Everything the per-person rules read, for everybody a feed batch touched, in one statement per chunk: the
+    people's patient rows at every clinic are found once through the pseudonym index (the ``people`` CTE, which
+    PostgreSQL materialises since every branch reads it), and each rule's branch joins its projection to them.
+    A branch reads everybody of the chunk and the rows of people its rule did not ask about are dropped here: a
+    few rows more (most people a batch touches are asked about by every rule) instead of a filter by an array
+    parameter in each branch, which a prepared (generic) plan compares with every element of the array."""
+    found: dict[int, list[tuple[str, EvidenceRow]]] = {_OPEN: [], _COUPLE: [], _RETRIEVAL: []}
+    wanted = {_OPEN: set(query.open_cycles), _COUPLE: set(query.couples) if query.couples_window else set(),
+              _RETRIEVAL: set(query.retrievals) if query.retrievals_window else set()}
+    for chunk in _chunks(set().union(*wanted.values())):
+        people = (select(HubPatient.pseudonym, HubPatient.clinic_id, HubPatient.patient_id, HubPatient.key_id)
+                  .where(_among(session, HubPatient.pseudonym, chunk)).cte("people"))
+        p, k, c, m = people.c, aliased(HubCouple), aliased(HubCycle), aliased(HubPatient)
+        branches: list[Any] = []
+        if not wanted[_OPEN].isdisjoint(chunk):
+            branches += [
+                select(literal_column(str(_OPEN)), p.pseudonym, c.clinic_id, c.cycle_id, c.opened_index, c.opened_at,
+                       _null_text()).select_from(people)
+                .join(k, and_(k.clinic_id == p.clinic_id, partner == p.patient_id))
+                .join(c, and_(c.clinic_id == k.clinic_id, c.couple_id == k.couple_id, c.closed_at.is_(None)))
+                for partner in (k.female_patient_id, k.male_patient_id)]
+        if query.couples_window and not wanted[_COUPLE].isdisjoint(chunk):
+            since, until = query.couples_window
+            branches.append(
+                select(literal_column(str(_COUPLE)), p.pseudonym, HubCouple.clinic_id, HubCouple.couple_id,
+                       HubCouple.entry_index, HubCouple.recorded_at, m.pseudonym).select_from(people)
+                .join(HubCouple, and_(HubCouple.clinic_id == p.clinic_id, HubCouple.female_patient_id == p.patient_id))
+                .outerjoin(m, and_(m.clinic_id == HubCouple.clinic_id, m.patient_id == HubCouple.male_patient_id,
+                                   m.key_id == p.key_id))
+                .where(HubCouple.recorded_at >= since, HubCouple.recorded_at <= until))
+        if query.retrievals_window and not wanted[_RETRIEVAL].isdisjoint(chunk):
+            since, until = query.retrievals_window
+            branches.append(
+                select(literal_column(str(_RETRIEVAL)), p.pseudonym, HubRetrieval.clinic_id, HubRetrieval.cycle_id,
+                       HubRetrieval.entry_index, HubRetrieval.occurred_at, _null_text()).select_from(people)
+                .join(HubRetrieval, and_(HubRetrieval.clinic_id == p.clinic_id,
+                                         HubRetrieval.patient_id == p.patient_id))
+                .where(HubRetrieval.occurred_at >= since, HubRetrieval.occurred_at <= until))
+        for r in session.execute(union_all(*branches)).all():
+            kind, ps = int(r[0]), str(r[1])
+            if ps in wanted[kind]:
+                found[kind].append((ps, EvidenceRow(str(r[2]), str(r[3]), int(r[4]), r[5], r[6])))
+    return PersonEvidence(_group(found[_OPEN]), _group(found[_COUPLE]), _group(found[_RETRIEVAL]))
+
+
+def _null_text() -> Any:
+    """A NULL text column (the branches without a partner), typed so the UNION's columns agree."""
+    return cast(null(), String)
 
 
 def _order(row: EvidenceRow) -> tuple[datetime, str, int]:

@@ -175,7 +175,10 @@ def _record(session: Session, signer: CosignatureSigner, req: AddCheckpoint, sta
     ))
     if not recorded:
         return None
-    session.commit()
+    if repo.is_autocommit(session):
+        session.close()  # the statement committed itself: end the session's bookkeeping without a commit's
+    else:
+        session.commit()
     return Cosigned(line, cp.tree_size)
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import os
 from dataclasses import dataclass
@@ -215,14 +216,20 @@ def parse_checkpoint_text(text: str) -> CheckpointText:
     return CheckpointText(origin, size, root, tuple(extensions))
 
 
+@functools.lru_cache(maxsize=4096)
+def _verifier(name: str, public_key: bytes) -> tuple[bytes, Ed25519PublicKey]:
+    """The key id and the loaded key, once per key: a witness checks every clinic's checkpoints with the same few
+    hundred keys, and loading one costs as much as a tenth of a verification."""
+    return key_id(name, public_key), Ed25519PublicKey.from_public_bytes(public_key)
+
+
 def verify_ed25519(note: Note, name: str, public_key: bytes) -> bool | None:
     """Check ``note``'s signatures by the Ed25519 key (``name``, ``public_key``).
 
     True when one verifies, None when the note carries no signature by that key, and :class:`CheckpointError`
     when one claims the key's name and id but does not verify (signed-note: reject the whole note).
     """
-    expected = key_id(name, public_key)
-    verifier = Ed25519PublicKey.from_public_bytes(public_key)
+    expected, verifier = _verifier(name, public_key)
     verified: bool | None = None
     body = note.text.encode()
     for sig in note.signatures:
