@@ -65,6 +65,8 @@ GRID: dict[str, ExtractorConfig] = {c.name: c for c in (
     dataclasses.replace(_BASE, name="binary-5", binary_median=5),
     dataclasses.replace(_BASE, name="gabor-long", gabor_along=0.9),
     dataclasses.replace(_BASE, name="gabor-narrow", gabor_across=0.4),
+    dataclasses.replace(SHIPPED, name="local-tensor8", tensor_sigma=8.0),
+    dataclasses.replace(SHIPPED, name="local-max100", max_minutiae=100),
 )}
 
 _SOURCES = ("extract.py", "_skeleton.py", "_mcc.py", "match.py")
