@@ -9,9 +9,10 @@ scored belong to :mod:`idverify.bench.lodo_fingerprint` and :mod:`idverify.bench
 
 from __future__ import annotations
 
+import argparse
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -74,3 +75,35 @@ def leave_one_out(table: Mapping[str, Mapping[str, Scored]], sets: Sequence[str]
         b = error_rates(np.asarray(base.genuine, np.float64), np.asarray(base.impostor, np.float64))
         rows.append(HeldOut(held, chosen, train, float(r.eer), float(r.fmr1000), float(b.eer), float(b.fmr1000)))
     return rows
+
+
+def grid_names(parser: argparse.ArgumentParser, spec: str, grid: Mapping[str, Any], n_sets: int) -> list[str]:
+    """The ``--grid`` names, in order (the first is the baseline); a parser error for an unknown name or fewer
+    than two sets."""
+    names = [n.strip() for n in spec.split(",") if n.strip()]
+    unknown = [n for n in names if n not in grid]
+    if unknown:
+        parser.error(f"unknown configuration(s) {unknown}; known: {', '.join(grid)}")
+    if n_sets < 2:
+        parser.error("need two sets")
+    return names
+
+
+def print_report(doc: Mapping[str, Any], shipped_label: str) -> None:
+    """The LODO rows, the all-set choice and the configuration × set EERs as a table (FNMR at FMR 1 % too when
+    the rows carry it)."""
+    rows = doc["leave_one_out"]
+    with_1 = bool(rows) and "fnmr_at_fmr100" in rows[0]
+    print(f"{'held-out set':<26} {'chosen on the others':<22} train EER  held-out EER"
+          + ("  FNMR@1%" if with_1 else "") + "  FNMR@0.1%  baseline EER  FNMR@0.1%")
+    for r in rows:
+        print(f"{r['dataset']:<26} {r['chosen']:<22} {100 * r['train_eer']:8.2f} % {100 * r['eer']:10.2f} %"
+              + (f" {100 * r['fnmr_at_fmr100']:7.2f} %" if with_1 else "")
+              + f" {100 * r['fnmr_at_fmr1000']:8.2f} % {100 * r['baseline_eer']:10.2f} %"
+              f" {100 * r['baseline_fnmr_at_fmr1000']:8.2f} %")
+    c = doc["chosen_on_all_sets"]
+    print(f"chosen on all sets (seen): {c['configuration']} (pooled EER {100 * c['pooled_eer']:.2f} %); "
+          f"baseline: {doc['baseline']}; shipped ({shipped_label}): {doc['shipped']}")
+    print("\nconfiguration × set EER % (pooled last):")
+    for cfg, per in doc["configurations"].items():
+        print(f"{cfg:<22}" + " ".join(f"{100 * v['eer']:6.2f}" for v in per.values()))

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from idverify.bench.lodo import choose, leave_one_out, pooled_rates
+from idverify.bench.lodo import choose, grid_names, leave_one_out, pooled_rates, print_report
 from idverify.biometrics.face.engine import SHIPPED, FaceConfig
 
 #: The first entry is the baseline (face/1: one landmark box, aligned on the photo itself); ties go to it.
@@ -110,21 +110,6 @@ def report(table: Mapping[str, Mapping[str, FaceRun]], sets: Sequence[str], base
             "baseline": baseline, "shipped": shipped}
 
 
-def _print(doc: Mapping[str, Any]) -> None:
-    print("held-out set               chosen on the others   train EER  held-out EER  FNMR@1%  FNMR@0.1%"
-          "  baseline EER  FNMR@0.1%")
-    for r in doc["leave_one_out"]:
-        print(f"{r['dataset']:<26} {r['chosen']:<20} {100 * r['train_eer']:8.2f} % {100 * r['eer']:10.2f} %"
-              f" {100 * r['fnmr_at_fmr100']:6.2f} % {100 * r['fnmr_at_fmr1000']:7.2f} %"
-              f" {100 * r['baseline_eer']:10.2f} % {100 * r['baseline_fnmr_at_fmr1000']:7.2f} %")
-    c = doc["chosen_on_all_sets"]
-    print(f"chosen on all sets (seen): {c['configuration']} (pooled EER {100 * c['pooled_eer']:.2f} %); "
-          f"baseline: {doc['baseline']}; shipped: {doc['shipped']}")
-    print("\nconfiguration × set EER % (pooled last):")
-    for cfg, per in doc["configurations"].items():
-        print(f"{cfg:<18}" + " ".join(f"{100 * v['eer']:6.2f}" for v in per.values()))
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     from idverify.logging import configure_logging
 
@@ -134,16 +119,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--grid", default=",".join(GRID), help="comma-separated configuration names (first: the baseline)")
     p.add_argument("--json", action="store_true", help="print the JSON document instead of the table")
     args = p.parse_args(argv)
-    names = [n.strip() for n in args.grid.split(",") if n.strip()]
-    unknown = [n for n in names if n not in GRID]
-    if unknown or len(args.datasets) < 2:
-        p.error(f"unknown configuration(s) {unknown}; known: {', '.join(GRID)}" if unknown else "need two sets")
+    names = grid_names(p, args.grid, GRID, len(args.datasets))
     table = run_grid([GRID[n] for n in names], args.datasets)
     doc = report(table, [d.name for d in args.datasets], names[0])
     if args.json:
         print(json.dumps(doc))
     else:
-        _print(doc)
+        print_report(doc, "engine.SHIPPED")
     return 0
 
 

@@ -57,3 +57,22 @@ def test_alignment_options_change_the_encoding(face_dir: Path, tmp_path: Path) -
 def test_engine_keeps_the_configuration_it_was_built_with() -> None:
     cfg = FaceConfig("pad-0.3", landmark_box_scales=(0.9, 1.0, 1.1), region_margin=1.0, chip_padding=0.3)
     assert FaceEngine(cfg).config == cfg
+
+
+def test_grid_names_and_the_printed_table(capsys: pytest.CaptureFixture[str]) -> None:
+    import argparse
+
+    from idverify.bench.lodo import grid_names, print_report
+
+    parser = argparse.ArgumentParser()
+    assert grid_names(parser, "face/1, face/2", lodo_face.GRID, 3) == ["face/1", "face/2"]
+    with pytest.raises(SystemExit):
+        grid_names(parser, "face/1,nonsense", lodo_face.GRID, 3)
+    with pytest.raises(SystemExit):
+        grid_names(parser, "face/1", lodo_face.GRID, 1)
+    table = {"face/1": {"asian": _run(0.3), "west": _run(0.0), "small": _run(0.0)},
+             "face/2": {"asian": _run(0.0), "west": _run(0.05), "small": _run(0.05)}}
+    print_report(lodo_face.report(table, ["asian", "west", "small"], "face/1"), "engine.SHIPPED")
+    out = capsys.readouterr().out
+    assert "FNMR@1%" in out  # the face rows carry FNMR at FMR 1 %
+    assert out.count("\nasian ") == 1 and "shipped (engine.SHIPPED): face/2" in out
