@@ -153,17 +153,24 @@ def load_set(dataset: Path) -> FaceSet:
                    tuple(m for _, _, m in kept))
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    """``python -m idverify.bench.face_cohort DIR DIR [DIR ...]`` — print the evaluation as JSON."""
-    from idverify.logging import configure_logging
-
-    configure_logging("WARNING")  # log lines go to stderr, never into the JSON on stdout
+def sets_from_argv(argv: Sequence[str] | None, prog: str, minimum: int) -> list[FaceSet]:
+    """The face sets named on the command line of a ``python -m`` face tool (at least ``minimum``), loaded, with
+    log lines sent to stderr so that they never mix into the JSON the tool prints."""
     import sys
 
+    from idverify.logging import configure_logging
+
+    configure_logging("WARNING")
     args = list(sys.argv[1:] if argv is None else argv)
-    if len(args) < 2:
-        raise SystemExit("usage: python -m idverify.bench.face_cohort DIR DIR [DIR ...]")
-    print(json.dumps({"cohort_normalisation": evaluate([load_set(Path(a)) for a in args])}))
+    if len(args) < minimum:
+        raise SystemExit(f"usage: python -m {prog} {' '.join(['DIR'] * minimum)} [DIR ...]")
+    return [load_set(Path(a)) for a in args]
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """``python -m idverify.bench.face_cohort DIR DIR [DIR ...]`` — print the evaluation as JSON."""
+    sets = sets_from_argv(argv, "idverify.bench.face_cohort", 2)
+    print(json.dumps({"cohort_normalisation": evaluate(sets)}))
 
 
 if __name__ == "__main__":

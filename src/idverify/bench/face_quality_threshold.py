@@ -23,13 +23,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from idverify.bench.face_cohort import TRANSFER_FMR, FaceSet, load_set
+from idverify.bench.face_cohort import TRANSFER_FMR, FaceSet, sets_from_argv
 from idverify.biometrics.metrics import threshold_at_fmr
 
 MEASURES = ("inter_eye_px", "sharpness")
@@ -89,15 +88,8 @@ def evaluate(sets: Sequence[FaceSet]) -> dict[str, Any]:
 
 def main(argv: Sequence[str] | None = None) -> None:
     """``python -m idverify.bench.face_quality_threshold DIR DIR DIR [...]`` — print the evaluation as JSON."""
-    from idverify.logging import configure_logging
-
-    configure_logging("WARNING")  # log lines go to stderr, never into the JSON on stdout
-    import sys
-
-    args = list(sys.argv[1:] if argv is None else argv)
-    if len(args) < 3:
-        raise SystemExit("usage: python -m idverify.bench.face_quality_threshold DIR DIR DIR [...]")
-    print(json.dumps({"quality_aware_thresholds": evaluate([load_set(Path(a)) for a in args])}))
+    sets = sets_from_argv(argv, "idverify.bench.face_quality_threshold", 3)
+    print(json.dumps({"quality_aware_thresholds": evaluate(sets)}))
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
@@ -75,6 +76,15 @@ def leave_one_out(table: Mapping[str, Mapping[str, Scored]], sets: Sequence[str]
         b = error_rates(np.asarray(base.genuine, np.float64), np.asarray(base.impostor, np.float64))
         rows.append(HeldOut(held, chosen, train, float(r.eer), float(r.fmr1000), float(b.eer), float(b.fmr1000)))
     return rows
+
+
+def grid_parser(prog: str, description: str, grid: Mapping[str, Any], datasets_help: str) -> argparse.ArgumentParser:
+    """The arguments every LODO tool takes: the sets, ``--grid`` (first name: the baseline) and ``--json``."""
+    p = argparse.ArgumentParser(prog=prog, description=description)
+    p.add_argument("datasets", nargs="+", type=Path, help=datasets_help)
+    p.add_argument("--grid", default=",".join(grid), help="comma-separated configuration names (first: the baseline)")
+    p.add_argument("--json", action="store_true", help="print the JSON document instead of the table")
+    return p
 
 
 def grid_names(parser: argparse.ArgumentParser, spec: str, grid: Mapping[str, Any], n_sets: int) -> list[str]:

@@ -17,18 +17,20 @@ enforced), every genuine pair and every cross-identity pair, cosine scores, a fa
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from idverify.bench.lodo import choose, grid_names, leave_one_out, pooled_rates, print_report
+from idverify.bench.lodo import choose, grid_names, grid_parser, leave_one_out, pooled_rates, print_report
 from idverify.biometrics.face.engine import SHIPPED, FaceConfig
+
+if TYPE_CHECKING:
+    from idverify.biometrics.face.engine import FaceEngine
 
 #: The first entry is the baseline (face/1: one landmark box, aligned on the photo itself); ties go to it.
 GRID: dict[str, FaceConfig] = {c.name: c for c in (
@@ -52,15 +54,21 @@ class FaceRun:
     fta: int
 
 
-def evaluate(config: FaceConfig, dataset: Path) -> FaceRun:
-    """``config`` on ``dataset``'s own pairs, scored as ``idverify bench face`` scores them."""
-    from idverify.bench.face import extract_ours, list_dataset, make_pairs, score_pairs
+def engine_for(config: FaceConfig) -> FaceEngine:
+    """The process's shipped engine for :data:`SHIPPED`, else a new one (models load in about a second)."""
     from idverify.biometrics.face.engine import FaceEngine, get_face_engine
+
+    return get_face_engine() if config == SHIPPED else FaceEngine(config)
+
+
+def evaluate(config: FaceConfig, dataset: Path, engine: FaceEngine | None = None) -> FaceRun:
+    """``config`` on ``dataset``'s own pairs, scored as ``idverify bench face`` scores them (``engine``: one built
+    for ``config``, when the caller has it)."""
+    from idverify.bench.face import extract_ours, list_dataset, make_pairs, score_pairs
 
     images = list_dataset(dataset)
     genuine, impostor, _ = make_pairs([i.identity for i in images])
-    engine = get_face_engine() if config == SHIPPED else FaceEngine(config)
-    ext = extract_ours(images, engine=engine)
+    ext = extract_ours(images, engine=engine or engine_for(config))
     return FaceRun(tuple(round(float(x), 7) for x in score_pairs(ext, genuine, peer=False)),
                    tuple(round(float(x), 7) for x in score_pairs(ext, impostor, peer=False)), ext.fta)
 
@@ -75,9 +83,10 @@ def run_grid(configs: Sequence[FaceConfig], datasets: Sequence[Path]) -> dict[st
         task = bar.add_task(f"LODO face: {len(configs)} configurations × {len(datasets)} sets",
                             total=len(configs) * len(datasets))
         for c in configs:
+            engine = engine_for(c)  # one per configuration, not per set
             table[c.name] = {}
             for d in datasets:
-                table[c.name][d.name] = evaluate(c, d)
+                table[c.name][d.name] = evaluate(c, d, engine)
                 bar.advance(task)
     return table
 
@@ -114,10 +123,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from idverify.logging import configure_logging
 
     configure_logging("WARNING")  # log lines go to stderr, never into the JSON on stdout
-    p = argparse.ArgumentParser(prog="python -m idverify.bench.lodo_face", description=__doc__.split("\n")[0])
-    p.add_argument("datasets", nargs="+", type=Path, help="face folders, one sub-folder per identity (two or more)")
-    p.add_argument("--grid", default=",".join(GRID), help="comma-separated configuration names (first: the baseline)")
-    p.add_argument("--json", action="store_true", help="print the JSON document instead of the table")
+    p = grid_parser("python -m idverify.bench.lodo_face", __doc__.split("\n")[0], GRID,
+                    "face folders, one sub-folder per identity (two or more)")
     args = p.parse_args(argv)
     names = grid_names(p, args.grid, GRID, len(args.datasets))
     table = run_grid([GRID[n] for n in names], args.datasets)

@@ -24,7 +24,6 @@ configuration's fields and a hash of the extractor and matcher sources, so a cod
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import hashlib
 import json
@@ -37,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from idverify.bench.lodo import choose, grid_names, leave_one_out, pooled_rates, print_report
+from idverify.bench.lodo import choose, grid_names, grid_parser, leave_one_out, pooled_rates, print_report
 from idverify.biometrics.fingerprint.extract import SHIPPED, ExtractorConfig
 
 if TYPE_CHECKING:
@@ -237,12 +236,10 @@ def report(table: Mapping[str, Mapping[str, SetRun]], sets: Sequence[str], basel
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m idverify.bench.lodo_fingerprint", description=__doc__.split("\n")[0])
-    p.add_argument("datasets", nargs="+", type=Path, help="FVC folders (at least two)")
-    p.add_argument("--grid", default=",".join(GRID), help="comma-separated configuration names (first: the baseline)")
+    p = grid_parser("python -m idverify.bench.lodo_fingerprint", __doc__.split("\n")[0], GRID,
+                    "FVC folders (at least two)")
     p.add_argument("--cache", type=Path, default=_DEFAULT_CACHE, help="JSON cache of the evaluations")
     p.add_argument("--jobs", type=int, default=1, help="worker processes")
-    p.add_argument("--json", action="store_true", help="print the JSON document instead of the table")
     args = p.parse_args(argv)
     names = grid_names(p, args.grid, GRID, len(args.datasets))
     table = run_grid([GRID[n] for n in names], args.datasets, args.cache, args.jobs)

@@ -59,3 +59,10 @@ def test_a_planted_quality_effect_gets_its_own_threshold() -> None:
     thr = row["thresholds"]
     assert thr["high"] < thr["single"] <= thr["low"]  # the collapsed small faces need a stricter threshold
     assert row["quality_aware"]["fnmr"] <= row["single"]["fnmr"]
+
+
+def test_too_few_sets_on_the_command_line_is_a_usage_error() -> None:
+    from idverify.bench.face_cohort import sets_from_argv
+
+    with pytest.raises(SystemExit, match="usage: python -m tool DIR DIR DIR"):
+        sets_from_argv(["one", "two"], "tool", 3)

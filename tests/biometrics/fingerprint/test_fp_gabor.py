@@ -67,3 +67,25 @@ def test_the_local_period_uses_several_kernel_sizes() -> None:
     bins = np.unique(np.rint(local[a.mask > 0] / SHIPPED.period_bin))
     sizes = {_gabor_bank(float(k) * SHIPPED.period_bin)[0].shape[0] for k in bins}
     assert len(sizes) >= 3
+
+
+def test_kernel_compiles_once_and_without_a_writable_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+    import numba
+
+    from idverify.biometrics.fingerprint import _filter
+
+    _filter.warm()
+    assert _filter.kernel() is _filter.kernel()  # built once per process
+    real = numba.njit
+
+    def no_cache_location(*args: object, **kwargs: object) -> object:
+        if kwargs.get("cache"):
+            raise RuntimeError("cannot cache function: no locator available")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(numba, "njit", no_cache_location)
+    monkeypatch.setattr(_filter, "_compiled", {})
+    fn = _filter.kernel()  # numba refuses to cache: compiled for this process instead of failing
+    out = fn(np.ones((3, 3), np.float32), 1, np.zeros((1, 1), np.int64), np.ones(9, np.float32),
+             np.zeros(1, np.int64), np.ones(1, np.int64))
+    assert out.shape == (1, 1) and float(out[0, 0]) == pytest.approx(9.0)

@@ -132,7 +132,7 @@ def _rows(item: FaceSample | FaceTemplate | NDArray[np.float32]) -> NDArray[np.f
     if isinstance(item, FaceTemplate):
         if item.algorithm_version != ALGORITHM_VERSION:
             raise ConfigError("face template made by another algorithm version; re-enrol the face")
-        return item.rows
+        return item.encodings
     return unit(item)[None, :]
 
 
