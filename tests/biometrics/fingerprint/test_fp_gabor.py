@@ -4,6 +4,7 @@ keeping the response of its own (period bin, orientation bin) kernel."""
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import cv2
 import numpy as np
@@ -78,7 +79,7 @@ def test_kernel_compiles_once_and_without_a_writable_cache(monkeypatch: pytest.M
     assert _filter.kernel() is _filter.kernel()  # built once per process
     real = numba.njit
 
-    def no_cache_location(*args: object, **kwargs: object) -> object:
+    def no_cache_location(*args: Any, **kwargs: Any) -> Any:
         if kwargs.get("cache"):
             raise RuntimeError("cannot cache function: no locator available")
         return real(*args, **kwargs)
