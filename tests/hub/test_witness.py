@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import uuid
 from typing import Any
 
 import pytest
@@ -229,20 +230,21 @@ def test_a_connection_that_died_in_the_pool_costs_no_answer(make_hub: Any, pg_sc
     """The hub's engine does not ping a pooled connection before each request (a round trip each): when
     PostgreSQL closed it meanwhile (a restart, an idle timeout), the witness repeats its first statement on a
     new connection — whether that statement is the compare-and-swap (a remembered state) or the state read."""
-    hub_db_url = pg_schema_url  # PostgreSQL only: SQLite has no server that closes pooled connections
     from sqlalchemy import create_engine, text
 
+    name = f"idverify-test-{uuid.uuid4().hex[:12]}"  # PostgreSQL only: SQLite has no server closing connections
+    hub_db_url = f"{pg_schema_url}{'&' if '?' in pg_schema_url else '?'}application_name={name}"
     hub = make_hub(hub_db_url)
     log = MemoryLog()
     hub.register(log)
     client = hub.client()
-    admin = create_engine(hub_db_url)
+    admin = create_engine(pg_schema_url)  # not under the hub's application name: it must survive the kills
 
-    def kill_pooled() -> None:
-        with hub.session() as s:
-            pid = s.scalar(text("SELECT pg_backend_pid()"))
+    def kill_pooled() -> None:  # every connection of this hub: its pool's and the group commit's own
         with admin.begin() as conn:
-            assert conn.scalar(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+            killed = conn.scalar(text("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                                      "WHERE application_name = :name"), {"name": name})
+        assert killed
 
     try:
         log.grow(3)
@@ -256,3 +258,65 @@ def test_a_connection_that_died_in_the_pool_costs_no_answer(make_hub: Any, pg_sc
         assert _state(hub, log.origin)[:2] == (6, 2)
     finally:
         admin.dispose()
+
+
+def test_concurrent_submissions_share_commits_and_a_bad_one_fails_alone(
+        make_hub: Any, pg_schema_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """PostgreSQL's group commit: twelve clinics submitting at once from twelve threads are all cosigned, each
+    with its history and outbox row; a submission whose row the database refuses (a NUL in the note, which
+    PostgreSQL text cannot hold) fails alone — the rows written with it are written again one by one."""
+    import threading
+
+    from idverify.hub import repository as repo
+    from idverify.hub import witness
+    from idverify.ledger.witness_protocol import parse_add_checkpoint
+
+    hub = make_hub(pg_schema_url)
+    logs = [MemoryLog() for _ in range(12)]
+    client = hub.client()
+    for i, log in enumerate(logs):
+        hub.register(log, f"Clinic {i}")
+        log.grow(4)
+        assert _post(client, log.body(0)).status_code == 200  # remembered: the next one takes the group commit
+        log.grow(3)
+    bad = logs[5]
+    bad_note = parse_add_checkpoint(bad.body(4)).note_text
+    batches: list[int] = []
+    record, new_row = repo.record_cosignatures, repo.NewCosignature
+
+    def counted(engine: Any, driver: Any, batch: Any) -> set[str]:
+        batches.append(len(batch))
+        return record(engine, driver, batch)
+
+    def poisoned(**fields: Any) -> Any:
+        if fields["note"] == bad_note:
+            fields["note"] += "\x00"
+        return new_row(**fields)
+
+    monkeypatch.setattr(repo, "record_cosignatures", counted)
+    monkeypatch.setattr(repo, "NewCosignature", poisoned)
+    start = threading.Barrier(len(logs))
+    outcomes: dict[int, Any] = {}
+
+    def submit(i: int) -> None:
+        req = parse_add_checkpoint(logs[i].body(4))
+        start.wait()
+        try:
+            outcomes[i] = witness.add_checkpoint(hub.ctx.session_factory, hub.ctx.witness, req).tree_size
+        except Exception as exc:  # asserted below
+            outcomes[i] = exc
+
+    threads = [threading.Thread(target=submit, args=(i,)) for i in range(len(logs))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert [outcomes[i] for i in range(len(logs)) if logs[i] is not bad] == [7] * 11
+    assert isinstance(outcomes[5], Exception) and "NUL" in str(outcomes[5])
+    assert sum(batches) >= len(logs)  # every row was written: in its batch, or alone after a batch it failed
+    with hub.session() as s:
+        assert s.scalar(select(func.count()).select_from(HubCosignature)) == 12 + 11
+        assert s.scalar(select(func.count()).select_from(HubAction)
+                        .where(HubAction.kind == "witness.cosigned")) == 12 + 11
+        witnessed = {origin: size for origin, size in s.execute(select(HubClinic.origin, HubClinic.witness_size))}
+    assert witnessed == {log.origin: 4 if log is bad else 7 for log in logs}

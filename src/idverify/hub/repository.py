@@ -14,13 +14,14 @@ one statement, atomic by itself, so a transaction around it would only add the B
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import Engine, func, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -99,23 +100,41 @@ class NewCosignature:
     public_key: bytes  # the key the checkpoint's signature was checked with: still the registered one?
 
 
-# The witness's hot path is one statement on PostgreSQL: compare-and-swap the state, append the cosignature to
-# the history and the action to the outbox, or do nothing at all when the state moved (no row comes back).
-# psycopg's placeholders: run on the driver's connection (_fetch_one)
+# On PostgreSQL the cosignatures of a group commit (:mod:`idverify.hub.group_commit`, one row per clinic) are one
+# statement: compare-and-swap each clinic's state, append the history and outbox rows of those that moved, and
+# nothing for a clinic whose state had moved meanwhile (it is not among the returned ids). It runs on the driver's
+# (psycopg's) connection in autocommit with positional placeholders: one row of scalars per cosignature (arrays
+# would cost psycopg more to dump than the statement's round trip). ``c.id IN (…)`` finds the clinics by their
+# primary key whatever the planner's estimates (joined with the batch alone it may scan every clinic per row).
+_BATCH_ROW = ("(%s::varchar, %s::bigint, %s::bytea, %s::bigint, %s::bytea, %s::bytea, %s::text, %s::text, %s::bigint,"
+              " %s::timestamptz, %s::text, %s::int)")
 _RECORD_PG = """
-WITH moved AS (
-  UPDATE hub_clinics SET witness_size = %(tree_size)s, witness_root = %(root_hash)s, witness_at = %(at)s
-   WHERE id = %(clinic_id)s AND witness_size = %(old_size)s AND witness_root = %(old_root)s AND status = 'active'
-     AND public_key = %(public_key)s
-  RETURNING id),
+WITH batch (clinic_id, old_size, old_root, tree_size, root_hash, public_key, note, cosignature, ts, at, action, ord)
+  AS (VALUES {rows}),
+moved AS (
+  UPDATE hub_clinics c SET witness_size = b.tree_size, witness_root = b.root_hash, witness_at = b.at
+    FROM batch b
+   WHERE c.id IN ({ids}) AND c.id = b.clinic_id AND c.witness_size = b.old_size AND c.witness_root = b.old_root
+     AND c.status = 'active' AND c.public_key = b.public_key
+  RETURNING c.id),
 cosigned AS (
   INSERT INTO hub_cosignatures (clinic_id, tree_size, root_hash, old_size, note, cosignature, timestamp, created_at)
-  SELECT id, %(tree_size)s, %(root_hash)s, %(old_size)s, %(note)s, %(cosignature)s, %(timestamp)s, %(at)s FROM moved
-  RETURNING id)
-INSERT INTO hub_actions (kind, actor, data, created_at)
-SELECT 'witness.cosigned', NULL, CAST(%(action)s AS JSON), %(at)s FROM cosigned
-RETURNING id
+  SELECT b.clinic_id, b.tree_size, b.root_hash, b.old_size, b.note, b.cosignature, b.ts, b.at
+    FROM batch b JOIN moved m ON m.id = b.clinic_id ORDER BY b.ord
+  RETURNING clinic_id),
+acted AS (
+  INSERT INTO hub_actions (kind, actor, data, created_at)
+  SELECT 'witness.cosigned', NULL, CAST(b.action AS JSON), b.at FROM batch b JOIN moved m ON m.id = b.clinic_id
+   ORDER BY b.ord)
+SELECT clinic_id FROM cosigned
 """
+
+
+@functools.lru_cache(maxsize=256)
+def _record_sql(rows: int) -> str:
+    return _RECORD_PG.format(rows=", ".join([_BATCH_ROW] * rows), ids=", ".join(["%s"] * rows))
+
+
 _CAS = text("""UPDATE hub_clinics SET witness_size = :tree_size, witness_root = :root_hash, witness_at = :at
  WHERE id = :clinic_id AND witness_size = :old_size AND witness_root = :old_root AND status = 'active'
    AND public_key = :public_key""")
@@ -125,22 +144,49 @@ _ACTION = text("INSERT INTO hub_actions (kind, actor, data, created_at) "
                "VALUES ('witness.cosigned', NULL, :action, :at)")
 
 
-def record_cosignature(session: Session, new: NewCosignature) -> bool:
-    """Compare-and-swap the witness state and append the history and outbox rows; False (and nothing written)
-    when another request changed the state first."""
-    params = {
+def _params(new: NewCosignature) -> dict[str, Any]:
+    return {
         "clinic_id": new.clinic_id, "old_size": new.old_size, "old_root": new.old_root, "tree_size": new.tree_size,
         "root_hash": new.root_hash, "note": new.note, "cosignature": new.cosignature, "timestamp": new.timestamp,
         "at": new.at, "public_key": new.public_key,
-        "action": json.dumps({"role": "system", **new.action}, separators=(",", ":")),
+        "action": _action_json(new),
     }
-    if session.get_bind().dialect.name == "postgresql":
-        return _fetch_one(session, _RECORD_PG, params) is not None
+
+
+def _action_json(new: NewCosignature) -> str:
+    return json.dumps({"role": "system", **new.action}, separators=(",", ":"))
+
+
+def record_cosignature(session: Session, new: NewCosignature) -> bool:
+    """SQLite: compare-and-swap the witness state and append the history and outbox rows in the session's
+    transaction; False (and nothing written) when another request changed the state first."""
+    params = _params(new)
     if not session.execute(_CAS, params).rowcount:  # type: ignore[attr-defined]
         return False
     session.execute(_HISTORY, params)
     session.execute(_ACTION, params)
     return True
+
+
+def record_cosignatures(engine: Engine, driver: Any, batch: Sequence[NewCosignature]) -> set[str]:
+    """PostgreSQL: write ``batch`` (at most one cosignature per clinic) in one statement on ``driver``, a psycopg
+    connection in autocommit owned by the caller; the ids of the clinics whose compare-and-swap succeeded (the
+    others' state had moved: nothing written for them). Driver errors come out as SQLAlchemy's
+    :class:`~sqlalchemy.exc.DBAPIError`, with ``connection_invalidated`` when the connection is gone."""
+    sql = _record_sql(len(batch))
+    params: list[Any] = []
+    for ord_, new in enumerate(batch):
+        params += (new.clinic_id, new.old_size, new.old_root, new.tree_size, new.root_hash, new.public_key, new.note,
+                   new.cosignature, new.timestamp, new.at, _action_json(new), ord_)
+    params += (new.clinic_id for new in batch)
+    dbapi = engine.dialect.loaded_dbapi
+    try:
+        with driver.cursor() as cur:
+            cur.execute(sql, params)
+            return {row[0] for row in cur.fetchall()}
+    except dbapi.Error as exc:
+        gone = bool(driver.closed or driver.broken)
+        raise DBAPIError.instance(sql, params, exc, dbapi.Error, connection_invalidated=gone) from exc
 
 
 def add_refusal(session: Session, row: HubRefusal) -> None:

@@ -5,8 +5,9 @@ C2SP tlog-witness, checked in the spec's order: framing (400, :mod:`idverify.led
 is the latest cosigned size (409 + ``text/x.tlog.size``) → equal sizes need equal roots (409) → the RFC 6962
 consistency proof from the stored root verifies (422). Then the new state is compare-and-swapped (see
 :mod:`idverify.hub.repository`), the cosignature (``cosignature/v1``, timestamped Ed25519) is stored in the
-history, and everything commits *before* the answer. On PostgreSQL that is one statement in autocommit, and a
-request that builds on the state this process last saw needs no read before it: one round trip in all.
+history, and everything commits *before* the answer. On PostgreSQL that is one statement in autocommit, shared
+by the requests of several clinics that arrive together (:mod:`idverify.hub.group_commit`), and a request that
+builds on the state this process last saw needs no read before it.
 
 A refused submission that carries a valid clinic signature is evidence — the clinic signed something the witness
 could not reconcile with what it cosigned before — so it is recorded with its full body (``hub_refusals``),
@@ -26,10 +27,10 @@ from typing import NoReturn
 import structlog
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from idverify.errors import ErrorCode
-from idverify.hub import alerts, audit
+from idverify.hub import alerts, audit, group_commit
 from idverify.hub import repository as repo
 from idverify.hub.models import HubRefusal
 from idverify.ledger.checkpoint import CheckpointError, verify_ed25519
@@ -75,27 +76,40 @@ class _Refusal:
     size: int | None = None
 
 
-def add_checkpoint(session: Session, signer: CosignatureSigner, req: AddCheckpoint) -> Cosigned:
-    """Answer one add-checkpoint request; raises :class:`WitnessRefused` for every non-200 answer."""
+def add_checkpoint(sessions: sessionmaker[Session], signer: CosignatureSigner, req: AddCheckpoint) -> Cosigned:
+    """Answer one add-checkpoint request; raises :class:`WitnessRefused` for every non-200 answer.
+
+    Takes the session factory, not a session: a request that builds on the remembered state needs none on
+    PostgreSQL (the group commit writes on its own connection), and a session's set-up and close cost more
+    Python than the rest of such a request."""
     cp = req.checkpoint
-    bind = session.get_bind()
-    states = _STATES.get(bind) if isinstance(bind, Engine) else None
-    if states is None and isinstance(bind, Engine):
-        states = _STATES.setdefault(bind, {})
-    cached = states.get(cp.origin) if states is not None else None
+    engine = sessions.kw["bind"]
+    states = _STATES.get(engine)
+    if states is None:
+        states = _STATES.setdefault(engine, {})
+    cached = states.get(cp.origin)
     if cached is not None and req.old_size == cached.size and _check(req, cached) is None:
-        repo.autocommit(session)
         try:
-            done = _record(session, signer, req, cached)
-        except DBAPIError as exc:  # a pooled connection that died (no pre-ping): answer from a fresh read
+            if engine.dialect.name == "postgresql":
+                done = _record(engine, None, signer, req, cached)
+            else:
+                with sessions() as session:
+                    done = _record(engine, session, signer, req, cached)
+        except DBAPIError as exc:  # a connection that died (a server restart): answer from a fresh read
             if not exc.connection_invalidated:
                 raise
             done = None
         if done is not None:
-            if states is not None:
-                states[cp.origin] = _advanced(cached, cp.tree_size, cp.root_hash)
+            states[cp.origin] = _advanced(cached, cp.tree_size, cp.root_hash)
             return done
-        session.rollback()
+    with sessions() as session:
+        return _from_fresh_read(engine, session, signer, req, states)
+
+
+def _from_fresh_read(engine: Engine, session: Session, signer: CosignatureSigner, req: AddCheckpoint,
+                     states: dict[str, repo.WitnessState]) -> Cosigned:
+    """Every refusal, and every request not built on the remembered state, is decided on a fresh read."""
+    cp = req.checkpoint
     repo.autocommit(session)
     try:
         state = repo.witness_state(session, cp.origin)
@@ -105,8 +119,7 @@ def add_checkpoint(session: Session, signer: CosignatureSigner, req: AddCheckpoi
         session.rollback()
         repo.autocommit(session)
         state = repo.witness_state(session, cp.origin)
-    if states is not None:
-        states.pop(cp.origin, None)
+    states.pop(cp.origin, None)
     if state is None or state.status != "active":
         raise WitnessRefused(404, ErrorCode.UNKNOWN_ORIGIN, "this witness does not know the checkpoint's origin")
     refusal = _check(req, state)
@@ -118,15 +131,14 @@ def add_checkpoint(session: Session, signer: CosignatureSigner, req: AddCheckpoi
             if earlier is not None and earlier != cp.root_hash:  # we cosigned another root at this very size: a fork
                 refusal = _Refusal(409, ErrorCode.COSIGNED_ROOT_CONFLICT, refusal.message, refusal.size)
         _refuse(session, req, state, refusal.status, refusal.code, refusal.message, size=refusal.size)
-    done = _record(session, signer, req, state)
+    done = _record(engine, session, signer, req, state)
     if done is None:
         session.rollback()
         current = repo.witness_state(session, cp.origin)
         size = current.size if current is not None else state.size
         _refuse(session, req, state, 409, ErrorCode.CONCURRENT_UPDATE,
                 f"another submission advanced this log to {size} first", size=size)
-    if states is not None:
-        states[cp.origin] = _advanced(state, cp.tree_size, cp.root_hash)
+    states[cp.origin] = _advanced(state, cp.tree_size, cp.root_hash)
     return done
 
 
@@ -159,27 +171,32 @@ def _check(req: AddCheckpoint, state: repo.WitnessState) -> _Refusal | None:
     return None
 
 
-def _record(session: Session, signer: CosignatureSigner, req: AddCheckpoint, state: repo.WitnessState
-            ) -> Cosigned | None:
-    """Cosign, compare-and-swap and commit; None (nothing written) when the state is no longer ``state``."""
+def _record(engine: Engine, session: Session | None, signer: CosignatureSigner, req: AddCheckpoint,
+            state: repo.WitnessState) -> Cosigned | None:
+    """Cosign, compare-and-swap and commit; None (nothing written) when the state is no longer ``state``.
+    PostgreSQL: the group commit's own statement and connection (``session``, if any, is closed first: its
+    pooled connection goes back before the wait); SQLite: ``session``'s transaction."""
     cp = req.checkpoint
     now = utcnow()
     timestamp = int(time.time())
     line = signer.cosign(req.note.text, timestamp)
-    recorded = repo.record_cosignature(session, repo.NewCosignature(
+    new = repo.NewCosignature(
         clinic_id=state.clinic_id, old_size=state.size, old_root=state.root, tree_size=cp.tree_size,
         root_hash=cp.root_hash, note=req.note_text, cosignature=line, timestamp=timestamp, at=now,
         action={"clinic_id": state.clinic_id, "old_size": req.old_size, "tree_size": cp.tree_size,
                 "root_hash": base64.b64encode(cp.root_hash).decode(), "timestamp": timestamp},
         public_key=state.public_key,
-    ))
-    if not recorded:
-        return None
-    if repo.is_autocommit(session):
-        session.close()  # the statement committed itself: end the session's bookkeeping without a commit's
+    )
+    if engine.dialect.name == "postgresql":
+        if session is not None:
+            session.close()
+        recorded = group_commit.for_engine(engine).record(engine, new)
     else:
-        session.commit()
-    return Cosigned(line, cp.tree_size)
+        assert session is not None
+        recorded = repo.record_cosignature(session, new)
+        if recorded:
+            session.commit()
+    return Cosigned(line, cp.tree_size) if recorded else None
 
 
 def _advanced(state: repo.WitnessState, size: int, root: bytes) -> repo.WitnessState:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import struct
 from collections.abc import Iterable, Sequence
@@ -97,14 +98,18 @@ class CosignatureSigner:
     name: str
     private_key: Ed25519PrivateKey
 
-    @property
+    @functools.cached_property
     def key(self) -> WitnessKey:
         return WitnessKey(self.name, public_key_bytes(self.private_key.public_key()))
+
+    @functools.cached_property
+    def _key_id(self) -> bytes:  # a hash per cosignature otherwise (a witness signs thousands a second)
+        return self.key.key_id
 
     def cosign(self, note_text: str, timestamp: int) -> str:
         """The signature line (newline-terminated) for a checkpoint text at ``timestamp``."""
         signature = self.private_key.sign(signed_message(note_text, timestamp))
-        return signature_line(self.name, self.key.key_id, struct.pack(">Q", timestamp) + signature)
+        return signature_line(self.name, self._key_id, struct.pack(">Q", timestamp) + signature)
 
 
 @dataclass(frozen=True)

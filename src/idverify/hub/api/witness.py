@@ -29,8 +29,7 @@ router = APIRouter(tags=["witness"])
 
 
 def _cosign(hub: HubContext, req: AddCheckpoint) -> witness.Cosigned:
-    with hub.session_factory() as session:
-        return witness.add_checkpoint(session, hub.witness, req)
+    return witness.add_checkpoint(hub.session_factory, hub.witness, req)
 
 
 @router.post(
