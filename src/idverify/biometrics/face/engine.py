@@ -57,7 +57,7 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import cv2
 import numpy as np
@@ -86,13 +86,17 @@ class FaceConfig:
     ``landmark_box_scales``: squares (× the detected face square) whose predicted 5 points are averaged (YuNet
     boxes; a HOG box is dlib's own framing and is used once). ``region_margin``: margin (× the face square) of the
     region cut around the face, replicated where it leaves the photo; None aligns on the photo itself (dlib then
-    fills what lies outside it with black). ``chip_padding``: dlib's chip padding.
+    fills what lies outside it with black). ``chip_padding``: dlib's chip padding. ``flip``: horizontal-flip
+    test-time augmentation — the encoding is that of the aligned chip and of its mirror image combined, ``"mean"``
+    (the mean of the two raw ResNet descriptors) or ``"unit-mean"`` (the mean of the two after making each unit
+    length), then made unit length; ``None`` (face/2): the chip alone. It runs the ResNet twice per capture.
     """
 
     name: str
     landmark_box_scales: tuple[float, ...] = (1.0,)
     region_margin: float | None = None
     chip_padding: float = 0.25
+    flip: Literal["mean", "unit-mean"] | None = None
 
 
 #: face/2, the shipped alignment (module docstring, step 4).
@@ -237,7 +241,13 @@ class FaceEngine:
                 [self._dlib.point(round(px), round(py)) for px, py in points])
             chip = self._dlib.get_face_chip(region, mean_shape, size=CHIP_SIZE, padding=cfg.chip_padding)
             descriptor = np.asarray(self._encoder.compute_face_descriptor(chip, 0), dtype=np.float32)
-        return unit(descriptor)
+            if cfg.flip is None:
+                return unit(descriptor)
+            mirrored = np.asarray(self._encoder.compute_face_descriptor(np.ascontiguousarray(chip[:, ::-1]), 0),
+                                  dtype=np.float32)
+        if cfg.flip == "unit-mean":
+            return unit(unit(descriptor) + unit(mirrored))
+        return unit(descriptor + mirrored)
 
 
 def _face_region(rgb: RGBImage, det: Detection, margin: float) -> tuple[RGBImage, tuple[int, int]]:
