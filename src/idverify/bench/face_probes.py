@@ -1,0 +1,139 @@
+"""Verification over several probe frames, measured (run by hand, not at run time).
+
+Why: a check films ``MAX_FACE_FRAMES`` camera frames (all of them go to liveness) but matches only the first
+(:func:`idverify.biometrics.face.factor.face_factor_and_sample`). Scoring several frames could lower the FNMR;
+whether it keeps the false-match rate the shipped thresholds were calibrated for (single-image pairs) may not be
+assumed: a mean of encodings drifts towards the average face (:mod:`idverify.bench.face_templates` measured it on
+the enrolment side), and the best of k frames gives an impostor k chances.
+
+Method, per face set (one sub-folder per identity), for k = 1 … ``max k``: the reference is every ``enrol``-image
+subset of an identity's images (compared as the daemon compares a template: the best of its encodings); the
+probe is every k-subset of that identity's *other* images (genuine) and every k-subset of each other identity's
+images (impostor). Only identities with at least ``enrol`` + ``max k`` images serve, the same ones for every k,
+so that the rows differ only by k. Rules to score k probe encodings against the reference: ``mean`` (the
+re-normalised mean probe encoding), ``max`` (best-of-k: the best of the k scores) and ``mean-score`` (the mean of
+the k scores). Per row: EER, FNMR at FMR 1 % and 0.1 % of the set's own trials, FMR / FNMR at the shipped face
+thresholds (``models/thresholds_face.json``: FMR 0.1 % and the face-alone 0.01 % point); a ``pooled`` row per
+(k, rule) concatenates the sets' trials.
+
+Limit, to be said with every figure: the "frames" here are *distinct photos* of a person (other days, lighting,
+expression). Real frames of one check are 5 consecutive camera frames within about 0.3 s, nearly the same image,
+so the gain a genuine user gets from them is at most this one (an upper bound); an impostor's frames are just as
+alike, so the number of independent chances best-of-k gives an impostor is also bounded by this one.
+
+``python -m idverify.bench.face_probes DIR [DIR ...] [--max-k 2] [--enrol 1]``; prints one JSON object.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from idverify.bench.face_cohort import FaceSet
+from idverify.biometrics.metrics import error_rates
+
+RULES = ("mean", "max", "mean-score")
+
+
+def score(reference: NDArray[np.float64], probes: NDArray[np.float64], rule: str) -> float:
+    """One trial: ``probes`` (k × d unit rows) against ``reference`` (m × d unit rows, best row as the daemon's
+    template comparison) under ``rule``."""
+    if rule == "mean":
+        p = probes.mean(axis=0)
+        return float((reference @ (p / np.linalg.norm(p))).max())
+    per_frame = (probes @ reference.T).max(axis=1)  # each frame against the template, as a check compares it
+    if rule == "max":
+        return float(per_frame.max())
+    if rule == "mean-score":
+        return float(per_frame.mean())
+    raise ValueError(f"unknown rule {rule!r}")
+
+
+def trials(s: FaceSet, k: int, rule: str, identities: Sequence[str], enrol: int = 1
+           ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """(genuine, impostor) scores of every reference of ``enrol`` images of ``identities`` probed by k-subsets of
+    images (module docstring)."""
+    enc = np.asarray(s.encodings, np.float64)
+    own_of = {ident: np.flatnonzero(s.labels == ident).tolist() for ident in identities}
+    subsets = {ident: [enc[list(c)] for c in itertools.combinations(own_of[ident], k)] for ident in identities}
+    genuine: list[float] = []
+    impostor: list[float] = []
+    for ident in identities:
+        for ref_idx in itertools.combinations(own_of[ident], enrol):
+            reference = enc[list(ref_idx)]
+            rest = [i for i in own_of[ident] if i not in ref_idx]
+            genuine.extend(score(reference, enc[list(c)], rule) for c in itertools.combinations(rest, k))
+            for other in identities:
+                if other != ident:
+                    impostor.extend(score(reference, probes, rule) for probes in subsets[other])
+    return np.asarray(genuine), np.asarray(impostor)
+
+
+def _row(name: str, k: int, rule: str, identities: int, g: NDArray[np.float64], i: NDArray[np.float64],
+         thresholds: Mapping[str, float]) -> dict[str, Any]:
+    e = error_rates(g, i)
+    row: dict[str, Any] = {"set": name, "k": k, "rule": rule, "identities": identities, "genuine": len(g),
+                           "impostor": len(i), "eer": round(float(e.eer), 6),
+                           "fnmr_at_fmr100": round(float(e.fmr100), 6), "fnmr_at_fmr1000": round(float(e.fmr1000), 6)}
+    for tname, thr in thresholds.items():
+        row[f"fmr_at_{tname}"] = round(float(np.mean(i >= thr)), 6)
+        row[f"false_matches_at_{tname}"] = int(np.sum(i >= thr))
+        row[f"fnmr_at_{tname}"] = round(float(np.mean(g < thr)), 6)
+    return row
+
+
+def evaluate(sets: Sequence[FaceSet], thresholds: Mapping[str, float], max_k: int = 2,
+             enrol: int = 1) -> list[dict[str, Any]]:
+    """One row per (set, k, rule) and a ``pooled`` row per (k, rule) over the sets that serve; ``thresholds`` maps
+    a name to an accept-at-or-above threshold."""
+    rows: list[dict[str, Any]] = []
+    pooled: dict[tuple[int, str], tuple[list[NDArray[np.float64]], list[NDArray[np.float64]], int]] = {}
+    for s in sets:
+        names, counts = np.unique(s.labels, return_counts=True)
+        served = [str(n) for n, c in zip(names, counts, strict=True) if c >= enrol + max_k]
+        if len(served) < 2:
+            continue
+        for k in range(1, max_k + 1):
+            for rule in RULES if k > 1 else ("mean",):  # one frame: every rule is the plain comparison
+                g, i = trials(s, k, rule, served, enrol)
+                rows.append(_row(s.name, k, rule, len(served), g, i, thresholds))
+                gs, imps, n = pooled.setdefault((k, rule), ([], [], 0))
+                gs.append(g)
+                imps.append(i)
+                pooled[(k, rule)] = (gs, imps, n + len(served))
+    for (k, rule), (gs, imps, n) in pooled.items():
+        rows.append(_row("pooled", k, rule, n, np.concatenate(gs), np.concatenate(imps), thresholds))
+    return rows
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    import argparse
+    from pathlib import Path
+
+    from idverify.bench.face_cohort import load_set
+    from idverify.biometrics.operating_points import load_operating_points
+    from idverify.logging import configure_logging
+
+    configure_logging("WARNING")  # log lines go to stderr, never into the JSON on stdout
+    p = argparse.ArgumentParser(prog="python -m idverify.bench.face_probes", description=__doc__.split("\n")[0])
+    p.add_argument("datasets", nargs="+", type=Path, help="face folders, one sub-folder per identity")
+    p.add_argument("--max-k", type=int, default=2, help="largest number of probe frames")
+    p.add_argument("--enrol", type=int, default=1, help="images in the reference (the enrolled template)")
+    args = p.parse_args(argv)
+    if args.max_k < 1 or args.enrol < 1:
+        p.error("--max-k and --enrol must be at least 1")
+    ops = load_operating_points()
+    thresholds = {"threshold_fmr_0.001": ops.point("face", 0.001).threshold,
+                  "threshold_fmr_0.0001": ops.point("face", 0.0001).threshold}
+    rows = evaluate([load_set(d) for d in args.datasets], thresholds, args.max_k, args.enrol)
+    print(json.dumps({"thresholds": thresholds, "enrol": args.enrol, "max_k": args.max_k, "rows": rows}))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
