@@ -41,11 +41,18 @@ Pipeline, with the reasons for each choice:
 5. One encoding per capture. Test-time augmentation was measured and is not used: averaging encodings from
    three landmark boxes (0.9×, 1.0×, 1.1×) moved FNMR at FMR 0.1 % on asian_dev by one pair in 42 (noise) while
    tripling the ResNet cost (dlib-bin is built without BLAS: about 117 ms CPU per 150×150 chip here), which breaks
-   the 150 ms per-frame budget; horizontal-flip TTA and cohort score normalisation (Z/S-norm, mean centring)
-   made the dev-set error rates worse. Enrolment-only jitter (dlib-style: ±2 % shift, ±3°, 0–3 % zoom, 50 % flip;
-   10 jittered chips per template image, probes plain) looked like a gain when each pair's first image was the
-   template (EER 0.60 %) but not when every image served once as template and once as probe (2.38 %, as before):
-   the "gain" was which side of each pair got jittered, so it is not used either.
+   the 150 ms per-frame budget; cohort score normalisation (Z/S-norm, mean centring) made the dev-set error rates
+   worse. Horizontal-flip TTA (``FaceConfig.flip``: the chip and its mirror image encoded, descriptors averaged)
+   was measured leave-one-dataset-out (:mod:`idverify.bench.lodo_face`, its ``-flip`` configurations, 2026-12-04):
+   held out, asian_dev keeps EER 2.38 % (the choice made on the two other sets is ``boxes-only-flip``; FNMR at
+   FMR 1 % 11.9 → 9.5 %, at FMR 0.1 % 21.4 → 14.3 %, i.e. one and three of 42 genuine pairs); every flip variant
+   gives asian_dev 2.38 % (face/2 with flip: 0.89 → 2.38 %, seen); deepface_unit held out 0.17 → 0.06 %. It does not
+   lower asian_dev's unseen EER and doubles the ResNet cost (encoding 165 → 328 ms CPU, loaded machine), so face/2
+   does not flip (a new alignment would also invalidate every enrolled template). Enrolment-only jitter
+   (dlib-style: ±2 % shift, ±3°, 0–3 % zoom, 50 % flip; 10 jittered chips per template image, probes plain) looked
+   like a gain when each pair's first image was the template (EER 0.60 %) but not when every image served once as
+   template and once as probe (2.38 %, as before): the "gain" was which side of each pair got jittered, so it is
+   not used either.
 6. Scores are cosine similarities of unit vectors (higher = same person), the form the 1:N matrix product needs.
    Thresholds are calibrated (``models/thresholds_face.json``), never dlib's 0.6 distance, which accepts about
    40 % of impostor pairs among Chinese adults.
