@@ -3,11 +3,13 @@ one-image reference scores as the daemon compares, and the rules order impostor 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from idverify.bench.face_cohort import FaceSet
-from idverify.bench.face_probes import evaluate, main, score, trials
+from idverify.bench.face_probes import FrameSet, camera_jitter, evaluate, main, near_duplicate_rows, score, trials
 from idverify.biometrics.face.engine import ALGORITHM_VERSION, compare
 from idverify.biometrics.face.template import combine
 
@@ -94,3 +96,41 @@ def test_usage_errors() -> None:
         main(["somewhere", "--max-k", "0"])
     with pytest.raises(SystemExit):
         main(["somewhere", "--enrol", "0"])
+
+
+def test_camera_jitter_changes_a_frame_a_little_and_is_seeded(face_dir: Path) -> None:
+    from idverify.biometrics.face.image import as_rgb_array
+
+    rgb = as_rgb_array(face_dir / "face_recognition_examples/alex_lacamoire/examples__alex-lacamoire.png")
+    a = camera_jitter(rgb, np.random.default_rng(1))
+    b = camera_jitter(rgb, np.random.default_rng(1))
+    c = camera_jitter(rgb, np.random.default_rng(2))
+    assert a.shape == rgb.shape and a.dtype == np.uint8
+    assert np.array_equal(a, b) and not np.array_equal(a, c)
+    diff = np.abs(a.astype(np.int16) - rgb.astype(np.int16))
+    assert 0.5 < float(diff.mean()) < 25.0  # a next frame, not another photo
+
+
+def test_near_duplicate_rows_use_frame_0_as_the_reference() -> None:
+    s = _set(seed=7, people=3, images=2)
+    rng = np.random.default_rng(0)
+    frames = []
+    for e in s.encodings:  # frame 0 the photo, then two slightly moved copies
+        rows = [e, *(e + 0.01 * rng.normal(size=128) for _ in range(2))]
+        frames.append(np.asarray([r / np.linalg.norm(r) for r in rows]))
+    fs = FrameSet("frames", tuple(frames), s.labels)
+    out = near_duplicate_rows([fs], {"t": 0.9})
+    by = {(r["set"], r["k"], r["rule"]): r for r in out}
+    one = by[("frames", 1, "mean")]
+    assert one["genuine"] == 3 * 2 and one["impostor"] == 6 * 5 - 6  # ordered pairs of the 6 photos
+    g = [float(frames[a][0] @ frames[b][0]) for a in range(6) for b in range(6)
+         if a != b and s.labels[a] == s.labels[b]]
+    imp = [float(frames[a][0] @ frames[b][0]) for a in range(6) for b in range(6)
+           if a != b and s.labels[a] != s.labels[b]]
+    assert one["fnmr_at_t"] == pytest.approx(np.mean(np.asarray(g) < 0.9), abs=1e-6)
+    assert one["false_matches_at_t"] == sum(x >= 0.9 for x in imp)
+    best = [max(float(frames[a][0] @ f) for f in frames[b]) for a in range(6) for b in range(6)
+            if a != b and s.labels[a] == s.labels[b]]
+    assert by[("frames", 3, "max")]["fnmr_at_t"] == pytest.approx(np.mean(np.asarray(best) < 0.9), abs=1e-6)
+    assert by[("frames", 3, "max")]["impostor"] == one["impostor"]
+    assert by[("pooled", 3, "mean-score")]["genuine"] == 6 and by[("pooled", 1, "mean")]["identities"] == 3
