@@ -32,6 +32,7 @@ from idverify.biometrics.face.engine import SHIPPED, FaceConfig
 if TYPE_CHECKING:
     from idverify.biometrics.face.engine import FaceEngine
 
+_FLIP_NAMES = {"face/1": "face1-flip", SHIPPED.name: "face2-flip"}
 #: The first entry is the baseline (face/1: one landmark box, aligned on the photo itself); ties go to it.
 GRID: dict[str, FaceConfig] = {c.name: c for c in (
     FaceConfig("face/1"),
@@ -43,6 +44,13 @@ GRID: dict[str, FaceConfig] = {c.name: c for c in (
     dataclasses.replace(SHIPPED, name="pad-0.2", chip_padding=0.2),
     dataclasses.replace(SHIPPED, name="pad-0.3", chip_padding=0.3),
 )}
+#: Horizontal-flip test-time augmentation (``FaceConfig.flip``): every alignment above with the chip's mirror
+#: image encoded too and the two descriptors averaged, and face/2 with the unit-length mean as well. Appended after
+#: the alignments so that ``--grid`` with the first eight names is the grid chosen without flipping.
+GRID.update({c.name: c for c in (
+    *(dataclasses.replace(c, name=_FLIP_NAMES.get(n, f"{n}-flip"), flip="mean") for n, c in list(GRID.items())),
+    dataclasses.replace(SHIPPED, name="face2-flip-unit", flip="unit-mean"),
+)})
 
 
 @dataclass(frozen=True)

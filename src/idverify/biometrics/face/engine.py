@@ -41,11 +41,18 @@ Pipeline, with the reasons for each choice:
 5. One encoding per capture. Test-time augmentation was measured and is not used: averaging encodings from
    three landmark boxes (0.9×, 1.0×, 1.1×) moved FNMR at FMR 0.1 % on asian_dev by one pair in 42 (noise) while
    tripling the ResNet cost (dlib-bin is built without BLAS: about 117 ms CPU per 150×150 chip here), which breaks
-   the 150 ms per-frame budget; horizontal-flip TTA and cohort score normalisation (Z/S-norm, mean centring)
-   made the dev-set error rates worse. Enrolment-only jitter (dlib-style: ±2 % shift, ±3°, 0–3 % zoom, 50 % flip;
-   10 jittered chips per template image, probes plain) looked like a gain when each pair's first image was the
-   template (EER 0.60 %) but not when every image served once as template and once as probe (2.38 %, as before):
-   the "gain" was which side of each pair got jittered, so it is not used either.
+   the 150 ms per-frame budget; cohort score normalisation (Z/S-norm, mean centring) made the dev-set error rates
+   worse. Horizontal-flip TTA (``FaceConfig.flip``: the chip and its mirror image encoded, descriptors averaged)
+   was measured leave-one-dataset-out (:mod:`idverify.bench.lodo_face`, its ``-flip`` configurations, 2026-12-04):
+   held out, asian_dev keeps EER 2.38 % (the choice made on the two other sets is ``boxes-only-flip``; FNMR at
+   FMR 1 % 11.9 → 9.5 %, at FMR 0.1 % 21.4 → 14.3 %, i.e. one and three of 42 genuine pairs); every flip variant
+   gives asian_dev 2.38 % (face/2 with flip: 0.89 → 2.38 %, seen); deepface_unit held out 0.17 → 0.06 %. It does not
+   lower asian_dev's unseen EER and doubles the ResNet cost (encoding 165 → 328 ms CPU, loaded machine), so face/2
+   does not flip (a new alignment would also invalidate every enrolled template). Enrolment-only jitter
+   (dlib-style: ±2 % shift, ±3°, 0–3 % zoom, 50 % flip; 10 jittered chips per template image, probes plain) looked
+   like a gain when each pair's first image was the template (EER 0.60 %) but not when every image served once as
+   template and once as probe (2.38 %, as before): the "gain" was which side of each pair got jittered, so it is
+   not used either.
 6. Scores are cosine similarities of unit vectors (higher = same person), the form the 1:N matrix product needs.
    Thresholds are calibrated (``models/thresholds_face.json``), never dlib's 0.6 distance, which accepts about
    40 % of impostor pairs among Chinese adults.
@@ -57,7 +64,7 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import cv2
 import numpy as np
@@ -86,13 +93,17 @@ class FaceConfig:
     ``landmark_box_scales``: squares (× the detected face square) whose predicted 5 points are averaged (YuNet
     boxes; a HOG box is dlib's own framing and is used once). ``region_margin``: margin (× the face square) of the
     region cut around the face, replicated where it leaves the photo; None aligns on the photo itself (dlib then
-    fills what lies outside it with black). ``chip_padding``: dlib's chip padding.
+    fills what lies outside it with black). ``chip_padding``: dlib's chip padding. ``flip``: horizontal-flip
+    test-time augmentation — the encoding is that of the aligned chip and of its mirror image combined, ``"mean"``
+    (the mean of the two raw ResNet descriptors) or ``"unit-mean"`` (the mean of the two after making each unit
+    length), then made unit length; ``None`` (face/2): the chip alone. It runs the ResNet twice per capture.
     """
 
     name: str
     landmark_box_scales: tuple[float, ...] = (1.0,)
     region_margin: float | None = None
     chip_padding: float = 0.25
+    flip: Literal["mean", "unit-mean"] | None = None
 
 
 #: face/2, the shipped alignment (module docstring, step 4).
@@ -237,7 +248,13 @@ class FaceEngine:
                 [self._dlib.point(round(px), round(py)) for px, py in points])
             chip = self._dlib.get_face_chip(region, mean_shape, size=CHIP_SIZE, padding=cfg.chip_padding)
             descriptor = np.asarray(self._encoder.compute_face_descriptor(chip, 0), dtype=np.float32)
-        return unit(descriptor)
+            if cfg.flip is None:
+                return unit(descriptor)
+            mirrored = np.asarray(self._encoder.compute_face_descriptor(np.ascontiguousarray(chip[:, ::-1]), 0),
+                                  dtype=np.float32)
+        if cfg.flip == "unit-mean":
+            return unit(unit(descriptor) + unit(mirrored))
+        return unit(descriptor + mirrored)
 
 
 def _face_region(rgb: RGBImage, det: Detection, margin: float) -> tuple[RGBImage, tuple[int, int]]:
