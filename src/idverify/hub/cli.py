@@ -290,7 +290,8 @@ def bench_hub(
         "--postgres-url", envvar="IDVERIFY_TEST_POSTGRES_URL", help="PostgreSQL server.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the JSON summary on the last line.")] = False,
     witness_threads: Annotated[int, typer.Option(
-        "--witness-threads", min=1, help="Concurrent witness submissions per hub process (in-process phase).")] = 4,
+        "--witness-threads", min=1,
+        help="Concurrent witness submissions per hub process, and per HTTP client process.")] = 16,
     feed_threads: Annotated[int, typer.Option(
         "--feed-threads", min=1, help="Concurrent feed batches per hub process (feed phase).")] = 2,
     keep: Annotated[bool, typer.Option("--keep", help="Keep the scratch database (schema) and the generated files; "
