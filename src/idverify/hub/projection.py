@@ -97,7 +97,10 @@ class _Batch:
         if known is not None and known[0] <= at < known[1]:
             return known[2]
         first = at.astimezone(REGION_TZ).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-        self._month = (first, (first + timedelta(days=32)).replace(day=1), first.strftime("%Y-%m"))
+        end = (first + timedelta(days=32)).replace(day=1)
+        # bounds in ``at``'s own zone (UTC): aware datetimes with one tzinfo compare field by field, with two
+        # different ones each comparison asks the region's zone for its offset (a tenth of the feed's CPU)
+        self._month = (first.astimezone(at.tzinfo), end.astimezone(at.tzinfo), first.strftime("%Y-%m"))
         return self._month[2]
 
     def count(self, month: str, staff: str | None, field: str) -> None:
