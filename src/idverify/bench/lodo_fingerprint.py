@@ -66,6 +66,12 @@ GRID: dict[str, ExtractorConfig] = {c.name: c for c in (
     dataclasses.replace(_BASE, name="gabor-narrow", gabor_across=0.4),
     dataclasses.replace(SHIPPED, name="local-tensor8", tensor_sigma=8.0),
     dataclasses.replace(SHIPPED, name="local-max100", max_minutiae=100),
+    dataclasses.replace(SHIPPED, name="local-block48", period_block=48),
+    dataclasses.replace(SHIPPED, name="local-block64", period_block=64),
+    dataclasses.replace(SHIPPED, name="local-block64-max100", period_block=64, max_minutiae=100),
+    dataclasses.replace(SHIPPED, name="local-hull41", seg_hull=41),
+    dataclasses.replace(SHIPPED, name="local-block64-hull41", period_block=64, seg_hull=41),
+    dataclasses.replace(SHIPPED, name="local-seg-keep0.6", seg_contrast_keep=0.6),
 )}
 
 _SOURCES = ("extract.py", "_skeleton.py", "_mcc.py", "match.py")

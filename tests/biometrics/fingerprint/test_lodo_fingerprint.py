@@ -67,6 +67,21 @@ def test_grid_starts_with_the_baseline_and_holds_the_shipped_configuration() -> 
     assert dataclasses.replace(lodo.GRID[shipped], name=SHIPPED.name) == SHIPPED
 
 
+@pytest.mark.parametrize(("name", "changed"), [
+    ("local-block48", {"period_block": 48}),
+    ("local-block64", {"period_block": 64}),
+    ("local-block64-max100", {"period_block": 64, "max_minutiae": 100}),
+    ("local-hull41", {"seg_hull": 41}),
+    ("local-block64-hull41", {"period_block": 64, "seg_hull": 41}),
+    ("local-seg-keep0.6", {"seg_contrast_keep": 0.6}),
+])
+def test_period_window_and_segmentation_entries_change_only_their_fields(name: str, changed: dict[str, object]) -> None:
+    entry = lodo.GRID[name]
+    assert dataclasses.replace(SHIPPED, name=name, **changed) == entry  # type: ignore[arg-type]
+    for field, value in changed.items():
+        assert getattr(SHIPPED, field) != value  # each field really differs from the shipped configuration
+
+
 def test_code_hash_is_stable() -> None:
     assert lodo.code_hash() == lodo.code_hash()
     assert len(lodo.code_hash()) == 16
