@@ -13,23 +13,11 @@ from idverify.bench.face_probes import FrameSet, camera_jitter, evaluate, main, 
 from idverify.biometrics.face.engine import ALGORITHM_VERSION, compare
 from idverify.biometrics.face.template import combine
 
-
-def _set(seed: int = 0, people: int = 5, images: int = 4) -> FaceSet:
-    """Each person's images spread around their own centre and a shared 'average face' direction."""
-    rng = np.random.default_rng(seed)
-    shared = rng.normal(size=128)
-    rows, labels = [], []
-    for p in range(people):
-        centre = rng.normal(size=128)
-        for _ in range(images):
-            rows.append(3.0 * shared + centre + 1.2 * rng.normal(size=128))
-            labels.append(f"p{p}")
-    enc = np.asarray(rows)
-    return FaceSet("planted", enc / np.linalg.norm(enc, axis=1, keepdims=True), np.asarray(labels))
+from .planted import planted_set
 
 
 def test_trial_counts_follow_the_subsets() -> None:
-    s = _set()
+    s = planted_set()
     idents = [f"p{k}" for k in range(5)]
     g, i = trials(s, 3, "mean", idents)
     # per person: 4 one-image references; genuine probes C(3, 3) = 1; impostor probes 4 others × C(4, 3) = 4
@@ -42,7 +30,7 @@ def test_trial_counts_follow_the_subsets() -> None:
 
 
 def test_rules_and_the_daemons_comparison() -> None:
-    s = _set(seed=3)
+    s = planted_set(seed=3)
     enc = s.encodings
     ref, probes = enc[[0, 1]], enc[[2, 3]]
     tpl = combine([ref[0].astype(np.float32), ref[1].astype(np.float32)], ALGORITHM_VERSION)
@@ -59,7 +47,7 @@ def test_rules_and_the_daemons_comparison() -> None:
 
 
 def test_mean_of_frames_lifts_impostors_and_best_of_frames_more_than_one_frame() -> None:
-    s = _set(seed=5)
+    s = planted_set(seed=5)
     idents = [f"p{k}" for k in range(5)]
     _, one = trials(s, 1, "mean", idents)
     _, mean3 = trials(s, 3, "mean", idents)
@@ -77,9 +65,9 @@ def test_mean_of_frames_lifts_impostors_and_best_of_frames_more_than_one_frame()
 
 
 def test_pooled_rows_concatenate_the_sets_and_small_sets_are_skipped() -> None:
-    a = _set(seed=1)
-    b = FaceSet("other", _set(seed=2, people=3).encodings, _set(seed=2, people=3).labels)
-    tiny = FaceSet("tiny", _set(seed=4, people=1).encodings, np.asarray(["x"] * 4))  # one identity: not served
+    a = planted_set(seed=1)
+    b = FaceSet("other", planted_set(seed=2, people=3).encodings, planted_set(seed=2, people=3).labels)
+    tiny = FaceSet("tiny", planted_set(seed=4, people=1).encodings, np.asarray(["x"] * 4))  # one identity: not served
     rows = evaluate([a, b, tiny], {"t": 0.5}, max_k=2)
     by = {(r["set"], r["k"], r["rule"]): r for r in rows}
     assert {r["set"] for r in rows} == {"planted", "other", "pooled"}
@@ -112,7 +100,7 @@ def test_camera_jitter_changes_a_frame_a_little_and_is_seeded(face_dir: Path) ->
 
 
 def test_near_duplicate_rows_use_frame_0_as_the_reference() -> None:
-    s = _set(seed=7, people=3, images=2)
+    s = planted_set(seed=7, people=3, images=2)
     rng = np.random.default_rng(0)
     frames = []
     for e in s.encodings:  # frame 0 the photo, then two slightly moved copies

@@ -5,28 +5,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from idverify.bench.face_cohort import FaceSet
 from idverify.bench.face_templates import evaluate, trials
 from idverify.biometrics.face.engine import ALGORITHM_VERSION, compare
 from idverify.biometrics.face.template import combine
 
-
-def _set(seed: int = 0, people: int = 5, images: int = 4) -> FaceSet:
-    """Each person's images spread around their own centre and a shared 'average face' direction."""
-    rng = np.random.default_rng(seed)
-    shared = rng.normal(size=128)
-    rows, labels = [], []
-    for p in range(people):
-        centre = rng.normal(size=128)
-        for _ in range(images):
-            rows.append(3.0 * shared + centre + 1.2 * rng.normal(size=128))
-            labels.append(f"p{p}")
-    enc = np.asarray(rows)
-    return FaceSet("planted", enc / np.linalg.norm(enc, axis=1, keepdims=True), np.asarray(labels))
+from .planted import planted_set
 
 
 def test_trial_counts_follow_the_subsets() -> None:
-    s = _set()
+    s = planted_set()
     idents = ["p0", "p1", "p2", "p3", "p4"]
     g, i = trials(s, 3, "mean", idents)
     # per person: C(4, 3) = 4 templates, each probed by the one other image and the 16 other people's images
@@ -38,7 +25,7 @@ def test_trial_counts_follow_the_subsets() -> None:
 
 
 def test_max_rule_is_the_daemons_comparison() -> None:
-    s = _set(seed=3)
+    s = planted_set(seed=3)
     g, _ = trials(s, 2, "max", ["p0"])
     own = np.flatnonzero(s.labels == "p0")
     tpl = combine([s.encodings[own[0]].astype(np.float32), s.encodings[own[1]].astype(np.float32)],
@@ -48,7 +35,7 @@ def test_max_rule_is_the_daemons_comparison() -> None:
 
 
 def test_a_mean_template_lifts_impostors_more_than_the_best_capture() -> None:
-    s = _set(seed=5)
+    s = planted_set(seed=5)
     idents = [f"p{k}" for k in range(5)]
     _, mean_imp = trials(s, 3, "mean", idents)
     _, max_imp = trials(s, 3, "max", idents)
