@@ -25,6 +25,7 @@ Run: ``python -m idverify.bench.face_cohort DIR DIR [DIR ...]`` (≥ 3 sets for 
 
 from __future__ import annotations
 
+import argparse
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -165,6 +166,26 @@ def sets_from_argv(argv: Sequence[str] | None, prog: str, minimum: int) -> list[
     if len(args) < minimum:
         raise SystemExit(f"usage: python -m {prog} {' '.join(['DIR'] * minimum)} [DIR ...]")
     return [load_set(Path(a)) for a in args]
+
+
+def several_image_parser(prog: str, description: str) -> argparse.ArgumentParser:
+    """The parser of a several-image face tool (``face_templates``, ``face_probes``): face folders as arguments;
+    log lines go to stderr, never into the JSON on stdout."""
+    from idverify.logging import configure_logging
+
+    configure_logging("WARNING")
+    parser = argparse.ArgumentParser(prog=f"python -m {prog}", description=description)
+    parser.add_argument("datasets", nargs="+", type=Path, help="face folders, one sub-folder per identity")
+    return parser
+
+
+def shipped_face_thresholds() -> dict[str, float]:
+    """The shipped face thresholds the several-image tools report their error rates at."""
+    from idverify.biometrics.operating_points import load_operating_points
+
+    ops = load_operating_points()
+    return {"threshold_fmr_0.001": ops.point("face", 0.001).threshold,
+            "threshold_fmr_0.0001": ops.point("face", 0.0001).threshold}
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -212,15 +212,9 @@ def near_duplicate_rows(sets: Sequence[FrameSet], thresholds: Mapping[str, float
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    import argparse
+    from idverify.bench.face_cohort import load_set, several_image_parser, shipped_face_thresholds
 
-    from idverify.bench.face_cohort import load_set
-    from idverify.biometrics.operating_points import load_operating_points
-    from idverify.logging import configure_logging
-
-    configure_logging("WARNING")  # log lines go to stderr, never into the JSON on stdout
-    p = argparse.ArgumentParser(prog="python -m idverify.bench.face_probes", description=__doc__.split("\n")[0])
-    p.add_argument("datasets", nargs="+", type=Path, help="face folders, one sub-folder per identity")
+    p = several_image_parser("idverify.bench.face_probes", __doc__.split("\n")[0])
     p.add_argument("--max-k", type=int, default=2, help="largest number of probe frames")
     p.add_argument("--enrol", type=int, default=1, help="images in the reference (the enrolled template)")
     p.add_argument("--near-duplicates", type=int, default=0, metavar="K",
@@ -228,9 +222,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = p.parse_args(argv)
     if args.max_k < 1 or args.enrol < 1 or args.near_duplicates < 0:
         p.error("--max-k and --enrol must be at least 1, --near-duplicates at least 0")
-    ops = load_operating_points()
-    thresholds = {"threshold_fmr_0.001": ops.point("face", 0.001).threshold,
-                  "threshold_fmr_0.0001": ops.point("face", 0.0001).threshold}
+    thresholds = shipped_face_thresholds()
     if args.near_duplicates:
         frames = [load_frames(d, args.near_duplicates) for d in args.datasets]
         print(json.dumps({"thresholds": thresholds, "near_duplicates": args.near_duplicates,

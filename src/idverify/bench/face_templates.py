@@ -78,23 +78,14 @@ def evaluate(s: FaceSet, thresholds: dict[str, float], max_k: int = 3) -> list[d
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    import argparse
-    from pathlib import Path
+    from idverify.bench.face_cohort import load_set, several_image_parser, shipped_face_thresholds
 
-    from idverify.bench.face_cohort import load_set
-    from idverify.biometrics.operating_points import load_operating_points
-    from idverify.logging import configure_logging
-
-    configure_logging("WARNING")  # log lines go to stderr, never into the JSON on stdout
-    p = argparse.ArgumentParser(prog="python -m idverify.bench.face_templates", description=__doc__.split("\n")[0])
-    p.add_argument("datasets", nargs="+", type=Path, help="face folders, one sub-folder per identity")
+    p = several_image_parser("idverify.bench.face_templates", __doc__.split("\n")[0])
     p.add_argument("--max-k", type=int, default=3, help="largest number of images in a template")
     args = p.parse_args(argv)
     if args.max_k < 1:
         p.error("--max-k must be at least 1")
-    ops = load_operating_points()
-    thresholds = {"threshold_fmr_0.001": ops.point("face", 0.001).threshold,
-                  "threshold_fmr_0.0001": ops.point("face", 0.0001).threshold}
+    thresholds = shipped_face_thresholds()
     rows = [r for d in args.datasets for r in evaluate(load_set(d), thresholds, args.max_k)]
     print(json.dumps({"thresholds": thresholds, "rows": rows}))
     return 0

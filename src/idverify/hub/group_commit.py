@@ -181,8 +181,14 @@ _GROUPS: weakref.WeakKeyDictionary[Engine, GroupCommit] = weakref.WeakKeyDiction
 _GROUPS_LOCK = threading.Lock()
 
 
-def for_engine(engine: Engine) -> GroupCommit:
-    """The group commit of ``engine`` (tests run several hubs, so several engines, in one process)."""
+def record(engine: Engine, new: repo.NewCosignature) -> bool:
+    """Write ``new`` with whatever else is pending for ``engine`` (see :meth:`GroupCommit.record`)."""
+    return _group(engine).record(engine, new)
+
+
+def _group(engine: Engine) -> GroupCommit:
+    """The group commit of ``engine`` (tests run several hubs, so several engines, in one process). It holds no
+    reference to the engine (the registry's keys are weak), so the engine is passed to each write."""
     group = _GROUPS.get(engine)
     if group is None:
         with _GROUPS_LOCK:

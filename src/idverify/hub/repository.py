@@ -41,13 +41,8 @@ def autocommit(session: Session) -> None:
     """On PostgreSQL, run this session's next transaction in autocommit: each statement commits by itself (no
     BEGIN/COMMIT round trips). Only for work whose every write is one statement; SQLite keeps its transaction
     (``BEGIN IMMEDIATE`` serialises writers there anyway)."""
-    if is_autocommit(session):
+    if session.get_bind().dialect.name == "postgresql":
         session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-
-
-def is_autocommit(session: Session) -> bool:
-    """Whether :func:`autocommit` applies to this session's database (then every statement committed itself)."""
-    return session.get_bind().dialect.name == "postgresql"
 
 
 _STATE = "SELECT id, status, public_key, witness_size, witness_root FROM hub_clinics WHERE origin = %(origin)s"

@@ -190,7 +190,7 @@ def _record(engine: Engine, session: Session | None, signer: CosignatureSigner, 
     if engine.dialect.name == "postgresql":
         if session is not None:
             session.close()
-        recorded = group_commit.for_engine(engine).record(engine, new)
+        recorded = group_commit.record(engine, new)
     else:
         assert session is not None
         recorded = repo.record_cosignature(session, new)
