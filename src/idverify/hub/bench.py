@@ -6,7 +6,9 @@
    checkpoints with consistency proofs (the witness requests) and feed batches with proofs against the last one.
 2. **witness, over HTTP**: the first half of the rounds is posted to ``POST /witness/add-checkpoint`` of ``P``
    uvicorn hub workers by ``P`` client processes of ``witness_threads`` threads each (a keep-alive connection per
-   thread, each thread its own clinics), everything on this machine → ``witness_http_per_s``.
+   thread, each thread its own clinics), everything on this machine → ``witness_http_per_s``, and the CPU per
+   request of the server's processes and of the clients (``witness_http_server_cpu_ms``, ``…_client_cpu_ms``):
+   the clients take cores the server would have on its own machine.
 3. **witness, in the hub processes**: the second half is submitted by ``P`` processes calling the witness service
    (parse, signature, proof, compare-and-swap, history, outbox, COMMIT), each with ``witness_threads`` threads
    submitting for different clinics at once, as a hub worker's thread pool serves clinics that submit
@@ -274,13 +276,13 @@ def _http_client(base: str, files: list[str], rounds: range, threads: int, start
 
     workers = [threading.Thread(target=post, args=(t,)) for t in range(threads)]
     _wait(start_at)
-    wall = time.perf_counter()
+    wall, cpu = time.perf_counter(), time.process_time()
     for w in workers:
         w.start()
     for w in workers:
         w.join()
     queue.put({"requests": len(rounds) * len(bodies), "errors": sum(errors), "wall": time.perf_counter() - wall,
-               "end": time.time()})
+               "cpu": time.process_time() - cpu, "end": time.time()})
 
 
 def _feed_worker(url: str, data_dir: str, files: list[tuple[int, str]], threads: int, start_at: float,
@@ -634,14 +636,40 @@ def _witness_http(cfg: BenchConfig, url: str, data_dir: str, files: list[list[st
             if time.monotonic() > deadline:
                 raise RuntimeError("the hub workers did not start")
             time.sleep(0.2)
+        server_cpu = _tree_cpu_s(server.pid)
         reports, wall = _run_processes(_http_client, [(base, share, rounds, cfg.witness_threads)
                                                       for share in files])
+        server_cpu = _tree_cpu_s(server.pid) - server_cpu
     finally:
         server.terminate()
         server.wait(timeout=60)
-    requests = sum(r["requests"] for r in reports)
+    requests = max(sum(r["requests"] for r in reports), 1)
     return {"witness_http_requests": requests, "witness_http_errors": sum(r["errors"] for r in reports),
-            "witness_http_per_s": round(requests / wall, 1)}
+            "witness_http_per_s": round(requests / wall, 1),
+            "witness_http_server_cpu_ms": round(1000 * server_cpu / requests, 3),
+            "witness_http_client_cpu_ms": round(1000 * sum(r["cpu"] for r in reports) / requests, 3)}
+
+
+def _tree_cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) of a process and all its descendants, from Linux's ``/proc``.
+
+    Why: the HTTP phase's clients share the machine's cores with the server, so the wall-clock rate says little
+    about what the server could answer; the server's own CPU per request does (uvicorn's workers are children of
+    the process the bench starts). 0.0 where ``/proc`` does not exist.
+    """
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    total, todo = 0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            stat = Path(f"/proc/{p}/stat").read_text()
+            fields = stat[stat.rindex(")") + 2:].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat(5))
+            children = Path(f"/proc/{p}/task/{p}/children").read_text().split()
+        except (OSError, ValueError, IndexError):
+            continue
+        todo.extend(int(c) for c in children)
+    return total / tick
 
 
 def _analyze(url: str) -> None:
