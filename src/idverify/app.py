@@ -17,12 +17,13 @@ import structlog
 from fastapi import APIRouter, FastAPI
 from prometheus_client import CollectorRegistry
 
-from idverify import __version__, web
+from idverify import __version__
 from idverify.api.errors import install_error_handlers
 from idverify.api.metrics import StateCollector
 from idverify.api.middleware import BodyLimitMiddleware, NoStoreMiddleware, RequestContextMiddleware
 from idverify.api.mllp import MllpListener
-from idverify.api.openapi import install_offline_docs, install_openapi, operation_id
+from idverify.api.offline_docs import install_offline_docs
+from idverify.api.openapi import install_openapi, operation_id
 from idverify.api.routes import (
     admin,
     audit,
@@ -43,6 +44,7 @@ from idverify.context import AppContext
 from idverify.store.db import check_migrated, make_engine, make_session_factory
 from idverify.store.keys import open_keys
 from idverify.subsystems import attach
+from idverify.web import pages as web_pages
 
 log = structlog.get_logger(__name__)
 API_PREFIX = "/api/v1"
@@ -137,7 +139,7 @@ def create_app(settings: Settings | None = None, *, context: AppContext | None =
     api.include_router(simulator.router)  # demo only: 404 unless simulate is on
     app.include_router(api)
     app.include_router(health.router)
-    web.mount(app)  # the UI pages and /static
+    web_pages.mount(app)  # the UI pages and /static
     install_offline_docs(app)
     install_openapi(app, api_prefix=API_PREFIX)
     return app

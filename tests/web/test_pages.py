@@ -11,7 +11,8 @@ import pytest
 from idverify.auth.roles import Role
 from idverify.i18n import LOCALES, Translator, catalogue, interpolate, negotiate, placeholders
 from idverify.web import STATIC_DIR
-from idverify.web.pages import HOME, MENUS, SCREENS, TEMPLATE_DIR, safe_return_path
+from idverify.web.page_security import safe_return_path
+from idverify.web.pages import HOME, MENUS, SCREENS, TEMPLATE_DIR
 
 WEB_DIR = Path(STATIC_DIR).parent
 USERS = {"nurse1": Role.NURSE, "admin": Role.IT_ADMIN, "inspector": Role.INSPECTOR}

@@ -11,9 +11,6 @@ schema. :func:`install_openapi` post-processes the generated document once, from
 * ``operationId`` = ``<tag>_<function name>`` (:func:`operation_id`), unique and stable across releases;
 * ``format: binary`` schemas for PDF and JPEG downloads, ``string`` for text ones;
 * a description on every operation: the route's own, followed by who may call it.
-
-:func:`install_offline_docs` serves ``/docs`` with the Swagger UI files shipped in ``web/static/swagger`` (a
-clinic network often has no internet, so no CDN).
 """
 
 from __future__ import annotations
@@ -23,14 +20,11 @@ from typing import Any
 import fastapi.routing
 from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
-from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import HTMLResponse
 from fastapi.routing import APIRoute
 
 from idverify.api.deps import RoleCheck, get_principal
 
-SWAGGER_STATIC = "/static/swagger"
 ERROR_REF = "#/components/schemas/ErrorEnvelope"
 BEARER, SESSION, CSRF = "bearerApiKey", "sessionCookie", "csrfHeader"
 _SAFE_METHODS = frozenset({"get", "head", "options"})
@@ -182,18 +176,3 @@ def install_openapi(app: FastAPI, *, api_prefix: str) -> None:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
-
-
-def install_offline_docs(app: FastAPI) -> None:
-    """``/docs`` from the Swagger UI files under ``/static/swagger`` (Apache-2.0, see the LICENSE and NOTICE
-    there); the app must be created with ``docs_url=None, redoc_url=None`` and serve ``/static``."""
-    title = f"{app.title} API"
-
-    @app.get("/docs", include_in_schema=False)
-    def docs() -> HTMLResponse:
-        return get_swagger_ui_html(
-            openapi_url=app.openapi_url or "/openapi.json", title=title,
-            swagger_js_url=f"{SWAGGER_STATIC}/swagger-ui-bundle.js", swagger_css_url=f"{SWAGGER_STATIC}/swagger-ui.css",
-            swagger_favicon_url=f"{SWAGGER_STATIC}/favicon-32x32.png",
-            swagger_ui_parameters={"validatorUrl": None, "persistAuthorization": True},
-        )

@@ -16,7 +16,7 @@ from fastapi import APIRouter, FastAPI
 from idverify import __version__
 from idverify.api.errors import install_error_handlers
 from idverify.api.middleware import BodyLimitMiddleware, RequestContextMiddleware
-from idverify.api.openapi import install_offline_docs
+from idverify.api.offline_docs import install_offline_docs
 from idverify.config import HubSettings, load_hub_settings
 from idverify.hub import web
 from idverify.hub.api import admin, auth, feed, health, inspector, witness

@@ -16,10 +16,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from idverify.api.deps import SESSION_COOKIE, SessionDep
@@ -28,21 +28,12 @@ from idverify.auth import service as auth_service
 from idverify.auth.roles import Role
 from idverify.errors import AuthenticationError
 from idverify.i18n import LOCALE_COOKIE, LOCALES, Translator, catalogue, negotiate
+from idverify.web import STATIC_DIR
+from idverify.web.page_security import SECURITY_HEADERS, safe_return_path
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 templates = Jinja2Templates(directory=TEMPLATE_DIR)
 
-SECURITY_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
-        "connect-src 'self'; media-src 'self' blob:; object-src 'none'; base-uri 'none'; form-action 'self'; "
-        "frame-ancestors 'none'"
-    ),
-    "X-Frame-Options": "DENY",
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
-    "Cache-Control": "no-store",
-}
 
 
 @dataclass(frozen=True)
@@ -213,19 +204,6 @@ def login_page(request: Request, db: SessionDep) -> Response:
     return render(request, "login.html", viewer=None, title="login.title")
 
 
-def safe_return_path(referer: str | None, host: str | None) -> str:
-    """The same-site path (with query) to return to after switching locale; ``/`` for anything else."""
-    if not referer:
-        return "/"
-    parts = urlsplit(referer)
-    if parts.netloc and parts.netloc != host:
-        return "/"
-    path = parts.path or "/"
-    if not path.startswith("/") or path.startswith("//") or "\\" in path:
-        return "/"
-    return f"{path}?{parts.query}" if parts.query else path
-
-
 @router.get("/locale/{code}")
 def switch_locale(code: str, request: Request) -> Response:
     """Remember the chosen language in a cookie and go back to the page the switch was clicked on."""
@@ -253,3 +231,9 @@ def _screen_endpoint(screen: Screen) -> Any:
 
 for _screen in SCREENS:
     router.add_api_route(_screen.path, _screen_endpoint(_screen), methods=["GET"])
+
+
+def mount(app: FastAPI) -> None:
+    """Add the pages and ``/static`` to ``app`` (called once by the app factory)."""
+    app.include_router(router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

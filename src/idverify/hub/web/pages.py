@@ -22,7 +22,7 @@ from idverify.hub.api.deps import SESSION_COOKIE, HubSession
 from idverify.hub.users import HubPrincipal, HubRole
 from idverify.hub.web.i18n import HubTranslator, hub_catalogue
 from idverify.i18n import LOCALE_COOKIE, LOCALES, negotiate
-from idverify.web.pages import SECURITY_HEADERS, safe_return_path
+from idverify.web.page_security import SECURITY_HEADERS, safe_return_path
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 
