@@ -251,7 +251,7 @@ def _segment(f: NDArray[np.float32], config: ExtractorConfig = SHIPPED) -> tuple
     biggest = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
     fg = (labels == biggest).astype(np.uint8)
     if config.seg_hull > 0:
-        fg = _hull_mask(fg, contrasted.astype(np.uint8), config.seg_hull, k)
+        fg = _hull_mask(fg, stats[biggest, :4], contrasted.astype(np.uint8), config.seg_hull, k)
     # fill holes: the background not 4-connected to the image border (flooded from a 1 px frame around it)
     inv = np.pad(1 - fg, 1, constant_values=1)
     cv2.floodFill(inv, None, (0, 0), 0, flags=4)
@@ -264,16 +264,29 @@ def _segment(f: NDArray[np.float32], config: ExtractorConfig = SHIPPED) -> tuple
     return np.asarray(fg, dtype=np.uint8), contrast
 
 
-def _hull_mask(fg: NDArray[np.uint8], contrasted: NDArray[np.uint8], size: int,
+def _hull_mask(fg: NDArray[np.uint8], box: NDArray[Any], contrasted: NDArray[np.uint8], size: int,
                k: NDArray[Any]) -> NDArray[np.uint8]:
     """``fg`` closed to its convex hull (bays and holes reaching the edge, where pores and dust made the gradient
     field incoherent, come back), the hull taken after an opening of ``size`` px so that thin attached strips
-    (sensor edges) do not stretch it, then limited to where the raw image has ridge contrast."""
-    core = np.asarray(cv2.morphologyEx(fg, cv2.MORPH_OPEN,
+    (sensor edges) do not stretch it, then limited to where the raw image has ridge contrast.
+
+    ``box`` is ``fg``'s bounding box (x, y, width, height). The opening runs on that box widened by the kernel's
+    radius: outside it ``fg`` is empty, so the erosion is too, and the dilation cannot reach past the margin (the
+    same pixels as over the whole image, for about half the cost). The hull is taken of the opened set's outline
+    (pixels with a background neighbour), which has the same convex hull as the whole set: sorting the ~10⁵ pixels
+    of a print cost ``cv2.convexHull`` about 9 ms, the outline's few thousand well under one."""
+    r = size // 2
+    x, y, w, h = (int(v) for v in box)
+    x0, y0 = max(x - r, 0), max(y - r, 0)
+    crop = fg[y0 : y + h + r, x0 : x + w + r]
+    core = np.asarray(cv2.morphologyEx(crop, cv2.MORPH_OPEN,
                                        cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))), dtype=np.uint8)
-    pts = cv2.findNonZero(core if core.any() else fg)
+    if not core.any():
+        core, x0, y0 = fg, 0, 0
+    pts = cv2.findNonZero(core - np.asarray(cv2.erode(core, np.ones((3, 3), np.uint8), borderType=cv2.BORDER_CONSTANT,
+                                                      borderValue=0), dtype=np.uint8))
     hull = np.zeros_like(fg)
-    cv2.fillConvexPoly(hull, cv2.convexHull(pts), 1)
+    cv2.fillConvexPoly(hull, cv2.convexHull(pts + np.array([x0, y0], np.int32)), 1)
     cm = np.asarray(cv2.morphologyEx(contrasted, cv2.MORPH_CLOSE, k), dtype=np.uint8)
     out = hull & cm
     n, labels, stats, _ = cv2.connectedComponentsWithStats(out, connectivity=8)
