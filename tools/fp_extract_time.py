@@ -18,6 +18,7 @@ import json
 import time
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from idverify.bench.fingerprint import DEFAULT_DPI, dataset_dpi, list_dataset, load_grey
@@ -48,7 +49,11 @@ def main() -> None:
     p.add_argument("datasets", nargs="+", type=Path, help="FVC set folders")
     p.add_argument("--config", action="append", choices=list(configs),
                    help=f"grid entry or {SHIPPED.name} (repeatable; default {SHIPPED.name})")
+    p.add_argument("--cv-threads", type=int, default=None,
+                   help="cv2.setNumThreads first (default: OpenCV's own choice, as the bench; LODO runs with 1)")
     args = p.parse_args()
+    if args.cv_threads is not None:
+        cv2.setNumThreads(args.cv_threads)
     names = args.config or [SHIPPED.name]
     first = load_grey(list_dataset(args.datasets[0])[0].path)
     for name in names:  # untimed: numba loads (or compiles) its kernels, caches fill
