@@ -4,7 +4,8 @@ Digests of the templates (``to_bytes`` and the full-precision positions and angl
 for the fp/1.2 baseline, fp/1.3 (the LODO grid's ``local-smooth0``) and ``local-block64-hull41``, recorded with
 the code of main at 8d906ed (before the speed-ups that followed). The configurations are spelled out here rather
 than taken from ``SHIPPED`` or the grid, so that shipping another one does not move the pins. A deliberate change
-of the pipeline's output re-records them; an optimisation that changes one is not an optimisation.
+of the pipeline's output re-records them; an optimisation that changes one is not an optimisation. Building
+blocks that replace an OpenCV call are checked against it directly as well.
 """
 
 from __future__ import annotations
@@ -13,10 +14,19 @@ import dataclasses
 import hashlib
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
 
 from idverify.bench.fingerprint import dataset_dpi
-from idverify.biometrics.fingerprint.extract import ExtractorConfig, _minutiae, analyse
+from idverify.biometrics.fingerprint.extract import (
+    ExtractorConfig,
+    _ellipse_close,
+    _ellipse_morph,
+    _ellipse_open,
+    _minutiae,
+    analyse,
+)
 from idverify.biometrics.fingerprint.template import FingerprintTemplate
 
 from .conftest import load_image
@@ -77,3 +87,22 @@ def test_templates_are_byte_identical_to_the_recorded_ones(shared_data: Path, da
         pytest.skip(f"FVC set not found at {folder}")
     got = tuple(_digest(folder, name, CONFIGS[config]) for name in IMAGES)
     assert got == PINNED[config][dataset]
+
+
+@pytest.mark.parametrize("size", [3, 9, 17, 23, 25, 29, 41, 45])
+def test_ellipse_morphology_by_rectangles_is_cv2s(size: int) -> None:
+    """Blobs touching the border, with pepper noise: the same pixels as ``cv2`` with the ellipse kernel."""
+    rng = np.random.default_rng(size)
+    k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
+    for _ in range(4):
+        img = np.zeros((int(rng.integers(60, 200)), int(rng.integers(60, 200))), np.uint8)
+        for _ in range(3):
+            centre = (int(rng.integers(-20, img.shape[1] + 20)), int(rng.integers(-20, img.shape[0] + 20)))
+            axes = (int(rng.integers(5, img.shape[1])), int(rng.integers(5, img.shape[0])))
+            cv2.ellipse(img, centre, axes, float(rng.uniform(0, 180)), 0, 360, 1, -1)
+        img &= (rng.random(img.shape) < 0.95).astype(np.uint8)
+        assert np.array_equal(_ellipse_morph(img, cv2.erode, size), cv2.erode(img, k))
+        assert np.array_equal(_ellipse_morph(img, cv2.dilate, size), cv2.dilate(img, k))
+        assert np.array_equal(_ellipse_open(img, size), cv2.morphologyEx(img, cv2.MORPH_OPEN, k))
+        assert np.array_equal(_ellipse_close(img, size), cv2.morphologyEx(img, cv2.MORPH_CLOSE, k))
+
