@@ -90,3 +90,28 @@ def test_kernel_compiles_once_and_without_a_writable_cache(monkeypatch: pytest.M
     out = fn(np.ones((3, 3), np.float32), 1, np.zeros((1, 1), np.int64), np.ones(9, np.float32),
              np.zeros(1, np.int64), np.ones(1, np.int64))
     assert out.shape == (1, 1) and float(out[0, 0]) == pytest.approx(9.0)
+
+
+@pytest.mark.parametrize("with_local", [True, False])
+def test_bin_labels_are_the_numpy_bins(with_local: bool) -> None:
+    """The compiled labels equal numpy's float32 definition, bin edges included (``_gabor`` used it before)."""
+    from idverify.biometrics.fingerprint import _filter
+
+    rng = np.random.default_rng(5)
+    edges = np.mod(np.arange(_ORIENT_BINS + 1) * np.float32(np.pi / _ORIENT_BINS) - np.float32(np.pi / 2), np.pi)
+    orient = rng.uniform(0, np.pi, (60, 70)).astype(np.float32)
+    orient[0, : edges.size] = edges.astype(np.float32)
+    local = rng.uniform(5.0, 14.0, orient.shape).astype(np.float32)
+    local[1, :20] = np.arange(10, 30, dtype=np.float32) * 0.5 + 0.25  # halfway between two period bins
+    mask = (rng.random(orient.shape) < 0.7).astype(np.uint8)
+    label, kinds = _filter.bin_labels(mask, orient, local if with_local else None, 0.5, _ORIENT_BINS)
+    ys, xs = np.nonzero(mask)
+    obin = np.rint(np.mod(orient[ys, xs] + np.pi / 2, np.pi) / (np.pi / _ORIENT_BINS)).astype(np.int64) % _ORIENT_BINS
+    pbin = np.rint(local[ys, xs] / 0.5).astype(np.int64) if with_local else np.zeros(ys.size, np.int64)
+    used, group = np.unique(pbin, return_inverse=True)
+    want = np.full(mask.shape, -1, np.int64)
+    want[ys, xs] = group * _ORIENT_BINS + obin
+    assert np.array_equal(label, want)
+    if with_local:
+        assert np.array_equal(kinds, used)
+
