@@ -82,6 +82,7 @@ GRID: dict[str, ExtractorConfig] = {c.name: c for c in (
 RELEASES: dict[str, ExtractorConfig] = {
     "fp/1.2": _BASE,
     "fp/1.3": dataclasses.replace(_FP13, name="fp/1.3"),
+    "fp/1.4": dataclasses.replace(GRID["local-block64-hull41"], name="fp/1.4"),
 }
 
 _SOURCES = ("extract.py", "_skeleton.py", "_mcc.py", "match.py")
