@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from idverify.bench.calibration import write_thresholds
+from idverify.bench.calibration import stored_threshold, write_thresholds
 from idverify.bench.face import list_dataset
 from idverify.biometrics.metrics import threshold_at_fmr
 
@@ -100,8 +100,7 @@ def _operating_points(sets: list[_Set]) -> dict[str, Any]:
         evidence = {s.name: {**_rates(s.scores(s.genuine_idx), s.scores(s.impostor_idx), thr),
                              "genuine": len(s.genuine_idx), "impostor": len(s.impostor_idx)} for s in sets}
         loio = _leave_one_identity_out(sets, target)
-        # rounded *up* so no impostor score that the exact threshold rejects can pass the stored one
-        points[f"fmr_{target:g}"] = {"threshold": math.ceil(thr * 1e6) / 1e6,
+        points[f"fmr_{target:g}"] = {"threshold": stored_threshold(thr),
                                      "impostor_mean": round(float(hardest.scores(hardest.impostor_idx).mean()), 6),
                                      "rule": TAIL_RULE if target in TAIL_TARGETS else EMPIRICAL_RULE,
                                      "per_set_threshold": per_set,

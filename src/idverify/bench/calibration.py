@@ -1,9 +1,10 @@
 """Writing a calibrated thresholds file, and its line in the model manifest beside it.
 
-Owns only the write: the JSON document a calibration produced, and the ``sha256`` / ``bytes`` of that file in the
-``manifest.json`` of the same directory (the daemon refuses a thresholds file whose checksum differs from the
-manifest, see :mod:`idverify.biometrics.operating_points`). Must not touch: the calibration maths
-(:mod:`idverify.bench.calibrate_face`, :mod:`idverify.bench.calibrate_fingerprint`), any other manifest entry.
+Owns only the write: the thresholds' stored precision, the JSON document a calibration produced, and the
+``sha256`` / ``bytes`` of that file in the ``manifest.json`` of the same directory (the daemon refuses a thresholds
+file whose checksum differs from the manifest, see :mod:`idverify.biometrics.operating_points`). Must not touch:
+the calibration maths (:mod:`idverify.bench.calibrate_face`, :mod:`idverify.bench.calibrate_fingerprint`), any
+other manifest entry.
 
 ``python -m idverify.bench.calibration models/thresholds_*.json`` records the checksum of a thresholds file that
 arrived without it (calibrated on another checkout, or merged), after checking it was calibrated for this build's
@@ -14,12 +15,20 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from pathlib import Path
 from typing import Any
 
 from idverify.biometrics.models_path import MANIFEST, read_manifest
 
 THRESHOLDS_KIND = "thresholds"
+
+
+def stored_threshold(t: float) -> float:
+    """``t`` rounded *up* to six decimals, as thresholds files store it: no score the exact threshold rejects can
+    pass the stored one (rounding to nearest let FVC2004_DB4_B's third-highest fp/1.4 impostor score, 0.0274265,
+    pass a stored 0.027426: FMR 0.104 % at a 0.1 % point)."""
+    return math.ceil(t * 1e6) / 1e6
 
 
 def write_thresholds(out: Path, document: dict[str, Any], *, source: str) -> bool:

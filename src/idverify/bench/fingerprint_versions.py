@@ -1,7 +1,7 @@
 """Templates enrolled by an earlier extractor against captures of the shipped one (run by hand).
 
-Why: the template format did not change between fp/1.2 and fp/1.3, so the patients a clinic enrolled before an
-upgrade keep their stored templates and are compared, as they are, with captures of the new extractor; re-enrolment
+Why: the template format has not changed since fp/1.2, so the patients a clinic enrolled before an upgrade keep
+their stored templates and are compared, as they are, with captures of the new extractor; re-enrolment
 is not forced. Whether that is safe is a measurement, not an assumption: for every set, the ``full`` protocol's
 pairs scored three ways — both sides by the shipped extractor (``new-new``), enrolled by the earlier one and probed
 by the shipped one (``old-new``; each pair both ways round, as either image may be the enrolled one), both sides by
@@ -10,7 +10,9 @@ shipped FMR 0.1 % threshold (``models/thresholds_fingerprint.json``), which is w
 
 Owns: that comparison and its report. Must not touch: thresholds, the shipped configuration.
 
-``python -m idverify.bench.fingerprint_versions DIR [DIR ...] [--enrolled fp/1.2] [--json]``; progress on stderr.
+``python -m idverify.bench.fingerprint_versions DIR [DIR ...] [--enrolled VERSION] [--json]``: ``VERSION`` a
+released version (``lodo_fingerprint.RELEASES``; default: the one before the shipped one) or a LODO grid entry;
+progress on stderr.
 """
 
 from __future__ import annotations
@@ -24,8 +26,11 @@ from typing import Any
 
 import numpy as np
 
-from idverify.bench.lodo_fingerprint import GRID, pair_score, set_templates
-from idverify.biometrics.fingerprint.extract import SHIPPED
+from idverify.bench.lodo_fingerprint import GRID, RELEASES, pair_score, set_templates
+from idverify.biometrics.fingerprint.extract import SHIPPED, ExtractorConfig
+
+#: The release before the shipped one: the default stored side.
+PREVIOUS = [name for name in RELEASES if name != SHIPPED.name][-1]
 
 
 @dataclass(frozen=True)
@@ -59,11 +64,16 @@ def cross_scores(enrolled: Sequence[Any], probes: Sequence[Any], pairs: Sequence
     return out
 
 
+def configuration(name: str) -> ExtractorConfig:
+    """A released version's configuration (``fp/1.3``), else the LODO grid entry of that name."""
+    return RELEASES[name] if name in RELEASES else GRID[name]
+
+
 def compare(dataset: Path, earlier: str, threshold: float) -> dict[str, Any]:
     """The three ways of scoring ``dataset`` (module docstring)."""
     from idverify.bench.fingerprint import make_pairs
 
-    old = set_templates(GRID[earlier], dataset)
+    old = set_templates(configuration(earlier), dataset)
     new = set_templates(SHIPPED, dataset)
     genuine, impostor = make_pairs(new.images, "full")
     row: dict[str, Any] = {"dataset": dataset.name}
@@ -87,8 +97,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m idverify.bench.fingerprint_versions",
                                 description=__doc__.split("\n")[0])
     p.add_argument("datasets", nargs="+", type=Path, help="FVC folders")
-    p.add_argument("--enrolled", default="fp/1.2", choices=list(GRID),
-                   help="the earlier extractor configuration the stored templates came from")
+    p.add_argument("--enrolled", default=PREVIOUS, choices=list(dict.fromkeys([*RELEASES, *GRID])),
+                   help="the earlier extractor version (or grid entry) the stored templates came from")
     p.add_argument("--json", action="store_true", help="print one JSON document instead of the table")
     args = p.parse_args(argv)
     threshold = load_operating_points().point("fingerprint", 0.001).threshold

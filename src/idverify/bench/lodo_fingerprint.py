@@ -44,12 +44,15 @@ if TYPE_CHECKING:
     from idverify.biometrics.fingerprint.template import FingerprintTemplate
 
 _BASE = ExtractorConfig(name="fp/1.2")
+#: fp/1.3 (the grid's ``local-smooth0``): the base of the entries added after it shipped. Spelt out, not taken
+#: from ``extract.SHIPPED``, so that shipping another entry does not change what the grid's names mean.
+_FP13 = dataclasses.replace(_BASE, name="local-smooth0", local_period=True, period_smooth=0.0)
 #: The named grid: every option tried (also those that lost: a pre-screened grid would leak the held-out sets
 #: into the choice). The first entry is the fp/1.2 baseline (it wins ties and is the comparison column).
 GRID: dict[str, ExtractorConfig] = {c.name: c for c in (
     _BASE,
     dataclasses.replace(_BASE, name="local-period", local_period=True),
-    dataclasses.replace(_BASE, name="local-smooth0", local_period=True, period_smooth=0.0),
+    _FP13,
     dataclasses.replace(_BASE, name="local-extent2", local_period=True, gabor_extent=2.0),
     dataclasses.replace(_BASE, name="local-period-wide", local_period=True, period_clamp=(0.6, 1.6)),
     dataclasses.replace(_BASE, name="local-bin1", local_period=True, period_bin=1.0),
@@ -64,15 +67,23 @@ GRID: dict[str, ExtractorConfig] = {c.name: c for c in (
     dataclasses.replace(_BASE, name="binary-5", binary_median=5),
     dataclasses.replace(_BASE, name="gabor-long", gabor_along=0.9),
     dataclasses.replace(_BASE, name="gabor-narrow", gabor_across=0.4),
-    dataclasses.replace(SHIPPED, name="local-tensor8", tensor_sigma=8.0),
-    dataclasses.replace(SHIPPED, name="local-max100", max_minutiae=100),
-    dataclasses.replace(SHIPPED, name="local-block48", period_block=48),
-    dataclasses.replace(SHIPPED, name="local-block64", period_block=64),
-    dataclasses.replace(SHIPPED, name="local-block64-max100", period_block=64, max_minutiae=100),
-    dataclasses.replace(SHIPPED, name="local-hull41", seg_hull=41),
-    dataclasses.replace(SHIPPED, name="local-block64-hull41", period_block=64, seg_hull=41),
-    dataclasses.replace(SHIPPED, name="local-seg-keep0.6", seg_contrast_keep=0.6),
+    dataclasses.replace(_FP13, name="local-tensor8", tensor_sigma=8.0),
+    dataclasses.replace(_FP13, name="local-max100", max_minutiae=100),
+    dataclasses.replace(_FP13, name="local-block48", period_block=48),
+    dataclasses.replace(_FP13, name="local-block64", period_block=64),
+    dataclasses.replace(_FP13, name="local-block64-max100", period_block=64, max_minutiae=100),
+    dataclasses.replace(_FP13, name="local-hull41", seg_hull=41),
+    dataclasses.replace(_FP13, name="local-block64-hull41", period_block=64, seg_hull=41),
+    dataclasses.replace(_FP13, name="local-seg-keep0.6", seg_contrast_keep=0.6),
 )}
+
+#: Every released extractor configuration by version name, the last one ``extract.SHIPPED`` (a test holds them
+#: equal): what a clinic's stored templates may have been extracted with (:mod:`idverify.bench.fingerprint_versions`).
+RELEASES: dict[str, ExtractorConfig] = {
+    "fp/1.2": _BASE,
+    "fp/1.3": dataclasses.replace(_FP13, name="fp/1.3"),
+    "fp/1.4": dataclasses.replace(GRID["local-block64-hull41"], name="fp/1.4"),
+}
 
 _SOURCES = ("extract.py", "_skeleton.py", "_mcc.py", "match.py")
 _DEFAULT_CACHE = Path(".cache") / "lodo_fingerprint.json"

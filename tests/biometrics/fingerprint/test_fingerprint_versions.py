@@ -46,3 +46,9 @@ def test_three_scorings_of_a_small_set(fvc_db1: Path, tmp_path: Path) -> None:
 def test_a_failed_capture_scores_zero_on_either_side() -> None:
     assert fv.cross_scores([None, None], [None, None], [(0, 1)], both_ways=True) == [0.0, 0.0]
     assert fv.cross_scores(["enrolled", None], [None, "probe"], [(1, 0)], both_ways=False) == [0.0]
+
+
+def test_the_stored_side_is_named_by_release_and_defaults_to_the_one_before_the_shipped_one() -> None:
+    assert fv.PREVIOUS == "fp/1.3"
+    assert fv.configuration("fp/1.3") == lodo.RELEASES["fp/1.3"] != SHIPPED
+    assert fv.configuration("local-hull41") is lodo.GRID["local-hull41"]  # grid entries still work

@@ -39,10 +39,16 @@ def _chirp(left: float, right: float, h: int = 320, w: int = 360) -> NDArray[np.
     return np.clip(img + noise, 0, 255).astype(np.uint8)
 
 
-def test_field_defaults_are_the_baseline_and_shipped_uses_the_local_period() -> None:
+#: fp/1.4 with its two new options off: fp/1.3, the base each option is judged on below.
+_FP13 = dataclasses.replace(SHIPPED, name="fp/1.3", period_block=_BLOCK, seg_hull=0)
+
+
+def test_field_defaults_are_the_baseline_and_shipped_is_fp14() -> None:
     assert not ExtractorConfig().local_period  # fp/1.2, the baseline
-    assert SHIPPED.local_period
-    assert SHIPPED.name == "fp/1.3"
+    assert SHIPPED.name == "fp/1.4"
+    # fp/1.3's unsmoothed per-pixel period, measured in 64 px windows, and the 41 px convex-hull mask
+    assert dataclasses.replace(ExtractorConfig(), name="fp/1.4", local_period=True, period_smooth=0.0,
+                               period_block=64, seg_hull=41) == SHIPPED
 
 
 def test_local_period_follows_a_known_chirp() -> None:
@@ -149,8 +155,8 @@ def test_local_period_with_a_64px_window_follows_a_chirp() -> None:
 def test_hull_segmentation_brings_back_an_incoherent_bay() -> None:
     img = _ridges(9.0, bay=True)
     wedge = _wedge()
-    plain = analyse(img, enhance=False, config=SHIPPED).mask > 0
-    hull = analyse(img, enhance=False, config=dataclasses.replace(SHIPPED, seg_hull=41)).mask > 0
+    plain = analyse(img, enhance=False, config=_FP13).mask > 0
+    hull = analyse(img, enhance=False, config=dataclasses.replace(_FP13, seg_hull=41)).mask > 0
     assert plain[wedge].mean() < 0.5  # the speckled bay is lost by the coherence test
     assert hull[wedge].mean() > 0.95
     assert hull.sum() > plain.sum()
@@ -161,14 +167,14 @@ def test_hull_segmentation_brings_back_an_incoherent_bay() -> None:
 def test_contrast_keep_segmentation_keeps_contrasted_incoherent_blocks() -> None:
     img = _ridges(9.0, bay=True)
     wedge = _wedge()
-    kept = analyse(img, enhance=False, config=dataclasses.replace(SHIPPED, seg_contrast_keep=0.6)).mask > 0
+    kept = analyse(img, enhance=False, config=dataclasses.replace(_FP13, seg_contrast_keep=0.6)).mask > 0
     assert kept[wedge].mean() > 0.95
     assert not kept[:40, :40].any() and not kept[-40:, -40:].any()
 
 
-@pytest.mark.parametrize("config", [dataclasses.replace(SHIPPED, period_block=64),
-                                    dataclasses.replace(SHIPPED, seg_hull=41),
-                                    dataclasses.replace(SHIPPED, seg_contrast_keep=0.6)])
+@pytest.mark.parametrize("config", [dataclasses.replace(_FP13, period_block=64),
+                                    dataclasses.replace(_FP13, seg_hull=41),
+                                    dataclasses.replace(_FP13, seg_contrast_keep=0.6)])
 def test_new_options_extract_a_synthetic_finger(config: ExtractorConfig) -> None:
     img = fingerprint_synth.impression(3, 1)
     a = analyse(img, config=config)

@@ -63,8 +63,15 @@ def test_grid_starts_with_the_baseline_and_holds_the_shipped_configuration() -> 
     first = next(iter(lodo.GRID.values()))
     assert first == ExtractorConfig(name="fp/1.2")
     shipped = lodo.shipped_entry(list(lodo.GRID))
-    assert shipped is not None
+    assert shipped == "local-block64-hull41"  # fp/1.4
     assert dataclasses.replace(lodo.GRID[shipped], name=SHIPPED.name) == SHIPPED
+
+
+def test_releases_end_with_the_shipped_configuration_and_name_their_grid_entries() -> None:
+    assert list(lodo.RELEASES) == ["fp/1.2", "fp/1.3", "fp/1.4"]
+    assert list(lodo.RELEASES.values())[-1] == SHIPPED
+    for version, entry in (("fp/1.2", "fp/1.2"), ("fp/1.3", "local-smooth0"), ("fp/1.4", "local-block64-hull41")):
+        assert lodo.RELEASES[version] == dataclasses.replace(lodo.GRID[entry], name=version)
 
 
 @pytest.mark.parametrize(("name", "changed"), [
@@ -77,9 +84,10 @@ def test_grid_starts_with_the_baseline_and_holds_the_shipped_configuration() -> 
 ])
 def test_period_window_and_segmentation_entries_change_only_their_fields(name: str, changed: dict[str, object]) -> None:
     entry = lodo.GRID[name]
-    assert dataclasses.replace(SHIPPED, name=name, **changed) == entry  # type: ignore[arg-type]
+    fp13 = lodo.RELEASES["fp/1.3"]  # the entries were added on top of fp/1.3, whatever ships now
+    assert dataclasses.replace(fp13, name=name, **changed) == entry  # type: ignore[arg-type]
     for field, value in changed.items():
-        assert getattr(SHIPPED, field) != value  # each field really differs from the shipped configuration
+        assert getattr(fp13, field) != value  # each field really differs from fp/1.3
 
 
 def test_code_hash_is_stable() -> None:

@@ -94,10 +94,12 @@ class ExtractorConfig:
     max_minutiae: int = MAX_MINUTIAE
 
 
-#: The shipped configuration: the LODO grid's ``local-smooth0`` (per-pixel ridge period, no Gaussian over the
-#: block field), chosen by ``python -m idverify.bench.lodo_fingerprint`` on all nine FVC sets (lowest pooled EER);
-#: figures on sets it never saw come from the same tool's leave-one-dataset-out rows (README).
-SHIPPED = ExtractorConfig(name="fp/1.3", local_period=True, period_smooth=0.0)
+#: The shipped configuration: the LODO grid's ``local-block64-hull41`` (fp/1.3's per-pixel ridge period without
+#: a Gaussian over the block field, those periods measured in 64 px windows, and the foreground mask the convex
+#: hull of its part that survives a 41 px opening), chosen by ``python -m idverify.bench.lodo_fingerprint`` on all
+#: nine FVC sets (lowest pooled EER); figures on sets it never saw come from the same tool's
+#: leave-one-dataset-out rows (README).
+SHIPPED = ExtractorConfig(name="fp/1.4", local_period=True, period_smooth=0.0, period_block=64, seg_hull=41)
 
 
 @dataclass(frozen=True)
