@@ -6,7 +6,7 @@ Timed exactly as the bench times ours: ``time.process_time`` (every thread of th
 its default thread count) around ``analyse`` + ``_minutiae`` + building the template, the quality gates off, the
 image already decoded; one untimed extraction first loads the compiled kernels.
 
-    PYTHONPATH=$PWD/src:$PWD python tools/fp_extract_time.py --config fp/1.3 --config local-block64-hull41 \\
+    PYTHONPATH=$PWD/src:$PWD python tools/fp_extract_time.py --config local-smooth0 --config fp/1.4 \\
         /work/shared/data/fingerprint/*
 """
 
