@@ -85,7 +85,6 @@ RELEASES: dict[str, ExtractorConfig] = {
     "fp/1.4": dataclasses.replace(GRID["local-block64-hull41"], name="fp/1.4"),
 }
 
-_SOURCES = ("extract.py", "_skeleton.py", "_mcc.py", "match.py")
 _DEFAULT_CACHE = Path(".cache") / "lodo_fingerprint.json"
 
 
@@ -101,13 +100,20 @@ class SetRun:
     iso_precision: float | None
 
 
+def hashed_sources() -> list[Path]:
+    """Every module of the fingerprint package: a hand-kept list missed the compiled Gabor kernel (``_filter.py``),
+    whose change would have left stale figures in the cache. Hashing a module that cannot change a score (search)
+    only costs a re-evaluation."""
+    return sorted((Path(__file__).resolve().parents[1] / "biometrics" / "fingerprint").glob("*.py"))
+
+
 def code_hash() -> str:
     """Hash of the extractor and matcher sources (part of every cache key), without comment lines and the line
     that says which configuration ships: neither changes what any configuration computes."""
-    folder = Path(__file__).resolve().parents[1] / "biometrics" / "fingerprint"
     h = hashlib.sha256()
-    for name in _SOURCES:
-        lines = (folder / name).read_text(encoding="utf-8").splitlines(keepends=True)
+    for path in hashed_sources():
+        h.update(path.name.encode("utf-8"))
+        lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
         h.update("".join(ln for ln in lines
                          if not ln.startswith("SHIPPED = ") and not ln.lstrip().startswith("#")).encode("utf-8"))
     return h.hexdigest()[:16]

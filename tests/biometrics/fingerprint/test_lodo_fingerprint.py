@@ -95,6 +95,11 @@ def test_code_hash_is_stable() -> None:
     assert len(lodo.code_hash()) == 16
 
 
+def test_code_hash_covers_the_compiled_kernels() -> None:
+    names = {p.name for p in lodo.hashed_sources()}
+    assert {"extract.py", "_filter.py", "_skeleton.py", "_mcc.py", "match.py", "template.py"} <= names
+
+
 def test_cached_runs_are_not_evaluated_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[str] = []
 
