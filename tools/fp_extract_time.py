@@ -23,8 +23,7 @@ import numpy as np
 
 from idverify.bench.fingerprint import DEFAULT_DPI, dataset_dpi, list_dataset, load_grey
 from idverify.bench.lodo_fingerprint import GRID
-from idverify.biometrics.fingerprint.extract import SHIPPED, ExtractorConfig, _minutiae, analyse
-from idverify.biometrics.fingerprint.template import FingerprintTemplate
+from idverify.biometrics.fingerprint.extract import SHIPPED, ExtractorConfig, analyse, template_of
 from idverify.errors import BiometricError
 
 
@@ -36,9 +35,7 @@ def extract_ms(dataset: Path, config: ExtractorConfig) -> list[float]:
     for img in images:
         t0 = time.process_time()
         with contextlib.suppress(BiometricError):  # a failure is timed too, as the bench does
-            a = analyse(img, dpi, config=config)
-            xy, ang, kind, mq = _minutiae(a, config)
-            FingerprintTemplate(xy, ang, kind, mq, width=a.image.shape[1], height=a.image.shape[0], quality=a.quality)
+            template_of(analyse(img, dpi, config=config), config)
         times.append((time.process_time() - t0) * 1000)
     return times
 

@@ -173,9 +173,8 @@ def _run_ours(pixels: list[NDArray[Any]], dpi: int, genuine: list[tuple[int, int
 
     from idverify.bench.report import SystemRun
     from idverify.biometrics.fingerprint import ALGORITHM_VERSION
-    from idverify.biometrics.fingerprint.extract import MIN_MINUTIAE, MIN_QUALITY, _minutiae, analyse
+    from idverify.biometrics.fingerprint.extract import MIN_MINUTIAE, MIN_QUALITY, analyse, template_of
     from idverify.biometrics.fingerprint.match import descriptors, match_descriptors
-    from idverify.biometrics.fingerprint.template import FingerprintTemplate
     from idverify.errors import BiometricError
 
     descs: list[Any] = []
@@ -188,9 +187,7 @@ def _run_ours(pixels: list[NDArray[Any]], dpi: int, genuine: list[tuple[int, int
         t0 = time.process_time()
         try:
             a = analyse(img, dpi)
-            xy, ang, kind, mq = _minutiae(a)
-            tpl = FingerprintTemplate(xy, ang, kind, mq, width=a.image.shape[1], height=a.image.shape[0],
-                                      quality=a.quality)
+            tpl = template_of(a)
             times.append((time.process_time() - t0) * 1000)
             refusals += int(a.quality < MIN_QUALITY or len(tpl) < MIN_MINUTIAE)
             descs.append(descriptors(tpl) if len(tpl) >= 2 else None)

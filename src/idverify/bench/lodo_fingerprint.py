@@ -140,9 +140,8 @@ def set_templates(config: ExtractorConfig, dataset: Path) -> SetTemplates:
     import cv2
 
     from idverify.bench.fingerprint import DEFAULT_DPI, dataset_dpi, list_dataset, load_grey
-    from idverify.biometrics.fingerprint.extract import _minutiae, analyse
+    from idverify.biometrics.fingerprint.extract import analyse, template_of
     from idverify.biometrics.fingerprint.match import descriptors
-    from idverify.biometrics.fingerprint.template import FingerprintTemplate
     from idverify.errors import BiometricError
 
     cv2.setNumThreads(1)
@@ -152,10 +151,7 @@ def set_templates(config: ExtractorConfig, dataset: Path) -> SetTemplates:
         img = load_grey(im.path)
         t0 = time.process_time()
         try:
-            a = analyse(img, dpi, config=config)
-            xy, ang, kind, mq = _minutiae(a, config)
-            tpl = FingerprintTemplate(xy, ang, kind, mq, width=a.image.shape[1], height=a.image.shape[0],
-                                      quality=a.quality)
+            tpl = template_of(analyse(img, dpi, config=config), config)
             out.templates.append(tpl)
             out.descriptors.append(descriptors(tpl) if len(tpl) >= 2 else None)
         except BiometricError:

@@ -24,10 +24,9 @@ from idverify.biometrics.fingerprint.extract import (
     _ellipse_close,
     _ellipse_morph,
     _ellipse_open,
-    _minutiae,
     analyse,
+    template_of,
 )
-from idverify.biometrics.fingerprint.template import FingerprintTemplate
 
 from .conftest import load_image
 
@@ -73,9 +72,7 @@ CONFIGS = {"fp/1.2": ExtractorConfig(), "local-smooth0": _LOCAL,
 
 
 def _digest(folder: Path, name: str, config: ExtractorConfig) -> str:
-    a = analyse(load_image(folder, name), dataset_dpi(folder) or 500, config=config)
-    xy, angle, kind, mq = _minutiae(a, config)
-    t = FingerprintTemplate(xy, angle, kind, mq, width=a.image.shape[1], height=a.image.shape[0], quality=a.quality)
+    t = template_of(analyse(load_image(folder, name), dataset_dpi(folder) or 500, config=config), config)
     return hashlib.sha256(t.to_bytes() + t.xy.tobytes() + t.angle.tobytes()).hexdigest()[:16]
 
 
