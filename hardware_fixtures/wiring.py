@@ -20,7 +20,7 @@ from typing import Any
 
 import structlog
 
-from idverify.config import Settings
+from idverify.config import Settings, sample_data_root
 from idverify.devices.registry import Endpoints
 
 log = structlog.get_logger(__name__)
@@ -43,8 +43,9 @@ class SimulationAssets:
 
 
 def default_shared(sub: str) -> Path | None:
-    """``../shared/data/<sub>`` beside the source checkout, when present (sample data never ships in the package)."""
-    path = Path(__file__).resolve().parents[2] / "shared" / "data" / sub
+    """``<sub>`` of the public samples (:func:`~idverify.config.sample_data_root`: ``$IDVERIFY_SHARED_DATA`` or
+    ``../shared/data`` beside the source checkout), when present (sample data never ships in the package)."""
+    path = sample_data_root() / sub
     return path if path.exists() else None
 
 

@@ -53,6 +53,14 @@ def proxy_networks(spec: str) -> tuple[IPv4Network | IPv6Network, ...]:
     return tuple(networks)
 
 
+def sample_data_root() -> Path:
+    """The public sample sets (``face/``, ``fingerprint/``) for the demo's simulators and scenario:
+    ``$IDVERIFY_SHARED_DATA``, else ``../shared/data`` beside the source checkout. Never inside the package (the
+    samples are for tests and demos only); not a :class:`Settings` field because a deployed daemon never reads it."""
+    env = os.environ.get("IDVERIFY_SHARED_DATA")
+    return Path(env) if env else Path(__file__).resolve().parents[3] / "shared" / "data"
+
+
 def _default_data_dir() -> Path:
     xdg = os.environ.get("XDG_DATA_HOME")
     base = Path(xdg) if xdg else Path.home() / ".local" / "share"

@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 import uvicorn
 
-from idverify.config import Settings
+from idverify.config import Settings, sample_data_root
 from idverify.errors import ErrorCode, IdverifyError
 from idverify.ports import free_port
 
@@ -51,10 +51,8 @@ class Samples:
 
 
 def find_samples() -> Samples:
-    """``$IDVERIFY_SHARED_DATA`` or ``../shared/data`` beside the source checkout (never inside the package)."""
-    import os
-
-    root = Path(os.environ.get("IDVERIFY_SHARED_DATA") or Path(__file__).resolve().parents[3] / "shared" / "data")
+    """:func:`~idverify.config.sample_data_root`'s two sets (never inside the package)."""
+    root = sample_data_root()
     faces, fingers = root / "face" / "asian_dev", root / "fingerprint" / "FVC2002_DB1_B"
     if not (faces.is_dir() and fingers.is_dir()):
         raise ScenarioError("the scenario needs the public sample sets in ../shared/data (face/asian_dev and "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 from pathlib import Path
+from typing import Any
 
 from hardware_fixtures.wiring import SimulatedWorkstation
 
@@ -33,3 +34,19 @@ def test_only_the_wiring_point_imports_the_simulators() -> None:
 def test_the_simulators_are_injected_only_when_simulating(tmp_path: Path) -> None:
     assert device_manager(load_settings(data_dir=tmp_path)).wiring is None
     assert isinstance(device_manager(load_settings(data_dir=tmp_path, simulate=True)).wiring, SimulatedWorkstation)
+
+
+def test_the_simulators_find_the_samples_where_the_environment_says(tmp_path: Path, monkeypatch: Any) -> None:
+    """The demo's simulators, the scenario and the tests read the samples from one place: a checkout that is not
+    beside ``../shared`` (a worktree, CI's clone elsewhere) points ``IDVERIFY_SHARED_DATA`` at them."""
+    from hardware_fixtures.wiring import default_shared
+
+    from idverify.config import sample_data_root
+
+    (tmp_path / "face" / "asian_dev").mkdir(parents=True)
+    monkeypatch.setenv("IDVERIFY_SHARED_DATA", str(tmp_path))
+    assert sample_data_root() == tmp_path
+    assert default_shared("face/asian_dev") == tmp_path / "face" / "asian_dev"
+    assert default_shared("fingerprint/FVC2002_DB1_B") is None  # absent: the simulators fall back to synthetic images
+    monkeypatch.delenv("IDVERIFY_SHARED_DATA")
+    assert sample_data_root() == SRC.parents[2] / "shared" / "data"
