@@ -53,3 +53,27 @@ def test_verify_of_an_altered_export_exits_3_and_a_missing_file_2(tmp_path: Path
     garbage.write_text('{"type": "header", "format": "idverify-ledger-export/1"}\n{"index": 0}\n', encoding="utf-8")
     res = runner.invoke(app, ["audit", "verify", str(garbage)])
     assert res.exit_code == Exit.TAMPERED, res.output
+
+
+_RUN_BY_HAND = ["idverify.bench.calibrate_face", "idverify.bench.calibrate_fingerprint", "idverify.bench.face_cohort",
+                "idverify.bench.face_probes", "idverify.bench.face_quality_threshold", "idverify.bench.face_templates",
+                "idverify.bench.fingerprint_versions", "idverify.bench.lodo_face", "idverify.bench.lodo_fingerprint",
+                "hardware_fixtures.bench_devices", "hardware_fixtures.bench_journey", "hardware_fixtures.camera",
+                "hardware_fixtures.ga467", "hardware_fixtures.turn_trial", "hardware_fixtures.zhiantec"]
+
+
+@pytest.mark.parametrize("module", _RUN_BY_HAND)
+def test_every_tool_run_by_hand_has_help(module: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """``python -m <tool> -h`` prints its usage and exits 0 (the fingerprint calibration once took ``--help`` for a
+    folder and died in a traceback), and no arguments is a usage error (2), not a crash."""
+    import importlib
+
+    main = importlib.import_module(module).main
+    with pytest.raises(SystemExit) as help_exit:
+        main(["-h"])
+    assert help_exit.value.code == 0
+    assert "usage:" in capsys.readouterr().out
+    if module.startswith("idverify.bench."):  # the simulators start with defaults when given nothing
+        with pytest.raises(SystemExit) as bare:
+            main([])
+        assert bare.value.code == 2

@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from idverify.bench import identity_holdout
 from idverify.bench.calibration import stored_threshold, write_thresholds
 from idverify.bench.face import list_dataset
 from idverify.biometrics.metrics import threshold_at_fmr
@@ -109,27 +110,32 @@ def _operating_points(sets: list[_Set]) -> dict[str, Any]:
 
 
 def _leave_one_identity_out(sets: list[_Set], target: float) -> dict[str, Any]:
-    fm = fa_total = fn = g_total = 0
-    for s in sets:
-        lab = np.asarray(s.labels)
-        for ident in sorted(set(s.labels)):
-            held = lab == ident
-            thr = -np.inf
-            for t in sets:
-                imp_idx = t.impostor_idx
-                if t is s:
-                    keep = ~(held[imp_idx[:, 0]] | held[imp_idx[:, 1]])
-                    imp_idx = imp_idx[keep]
-                if len(imp_idx):
-                    thr = max(thr, set_threshold(t.scores(imp_idx), target))
-            g = s.genuine_idx[held[s.genuine_idx[:, 0]]]
-            i = s.impostor_idx[held[s.impostor_idx[:, 0]] | held[s.impostor_idx[:, 1]]]
-            fn += int(np.sum(s.scores(g) < thr)) if len(g) else 0
-            g_total += len(g)
-            fm += int(np.sum(s.scores(i) >= thr))
-            fa_total += len(i)
-    return {"fmr": fm / max(fa_total, 1), "fnmr": fn / max(g_total, 1), "false_matches": fm,
-            "impostor_pairs": fa_total, "false_non_matches": fn, "genuine_pairs": g_total}
+    """For each person of each set: the threshold (max over sets of :func:`set_threshold`) without any pair of
+    that person, and the errors at it on the person's own pairs in their set."""
+
+    def held(person: tuple[_Set, str]) -> NDArray[np.bool_]:
+        s, name = person
+        out: NDArray[np.bool_] = np.asarray(s.labels) == name
+        return out
+
+    def threshold_without(person: tuple[_Set, str]) -> float:
+        mask, thr = held(person), -np.inf
+        for t in sets:
+            idx = t.impostor_idx
+            if t is person[0]:
+                idx = idx[~(mask[idx[:, 0]] | mask[idx[:, 1]])]
+            if len(idx):
+                thr = max(thr, set_threshold(t.scores(idx), target))
+        return float(thr)
+
+    def own_pairs(person: tuple[_Set, str]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        s, mask = person[0], held(person)
+        g = s.genuine_idx[mask[s.genuine_idx[:, 0]]]
+        i = s.impostor_idx[mask[s.impostor_idx[:, 0]] | mask[s.impostor_idx[:, 1]]]
+        return s.scores(g), s.scores(i)
+
+    people = [(s, name) for s in sets for name in sorted(set(s.labels))]
+    return identity_holdout.leave_one_identity_out(people, threshold_without, own_pairs)
 
 
 def simulate_chip_photo(rgb: NDArray[np.uint8], box: tuple[float, float, float, float]) -> bytes:
@@ -211,18 +217,23 @@ def calibrate(datasets: Sequence[Path], *, with_documents: bool = True) -> dict[
 
 def main(argv: Sequence[str] | None = None) -> None:
     """``python -m idverify.bench.calibrate_face OUT.json DATASET...`` — write a calibration file."""
+    import argparse
+
     from idverify.logging import configure_logging
 
+    p = argparse.ArgumentParser(prog="python -m idverify.bench.calibrate_face",
+                                description="Calibrate the face operating points (FMR 1 %, 0.1 %, 0.01 %) on face "
+                                            "sets and write the thresholds file with its evidence.")
+    p.add_argument("out", type=Path, metavar="OUT.json",
+                   help="thresholds file to write (models/thresholds_face.json records its checksum in the manifest)")
+    p.add_argument("datasets", nargs="+", type=Path, metavar="DATASET", help="face sets (one folder per identity)")
+    args = p.parse_args(argv)
+    if missing := [str(d) for d in args.datasets if not d.is_dir()]:
+        p.error(f"not a folder: {', '.join(missing)}")
     configure_logging("WARNING")  # log lines go to stderr, never into the JSON on stdout
-    import sys
-
-    args = list(sys.argv[1:] if argv is None else argv)
-    if len(args) < 2:
-        raise SystemExit("usage: python -m idverify.bench.calibrate_face OUT.json DATASET [DATASET ...]")
-    out = Path(args[0])
-    data = calibrate([Path(a) for a in args[1:]])
-    write_thresholds(out, data, source=SOURCE)
-    print(f"wrote {out}")
+    data = calibrate(args.datasets)
+    write_thresholds(args.out, data, source=SOURCE)
+    print(f"wrote {args.out}")
 
 
 if __name__ == "__main__":

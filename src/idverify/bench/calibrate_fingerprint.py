@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,6 +29,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from idverify.bench import identity_holdout
 from idverify.bench.calibration import stored_threshold, write_thresholds
 from idverify.bench.fingerprint import list_dataset, load_grey
 from idverify.biometrics.fingerprint.template import ALGORITHM_VERSION
@@ -72,22 +72,23 @@ class Pairs:
 
 
 def leave_one_identity_out(pairs: Pairs, n_sets: int, target: float) -> dict[str, Any]:
-    """For each identity: the threshold the rule sets without any pair of it, and the errors at it on that
-    identity's own pairs (genuine, and impostor within its set); summed over identities."""
-    fm = imp_total = fn = gen_total = 0
-    for ident in np.unique(pairs.ident[0]):
-        mine = (pairs.ident[0] == ident) | (pairs.ident[1] == ident)
-        per, pooled = pairs.thresholds(n_sets, target, ~mine)
-        t = max([*per, pooled])
+    """For each identity (one finger of one set): the threshold the rule sets without any pair of it, and the errors
+    at it on that identity's own pairs (genuine, and impostor within its set); summed over identities."""
+
+    def mine(ident: int) -> NDArray[np.bool_]:
+        out: NDArray[np.bool_] = (pairs.ident[0] == ident) | (pairs.ident[1] == ident)
+        return out
+
+    def threshold_without(ident: int) -> float:
+        per, pooled = pairs.thresholds(n_sets, target, ~mine(ident))
+        return max([*per, pooled])
+
+    def own_pairs(ident: int) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         k = int(pairs.set_of[0][np.argmax(pairs.ident[0] == ident)])
-        genuine = pairs.score[mine & pairs.genuine()]
-        impostor = pairs.score[mine & pairs.impostor(k)]
-        fn += int(np.sum(genuine < t))
-        gen_total += genuine.size
-        fm += int(np.sum(impostor >= t))
-        imp_total += impostor.size
-    return {"fmr": fm / max(imp_total, 1), "fnmr": fn / max(gen_total, 1), "false_matches": fm,
-            "impostor_pairs": imp_total, "false_non_matches": fn, "genuine_pairs": gen_total}
+        return pairs.score[mine(ident) & pairs.genuine()], pairs.score[mine(ident) & pairs.impostor(k)]
+
+    return identity_holdout.leave_one_identity_out([int(i) for i in np.unique(pairs.ident[0])], threshold_without,
+                                                   own_pairs)
 
 
 def operating_points(pairs: Pairs, sets: list[str]) -> dict[str, Any]:
@@ -151,21 +152,24 @@ def calibrate(datasets: list[Path]) -> dict[str, Any]:
     }
 
 
-def main(argv: list[str]) -> int:
-    if not argv:
-        print("usage: python -m idverify.bench.calibrate_fingerprint FVC_DIR [FVC_DIR ...] [--out FILE]")
-        return 2
-    out = Path(__file__).resolve().parents[3] / "models" / THRESHOLDS_FILE
-    if "--out" in argv:
-        k = argv.index("--out")
-        out = Path(argv[k + 1])
-        argv = argv[:k] + argv[k + 2 :]
-    dirs = [Path(a) for a in argv]
-    doc = calibrate(dirs)
-    write_thresholds(out, doc, source=SOURCE)
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    p = argparse.ArgumentParser(prog="python -m idverify.bench.calibrate_fingerprint",
+                                description="Calibrate the fingerprint operating points (FMR 0.1 % and 0.01 %) on "
+                                            "FVC folders and write the thresholds file with its evidence.")
+    p.add_argument("datasets", nargs="+", type=Path, metavar="FVC_DIR", help="FVC folders (<finger>_<n>.tif)")
+    p.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[3] / "models" / THRESHOLDS_FILE,
+                   help="thresholds file to write (default: the repository's models/%(default)s; its checksum is "
+                        "recorded in the manifest.json beside it)")
+    args = p.parse_args(argv)
+    if missing := [str(d) for d in args.datasets if not d.is_dir()]:
+        p.error(f"not a folder: {', '.join(missing)}")
+    doc = calibrate(args.datasets)
+    write_thresholds(args.out, doc, source=SOURCE)
     print(json.dumps(doc["operating_points"], indent=2))
     return 0
 
 
 if __name__ == "__main__":
-    raise SystemExit(main(sys.argv[1:]))
+    raise SystemExit(main())

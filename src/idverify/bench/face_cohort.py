@@ -154,18 +154,16 @@ def load_set(dataset: Path) -> FaceSet:
                    tuple(m for _, _, m in kept))
 
 
-def sets_from_argv(argv: Sequence[str] | None, prog: str, minimum: int) -> list[FaceSet]:
+def sets_from_argv(argv: Sequence[str] | None, prog: str, minimum: int, description: str) -> list[FaceSet]:
     """The face sets named on the command line of a ``python -m`` face tool (at least ``minimum``), loaded, with
     log lines sent to stderr so that they never mix into the JSON the tool prints."""
-    import sys
-
-    from idverify.logging import configure_logging
-
-    configure_logging("WARNING")
-    args = list(sys.argv[1:] if argv is None else argv)
-    if len(args) < minimum:
-        raise SystemExit(f"usage: python -m {prog} {' '.join(['DIR'] * minimum)} [DIR ...]")
-    return [load_set(Path(a)) for a in args]
+    parser = several_image_parser(prog, description)
+    args = parser.parse_args(argv)
+    if len(args.datasets) < minimum:
+        parser.error(f"needs at least {minimum} face folders (each set is held out in turn)")
+    if missing := [str(d) for d in args.datasets if not d.is_dir()]:
+        parser.error(f"not a folder: {', '.join(missing)}")
+    return [load_set(d) for d in args.datasets]
 
 
 def several_image_parser(prog: str, description: str) -> argparse.ArgumentParser:
@@ -190,7 +188,7 @@ def shipped_face_thresholds() -> dict[str, float]:
 
 def main(argv: Sequence[str] | None = None) -> None:
     """``python -m idverify.bench.face_cohort DIR DIR [DIR ...]`` — print the evaluation as JSON."""
-    sets = sets_from_argv(argv, "idverify.bench.face_cohort", 2)
+    sets = sets_from_argv(argv, "idverify.bench.face_cohort", 2, __doc__.split("\n")[0])
     print(json.dumps({"cohort_normalisation": evaluate(sets)}))
 
 

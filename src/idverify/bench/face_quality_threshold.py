@@ -88,7 +88,7 @@ def evaluate(sets: Sequence[FaceSet]) -> dict[str, Any]:
 
 def main(argv: Sequence[str] | None = None) -> None:
     """``python -m idverify.bench.face_quality_threshold DIR DIR DIR [...]`` — print the evaluation as JSON."""
-    sets = sets_from_argv(argv, "idverify.bench.face_quality_threshold", 3)
+    sets = sets_from_argv(argv, "idverify.bench.face_quality_threshold", 3, __doc__.split("\n")[0])
     print(json.dumps({"quality_aware_thresholds": evaluate(sets)}))
 
 

@@ -3,6 +3,8 @@ worse image, the thresholds come from the other sets only, and a planted quality
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -61,8 +63,14 @@ def test_a_planted_quality_effect_gets_its_own_threshold() -> None:
     assert row["quality_aware"]["fnmr"] <= row["single"]["fnmr"]
 
 
-def test_too_few_sets_on_the_command_line_is_a_usage_error() -> None:
+def test_too_few_sets_on_the_command_line_is_a_usage_error(tmp_path: Path,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
     from idverify.bench.face_cohort import sets_from_argv
 
-    with pytest.raises(SystemExit, match="usage: python -m tool DIR DIR DIR"):
-        sets_from_argv(["one", "two"], "tool", 3)
+    with pytest.raises(SystemExit) as few:
+        sets_from_argv([str(tmp_path), str(tmp_path)], "tool", 3, "a face tool")
+    assert few.value.code == 2
+    assert "usage: python -m tool" in (err := capsys.readouterr().err) and "at least 3 face folders" in err
+    with pytest.raises(SystemExit) as missing:
+        sets_from_argv([str(tmp_path / "none"), str(tmp_path), str(tmp_path)], "tool", 3, "a face tool")
+    assert missing.value.code == 2 and "not a folder" in capsys.readouterr().err
