@@ -84,7 +84,10 @@ GRID.update({c.name: c for c in (
     dataclasses.replace(_FP14, name="dry-presmooth0.1", orient_presmooth=0.1),
     dataclasses.replace(_FP14, name="dry-presmooth0.13", orient_presmooth=0.13),
     dataclasses.replace(_FP14, name="dry-presmooth0.16", orient_presmooth=0.16),
+    dataclasses.replace(_FP14, name="dry-presmooth0.1-adaptive0.5", orient_presmooth=0.1, adaptive_orient=0.5),
     dataclasses.replace(_FP14, name="dry-presmooth0.13-adaptive0.5", orient_presmooth=0.13, adaptive_orient=0.5),
+    dataclasses.replace(_FP14, name="dry-presmooth0.16-adaptive0.5", orient_presmooth=0.16, adaptive_orient=0.5),
+    dataclasses.replace(_FP14, name="dry-presmooth0.13-adaptive0.3", orient_presmooth=0.13, adaptive_orient=0.3),
 )})
 
 #: Every released extractor configuration by version name, the last one ``extract.SHIPPED`` (a test holds them

@@ -124,7 +124,10 @@ def test_cached_runs_are_not_evaluated_again(tmp_path: Path, monkeypatch: pytest
     ("dry-presmooth0.1", {"orient_presmooth": 0.1}),
     ("dry-presmooth0.13", {"orient_presmooth": 0.13}),
     ("dry-presmooth0.16", {"orient_presmooth": 0.16}),
+    ("dry-presmooth0.1-adaptive0.5", {"orient_presmooth": 0.1, "adaptive_orient": 0.5}),
     ("dry-presmooth0.13-adaptive0.5", {"orient_presmooth": 0.13, "adaptive_orient": 0.5}),
+    ("dry-presmooth0.16-adaptive0.5", {"orient_presmooth": 0.16, "adaptive_orient": 0.5}),
+    ("dry-presmooth0.13-adaptive0.3", {"orient_presmooth": 0.13, "adaptive_orient": 0.3}),
 ])
 def test_dry_entries_change_only_their_fields_on_fp14(name: str, changed: dict[str, object]) -> None:
     entry = lodo.GRID[name]
