@@ -76,6 +76,19 @@ GRID: dict[str, ExtractorConfig] = {c.name: c for c in (
     dataclasses.replace(_FP13, name="local-block64-hull41", period_block=64, seg_hull=41),
     dataclasses.replace(_FP13, name="local-seg-keep0.6", seg_contrast_keep=0.6),
 )}
+#: fp/1.4 (the grid's ``local-block64-hull41``), the base of the ``dry-`` entries: the orientation field measured
+#: on the normalised image blurred with σ ``orient_presmooth`` × the ridge period (dry prints' dotted ridges),
+#: alone or with ``adaptive_orient``'s wider smoothing where the field stays incoherent.
+_FP14 = GRID["local-block64-hull41"]
+GRID.update({c.name: c for c in (
+    dataclasses.replace(_FP14, name="dry-presmooth0.1", orient_presmooth=0.1),
+    dataclasses.replace(_FP14, name="dry-presmooth0.13", orient_presmooth=0.13),
+    dataclasses.replace(_FP14, name="dry-presmooth0.16", orient_presmooth=0.16),
+    dataclasses.replace(_FP14, name="dry-presmooth0.1-adaptive0.5", orient_presmooth=0.1, adaptive_orient=0.5),
+    dataclasses.replace(_FP14, name="dry-presmooth0.13-adaptive0.5", orient_presmooth=0.13, adaptive_orient=0.5),
+    dataclasses.replace(_FP14, name="dry-presmooth0.16-adaptive0.5", orient_presmooth=0.16, adaptive_orient=0.5),
+    dataclasses.replace(_FP14, name="dry-presmooth0.13-adaptive0.3", orient_presmooth=0.13, adaptive_orient=0.3),
+)})
 
 #: Every released extractor configuration by version name, the last one ``extract.SHIPPED`` (a test holds them
 #: equal): what a clinic's stored templates may have been extracted with (:mod:`idverify.bench.fingerprint_versions`).

@@ -180,3 +180,45 @@ def test_new_options_extract_a_synthetic_finger(config: ExtractorConfig) -> None
     a = analyse(img, config=config)
     assert 7.5 <= a.period <= 10.5
     assert len(extract(img, config=config)) >= 8
+
+
+def _dotted_ridges(period: float, h: int = 320, w: int = 360) -> NDArray[np.uint8]:
+    """Slanted sinusoidal ridges of one ``period`` drowned in strong 2 px speckle (a dry print's dots and pores:
+    contrasted, but with gradients in every direction)."""
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float64)
+    ridges = np.cos(2 * np.pi * (xx * np.cos(0.5) + yy * np.sin(0.5)) / period)
+    speckle = np.where(np.random.default_rng(7).random((h // 2, w // 2)) < 0.5, 1.0, -1.0).repeat(2, 0).repeat(2, 1)
+    inside = ((xx - w / 2) / (0.47 * w)) ** 2 + ((yy - h / 2) / (0.47 * h)) ** 2 < 1
+    return np.clip(np.where(inside, 128 + 40 * ridges + 60 * speckle, 230.0), 0, 255).astype(np.uint8)
+
+
+@pytest.mark.parametrize(("period", "plain_min", "smoothed_max"), [(10.0, 20.0, 12.0), (6.5, 13.0, 12.0)])
+def test_orientation_presmoothing_recovers_dotted_ridges(period: float, plain_min: float,
+                                                         smoothed_max: float) -> None:
+    img = _dotted_ridges(period)
+    h, w = img.shape
+    yy, xx = np.mgrid[0:h, 0:w]
+    inner = ((xx - w / 2) / (0.35 * w)) ** 2 + ((yy - h / 2) / (0.35 * h)) ** 2 < 1
+    truth = 0.5 + np.pi / 2  # along the ridges
+
+    def p95_error_deg(config: ExtractorConfig) -> float:
+        a = analyse(img, enhance=False, config=config)
+        err = np.abs(np.angle(np.exp(2j * (a.orientation[inner] - truth)))) / 2
+        return float(np.degrees(np.percentile(err, 95)))
+
+    plain = p95_error_deg(SHIPPED)
+    smoothed = p95_error_deg(dataclasses.replace(SHIPPED, orient_presmooth=0.13))
+    assert plain > plain_min  # the speckle turns parts of the plain field
+    assert smoothed < smoothed_max  # the blur scaled to the period (fine ridges too) brings them back
+    assert smoothed < 0.7 * plain
+
+
+def test_orientation_presmoothing_is_off_by_default_and_leaves_clean_prints_alone() -> None:
+    assert ExtractorConfig().orient_presmooth == 0.0 and SHIPPED.orient_presmooth == 0.0
+    img = fingerprint_synth.impression(3, 1)
+    a = analyse(img, enhance=False)
+    b = analyse(img, enhance=False, config=dataclasses.replace(SHIPPED, orient_presmooth=0.13))
+    fg = a.mask > 0
+    diff = np.abs(np.angle(np.exp(2j * (a.orientation[fg] - b.orientation[fg])))) / 2
+    assert float(np.degrees(np.median(diff))) < 3.0
+    assert len(extract(img, config=dataclasses.replace(SHIPPED, orient_presmooth=0.13))) >= 8

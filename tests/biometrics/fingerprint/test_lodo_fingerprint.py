@@ -118,3 +118,20 @@ def test_cached_runs_are_not_evaluated_again(tmp_path: Path, monkeypatch: pytest
     assert [r["dataset"] for r in doc["leave_one_out"]] == ["A", "B"]
     assert doc["chosen_on_all_sets"]["configuration"] == SHIPPED.name
     assert doc["shipped"] is None
+
+
+@pytest.mark.parametrize(("name", "changed"), [
+    ("dry-presmooth0.1", {"orient_presmooth": 0.1}),
+    ("dry-presmooth0.13", {"orient_presmooth": 0.13}),
+    ("dry-presmooth0.16", {"orient_presmooth": 0.16}),
+    ("dry-presmooth0.1-adaptive0.5", {"orient_presmooth": 0.1, "adaptive_orient": 0.5}),
+    ("dry-presmooth0.13-adaptive0.5", {"orient_presmooth": 0.13, "adaptive_orient": 0.5}),
+    ("dry-presmooth0.16-adaptive0.5", {"orient_presmooth": 0.16, "adaptive_orient": 0.5}),
+    ("dry-presmooth0.13-adaptive0.3", {"orient_presmooth": 0.13, "adaptive_orient": 0.3}),
+])
+def test_dry_entries_change_only_their_fields_on_fp14(name: str, changed: dict[str, object]) -> None:
+    entry = lodo.GRID[name]
+    fp14 = lodo.RELEASES["fp/1.4"]  # the entries were added on top of fp/1.4, whatever ships now
+    assert dataclasses.replace(fp14, name=name, **changed) == entry  # type: ignore[arg-type]
+    for field, value in changed.items():
+        assert getattr(fp14, field) != value

@@ -59,7 +59,11 @@ class ExtractorConfig:
     frequency bins for fine ridges, a coarser field).
     Orientation: gradient tensor averaged with σ ``tensor_sigma``, then the doubled-angle field smoothed with σ
     ``orient_sigma``; with ``adaptive_orient`` > 0, pixels whose coherence is below it take a blend towards a
-    field smoothed with 2σ (noisy patches bridged, clean ones and singular points left sharp). Segmentation keeps
+    field smoothed with 2σ (noisy patches bridged, clean ones and singular points left sharp); with
+    ``orient_presmooth`` > 0 the gradients are taken on the normalised image blurred with σ that × the print's
+    median ridge period (dry prints break their ridges into dots and pores a few px across, whose gradients point
+    every way and turned whole regions of the field; a blur scaled to the period keeps the same share of the
+    ridges' own gradient at every ridge width, ~70 % at 0.13). Segmentation keeps
     blocks whose raw grey-level deviation is above ``seg_std_frac`` × its 95th percentile and whose coherence is
     above ``seg_coherence`` (or, with ``seg_contrast_keep`` > 0, whose deviation is above that × the percentile:
     pores and dust can make a clear print's gradient field incoherent); with ``seg_hull`` > 0 the mask becomes
@@ -92,6 +96,7 @@ class ExtractorConfig:
     cluster: float = 0.6
     binary_median: int = 3
     max_minutiae: int = MAX_MINUTIAE
+    orient_presmooth: float = 0.0
 
 
 #: The shipped configuration: the LODO grid's ``local-block64-hull41`` (fp/1.3's per-pixel ridge period without
@@ -164,9 +169,9 @@ def analyse(image: NDArray[Any], dpi: int = TEMPLATE_DPI, *, enhance: bool = Tru
                               details={"reason": "finger_image_too_small"})
     f = img.astype(np.float32)
     norm = _normalise(f)
-    orient, coh = _orientation(norm, config)
     mask, contrast = _segment(f, config)
     period, period_field, clarity = _frequency(norm, mask, config.period_block)
+    orient, coh = _orientation(norm, period, config)
     quality = _quality(mask, coh, clarity, contrast)
     if enhance and mask.any():
         if config.local_period:
@@ -206,8 +211,12 @@ def _normalise(f: NDArray[np.float32]) -> NDArray[np.float32]:
     return out
 
 
-def _orientation(norm: NDArray[np.float32], config: ExtractorConfig = SHIPPED) -> tuple[NDArray[np.float32],
-                                                                                      NDArray[np.float32]]:
+def _orientation(norm: NDArray[np.float32], period: float,
+                 config: ExtractorConfig = SHIPPED) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
+    """Ridge orientation and gradient coherence (:class:`ExtractorConfig`: ``tensor_sigma``, ``orient_sigma``,
+    ``adaptive_orient``, ``orient_presmooth``); ``period`` (the median ridge period) scales the pre-blur."""
+    if config.orient_presmooth > 0:
+        norm = np.asarray(cv2.GaussianBlur(norm, (0, 0), config.orient_presmooth * period), dtype=np.float32)
     gx = cv2.Sobel(norm, cv2.CV_32F, 1, 0, ksize=3)
     gy = cv2.Sobel(norm, cv2.CV_32F, 0, 1, ksize=3)
     tensor = _wide_blur(cv2.merge([gx * gx, gy * gy, gx * gy]), config.tensor_sigma)
