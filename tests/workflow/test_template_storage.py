@@ -17,7 +17,8 @@ from idverify.biometrics.operating_points import load_operating_points
 from idverify.store.models import Patient
 from idverify.workflow import factors, templates
 
-_FP13_VERSION = "idverify-fp/1.3 (local-period gabor-ridge extractor, mcc16b-lssr matcher)"  # what fp/1.3 recorded
+_FP14_VERSION = ("idverify-fp/1.4 (local-period gabor-ridge extractor, 64 px period windows, convex-hull mask,"
+                 " mcc16b-lssr matcher)")  # what fp/1.4 recorded
 
 
 def _patient(db: Any, patient_id: str) -> None:
@@ -45,7 +46,7 @@ def test_face_template_with_the_full_version_string_round_trips(db_url: str, mak
 
 def test_a_fingerprint_template_of_the_previous_release_is_compared_with_todays_captures(
         db_url: str, make_app: Any) -> None:
-    previous = RELEASES["fp/1.3"]
+    previous = RELEASES["fp/1.4"]
     assert previous != SHIPPED  # the stored side really comes from another extractor configuration
     daemon = make_app(db_url)
     ctx = daemon.app.state.ctx
@@ -53,7 +54,7 @@ def test_a_fingerprint_template_of_the_previous_release_is_compared_with_todays_
     with ctx.session_factory() as db:
         _patient(db, "p-1")
         templates.store(db, ctx.keys, patient_id="p-1", modality="fingerprint", plaintext=old.to_bytes(),
-                        algorithm_version=_FP13_VERSION, quality=old.quality, position="right_index")
+                        algorithm_version=_FP14_VERSION, quality=old.quality, position="right_index")
         db.commit()
     with ctx.session_factory() as db:
         enrolled = templates.finger_templates(db, ctx.keys, "p-1")

@@ -96,6 +96,7 @@ RELEASES: dict[str, ExtractorConfig] = {
     "fp/1.2": _BASE,
     "fp/1.3": dataclasses.replace(_FP13, name="fp/1.3"),
     "fp/1.4": dataclasses.replace(GRID["local-block64-hull41"], name="fp/1.4"),
+    "fp/1.5": dataclasses.replace(GRID["dry-presmooth0.1-adaptive0.5"], name="fp/1.5"),
 }
 
 _DEFAULT_CACHE = Path(".cache") / "lodo_fingerprint.json"

@@ -49,6 +49,6 @@ def test_a_failed_capture_scores_zero_on_either_side() -> None:
 
 
 def test_the_stored_side_is_named_by_release_and_defaults_to_the_one_before_the_shipped_one() -> None:
-    assert fv.PREVIOUS == "fp/1.3"
-    assert fv.configuration("fp/1.3") == lodo.RELEASES["fp/1.3"] != SHIPPED
+    assert fv.PREVIOUS == "fp/1.4"
+    assert fv.configuration("fp/1.4") == lodo.RELEASES["fp/1.4"] != SHIPPED
     assert fv.configuration("local-hull41") is lodo.GRID["local-hull41"]  # grid entries still work

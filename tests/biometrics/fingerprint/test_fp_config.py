@@ -39,16 +39,20 @@ def _chirp(left: float, right: float, h: int = 320, w: int = 360) -> NDArray[np.
     return np.clip(img + noise, 0, 255).astype(np.uint8)
 
 
-#: fp/1.4 with its two new options off: fp/1.3, the base each option is judged on below.
-_FP13 = dataclasses.replace(SHIPPED, name="fp/1.3", period_block=_BLOCK, seg_hull=0)
+#: fp/1.3 (fp/1.5 without the options fp/1.4 and fp/1.5 added), the base each fp/1.4 option is judged on below.
+_FP13 = dataclasses.replace(SHIPPED, name="fp/1.3", period_block=_BLOCK, seg_hull=0, adaptive_orient=0.0,
+                            orient_presmooth=0.0)
+#: fp/1.4: fp/1.5 without its orientation options, the base the orientation options are judged on below.
+_FP14 = dataclasses.replace(SHIPPED, name="fp/1.4", adaptive_orient=0.0, orient_presmooth=0.0)
 
 
-def test_field_defaults_are_the_baseline_and_shipped_is_fp14() -> None:
+def test_field_defaults_are_the_baseline_and_shipped_is_fp15() -> None:
     assert not ExtractorConfig().local_period  # fp/1.2, the baseline
-    assert SHIPPED.name == "fp/1.4"
-    # fp/1.3's unsmoothed per-pixel period, measured in 64 px windows, and the 41 px convex-hull mask
-    assert dataclasses.replace(ExtractorConfig(), name="fp/1.4", local_period=True, period_smooth=0.0,
-                               period_block=64, seg_hull=41) == SHIPPED
+    assert SHIPPED.name == "fp/1.5"
+    # fp/1.4 (fp/1.3's unsmoothed per-pixel period, measured in 64 px windows, and the 41 px convex-hull mask)
+    # with the orientation measured on a pre-blurred image and bridged where incoherent
+    assert dataclasses.replace(ExtractorConfig(), name="fp/1.5", local_period=True, period_smooth=0.0,
+                               period_block=64, seg_hull=41, adaptive_orient=0.5, orient_presmooth=0.1) == SHIPPED
 
 
 def test_local_period_follows_a_known_chirp() -> None:
@@ -76,8 +80,7 @@ def test_local_period_is_clamped_and_fills_the_background() -> None:
     assert float(np.median(local)) == pytest.approx(9.0, abs=1e-3)
 
 
-@pytest.mark.parametrize("config", [dataclasses.replace(SHIPPED, local_period=True),
-                                    dataclasses.replace(SHIPPED, adaptive_orient=0.5)])
+@pytest.mark.parametrize("config", [_FP13, _FP14, SHIPPED], ids=["fp/1.3", "fp/1.4", "fp/1.5"])
 def test_variants_extract_a_synthetic_finger(config: ExtractorConfig) -> None:
     img = fingerprint_synth.impression(3, 1)
     a = analyse(img, config=config)
@@ -206,19 +209,19 @@ def test_orientation_presmoothing_recovers_dotted_ridges(period: float, plain_mi
         err = np.abs(np.angle(np.exp(2j * (a.orientation[inner] - truth)))) / 2
         return float(np.degrees(np.percentile(err, 95)))
 
-    plain = p95_error_deg(SHIPPED)
-    smoothed = p95_error_deg(dataclasses.replace(SHIPPED, orient_presmooth=0.13))
+    plain = p95_error_deg(_FP14)
+    smoothed = p95_error_deg(dataclasses.replace(_FP14, orient_presmooth=0.13))
     assert plain > plain_min  # the speckle turns parts of the plain field
     assert smoothed < smoothed_max  # the blur scaled to the period (fine ridges too) brings them back
     assert smoothed < 0.7 * plain
 
 
 def test_orientation_presmoothing_is_off_by_default_and_leaves_clean_prints_alone() -> None:
-    assert ExtractorConfig().orient_presmooth == 0.0 and SHIPPED.orient_presmooth == 0.0
+    assert ExtractorConfig().orient_presmooth == 0.0 and SHIPPED.orient_presmooth == 0.1  # fp/1.5 ships it
     img = fingerprint_synth.impression(3, 1)
-    a = analyse(img, enhance=False)
-    b = analyse(img, enhance=False, config=dataclasses.replace(SHIPPED, orient_presmooth=0.13))
+    a = analyse(img, enhance=False, config=_FP14)
+    b = analyse(img, enhance=False, config=dataclasses.replace(_FP14, orient_presmooth=0.13))
     fg = a.mask > 0
     diff = np.abs(np.angle(np.exp(2j * (a.orientation[fg] - b.orientation[fg])))) / 2
     assert float(np.degrees(np.median(diff))) < 3.0
-    assert len(extract(img, config=dataclasses.replace(SHIPPED, orient_presmooth=0.13))) >= 8
+    assert len(extract(img, config=dataclasses.replace(_FP14, orient_presmooth=0.13))) >= 8

@@ -46,7 +46,7 @@ def _reference(a: Analysis, config: ExtractorConfig) -> NDArray[np.float32]:
     return out
 
 
-@pytest.mark.parametrize("config", [SHIPPED, ExtractorConfig()], ids=["fp/1.4", "fp/1.2"])
+@pytest.mark.parametrize("config", [SHIPPED, ExtractorConfig()], ids=["fp/1.5", "fp/1.2"])
 @pytest.mark.parametrize("image", ["synthetic finger", "period chirp"])
 def test_enhancement_matches_the_whole_image_filter_bank(config: ExtractorConfig, image: str) -> None:
     img = fingerprint_synth.impression(3, 1) if image == "synthetic finger" else _chirp(7.0, 11.0)

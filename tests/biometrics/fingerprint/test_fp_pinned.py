@@ -1,8 +1,9 @@
 """The extractor's output is pinned: speed work on the pipeline must not change a single template.
 
 Digests of the templates (``to_bytes`` and the full-precision positions and angles) of two images of every FVC set,
-for the fp/1.2 baseline, fp/1.3 (the LODO grid's ``local-smooth0``) and ``local-block64-hull41``, recorded with
-the code of main at 8d906ed (before the speed-ups that followed). The configurations are spelled out here rather
+for the fp/1.2 baseline, fp/1.3 (the LODO grid's ``local-smooth0``) and ``local-block64-hull41`` (fp/1.4), recorded
+with the code of main at 8d906ed (before the speed-ups that followed), and fp/1.5 (``dry-presmooth0.1-adaptive0.5``),
+recorded when it shipped. The configurations are spelled out here rather
 than taken from ``SHIPPED`` or the grid, so that shipping another one does not move the pins. A deliberate change
 of the pipeline's output re-records them; an optimisation that changes one is not an optimisation. Building
 blocks that replace an OpenCV call are checked against it directly as well.
@@ -65,10 +66,23 @@ PINNED: dict[str, dict[str, tuple[str, str]]] = {
         "FVC2004_DB3_B": ("d6101fc88c62ee03", "853d06c9bd9dcb3d"),
         "FVC2004_DB4_B": ("d8d9096184ce4743", "1f5fc07540ce2df3"),
     },
+    "dry-presmooth0.1-adaptive0.5": {
+        "FVC2000_DB1_B": ("e95862c4da40a14a", "70aca10d36c18a36"),
+        "FVC2000_DB2_B": ("fd7068c8f0a4e89e", "cd58d70b61acd341"),
+        "FVC2000_DB3_B": ("02fbcaabb4a6182e", "8f1544653bd71c9e"),
+        "FVC2002_DB1_B": ("475b5cb72cbd228b", "edbfbdb5a271ba6d"),
+        "FVC2002_DB3_B": ("ac80fa936c0c9e10", "05ca8bb65c7f6371"),
+        "FVC2002_DB4_B": ("ae35964269a778ad", "5e6f150011e1f9ad"),
+        "FVC2004_DB1_B": ("4825380bdcf6bc01", "3e86b0dd9fa423b2"),
+        "FVC2004_DB3_B": ("8f97bc6ffee04e00", "e0763ff469e5e9cc"),
+        "FVC2004_DB4_B": ("ad16eb06e511b6ae", "99b32c18832aa747"),
+    },
 }
 _LOCAL = ExtractorConfig(local_period=True, period_smooth=0.0)
 CONFIGS = {"fp/1.2": ExtractorConfig(), "local-smooth0": _LOCAL,
-           "local-block64-hull41": dataclasses.replace(_LOCAL, period_block=64, seg_hull=41)}
+           "local-block64-hull41": dataclasses.replace(_LOCAL, period_block=64, seg_hull=41),
+           "dry-presmooth0.1-adaptive0.5": dataclasses.replace(_LOCAL, period_block=64, seg_hull=41,
+                                                               adaptive_orient=0.5, orient_presmooth=0.1)}
 
 
 def _digest(folder: Path, name: str, config: ExtractorConfig) -> str:

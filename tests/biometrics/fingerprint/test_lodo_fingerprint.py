@@ -63,14 +63,15 @@ def test_grid_starts_with_the_baseline_and_holds_the_shipped_configuration() -> 
     first = next(iter(lodo.GRID.values()))
     assert first == ExtractorConfig(name="fp/1.2")
     shipped = lodo.shipped_entry(list(lodo.GRID))
-    assert shipped == "local-block64-hull41"  # fp/1.4
+    assert shipped == "dry-presmooth0.1-adaptive0.5"  # fp/1.5
     assert dataclasses.replace(lodo.GRID[shipped], name=SHIPPED.name) == SHIPPED
 
 
 def test_releases_end_with_the_shipped_configuration_and_name_their_grid_entries() -> None:
-    assert list(lodo.RELEASES) == ["fp/1.2", "fp/1.3", "fp/1.4"]
+    assert list(lodo.RELEASES) == ["fp/1.2", "fp/1.3", "fp/1.4", "fp/1.5"]
     assert list(lodo.RELEASES.values())[-1] == SHIPPED
-    for version, entry in (("fp/1.2", "fp/1.2"), ("fp/1.3", "local-smooth0"), ("fp/1.4", "local-block64-hull41")):
+    for version, entry in (("fp/1.2", "fp/1.2"), ("fp/1.3", "local-smooth0"), ("fp/1.4", "local-block64-hull41"),
+                           ("fp/1.5", "dry-presmooth0.1-adaptive0.5")):
         assert lodo.RELEASES[version] == dataclasses.replace(lodo.GRID[entry], name=version)
 
 

@@ -99,12 +99,13 @@ class ExtractorConfig:
     orient_presmooth: float = 0.0
 
 
-#: The shipped configuration: the LODO grid's ``local-block64-hull41`` (fp/1.3's per-pixel ridge period without
-#: a Gaussian over the block field, those periods measured in 64 px windows, and the foreground mask the convex
-#: hull of its part that survives a 41 px opening), chosen by ``python -m idverify.bench.lodo_fingerprint`` on all
-#: nine FVC sets (lowest pooled EER); figures on sets it never saw come from the same tool's
-#: leave-one-dataset-out rows (README).
-SHIPPED = ExtractorConfig(name="fp/1.4", local_period=True, period_smooth=0.0, period_block=64, seg_hull=41)
+#: The shipped configuration: the LODO grid's ``dry-presmooth0.1-adaptive0.5`` (fp/1.4 — per-pixel ridge period
+#: measured in 64 px windows, convex-hull mask — with the orientation field taken on the normalised image blurred
+#: with σ = 0.1 × the ridge period and, where the field stays incoherent, blended towards a twice wider smoothing),
+#: chosen by ``python -m idverify.bench.lodo_fingerprint`` on all nine FVC sets (lowest pooled EER); figures on sets
+#: it never saw come from the same tool's leave-one-dataset-out rows (README).
+SHIPPED = ExtractorConfig(name="fp/1.5", local_period=True, period_smooth=0.0, period_block=64, seg_hull=41,
+                          adaptive_orient=0.5, orient_presmooth=0.1)
 
 
 @dataclass(frozen=True)

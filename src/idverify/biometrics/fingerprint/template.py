@@ -20,8 +20,8 @@ from numpy.typing import NDArray
 from idverify.errors import ValidationFailed
 
 #: Recorded with every decision: extractor and matcher behaviour, bump on any change that moves scores.
-ALGORITHM_VERSION = ("idverify-fp/1.4 (local-period gabor-ridge extractor, 64 px period windows, convex-hull mask,"
-                     " mcc16b-lssr matcher)")
+ALGORITHM_VERSION = ("idverify-fp/1.5 (local-period gabor-ridge extractor, 64 px period windows, convex-hull mask,"
+                     " period-scaled pre-blur and adaptive orientation, mcc16b-lssr matcher)")
 
 #: Resolution every template is expressed in.
 TEMPLATE_DPI = 500
