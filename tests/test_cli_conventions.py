@@ -77,3 +77,9 @@ def test_every_tool_run_by_hand_has_help(module: str, capsys: pytest.CaptureFixt
         with pytest.raises(SystemExit) as bare:
             main([])
         assert bare.value.code == 2
+        capsys.readouterr()
+        args = ["/nonexistent/set-a", "/nonexistent/set-b", "/nonexistent/set-c"]
+        with pytest.raises(SystemExit) as typo:  # a data folder that is not there: usage error naming it, no run
+            main(["out.json", *args] if module.endswith("calibrate_face") else args)
+        assert typo.value.code == 2
+        assert "not a folder: /nonexistent/set-a" in capsys.readouterr().err

@@ -21,6 +21,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from idverify.bench.cli_args import folder
 from idverify.bench.fingerprint import DEFAULT_DPI, dataset_dpi, list_dataset, load_grey
 from idverify.bench.lodo_fingerprint import GRID
 from idverify.biometrics.fingerprint.extract import SHIPPED, ExtractorConfig, analyse, template_of
@@ -43,7 +44,7 @@ def extract_ms(dataset: Path, config: ExtractorConfig) -> list[float]:
 def main() -> None:
     configs = {SHIPPED.name: SHIPPED, **GRID}
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("datasets", nargs="+", type=Path, help="FVC set folders")
+    p.add_argument("datasets", nargs="+", type=folder, help="FVC set folders")
     p.add_argument("--config", action="append", choices=list(configs),
                    help=f"grid entry or {SHIPPED.name} (repeatable; default {SHIPPED.name})")
     p.add_argument("--cv-threads", type=int, default=None,

@@ -41,6 +41,7 @@ from numpy.typing import NDArray
 
 from idverify.bench import identity_holdout
 from idverify.bench.calibration import stored_threshold, write_thresholds
+from idverify.bench.cli_args import folder
 from idverify.bench.face import list_dataset
 from idverify.biometrics.metrics import threshold_at_fmr
 
@@ -226,10 +227,8 @@ def main(argv: Sequence[str] | None = None) -> None:
                                             "sets and write the thresholds file with its evidence.")
     p.add_argument("out", type=Path, metavar="OUT.json",
                    help="thresholds file to write (models/thresholds_face.json records its checksum in the manifest)")
-    p.add_argument("datasets", nargs="+", type=Path, metavar="DATASET", help="face sets (one folder per identity)")
+    p.add_argument("datasets", nargs="+", type=folder, metavar="DATASET", help="face sets (one folder per identity)")
     args = p.parse_args(argv)
-    if missing := [str(d) for d in args.datasets if not d.is_dir()]:
-        p.error(f"not a folder: {', '.join(missing)}")
     configure_logging("WARNING")  # log lines go to stderr, never into the JSON on stdout
     data = calibrate(args.datasets)
     write_thresholds(args.out, data, source=SOURCE)

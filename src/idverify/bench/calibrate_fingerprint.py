@@ -31,6 +31,7 @@ from numpy.typing import NDArray
 
 from idverify.bench import identity_holdout
 from idverify.bench.calibration import stored_threshold, write_thresholds
+from idverify.bench.cli_args import folder
 from idverify.bench.fingerprint import list_dataset, load_grey
 from idverify.biometrics.fingerprint.template import ALGORITHM_VERSION
 from idverify.biometrics.metrics import threshold_at_fmr
@@ -85,7 +86,8 @@ def leave_one_identity_out(pairs: Pairs, n_sets: int, target: float) -> dict[str
 
     def own_pairs(ident: int) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         k = int(pairs.set_of[0][np.argmax(pairs.ident[0] == ident)])
-        return pairs.score[mine(ident) & pairs.genuine()], pairs.score[mine(ident) & pairs.impostor(k)]
+        m = mine(ident)
+        return pairs.score[m & pairs.genuine()], pairs.score[m & pairs.impostor(k)]
 
     return identity_holdout.leave_one_identity_out([int(i) for i in np.unique(pairs.ident[0])], threshold_without,
                                                    own_pairs)
@@ -158,13 +160,11 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m idverify.bench.calibrate_fingerprint",
                                 description="Calibrate the fingerprint operating points (FMR 0.1 % and 0.01 %) on "
                                             "FVC folders and write the thresholds file with its evidence.")
-    p.add_argument("datasets", nargs="+", type=Path, metavar="FVC_DIR", help="FVC folders (<finger>_<n>.tif)")
+    p.add_argument("datasets", nargs="+", type=folder, metavar="FVC_DIR", help="FVC folders (<finger>_<n>.tif)")
     p.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[3] / "models" / THRESHOLDS_FILE,
-                   help="thresholds file to write (default: the repository's models/%(default)s; its checksum is "
-                        "recorded in the manifest.json beside it)")
+                   help="thresholds file to write (default: %(default)s; its checksum is recorded in the "
+                        "manifest.json beside it)")
     args = p.parse_args(argv)
-    if missing := [str(d) for d in args.datasets if not d.is_dir()]:
-        p.error(f"not a folder: {', '.join(missing)}")
     doc = calibrate(args.datasets)
     write_thresholds(args.out, doc, source=SOURCE)
     print(json.dumps(doc["operating_points"], indent=2))

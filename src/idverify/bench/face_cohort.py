@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from idverify.bench.cli_args import folder
 from idverify.biometrics.metrics import error_rates, threshold_at_fmr
 
 METHODS = ("raw", "znorm", "tnorm", "snorm")
@@ -161,8 +162,6 @@ def sets_from_argv(argv: Sequence[str] | None, prog: str, minimum: int, descript
     args = parser.parse_args(argv)
     if len(args.datasets) < minimum:
         parser.error(f"needs at least {minimum} face folders (each set is held out in turn)")
-    if missing := [str(d) for d in args.datasets if not d.is_dir()]:
-        parser.error(f"not a folder: {', '.join(missing)}")
     return [load_set(d) for d in args.datasets]
 
 
@@ -173,7 +172,7 @@ def several_image_parser(prog: str, description: str) -> argparse.ArgumentParser
 
     configure_logging("WARNING")
     parser = argparse.ArgumentParser(prog=f"python -m {prog}", description=description)
-    parser.add_argument("datasets", nargs="+", type=Path, help="face folders, one sub-folder per identity")
+    parser.add_argument("datasets", nargs="+", type=folder, help="face folders, one sub-folder per identity")
     return parser
 
 

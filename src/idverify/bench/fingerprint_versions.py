@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from idverify.bench.cli_args import folder
 from idverify.bench.lodo_fingerprint import GRID, RELEASES, pair_score, set_templates
 from idverify.biometrics.fingerprint.extract import SHIPPED, ExtractorConfig
 
@@ -96,7 +97,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     p = argparse.ArgumentParser(prog="python -m idverify.bench.fingerprint_versions",
                                 description=__doc__.split("\n")[0])
-    p.add_argument("datasets", nargs="+", type=Path, help="FVC folders")
+    p.add_argument("datasets", nargs="+", type=folder, help="FVC folders")
     p.add_argument("--enrolled", default=PREVIOUS, choices=list(dict.fromkeys([*RELEASES, *GRID])),
                    help="the earlier extractor version (or grid entry) the stored templates came from")
     p.add_argument("--json", action="store_true", help="print one JSON document instead of the table")

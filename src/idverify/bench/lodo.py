@@ -12,10 +12,11 @@ from __future__ import annotations
 import argparse
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
+
+from idverify.bench.cli_args import folder
 
 
 class Scored(Protocol):
@@ -81,7 +82,7 @@ def leave_one_out(table: Mapping[str, Mapping[str, Scored]], sets: Sequence[str]
 def grid_parser(prog: str, description: str, grid: Mapping[str, Any], datasets_help: str) -> argparse.ArgumentParser:
     """The arguments every LODO tool takes: the sets, ``--grid`` (first name: the baseline) and ``--json``."""
     p = argparse.ArgumentParser(prog=prog, description=description)
-    p.add_argument("datasets", nargs="+", type=Path, help=datasets_help)
+    p.add_argument("datasets", nargs="+", type=folder, help=datasets_help)
     p.add_argument("--grid", default=",".join(grid), help="comma-separated configuration names (first: the baseline)")
     p.add_argument("--json", action="store_true", help="print the JSON document instead of the table")
     return p
