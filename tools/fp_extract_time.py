@@ -1,9 +1,9 @@
-"""Median fingerprint extraction CPU time per image, per FVC set, for any LODO grid configuration.
+"""Median fingerprint extraction CPU time per image, per FVC set, for any released version or LODO grid entry.
 
 Why: ``idverify bench fingerprint`` times only the shipped configuration (and matches every pair besides); a
 candidate such as ``local-block64-hull41`` has to be judged against the speed budget the same way before it ships.
 Timed exactly as the bench times ours: ``time.process_time`` (every thread of the process counted, OpenCV left at
-its default thread count) around ``analyse`` + ``_minutiae`` + building the template, the quality gates off, the
+its default thread count) around ``analyse`` + ``template_of``, the quality gates off, the
 image already decoded; one untimed extraction first loads the compiled kernels.
 
     PYTHONPATH=$PWD/src:$PWD python tools/fp_extract_time.py --config local-smooth0 --config fp/1.4 \\
@@ -23,7 +23,7 @@ import numpy as np
 
 from idverify.bench.cli_args import folder
 from idverify.bench.fingerprint import DEFAULT_DPI, dataset_dpi, list_dataset, load_grey
-from idverify.bench.lodo_fingerprint import GRID
+from idverify.bench.lodo_fingerprint import GRID, RELEASES
 from idverify.biometrics.fingerprint.extract import SHIPPED, ExtractorConfig, analyse, template_of
 from idverify.errors import BiometricError
 
@@ -42,11 +42,11 @@ def extract_ms(dataset: Path, config: ExtractorConfig) -> list[float]:
 
 
 def main() -> None:
-    configs = {SHIPPED.name: SHIPPED, **GRID}
+    configs = {**RELEASES, **GRID}  # RELEASES ends with SHIPPED
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("datasets", nargs="+", type=folder, help="FVC set folders")
     p.add_argument("--config", action="append", choices=list(configs),
-                   help=f"grid entry or {SHIPPED.name} (repeatable; default {SHIPPED.name})")
+                   help=f"released version or grid entry (repeatable; default {SHIPPED.name}, the shipped one)")
     p.add_argument("--cv-threads", type=int, default=None,
                    help="cv2.setNumThreads first (default: OpenCV's own choice, as the bench; LODO runs with 1)")
     args = p.parse_args()

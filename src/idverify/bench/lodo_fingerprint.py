@@ -122,15 +122,26 @@ def hashed_sources() -> list[Path]:
 
 
 def code_hash() -> str:
-    """Hash of the extractor and matcher sources (part of every cache key), without comment lines and the line
-    that says which configuration ships: neither changes what any configuration computes."""
+    """Hash of the extractor and matcher sources (part of every cache key), without comment lines and the
+    statement that says which configuration ships: neither changes what any configuration computes."""
     h = hashlib.sha256()
     for path in hashed_sources():
         h.update(path.name.encode("utf-8"))
-        lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
-        h.update("".join(ln for ln in lines
-                         if not ln.startswith("SHIPPED = ") and not ln.lstrip().startswith("#")).encode("utf-8"))
+        h.update(hashed_text(path.read_text(encoding="utf-8")).encode("utf-8"))
     return h.hexdigest()[:16]
+
+
+def hashed_text(source: str) -> str:
+    """``source`` without comment lines and without the ``SHIPPED = …`` statement, all its lines (fp/1.5's spans
+    two: skipping only the first made every release look like a code change and emptied the cache)."""
+    kept: list[str] = []
+    depth = 0
+    for ln in source.splitlines(keepends=True):
+        if depth > 0 or ln.startswith("SHIPPED = "):
+            depth += ln.count("(") - ln.count(")")
+        elif not ln.lstrip().startswith("#"):
+            kept.append(ln)
+    return "".join(kept)
 
 
 def cache_key(config: ExtractorConfig, dataset: str, code: str) -> str:

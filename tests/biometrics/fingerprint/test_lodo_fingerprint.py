@@ -96,6 +96,15 @@ def test_code_hash_is_stable() -> None:
     assert len(lodo.code_hash()) == 16
 
 
+def test_code_hash_ignores_comments_and_the_whole_shipped_statement() -> None:
+    body = "def f() -> int:\n    return 1\n"
+    shipped = 'SHIPPED = ExtractorConfig(name="fp/9", local_period=True,\n                          seg_hull=41)\n'
+    other = 'SHIPPED = ExtractorConfig(name="fp/8")\n'
+    assert lodo.hashed_text(body + shipped + "# a comment\n" + body) == body + body
+    assert lodo.hashed_text(body + other + body) == body + body
+    assert lodo.hashed_text(body + "X = (1,\n     2)\n") == body + "X = (1,\n     2)\n"  # other statements count
+
+
 def test_code_hash_covers_the_compiled_kernels() -> None:
     names = {p.name for p in lodo.hashed_sources()}
     assert {"extract.py", "_filter.py", "_skeleton.py", "_mcc.py", "match.py", "template.py"} <= names
