@@ -55,8 +55,9 @@ def find_samples() -> Samples:
     root = sample_data_root()
     faces, fingers = root / "face" / "asian_dev", root / "fingerprint" / "FVC2002_DB1_B"
     if not (faces.is_dir() and fingers.is_dir()):
-        raise ScenarioError("the scenario needs the public sample sets in ../shared/data (face/asian_dev and "
-                            "fingerprint/FVC2002_DB1_B) beside the checkout", code=ErrorCode.SAMPLE_DATA_MISSING)
+        raise ScenarioError(f"the scenario needs the public sample sets face/asian_dev and fingerprint/FVC2002_DB1_B "
+                            f"under {root} (../shared/data beside the checkout, or set IDVERIFY_SHARED_DATA)",
+                            code=ErrorCode.SAMPLE_DATA_MISSING)
     return Samples(faces=faces, fingers=fingers)
 
 

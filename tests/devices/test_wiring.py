@@ -6,6 +6,7 @@ import ast
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hardware_fixtures.wiring import SimulatedWorkstation
 
 from idverify.config import load_settings
@@ -42,11 +43,16 @@ def test_the_simulators_find_the_samples_where_the_environment_says(tmp_path: Pa
     from hardware_fixtures.wiring import default_shared
 
     from idverify.config import sample_data_root
+    from idverify.errors import ErrorCode
+    from idverify.scenario import ScenarioError, find_samples
 
     (tmp_path / "face" / "asian_dev").mkdir(parents=True)
     monkeypatch.setenv("IDVERIFY_SHARED_DATA", str(tmp_path))
     assert sample_data_root() == tmp_path
     assert default_shared("face/asian_dev") == tmp_path / "face" / "asian_dev"
     assert default_shared("fingerprint/FVC2002_DB1_B") is None  # absent: the simulators fall back to synthetic images
+    with pytest.raises(ScenarioError, match=f"under {tmp_path} .*IDVERIFY_SHARED_DATA") as missing:
+        find_samples()  # faces there, no fingers: the scenario names where it looked
+    assert missing.value.code == ErrorCode.SAMPLE_DATA_MISSING
     monkeypatch.delenv("IDVERIFY_SHARED_DATA")
     assert sample_data_root() == SRC.parents[2] / "shared" / "data"
